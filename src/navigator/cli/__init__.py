@@ -1,0 +1,112 @@
+"""The `navigator` command. With no sub-command it opens the app on the store.
+
+Sub-commands live in this package, one module per group, each exposing
+``register(subparsers)``; they are discovered here, so adding one touches no
+other file. Every command ends with a clear summary; errors say what to do
+next, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+from typing import Callable
+
+from rich.console import Console
+
+from navigator import __version__
+from navigator.domain.errors import AccessDenied, DomainError, StoreError
+
+console = Console(stderr=False, highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+class CommandError(Exception):
+    """A command failed in a way the user can fix: the message says how."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="navigator",
+        description="Keyboard-first casework for community mental-health navigators.",
+    )
+    parser.add_argument("--version", action="version", version=f"navigator {__version__}")
+    parser.add_argument("--db", metavar="PATH", help="SQLite store to use (default: in your data folder; or NAVIGATOR_DB)")
+    parser.add_argument("--db-url", metavar="URL", help="database URL, e.g. postgresql+psycopg://... "
+                        "(or NAVIGATOR_DATABASE_URL)")
+    parser.add_argument("--as", dest="as_user", metavar="USER", help="admins only: act as another user (audited)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def context_from_args(args, *, create: bool = True, initialise: bool = True):
+    """Open the store the arguments name and return (store, ctx) for the acting user."""
+    from navigator.services.context import Ctx, os_username
+    from navigator.services.setup import initialise as init_store
+    from navigator.store.engine import open_store, resolve_url
+
+    url = resolve_url(args.db, args.db_url)
+    store = open_store(url, create=create)
+    ctx = Ctx(store, username=os_username())
+    if initialise:
+        created = init_store(ctx)
+        if created:
+            err_console.print(f"Created a new store; [bold]{ctx.username}[/] is its first admin.")
+    as_user = getattr(args, "as_user", None)
+    if as_user and as_user != ctx.username:
+        actor = ctx.actor()
+        if not actor.is_admin:
+            raise AccessDenied("Only an admin can act as another user (--as).")
+        ctx = Ctx(store, username=as_user, acting_as=actor.username)
+        ctx.actor()  # the other user must exist and be active
+    else:
+        ctx.actor()  # deactivated users cannot open the store
+    return store, ctx
+
+
+def _open_app(args) -> int:
+    store, ctx = context_from_args(args)
+    from navigator.tui.app import run_app
+
+    return run_app(ctx) or 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable | None = getattr(args, "handler", None)
+    try:
+        if handler is None:
+            return _open_app(args)
+        return int(handler(args) or 0)
+    except (StoreError, DomainError, AccessDenied, CommandError) as exc:
+        err_console.print(f"[bold red]navigator:[/] {exc}")
+        return 2
+    except KeyboardInterrupt:
+        err_console.print("Interrupted; nothing half-written was kept.")
+        return 130
+    except OSError as exc:
+        err_console.print(f"[bold red]navigator:[/] {exc.strerror or exc}. Check the path and its permissions.")
+        return 2
+    except Exception as exc:  # noqa: BLE001 - never show a traceback (it may carry personal data)
+        if os.environ.get("NAVIGATOR_DEBUG"):
+            raise
+        err_console.print(
+            f"[bold red]navigator:[/] an unexpected error ({type(exc).__name__}). Nothing was changed by it. "
+            "Run `navigator doctor`, and report this with NAVIGATOR_DEBUG=1 output to your admin."
+        )
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

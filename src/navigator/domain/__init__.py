@@ -1,0 +1,1 @@
+"""The rules of the work: pure Python, no database, no UI."""

@@ -1,0 +1,465 @@
+"""Reads behind the screens: Today, Caseload, Journey, Find."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import and_, case, func, or_, text
+from sqlmodel import Session, select
+
+from navigator.domain import lifecycle as L
+from navigator.domain import swemwbs
+from navigator.domain.errors import AccessDenied, DomainError, NotFound
+from navigator.domain.followups import TODAY_ORDER, TaskKind
+from navigator.domain.identifiers import clean_text, fold_name
+from navigator.services import access, audit
+from navigator.services.context import Ctx
+from navigator.services.dto import (
+    CaseloadPage,
+    CaseloadRow,
+    ClientDetail,
+    FindHit,
+    GoalView,
+    JourneyDetail,
+    JourneySummary,
+    MeasureView,
+    OnwardView,
+    TaskView,
+    TimelineEvent,
+    TodayItem,
+    TodayView,
+)
+from navigator.services.journeys import facts
+from navigator.services.setup import meaningful_threshold
+from navigator.store.models import (
+    AccessGrant,
+    AuditEvent,
+    Client,
+    ContactAttempt,
+    GoalNote,
+    Journey,
+    JourneySupportArea,
+    Locality,
+    Lot,
+    Measurement,
+    OnwardReferral,
+    Partner,
+    PartnerUpdateRow,
+    PersonalOutcome,
+    PlanGoal,
+    PlanReview,
+    Programme,
+    ReferralSource,
+    SupportArea,
+    Task,
+    User,
+)
+
+
+def _navigator_id(s: Session, ctx: Ctx, username: str | None) -> int:
+    actor = ctx.actor(s)
+    if username is None or username == actor.username:
+        return actor.id
+    user = s.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound(f"There is no user '{username}'.")
+    if not actor.is_team_lead:
+        raise AccessDenied("Only a team lead can see another navigator's caseload.")
+    return user.id
+
+
+# ---------------------------------------------------------------- Today
+
+def today(ctx: Ctx, navigator: str | None = None, on: date | None = None) -> TodayView:
+    """What is due or overdue for a navigator on a date, in one query."""
+    on = on or ctx.today()
+    with ctx.read() as s:
+        nav_id = _navigator_id(s, ctx, navigator)
+        cal = ctx.calendar(s)
+        rows = s.exec(
+            select(Task.id, Task.journey_id, Task.kind, Task.due_date, Task.detail, Client.client_ref,
+                   Client.first_name, Client.last_name, Journey.decision_date)
+            .join(Journey, Journey.id == Task.journey_id)
+            .join(Client, Client.id == Journey.client_id)
+            .where(Task.status == "open", Task.due_date <= on, Journey.navigator_id == nav_id)
+            .order_by(Task.due_date, Task.id)
+        ).all()
+        username = navigator or ctx.actor(s).username
+    items = []
+    for tid, jid, kind, due, detail, ref, first, last, decided in rows:
+        k = TaskKind(kind)
+        waited = cal.count(decided, on) if k == TaskKind.WAITING_TO_START and decided else None
+        what = detail or k.label
+        if waited is not None:
+            what = f"{detail} (waited {waited} working day{'s' if waited != 1 else ''})"
+        items.append(TodayItem(tid, jid, ref, f"{first} {last}", kind, k.label, what, due,
+                               max(cal.count(due, on), 0), waited))
+    order = {k.value: i for i, k in enumerate(TODAY_ORDER)}
+    items.sort(key=lambda i: (order.get(i.kind, 99), i.due_date, i.client_name))
+    counts = []
+    for k in TODAY_ORDER:
+        n = sum(1 for i in items if i.kind == k.value)
+        if n:
+            counts.append((k.label, n))
+    return TodayView(on, username, tuple(items), tuple(counts))
+
+
+# ---------------------------------------------------------------- Caseload
+
+SORTS = {
+    "client": "client_name",
+    "ref": "c.client_ref",
+    "locality": "loc.name",
+    "state": "j.state",
+    "days": "j.state_since",
+    "next": "next_due",
+    "due": "next_due",
+    "last_contact": "j.last_contact_date",
+    "received": "j.received_date",
+}
+
+_CASELOAD_SQL = """
+SELECT j.id, c.id, c.client_ref, c.first_name || ' ' || c.last_name AS client_name, loc.name, j.state,
+       j.state_since, nt.kind, nt.due_date AS next_due, j.last_contact_date, u.username
+FROM journey j
+JOIN client c ON c.id = j.client_id
+JOIN locality loc ON loc.id = j.locality_id
+JOIN "user" u ON u.id = j.navigator_id
+LEFT JOIN (
+    SELECT t.journey_id, t.kind, t.due_date,
+           ROW_NUMBER() OVER (PARTITION BY t.journey_id ORDER BY t.due_date, t.id) AS rn
+    FROM task t JOIN journey j2 ON j2.id = t.journey_id
+    WHERE t.status = 'open' AND {nav_filter_t}
+) nt ON nt.journey_id = j.id AND nt.rn = 1
+WHERE {where}
+"""
+
+
+def caseload(ctx: Ctx, navigator: str | None = None, *, states: list[str] | None = None,
+             locality: str | None = None, text_filter: str | None = None, open_only: bool = True,
+             sort: str = "next", descending: bool = False, offset: int = 0, limit: int = 100) -> CaseloadPage:
+    """One page of a navigator's journeys, filtered and sorted in the database."""
+    with ctx.read() as s:
+        nav_id = _navigator_id(s, ctx, navigator)
+        params: dict = {"nav": nav_id}
+        where = ["j.navigator_id = :nav"]
+        if states:
+            keys = [f"st{i}" for i in range(len(states))]
+            where.append(f"j.state IN ({', '.join(':' + k for k in keys)})")
+            params.update(dict(zip(keys, states)))
+        elif open_only:
+            where.append("j.state IN ('received', 'accepted', 'started')")
+        if locality:
+            where.append("lower(loc.name) = :loc")
+            params["loc"] = locality.strip().lower()
+        if text_filter and text_filter.strip():
+            words = text_filter.strip().split()
+            for i, word in enumerate(words[:5]):
+                key = f"q{i}"
+                params[key] = "%" + word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                where.append(
+                    f"(c.first_name_key LIKE :{key} ESCAPE '\\' OR c.last_name_key LIKE :{key} ESCAPE '\\' "
+                    f"OR lower(c.client_ref) LIKE :{key} ESCAPE '\\' OR lower(loc.name) LIKE :{key} ESCAPE '\\')"
+                )
+                params[key] = "%" + fold_name(word).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        order_col = SORTS.get(sort, "next_due")
+        direction = "DESC" if descending else "ASC"
+        nulls = "" if not order_col.endswith("next_due") else f"({order_col} IS NULL), "
+        sql = _CASELOAD_SQL.format(where=" AND ".join(where), nav_filter_t="j2.navigator_id = :nav")
+        total = s.execute(text(f"SELECT count(*) FROM ({sql}) x"), params).scalar_one()
+        rows = s.execute(
+            text(f"{sql} ORDER BY {nulls}{order_col} {direction}, j.id LIMIT :limit OFFSET :offset"),
+            params | {"limit": max(1, min(limit, 1000)), "offset": max(0, offset)},
+        ).all()
+        cal = ctx.calendar(s)
+    on = ctx.today()
+    out = []
+    for jid, cid, ref, name, loc, state, since, kind, due, last_contact, username in rows:
+        since_d = _as_date(since)
+        out.append(CaseloadRow(
+            jid, cid, ref, name, loc, state, L.State(state).label, cal.count(since_d, on) if since_d else 0,
+            TaskKind(kind).label if kind else None, _as_date(due), _as_date(last_contact), username,
+        ))
+    return CaseloadPage(tuple(out), total, offset)
+
+
+def _as_date(value) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+# ---------------------------------------------------------------- Journey
+
+def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> JourneyDetail:
+    """Everything on the Journey screen. Viewing a person's record is audited."""
+    with ctx.write() if audit_view else ctx.read() as s:
+        j = s.get(Journey, journey_id)
+        if j is None:
+            raise NotFound("That journey does not exist.")
+        actor = ctx.actor(s)
+        access.require_journey(s, actor, j)
+        c = s.get(Client, j.client_id)
+        loc = s.get(Locality, c.locality_id)
+        jloc = s.get(Locality, j.locality_id)
+        lot = s.get(Lot, jloc.lot_id)
+        nav = s.get(User, j.navigator_id)
+        src = s.get(ReferralSource, j.source_id)
+        users = {u.id: u.username for u in s.exec(select(User)).all()}
+        cal = ctx.calendar(s)
+        threshold = meaningful_threshold(s)
+
+        client = ClientDetail(c.id, c.client_ref, c.first_name, c.last_name, c.date_of_birth, c.postcode,
+                              c.nhs_number, c.phone, c.email, c.address, c.preferred_method, c.imd_decile,
+                              c.consent_to_share, c.locality_id, loc.name, s.get(Lot, loc.lot_id).code, c.version)
+        journeys = tuple(
+            JourneySummary(o.id, o.received_date, o.state, L.State(o.state).label, users.get(o.navigator_id, "?"),
+                           src_name, o.end_date, o.end_reason)
+            for o, src_name in s.exec(
+                select(Journey, ReferralSource.name).join(ReferralSource, ReferralSource.id == Journey.source_id)
+                .where(Journey.client_id == c.id).order_by(Journey.received_date.desc())
+            ).all()
+        )
+        areas = tuple(s.exec(select(SupportArea.name).join(JourneySupportArea,
+                                                          JourneySupportArea.support_area_id == SupportArea.id)
+                             .where(JourneySupportArea.journey_id == j.id)).all())
+        # plan
+        outcomes = {o.id: o.name for o in s.exec(select(PersonalOutcome)).all()}
+        goals = []
+        for g in s.exec(select(PlanGoal).where(PlanGoal.journey_id == j.id).order_by(PlanGoal.id)).all():
+            notes = tuple((n.on_date, n.note, users.get(n.user_id, "?")) for n in s.exec(
+                select(GoalNote).where(GoalNote.goal_id == g.id).order_by(GoalNote.on_date, GoalNote.id)).all())
+            goals.append(GoalView(g.id, outcomes.get(g.outcome_id, "?"), g.statement, g.target_date, g.status,
+                                  L.GOAL_LABELS[L.GoalStatus(g.status)], notes, g.version))
+        # measures
+        measures = []
+        start_metric: Decimal | None = None
+        for m in s.exec(select(Measurement).where(Measurement.journey_id == j.id)
+                        .order_by(Measurement.on_date, Measurement.id)).all():
+            items = tuple(v for v in (m.item1, m.item2, m.item3, m.item4, m.item5, m.item6, m.item7) if v is not None)
+            metric = Decimal(m.metric_x100) / 100 if m.metric_x100 is not None else None
+            change = None
+            label = ""
+            if m.kind == "swemwbs" and metric is not None:
+                if m.point == "start" and start_metric is None:
+                    start_metric = metric
+                elif start_metric is not None:
+                    change = metric - start_metric
+                    label = swemwbs.change_label(start_metric, metric, threshold)
+            measures.append(MeasureView(m.id, m.kind, m.point, m.on_date, items, m.raw or sum(items), metric,
+                                        change, label))
+        # onward
+        onward = []
+        for o, prog, partner in s.exec(
+            select(OnwardReferral, Programme, Partner).join(Programme, Programme.id == OnwardReferral.programme_id)
+            .join(Partner, Partner.id == Programme.partner_id).where(OnwardReferral.journey_id == j.id)
+            .order_by(OnwardReferral.referral_date, OnwardReferral.id)
+        ).all():
+            ups = tuple((u.on_date, u.kind, u.note or "") for u in s.exec(
+                select(PartnerUpdateRow).where(PartnerUpdateRow.onward_id == o.id)
+                .order_by(PartnerUpdateRow.on_date, PartnerUpdateRow.id)).all())
+            onward.append(OnwardView(o.id, prog.id, partner.name, prog.name, o.referral_date, o.status,
+                                     o.start_date, o.end_date, o.last_update_date, o.feedback_pending_since, ups,
+                                     o.version))
+        tasks = tuple(
+            TaskView(t.id, t.journey_id, t.kind, TaskKind(t.kind).label, t.due_date, t.detail or "",
+                     t.due_date < ctx.today())
+            for t in s.exec(select(Task).where(Task.journey_id == j.id, Task.status == "open")
+                            .order_by(Task.due_date)).all()
+        )
+        timeline = _timeline(s, j, users)
+        f = facts(j, c)
+        state = L.state_of(f)
+        if audit_view:
+            audit.record(s, ctx, "view.journey", "journey", j.id, client_id=c.id, journey_id=j.id)
+        return JourneyDetail(
+            id=j.id, client=client, journeys=journeys, received_date=j.received_date, state=j.state,
+            state_label=state.label, state_since=j.state_since, navigator_id=j.navigator_id,
+            navigator=nav.username, navigator_name=nav.name, source_code=src.code, source=src.name,
+            referrer=j.referrer, reason=j.reason, support_areas=areas, locality=jloc.name, lot=lot.code,
+            first_contact_date=j.first_contact_date, last_contact_date=j.last_contact_date, decision=j.decision,
+            decision_date=j.decision_date, reject_reason=j.reject_reason, start_date=j.start_date,
+            end_date=j.end_date, end_reason=j.end_reason, outcome_evidence=j.outcome_evidence,
+            under_17=L.is_under_age(f), available_actions=frozenset(a.value for a in L.available_actions(f)),
+            end_reasons=tuple(r.value for r in (L.END_REASONS_AFTER_START if state == L.State.STARTED
+                                                else L.END_REASONS_WITHOUT_START if state.is_open else ())),
+            timeline=timeline, goals=tuple(goals), measures=tuple(measures), onward=tuple(onward), tasks=tasks,
+            response_working_days=cal.count(j.received_date, j.first_contact_date) if j.first_contact_date else None,
+            wait_working_days=cal.count(j.decision_date, j.start_date) if j.start_date and j.decision_date else None,
+            version=j.version, meaningful_threshold=threshold,
+        )
+
+
+_ACTION_TEXT = {
+    "journey.receive": ("received", "Referral received"),
+    "journey.contact": ("contact", None),
+    "journey.decide": ("decision", None),
+    "journey.start": ("start", "Started (signed up)"),
+    "journey.close": ("close", None),
+    "journey.reassign": ("reassign", "Reassigned"),
+    "journey.review": ("review", "Plan reviewed"),
+    "goal.add": ("goal", None),
+    "goal.update": ("goal", None),
+    "measure.record": ("measure", None),
+    "onward.make": ("onward", None),
+    "onward.update": ("partner", None),
+    "onward.followed_up": ("partner", "Followed up the partner's feedback"),
+    "letter.render": ("letter", None),
+}
+
+
+def _timeline(s: Session, j: Journey, users: dict[int, str]) -> tuple[TimelineEvent, ...]:
+    """Every event of the journey, from the audit log (who and when) and the records (what)."""
+    import json
+
+    events: list[TimelineEvent] = []
+    for e in s.exec(select(AuditEvent).where(AuditEvent.journey_id == j.id).order_by(AuditEvent.id)).all():
+        if e.action not in _ACTION_TEXT:
+            continue
+        kind, fixed = _ACTION_TEXT[e.action]
+        after = json.loads(e.after) if e.after else {}
+        on = e.at.date()
+        txt = fixed or e.action
+        if e.action == "journey.receive":
+            on = date.fromisoformat(after.get("received_date", on.isoformat()))
+        elif e.action == "journey.contact":
+            c = after.get("contact", {})
+            on = date.fromisoformat(c.get("on", on.isoformat()))
+            txt = f"Contact by {c.get('method')}: {L.OUTCOME_LABELS.get(L.ContactOutcome(c.get('outcome', 'spoke')), '')}"
+            if c.get("note"):
+                txt += f" ({c['note']})"
+        elif e.action == "journey.decide":
+            on = date.fromisoformat(after.get("decision_date", on.isoformat()))
+            if after.get("decision") == "rejected":
+                reason = after.get("reject_reason")
+                txt = f"Rejected: {L.REJECT_LABELS.get(L.RejectReason(reason), reason) if reason else ''}"
+            else:
+                txt = "Accepted"
+        elif e.action == "journey.start":
+            on = date.fromisoformat(after.get("start_date", on.isoformat()))
+            if after.get("measure"):
+                txt += f"; SWEMWBS raw {after['measure']['raw']}"
+        elif e.action == "journey.close":
+            on = date.fromisoformat(after.get("end_date", on.isoformat()))
+            reason = after.get("end_reason")
+            txt = f"Closed: {L.END_LABELS.get(L.EndReason(reason), reason) if reason else ''}"
+        elif e.action == "journey.review":
+            r = after.get("review", {})
+            on = date.fromisoformat(r.get("on", on.isoformat()))
+            if r.get("note"):
+                txt += f": {r['note']}"
+        elif e.action == "journey.reassign":
+            txt = f"Reassigned to {users.get(after.get('navigator_id'), '?')}"
+        elif e.action == "goal.add":
+            txt = f"Goal added: {after.get('statement', '')}"
+        elif e.action == "goal.update":
+            parts = []
+            if "status" in after:
+                parts.append(f"status {after['status'].replace('_', ' ')}")
+            if "statement" in after:
+                parts.append("wording changed")
+            if "note" in after:
+                parts.append(f"note: {after['note']}")
+            txt = "Goal updated: " + ", ".join(parts)
+        elif e.action == "measure.record":
+            on = date.fromisoformat(after.get("on", on.isoformat()))
+            txt = f"{after.get('kind', '').upper()} at {after.get('point')}" + (
+                f": raw {after['raw']}" if after.get("raw") is not None else "")
+        elif e.action == "onward.make":
+            on = date.fromisoformat(after.get("referral_date", on.isoformat()))
+            prog = s.get(Programme, after.get("programme_id"))
+            txt = f"Onward referral to {prog.name if prog else '?'}"
+        elif e.action == "onward.update":
+            on = date.fromisoformat(after.get("on", on.isoformat()))
+            txt = f"Partner update: {after.get('kind', '').replace('_', ' ')}"
+            if after.get("note"):
+                txt += f" ({after['note']})"
+        elif e.action == "letter.render":
+            txt = f"Letter produced: {after.get('template', '')}"
+        who = e.username + (f" (as by {e.acting_as})" if e.acting_as else "")
+        events.append(TimelineEvent(on, e.at, kind, txt, who))
+    events.sort(key=lambda ev: (ev.on, ev.at or 0))
+    return tuple(events)
+
+
+# ---------------------------------------------------------------- Find
+
+def find(ctx: Ctx, query: str, limit: int = 50) -> list[FindHit]:
+    """Any person by name, ref, date of birth, postcode or NHS number, among those I may see."""
+    from navigator.domain.dates import parse_date
+
+    q = (clean_text(query, "query", max_len=200) or "").strip()
+    if len(q) < 2:
+        return []
+    with ctx.write() as s:
+        actor = ctx.actor(s)
+        conds = []
+        digits = q.replace(" ", "")
+        if digits.isdigit() and len(digits) == 10:
+            conds.append(Client.nhs_number == digits)
+        try:
+            d = parse_date(q, today=ctx.today(), relative=False)
+        except DomainError:
+            d = None
+        if d is not None:
+            conds.append(Client.date_of_birth == d)
+        compact = q.replace(" ", "").upper()
+        if 5 <= len(compact) <= 7 and any(ch.isdigit() for ch in compact):
+            conds.append(func.replace(Client.postcode, " ", "") == compact)
+        conds.append(func.lower(Client.client_ref) == q.lower())
+        words = [fold_name(w) for w in q.split()]
+        if words and d is None:
+            name_conds = [or_(Client.first_name_key.like(w + "%"), Client.last_name_key.like(w + "%"))
+                          for w in words]
+            conds.append(and_(*name_conds))
+        latest = (select(Journey.client_id, func.max(Journey.id).label("jid")).group_by(Journey.client_id)
+                  .subquery())
+        stmt = (select(Client, Locality, Journey)
+                .join(Locality, Locality.id == Client.locality_id)
+                .join(latest, latest.c.client_id == Client.id, isouter=True)
+                .join(Journey, Journey.id == latest.c.jid, isouter=True)
+                .where(or_(*conds)).order_by(Client.last_name_key, Client.first_name_key).limit(limit * 4))
+        users = {u.id: u.username for u in s.exec(select(User)).all()}
+        hits = []
+        for c, loc, j in s.exec(stmt).all():
+            mine = False
+            if actor.is_admin:
+                mine = True
+            elif actor.role == "team_lead":
+                if not access.in_my_lots(actor, loc.lot_id):
+                    continue
+                mine = True
+            else:
+                own = s.exec(select(Journey.id).where(Journey.client_id == c.id,
+                                                      Journey.navigator_id == actor.id)).first()
+                if own is not None:
+                    mine = True
+                elif not access.in_my_lots(actor, loc.lot_id):
+                    continue
+                else:
+                    mine = access.has_grant(s, actor, c.id)
+            hits.append(FindHit(c.id, c.client_ref, f"{c.first_name} {c.last_name}", c.date_of_birth, c.postcode,
+                                c.nhs_number, loc.name, j.id if j else None, j.state if j else None,
+                                users.get(j.navigator_id) if j else None, mine))
+            if len(hits) >= limit:
+                break
+        audit.record(s, ctx, "search", "client", None, after={"query": q, "results": len(hits)})
+        return hits
+
+
+def open_with_reason(ctx: Ctx, client_id: int, reason: str) -> None:
+    """A navigator opens a person outside their caseload (within their lots) with a stated reason."""
+    text_ = clean_text(reason, "reason", max_len=400, required=True)
+    if len(text_ or "") < 5:
+        raise DomainError("Say why you need to open this record.", field="reason")
+    with ctx.write() as s:
+        actor = ctx.actor(s)
+        c = s.get(Client, client_id)
+        if c is None:
+            raise NotFound("That person does not exist.")
+        lot_id = access.lot_of_locality(s, c.locality_id)
+        if actor.role == "navigator" and not access.in_my_lots(actor, lot_id):
+            raise AccessDenied("This person is outside your lots; ask their team lead.")
+        s.add(AccessGrant(user_id=actor.id, client_id=c.id, reason=text_, granted_at=ctx.now()))
+        audit.record(s, ctx, "access.grant", "client", c.id, client_id=c.id, after={"reason": text_})

@@ -1,0 +1,257 @@
+"""Opening the store: SQLite (default) or PostgreSQL, migrated, with clear refusals.
+
+SQLite runs with WAL, synchronous=FULL, foreign keys on and a busy timeout.
+Writes go through a second engine whose transactions begin IMMEDIATE, so two
+processes never meet "database is locked" half-way through a write.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DatabaseError, OperationalError
+
+from navigator.domain.errors import StoreError
+from navigator.store.paths import db_dir, default_db_path, is_network_filesystem
+
+BUSY_TIMEOUT_MS = 15000
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def resolve_url(db_path: str | os.PathLike | None = None, db_url: str | None = None) -> str:
+    """--db-url / NAVIGATOR_DATABASE_URL, else --db / NAVIGATOR_DB, else the user data directory."""
+    url = db_url or os.environ.get("NAVIGATOR_DATABASE_URL")
+    if url:
+        return url
+    path = db_path or os.environ.get("NAVIGATOR_DB") or default_db_path()
+    return "sqlite:///" + str(Path(path).expanduser().absolute())
+
+
+def describe(url: str) -> str:
+    """The URL without any password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a malformed URL is reported as given, minus nothing secret
+        return "the configured database"
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(db_dir() / "migrations"))
+    return cfg
+
+
+def head_revision() -> str:
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    if len(heads) != 1:  # pragma: no cover - a packaging mistake
+        raise StoreError("navigator's migrations have more than one head; reinstall navigator.")
+    return heads[0]
+
+
+@dataclass
+class Store:
+    url: str
+    engine: Engine  # reads (deferred transactions)
+    write_engine: Engine  # writes (BEGIN IMMEDIATE on SQLite)
+    path: Path | None  # the SQLite file, None for PostgreSQL
+    backup_taken: Path | None = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.path is not None
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        self.write_engine.dispose()
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+    engine = create_engine(
+        url,
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every test
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # pragma: no cover - exercised by every test
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _check_sqlite_path(path: Path, *, create: bool) -> None:
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder, not a database file. Give the path of a file with --db.")
+    parent = path.parent
+    if is_network_filesystem(parent if parent.exists() else Path(os.path.dirname(os.path.abspath(parent)))):
+        raise StoreError(
+            f"{path} is on a network filesystem. SQLite is not safe there: keep the file on a local "
+            "disk, or move the team to PostgreSQL (see the README)."
+        )
+    if path.exists():
+        if not os.access(path, os.R_OK):
+            raise StoreError(f"{path} cannot be read (permission denied). Check the file's owner and mode.")
+        size = path.stat().st_size
+        if size > 0:
+            with open(path, "rb") as fh:
+                header = fh.read(16)
+            if header != SQLITE_HEADER:
+                raise StoreError(
+                    f"{path} is not a navigator database (it is not an SQLite file). "
+                    "Check the path, or restore from a backup with `navigator restore`."
+                )
+        return
+    if not create:
+        raise StoreError(f"There is no database at {path}. Run `navigator demo` or `navigator init` to create one.")
+    try:
+        parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Created readable by its owner only, before SQLite ever opens it.
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+    except OSError as exc:
+        raise StoreError(f"Cannot create the database at {path}: {exc.strerror}. Check the folder exists and is writable.") from None
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def _has_tables(engine: Engine) -> bool:
+    from sqlalchemy import inspect
+
+    with engine.connect() as conn:
+        return bool(inspect(conn).get_table_names())
+
+
+def backup_sqlite_file(path: Path, dest: Path) -> Path:
+    """A consistent copy through SQLite's backup API, readable by its owner only."""
+    fd = os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+    src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(dest)
+        try:
+            src.backup(dst)
+            ok = dst.execute("PRAGMA integrity_check").fetchone()[0]
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    if ok != "ok":
+        raise StoreError(f"The backup at {dest} failed its integrity check; the store was not changed.")
+    return dest
+
+
+def migrate(store: Store) -> None:
+    """Bring the schema to head: refuse a newer database, back up an older one first."""
+    head = head_revision()
+    try:
+        current = current_revision(store.engine)
+        has_tables = _has_tables(store.engine)
+    except (DatabaseError, OperationalError) as exc:
+        raise StoreError(_db_error_message(store, exc)) from None
+    if current == head:
+        return
+    script = ScriptDirectory.from_config(alembic_config())
+    if current is not None:
+        try:
+            script.get_revision(current)
+        except Exception:  # noqa: BLE001 - alembic raises several kinds here
+            raise StoreError(
+                "This database was written by a newer version of navigator (schema "
+                f"{current}). Upgrade navigator to open it; nothing was changed."
+            ) from None
+    elif has_tables:
+        raise StoreError("This database has tables but no navigator schema version: it is not a navigator database.")
+    if current is not None and store.path is not None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        dest = store.path.with_name(f"{store.path.name}.pre-{head}-{stamp}.bak")
+        store.backup_taken = backup_sqlite_file(store.path, dest)
+    cfg = alembic_config()
+    with store.write_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def _db_error_message(store: Store, exc: Exception) -> str:
+    text_ = str(getattr(exc, "orig", exc)).lower()
+    where = store.path or describe(store.url)
+    if "locked" in text_ or "busy" in text_:
+        return f"The database at {where} is locked by another program. Close it, or wait, and try again."
+    if "not a database" in text_ or "malformed" in text_ or "file is encrypted" in text_:
+        return (f"The database at {where} is damaged or not a navigator database. "
+                "Restore the latest backup with `navigator restore`.")
+    if "readonly" in text_ or "read-only" in text_:
+        return f"The database at {where} is read-only. Check its permissions (it must be writable by you)."
+    if "unable to open" in text_:
+        return f"The database at {where} cannot be opened. Check the path and its folder's permissions."
+    if "disk" in text_ and "full" in text_:
+        return "The disk is full: free some space and try again. Nothing was written."
+    return f"The database at {where} could not be used ({type(exc).__name__}). Run `navigator doctor`."
+
+
+def open_store(url: str, *, create: bool = True, upgrade: bool = True) -> Store:
+    """Open (and create, and migrate) the store at ``url``; StoreError says what is wrong."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise StoreError("navigator needs a database file, not an in-memory database.")
+        path = Path(parsed.database)
+        _check_sqlite_path(path, create=create)
+        store = Store(url, _sqlite_engine(url, immediate=False), _sqlite_engine(url, immediate=True), path)
+    else:
+        try:
+            engine = create_engine(url, pool_pre_ping=True)
+        except Exception as exc:  # noqa: BLE001 - a missing driver or a bad URL
+            raise StoreError(f"Cannot use {describe(url)}: {exc}. Install navigator[postgres] for PostgreSQL.") from None
+        store = Store(url, engine, engine, None)
+    try:
+        if upgrade:
+            migrate(store)
+        else:
+            current = current_revision(store.engine)
+            if current != head_revision():
+                raise StoreError("The database schema is not current; open it with navigator to upgrade it.")
+    except StoreError:
+        store.dispose()
+        raise
+    except (DatabaseError, OperationalError) as exc:
+        store.dispose()
+        raise StoreError(_db_error_message(store, exc)) from None
+    if store.path is not None:
+        try:
+            os.chmod(store.path, 0o600)
+        except OSError:
+            pass
+    return store
+
+
+def check_sqlite_connection(store: Store) -> None:
+    with store.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def copy_file(src: Path, dest: Path) -> None:
+    shutil.copy2(src, dest)
+    os.chmod(dest, 0o600)

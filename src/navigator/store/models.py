@@ -1,0 +1,374 @@
+"""SQLModel tables for everything in the domain.
+
+Table models do not validate: the services validate before writing. Every
+constraint is named (Alembic batch mode on SQLite needs it).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Optional
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Index,
+    MetaData,
+    Text,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata = MetaData(naming_convention=NAMING)
+metadata = SQLModel.metadata
+
+
+def fk(target: str, *, nullable: bool = False, index: bool = True, ondelete: str | None = None):
+    return Field(default=None, foreign_key=target, nullable=nullable, index=index, ondelete=ondelete)
+
+
+# ------------------------------------------------------------------ people & reference data
+
+class User(SQLModel, table=True):
+    __tablename__ = "user"
+    __table_args__ = (
+        CheckConstraint("role IN ('navigator','team_lead','admin')", name="role"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=64)
+    name: str = Field(max_length=200)
+    role: str = Field(default="navigator", max_length=16)
+    active: bool = Field(default=True)
+    created_at: datetime
+
+
+class Lot(SQLModel, table=True):
+    __tablename__ = "lot"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=40)
+    name: str = Field(max_length=200)
+    active: bool = Field(default=True)
+
+
+class UserLot(SQLModel, table=True):
+    __tablename__ = "user_lot"
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    lot_id: int = Field(foreign_key="lot.id", primary_key=True)
+
+
+class Locality(SQLModel, table=True):
+    __tablename__ = "locality"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    lot_id: int = fk("lot.id")
+    name: str = Field(unique=True, max_length=100)
+    active: bool = Field(default=True)
+
+
+class ReferralSource(SQLModel, table=True):
+    __tablename__ = "referral_source"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=40)
+    name: str = Field(max_length=200)
+    active: bool = Field(default=True)
+
+
+class SupportArea(SQLModel, table=True):
+    __tablename__ = "support_area"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=40)
+    name: str = Field(max_length=200)
+    active: bool = Field(default=True)
+
+
+class PersonalOutcome(SQLModel, table=True):
+    __tablename__ = "personal_outcome"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=40)
+    name: str = Field(max_length=200)
+    active: bool = Field(default=True)
+
+
+class Partner(SQLModel, table=True):
+    __tablename__ = "partner"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    contact: Optional[str] = Field(default=None, sa_column=Column(Text))
+    active: bool = Field(default=True)
+
+
+class Programme(SQLModel, table=True):
+    __tablename__ = "programme"
+    __table_args__ = (UniqueConstraint("partner_id", "name"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    partner_id: int = fk("partner.id")
+    name: str = Field(max_length=200)
+    eligibility_notes: Optional[str] = Field(default=None, sa_column=Column(Text))
+    expected_response_days: int = Field(default=10)
+    contact: Optional[str] = Field(default=None, sa_column=Column(Text))
+    active: bool = Field(default=True)
+
+
+class ProgrammeLocality(SQLModel, table=True):
+    __tablename__ = "programme_locality"
+    programme_id: int = Field(foreign_key="programme.id", primary_key=True)
+    locality_id: int = Field(foreign_key="locality.id", primary_key=True)
+
+
+class Setting(SQLModel, table=True):
+    """Configuration as JSON values: protocol, measures, wording, templates, secret."""
+
+    __tablename__ = "setting"
+    key: str = Field(primary_key=True, max_length=100)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime
+
+
+class CalendarCorrection(SQLModel, table=True):
+    __tablename__ = "calendar_correction"
+    day: date = Field(primary_key=True)
+    is_working_day: bool
+    note: Optional[str] = Field(default=None, max_length=200)
+
+
+# ------------------------------------------------------------------ clients and journeys
+
+class Client(SQLModel, table=True):
+    __tablename__ = "client"
+    __table_args__ = (
+        CheckConstraint("imd_decile IS NULL OR imd_decile BETWEEN 1 AND 10", name="imd_decile"),
+        Index("ix_client_name_dob", "last_name_key", "first_name_key", "date_of_birth"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    client_ref: str = Field(unique=True, max_length=40)
+    first_name: str = Field(max_length=100)
+    last_name: str = Field(max_length=100)
+    first_name_key: str = Field(max_length=100)  # case/accent folded, for matching
+    last_name_key: str = Field(max_length=100)
+    date_of_birth: date
+    postcode: Optional[str] = Field(default=None, max_length=10, index=True)
+    nhs_number: Optional[str] = Field(default=None, max_length=10, index=True)
+    phone: Optional[str] = Field(default=None, max_length=40)
+    email: Optional[str] = Field(default=None, max_length=200)
+    address: Optional[str] = Field(default=None, max_length=400)
+    preferred_method: Optional[str] = Field(default=None, max_length=16)
+    imd_decile: Optional[int] = None
+    consent_to_share: bool = Field(default=False)
+    locality_id: int = fk("locality.id")
+    anonymised: bool = Field(default=False)
+    version: int = Field(default=1)
+    created_at: datetime
+    updated_at: datetime
+
+
+class Journey(SQLModel, table=True):
+    __tablename__ = "journey"
+    __table_args__ = (
+        UniqueConstraint("client_id", "received_date"),
+        CheckConstraint(
+            "state IN ('received','accepted','rejected','started','completed',"
+            "'closed_without_start','ended_early')",
+            name="state",
+        ),
+        Index("ix_journey_navigator_state", "navigator_id", "state"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    client_id: int = fk("client.id")
+    locality_id: int = fk("locality.id")  # the client's locality when referred
+    navigator_id: int = fk("user.id", index=False)
+    source_id: int = fk("referral_source.id")
+    referrer: Optional[str] = Field(default=None, max_length=200)
+    reason: Optional[str] = Field(default=None, sa_column=Column(Text))
+    received_date: date = Field(index=True)
+    state: str = Field(default="received", max_length=24)
+    state_since: date
+    first_contact_date: Optional[date] = Field(default=None, index=True)
+    last_contact_date: Optional[date] = None
+    decision: Optional[str] = Field(default=None, max_length=16)
+    decision_date: Optional[date] = Field(default=None, index=True)
+    reject_reason: Optional[str] = Field(default=None, max_length=32)
+    start_date: Optional[date] = Field(default=None, index=True)
+    end_date: Optional[date] = Field(default=None, index=True)
+    end_reason: Optional[str] = Field(default=None, max_length=32)
+    outcome_evidence: Optional[str] = Field(default=None, sa_column=Column(Text))
+    last_review_date: Optional[date] = None
+    version: int = Field(default=1)
+    created_at: datetime
+    updated_at: datetime
+
+
+class JourneySupportArea(SQLModel, table=True):
+    __tablename__ = "journey_support_area"
+    journey_id: int = Field(foreign_key="journey.id", primary_key=True)
+    support_area_id: int = Field(foreign_key="support_area.id", primary_key=True)
+
+
+class ContactAttempt(SQLModel, table=True):
+    __tablename__ = "contact_attempt"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    journey_id: int = fk("journey.id")
+    on_date: date
+    method: str = Field(max_length=16)
+    outcome: str = Field(max_length=16)
+    note: Optional[str] = Field(default=None, sa_column=Column(Text))
+    user_id: int = fk("user.id", index=False)
+    created_at: datetime
+
+
+class PlanGoal(SQLModel, table=True):
+    __tablename__ = "plan_goal"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    journey_id: int = fk("journey.id")
+    outcome_id: int = fk("personal_outcome.id", index=False)
+    statement: str = Field(sa_column=Column(Text, nullable=False))
+    target_date: Optional[date] = None
+    status: str = Field(default="not_started", max_length=16)
+    version: int = Field(default=1)
+    created_at: datetime
+    updated_at: datetime
+
+
+class GoalNote(SQLModel, table=True):
+    __tablename__ = "goal_note"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    goal_id: int = fk("plan_goal.id")
+    on_date: date
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    user_id: int = fk("user.id", index=False)
+    created_at: datetime
+
+
+class PlanReview(SQLModel, table=True):
+    __tablename__ = "plan_review"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    journey_id: int = fk("journey.id")
+    on_date: date
+    note: Optional[str] = Field(default=None, sa_column=Column(Text))
+    user_id: int = fk("user.id", index=False)
+    created_at: datetime
+
+
+class Measurement(SQLModel, table=True):
+    """An outcome measurement: SWEMWBS (7 items, 1-5) or ONS4 (4 items, 0-10)."""
+
+    __tablename__ = "measurement"
+    __table_args__ = (
+        CheckConstraint("kind IN ('swemwbs','ons4')", name="kind"),
+        CheckConstraint("point IN ('start','review','end')", name="point"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    journey_id: int = fk("journey.id")
+    kind: str = Field(default="swemwbs", max_length=8)
+    point: str = Field(max_length=8)
+    on_date: date
+    item1: Optional[int] = None
+    item2: Optional[int] = None
+    item3: Optional[int] = None
+    item4: Optional[int] = None
+    item5: Optional[int] = None
+    item6: Optional[int] = None
+    item7: Optional[int] = None
+    raw: Optional[int] = None
+    metric_x100: Optional[int] = None  # metric score in hundredths: exact arithmetic
+    user_id: int = fk("user.id", index=False)
+    created_at: datetime
+
+
+class OnwardReferral(SQLModel, table=True):
+    __tablename__ = "onward_referral"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    journey_id: int = fk("journey.id")
+    programme_id: int = fk("programme.id")
+    referral_date: date = Field(index=True)
+    status: str = Field(default="made", max_length=16)
+    start_date: Optional[date] = None
+    end_date: Optional[date] = Field(default=None, index=True)
+    last_update_date: Optional[date] = None
+    first_update_date: Optional[date] = None
+    feedback_pending_since: Optional[date] = None
+    note: Optional[str] = Field(default=None, sa_column=Column(Text))
+    version: int = Field(default=1)
+    created_at: datetime
+    updated_at: datetime
+
+
+class PartnerUpdateRow(SQLModel, table=True):
+    __tablename__ = "partner_update"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    onward_id: int = fk("onward_referral.id")
+    on_date: date
+    kind: str = Field(max_length=16)
+    note: Optional[str] = Field(default=None, sa_column=Column(Text))
+    user_id: int = fk("user.id", index=False)
+    created_at: datetime
+
+
+class Task(SQLModel, table=True):
+    """A follow-up: due on a date, for the journey's navigator."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("ix_task_open_due", "status", "due_date"),
+        Index("ix_task_journey_status", "journey_id", "status"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    journey_id: int = Field(foreign_key="journey.id")
+    kind: str = Field(max_length=24)
+    key: str = Field(max_length=80)
+    due_date: date
+    detail: Optional[str] = Field(default=None, max_length=200)
+    status: str = Field(default="open", max_length=12)  # open, done
+    created_at: datetime
+    closed_at: Optional[datetime] = None
+
+
+class AccessGrant(SQLModel, table=True):
+    """A navigator opened a journey outside their caseload through Find, with a reason."""
+
+    __tablename__ = "access_grant"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = fk("user.id")
+    client_id: int = fk("client.id")
+    reason: str = Field(max_length=400)
+    granted_at: datetime
+
+
+# ------------------------------------------------------------------ audit and returns
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only: the database refuses UPDATE and DELETE (see the migration)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_client_id", "client_id"),
+        Index("ix_audit_event_journey_id", "journey_id"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime
+    username: str = Field(max_length=64)
+    acting_as: Optional[str] = Field(default=None, max_length=64)
+    action: str = Field(max_length=40)
+    entity: str = Field(max_length=40)
+    entity_id: Optional[int] = None
+    client_id: Optional[int] = None
+    journey_id: Optional[int] = None
+    before: Optional[str] = Field(default=None, sa_column=Column(Text))
+    after: Optional[str] = Field(default=None, sa_column=Column(Text))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class SentReturn(SQLModel, table=True):
+    __tablename__ = "sent_return"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    month: str = Field(max_length=7, index=True)
+    sent_at: datetime
+    username: str = Field(max_length=64)
+    options: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    figures: str = Field(sa_column=Column(Text, nullable=False))  # JSON rows of monthly_return
