@@ -215,6 +215,8 @@ def available_actions(f: JourneyFacts) -> frozenset[Action]:
 
 
 def _not_future(d: date, today: date, field: str, what: str) -> None:
+    if not isinstance(d, date):
+        raise DomainError(f"Give the {what} date.", field=field)
     if d > today:
         raise DomainError(f"The {what} date cannot be in the future.", field=field)
 
@@ -307,7 +309,8 @@ def close(f: JourneyFacts, on: date, reason: EndReason, today: date, evidence: s
             msg = f"A journey that never started cannot close as '{END_LABELS[reason].lower()}'."
         raise DomainError(msg, field="end_reason")
     _not_future(on, today, "end_date", "end")
-    floor = max(d for d in (f.received_date, f.decision_date, f.start_date, f.first_contact_date) if d)
+    floor = max(d for d in (f.received_date, f.decision_date, f.start_date, f.first_contact_date,
+                            f.last_contact_date) if d)
     _not_before(on, floor, "end_date", "end", "journey's last step")
     if reason == EndReason.COMPLETED and not (evidence and evidence.strip()):
         raise DomainError("Completion needs evidence of the outcomes achieved.", field="evidence")
