@@ -165,7 +165,7 @@ def caseload(ctx: Ctx, navigator: str | None = None, *, states: list[str] | None
                 params[key] = "%" + fold_name(word).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         order_col = SORTS.get(sort, "next_due")
         direction = "DESC" if descending else "ASC"
-        nulls = "" if not order_col.endswith("next_due") else f"({order_col} IS NULL), "
+        nulls = "" if not order_col.endswith("next_due") else "(nt.due_date IS NULL), "  # PostgreSQL: no alias in expressions
         sql = _CASELOAD_SQL.format(where=" AND ".join(where), nav_filter_t="j2.navigator_id = :nav")
         total = s.execute(text(f"SELECT count(*) FROM ({sql}) x"), params).scalar_one()
         rows = s.execute(
