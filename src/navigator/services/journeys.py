@@ -219,6 +219,8 @@ def validate_client(session: Session, data: ClientInput, today: date) -> dict:
     attempt("last_name", lambda: clean_text(data.last_name, "last_name", max_len=100, required=True))
     if data.date_of_birth is None:
         errors["date_of_birth"] = "Required."
+    elif not isinstance(data.date_of_birth, date):
+        errors["date_of_birth"] = "Give the date of birth as a date (YYYY-MM-DD or DD/MM/YYYY)."
     elif data.date_of_birth > today:
         errors["date_of_birth"] = "The date of birth cannot be in the future."
     elif data.date_of_birth.year < 1900:
@@ -634,6 +636,8 @@ def record_review(ctx: Ctx, journey_id: int, on: date, note: str | None = None,
     """A plan review (optionally with a SWEMWBS): the next review is scheduled from it."""
     def fn(s, journey, client):
         L.check_plan_change(facts(journey, client))
+        if not isinstance(on, date):
+            raise DomainError("Give the review date.", field="on")
         if on > ctx.today():
             raise DomainError("The review date cannot be in the future.", field="on")
         if journey.start_date and on < journey.start_date:
