@@ -69,6 +69,14 @@ def _navigator_id(s: Session, ctx: Ctx, username: str | None) -> int:
     return user.id
 
 
+def _lead_lots(s: Session, ctx: Ctx, nav_id: int) -> frozenset[int] | None:
+    """The lots a team lead may list another navigator's journeys in (None: no restriction)."""
+    actor = ctx.actor(s)
+    if nav_id == actor.id or actor.is_admin or not actor.lot_ids:
+        return None
+    return actor.lot_ids
+
+
 # ---------------------------------------------------------------- Today
 
 def today(ctx: Ctx, navigator: str | None = None, on: date | None = None) -> TodayView:
@@ -77,14 +85,17 @@ def today(ctx: Ctx, navigator: str | None = None, on: date | None = None) -> Tod
     with ctx.read() as s:
         nav_id = _navigator_id(s, ctx, navigator)
         cal = ctx.calendar(s)
-        rows = s.exec(
+        stmt = (
             select(Task.id, Task.journey_id, Task.kind, Task.due_date, Task.detail, Client.client_ref,
                    Client.first_name, Client.last_name, Journey.decision_date)
             .join(Journey, Journey.id == Task.journey_id)
             .join(Client, Client.id == Journey.client_id)
             .where(Task.status == "open", Task.due_date <= on, Journey.navigator_id == nav_id)
-            .order_by(Task.due_date, Task.id)
-        ).all()
+        )
+        lots = _lead_lots(s, ctx, nav_id)
+        if lots is not None:
+            stmt = stmt.where(Journey.locality_id.in_(select(Locality.id).where(Locality.lot_id.in_(lots))))
+        rows = s.exec(stmt.order_by(Task.due_date, Task.id)).all()
         username = navigator or ctx.actor(s).username
     items = []
     for tid, jid, kind, due, detail, ref, first, last, decided in rows:
@@ -144,6 +155,9 @@ def caseload(ctx: Ctx, navigator: str | None = None, *, states: list[str] | None
         nav_id = _navigator_id(s, ctx, navigator)
         params: dict = {"nav": nav_id}
         where = ["j.navigator_id = :nav"]
+        lots = _lead_lots(s, ctx, nav_id)
+        if lots is not None:
+            where.append(f"loc.lot_id IN ({', '.join(str(int(lot)) for lot in sorted(lots))})")
         if states:
             keys = [f"st{i}" for i in range(len(states))]
             where.append(f"j.state IN ({', '.join(':' + k for k in keys)})")
