@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -21,7 +24,10 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store_url(db_path: Path) -> str:
+def store_url(request, db_path: Path, backend: str) -> str:
+    """The store's URL: a file under tmp_path, or a fresh PostgreSQL database (backend "postgres")."""
+    if backend == "postgres":
+        return request.getfixturevalue("pg_url")
     return f"sqlite:///{db_path}"
 
 
@@ -64,3 +70,67 @@ def new_referral(ctx: Ctx, *, first="Ann", last="Smith", dob=date(1980, 1, 1), r
 
 SWEMWBS_MID = [3, 3, 3, 3, 3, 3, 3]
 SWEMWBS_HIGH = [4, 4, 4, 4, 4, 4, 4]
+
+
+# ---------------------------------------------------------------- PostgreSQL (NAVIGATOR_TEST_PG_URL)
+# .ci/run starts a throwaway cluster and exports NAVIGATOR_TEST_PG_URL; without it these skip.
+# A module (or test) marked ``pytest.mark.both_backends`` runs each test that uses ``ctx`` twice:
+# on a SQLite file and on a fresh PostgreSQL database.
+
+PG_URL = os.environ.get("NAVIGATOR_TEST_PG_URL")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "both_backends: run tests using ctx on SQLite and on PostgreSQL")
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends"):
+        metafunc.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+                             indirect=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "pg_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture
+def backend(request) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@contextmanager
+def fresh_pg_database(base_url: str | None = None):
+    """A new, empty PostgreSQL database on the test server; dropped (connections and all) afterwards."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(base_url or PG_URL)
+    name = "navtest_" + uuid.uuid4().hex[:12]
+    server = base.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh, empty PostgreSQL database URL (postgresql+psycopg://...) for this test."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL tests need NAVIGATOR_TEST_PG_URL (.ci/run starts a throwaway server)")
+    with fresh_pg_database() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_ctx(pg_url: str):
+    """The admin who created a PostgreSQL store, on the same fixed day as ``ctx``."""
+    store, ctx = open_ready(pg_url, username="admin", today_fn=lambda: TODAY)
+    yield ctx
+    store.dispose()

@@ -71,6 +71,15 @@ def context_from_args(args, *, create: bool = True, initialise: bool = True):
         ctx.actor()  # the other user must exist and be active
     else:
         ctx.actor()  # deactivated users cannot open the store
+    if store.is_sqlite:  # rolling daily backups (PostgreSQL is backed up by the server)
+        from rich.markup import escape
+
+        from navigator.services.backup import ensure_daily_backup
+
+        try:
+            ensure_daily_backup(store)
+        except StoreError as exc:
+            err_console.print(f"[yellow]warning:[/] today's backup was not taken: {escape(str(exc))}")
     return store, ctx
 
 

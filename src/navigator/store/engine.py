@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import stat
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -240,8 +241,8 @@ def open_store(url: str, *, create: bool = True, upgrade: bool = True) -> Store:
         store.dispose()
         raise StoreError(_db_error_message(store, exc)) from None
     if store.path is not None:
-        try:
-            os.chmod(store.path, 0o600)
+        try:  # owner only; never *add* write permission to a file someone made read-only
+            os.chmod(store.path, stat.S_IMODE(os.stat(store.path).st_mode) & 0o600)
         except OSError:
             pass
     return store

@@ -1,0 +1,403 @@
+"""Backups and restore of a SQLite store.
+
+- ``take_backup``: a consistent online copy through SQLite's backup API (other
+  users may keep working), checked with ``PRAGMA integrity_check``, written
+  readable by its owner only. By default into ``backups/`` beside the store
+  (a folder only its owner may open), named with a timestamp.
+- ``ensure_daily_backup``: called whenever navigator opens a store: if no
+  backup was taken today, take one, and keep the newest ``backup_keep``
+  (a setting, default 7) daily backups.
+- ``check_backup_file`` / ``restore``: a file is restored only if it is an
+  SQLite database that passes its integrity check and carries a navigator
+  schema this version knows; the current store is backed up first, then the
+  file is swapped in atomically (``os.replace``) while nothing has it open.
+
+Migrations take their own backup beside the store (``store.engine.migrate``).
+PostgreSQL stores are backed up with the server's tools (``pg_dump``), not here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import text
+
+from navigator.domain.errors import StoreError
+from navigator.store.engine import SQLITE_HEADER, Store, alembic_config, backup_sqlite_file, head_revision
+
+DEFAULT_KEEP = 7
+BACKUP_DIR = "backups"
+_STAMP = "%Y%m%d-%H%M%S"
+_NAME = re.compile(r"^(?P<stem>.+)-(?P<kind>daily|manual|pre-restore|damaged)-(?P<stamp>\d{8}-\d{6})(-\d+)?\.sqlite3$")
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    path: Path
+    size: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """What ``check_backup_file`` found in a file offered for restore."""
+
+    path: Path
+    revision: str | None
+    clients: int
+    journeys: int
+    events: int
+
+
+def backup_dir(store_path: Path) -> Path:
+    """``backups/`` beside the store, created (and kept) mode 0700."""
+    folder = store_path.parent / BACKUP_DIR
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)
+    except OSError as exc:
+        raise StoreError(f"Cannot use the backup folder {folder}: {exc.strerror}. Check the folder's permissions.") from None
+    return folder
+
+
+def _require_sqlite(store: Store) -> Path:
+    if store.path is None:
+        raise StoreError("Backups here are for SQLite stores. Back up a PostgreSQL database with pg_dump "
+                         "(or your database service's backups).")
+    return store.path
+
+
+def _unique(folder: Path, stem: str, kind: str, now: datetime) -> Path:
+    base = f"{stem}-{kind}-{now.strftime(_STAMP)}"
+    dest = folder / f"{base}.sqlite3"
+    n = 1
+    while dest.exists():
+        n += 1
+        dest = folder / f"{base}-{n}.sqlite3"
+    return dest
+
+
+def take_backup(store: Store, out: Path | str | None = None, *, kind: str = "manual",
+                now: datetime | None = None) -> BackupResult:
+    """A consistent copy of the store, integrity-checked, mode 0600. Refuses to overwrite a file."""
+    path = _require_sqlite(store)
+    now = now or datetime.now()
+    if out is None:
+        dest = _unique(backup_dir(path), path.stem, kind, now)
+    else:
+        dest = Path(out).expanduser().absolute()
+        if dest.is_dir():
+            dest = _unique(dest, path.stem, kind, now)
+        if dest.exists():
+            raise StoreError(f"{dest} already exists; choose another file name (backups never overwrite).")
+        if not dest.parent.is_dir():
+            raise StoreError(f"The folder {dest.parent} does not exist; create it or choose another place.")
+        if dest.resolve() == path.resolve():
+            raise StoreError("The backup cannot be written over the store itself; choose another file name.")
+    try:
+        backup_sqlite_file(path, dest)
+    except StoreError:
+        _remove_quietly(dest)
+        raise
+    except sqlite3.Error as exc:
+        _remove_quietly(dest)
+        raise StoreError(_sqlite_message(exc, f"The backup to {dest} failed")) from None
+    except OSError as exc:
+        _remove_quietly(dest)
+        raise StoreError(f"The backup to {dest} failed: {exc.strerror}. Check the folder and free space.") from None
+    return BackupResult(dest, dest.stat().st_size, kind)
+
+
+def _sqlite_message(exc: Exception, what: str) -> str:
+    t = str(exc).lower()
+    if "full" in t:
+        return f"{what}: the disk is full. Free some space and try again."
+    if "locked" in t or "busy" in t:
+        return f"{what}: the store is busy. Try again in a moment."
+    if "not a database" in t or "malformed" in t:
+        return f"{what}: the store is damaged. Run `navigator doctor`."
+    return f"{what} ({type(exc).__name__}). Run `navigator doctor`."
+
+
+def _remove_quietly(p: Path) -> None:
+    try:
+        p.unlink()
+    except OSError:
+        pass
+
+
+def list_backups(store_path: Path, kind: str | None = None) -> list[Path]:
+    """Backups of this store in its backups/ folder, oldest first."""
+    folder = store_path.parent / BACKUP_DIR
+    if not folder.is_dir():
+        return []
+    found = []
+    for p in folder.iterdir():
+        m = _NAME.match(p.name)
+        if m and m["stem"] == store_path.stem and (kind is None or m["kind"] == kind):
+            found.append((m["stamp"], p.name, p))
+    return [p for _, _, p in sorted(found)]
+
+
+def backup_keep(store: Store) -> int:
+    """The ``backup_keep`` setting (how many daily backups to keep), default 7."""
+    from navigator.services.context import get_setting
+    from sqlmodel import Session
+
+    with Session(store.engine) as s:
+        value = get_setting(s, "backup_keep", DEFAULT_KEEP)
+    try:
+        keep = int(value)
+    except (TypeError, ValueError):
+        return DEFAULT_KEEP
+    return max(1, keep)
+
+
+def ensure_daily_backup(store: Store, *, now_fn: Callable[[], datetime] = datetime.now,
+                        keep: int | None = None) -> BackupResult | None:
+    """Take today's rolling backup if there is none yet; keep the newest ``backup_keep``.
+
+    Returns the new backup, or None (already taken today, or not a SQLite store).
+    Raises StoreError if the backup cannot be taken (the caller warns; the store is untouched).
+    """
+    if store.path is None:
+        return None
+    now = now_fn()
+    today = now.strftime("%Y%m%d")
+    daily = list_backups(store.path, "daily")
+    result = None
+    if not any(_NAME.match(p.name)["stamp"].startswith(today) for p in daily):
+        result = take_backup(store, kind="daily", now=now)
+        daily = list_backups(store.path, "daily")
+    keep = keep if keep is not None else backup_keep(store)
+    for old in daily[:-keep] if len(daily) > keep else []:
+        _remove_quietly(old)
+    return result
+
+
+# ---------------------------------------------------------------- restore
+
+def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+def check_backup_file(path: Path | str) -> FileCheck:
+    """Is this a navigator database we can restore? StoreError says why not."""
+    p = Path(path).expanduser().absolute()
+    if not p.exists():
+        raise StoreError(f"There is no file at {p}.")
+    if p.is_dir():
+        raise StoreError(f"{p} is a folder; give the backup file itself.")
+    try:
+        with open(p, "rb") as fh:
+            header = fh.read(16)
+    except OSError as exc:
+        raise StoreError(f"{p} cannot be read: {exc.strerror}.") from None
+    if header != SQLITE_HEADER:
+        raise StoreError(f"{p} is not a navigator backup (it is not an SQLite database file). Nothing was changed.")
+    # Check a private copy: never open the offered file for writing, and never leave -wal/-shm beside it.
+    with tempfile.TemporaryDirectory(prefix="navigator-check-") as tmp:
+        copy = Path(tmp) / "check.sqlite3"
+        shutil.copyfile(p, copy)
+        return _check_copy(copy, p)
+
+
+def _check_copy(copy: Path, shown: Path) -> FileCheck:
+    try:
+        con = sqlite3.connect(copy)
+        try:
+            ok = con.execute("PRAGMA integrity_check").fetchone()[0]
+            if ok != "ok":
+                raise StoreError(f"{shown} is damaged (it fails SQLite's integrity check). Choose another backup.")
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if "alembic_version" not in tables or "audit_event" not in tables:
+                raise StoreError(f"{shown} is an SQLite file but not a navigator database. Nothing was changed.")
+            rev = con.execute("SELECT version_num FROM alembic_version").fetchone()
+            revision = rev[0] if rev else None
+            if revision is not None and revision not in _known_revisions():
+                raise StoreError(
+                    f"{shown} was written by a newer version of navigator (schema {revision}). "
+                    "Upgrade navigator before restoring it. Nothing was changed.")
+            counts = [con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] if t in tables else 0
+                      for t in ("client", "journey", "audit_event")]
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{shown} cannot be read as a database ({exc}). Choose another backup.") from None
+    return FileCheck(shown, revision, *counts)
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    restored_from: Path
+    store_path: Path
+    safety_backup: Path
+    check: FileCheck
+
+
+def _exclusive_checkpoint(path: Path) -> None:
+    """Fold the WAL into the file and leave WAL mode: only possible when nobody else has the store open."""
+    try:
+        con = sqlite3.connect(path, timeout=2)
+    except sqlite3.Error as exc:
+        raise StoreError(_sqlite_message(exc, "The store cannot be opened to restore over it")) from None
+    try:
+        mode = con.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+            raise StoreError("The store is open in navigator (or another program). Close it everywhere, "
+                             "then restore again. Nothing was changed.") from None
+        raise StoreError(_sqlite_message(exc, "The store could not be prepared for the restore")) from None
+    finally:
+        con.close()
+    if str(mode).lower() != "delete":
+        raise StoreError("The store is open in navigator (or another program). Close it everywhere, "
+                         "then restore again. Nothing was changed.")
+
+
+def restore(store_path: Path, source: Path | str, *, now: datetime | None = None) -> RestoreResult:
+    """Swap a checked backup in for the store at ``store_path``, after backing up the current one.
+
+    The caller must have closed every connection to the store (dispose it first).
+    """
+    now = now or datetime.now()
+    store_path = Path(store_path).absolute()
+    src = Path(source).expanduser().absolute()
+    if src.exists() and store_path.exists() and src.resolve() == store_path.resolve():
+        raise StoreError("That file is the store itself; choose a backup to restore.")
+    folder = backup_dir(store_path)
+    # 1. A private, checked copy beside the store (same filesystem, so the swap is atomic).
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{store_path.name}.restore-", dir=store_path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        os.chmod(tmp, 0o600)
+        _copy_consistent(src, tmp)
+        check = _check_copy(tmp, src)
+        # 2. Keep what is there now.
+        if store_path.exists():
+            safety = _safety_copy(store_path, folder, now)
+            # 3. Nobody else may have it open; fold its WAL so nothing of it lingers beside the new file.
+            if _is_sqlite(store_path):
+                _exclusive_checkpoint(store_path)
+        else:
+            safety = None
+        # 4. The swap.
+        _set_wal(tmp)
+        os.replace(tmp, store_path)
+        for suffix in ("-wal", "-shm", "-journal"):
+            stale = store_path.with_name(store_path.name + suffix)
+            _remove_quietly(stale)
+        _fsync_dir(store_path.parent)
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+    return RestoreResult(src, store_path, safety, check)
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16) == SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def _copy_consistent(src: Path, dest: Path) -> None:
+    """Copy an offered file: through the backup API if it is readable as SQLite (takes its WAL too)."""
+    if not src.exists():
+        raise StoreError(f"There is no file at {src}.")
+    if src.is_dir():
+        raise StoreError(f"{src} is a folder; give the backup file itself.")
+    if not _is_sqlite(src):
+        raise StoreError(f"{src} is not a navigator backup (it is not an SQLite database file). Nothing was changed.")
+    shutil.copyfile(src, dest)
+    wal = src.with_name(src.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        # The backup was copied while in use: read it through SQLite (read-only) so its WAL is included.
+        _remove_quietly(dest)
+        try:
+            s = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
+            try:
+                d = sqlite3.connect(dest)
+                try:
+                    s.backup(d)
+                finally:
+                    d.close()
+            finally:
+                s.close()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{src} cannot be read as a database ({exc}). Choose another backup.") from None
+        os.chmod(dest, 0o600)
+
+
+def _safety_copy(store_path: Path, folder: Path, now: datetime) -> Path:
+    dest = _unique(folder, store_path.stem, "pre-restore", now)
+    if _is_sqlite(store_path):
+        try:
+            return backup_sqlite_file(store_path, dest)
+        except (StoreError, sqlite3.Error):
+            _remove_quietly(dest)
+    # Damaged or unreadable as SQLite: keep its bytes as they are.
+    dest = _unique(folder, store_path.stem, "damaged", now)
+    fd = os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+    shutil.copyfile(store_path, dest)
+    return dest
+
+
+def _set_wal(path: Path) -> None:
+    con = sqlite3.connect(path)
+    try:
+        con.execute("PRAGMA journal_mode=WAL")
+    finally:
+        con.close()
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def record_restore(store: Store, username: str, result: RestoreResult, acting_as: str | None = None) -> None:
+    """Write the restore into the restored store's audit log (chained like every event)."""
+    from sqlmodel import Session
+
+    from navigator.services import audit
+
+    with Session(store.write_engine) as s, s.begin():
+        w = audit.AuditWriter(s, username, acting_as, datetime.now(timezone.utc))
+        w.add("store.restore", "store", None, after={
+            "from": result.restored_from.name, "safety_backup": result.safety_backup.name
+            if result.safety_backup else None, "schema": result.check.revision,
+        })
+
+
+def counts(store: Store) -> dict[str, int]:
+    with store.engine.connect() as conn:
+        return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                for t in ("client", "journey", "audit_event")}
+
+
+__all__ = [
+    "BackupResult", "FileCheck", "RestoreResult", "backup_dir", "backup_keep", "check_backup_file",
+    "ensure_daily_backup", "head_revision", "list_backups", "record_restore", "restore", "take_backup",
+]
