@@ -142,7 +142,8 @@ def _has_tables(engine: Engine) -> bool:
     from sqlalchemy import inspect
 
     with engine.connect() as conn:
-        return bool(inspect(conn).get_table_names())
+        # An empty alembic_version (a store downgraded to base) holds nothing: treat it as new.
+        return bool(set(inspect(conn).get_table_names()) - {"alembic_version"})
 
 
 def backup_sqlite_file(path: Path, dest: Path) -> Path:
@@ -164,6 +165,43 @@ def backup_sqlite_file(path: Path, dest: Path) -> Path:
     return dest
 
 
+def _refuse_unknown(current: str | None, has_tables: bool) -> None:
+    """Refuse a database written by a newer navigator, or one that is not navigator's at all."""
+    if current is not None:
+        try:
+            ScriptDirectory.from_config(alembic_config()).get_revision(current)
+        except Exception:  # noqa: BLE001 - alembic raises several kinds here
+            raise StoreError(
+                "This database was written by a newer version of navigator (schema "
+                f"{current}). Upgrade navigator to open it; nothing was changed."
+            ) from None
+    elif has_tables:
+        raise StoreError("This database has tables but no navigator schema version: it is not a navigator database.")
+
+
+def _precheck_sqlite_file(url: str, path: Path) -> None:
+    """Refuse a foreign or newer SQLite file before connecting for real.
+
+    Our connections switch the file to WAL mode, which rewrites its header: a file we
+    refuse must be read only through a read-only connection, so it is left untouched.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            current = None
+            if "alembic_version" in names:
+                row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+                current = row[0] if row else None
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise StoreError(_db_error_message(Store(url, None, None, path), exc)) from None  # type: ignore[arg-type]
+    _refuse_unknown(current, bool(names - {"alembic_version"}))
+
+
 def migrate(store: Store) -> None:
     """Bring the schema to head: refuse a newer database, back up an older one first."""
     head = head_revision()
@@ -174,17 +212,7 @@ def migrate(store: Store) -> None:
         raise StoreError(_db_error_message(store, exc)) from None
     if current == head:
         return
-    script = ScriptDirectory.from_config(alembic_config())
-    if current is not None:
-        try:
-            script.get_revision(current)
-        except Exception:  # noqa: BLE001 - alembic raises several kinds here
-            raise StoreError(
-                "This database was written by a newer version of navigator (schema "
-                f"{current}). Upgrade navigator to open it; nothing was changed."
-            ) from None
-    elif has_tables:
-        raise StoreError("This database has tables but no navigator schema version: it is not a navigator database.")
+    _refuse_unknown(current, has_tables)
     if current is not None and store.path is not None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         dest = store.path.with_name(f"{store.path.name}.pre-{head}-{stamp}.bak")
@@ -220,6 +248,7 @@ def open_store(url: str, *, create: bool = True, upgrade: bool = True) -> Store:
             raise StoreError("navigator needs a database file, not an in-memory database.")
         path = Path(parsed.database)
         _check_sqlite_path(path, create=create)
+        _precheck_sqlite_file(url, path)
         store = Store(url, _sqlite_engine(url, immediate=False), _sqlite_engine(url, immediate=True), path)
     else:
         try:
