@@ -1,0 +1,103 @@
+"""`navigator returns`: the returns sent to commissioners, and whether their figures have moved."""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("returns", help="list sent returns; show what moved since one was sent (team leads)")
+    rs = p.add_subparsers(dest="returns_command", metavar="ACTION")
+    rs.add_parser("list", help="list the returns recorded as sent (the default)")
+    show = rs.add_parser("show", help="what was sent vs what the same definitions give today, and why")
+    show.add_argument("month", metavar="YYYY-MM", help="the month (its last sent return)")
+    show.add_argument("--id", type=int, help="a particular sent return (see `navigator returns`)")
+    show.add_argument("--all", action="store_true", help="show every figure, not only those that moved")
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from navigator.cli import context_from_args
+
+    store, ctx = context_from_args(args)
+    try:
+        if getattr(args, "returns_command", None) == "show":
+            return _show(ctx, args)
+        return _list(ctx)
+    finally:
+        store.dispose()
+
+
+def _list(ctx) -> int:
+    from rich.table import Table
+
+    from navigator.cli import console
+    from navigator.services import returns
+
+    sent = returns.sent_returns(ctx)
+    if not sent:
+        console.print("No return has been recorded as sent. `navigator export --month YYYY-MM --out FILE "
+                      "--final` records one.")
+        return 0
+    table = Table(title="Sent returns")
+    for col in ("id", "month", "sent at", "by", "suppress under", "round to"):
+        table.add_column(col)
+    for s in sent:
+        table.add_row(str(s.id), s.month, s.sent_at.strftime("%Y-%m-%d %H:%M"), s.username,
+                      str(s.options.suppress_under or "-"), str(s.options.round_to or "-"))
+    console.print(table)
+    console.print("`navigator returns show YYYY-MM` compares a sent return with today's figures.")
+    return 0
+
+
+def _show(ctx, args) -> int:
+    from rich.table import Table
+
+    from navigator.cli import CommandError, console
+    from navigator.services import returns
+
+    month = returns.parse_month(args.month)
+    if args.id is not None:
+        sent_id = args.id
+    else:
+        info = returns.latest_sent(ctx, month)
+        if info is None:
+            raise CommandError(f"No return for {month} has been recorded as sent. `navigator returns` lists them.")
+        sent_id = info.id
+    d = returns.drift(ctx, sent_id)
+    if d.sent.month != month:
+        raise CommandError(f"Sent return {sent_id} is for {d.sent.month}, not {month}.")
+    moved = d.moved
+    console.print(f"Return {d.sent.id} for [bold]{d.sent.month}[/], sent {d.sent.sent_at:%Y-%m-%d %H:%M} by "
+                  f"{d.sent.username}: {len(moved)} of {len(d.figures)} figures have moved since.")
+    shown = d.figures if args.all else moved
+    if shown:
+        table = Table()
+        for col in ("measure", "lot", "locality", "sent", "today", ""):
+            table.add_column(col, justify="right" if col in ("sent", "today") else "left")
+        measures = list(dict.fromkeys(f.measure for f in d.figures))
+        for measure in measures:  # measure by measure: service, lots, localities
+            for f in (x for x in shown if x.measure == measure):
+                table.add_row(f.measure, f.lot, f.locality, f.sent_text or "-", f.today_text or "-",
+                              "[bold yellow]moved[/]" if f.moved else "")
+        console.print(table)
+    for f in moved:
+        console.print(f"\n[bold]{f.measure}[/] / {f.lot} / {f.locality}: sent {f.sent_text or '-'}, "
+                      f"today {f.today_text or '-'}")
+        if not f.journeys:
+            console.print("  no journey's part changed (the calendar or reference data changed)")
+        for j in f.journeys:
+            part = _part(j.sent_x, j.today_x, f.kind)
+            console.print(f"  {j.client_ref} (journey {j.journey_id}): {part}")
+            if not j.edits:
+                console.print("    no edit recorded since sending (the calendar or reference data changed)")
+            for e in j.edits:
+                who = e.username + (f" (by {e.acting_as})" if e.acting_as else "")
+                console.print(f"    {e.at:%Y-%m-%d %H:%M} {who}: {e.action}" + (f" - {e.what}" if e.what else ""))
+    return 0
+
+
+def _part(sent_x, today_x, kind: str) -> str:
+    if sent_x is None:
+        return "now counted" if kind == "count" else f"now counted ({today_x})"
+    if today_x is None:
+        return "no longer counted" if kind == "count" else f"no longer counted (was {sent_x})"
+    return f"{sent_x} -> {today_x}"
