@@ -1,0 +1,67 @@
+"""`navigator retention list|apply [--dry-run]`: review and anonymise people past the retention period."""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("retention", help="list, then anonymise, people whose journeys all closed longer ago "
+                       "than the retention period (admins)",
+                       description="The period is the setting retention_years (default 8). A person is "
+                       "anonymised only when every journey they have had closed before the cutoff: names, "
+                       "contact details and free text go; dates, states and measures stay so past returns "
+                       "still add up. Audited.")
+    rsub = p.add_subparsers(dest="retention_command", metavar="ACTION", required=True)
+    ls = rsub.add_parser("list", help="show who is past retention, for review")
+    ls.set_defaults(handler=run_list)
+    ap = rsub.add_parser("apply", help="anonymise everyone past retention")
+    ap.add_argument("--dry-run", action="store_true", help="show what would be anonymised; change nothing")
+    ap.set_defaults(handler=run_apply)
+
+
+def _table(report, title: str):
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=Text(title))
+    for col in ("ref", "journeys", "states", "last closed", "locality"):
+        table.add_column(col)
+    for c in report.candidates:
+        table.add_row(Text(c.client_ref), str(c.journeys), Text(", ".join(sorted(set(c.states)))),
+                      c.last_closed.isoformat(), Text(c.locality))
+    return table
+
+
+def run_list(args) -> int:
+    from navigator.cli import console, context_from_args
+    from navigator.services import retention
+
+    store, ctx = context_from_args(args)
+    try:
+        report = retention.review(ctx)
+    finally:
+        store.dispose()
+    console.print(_table(report, f"Past retention: every journey closed before {report.cutoff.isoformat()} "
+                                 f"({report.years} years)"))
+    console.print(f"{len(report.candidates)} person(s) to review. "
+                  + ("Run `navigator retention apply --dry-run`, then `navigator retention apply`."
+                     if report.candidates else "Nothing to do."))
+    return 0
+
+
+def run_apply(args) -> int:
+    from navigator.cli import console, context_from_args
+    from navigator.services import retention
+
+    store, ctx = context_from_args(args)
+    try:
+        report = retention.apply(ctx, dry_run=args.dry_run)
+    finally:
+        store.dispose()
+    if args.dry_run:
+        console.print(_table(report, f"Would anonymise (every journey closed before {report.cutoff.isoformat()})"))
+        console.print(f"Dry run: {len(report.candidates)} person(s) would be anonymised; nothing was changed.")
+    else:
+        console.print(_table(report, "Anonymised"))
+        console.print(f"Anonymised {report.anonymised} person(s): names, contact details and free text removed; "
+                      "dates, states and measures kept. Recorded in the audit log.")
+    return 0

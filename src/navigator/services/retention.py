@@ -1,0 +1,224 @@
+"""Retention: closed journeys past the retention period are reviewed, then anonymised in place.
+
+The period is the setting ``retention_years`` (default 8). Eight years after a
+journey closed follows the NHS Records Management Code of Practice for adult
+health and care records not covered by a longer rule ("8 years after the
+conclusion of treatment"); a service whose contract or data protection impact
+assessment says otherwise sets its own number (admins: ``retention_years``).
+
+A person is anonymised only when **every** journey they have had is closed
+(rejected, completed, closed without start, or ended early) and the most recent
+closure is older than the period. Anyone with a journey still open, or closed
+more recently, is left alone.
+
+What anonymising does (in place, one transaction, audited):
+- gone: first and last name (become "Anonymised"), postcode, NHS number, phone,
+  email, address, preferred contact method; free text: referral reason and
+  referrer, contact notes, outcome evidence, goal statements and progress notes,
+  plan review notes, onward referral notes, partner update notes, and the
+  reasons people gave for opening the record;
+- kept (so past monthly returns still add up): client reference, locality (and
+  so lot), IMD decile, consent flag, every date, state, decision, reason code,
+  support area, measure and onward referral status;
+- date of birth is coarsened, not removed: it becomes the earliest date in the
+  birth year that gives the same age on every date of every journey (received,
+  decided, started, ended): 1 January when no journey date falls between then
+  and the birthday, else the day after the latest such date. The birth day is
+  gone, yet age bands in past returns (and the under-17 rule) come out exactly
+  as before.
+
+The audit log is not rewritten: it is append-only by design (the database
+refuses changes) and is the tamper-evident record of who did what.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from navigator.domain.errors import DomainError
+from navigator.services import access, audit
+from navigator.services.context import Ctx, get_setting
+from navigator.store.models import (
+    AccessGrant,
+    Client,
+    ContactAttempt,
+    GoalNote,
+    Journey,
+    Locality,
+    OnwardReferral,
+    PartnerUpdateRow,
+    PlanGoal,
+    PlanReview,
+)
+
+DEFAULT_RETENTION_YEARS = 8
+CLOSED_STATES = ("rejected", "completed", "closed_without_start", "ended_early")
+ANONYMISED = "Anonymised"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    client_id: int
+    client_ref: str
+    journeys: int
+    last_closed: date
+    locality: str
+    states: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    years: int
+    cutoff: date  # journeys closed before this date are past retention
+    candidates: tuple[Candidate, ...]
+    dry_run: bool = True
+    anonymised: int = 0
+
+
+def retention_years(s: Session) -> int:
+    value = get_setting(s, "retention_years", DEFAULT_RETENTION_YEARS)
+    try:
+        years = int(value)
+    except (TypeError, ValueError):
+        raise DomainError("The retention_years setting is not a whole number of years; ask an admin to fix it.")
+    if years < 1:
+        raise DomainError("The retention_years setting must be at least 1.")
+    return years
+
+
+def cutoff_date(today: date, years: int) -> date:
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - years, day=28)
+
+
+def _closed_on(j: Journey) -> date:
+    return j.end_date or j.decision_date or j.state_since
+
+
+def _candidates(s: Session, cutoff: date) -> list[Candidate]:
+    open_or_recent: set[int] = set()
+    by_client: dict[int, list[Journey]] = {}
+    for j in s.exec(select(Journey).order_by(Journey.client_id, Journey.id)).all():
+        by_client.setdefault(j.client_id, []).append(j)
+        if j.state not in CLOSED_STATES or _closed_on(j) >= cutoff:
+            open_or_recent.add(j.client_id)
+    eligible = [cid for cid in by_client if cid not in open_or_recent]
+    if not eligible:
+        return []
+    out = []
+    for c, loc in s.exec(select(Client, Locality.name).join(Locality, Locality.id == Client.locality_id)
+                         .where(Client.id.in_(eligible), Client.anonymised == False)  # noqa: E712
+                         .order_by(Client.client_ref)).all():
+        js = by_client[c.id]
+        out.append(Candidate(c.id, c.client_ref, len(js), max(_closed_on(j) for j in js), loc,
+                             tuple(j.state for j in js)))
+    return out
+
+
+def review(ctx: Ctx) -> RetentionReport:
+    """People whose every journey closed before the retention cutoff (admins). Audited."""
+    with ctx.write() as s:
+        access.require_admin(ctx.actor(s))
+        years = retention_years(s)
+        cutoff = cutoff_date(ctx.today(), years)
+        found = _candidates(s, cutoff)
+        audit.record(s, ctx, "retention.list", "client", None,
+                     after={"retention_years": years, "cutoff": cutoff, "people": len(found)})
+        return RetentionReport(years, cutoff, tuple(found))
+
+
+def coarse_birth_date(dob: date, dates: list[date]) -> date:
+    """The earliest date in the birth year giving the same age as ``dob`` on every one of ``dates``."""
+    md = (dob.month, dob.day)
+    earlier = [(d.month, d.day) for d in dates if (d.month, d.day) < md]
+    if not earlier:
+        return date(dob.year, 1, 1)
+    m, d = max(earlier)
+    if (m, d) == (2, 29):
+        return date(dob.year, 3, 1)
+    return date(dob.year, m, d) + timedelta(days=1)
+
+
+def apply(ctx: Ctx, *, dry_run: bool = False) -> RetentionReport:
+    """Anonymise everyone past retention in one transaction (admins). ``dry_run`` changes nothing."""
+    if dry_run:
+        return review(ctx)
+    with ctx.write() as s:
+        access.require_admin(ctx.actor(s))
+        years = retention_years(s)
+        cutoff = cutoff_date(ctx.today(), years)
+        found = _candidates(s, cutoff)
+        w = audit.writer(s, ctx)
+        for cand in found:
+            _anonymise(s, ctx, cand.client_id)
+            w.add("retention.anonymise", "client", cand.client_id, client_id=cand.client_id,
+                  after={"journeys": cand.journeys, "last_closed": cand.last_closed, "retention_years": years,
+                         "cutoff": cutoff})
+        w.add("retention.apply", "client", None,
+              after={"retention_years": years, "cutoff": cutoff, "anonymised": len(found)})
+        return RetentionReport(years, cutoff, tuple(found), dry_run=False, anonymised=len(found))
+
+
+def _anonymise(s: Session, ctx: Ctx, client_id: int) -> None:
+    now = ctx.now()
+    client = s.get(Client, client_id)
+    journeys = s.exec(select(Journey).where(Journey.client_id == client_id)).all()
+    dates = [d for j in journeys for d in (j.received_date, j.decision_date, j.start_date, j.end_date) if d]
+    client.first_name = client.last_name = ANONYMISED
+    client.first_name_key = client.last_name_key = ANONYMISED.casefold()
+    client.postcode = client.nhs_number = client.phone = client.email = client.address = None
+    client.preferred_method = None
+    client.date_of_birth = coarse_birth_date(client.date_of_birth, dates)
+    client.anonymised = True
+    client.version += 1
+    client.updated_at = now
+    s.add(client)
+    jids = [j.id for j in journeys]
+    for j in journeys:
+        j.referrer = j.reason = j.outcome_evidence = None
+        j.version += 1
+        j.updated_at = now
+        s.add(j)
+    for row in s.exec(select(ContactAttempt).where(ContactAttempt.journey_id.in_(jids))).all():
+        row.note = None
+        s.add(row)
+    goal_ids = []
+    for g in s.exec(select(PlanGoal).where(PlanGoal.journey_id.in_(jids))).all():
+        g.statement = ""
+        g.version += 1
+        g.updated_at = now
+        goal_ids.append(g.id)
+        s.add(g)
+    if goal_ids:
+        for n in s.exec(select(GoalNote).where(GoalNote.goal_id.in_(goal_ids))).all():
+            n.note = ""
+            s.add(n)
+    for r in s.exec(select(PlanReview).where(PlanReview.journey_id.in_(jids))).all():
+        r.note = None
+        s.add(r)
+    onward_ids = []
+    for o in s.exec(select(OnwardReferral).where(OnwardReferral.journey_id.in_(jids))).all():
+        o.note = None
+        o.version += 1
+        o.updated_at = now
+        onward_ids.append(o.id)
+        s.add(o)
+    if onward_ids:
+        for u in s.exec(select(PartnerUpdateRow).where(PartnerUpdateRow.onward_id.in_(onward_ids))).all():
+            u.note = None
+            s.add(u)
+    for g in s.exec(select(AccessGrant).where(AccessGrant.client_id == client_id)).all():
+        g.reason = ANONYMISED
+        s.add(g)
+    s.flush()
+
+
+def anonymised_count(ctx: Ctx) -> int:
+    with ctx.read() as s:
+        return s.exec(select(func.count()).select_from(Client).where(Client.anonymised == True)).one()  # noqa: E712
