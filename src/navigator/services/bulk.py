@@ -1,0 +1,682 @@
+"""Bulk writes through the same domain rules: for the demo generator and the tracker import.
+
+One transaction per action (services/journeys.py) is right for a person at a
+desk and far too slow for 200,000 people. Here each journey is *replayed* in
+memory: every step goes through the pure rule functions of
+``domain/lifecycle.py`` on ``JourneyFacts`` (exactly what the services ask),
+its follow-ups come from ``domain/followups.desired_tasks``, and then every row
+(and one audit event per created record, shaped like the services' events) is
+inserted with ``executemany`` in the caller's ONE write transaction, with ids
+assigned here.
+
+Usage::
+
+    with ctx.write() as s:
+        w = BulkWriter(s, ctx)
+        w.add_client(client_spec)
+        w.add_journey(journey_spec)          # raises StepError if a rule refuses a step
+        w.flush()
+
+``replay(spec, ...)`` alone checks a journey without writing anything (the
+import uses it to report every bad row before writing any).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from operator import itemgetter
+from types import SimpleNamespace
+from typing import Any, Sequence
+
+from sqlalchemy import func, insert, select
+from sqlmodel import Session
+
+from navigator.domain import lifecycle as L
+from navigator.domain import swemwbs
+from navigator.domain.errors import DomainError
+from navigator.domain.followups import Attempt, FollowUpFacts, OnwardInfo, Protocol, desired_tasks
+from navigator.domain.identifiers import fold_name
+from navigator.domain.workdays import WorkingCalendar
+from navigator.services import audit
+from navigator.services.context import Ctx, protocol
+from navigator.services.journeys import CLIENT_FIELDS, JOURNEY_FIELDS, _state_date
+from navigator.store.models import (
+    AuditEvent,
+    Client,
+    ContactAttempt,
+    GoalNote,
+    Journey,
+    JourneySupportArea,
+    Measurement,
+    OnwardReferral,
+    PartnerUpdateRow,
+    PlanGoal,
+    PlanReview,
+    Programme,
+    Task,
+)
+
+# A SWEMWBS result: the seven items (1-5 each), or only the raw total (7-35) as a tracker holds it.
+Swemwbs = tuple[int, ...] | list[int] | int | None
+
+
+# ---------------------------------------------------------------- what the caller describes
+
+@dataclass(eq=False)
+class ClientSpec:
+    """A person. ``id`` is set once written (or given, for a person already in the store)."""
+
+    client_ref: str
+    first_name: str
+    last_name: str
+    date_of_birth: date
+    locality_id: int
+    postcode: str | None = None
+    nhs_number: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    preferred_method: str | None = None
+    imd_decile: int | None = None
+    consent_to_share: bool = False
+    id: int | None = None
+
+
+# Steps, replayed in the order given (the caller keeps them in date order).
+# ``tag`` is the caller's own label (the import puts the CSV column there).
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    on: date
+    method: str
+    outcome: str
+    note: str | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decide:
+    on: date
+    decision: str
+    reason: str | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    on: date
+    swemwbs: Swemwbs = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    on: date
+    reason: str
+    evidence: str | None = None
+    swemwbs: Swemwbs = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    on: date
+    note: str | None = None
+    swemwbs: Swemwbs = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    point: str
+    on: date
+    swemwbs: Swemwbs
+    tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Goal:
+    """A plan goal; later steps refer to it by its number among this journey's goals (0, 1, ...)."""
+
+    outcome_id: int
+    statement: str
+    target_date: date | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GoalUpdate:
+    goal: int
+    on: date
+    status: str | None = None
+    note: str | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Onward:
+    """An onward referral; later steps refer to it by its number among this journey's (0, 1, ...)."""
+
+    programme_id: int
+    on: date
+    note: str | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerReport:
+    onward: int
+    kind: str
+    on: date
+    note: str | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """The navigator followed the person up after the partner said they stopped."""
+
+    onward: int
+    on: date
+    note: str | None = None
+    tag: str | None = None
+
+
+Step = Contact | Decide | Start | Close | Review | Measure | Goal | GoalUpdate | Onward | PartnerReport | FollowUp
+
+
+@dataclass(eq=False)
+class JourneySpec:
+    client: ClientSpec
+    navigator_id: int
+    source_id: int
+    received_date: date
+    locality_id: int | None = None  # default: the client's locality
+    referrer: str | None = None
+    reason: str | None = None
+    support_area_ids: Sequence[int] = ()
+    steps: Sequence[Step] = ()
+    recorded_by: int | None = None  # user_id on contact/note/measure rows; default: the acting user
+    id: int | None = None  # set once written
+
+
+class StepError(DomainError):
+    """A rule refused one step of a journey being replayed."""
+
+    def __init__(self, index: int, step: Step | None, error: DomainError) -> None:
+        super().__init__(error.message, field=error.field)
+        self.index = index  # -1: the referral itself
+        self.step = step
+        self.error = error
+
+    @property
+    def tag(self) -> str | None:
+        return getattr(self.step, "tag", None)
+
+
+# ---------------------------------------------------------------- replay (pure)
+
+@dataclass
+class Replayed:
+    """A journey after its steps went through the rules; rows still without ids."""
+
+    spec: JourneySpec
+    journey: dict  # JOURNEY_FIELDS plus version
+    ops: list[tuple]  # (kind, payload...) in step order: what to write and audit
+    goals: list[dict]
+    onwards: list[dict]
+    attempts: list[Attempt]
+
+    @property
+    def facts(self) -> L.JourneyFacts:
+        return _facts(self.journey, self.spec.client)
+
+    @property
+    def state(self) -> str:
+        return self.journey["state"]
+
+
+def _facts(j: dict, client: ClientSpec) -> L.JourneyFacts:
+    return L.JourneyFacts(
+        received_date=j["received_date"],
+        date_of_birth=client.date_of_birth,
+        decision=L.Decision(j["decision"]) if j["decision"] else None,
+        decision_date=j["decision_date"],
+        reject_reason=L.RejectReason(j["reject_reason"]) if j["reject_reason"] else None,
+        start_date=j["start_date"],
+        end_date=j["end_date"],
+        end_reason=L.EndReason(j["end_reason"]) if j["end_reason"] else None,
+        first_contact_date=j["first_contact_date"],
+        last_contact_date=j["last_contact_date"],
+        consent_to_share=client.consent_to_share,
+    )
+
+
+def measurement(point: str, on: date, value: Swemwbs) -> dict:
+    """A SWEMWBS measurement row (no ids): items when given, raw, and the metric in hundredths."""
+    if isinstance(value, bool) or value is None:
+        raise DomainError("Give the SWEMWBS answers or the raw total.", field="swemwbs")
+    if isinstance(value, int):
+        raw, metric = value, swemwbs.metric_for_raw(value)
+        items: list[int | None] = [None] * swemwbs.ITEMS
+    else:
+        items = list(swemwbs.validate_items(value))
+        raw, metric = swemwbs.score(items)
+    row = {"kind": "swemwbs", "point": point, "on_date": on, "raw": raw, "metric_x100": int(metric * 100)}
+    for i, v in enumerate(items, start=1):
+        row[f"item{i}"] = v
+    return row
+
+
+def _apply(j: dict, changes: dict, client: ClientSpec) -> tuple[dict, dict, L.JourneyFacts]:
+    """Apply rule changes as services.journeys._apply does (state, state_since, version).
+
+    Returns the audit diff (before, after) over JOURNEY_FIELDS, as audit.diff would give it, and the
+    journey's new facts.
+    """
+    before: dict = {}
+    after: dict = {}
+    for k, v in changes.items():
+        v = v.value if isinstance(v, Enum) else v
+        old = j[k]
+        if old != v:
+            before[k] = old
+            after[k] = v
+            j[k] = v
+    f = _facts(j, client)
+    new_state = L.state_of(f).value
+    if new_state != j["state"]:
+        before["state"] = j["state"]
+        after["state"] = new_state
+        j["state"] = new_state
+        j["state_since"] = _state_date(SimpleNamespace(**j))
+    j["version"] += 1
+    return before, after, f
+
+
+def replay(spec: JourneySpec, today: date) -> Replayed:
+    """Run every step of a journey through the domain rules, in order. Raises StepError."""
+    client = spec.client
+    try:
+        L.check_receive(spec.received_date, client.date_of_birth, today)
+    except DomainError as exc:
+        raise StepError(-1, None, exc) from None
+    j: dict[str, Any] = dict.fromkeys(JOURNEY_FIELDS)
+    j.update(received_date=spec.received_date, state=L.State.RECEIVED.value, state_since=spec.received_date,
+             navigator_id=spec.navigator_id, version=1)
+    ops: list[tuple] = []
+    goals: list[dict] = []
+    onwards: list[dict] = []
+    attempts: list[Attempt] = []
+    f = _facts(j, client)
+    for index, step in enumerate(spec.steps):
+        try:
+            f = _replay_step(step, f, j, client, today, ops, goals, onwards, attempts)
+        except DomainError as exc:
+            raise StepError(index, step, exc) from None
+        except (ValueError, KeyError, IndexError):
+            raise StepError(index, step, DomainError("That step does not fit this journey.")) from None
+    return Replayed(spec, j, ops, goals, onwards, attempts)
+
+
+def _replay_step(step: Step, f: L.JourneyFacts, j: dict, client: ClientSpec, today: date, ops: list,
+                 goals: list, onwards: list, attempts: list) -> L.JourneyFacts:
+    """One step through its rule; returns the journey's facts after it."""
+    kind = type(step)
+    if kind is Contact:
+        m, o = L.ContactMethod(step.method), L.ContactOutcome(step.outcome)
+        changes = L.log_contact(f, step.on, m, o, today)
+        attempts.append(Attempt(step.on, o.successful))
+        b, a, f = _apply(j, changes, client)
+        ops.append(("contact", {"on_date": step.on, "method": m.value, "outcome": o.value, "note": step.note},
+                    b, a))
+    elif kind is Decide:
+        changes = L.decide(f, L.Decision(step.decision), step.on, today,
+                           L.RejectReason(step.reason) if step.reason else None)
+        b, a, f = _apply(j, changes, client)
+        ops.append(("decide", b, a))
+    elif kind is Start:
+        changes = L.start(f, step.on, today)
+        m_row = measurement("start", step.on, step.swemwbs) if step.swemwbs is not None else None
+        b, a, f = _apply(j, changes, client)
+        ops.append(("start", m_row, b, a))
+    elif kind is Close:
+        changes = L.close(f, step.on, L.EndReason(step.reason), today, step.evidence)
+        changes["outcome_evidence"] = step.evidence
+        m_row = None
+        if step.swemwbs is not None:
+            if f.start_date is None:
+                raise DomainError("An end SWEMWBS needs a journey that started.", field="swemwbs")
+            m_row = measurement("end", step.on, step.swemwbs)
+        b, a, f = _apply(j, changes, client)
+        ops.append(("close", m_row, b, a))
+    elif kind is Review:
+        L.check_plan_change(f)
+        if step.on > today:
+            raise DomainError("The review date cannot be in the future.", field="on")
+        if f.start_date and step.on < f.start_date:
+            raise DomainError("The review date cannot be before the start.", field="on")
+        m_row = measurement("review", step.on, step.swemwbs) if step.swemwbs is not None else None
+        last = j["last_review_date"]
+        b, a, f = _apply(j, {"last_review_date": max(step.on, last) if last else step.on}, client)
+        ops.append(("review", {"on_date": step.on, "note": step.note}, m_row, b, a))
+    elif kind is Measure:
+        L.check_measure(f, step.point, step.on, today)
+        ops.append(("measure", measurement(step.point, step.on, step.swemwbs)))
+    elif kind is Goal:
+        L.check_plan_change(f)
+        statement = L.check_goal_statement(step.statement)
+        if step.target_date is not None and f.start_date and step.target_date < f.start_date:
+            raise DomainError("The target date cannot be before the start.", field="target_date")
+        goal = {"outcome_id": step.outcome_id, "statement": statement, "target_date": step.target_date,
+                "status": L.GoalStatus.NOT_STARTED.value, "version": 1}
+        goals.append(goal)
+        ops.append(("goal", len(goals) - 1, dict(goal)))
+    elif kind is GoalUpdate:
+        L.check_plan_change(f)
+        goal = goals[step.goal]
+        b: dict = {}
+        a: dict = {}
+        if step.status is not None:
+            status = L.GoalStatus(step.status).value
+            if status != goal["status"]:
+                b["status"], a["status"] = goal["status"], status
+                goal["status"] = status
+        note = None
+        if step.note:
+            if step.on > today:
+                raise DomainError("A progress note cannot be dated in the future.", field="on")
+            note = {"on_date": step.on, "note": step.note}
+            a["note"] = step.note
+        if a:
+            goal["version"] += 1
+            ops.append(("goal_update", step.goal, b, a, note))
+    elif kind is Onward:
+        L.check_onward(f, step.on, today)
+        onwards.append({"programme_id": step.programme_id, "referral_date": step.on,
+                        "status": L.OnwardStatus.MADE.value, "start_date": None, "end_date": None,
+                        "last_update_date": None, "first_update_date": None, "feedback_pending_since": None,
+                        "note": step.note, "version": 1})
+        ops.append(("onward", len(onwards) - 1))
+    elif kind is PartnerReport:
+        o = onwards[step.onward]
+        update = L.PartnerUpdate(step.kind)
+        of = L.OnwardFacts(L.OnwardStatus(o["status"]), o["referral_date"], o["start_date"], o["end_date"],
+                           o["last_update_date"])
+        changes = L.partner_update(of, update, step.on, today)
+        before = {"status": o["status"], "start_date": o["start_date"], "end_date": o["end_date"]}
+        for k, v in changes.items():
+            o[k] = v.value if isinstance(v, Enum) else v
+        if o["first_update_date"] is None or step.on < o["first_update_date"]:
+            o["first_update_date"] = step.on
+        if update in L.NEEDS_FOLLOW_UP and L.state_of(f) == L.State.STARTED:
+            o["feedback_pending_since"] = step.on
+        o["version"] += 1
+        after = {"status": o["status"], "start_date": o["start_date"], "end_date": o["end_date"],
+                 "kind": update.value, "on": step.on, "note": step.note}
+        ops.append(("partner_update", step.onward, {"on_date": step.on, "kind": update.value, "note": step.note},
+                    before, after))
+    elif kind is FollowUp:
+        o = onwards[step.onward]
+        if o["feedback_pending_since"] is None:
+            raise DomainError("There is no partner feedback waiting to be followed up.", field="onward")
+        if step.on > today:
+            raise DomainError("The follow-up cannot be in the future.", field="on")
+        o["feedback_pending_since"] = None
+        o["version"] += 1
+        ops.append(("followed_up", step.onward, step.note))
+    else:  # pragma: no cover - a programming error
+        raise TypeError(f"unknown step {step!r}")
+    return f
+
+
+# ---------------------------------------------------------------- writing
+
+def _fast_insert(conn, table, rows: list[dict]) -> None:
+    """executemany straight to the driver, values converted by the column types' own bind processors
+    (so stored text is exactly what SQLAlchemy would store); several times faster than Core for bulk."""
+    cols = list(rows[0])
+    dialect = conn.dialect
+    procs = []
+    for i, c in enumerate(cols):
+        proc = table.c[c].type._cached_bind_processor(dialect)
+        if proc is not None:
+            procs.append((i, proc, {}))
+    getter = itemgetter(*cols)
+    data = []
+    for row in rows:
+        values = getter(row)
+        if procs:
+            values = list(values)
+            for i, proc, memo in procs:
+                v = values[i]
+                if v is not None:
+                    out = memo.get(v)
+                    if out is None:
+                        out = memo[v] = proc(v)
+                    values[i] = out
+        data.append(values)
+    names = ", ".join(dialect.identifier_preparer.quote(c) for c in cols)
+    marks = ", ".join("?" * len(cols))
+    conn.exec_driver_sql(f"INSERT INTO {dialect.identifier_preparer.quote(table.name)} ({names}) VALUES ({marks})",
+                         [tuple(v) for v in data] if procs else data)
+
+
+_TABLES = (Client, Journey, JourneySupportArea, ContactAttempt, PlanGoal, GoalNote, PlanReview, Measurement,
+           OnwardReferral, PartnerUpdateRow, Task)
+_WITH_IDS = (Client, Journey, ContactAttempt, PlanGoal, GoalNote, PlanReview, Measurement, OnwardReferral,
+             PartnerUpdateRow, Task)
+
+
+class _FastAuditWriter(audit.AuditWriter):
+    """The audit writer (same events, same chain), inserting with a driver-level executemany."""
+
+    def _insert(self, rows: list[dict]) -> None:
+        conn = self.session.connection()
+        if conn.dialect.name == "sqlite":
+            _fast_insert(conn, AuditEvent.__table__, rows)
+        else:
+            super()._insert(rows)
+
+
+class BulkWriter:
+    """Buffers rows and audit events for one write transaction; ``flush()`` inserts them."""
+
+    def __init__(self, session: Session, ctx: Ctx, *, chunk: int = 5000) -> None:
+        self.session = session
+        self.ctx = ctx
+        self.today = ctx.today()
+        self.now: datetime = ctx.now()
+        self.actor_id = ctx.actor(session).id
+        self.protocol: Protocol = protocol(session)
+        self.calendar: WorkingCalendar = ctx.calendar(session)
+        self.chunk = chunk
+        self.audit = _FastAuditWriter(session, ctx.username, ctx.acting_as, self.now)
+        self._next: dict[str, int] = {}
+        for model in _WITH_IDS:
+            table = model.__table__
+            top = session.execute(select(func.max(table.c.id))).scalar()
+            self._next[table.name] = (top or 0) + 1
+        self._rows: dict[str, list[dict]] = {m.__table__.name: [] for m in _TABLES}
+        self._events: list[tuple] = []
+        self._pending = 0
+        self.created: dict[str, int] = {m.__table__.name: 0 for m in _TABLES}
+        self.refresh_programmes()
+
+    def refresh_programmes(self) -> None:
+        """Re-read programmes' expected response days (after creating programmes in this transaction)."""
+        self._expected_days = dict(self.session.execute(
+            select(Programme.id, Programme.expected_response_days)).all())
+
+    def _id(self, table: str) -> int:
+        n = self._next[table]
+        self._next[table] = n + 1
+        return n
+
+    def _row(self, table: str, row: dict) -> None:
+        self._rows[table].append(row)
+        self.created[table] += 1
+
+    def event(self, action: str, entity: str, entity_id: int | None = None, *, client_id: int | None = None,
+              journey_id: int | None = None, before: Any = None, after: Any = None) -> None:
+        """An audit event in this writer's chain (use this, not audit.record, while the writer is in use)."""
+        self._events.append((action, entity, entity_id, client_id, journey_id, before, after))
+
+    # ------------------------------------------------------------ clients
+    def add_client(self, spec: ClientSpec) -> int:
+        if spec.id is not None:
+            return spec.id
+        cid = self._id("client")
+        spec.id = cid
+        row = {
+            "id": cid, "client_ref": spec.client_ref, "first_name": spec.first_name, "last_name": spec.last_name,
+            "first_name_key": fold_name(spec.first_name), "last_name_key": fold_name(spec.last_name),
+            "date_of_birth": spec.date_of_birth, "postcode": spec.postcode, "nhs_number": spec.nhs_number,
+            "phone": spec.phone, "email": spec.email, "address": spec.address,
+            "preferred_method": spec.preferred_method, "imd_decile": spec.imd_decile,
+            "consent_to_share": bool(spec.consent_to_share), "locality_id": spec.locality_id, "anonymised": False,
+            "version": 1, "created_at": self.now, "updated_at": self.now,
+        }
+        self._row("client", row)
+        self.event("client.create", "client", cid, client_id=cid, after={k: row[k] for k in CLIENT_FIELDS})
+        return cid
+
+    # ------------------------------------------------------------ journeys
+    def add_journey(self, spec: JourneySpec, replayed: Replayed | None = None) -> int:
+        """Replay (unless given already replayed) and buffer one journey with all its records."""
+        if spec.client.id is None:
+            self.add_client(spec.client)
+        r = replayed if replayed is not None else replay(spec, self.today)
+        cid = spec.client.id
+        jid = self._id("journey")
+        spec.id = jid
+        now = self.now
+        by = spec.recorded_by or self.actor_id
+        j = r.journey
+        jrow = {k: j[k] for k in JOURNEY_FIELDS}
+        jrow.update(id=jid, client_id=cid, locality_id=spec.locality_id or spec.client.locality_id,
+                    source_id=spec.source_id, referrer=spec.referrer, reason=spec.reason,
+                    state_since=j["state_since"], version=j["version"], created_at=now, updated_at=now)
+        self._row("journey", jrow)
+        areas = list(dict.fromkeys(spec.support_area_ids))
+        for area_id in areas:
+            self._row("journey_support_area", {"journey_id": jid, "support_area_id": area_id})
+        received = {k: None for k in JOURNEY_FIELDS}
+        received.update(received_date=spec.received_date, state=L.State.RECEIVED.value,
+                        navigator_id=spec.navigator_id)
+        ev = self.event
+        ev("journey.receive", "journey", jid, client_id=cid, journey_id=jid,
+           after=received | {"source_id": spec.source_id, "support_area_ids": areas})
+
+        goal_ids: list[int] = []
+        onward_ids: list[int] = []
+        for o in r.onwards:
+            onward_ids.append(self._id("onward_referral"))
+        for op in r.ops:
+            kind = op[0]
+            if kind == "contact":
+                _, row, b, a = op
+                rid = self._id("contact_attempt")
+                self._row("contact_attempt", row | {"id": rid, "journey_id": jid, "user_id": by, "created_at": now})
+                ev("journey.contact", "journey", jid, client_id=cid, journey_id=jid, before=b,
+                   after=a | {"contact": {"id": rid, "on": row["on_date"], "method": row["method"],
+                                          "outcome": row["outcome"], "note": row["note"]}})
+            elif kind == "decide":
+                _, b, a = op
+                ev("journey.decide", "journey", jid, client_id=cid, journey_id=jid, before=b, after=a)
+            elif kind in ("start", "close"):
+                _, m_row, b, a = op
+                if m_row is not None:
+                    mid = self._measure(m_row, jid, by)
+                    a = a | {"measure": {"id": mid, "point": m_row["point"], "raw": m_row["raw"]}}
+                ev(f"journey.{kind}", "journey", jid, client_id=cid, journey_id=jid, before=b, after=a)
+            elif kind == "review":
+                _, rv, m_row, b, a = op
+                self._row("plan_review", rv | {"id": self._id("plan_review"), "journey_id": jid, "user_id": by,
+                                               "created_at": now})
+                a = a | {"review": {"on": rv["on_date"], "note": rv["note"]}}
+                if m_row is not None:
+                    mid = self._measure(m_row, jid, by)
+                    a["measure"] = {"id": mid, "point": "review", "raw": m_row["raw"]}
+                ev("journey.review", "journey", jid, client_id=cid, journey_id=jid, before=b, after=a)
+            elif kind == "measure":
+                m_row = op[1]
+                mid = self._measure(m_row, jid, by)
+                ev("measure.record", "measurement", mid, client_id=cid, journey_id=jid,
+                   after={"kind": "swemwbs", "point": m_row["point"], "on": m_row["on_date"], "raw": m_row["raw"],
+                          "metric_x100": m_row["metric_x100"]})
+            elif kind == "goal":
+                _, index, g = op
+                gid = self._id("plan_goal")
+                goal_ids.append(gid)
+                ev("goal.add", "plan_goal", gid, client_id=cid, journey_id=jid,
+                   after={"outcome_id": g["outcome_id"], "statement": g["statement"], "target_date": g["target_date"]})
+            elif kind == "goal_update":
+                _, index, b, a, note = op
+                gid = goal_ids[index]
+                if note is not None:
+                    self._row("goal_note", note | {"id": self._id("goal_note"), "goal_id": gid, "user_id": by,
+                                                   "created_at": now})
+                ev("goal.update", "plan_goal", gid, client_id=cid, journey_id=jid, before=b, after=a)
+            elif kind == "onward":
+                index = op[1]
+                o = r.onwards[index]
+                ev("onward.make", "onward_referral", onward_ids[index], client_id=cid, journey_id=jid,
+                   after={"programme_id": o["programme_id"], "referral_date": o["referral_date"], "note": o["note"]})
+            elif kind == "partner_update":
+                _, index, up, b, a = op
+                oid = onward_ids[index]
+                self._row("partner_update", up | {"id": self._id("partner_update"), "onward_id": oid,
+                                                  "user_id": by, "created_at": now})
+                ev("onward.update", "onward_referral", oid, client_id=cid, journey_id=jid, before=b, after=a)
+            elif kind == "followed_up":
+                _, index, note = op
+                ev("onward.followed_up", "onward_referral", onward_ids[index], client_id=cid, journey_id=jid,
+                   after={"note": note})
+        # goals and onward referrals as they stand at the end of the replay
+        for gid, g in zip(goal_ids, r.goals):
+            self._row("plan_goal", g | {"id": gid, "journey_id": jid, "created_at": now, "updated_at": now})
+        for oid, o in zip(onward_ids, r.onwards):
+            self._row("onward_referral", o | {"id": oid, "journey_id": jid, "created_at": now, "updated_at": now})
+        # follow-ups, exactly as services.journeys.sync_tasks would leave them open
+        f = r.facts
+        if L.state_of(f).is_open:
+            onward = tuple(
+                OnwardInfo(oid, o["status"] in ("made", "started"), o["last_update_date"] or o["referral_date"],
+                           self._expected_days.get(o["programme_id"], 10), o["feedback_pending_since"])
+                for oid, o in zip(onward_ids, r.onwards)
+            )
+            ff = FollowUpFacts(f, tuple(r.attempts), j["last_review_date"], onward)
+            for t in desired_tasks(ff, self.protocol, self.calendar):
+                self._row("task", {"id": self._id("task"), "journey_id": jid, "kind": t.kind.value, "key": t.key,
+                                   "due_date": t.due, "detail": t.detail, "status": "open", "created_at": now,
+                                   "closed_at": None})
+        self._pending += 1
+        if self._pending >= self.chunk:
+            self.flush()
+        return jid
+
+    def _measure(self, m_row: dict, jid: int, by: int) -> int:
+        mid = self._id("measurement")
+        self._row("measurement", m_row | {"id": mid, "journey_id": jid, "user_id": by, "created_at": self.now})
+        return mid
+
+    # ------------------------------------------------------------ flush
+    def flush(self) -> None:
+        """Insert everything buffered (parents first), then the audit events, in this transaction."""
+        conn = self.session.connection()
+        for model in _TABLES:
+            table = model.__table__
+            rows = self._rows[table.name]
+            if rows:
+                if conn.dialect.name == "sqlite":
+                    _fast_insert(conn, table, rows)
+                else:
+                    conn.execute(insert(table), rows)
+                self._rows[table.name] = []
+        if self._events:
+            self.audit.add_many(self._events)
+            self._events = []
+        self._pending = 0
