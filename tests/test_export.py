@@ -1,0 +1,455 @@
+"""`navigator export`: the standalone file, its views, privacy, determinism, suppression and the CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sqlite3
+import stat
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from navigator.domain.errors import AccessDenied, DomainError
+from navigator.services import export as E
+from navigator.services import journeys as J
+from navigator.services import returns as R
+from navigator.services.context import os_username
+from navigator.services.setup import open_ready
+from navigator.store.models import AuditEvent, Locality, Lot, SentReturn
+from test_return_measures import EXPECTED, HIGH, MEASURES, MID, MID_PLUS, MONTH, TODAY, build_may_caseload
+
+REQUIRED_TABLES = {"monthly_return", "onward_by_partner", "referrals", "onward_referrals", "calendar", "meta"}
+
+
+@pytest.fixture(scope="module")
+def may(tmp_path_factory):
+    path: Path = tmp_path_factory.mktemp("export") / "store.sqlite3"
+    store, ctx = open_ready(f"sqlite:///{path}", username="admin", today_fn=lambda: TODAY)
+    cl = build_may_caseload(ctx)
+    yield cl
+    store.dispose()
+
+
+@pytest.fixture(scope="module")
+def exported(may, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    res = E.export_month(may.ctx, MONTH, out / "may.sqlite", csv_path=out / "may.csv")
+    return res
+
+
+def tables(path: Path) -> dict[str, list[tuple]]:
+    conn = sqlite3.connect(path)
+    try:
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {n: conn.execute(f'SELECT * FROM "{n}"').fetchall() for n in names}
+    finally:
+        conn.close()
+
+
+def test_the_file_has_every_table_and_meta(exported):
+    got = tables(exported.path)
+    assert REQUIRED_TABLES <= set(got)
+    meta = dict(got["meta"])
+    assert meta["month"] == MONTH
+    assert meta["definitions_version"] == "1"
+    assert meta["app_version"]
+    assert meta["generated_at"].startswith("20")
+    conn = sqlite3.connect(exported.path)
+    cols = [r[1] for r in conn.execute("PRAGMA table_info(monthly_return)")]
+    assert cols == ["month", "lot", "locality", "measure", "value", "suppressed"]
+    cols = [r[1] for r in conn.execute("PRAGMA table_info(onward_by_partner)")]
+    assert cols == ["month", "partner", "programme", "made", "started", "completed", "withdrew"]
+    views = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")}
+    assert {f"measure_{m}" for m in MEASURES} <= views
+    assert {"monthly_return_derived", "onward_by_partner_derived", "measure_cases", "period"} <= views
+    conn.close()
+    # 13 journeys touch May or are open in it (J14, all before May, and J15, in June, do not)
+    assert len(got["referrals"]) == 13 == exported.referrals
+    assert len(got["onward_referrals"]) == 2
+    days = [r[0] for r in got["calendar"]]
+    assert days[0] == "2026-03-02" and days[-1] == "2026-05-31"  # the span of the record-level dates
+    assert dict(got["calendar"])["2026-05-25"] == 0 and dict(got["calendar"])["2026-05-26"] == 1
+
+
+def test_the_file_holds_the_figures(exported):
+    rows = {(r[1], r[2], r[3]): r for r in tables(exported.path)["monthly_return"]}
+    assert len(rows) == len(MEASURES) * 19
+    for (lot, locality), figures in EXPECTED.items():
+        for measure, want in figures.items():
+            month, _lot, _loc, _m, value, suppressed = rows[(lot, locality, measure)]
+            assert month == MONTH and suppressed == 0
+            assert value == (None if want is None else float(want)), (lot, locality, measure)
+
+
+def test_the_views_re_derive_every_figure_from_the_file_alone(exported):
+    conn = sqlite3.connect(exported.path)
+    table = conn.execute("SELECT month, lot, locality, measure, value, suppressed FROM monthly_return").fetchall()
+    derived = conn.execute("SELECT month, lot, locality, measure, value, 0 FROM monthly_return_derived").fetchall()
+    assert derived == table
+    partners = conn.execute("SELECT * FROM onward_by_partner").fetchall()
+    assert conn.execute("SELECT * FROM onward_by_partner_derived").fetchall() == partners
+    # each measure's own view: e.g. the service's starts and their mean wait
+    assert conn.execute("SELECT COUNT(*) FROM measure_starts").fetchone()[0] == 4
+    assert conn.execute("SELECT SUM(x) FROM measure_mean_wait_working_days").fetchone()[0] == 21
+    # the definitions travel with the file
+    sql = dict(conn.execute("SELECT measure, sql FROM measure_definition").fetchall())
+    assert "CREATE VIEW measure_completions" in sql["completions"]
+    conn.close()
+
+
+def _all_text(path: Path) -> list[str]:
+    conn = sqlite3.connect(path)
+    out = []
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+        cols = [r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')]
+        out += [name] + cols
+        for row in conn.execute(f'SELECT * FROM "{name}"'):
+            out += ["" if v is None else str(v) for v in row]
+    conn.close()
+    return out
+
+
+def test_no_direct_identifiers_or_free_text_anywhere_in_the_file(may, exported):
+    cells = _all_text(exported.path)
+    raw = exported.path.read_bytes().lower()
+    csv_text = exported.csv_path.read_text(encoding="utf-8").lower()
+    assert len(may.pii) > 100
+    for secret in may.pii:
+        s = secret.lower()
+        assert not any(s in c.lower() for c in cells), secret
+        assert s.encode("utf-8") not in raw, secret
+        assert s not in csv_text, secret
+    forbidden_columns = {"name", "first_name", "last_name", "date_of_birth", "dob", "postcode", "nhs_number",
+                         "phone", "email", "address", "referrer", "reason", "note", "notes", "outcome_evidence",
+                         "statement", "client_ref", "client_id", "journey_id"}
+    conn = sqlite3.connect(exported.path)
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+        cols = {r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')}
+        assert not cols & forbidden_columns, (name, cols & forbidden_columns)
+    ages = {r[0] for r in conn.execute("SELECT age_band FROM referrals")}
+    assert ages == {"45-54", "under 17"}
+    conn.close()
+
+
+def test_pseudonyms_are_stable_and_keyed(may, exported, tmp_path):
+    conn = sqlite3.connect(exported.path)
+    people = [r[0] for r in conn.execute("SELECT person FROM referrals")]
+    conn.close()
+    assert len(set(people)) == len(people) and all(len(p) == 64 for p in people)
+    # the same person has the same pseudonym in another month's file
+    res = E.export_month(may.ctx, "2026-04", tmp_path / "april.sqlite")
+    conn = sqlite3.connect(res.path)
+    april = {r[0] for r in conn.execute("SELECT person FROM referrals")}
+    conn.close()
+    assert april & set(people)
+
+
+def test_exporting_twice_gives_identical_tables(may, exported, tmp_path):
+    again = E.export_month(may.ctx, MONTH, tmp_path / "again.sqlite", csv_path=tmp_path / "again.csv")
+    a, b = tables(exported.path), tables(again.path)
+    meta_a = {k: v for k, v in a.pop("meta") if k != "generated_at"}
+    meta_b = {k: v for k, v in b.pop("meta") if k != "generated_at"}
+    assert meta_a == meta_b
+    assert a == b
+    assert exported.csv_path.read_bytes() == again.csv_path.read_bytes()
+
+
+def test_the_file_is_new_private_and_complete(may, exported, tmp_path):
+    assert stat.S_IMODE(os.stat(exported.path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(exported.csv_path).st_mode) == 0o600
+    assert not [p for p in exported.path.parent.iterdir() if p.name.startswith(".")]  # no temp files left
+    before = exported.path.read_bytes()
+    with pytest.raises(DomainError, match="already exists"):
+        E.export_month(may.ctx, MONTH, exported.path)
+    with pytest.raises(DomainError, match="already exists"):
+        E.export_month(may.ctx, MONTH, tmp_path / "new.sqlite", csv_path=exported.csv_path)
+    assert exported.path.read_bytes() == before
+    assert not (tmp_path / "new.sqlite").exists()
+    target = tmp_path / "forced.sqlite"
+    target.write_text("old")
+    E.export_month(may.ctx, MONTH, target, force=True)
+    assert dict(tables(target)["meta"])["month"] == MONTH
+
+
+def test_every_export_is_audited_without_personal_data(may, tmp_path):
+    E.export_month(may.ctx, MONTH, tmp_path / "a.sqlite", options=R.ReturnOptions(5, 5))
+    with may.ctx.read() as s:
+        ev = s.exec(select(AuditEvent).where(AuditEvent.action == "return.export")
+                    .order_by(AuditEvent.id.desc())).first()
+    assert ev.username == "admin"
+    after = json.loads(ev.after)
+    assert after["month"] == MONTH
+    assert after["options"] == {"suppress_under": 5, "round_to": 5}
+    assert after["final"] is False
+    for secret in may.pii:
+        assert secret.lower() not in ev.after.lower()
+
+
+def test_only_team_leads_and_admins_export(may, tmp_path):
+    from conftest import make_user
+
+    nav = make_user(may.ctx, "nav_export", "navigator")
+    with pytest.raises(AccessDenied):
+        E.export_month(nav, MONTH, tmp_path / "x.sqlite")
+    assert not (tmp_path / "x.sqlite").exists()
+
+
+# ---------------------------------------------------------------- suppression and rounding
+
+def test_suppression_and_rounding_on_the_may_caseload(may, tmp_path):
+    """--suppress-under 3 --round-to 5, worked out by hand from EXPECTED."""
+    res = E.export_month(may.ctx, MONTH, tmp_path / "s.sqlite", options=R.ReturnOptions(3, 5))
+    conn = sqlite3.connect(res.path)
+    got = {(r[0], r[1], r[2]): (r[3], r[4]) for r in
+           conn.execute("SELECT lot, locality, measure, value, suppressed FROM monthly_return")}
+    meta = dict(conn.execute("SELECT key, value FROM meta"))
+    assert (meta["suppress_under"], meta["round_to"]) == ("3", "5")
+    B = (None, 1)  # blanked
+
+    def check(measure, expect):
+        for (lot, locality), want in expect.items():
+            assert got[(lot, locality, measure)] == want, (measure, lot, locality)
+
+    # received: Maidstone 4, Sevenoaks 2 (<3), Dartford 2 (<3). Sevenoaks alone is blank in Lot 2, so
+    # the next-smallest, Maidstone, is blanked too. Lot 1 (2) is blank; as the only blank lot, the
+    # next-smallest lot, Lot 2 (6), is blanked too. The service's 8 rounds to 10; zeros stay 0.
+    check("referrals_received", {
+        ("ALL", "ALL"): (10.0, 0), ("Lot 1", "ALL"): B, ("Lot 2", "ALL"): B, ("Lot 3", "ALL"): (0.0, 0),
+        ("Lot 2", "Maidstone"): B, ("Lot 2", "Sevenoaks"): B, ("Lot 1", "Dartford"): B,
+        ("Lot 2", "Tonbridge & Malling"): (0.0, 0), ("Lot 1", "Gravesham"): (0.0, 0),
+    })
+    # accepted: Maidstone 3, Sevenoaks 1, Dartford 1 -> Sevenoaks and (secondary) Maidstone blank;
+    # Lot 1 (1) blank, Lot 2 (4) secondary; service 5 stays 5.
+    check("referrals_accepted", {
+        ("ALL", "ALL"): (5.0, 0), ("Lot 1", "ALL"): B, ("Lot 2", "ALL"): B,
+        ("Lot 2", "Maidstone"): B, ("Lot 2", "Sevenoaks"): B, ("Lot 1", "Dartford"): B,
+    })
+    # active at the end: Maidstone 2, Sevenoaks 1 (both blank: no secondary needed), Dartford 0;
+    # Lot 2 = 3 is shown, rounded to 5; the service's 3 rounds to 5.
+    check("active_caseload_end", {
+        ("ALL", "ALL"): (5.0, 0), ("Lot 2", "ALL"): (5.0, 0), ("Lot 1", "ALL"): (0.0, 0),
+        ("Lot 2", "Maidstone"): B, ("Lot 2", "Sevenoaks"): B, ("Lot 1", "Dartford"): (0.0, 0),
+    })
+    # rejected: Maidstone 1, Dartford 1; no non-zero locality left to blank beside them; every total < 3.
+    check("referrals_rejected", {
+        ("ALL", "ALL"): B, ("Lot 1", "ALL"): B, ("Lot 2", "ALL"): B,
+        ("Lot 2", "Maidstone"): B, ("Lot 2", "Sevenoaks"): (0.0, 0), ("Lot 1", "Dartford"): B,
+    })
+    # means and percentages: blank when over 1 or 2 cases, never rounded.
+    check("mean_response_working_days", {
+        ("ALL", "ALL"): (1.3, 0), ("Lot 2", "ALL"): (1.6, 0), ("Lot 1", "ALL"): B,
+        ("Lot 2", "Maidstone"): (1.3, 0), ("Lot 2", "Sevenoaks"): B, ("Lot 1", "Dartford"): B,
+        ("Lot 3", "ALL"): (None, 0),
+    })
+    check("swemwbs_maintained_or_improved_pct", {
+        ("ALL", "ALL"): (66.7, 0), ("Lot 2", "ALL"): B, ("Lot 1", "ALL"): B, ("Lot 2", "Maidstone"): B,
+    })
+    check("swemwbs_mean_change", {("ALL", "ALL"): (0.24, 0), ("Lot 2", "ALL"): B})
+    check("mean_wait_working_days", {("ALL", "ALL"): (5.3, 0), ("Lot 2", "ALL"): (6.3, 0), ("Lot 1", "ALL"): B})
+    # every figure: a blank is NULL; zero is never blanked; shown counts are multiples of 5
+    kinds = {m.measure: m.kind for m in R.definitions().measures}
+    for (lot, locality, measure), (value, suppressed) in got.items():
+        if suppressed:
+            assert value is None
+        elif kinds[measure] == "count":
+            assert value % 5 == 0
+    assert sum(s for _v, s in got.values()) == res.result.suppressed_count
+    partners = conn.execute("SELECT partner, made, started, completed, withdrew FROM onward_by_partner "
+                            "ORDER BY partner").fetchall()
+    assert partners == [("Kent Active Wellbeing", None, None, None, 0), ("Peer Connect", None, None, 0, None)]
+    # the views still give the exact figures
+    exact = {(r[0], r[1], r[2]): r[3] for r in
+             conn.execute("SELECT lot, locality, measure, value FROM monthly_return_derived")}
+    assert exact[("ALL", "ALL", "referrals_received")] == 8
+    assert exact[("Lot 2", "Sevenoaks", "referrals_received")] == 2
+    conn.close()
+
+
+def _row(measure, lot, locality, v, kind="count", cases=None):
+    value = None if v is None else Decimal(v)
+    return R.ReturnRow("2026-05", lot, locality, measure, value, False, value,
+                       cases if cases is not None else (int(v) if v is not None and kind == "count" else 0), kind)
+
+
+def test_secondary_suppression_blanks_the_next_smallest_in_the_same_lot_and_measure():
+    rows = [
+        _row("m", "ALL", "ALL", 80),
+        _row("m", "L1", "ALL", 40), _row("m", "L1", "A", 3), _row("m", "L1", "B", 9), _row("m", "L1", "C", 7),
+        _row("m", "L1", "D", 21),
+        _row("m", "L2", "ALL", 40), _row("m", "L2", "E", 20), _row("m", "L2", "F", 20),
+        _row("n", "ALL", "ALL", 40),
+        _row("n", "L1", "ALL", 20), _row("n", "L1", "A", 20), _row("n", "L1", "B", 0),
+        _row("n", "L2", "ALL", 20), _row("n", "L2", "E", 4), _row("n", "L2", "F", 16),
+    ]
+    out = {(r.measure, r.lot, r.locality): r for r in R.apply_suppression(rows, R.ReturnOptions(5))}
+    blanked = {k for k, r in out.items() if r.suppressed}
+    # m: A (3) is blanked; the next-smallest in L1 is C (7), not B (9) or D (21); L2 untouched
+    # n: E (4) is blanked, and F (16), the only other non-zero count in L2
+    assert blanked == {("m", "L1", "A"), ("m", "L1", "C"), ("n", "L2", "E"), ("n", "L2", "F")}
+    assert out[("m", "L1", "B")].value == 9 and out[("m", "ALL", "ALL")].value == 80
+    for r in out.values():
+        assert (r.value is None) == r.suppressed
+    # nothing suppressed or rounded without the flags
+    assert R.apply_suppression(rows, R.ReturnOptions()) == rows
+
+
+def test_two_blanks_in_a_lot_need_no_more_and_zero_is_never_blanked():
+    rows = [
+        _row("m", "ALL", "ALL", 20),
+        _row("m", "L1", "ALL", 20), _row("m", "L1", "A", 1), _row("m", "L1", "B", 2), _row("m", "L1", "C", 0),
+        _row("m", "L1", "D", 17),
+    ]
+    out = R.apply_suppression(rows, R.ReturnOptions(5))
+    assert [r.suppressed for r in out] == [False, False, True, True, False, False]
+    assert out[4].value == 0
+
+
+def test_means_are_blanked_over_fewer_than_n_cases_and_never_rounded():
+    rows = [
+        _row("mean", "ALL", "ALL", "2.5", "mean", cases=7),
+        _row("mean", "L1", "ALL", "1.3", "mean", cases=4),
+        _row("mean", "L1", "A", None, "mean", cases=0),
+    ]
+    out = R.apply_suppression(rows, R.ReturnOptions(5, 5))
+    assert [(r.value, r.suppressed) for r in out] == [(Decimal("2.5"), False), (None, True), (None, False)]
+
+
+def test_round_to_nearest_k_halves_up():
+    rows = [_row("m", "L", str(v), v) for v in (0, 1, 2, 3, 7, 8, 12, 13, 15, 25)]
+    out = R.apply_suppression(rows, R.ReturnOptions(round_to=5))
+    assert [int(r.value) for r in out] == [0, 0, 0, 5, 5, 10, 10, 15, 15, 25]
+    out = R.apply_suppression([_row("m", "L", "x", 15)], R.ReturnOptions(round_to=10))
+    assert out[0].value == 20
+    assert not any(r.suppressed for r in out)
+
+
+# ---------------------------------------------------------------- CSV
+
+DANGEROUS = ["=HYPERLINK(\"http://x\")", "+Plus town", "-Minus town", "@At town", "\tTab town", "\rCR town"]
+
+
+def test_csv_cells_cannot_become_formulas(ctx, tmp_path):
+    ids = {}
+    with ctx.write() as s:  # reference data an admin might type (no reference-data service yet)
+        lot = Lot(code="=1+1", name="Dangerous lot")
+        s.add(lot)
+        s.flush()
+        for name in DANGEROUS:
+            loc = Locality(lot_id=lot.id, name=name)
+            s.add(loc)
+            s.flush()
+            ids[name] = loc.id
+    for i, name in enumerate(DANGEROUS):
+        ref = J.receive_referral(ctx, J.ReferralInput(
+            received_date=date(2026, 10, 1), source="self",
+            client=J.ClientInput(f"Csv{i}", "Person", date(1970, 1, 1), ids[name])))
+        if name == "-Minus town":  # a completed journey whose SWEMWBS fell: a negative mean change
+            J.decide(ctx, ref.journey_id, "accepted", date(2026, 10, 1))
+            J.start(ctx, ref.journey_id, date(2026, 10, 2), HIGH)
+            J.close(ctx, ref.journey_id, date(2026, 10, 20), "completed", evidence="Done", swemwbs_end=MID_PLUS)
+    res = E.export_month(ctx, "2026-10", tmp_path / "oct.sqlite", csv_path=tmp_path / "oct.csv")
+    text = res.csv_path.read_bytes().decode("utf-8")  # keep a CR inside a quoted cell as it is
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[0] == ["month", "lot", "locality", "measure", "value", "suppressed"]
+    assert len(rows) == 1 + len(res.result.rows)
+    for row in rows[1:]:
+        for cell in row:
+            assert not cell or cell[0] not in "=+-@\t\r", row
+    got = {(r[1], r[2], r[3]): r[4] for r in rows[1:]}
+    assert got[("'=1+1", "'-Minus town", "swemwbs_mean_change")] == "'-5.05"  # 19.98 - 25.03
+    assert got[("'=1+1", "'=HYPERLINK(\"http://x\")", "referrals_received")] == "1"
+    assert ("'=1+1", "'\tTab town", "referrals_received") in got
+    assert ("'=1+1", "'\rCR town", "referrals_received") in got
+    assert got[("'=1+1", "ALL", "referrals_received")] == "6"
+    assert got[("ALL", "ALL", "mean_response_working_days")] == ""  # NULL: no cases
+    # the SQLite file keeps the real names and numbers
+    conn = sqlite3.connect(res.path)
+    assert conn.execute("SELECT value FROM monthly_return WHERE locality = '-Minus town' "
+                        "AND measure = 'swemwbs_mean_change'").fetchone()[0] == -5.05
+    conn.close()
+    assert E.neutralise("-1.5") == "'-1.5" and E.neutralise("1.5") == "1.5" and E.neutralise("") == ""
+
+
+def test_suppressed_cells_are_blank_in_the_csv(may, tmp_path):
+    res = E.export_month(may.ctx, MONTH, tmp_path / "s.sqlite", csv_path=tmp_path / "s.csv",
+                         options=R.ReturnOptions(3))
+    rows = list(csv.DictReader(io.StringIO(res.csv_path.read_bytes().decode("utf-8"), newline="")))
+    sev = next(r for r in rows if r["locality"] == "Sevenoaks" and r["measure"] == "referrals_received")
+    assert sev["value"] == "" and sev["suppressed"] == "1"
+    svc = next(r for r in rows if r["lot"] == "ALL" and r["measure"] == "referrals_received")
+    assert svc["value"] == "8" and svc["suppressed"] == "0"
+
+
+# ---------------------------------------------------------------- --final and the command line
+
+def test_final_records_the_return_as_sent(may, tmp_path):
+    res = E.export_month(may.ctx, MONTH, tmp_path / "final.sqlite", final=True)
+    assert res.sent_id is not None
+    with may.ctx.read() as s:
+        sent = s.get(SentReturn, res.sent_id)
+        ev = s.exec(select(AuditEvent).where(AuditEvent.action == "return.final",
+                                             AuditEvent.entity_id == res.sent_id)).one()
+    assert sent.month == MONTH and sent.username == "admin"
+    figures = json.loads(sent.figures)
+    rows = {(r["lot"], r["locality"], r["measure"]): r for r in figures["rows"]}
+    assert rows[("ALL", "ALL", "mean_wait_working_days")]["value"] == "5.3"
+    assert rows[("Lot 2", "Maidstone", "referrals_received")]["value"] == "4"
+    assert json.loads(ev.after)["month"] == MONTH
+    info = R.sent_returns(may.ctx)
+    assert info[0].id == res.sent_id and info[0].month == MONTH
+    assert R.latest_sent(may.ctx, MONTH).id == res.sent_id
+    assert R.latest_sent(may.ctx, "2020-01") is None
+
+
+@pytest.fixture
+def cli_store(tmp_path):
+    path = tmp_path / "cli.sqlite3"
+    store, ctx = open_ready(f"sqlite:///{path}", username=os_username(), today_fn=lambda: TODAY)
+    j = J.receive_referral(ctx, J.ReferralInput(
+        received_date=date(2026, 5, 5), source="gp",
+        client=J.ClientInput("Cli", "Person", date(1990, 2, 2), "Dover")))
+    J.decide(ctx, j.journey_id, "accepted", date(2026, 5, 6))
+    J.start(ctx, j.journey_id, date(2026, 5, 8), MID)
+    store.dispose()
+    return path
+
+
+def test_cli_export_writes_the_file_and_a_summary(cli_store, tmp_path, capsys):
+    from navigator.cli import main
+
+    out = tmp_path / "ret.sqlite"
+    rc = main(["--db", str(cli_store), "export", "--month", MONTH, "--out", str(out), "--csv",
+               str(tmp_path / "ret.csv"), "--suppress-under", "5", "--round-to", "5"])
+    captured = capsys.readouterr().out
+    assert rc == 0, captured
+    assert out.exists() and (tmp_path / "ret.csv").exists()
+    assert "Wrote" in captured and "323 figures" in captured and "blanked" in captured
+    assert "referrals_received" in captured
+    rc = main(["--db", str(cli_store), "export", "--month", MONTH, "--out", str(out)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert rc == 2 and "already exists" in err and "--force" in err
+    rc = main(["--db", str(cli_store), "export", "--month", "2026-5", "--out", str(tmp_path / "bad.sqlite")])
+    assert rc == 2 and "YYYY-MM" in capsys.readouterr().err
+    assert not (tmp_path / "bad.sqlite").exists()
+
+
+def test_cli_export_refuses_a_navigator(cli_store, tmp_path, capsys):
+    from conftest import make_user
+    from navigator.cli import main
+    from navigator.services.context import Ctx
+    from navigator.store.engine import open_store
+
+    store = open_store(f"sqlite:///{cli_store}")
+    make_user(Ctx(store, username=os_username(), today_fn=lambda: TODAY), "plainnav", "navigator")
+    store.dispose()
+    rc = main(["--db", str(cli_store), "--as", "plainnav", "export", "--month", MONTH, "--out",
+               str(tmp_path / "n.sqlite")])
+    assert rc == 2
+    assert "team lead" in capsys.readouterr().err
+    assert not (tmp_path / "n.sqlite").exists()
