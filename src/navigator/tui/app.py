@@ -1,0 +1,257 @@
+"""The navigator's desk: the Textual app shell.
+
+Screens: Today (first), Caseload, Find, Journey, Help; forms (``navigator.tui.forms``) are
+modal screens pushed over them. Global keys: ``t`` Today, ``l`` Caseload, ``f``/``/`` Find,
+``n`` new referral, ``?`` help, ``ctrl+p`` command palette, ``q`` quit, ``escape`` back.
+
+After a form saves, the app broadcasts ``DataChanged`` (``data_changed``) so every screen
+showing store data reloads at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from functools import partial
+from typing import Any, Callable, Iterable
+
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
+
+from navigator.domain.errors import AccessDenied, DomainError, StoreError
+from navigator.tui.messages import DataChanged
+from navigator.tui.widgets import describe_error
+
+NAV_ACTIONS = frozenset({"today", "caseload", "find", "new_referral", "back"})
+
+
+class NavigatorCommands(Provider):
+    """Command palette: every screen, and every action of the screen it was opened from."""
+
+    def _commands(self) -> Iterable[tuple[str, Callable[[], Any], str]]:
+        app = self.app
+        if not isinstance(app, NavigatorApp) or app.ctx is None:
+            return
+        screen = self.screen
+        yield "Go to Today", partial(app.run_action, "today"), "What is due or overdue for me (t)"
+        yield "Go to Caseload", partial(app.run_action, "caseload"), "My journeys, filter and sort (l)"
+        yield "Find a person", partial(app.run_action, "find"), "By name, ref, date of birth, postcode, NHS number (f)"
+        yield "New referral", partial(app.run_action, "new_referral"), "Record a referral (n)"
+        yield "Help: keys on this screen", partial(app.run_action, "help"), "Every binding of this screen (?)"
+        seen: set[str] = set()
+        for key, binding in screen_bindings(screen):
+            if binding.action in seen or not binding.description:
+                continue
+            if screen.check_action(binding.action, ()) is not True:
+                continue
+            seen.add(binding.action)
+            yield (f"{screen_name(screen)}: {binding.description}",
+                   partial(app.call_later, screen.run_action, binding.action),
+                   f"key {app.get_key_display(binding)}")
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+
+def screen_name(screen: Screen) -> str:
+    return getattr(screen, "SCREEN_NAME", None) or type(screen).__name__.removesuffix("Screen")
+
+
+_BASE_SCREEN_ACTIONS = frozenset(b.action for b in Screen.BINDINGS if isinstance(b, Binding))
+
+
+def screen_bindings(screen: Screen):
+    """(key, Binding) pairs a screen defines itself (not its widgets', not the app's, not Screen's own)."""
+    for key, binding in screen._bindings:
+        if binding.system or binding.action in _BASE_SCREEN_ACTIONS:
+            continue
+        yield key, binding
+
+
+class NavigatorApp(App[int]):
+    """The desk. ``NavigatorApp(ctx)``; ``NavigatorApp(None, error=message)`` shows only the error."""
+
+    TITLE = "navigator"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {NavigatorCommands}
+    COMMAND_PALETTE_DISPLAY = "Commands"
+    SCREENS = {}
+
+    BINDINGS = [
+        Binding("t", "today", "Today", tooltip="What is due or overdue for me"),
+        Binding("l", "caseload", "Caseload", tooltip="My journeys"),
+        Binding("f", "find", "Find", tooltip="Find any person I may see"),
+        Binding("slash", "find", "Find", show=False),
+        Binding("n", "new_referral", "New referral"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        Binding("escape", "back", "Back", show=False),
+    ]
+
+    def __init__(self, ctx, error: str | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.ctx = ctx
+        self.error = error if ctx is None else None
+        if ctx is None and not self.error:
+            self.error = "No store is open."
+        self.data_generation = 0
+
+    # ---------------------------------------------------------------- screens
+    def get_default_screen(self) -> Screen:
+        if self.ctx is None:
+            from navigator.tui.screens.error import ErrorScreen
+
+            return ErrorScreen(self.error or "")
+        from navigator.tui.screens.today import TodayScreen
+
+        return TodayScreen()
+
+    def on_mount(self) -> None:
+        if self.ctx is not None:
+            from navigator.tui.screens.caseload import CaseloadScreen
+            from navigator.tui.screens.find import FindScreen
+
+            self.install_screen(CaseloadScreen, "caseload")
+            self.install_screen(FindScreen, "find")
+            who = self.ctx.username
+            if getattr(self.ctx, "acting_as", None):
+                who += f" (as by {self.ctx.acting_as})"
+            self.sub_title = who
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.ctx is None and action in NAV_ACTIONS | {"help"}:
+            return False
+        if action == "back" and len(self.screen_stack) <= 1:
+            return False
+        return True
+
+    async def _show(self, name: str | None) -> None:
+        target = self.screen_stack[0] if name is None else self.get_screen(name)
+        if target in self.screen_stack:
+            while self.screen is not target and len(self.screen_stack) > 1:
+                await self.pop_screen()
+            return
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        await self.push_screen(target)
+
+    async def action_today(self) -> None:
+        await self._show(None)
+
+    async def action_caseload(self) -> None:
+        await self._show("caseload")
+
+    async def action_find(self) -> None:
+        await self._show("find")
+
+    async def action_back(self) -> None:
+        if len(self.screen_stack) > 1:
+            await self.pop_screen()
+
+    def action_help(self) -> None:
+        from navigator.tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def open_journey(self, journey_id: int) -> None:
+        from navigator.tui.screens.journey import JourneyScreen
+
+        self.push_screen(JourneyScreen(journey_id))
+
+    def action_new_referral(self) -> None:
+        def saved(result) -> None:
+            journey_id = getattr(result, "journey_id", None)
+            if journey_id is not None:
+                self.open_journey(journey_id)
+
+        self.open_form("ReferralForm", on_saved=saved)
+
+    # ---------------------------------------------------------------- forms
+    def open_form(self, name: str, *args, journey_id: int | None = None,
+                  on_saved: Callable[[Any], None] | None = None) -> bool:
+        """Push ``navigator.tui.forms.<name>(ctx, *args)``; on a save, broadcast DataChanged.
+
+        Returns False (with a notification) if the form does not exist yet.
+        """
+        try:
+            forms = importlib.import_module("navigator.tui.forms")
+            form_cls = getattr(forms, name)
+        except (ImportError, AttributeError):
+            self.notify("That form is not available in this version.", title="Not available",
+                        severity="warning")
+            return False
+        try:
+            form = form_cls(self.ctx, *args)
+        except (DomainError, StoreError) as exc:
+            self.show_error(exc)
+            return False
+
+        def done(result) -> None:
+            if result is None:
+                return
+            changed = journey_id if journey_id is not None else getattr(result, "journey_id", None)
+            self.data_changed(changed)
+            if on_saved is not None:
+                on_saved(result)
+
+        self.push_screen(form, done)
+        return True
+
+    # ---------------------------------------------------------------- data changes
+    def data_changed(self, journey_id: int | None = None) -> None:
+        """Tell every screen that store data changed (they reload); hidden screens reload when shown."""
+        self.data_generation += 1
+        for screen in list(self.screen_stack):
+            message = DataChanged(journey_id)
+            message.broadcast = True
+            screen.post_message(message)
+
+    def on_data_changed(self, message: DataChanged) -> None:
+        if not message.broadcast:
+            self.data_changed(message.journey_id)
+
+    # ---------------------------------------------------------------- errors
+    def show_error(self, exc: BaseException) -> None:
+        """A worker's or form's error as a message the user can act on; never a traceback."""
+        if isinstance(exc, StoreError):
+            from navigator.tui.screens.error import ErrorDialog
+
+            self.push_screen(ErrorDialog(str(exc)))
+        elif isinstance(exc, AccessDenied):
+            self.notify(str(exc), title="Not allowed", severity="error", timeout=10)
+        elif isinstance(exc, DomainError):
+            self.notify(str(exc), title="Cannot do that", severity="error", timeout=10)
+        else:
+            self.notify(str(describe_error(exc)), title="Something went wrong", severity="error", timeout=10)
+
+    def _fatal_error(self) -> None:
+        """An unhandled exception: exit with a short message, never a traceback (it may hold personal data)."""
+        if os.environ.get("NAVIGATOR_DEBUG"):
+            return super()._fatal_error()
+        name = type(self._exception).__name__ if self._exception is not None else "error"
+        self.bell()
+        self._exit_renderables.append(
+            f"navigator: an unexpected error ({name}). Nothing half-written was kept. "
+            "Run `navigator doctor`, and report this with NAVIGATOR_DEBUG=1 output to your admin."
+        )
+        self._close_messages_no_wait()
+
+
+def run_app(ctx, error: str | None = None) -> int:
+    """Run the desk on ``ctx`` (or, with ``ctx`` None, a screen explaining ``error``). Returns an exit code."""
+    app = NavigatorApp(ctx, error=error)
+    app.run()
+    code = app.return_code
+    return int(code or 0)

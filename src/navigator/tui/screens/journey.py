@@ -1,0 +1,522 @@
+"""Journey: the person, every journey they have had, and this journey's timeline, plan, wellbeing and
+onward referrals. Every action of the journey is a key; which are available comes from the services
+(``JourneyDetail.available_actions``), never from rules re-derived here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.events import Resize
+from textual.widgets import DataTable, Footer, Header, Sparkline, Static, TabbedContent, TabPane
+
+from navigator.services import queries
+from navigator.services.dto import GoalView, JourneyDetail, OnwardView
+from navigator.tui.widgets import (
+    DataScreen,
+    age_on,
+    fmt_change,
+    fmt_date,
+    fmt_metric,
+    Section,
+    kv_table,
+    plural,
+)
+
+WIDE = 150  # from this many columns the person and their journeys sit beside the tabs
+SIDE_WIDTH = 56  # their column's width then (app.tcss: #journey-side)
+
+
+@dataclass(frozen=True)
+class JourneyAction:
+    action: str
+    key: str
+    description: str
+    form: str
+    needs: str | None  # the service action (JourneyDetail.available_actions) it needs, if any
+    target: str  # what the form is given: journey, goal, onward, pending, client, journeys
+
+
+JOURNEY_ACTIONS = (
+    JourneyAction("contact", "c", "Contact", "ContactForm", "contact", "journey"),
+    JourneyAction("decide", "d", "Decision", "DecisionForm", "decide", "journey"),
+    JourneyAction("start", "s", "Start", "StartForm", "start", "journey"),
+    JourneyAction("add_goal", "g", "Add goal", "GoalForm", "plan", "journey"),
+    JourneyAction("goal_progress", "p", "Goal progress", "GoalProgressForm", "plan", "goal"),
+    JourneyAction("review", "v", "Plan review", "ReviewForm", "plan", "journey"),
+    JourneyAction("measure", "m", "Measure", "MeasureForm", "measure", "journey"),
+    JourneyAction("onward", "o", "Onward referral", "OnwardForm", "onward", "journey"),
+    JourneyAction("partner_update", "u", "Partner update", "PartnerUpdateForm", None, "onward"),
+    JourneyAction("follow_up", "k", "Follow up feedback", "FeedbackFollowUpForm", None, "pending"),
+    JourneyAction("close", "x", "Close", "CloseForm", "close", "journey"),
+    JourneyAction("reassign", "r", "Reassign", "ReassignForm", "reassign", "journeys"),
+    JourneyAction("edit_person", "e", "Edit person", "ClientEditForm", None, "client"),
+)
+ACTIONS_BY_NAME = {a.action: a for a in JOURNEY_ACTIONS}
+
+# (key, label, width); width None: shares what is left of the screen's width
+TABLE_COLUMNS = {
+    "timeline": (("on", "Date", 11), ("what", "What", None), ("who", "Who", 12)),
+    "goals": (("n", "#", 2), ("statement", "Goal", None), ("outcome", "Outcome", 22), ("target", "Target", 9),
+              ("status", "Status", 12)),
+    "measures": (("on", "Date", 11), ("point", "Point", 6), ("raw", "Raw", 4), ("metric", "Metric", 6),
+                 ("change", "Change", 6), ("label", "Meaning", 22), ("bar", "Chart", 14)),
+    "onward": (("programme", "Partner: programme", None), ("referred", "Referred", 9), ("status", "Status", 16),
+               ("feedback", "Follow up", 14)),
+}
+
+TABS = (
+    ("tab-summary", "Summary"),
+    ("tab-timeline", "Timeline"),
+    ("tab-plan", "Plan"),
+    ("tab-wellbeing", "Wellbeing"),
+    ("tab-onward", "Onward"),
+)
+
+
+def bar(metric: Decimal | None, width: int = 14) -> str:
+    """A bar for a SWEMWBS metric score (7 to 35)."""
+    if metric is None:
+        return ""
+    filled = round((float(metric) - 7) / 28 * width)
+    return "█" * max(1, min(width, filled))
+
+
+class JourneyScreen(DataScreen):
+    SCREEN_NAME = "Journey"
+    BINDINGS = [Binding(a.key, a.action, a.description) for a in JOURNEY_ACTIONS] + [
+        Binding(str(i), f"show_tab('{tab_id}')", f"{label} tab", show=False)
+        for i, (tab_id, label) in enumerate(TABS, 1)
+    ]
+
+    def __init__(self, journey_id: int) -> None:
+        super().__init__()
+        self.journey_id = journey_id
+        self.detail: JourneyDetail | None = None
+        self._viewed = False
+
+    # ---------------------------------------------------------------- layout
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Loading…", id="journey-head")
+        with Horizontal(id="journey-body"):
+            with VerticalScroll(id="journey-side"):
+                yield Section("Person", id="side-person")
+                yield Section("Open follow-ups", id="side-tasks")
+                yield Section("Journeys", id="side-journeys")
+            with TabbedContent(id="journey-tabs", initial="tab-summary"):
+                with TabPane("Summary", id="tab-summary"):
+                    with VerticalScroll():
+                        yield Section("Open follow-ups", id="sum-tasks", classes="narrow-only")
+                        yield Section("At a glance", id="sum-glance")
+                        yield Section("This journey", id="sum-facts")
+                        yield Section("Person", id="sum-person", classes="narrow-only")
+                        yield Section("Journeys", id="sum-journeys", classes="narrow-only")
+                with TabPane("Timeline", id="tab-timeline"):
+                    yield DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
+                with TabPane("Plan", id="tab-plan"):
+                    yield DataTable(id="goals", cursor_type="row")
+                    yield Static("", id="goal-notes", classes="notes")
+                with TabPane("Wellbeing", id="tab-wellbeing"):
+                    yield Static("", id="swem-summary")
+                    yield Sparkline([], id="swem-spark")
+                    yield DataTable(id="measures", cursor_type="row")
+                with TabPane("Onward", id="tab-onward"):
+                    yield DataTable(id="onward", cursor_type="row")
+                    yield Static("", id="onward-updates", classes="notes")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Journey"
+        for table_id, columns in TABLE_COLUMNS.items():
+            table = self.query_one(f"#{table_id}", DataTable)
+            for key, label, width in columns:
+                table.add_column(label, key=key, width=width or 10)
+        self._apply_width(self.app.size.width)
+        self.query_one("#journey-tabs Tabs").focus()
+
+    def on_resize(self, event: Resize) -> None:
+        self._apply_width(event.size.width)
+
+    def _apply_width(self, width: int) -> None:
+        self.set_class(width >= WIDE, "-wide")
+        if self.detail is not None:
+            self.call_after_refresh(self._show_tables, self.detail)
+
+    # ---------------------------------------------------------------- loading
+    def reload(self) -> None:
+        # The first view of a record is audited; reloads after a save are not views.
+        self.call_service("detail", queries.journey_detail, self.ctx, self.journey_id, audit_view=not self._viewed)
+
+    def failed_detail(self, error: BaseException, seq: int) -> bool:
+        if self.detail is None:
+            self.query_one("#journey-head", Static).update(Content.from_markup(
+                "[b $error]This journey cannot be shown.[/] $msg\n[dim]Press escape to go back.[/]",
+                msg=str(error)))
+        return False
+
+    def loaded_detail(self, detail: JourneyDetail, seq: int) -> None:
+        self._viewed = True
+        self.detail = detail
+        self.sub_title = f"Journey · {detail.client.client_ref}"
+        self._show_head(detail)
+        self._show_summary(detail)
+        self._show_tables(detail)
+        self.refresh_bindings()
+
+    # ---------------------------------------------------------------- rendering
+    def _show_head(self, d: JourneyDetail) -> None:
+        today = self.ctx.today()
+        c = d.client
+        line1 = Content.from_markup(
+            "[b]$name[/]  $ref  [dim]born[/] $dob [dim]($age)[/]  $locality[dim], $lot[/]",
+            name=c.name, ref=c.client_ref, dob=fmt_date(c.date_of_birth),
+            age=str(age_on(c.date_of_birth, today)), locality=d.locality, lot=d.lot)
+        line2 = Content.from_markup(
+            "[dim]Journey received[/] $received  [b $accent]$state[/] [dim]since[/] $since  "
+            "[dim]navigator[/] $nav",
+            received=fmt_date(d.received_date), state=d.state_label, since=fmt_date(d.state_since),
+            nav=d.navigator_name or d.navigator)
+        lines = [line1, line2]
+        if d.under_17:
+            lines.append(Content.from_markup("[b $warning]Under 17 when the referral was received.[/]"))
+        self.query_one("#journey-head", Static).update(Content("\n").join(lines))
+
+    def _person(self, d: JourneyDetail) -> Content:
+        c = d.client
+        return kv_table([
+            ("Name", c.name), ("Ref", c.client_ref),
+            ("Born", f"{fmt_date(c.date_of_birth)} (age {age_on(c.date_of_birth, self.ctx.today())})"),
+            ("Postcode", c.postcode), ("NHS number", c.nhs_number), ("Phone", c.phone), ("Email", c.email),
+            ("Address", c.address), ("Prefers", c.preferred_method),
+            ("Consent", "consents to share with partners" if c.consent_to_share else "no consent to share"),
+            ("Locality", f"{c.locality} ({c.lot})"),
+        ])
+
+    def _journeys(self, d: JourneyDetail) -> Content:
+        lines = []
+        for j in d.journeys:
+            ended = f", ended {fmt_date(j.end_date)}" if j.end_date else ""
+            marker = "▶ " if j.id == d.id else "  "
+            lines.append(Content.from_markup(
+                "$marker$received  [b]$state[/]$ended\n    [dim]$source · $nav[/]", marker=marker,
+                received=fmt_date(j.received_date), state=j.state_label, ended=ended, source=j.source,
+                nav=j.navigator))
+        return Content("\n").join(lines)
+
+    def _tasks(self, d: JourneyDetail) -> Content:
+        lines = []
+        if not d.tasks:
+            lines.append(Content.from_markup("[dim]None open.[/]"))
+        today = self.ctx.today()
+        for t in d.tasks:
+            late = t.due_date <= today
+            style = "$error" if t.due_date < today else ("$warning" if late else "dim")
+            lines.append(Content.from_markup(
+                f"• [b]$label[/]: $detail\n  [dim]due[/] [{style}]$due[/]",
+                label=t.label, detail=t.detail or "", due=fmt_date(t.due_date) + (" (overdue)" if t.overdue else "")))
+        return Content("\n").join(lines)
+
+    def _facts(self, d: JourneyDetail) -> Content:
+        decision = ""
+        if d.decision == "accepted":
+            decision = f"accepted {fmt_date(d.decision_date)}"
+        elif d.decision == "rejected":
+            decision = f"rejected {fmt_date(d.decision_date)}: {(d.reject_reason or '').replace('_', ' ')}"
+        first = fmt_date(d.first_contact_date)
+        if d.response_working_days is not None:
+            first += f" ({plural(d.response_working_days, 'working day')} after receipt)"
+        started = fmt_date(d.start_date)
+        if d.wait_working_days is not None:
+            started += f" (waited {plural(d.wait_working_days, 'working day')})"
+        ended = ""
+        if d.end_date:
+            ended = f"{fmt_date(d.end_date)}: {(d.end_reason or '').replace('_', ' ')}"
+        pairs = [
+            ("Received", f"{fmt_date(d.received_date)} from {d.source}"),
+            ("Referrer", d.referrer), ("Reason", d.reason),
+            ("Support", ", ".join(d.support_areas)),
+            ("Navigator", f"{d.navigator_name} ({d.navigator})"),
+            ("First contact", first), ("Last contact", fmt_date(d.last_contact_date)),
+            ("Decision", decision), ("Started", started), ("Ended", ended),
+        ]
+        if d.outcome_evidence:
+            pairs.append(("Evidence", d.outcome_evidence))
+        return kv_table(pairs)
+
+    def _show_summary(self, d: JourneyDetail) -> None:
+        person, journeys, tasks = self._person(d), self._journeys(d), self._tasks(d)
+        for prefix in ("side", "sum"):
+            self.query_one(f"#{prefix}-person", Section).set(person)
+            self.query_one(f"#{prefix}-journeys", Section).set(journeys, len(d.journeys))
+            self.query_one(f"#{prefix}-tasks", Section).set(tasks, len(d.tasks))
+        self.query_one("#sum-facts", Section).set(self._facts(d))
+        self.query_one("#sum-glance", Section).set(self._glance(d))
+
+    def _glance(self, d: JourneyDetail) -> Content:
+        """One line each for the plan, wellbeing and onward referrals (details in their tabs)."""
+        from collections import Counter
+
+        if d.goals:
+            counts = Counter(g.status_label.lower() for g in d.goals)
+            plan = f"{plural(len(d.goals), 'goal')}: " + ", ".join(f"{n} {label}" for label, n in counts.items())
+        else:
+            plan = "no goals yet"
+        swem = [m for m in d.measures if m.kind == "swemwbs" and m.metric is not None]
+        if not swem:
+            wellbeing = "no SWEMWBS yet"
+        elif len(swem) == 1:
+            wellbeing = f"SWEMWBS {fmt_metric(swem[0].metric)} at {swem[0].point}"
+        else:
+            last = swem[-1]
+            wellbeing = f"SWEMWBS {fmt_metric(swem[0].metric)} → {fmt_metric(last.metric)}"
+            if last.change_since_start is not None:
+                wellbeing += f" ({fmt_change(last.change_since_start)}{', ' + last.label if last.label else ''})"
+        if d.onward:
+            onward = f"{plural(len(d.onward), 'referral')}: " + ", ".join(
+                f"{o.programme} {o.status.replace('_', ' ')}" + (" (follow up)" if o.feedback_pending_since else "")
+                for o in d.onward)
+        else:
+            onward = "none"
+        return kv_table([
+            ("Plan", plan), ("Wellbeing", wellbeing), ("Onward", onward),
+            ("Timeline", f"{plural(len(d.timeline), 'event')}" + (
+                f", latest {fmt_date(d.timeline[-1].on)}" if d.timeline else "")),
+        ])
+
+    def _fit(self, table_id: str) -> DataTable:
+        """Give the flexible columns of a table what the fixed ones leave of the width."""
+        table = self.query_one(f"#{table_id}", DataTable)
+        width = table.size.width
+        if not width:  # not laid out yet (a hidden tab): estimate from the screen
+            width = self.app.size.width - (SIDE_WIDTH if self.has_class("-wide") else 0) - 2
+        columns = TABLE_COLUMNS[table_id]
+        fixed = sum(w for _, _, w in columns if w)
+        flexible = [k for k, _, w in columns if not w]
+        spare = width - fixed - 2 * table.cell_padding * len(columns) - 2
+        for key in flexible:
+            column = table.columns[key]
+            column.auto_width = False
+            column.width = max(16, spare // len(flexible))
+        return table
+
+    def _show_tables(self, d: JourneyDetail) -> None:
+        self._show_timeline(d)
+        self._show_goals(d)
+        self._show_measures(d)
+        self._show_onward(d)
+
+    def _show_timeline(self, d: JourneyDetail) -> None:
+        table = self._fit("timeline")
+        table.clear()
+        for i, ev in enumerate(d.timeline):
+            table.add_row(fmt_date(ev.on), Text(ev.text), ev.who, key=str(i), height=None)
+        if d.timeline:
+            table.move_cursor(row=len(d.timeline) - 1, animate=False)
+
+    def _show_goals(self, d: JourneyDetail) -> None:
+        table = self._fit("goals")
+        row = table.cursor_row
+        table.clear()
+        today = self.ctx.today()
+        for i, g in enumerate(d.goals, 1):
+            style = {"achieved": "bold green", "not_achieved": "red", "in_progress": "bold"}.get(g.status, "")
+            table.add_row(str(i), Text(g.statement), Text(g.outcome), fmt_date(g.target_date, today, short=True),
+                          Text(g.status_label, style=style), key=str(g.id), height=None)
+        if d.goals:
+            table.move_cursor(row=min(row, len(d.goals) - 1), animate=False)
+        self._show_goal_notes()
+
+    def selected_goal(self) -> GoalView | None:
+        if self.detail is None or not self.detail.goals:
+            return None
+        row = self.query_one("#goals", DataTable).cursor_row
+        return self.detail.goals[min(max(row, 0), len(self.detail.goals) - 1)]
+
+    def _show_goal_notes(self) -> None:
+        notes = self.query_one("#goal-notes", Static)
+        d = self.detail
+        if d is None or not d.goals:
+            notes.update(Content.from_markup(
+                "[dim]No goals yet.[/]" + ("  Press [b]g[/] to add one." if self.check_action("add_goal", ()) else "")))
+            return
+        g = self.selected_goal()
+        lines = [Content.from_markup("[b]$statement[/]  [dim]($outcome)[/]", statement=g.statement,
+                                     outcome=g.outcome)]
+        if not g.notes:
+            lines.append(Content.from_markup("[dim]No progress notes.[/]"))
+        for on, note, who in g.notes:
+            lines.append(Content.from_markup("$on  $note  [dim]$who[/]", on=fmt_date(on), note=note, who=who))
+        notes.update(Content("\n").join(lines))
+
+    def _show_measures(self, d: JourneyDetail) -> None:
+        table = self.query_one("#measures", DataTable)
+        table.clear()
+        swem = [m for m in d.measures if m.kind == "swemwbs"]
+        for m in d.measures:
+            if m.kind == "swemwbs":
+                label = m.label or ""
+                style = "bold" if "meaningful" in label else ""
+                table.add_row(fmt_date(m.on), m.point, str(m.raw), fmt_metric(m.metric), fmt_change(m.change_since_start),
+                              Text(label, style=style), bar(m.metric), key=str(m.id))
+            else:
+                table.add_row(fmt_date(m.on), f"{m.kind.upper()} {m.point}", " ".join(map(str, m.items)), "", "",
+                              "", "", key=str(m.id))
+        spark = self.query_one("#swem-spark", Sparkline)
+        spark.data = [float(m.metric) for m in swem if m.metric is not None]
+        spark.display = len(spark.data) >= 2
+        summary = self.query_one("#swem-summary", Static)
+        threshold = f"{d.meaningful_threshold:g}"
+        if not swem:
+            summary.update(Content.from_markup(
+                "[dim]No SWEMWBS yet: the first is taken at the start.[/]  "
+                "[dim]A change of $t or more (metric) is meaningful.[/]", t=threshold))
+            return
+        first, last = swem[0], swem[-1]
+        if len(swem) == 1 or last.change_since_start is None:
+            summary.update(Content.from_markup(
+                "[b]SWEMWBS[/] $point $metric [dim](raw $raw)[/].  [dim]A change of $t or more is meaningful.[/]",
+                point=first.point, metric=fmt_metric(first.metric), raw=str(first.raw), t=threshold))
+            return
+        flag = last.label or ""
+        summary.update(Content.from_markup(
+            "[b]SWEMWBS[/] $start → $latest: [b]$change[/] since start  [b $accent]$flag[/]\n"
+            "[dim]Meaningful at a change of $t or more (metric score).[/]",
+            start=fmt_metric(first.metric), latest=fmt_metric(last.metric),
+            change=fmt_change(last.change_since_start), flag=flag, t=threshold))
+
+    def _show_onward(self, d: JourneyDetail) -> None:
+        table = self._fit("onward")
+        row = table.cursor_row
+        table.clear()
+        today = self.ctx.today()
+        for o in d.onward:
+            status = o.status.replace("_", " ")
+            when = o.end_date or o.start_date
+            if when:
+                status += f" {fmt_date(when, today, short=True).strip()}"
+            pending = ""
+            if o.feedback_pending_since:
+                pending = f"since {fmt_date(o.feedback_pending_since, today, short=True).strip()}!"
+            table.add_row(Text(f"{o.partner}: {o.programme}"), fmt_date(o.referral_date, today, short=True), status,
+                          Text(pending, style="bold red"), key=str(o.id), height=None)
+        if d.onward:
+            table.move_cursor(row=min(row, len(d.onward) - 1), animate=False)
+        self._show_onward_updates()
+
+    def selected_onward(self) -> OnwardView | None:
+        if self.detail is None or not self.detail.onward:
+            return None
+        row = self.query_one("#onward", DataTable).cursor_row
+        return self.detail.onward[min(max(row, 0), len(self.detail.onward) - 1)]
+
+    def _show_onward_updates(self) -> None:
+        box = self.query_one("#onward-updates", Static)
+        o = self.selected_onward()
+        if o is None:
+            hint = "  Press [b]o[/] to refer on." if self.check_action("onward", ()) else ""
+            box.update(Content.from_markup("[dim]No onward referrals.[/]" + hint))
+            return
+        lines = [Content.from_markup("[b]$p[/]: partner updates", p=f"{o.partner}: {o.programme}")]
+        if not o.updates:
+            lines.append(Content.from_markup("[dim]None yet.[/]"))
+        for on, kind, note in o.updates:
+            lines.append(Content.from_markup("$on  $kind  [dim]$note[/]", on=fmt_date(on),
+                                             kind=kind.replace("_", " "), note=note))
+        box.update(Content("\n").join(lines))
+
+    @on(DataTable.RowHighlighted, "#goals")
+    def goal_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_goal_notes()
+
+    @on(DataTable.RowHighlighted, "#onward")
+    def onward_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_onward_updates()
+
+    # ---------------------------------------------------------------- actions
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        spec = ACTIONS_BY_NAME.get(action)
+        if spec is None:
+            return True
+        d = self.detail
+        if d is None:
+            return False
+        if spec.needs is not None and spec.needs not in d.available_actions:
+            return False
+        if spec.target == "goal":
+            return bool(d.goals)
+        if spec.target == "onward":
+            return bool(d.onward)
+        if spec.target == "pending":
+            return any(o.feedback_pending_since for o in d.onward)
+        return True
+
+    def _run(self, name: str) -> None:
+        spec = ACTIONS_BY_NAME[name]
+        d = self.detail
+        if d is None or not self.check_action(name, ()):
+            return
+        if spec.target == "journey":
+            args: tuple = (d.id,)
+        elif spec.target == "journeys":
+            args = ([d.id],)
+        elif spec.target == "goal":
+            args = (self.selected_goal().id,)
+        elif spec.target == "onward":
+            args = (self.selected_onward().id,)
+        elif spec.target == "pending":
+            selected = self.selected_onward()
+            if selected is None or not selected.feedback_pending_since:
+                selected = next(o for o in d.onward if o.feedback_pending_since)
+            args = (selected.id,)
+        else:  # client
+            args = (d.client.id,)
+        self.app.open_form(spec.form, *args, journey_id=d.id)
+
+    def action_contact(self) -> None:
+        self._run("contact")
+
+    def action_decide(self) -> None:
+        self._run("decide")
+
+    def action_start(self) -> None:
+        self._run("start")
+
+    def action_add_goal(self) -> None:
+        self._run("add_goal")
+
+    def action_goal_progress(self) -> None:
+        self._run("goal_progress")
+
+    def action_review(self) -> None:
+        self._run("review")
+
+    def action_measure(self) -> None:
+        self._run("measure")
+
+    def action_onward(self) -> None:
+        self._run("onward")
+
+    def action_partner_update(self) -> None:
+        self._run("partner_update")
+
+    def action_follow_up(self) -> None:
+        self._run("follow_up")
+
+    def action_close(self) -> None:
+        self._run("close")
+
+    def action_reassign(self) -> None:
+        self._run("reassign")
+
+    def action_edit_person(self) -> None:
+        self._run("edit_person")
+
+    def action_show_tab(self, tab_id: str) -> None:
+        self.query_one("#journey-tabs", TabbedContent).active = tab_id

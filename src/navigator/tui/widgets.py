@@ -1,0 +1,192 @@
+"""Small shared pieces: date and count formatting, headings, and the base of data screens."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from functools import partial
+from typing import Any, Callable
+
+from rich.table import Table
+from rich.text import Text
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Static
+from textual.worker import get_current_worker
+
+from navigator.domain.errors import DomainError, StoreError
+from navigator.tui.messages import DataChanged, Failed, Loaded
+
+# ---------------------------------------------------------------- formatting
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def fmt_date(d: date | None, today: date | None = None, *, short: bool = False) -> str:
+    """'25 Nov 2026'; short: '25 Nov' in the current year, '25 Nov 25' otherwise. '' for None."""
+    if d is None:
+        return ""
+    if short:
+        if today is not None and d.year == today.year:
+            return f"{d.day:2d} {d:%b}"
+        return f"{d.day:2d} {d:%b %y}"
+    return f"{d.day} {d:%b %Y}"
+
+
+def fmt_iso(d: date | None) -> str:
+    return d.isoformat() if d else ""
+
+
+def overdue_text(days: int) -> str:
+    """How late something is, in working days (0 = due today)."""
+    if days <= 0:
+        return "due today"
+    return f"{plural(days, 'working day')} overdue"
+
+
+def fmt_metric(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def fmt_change(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    return f"{'+' if value > 0 else ''}{value:.2f}"
+
+
+def age_on(dob: date, on: date) -> int:
+    return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
+
+
+def heading(text: str, count: int | None = None) -> Content:
+    if count is None:
+        return Content.from_markup("[b $accent]$text[/]", text=text)
+    return Content.from_markup("[b $accent]$text[/] [dim]($count)[/]", text=text, count=str(count))
+
+
+def kv_table(pairs: list[tuple[str, str | None]], width: int = 13) -> Table:
+    """Label / value rows; long values wrap under themselves. Empty values show as a dash."""
+    grid = Table.grid(padding=(0, 1), expand=True)
+    grid.add_column(width=width, style="dim", no_wrap=True)
+    grid.add_column(ratio=1, overflow="fold")
+    for label, value in pairs:
+        grid.add_row(label, Text(value if value not in (None, "") else "-"))
+    return grid
+
+
+class Section(Vertical):
+    """A titled block: a heading (with an optional count) over a body."""
+
+    DEFAULT_CSS = """
+    Section { height: auto; margin-bottom: 1; }
+    Section > .section-body { height: auto; }
+    """
+
+    def __init__(self, title: str, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.title = title
+
+    def compose(self):
+        yield Static(heading(self.title), classes="section-title")
+        yield Static("", classes="section-body")
+
+    def set(self, body, count: int | None = None) -> None:
+        self.query_one(".section-title", Static).update(heading(self.title, count))
+        self.query_one(".section-body", Static).update(body)
+
+
+class Title(Static):
+    """The one-line title under the header: what this screen shows."""
+
+    DEFAULT_CLASSES = "screen-title"
+
+
+# ---------------------------------------------------------------- data screens
+
+
+def describe_error(exc: BaseException) -> BaseException:
+    """Keep domain and store errors (their messages are written for users); hide anything else.
+
+    Unexpected exceptions may carry personal data in their text, so only their type is kept.
+    """
+    if isinstance(exc, (DomainError, StoreError, UnexpectedError)):
+        return exc
+    return UnexpectedError(
+        f"An unexpected error ({type(exc).__name__}). Nothing was changed by it. "
+        "Run `navigator doctor`, and tell your admin if it happens again."
+    )
+
+
+class UnexpectedError(Exception):
+    pass
+
+
+class DataScreen(Screen):
+    """A screen showing store data.
+
+    Service calls run in thread workers (``call_service``); their results come back as
+    ``Loaded``/``Failed`` messages handled on the UI thread by ``loaded_<key>``/``failed_<key>``.
+    The screen reloads (``reload``) when mounted, on ``DataChanged``, and when it is shown
+    again after data changed while it was hidden.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._seen_generation: int | None = None  # None until mounted
+
+    @property
+    def ctx(self):
+        return self.app.ctx
+
+    # -- lifecycle
+    def on_mount(self) -> None:
+        self._seen_generation = getattr(self.app, "data_generation", 0)
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        generation = getattr(self.app, "data_generation", 0)
+        if self._seen_generation is not None and generation != self._seen_generation:
+            self._seen_generation = generation
+            self.reload()
+
+    def on_data_changed(self, message: DataChanged) -> None:
+        message.stop()
+        self._seen_generation = getattr(self.app, "data_generation", 0)
+        self.data_changed(message.journey_id)
+
+    def reload(self) -> None:
+        """Fetch this screen's data (subclasses)."""
+
+    def data_changed(self, journey_id: int | None) -> None:
+        self.reload()
+
+    # -- workers
+    def call_service(self, key: str, fn: Callable[..., Any], *args, seq: int = 0, group: str | None = None,
+                     **kwargs) -> None:
+        """Run ``fn(*args, **kwargs)`` in a thread; the result arrives as ``loaded_<key>(result, seq)``."""
+        self.run_worker(partial(self._service_call, key, fn, args, kwargs, seq), thread=True,
+                        group=group or key, exclusive=True, exit_on_error=False, name=key)
+
+    def _service_call(self, key: str, fn: Callable[..., Any], args: tuple, kwargs: dict, seq: int) -> None:
+        worker = get_current_worker()
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - every error becomes a message, never a traceback
+            if not worker.is_cancelled:
+                self.post_message(Failed(key, describe_error(exc), seq))
+            return
+        if not worker.is_cancelled:
+            self.post_message(Loaded(key, result, seq))
+
+    def on_loaded(self, message: Loaded) -> None:
+        handler = getattr(self, f"loaded_{message.key}", None)
+        if handler is not None:
+            handler(message.result, message.seq)
+
+    def on_failed(self, message: Failed) -> None:
+        handler = getattr(self, f"failed_{message.key}", None)
+        if handler is None or handler(message.error, message.seq) is not True:
+            self.app.show_error(message.error)
