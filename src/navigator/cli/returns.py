@@ -79,14 +79,19 @@ def _show(ctx, args) -> int:
                 table.add_row(f.measure, f.lot, f.locality, f.sent_text or "-", f.today_text or "-",
                               "[bold yellow]moved[/]" if f.moved else "")
         console.print(table)
-    for f in moved:
-        console.print(f"\n[bold]{f.measure}[/] / {f.lot} / {f.locality}: sent {f.sent_text or '-'}, "
-                      f"today {f.today_text or '-'}")
-        if not f.journeys:
+    # measure by measure: the figures that moved, then the journeys (and their edits) that moved them
+    for measure in dict.fromkeys(f.measure for f in moved):
+        figs = [f for f in moved if f.measure == measure]
+        where = "; ".join(f"{_scope(f)} {f.sent_text or '-'} -> {f.today_text or '-'}" for f in figs)
+        console.print(f"\n[bold]{measure}[/]: {where}")
+        journeys = {}
+        for f in figs:
+            for j in f.journeys:
+                journeys.setdefault(j.journey_id, j)
+        if not journeys:
             console.print("  no journey's part changed (the calendar or reference data changed)")
-        for j in f.journeys:
-            part = _part(j.sent_x, j.today_x, f.kind)
-            console.print(f"  {j.client_ref} (journey {j.journey_id}): {part}")
+        for j in journeys.values():
+            console.print(f"  {j.client_ref} (journey {j.journey_id}): {_part(measure, j.sent_x, j.today_x)}")
             if not j.edits:
                 console.print("    no edit recorded since sending (the calendar or reference data changed)")
             for e in j.edits:
@@ -95,9 +100,26 @@ def _show(ctx, args) -> int:
     return 0
 
 
-def _part(sent_x, today_x, kind: str) -> str:
+def _scope(f) -> str:
+    if f.lot == "ALL":
+        return "service"
+    return f.lot if f.locality == "ALL" else f.locality
+
+
+def _x(measure: str, x: int) -> str:
+    if measure == "swemwbs_mean_change":
+        return f"change {x / 100:+.2f}"
+    if measure.endswith("_pct"):
+        return "yes" if x else "no"
+    if measure.endswith("_working_days"):
+        return f"{x} working days"
+    return str(x)
+
+
+def _part(measure: str, sent_x, today_x) -> str:
+    counted = not (measure.startswith("mean_") or measure.endswith("_pct") or measure == "swemwbs_mean_change")
     if sent_x is None:
-        return "now counted" if kind == "count" else f"now counted ({today_x})"
+        return "now counted" if counted else f"now counted ({_x(measure, today_x)})"
     if today_x is None:
-        return "no longer counted" if kind == "count" else f"no longer counted (was {sent_x})"
-    return f"{sent_x} -> {today_x}"
+        return "no longer counted" if counted else f"no longer counted (was {_x(measure, sent_x)})"
+    return f"{_x(measure, sent_x)} -> {_x(measure, today_x)}"
