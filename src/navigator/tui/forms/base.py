@@ -1,0 +1,401 @@
+"""The form framework: a modal screen that loads in a worker, validates, and saves in a worker.
+
+A form subclass provides:
+
+- ``compose_fields()``: its fields (see ``fields.py``);
+- ``load()`` (runs in a thread: services only, no widgets) and ``apply(data)`` (on the UI
+  thread: fill pickers, show the person the form is about);
+- ``collect()`` (UI thread: read the fields into a payload; raise ``ValidationErrors``) and
+  ``save(payload)`` (thread: call the service; return a non-None result to dismiss with).
+
+Keys: tab / shift+tab move between fields, enter moves on (and saves on the last field),
+ctrl+s saves, escape cancels. A save the rules refuse shows the domain's message next to
+the field it names and keeps everything typed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Generic, TypeVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Button, Footer, Input, Static
+from textual.worker import get_current_worker
+
+from navigator.domain.errors import (
+    AccessDenied,
+    ConflictError,
+    DomainError,
+    NotFound,
+    StoreError,
+    ValidationErrors,
+)
+from navigator.services.context import Ctx
+from navigator.tui.forms.fields import Clock, FormField
+
+T = TypeVar("T")
+
+# Domain field names that belong to no input: shown in the form's message line.
+GENERAL_FIELDS = frozenset({"state", "version", "client", "journeys", "consent", "store"})
+
+
+def shown(widget: Widget) -> bool:
+    """Displayed, and so are all its containers up to the screen."""
+    node: Any = widget
+    while node is not None and not isinstance(node, ModalScreen):
+        if not getattr(node, "display", True):
+            return False
+        node = node.parent
+    return True
+
+
+def describe_failure(exc: BaseException) -> str:
+    """What went wrong, in words a navigator understands (never a traceback)."""
+    if isinstance(exc, ConflictError):
+        return f"Not saved: {exc.message}"
+    if isinstance(exc, AccessDenied):
+        return f"Not allowed: {exc.message}"
+    if isinstance(exc, NotFound):
+        return f"Not found: {exc.message}"
+    if isinstance(exc, ValidationErrors):
+        n = len(exc.errors)
+        return "Not saved: " + ("check the field marked below." if n == 1 else f"check the {n} fields marked below.")
+    if isinstance(exc, DomainError):
+        return f"Not saved: {exc.message}"
+    if isinstance(exc, StoreError):
+        return f"The store could not save this: {exc}"
+    return f"Not saved: something unexpected went wrong ({type(exc).__name__}). Nothing was changed."
+
+
+class FormScreen(ModalScreen[T], Generic[T]):
+    """A form in a modal screen. Dismisses with the save's result, or None on cancel."""
+
+    TITLE: ClassVar[str] = "Form"
+    SAVE_LABEL: ClassVar[str] = "Save"
+    # The most rows the form's box takes on a tall terminal (None: all of it).
+    FORM_HEIGHT: ClassVar[int | None] = None
+    # Domain field name -> this form's field name (e.g. "on" -> "date").
+    FIELD_ALIASES: ClassVar[dict[str, str]] = {}
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    DEFAULT_CSS = """
+    FormScreen { align: center middle; background: $background 70%; }
+    FormScreen #form-box {
+        width: 100%; max-width: 104; height: 100%;
+        background: $surface; border: round $primary; padding: 0 1;
+    }
+    FormScreen.-wide #form-box { margin: 1 2; }
+    FormScreen #form-title { text-style: bold; color: $text-primary; height: 1; }
+    FormScreen #form-context { color: $text-muted; height: auto; }
+    FormScreen #form-body { height: 1fr; padding: 1 1 0 0; }
+    FormScreen #form-body Vertical, FormScreen #form-body Horizontal { height: auto; }
+    FormScreen #form-message { height: auto; color: $text-error; text-style: bold; }
+    FormScreen #form-message.-info { color: $text-muted; text-style: none; }
+    FormScreen #form-buttons { height: 1; align-horizontal: left; }
+    FormScreen #form-buttons Button { margin: 0 2 0 0; }
+    FormScreen #form-keys { width: 1fr; color: $text-muted; text-align: right; }
+    FormScreen .section-title { text-style: bold; color: $text-accent; margin: 0 0 1 0; }
+    FormScreen .notice { color: $warning; text-style: bold; margin: 0 0 1 0; height: auto; }
+    """
+
+    class Loaded(Message):
+        def __init__(self, data: Any) -> None:
+            super().__init__()
+            self.data = data
+
+    class LoadFailed(Message):
+        def __init__(self, error: BaseException) -> None:
+            super().__init__()
+            self.error = error
+
+    class Saved(Message):
+        def __init__(self, result: Any) -> None:
+            super().__init__()
+            self.result = result
+
+    class SaveFailed(Message):
+        def __init__(self, error: BaseException, extra: Any = None) -> None:
+            super().__init__()
+            self.error = error
+            self.extra = extra
+
+    def __init__(self, ctx: Ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.clock = Clock(ctx.today)
+        self.ready = False
+        self.saving = False
+        self.load_error: BaseException | None = None
+
+    # ------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        with Vertical(id="form-box"):
+            yield Static(self.TITLE, id="form-title", markup=False)
+            yield Static("", id="form-context", markup=False)
+            with VerticalScroll(id="form-body"):
+                yield from self.compose_fields()
+            yield Static("", id="form-message", markup=False)
+            with Horizontal(id="form-buttons"):
+                yield Button(self.SAVE_LABEL, id="form-save", variant="primary", compact=True)
+                yield Button("Cancel", id="form-cancel", compact=True)
+                yield Static("tab next · ctrl+s save · esc cancel", id="form-keys")
+        yield Footer()
+
+    def compose_fields(self) -> ComposeResult:  # pragma: no cover - abstract
+        yield from ()
+
+    # ------------------------------------------------------------ fields
+    def fields(self) -> dict[str, FormField]:
+        return {f.field_name: f for f in self.query(FormField)}
+
+    def field(self, name: str) -> FormField:
+        return self.query_one(f"#field-{name}", FormField)
+
+    def has_field(self, name: str) -> bool:
+        return bool(self.query(f"#field-{name}"))
+
+    def _field_for(self, domain_field: str | None) -> FormField | None:
+        if not domain_field or domain_field in GENERAL_FIELDS:
+            return None
+        name = self.FIELD_ALIASES.get(domain_field, domain_field)
+        if name.startswith("item") and name[4:].isdigit() or name == "items":
+            name = self.FIELD_ALIASES.get("items", "swemwbs")
+        if self.has_field(name):
+            f = self.field(name)
+            if shown(f):
+                return f
+        return None
+
+    def values(self, *names: str) -> dict[str, Any]:
+        """Read fields (all visible ones when no names are given); raise ValidationErrors listing every problem."""
+        chosen = [self.field(n) for n in names] if names else [f for f in self.query(FormField) if shown(f)]
+        out: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for f in chosen:
+            try:
+                out[f.field_name] = f.value()
+            except DomainError as exc:
+                errors[f.field_name] = exc.message
+        if errors:
+            raise ValidationErrors(errors)
+        return out
+
+    def set_message(self, text: str | None, *, info: bool = False) -> None:
+        msg = self.query_one("#form-message", Static)
+        msg.update(text or "")
+        msg.display = bool(text)
+        msg.set_class(info, "-info")
+
+    @property
+    def message(self) -> str:
+        return str(self.query_one("#form-message", Static).content)
+
+    def set_context(self, text: str) -> None:
+        ctx_line = self.query_one("#form-context", Static)
+        ctx_line.update(text)
+        ctx_line.display = bool(text)
+
+    def set_note(self, selector: str, text: str | None) -> None:
+        """Update a notice line, hiding it when there is nothing to say."""
+        note = self.query_one(selector, Static)
+        note.update(text or "")
+        note.display = bool(text)
+
+    def clear_errors(self) -> None:
+        for f in self.query(FormField):
+            f.set_error(None)
+        self.set_message(None)
+
+    def show_errors(self, errors: dict[str, str], summary: str | None = None) -> None:
+        """Each message next to its field; ones that belong to no field go in the message line."""
+        general: list[str] = []
+        first: FormField | None = None
+        for name, message in errors.items():
+            f = self._field_for(name)
+            if f is None:
+                general.append(message)
+                continue
+            f.set_error(message)
+            first = first or f
+        lines = [summary] if summary else []
+        lines += [g for g in general if not summary or g not in summary]
+        self.set_message("\n".join(lines) if lines else None)
+        if first is not None:
+            first.focus_control()
+
+    def show_failure(self, exc: BaseException) -> None:
+        if isinstance(exc, ValidationErrors):
+            self.show_errors(exc.errors, describe_failure(exc))
+        elif isinstance(exc, DomainError) and self._field_for(exc.field) is not None:
+            self.show_errors({exc.field: exc.message}, describe_failure(exc))  # type: ignore[dict-item]
+        else:
+            self.set_message(describe_failure(exc))
+
+    # ------------------------------------------------------------ loading
+    def on_mount(self) -> None:
+        if self.FORM_HEIGHT:
+            self.query_one("#form-box").styles.max_height = self.FORM_HEIGHT
+        self.set_message("Loading…", info=True)
+        self._load_worker()
+
+    @work(thread=True, exclusive=True, group="form-load")
+    def _load_worker(self) -> None:
+        try:
+            self.clock.calendar = self.ctx.calendar()
+            data = self.load()
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
+            self.post_message(self.LoadFailed(exc))
+            return
+        self.post_message(self.Loaded(data))
+
+    def reload(self) -> None:
+        self.ready = False
+        self.set_message("Loading…", info=True)
+        self._load_worker()
+
+    def load(self) -> Any:
+        """Runs in a worker thread: read what the form needs through the services."""
+        return None
+
+    def apply(self, data: Any) -> None:
+        """On the UI thread: fill pickers, show the context."""
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        message.stop()
+        self.set_message(None)
+        try:
+            self.apply(message.data)
+        except DomainError as exc:
+            self.load_error = exc
+            self.set_message(describe_failure(exc).replace("Not saved: ", ""))
+            return
+        self.ready = True
+        for f in self.query(FormField):
+            f.check()
+        self.focus_first()
+
+    @on(LoadFailed)
+    def _load_failed(self, message: LoadFailed) -> None:
+        message.stop()
+        self.load_error = message.error
+        text = describe_failure(message.error)
+        for prefix in ("Not saved: ",):
+            text = text.replace(prefix, "")
+        self.set_message(f"Cannot open this form. {text}")
+        self.query_one("#form-cancel", Button).focus()
+
+    def focus_first(self) -> None:
+        for f in self.query(FormField):
+            if shown(f) and f.control.focusable:
+                f.focus_control()
+                return
+
+    # ------------------------------------------------------------ saving
+    def action_save(self) -> None:
+        if self.saving:
+            return
+        if self.load_error is not None:
+            self.set_message(f"Cannot save. {describe_failure(self.load_error).replace('Not saved: ', '')}")
+            return
+        if not self.ready:
+            self.set_message("Still loading: try again in a moment.", info=True)
+            return
+        self.clear_errors()
+        try:
+            payload = self.collect()
+        except DomainError as exc:
+            self.show_failure(exc)
+            return
+        self.saving = True
+        self.set_message("Saving…", info=True)
+        self.query_one("#form-save", Button).disabled = True
+        self._save_worker(payload)
+
+    def collect(self) -> Any:
+        """On the UI thread: read the fields into what ``save`` needs; raise DomainError to refuse."""
+        return self.values()
+
+    def save(self, payload: Any) -> Any:  # pragma: no cover - abstract
+        """Runs in a worker thread: call the service. Return a non-None result."""
+        raise NotImplementedError
+
+    def on_save_error(self, payload: Any, exc: BaseException) -> Any:
+        """Runs in the worker thread after a refused save: extra data for ``after_failure``."""
+        return None
+
+    @work(thread=True, exclusive=True, group="form-save")
+    def _save_worker(self, payload: Any) -> None:
+        worker = get_current_worker()
+        try:
+            result = self.save(payload)
+        except Exception as exc:  # noqa: BLE001 - every failure is shown in the form
+            extra = None
+            try:
+                extra = self.on_save_error(payload, exc)
+            except Exception:  # noqa: BLE001
+                extra = None
+            if not worker.is_cancelled:
+                self.post_message(self.SaveFailed(exc, extra))
+            return
+        if not worker.is_cancelled:
+            self.post_message(self.Saved(result))
+
+    @on(Saved)
+    def _saved(self, message: Saved) -> None:
+        message.stop()
+        self.saving = False
+        self.dismiss(message.result)
+
+    @on(SaveFailed)
+    def _save_failed(self, message: SaveFailed) -> None:
+        message.stop()
+        self.saving = False
+        self.query_one("#form-save", Button).disabled = False
+        self.set_message(None)
+        self.show_failure(message.error)
+        self.after_failure(message.error, message.extra)
+
+    def after_failure(self, exc: BaseException, extra: Any) -> None:
+        """Hook on the UI thread after a refused save (e.g. show duplicate people)."""
+
+    def action_cancel(self) -> None:
+        if self.saving:
+            return
+        self.dismiss(None)
+
+    # ------------------------------------------------------------ keys
+    @on(Button.Pressed, "#form-save")
+    def _save_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_save()
+
+    @on(Button.Pressed, "#form-cancel")
+    def _cancel_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_cancel()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        """Enter moves to the next field; on the last field it saves."""
+        event.stop()
+        if self._is_last_field(event.input):
+            self.action_save()
+        else:
+            self.focus_next()
+
+    def _is_last_field(self, widget: Widget) -> bool:
+        body = self.query_one("#form-body")
+        chain = [w for w in self.focus_chain if body in w.ancestors]
+        return bool(chain) and chain[-1] is widget

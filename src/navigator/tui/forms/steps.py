@@ -1,0 +1,239 @@
+"""The journey's steps: contact attempt, decision, start (with the first SWEMWBS), close, reassign."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Select, Static
+
+from navigator.domain import lifecycle as L
+from navigator.domain.errors import DomainError, ValidationErrors
+from navigator.services import journeys as J
+from navigator.services import setup
+from navigator.services.dto import JourneyDetail, JourneyRef, ReferenceData
+from navigator.tui.forms.base import FormScreen
+from navigator.tui.forms.fields import DateField, NoteField, SelectField, SwemwbsField, nice_date
+from navigator.tui.forms.journey_base import JourneyForm
+from navigator.tui.forms.referral import METHOD_OPTIONS, navigator_options
+
+OUTCOME_OPTIONS = [(label, o.value) for o, label in L.OUTCOME_LABELS.items()]
+_ATTEMPT = re.compile(r"Attempt (\d+) of (\d+): (\w+)")
+
+
+# ---------------------------------------------------------------- contact
+
+class ContactForm(JourneyForm[JourneyRef]):
+    """A contact attempt: date, method, outcome, note."""
+
+    TITLE = "Contact attempt"
+    FORM_HEIGHT = 18
+    FIELD_ALIASES = {"on": "date"}
+
+    def compose_fields(self) -> ComposeResult:
+        yield Static("", id="task-hint", classes="notice", markup=False)
+        yield DateField("date", "Date", self.clock, not_future=True)
+        yield SelectField("method", "Method", METHOD_OPTIONS, required=True, prompt="Choose the method…")
+        yield SelectField("outcome", "Outcome", OUTCOME_OPTIONS, required=True, prompt="Choose the outcome…")
+        yield NoteField("note", "Note")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.set_note("#task-hint", None)
+
+    def apply_detail(self, detail: JourneyDetail, extra: Any) -> None:
+        suggested = None
+        for t in detail.tasks:
+            m = _ATTEMPT.search(t.detail or "")
+            if m:
+                suggested = m.group(3)
+                self.set_note("#task-hint", f"Next: {t.detail} (due {nice_date(t.due_date)})")
+                break
+        method = self.field("method")
+        assert isinstance(method, SelectField)
+        default = suggested or detail.client.preferred_method
+        if method.selected is None and default in L.ContactMethod.__members__.values():
+            method.selected = default
+
+    def collect(self) -> dict:
+        return self.values()
+
+    def save(self, v: dict) -> JourneyRef:
+        return J.log_contact(self.ctx, self.journey_id, v["date"], v["method"], v["outcome"], v["note"])
+
+
+# ---------------------------------------------------------------- decision
+
+DECISION_OPTIONS = [("Accepted", L.Decision.ACCEPTED.value), ("Rejected", L.Decision.REJECTED.value)]
+REJECT_OPTIONS = [(label, r.value) for r, label in L.REJECT_LABELS.items()]
+
+
+class DecisionForm(JourneyForm[JourneyRef]):
+    """Accept or reject the referral (a rejection needs a reason)."""
+
+    TITLE = "Decision"
+    FORM_HEIGHT = 16
+
+    def compose_fields(self) -> ComposeResult:
+        yield Static("", id="age-warning", classes="notice", markup=False)
+        yield SelectField("decision", "Decision", DECISION_OPTIONS, required=True, prompt="Accept or reject…")
+        yield DateField("decision_date", "Date", self.clock, not_future=True)
+        with Vertical(id="reject-box"):
+            yield SelectField("reject_reason", "Reason", REJECT_OPTIONS, required=True,
+                              prompt="Why is it rejected…")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.set_note("#age-warning", None)
+        self.query_one("#reject-box").display = False
+
+    def apply_detail(self, detail: JourneyDetail, extra: Any) -> None:
+        if detail.under_17:
+            self.set_note("#age-warning", f"Under {L.MIN_AGE} when the referral was received: it can only be "
+                                          f"rejected, with reason '{L.REJECT_LABELS[L.RejectReason.UNDER_17]}'.")
+            decision = self.field("decision")
+            assert isinstance(decision, SelectField)
+            decision.selected = L.Decision.REJECTED.value
+            reason = self.field("reject_reason")
+            assert isinstance(reason, SelectField)
+            reason.selected = L.RejectReason.UNDER_17.value
+
+    @on(Select.Changed, "#f-decision")
+    def _decision_changed(self, event: Select.Changed) -> None:
+        self.query_one("#reject-box").display = event.value == L.Decision.REJECTED.value
+
+    def collect(self) -> dict:
+        v = self.values()
+        if v["decision"] != L.Decision.REJECTED.value:
+            v["reject_reason"] = None
+        return v
+
+    def save(self, v: dict) -> JourneyRef:
+        assert self.detail is not None
+        return J.decide(self.ctx, self.journey_id, v["decision"], v["decision_date"], v["reject_reason"],
+                        expected_version=self.detail.version)
+
+
+# ---------------------------------------------------------------- start
+
+class StartForm(JourneyForm[JourneyRef]):
+    """The person signs up: start date and the first SWEMWBS."""
+
+    TITLE = "Start (sign-up) with the first SWEMWBS"
+    FORM_HEIGHT = 28
+    WANTS_WORDING = True
+    FIELD_ALIASES = {"items": "swemwbs", "date": "start_date"}
+
+    def compose_fields(self) -> ComposeResult:
+        yield DateField("start_date", "Start date", self.clock, not_future=True)
+        yield SwemwbsField("swemwbs", "SWEMWBS", mode="skippable", skip_text="Not taken at start")
+
+    def save(self, v: dict) -> JourneyRef:
+        assert self.detail is not None
+        return J.start(self.ctx, self.journey_id, v["start_date"], swemwbs_items=v["swemwbs"],
+                       expected_version=self.detail.version)
+
+
+# ---------------------------------------------------------------- close
+
+class CloseForm(JourneyForm[JourneyRef]):
+    """Close: a reason that fits the state; completed asks for outcome evidence and the end SWEMWBS."""
+
+    TITLE = "Close the journey"
+    FORM_HEIGHT = 40
+    WANTS_WORDING = True
+    FIELD_ALIASES = {"items": "swemwbs", "date": "end_date"}
+
+    def compose_fields(self) -> ComposeResult:
+        yield SelectField("end_reason", "Reason", required=True, prompt="Why is it closing…")
+        yield DateField("end_date", "End date", self.clock, not_future=True)
+        with Vertical(id="completed-box"):
+            yield NoteField("evidence", "Outcome evidence", required=True,
+                            hint="What the person achieved (goals met, SWEMWBS change, partners completed)")
+            yield SwemwbsField("swemwbs", "End SWEMWBS", mode="skippable", skip_text="Not taken at the end")
+        yield Static("", id="close-note", classes="notice", markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#completed-box").display = False
+        self.set_note("#close-note", None)
+
+    def apply_detail(self, detail: JourneyDetail, extra: Any) -> None:
+        if not detail.end_reasons:
+            raise DomainError(f"This journey is {detail.state_label.lower()}: there is nothing to close.")
+        reason = self.field("end_reason")
+        assert isinstance(reason, SelectField)
+        reason.set_options([(L.END_LABELS[L.EndReason(r)], r) for r in detail.end_reasons])
+        if detail.state == L.State.STARTED.value:
+            self.set_note("#close-note", "A started journey ends as completed or ends early.")
+        else:
+            self.set_note("#close-note", "A journey that never started closes without start.")
+
+    @on(Select.Changed, "#f-end_reason")
+    def _reason_changed(self, event: Select.Changed) -> None:
+        completed = event.value == L.EndReason.COMPLETED.value
+        self.query_one("#completed-box").display = completed
+        if event.value == L.EndReason.NO_RESPONSE.value:
+            self.set_note("#close-note", "Closing for no response: remember to tell the referrer.")
+
+    def collect(self) -> dict:
+        v = self.values()
+        v.setdefault("evidence", None)
+        v.setdefault("swemwbs", None)
+        return v
+
+    def save(self, v: dict) -> JourneyRef:
+        assert self.detail is not None
+        return J.close(self.ctx, self.journey_id, v["end_date"], v["end_reason"], evidence=v["evidence"],
+                       swemwbs_end=v["swemwbs"], expected_version=self.detail.version)
+
+
+# ---------------------------------------------------------------- reassign
+
+@dataclass(frozen=True)
+class _ReassignData:
+    ref: ReferenceData
+
+
+class ReassignForm(FormScreen[list]):
+    """Move one or many journeys to another navigator. Dismisses with the list of JourneyRefs."""
+
+    TITLE = "Reassign"
+    FORM_HEIGHT = 12
+    SAVE_LABEL = "Reassign"
+    FIELD_ALIASES = {"journeys": "navigator"}
+
+    def __init__(self, ctx, journey_ids: list[int]) -> None:
+        super().__init__(ctx)
+        self.journey_ids = list(journey_ids)
+
+    def compose_fields(self) -> ComposeResult:
+        yield SelectField("navigator", "To navigator", required=True, prompt="Choose the navigator…")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        n = len(self.journey_ids)
+        self.set_context(f"{n} journey{'s' if n != 1 else ''} selected; their follow-ups move with them.")
+
+    def load(self) -> _ReassignData:
+        return _ReassignData(setup.reference(self.ctx))
+
+    def apply(self, data: _ReassignData) -> None:
+        nav = self.field("navigator")
+        assert isinstance(nav, SelectField)
+        nav.set_options(navigator_options(data.ref))
+
+    def collect(self) -> dict:
+        if not self.journey_ids:
+            raise ValidationErrors({"journeys": "Choose at least one journey to reassign."})
+        return self.values()
+
+    def save(self, v: dict) -> list[JourneyRef]:
+        return J.reassign(self.ctx, self.journey_ids, v["navigator"])
+
+
+__all__ = ["ContactForm", "DecisionForm", "StartForm", "CloseForm", "ReassignForm"]
