@@ -36,21 +36,21 @@ def test_protocol_set_and_audited(ctx):
         assert get_setting(s, "protocol")["methods"] == ["phone", "letter"]
 
 
-@pytest.mark.parametrize("changes", [
-    {"attempts": 2},  # gaps and methods no longer fit
-    {"attempts": 0, "gaps": [], "methods": []},
-    {"methods": ["phone", "pigeon", "letter"]},
-    {"opt_in_days": -1},
-    {"gaps": "2,2"},
-    {"notify_referrer": "yes"},
-    {"review_every": True},
-    {"colour": 3},
-])
-def test_protocol_refusals_keep_it(ctx, changes):
+def test_protocol_refusals_keep_it(ctx):
     before = admin.get_protocol(ctx)
-    with pytest.raises(DomainError):
-        admin.set_protocol(ctx, **changes)
-    assert admin.get_protocol(ctx) == before
+    for changes in (
+        {"attempts": 2},  # gaps and methods no longer fit
+        {"attempts": 0, "gaps": [], "methods": []},
+        {"methods": ["phone", "pigeon", "letter"]},
+        {"opt_in_days": -1},
+        {"gaps": "2,2"},
+        {"notify_referrer": "yes"},
+        {"review_every": True},
+        {"colour": 3},
+    ):
+        with pytest.raises(DomainError):
+            admin.set_protocol(ctx, **changes)
+        assert admin.get_protocol(ctx) == before, changes
 
 
 def test_wording_plain_and_toml(ctx):
@@ -69,18 +69,18 @@ def test_wording_plain_and_toml(ctx):
     assert not admin.swemwbs_wording(ctx).configured
 
 
-@pytest.mark.parametrize("text", [
-    "one\ntwo\n",
-    "\n".join(f"S{i}" for i in range(1, 8)),  # no copyright line
-    "\n".join(["Same"] * 7 + ["(c)"]),
-    'statements = ["a", "b"]\ncopyright = "c"\n',
-    'statements = ["a", "b", "c", "d", "e", "f", "g"]\n',
-    'statements = [\n',
-])
-def test_bad_wording_refused(ctx, text):
-    with pytest.raises(DomainError):
-        admin.load_wording(ctx, text)
-    assert not admin.swemwbs_wording(ctx).configured
+def test_bad_wording_refused(ctx):
+    for text in (
+        "one\ntwo\n",
+        "\n".join(f"S{i}" for i in range(1, 8)),  # no copyright line
+        "\n".join(["Same"] * 7 + ["(c)"]),
+        'statements = ["a", "b"]\ncopyright = "c"\n',
+        'statements = ["a", "b", "c", "d", "e", "f", "g"]\n',
+        'statements = [\n',
+    ):
+        with pytest.raises(DomainError):
+            admin.load_wording(ctx, text)
+        assert not admin.swemwbs_wording(ctx).configured, text
 
 
 def test_threshold_and_ons4(ctx):

@@ -43,11 +43,13 @@ def test_add_edit_list(ctx):
     assert names == ["admin", "j.smith"]
 
 
-@pytest.mark.parametrize("bad", ["", "J.Smith", "jo smith", "jo@x", "a" * 65, "émile", "x\x1b[31m"])
-def test_username_rules(ctx, bad):
-    with pytest.raises(DomainError) as exc:
-        admin.add_user(ctx, bad, "Someone", "navigator")
-    assert exc.value.field == "username"
+def test_username_rules(ctx):
+    for bad in ("", "J.Smith", "jo smith", "jo@x", "a" * 65, "émile", "x\x1b[31m"):
+        with pytest.raises(DomainError) as exc:
+            admin.add_user(ctx, bad, "Someone", "navigator")
+        assert exc.value.field == "username", bad
+    for good in ("j.smith", "jo_smith-2", "a" * 64):
+        admin.add_user(ctx, good, "Someone", "navigator")
 
 
 def test_refusals_leave_store_unchanged(ctx):

@@ -102,7 +102,7 @@ def test_dry_run_changes_nothing(ctx, tmp_path):
         store.dispose()
 
 
-@pytest.mark.parametrize("edit,where", [
+BAD_EDITS = [
     (lambda d: d["users"].append({"username": "Bad Name", "name": "X", "role": "navigator"}), "users"),
     (lambda d: d["users"].append({"username": "x", "name": "X", "role": "wizard"}), "users"),
     (lambda d: d["protocol"].update(attempts=5), "protocol"),
@@ -112,18 +112,21 @@ def test_dry_run_changes_nothing(ctx, tmp_path):
     (lambda d: d.update(colour="blue"), "file.colour"),
     (lambda d: d["sources"].append({"code": "gp", "name": "Again"}), "sources"),
     (lambda d: d["calendar"].append({"day": "someday", "working": False}), "calendar"),
-])
-def test_bad_file_refused_whole(ctx, edit, where):
+]
+
+
+def test_bad_file_refused_whole(ctx):
     import tomli_w
 
-    data = tomllib.loads(config_io.export_config(ctx))
-    data["users"].append({"username": "fine", "name": "Fine", "role": "navigator", "lots": []})
-    edit(data)
     before = config_io.export_config(ctx)
-    with pytest.raises(ValidationErrors) as exc:
-        config_io.import_config(ctx, tomli_w.dumps(data))
-    assert any(k.startswith(where) for k in exc.value.errors), exc.value.errors
-    assert config_io.export_config(ctx) == before  # nothing at all was applied ("fine" was not added)
+    for edit, where in BAD_EDITS:
+        data = tomllib.loads(before)
+        data["users"].append({"username": "fine", "name": "Fine", "role": "navigator", "lots": []})
+        edit(data)
+        with pytest.raises(ValidationErrors) as exc:
+            config_io.import_config(ctx, tomli_w.dumps(data))
+        assert any(k.startswith(where) for k in exc.value.errors), exc.value.errors
+        assert config_io.export_config(ctx) == before  # nothing at all was applied ("fine" was not added)
 
 
 def test_rule_failure_while_applying_rolls_everything_back(ctx):

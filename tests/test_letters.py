@@ -30,7 +30,7 @@ def test_defaults_use_only_allowed_fields():
         assert set(k.fields) <= set(letters.FIELD_HELP)
 
 
-@pytest.mark.parametrize("name,text,match", [
+BAD_TEMPLATES = [
     ("partner_summary", "NHS {client_nhs_number}", "may not use"),
     ("partner_summary", "Born {client_date_of_birth}", "may not use"),
     ("opt_in_letter", "{client_nhs_number}", "may not use"),
@@ -42,11 +42,14 @@ def test_defaults_use_only_allowed_fields():
     ("opt_in_letter", "Dear {client_name", "brace"),
     ("opt_in_letter", "   ", "Required"),
     ("letter_bomb", "Hello", "no letter template"),
-])
-def test_bad_templates_refused(ctx, name, text, match):
+]
+
+
+def test_bad_templates_refused(ctx):
     before = letters.list_templates(ctx)
-    with pytest.raises(DomainError, match=match):
-        letters.set_template(ctx, name, text)
+    for name, text, match in BAD_TEMPLATES:
+        with pytest.raises(DomainError, match=match):
+            letters.set_template(ctx, name, text)
     assert letters.list_templates(ctx) == before
 
 

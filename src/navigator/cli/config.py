@@ -9,26 +9,8 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
-WORDING_HELP = """\
-Load the SWEMWBS statement wording and copyright line from the service's licensed text (navigator
-ships the scoring, not the wording). The file is UTF-8 text in one of two forms:
+from navigator.services.admin import WORDING_FORMAT as WORDING_HELP
 
-Plain text: the 7 statements, one per line, in the order of the scale, then the copyright line
-(8 lines of text). Blank lines and lines starting with # are ignored:
-
-    # SWEMWBS wording, licensed to <service> (licence ref ...)
-    <statement 1>
-    ...
-    <statement 7>
-    <copyright line>
-
-TOML:
-
-    statements = ["<statement 1>", "...", "<statement 7>"]
-    copyright = "<copyright line>"
-
-Until it is loaded, forms show "Statement 1" ... "Statement 7". --clear forgets the wording.
-"""
 
 EXPORT_HELP = """\
 The whole configuration in one TOML file: users (not their journeys), lots, localities, sources,

@@ -7,6 +7,8 @@ import argparse
 from rich.table import Table
 from rich.text import Text
 
+from navigator.services.admin import PROTOCOL_LABELS as LABELS
+
 HELP = """\
 The no-response protocol turns into due follow-ups: attempt 1 within --first-within working days
 of receipt; each further attempt --gaps working days after the one before (one gap fewer than
@@ -17,18 +19,6 @@ already due keep their dates.
 
   navigator protocol set --attempts 3 --gaps 2,2 --methods phone,phone,letter --opt-in-days 10
 """
-
-LABELS = {
-    "attempts": "contact attempts",
-    "first_within": "attempt 1 within (working days of receipt)",
-    "gaps": "gaps between attempts (working days)",
-    "methods": "method per attempt",
-    "opt_in_days": "opt-in period after the last attempt (working days)",
-    "notify_referrer": "closure notifies the referrer",
-    "decide_within": "decision due (working days after first contact)",
-    "review_every": "plan review every (working days)",
-    "partner_response_days": "default partner response period (working days)",
-}
 
 
 def register(sub) -> None:
