@@ -27,7 +27,7 @@ def db_path(tmp_path: Path) -> Path:
 def store_url(request, db_path: Path, backend: str) -> str:
     """The store's URL: a file under tmp_path, or a fresh PostgreSQL database (backend "postgres")."""
     if backend == "postgres":
-        return request.getfixturevalue("pg_url")
+        return request.getfixturevalue("pg_store_url")
     return f"sqlite:///{db_path}"
 
 
@@ -92,31 +92,55 @@ def pytest_generate_tests(metafunc):
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if "pg_url" in getattr(item, "fixturenames", ()):
+        if {"pg_url", "pg_store_url", "pg_ctx"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture
 def backend(request) -> str:
-    return getattr(request, "param", "sqlite")
+    """sqlite, unless parametrized (both_backends) or NAVIGATOR_TEST_BACKEND=postgres runs everything on PG."""
+    return getattr(request, "param", os.environ.get("NAVIGATOR_TEST_BACKEND", "sqlite"))
+
+
+def _pg_server() -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(PG_URL).set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
 
 
 @contextmanager
-def fresh_pg_database(base_url: str | None = None):
-    """A new, empty PostgreSQL database on the test server; dropped (connections and all) afterwards."""
+def fresh_pg_database(template: str | None = None):
+    """A new PostgreSQL database on the test server (empty, or a copy of ``template``); dropped afterwards."""
     import psycopg
     from sqlalchemy.engine import make_url
 
-    base = make_url(base_url or PG_URL)
     name = "navtest_" + uuid.uuid4().hex[:12]
-    server = base.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(_pg_server(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     try:
-        yield base.set(database=name).render_as_string(hide_password=False)
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        with psycopg.connect(server, autocommit=True) as conn:
+        with psycopg.connect(_pg_server(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_template():
+    """A database migrated and initialised once (admin "admin"); each test's store is a quick copy of it."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL tests need NAVIGATOR_TEST_PG_URL (.ci/run starts a throwaway server)")
+    from sqlalchemy.engine import make_url
+
+    with fresh_pg_database() as url:
+        store, _ = open_ready(url, username="admin", today_fn=lambda: TODAY)
+        store.dispose()
+        yield make_url(url).database
+
+
+@pytest.fixture
+def pg_store_url(pg_template):
+    with fresh_pg_database(template=pg_template) as url:
+        yield url
 
 
 @pytest.fixture
@@ -129,8 +153,8 @@ def pg_url():
 
 
 @pytest.fixture
-def pg_ctx(pg_url: str):
+def pg_ctx(pg_store_url: str):
     """The admin who created a PostgreSQL store, on the same fixed day as ``ctx``."""
-    store, ctx = open_ready(pg_url, username="admin", today_fn=lambda: TODAY)
+    store, ctx = open_ready(pg_store_url, username="admin", today_fn=lambda: TODAY)
     yield ctx
     store.dispose()
