@@ -23,6 +23,7 @@ import uses it to report every bad row before writing any).
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
@@ -35,7 +36,7 @@ from sqlmodel import Session
 
 from navigator.domain import lifecycle as L
 from navigator.domain import swemwbs
-from navigator.domain.errors import DomainError
+from navigator.domain.errors import DomainError, StoreError
 from navigator.domain.followups import Attempt, FollowUpFacts, OnwardInfo, Protocol, desired_tasks
 from navigator.domain.identifiers import fold_name
 from navigator.domain.workdays import WorkingCalendar
@@ -238,16 +239,21 @@ class Replayed:
         return self.journey["state"]
 
 
+_DECISIONS = {e.value: e for e in L.Decision}
+_REJECTS = {e.value: e for e in L.RejectReason}
+_ENDS = {e.value: e for e in L.EndReason}
+
+
 def _facts(j: dict, client: ClientSpec) -> L.JourneyFacts:
     return L.JourneyFacts(
         received_date=j["received_date"],
         date_of_birth=client.date_of_birth,
-        decision=L.Decision(j["decision"]) if j["decision"] else None,
+        decision=_DECISIONS.get(j["decision"]),
         decision_date=j["decision_date"],
-        reject_reason=L.RejectReason(j["reject_reason"]) if j["reject_reason"] else None,
+        reject_reason=_REJECTS.get(j["reject_reason"]),
         start_date=j["start_date"],
         end_date=j["end_date"],
-        end_reason=L.EndReason(j["end_reason"]) if j["end_reason"] else None,
+        end_reason=_ENDS.get(j["end_reason"]),
         first_contact_date=j["first_contact_date"],
         last_contact_date=j["last_contact_date"],
         consent_to_share=client.consent_to_share,
@@ -460,8 +466,17 @@ def _fast_insert(conn, table, rows: list[dict]) -> None:
         data.append(values)
     names = ", ".join(dialect.identifier_preparer.quote(c) for c in cols)
     marks = ", ".join("?" * len(cols))
-    conn.exec_driver_sql(f"INSERT INTO {dialect.identifier_preparer.quote(table.name)} ({names}) VALUES ({marks})",
-                         [tuple(v) for v in data] if procs else data)
+    cursor = conn.connection.driver_connection.cursor()  # this transaction's own sqlite3 connection
+    try:
+        cursor.executemany(f"INSERT INTO {dialect.identifier_preparer.quote(table.name)} ({names}) "
+                           f"VALUES ({marks})", data)
+    except sqlite3.IntegrityError:
+        raise DomainError("The bulk write would break a rule of the store (a duplicate or a missing "
+                          "reference); nothing was saved.") from None
+    except sqlite3.Error as exc:
+        raise StoreError(f"The database refused the bulk write ({type(exc).__name__}); nothing was saved.") from None
+    finally:
+        cursor.close()
 
 
 _TABLES = (Client, Journey, JourneySupportArea, ContactAttempt, PlanGoal, GoalNote, PlanReview, Measurement,
@@ -675,6 +690,11 @@ class BulkWriter:
                     _fast_insert(conn, table, rows)
                 else:
                     conn.execute(insert(table), rows)
+                    if conn.dialect.name == "postgresql" and "id" in table.c:
+                        # ids were given here: move the table's sequence past them
+                        conn.exec_driver_sql(
+                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                            f"(SELECT MAX(id) FROM {table.name}))")
                 self._rows[table.name] = []
         if self._events:
             self.audit.add_many(self._events)

@@ -187,8 +187,8 @@ PATHS = (
     ("start", 765), ("no_response", 140), ("declined", 30), ("insufficient", 15), ("not_aware", 10),
     ("moved_before", 5), ("other_before", 3), ("crisis", 12), ("reject_other", 10),
 )
-AFTER_START = (("completed", 74), ("no_response", 8), ("withdrew", 8), ("moved_away", 3),
-               ("escalated", 4), ("other", 3))
+AFTER_START = (("completed", 77), ("no_response", 7), ("withdrew", 7), ("moved_away", 3),
+               ("escalated", 3), ("other", 3))
 
 
 @dataclass(frozen=True)
@@ -420,14 +420,20 @@ class _Gen:
                 add(d, 0, Contact(d, "phone", "wrong_number", CONTACT_NOTES["wrong_number"]))
             end = wd(d, r.choice((3, 5, 8)))
             add(end, 9, Close(end, "insufficient_information"))
-        elif path in ("crisis", "under_17", "reject_other"):
+        elif path == "under_17":
+            # the age is spotted when the referral arrives: rejected that day, the referrer told
+            if r.random() < 0.5:
+                add(received, 0, Contact(received, "phone", "spoke", "Explained the service is for 17 and over."))
+            add(received, 1, Decide(received, "rejected", "under_17"))
+            end = received
+        elif path in ("crisis", "reject_other"):
             if path == "crisis":
                 on = d = received if r.random() < 0.5 else d
                 add(on, 0, Contact(on, "phone", "spoke", "Signposted to crisis support (24/7 support line)."))
                 add(on, 1, Decide(on, "rejected", "in_crisis"))
                 end = on
             else:
-                reason = "under_17" if path == "under_17" else self.pick(
+                reason = self.pick(
                     (("out_of_area", 40), ("needs_secondary_care", 30), ("duplicate", 15), ("other", 15)))
                 on = reach(d) if reason != "out_of_area" or r.random() < 0.5 else d
                 dec = wd(on, r.choice((0, 0, 1, 2)))
@@ -662,9 +668,9 @@ def generate(ctx: Ctx, clients: int = 600, seed: int = 1, progress: Progress | N
             client = gen.person(loc, received, under_17=under_17)
             # one to three referrals over the years, never overlapping
             for n in range(3):
-                steps, ended = gen.story(received, under_17 and n == 0, client.consent_to_share)
                 if under_17 and n > 0:
                     break
+                steps, ended = gen.story(received, under_17, client.consent_to_share)
                 writer.add_journey(gen.referral(client, nav, received, steps, loc[0]))
                 if ended is None or rng.random() > (0.13 if n == 0 else 0.2):
                     break
