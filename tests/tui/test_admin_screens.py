@@ -202,3 +202,49 @@ async def test_non_admins_are_refused(ctx, role):
         assert "Not allowed" in str(dialog(app).query_one("#dlg-message", Static).render())
     assert A.get_protocol(ctx) == before
     assert "Sneaky Partner" not in [p.name for p in A.list_partners(ctx)]
+
+
+async def test_letter_dialog_writes_and_records(ctx, tmp_path):
+    from navigator.services import queries as Q
+    from navigator.tui.admin.letter_dialog import letter_dialog
+
+    nav = make_user(ctx, "nav", "navigator", ("Lot 2",))
+    ref = new_referral(nav)
+
+    class LetterHost(App):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ctx = nav
+            self.result = None
+
+        def on_mount(self) -> None:
+            self.push_screen(letter_dialog(nav, ref.journey_id, tmp_path), self.done)
+
+        def done(self, result) -> None:
+            self.result = result
+
+    app = LetterHost()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        put(app, format="html")
+        await save(pilot)
+    out = tmp_path / f"journey-{ref.journey_id}-opt_in_letter.html"
+    assert app.result == out and out.read_text().startswith("<!DOCTYPE html>")
+    assert [e.text for e in Q.journey_detail(nav, ref.journey_id).timeline if e.kind == "letter"] == [
+        "Letter produced: opt_in_letter"]
+
+
+async def test_admin_screen_inside_the_app(ctx):
+    from navigator.tui.app import NavigatorApp
+
+    app = NavigatorApp(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await app.push_screen(AdminScreen())
+        await settle(pilot)
+        await press(pilot, "a")
+        assert isinstance(app.screen, EditDialog)
+        await press(pilot, "escape")
+        assert isinstance(app.screen, AdminScreen)
+        await press(pilot, "escape")
+        assert not isinstance(app.screen, AdminScreen)

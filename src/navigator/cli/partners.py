@@ -137,7 +137,8 @@ def run_retire(args) -> int:
 
     _, ctx = context_from_args(args)
     p = admin.retire_partner(ctx, args.partner, retired=args.retired)
-    console.print(Text(f"{p.name} is {'retired: its programmes are no longer offered' if args.retired else 'back in use'}."))
+    what = "retired: its programmes are no longer offered" if args.retired else "back in use"
+    console.print(Text(f"{p.name} is {what}."))
     return 0
 
 

@@ -97,7 +97,8 @@ def run_set(args) -> int:
     except DomainError as exc:
         if exc.field in ("gaps", "methods") and args.attempts is not None:
             raise CommandError(f"{exc.message} With --attempts, give --gaps (one fewer) and --methods "
-                               "(one per attempt), e.g. --attempts 3 --gaps 2,2 --methods phone,phone,letter.") from None
+                               "(one per attempt), e.g. --attempts 3 --gaps 2,2 --methods phone,phone,letter."
+                               ) from None
         raise
     console.print("Protocol saved; it applies to follow-ups scheduled from now on:")
     print_protocol(proto)

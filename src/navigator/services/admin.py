@@ -454,7 +454,8 @@ def _set_ref_active_in(s: Session, ctx: Ctx, w: audit.AuditWriter, kind: str, co
     if bool(row.active) == bool(active):
         return False
     if kind == "lot" and not active:
-        live = s.exec(select(Locality.name).where(Locality.lot_id == row.id, Locality.active == True)).all()  # noqa: E712
+        live = s.exec(select(Locality.name)
+                      .where(Locality.lot_id == row.id, Locality.active == True)).all()  # noqa: E712
         if live:
             raise DomainError(f"The lot '{row.code}' still has active localities ({', '.join(sorted(live))}): "
                               "retire them first.", field="code")

@@ -8,9 +8,9 @@ SWEMWBS wording when configured), calendar corrections and the letter templates.
 Import matches by natural key (username; lot code; locality name; source/area/outcome code;
 partner name; programme name within its partner) and adds or updates; it never deletes
 (retire with ``active = false``). It is idempotent: importing the same file twice changes
-nothing the second time (though the import itself is still recorded). Everything is checked before anything is written, then it is applied
-in one transaction through the same rules as the admin commands, each change audited, plus a
-``config.import`` summary event. A dry run goes through the very same steps and rolls back.
+nothing the second time (the import itself is still recorded). Everything is checked
+before anything is written, then it is applied in one transaction through the same rules as
+the admin commands, each change audited, plus a ``config.import`` summary event. A dry run goes through the very same steps and rolls back.
 
 The export is deterministic (sorted by natural key), so export -> import into a fresh store ->
 export gives the same text.
