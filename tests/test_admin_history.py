@@ -8,12 +8,15 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
 from conftest import make_user, new_referral
 from sqlmodel import select
 
 from navigator.services import admin
 from navigator.services import journeys as J
 from navigator.store.models import Journey, SentReturn, Task
+
+pytestmark = pytest.mark.both_backends  # protocol changes and renames on SQLite and PostgreSQL
 
 
 def journeys_and_tasks(ctx):

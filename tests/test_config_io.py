@@ -14,6 +14,8 @@ from navigator.services import admin, config_io, letters
 from navigator.services.setup import open_ready
 from navigator.store.models import AuditEvent
 
+pytestmark = pytest.mark.both_backends  # config export/import on SQLite and PostgreSQL
+
 
 def configure(ctx) -> None:
     admin.add_user(ctx, "j.smith", "Jo Smith", "navigator", ["Lot 1", "Lot 2"])
