@@ -114,8 +114,9 @@ We received a referral for you on {received_date}, asking us to get in touch wit
 for your wellbeing. We have tried to contact you several times but have not been able to reach you.
 
 We would still like to help. If you would like to talk to a community navigator, please contact us \
-by {opt_in_deadline}, quoting your reference {client_ref}. You can call us on {service_phone} or \
-email {service_email}.
+by {opt_in_deadline}, quoting your reference {client_ref}:
+Telephone: {service_phone}
+Email: {service_email}
 
 If we have not heard from you by then, we will assume that you do not want support at the moment. \
 We will close the referral and let the person who referred you know. You are welcome to contact us \
@@ -149,7 +150,7 @@ that we closed this referral on {end_date}.
 Reason for closure: {closure_reason}
 
 If you have any questions, or if things change and you would like to refer again, please contact \
-us on {service_phone}.
+us using the details above.
 
 Yours sincerely,
 
@@ -376,7 +377,7 @@ def _values(s: Session, ctx: Ctx, k: TemplateKind, journey: Journey, client: Cli
               "client_address": client.address or "", "client_postcode": client.postcode or "",
               "client_preferred_method": client.preferred_method or "",
               "locality": loc.name if loc else "", "partner": partner.name, "programme": prog.name,
-              "referral_date": long_date(onward.referral_date), "support_areas": ", ".join(areas)}
+              "referral_date": long_date(onward.referral_date), "support_areas": "; ".join(areas)}
     return {f: v.get(f, "") for f in k.fields}
 
 
