@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
-from navigator.services.admin import WORDING_FORMAT as WORDING_HELP
+from navigator.services.admin_text import WORDING_FORMAT as WORDING_HELP
 
 
 EXPORT_HELP = """\

@@ -7,7 +7,7 @@ import argparse
 from rich.table import Table
 from rich.text import Text
 
-from navigator.services.admin import PROTOCOL_LABELS as LABELS
+from navigator.services.admin_text import PROTOCOL_LABELS as LABELS
 
 HELP = """\
 The no-response protocol turns into due follow-ups: attempt 1 within --first-within working days
