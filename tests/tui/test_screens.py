@@ -69,7 +69,7 @@ async def test_today_opens_first_and_shows_due_items_grouped(tui_ctx):
         assert "15 days" in text  # due 4 Nov, 15 working days overdue on 25 Nov
         assert "Eve Brown" not in text  # not due until 26 Nov
         assert "Gus Grey" not in text  # nina's
-        assert "6 items due or overdue" in text
+        assert "6 due or overdue" in text
 
 
 async def test_enter_opens_the_journey_and_escape_goes_back(tui_ctx):

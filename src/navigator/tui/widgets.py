@@ -9,10 +9,12 @@ from typing import Any, Callable
 
 from rich.table import Table
 from rich.text import Text
+from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
 from navigator.domain.errors import DomainError, StoreError
@@ -26,11 +28,11 @@ def plural(n: int, word: str, words: str | None = None) -> str:
 
 
 def fmt_date(d: date | None, today: date | None = None, *, short: bool = False) -> str:
-    """'25 Nov 2026'; short: '25 Nov' in the current year, '25 Nov 25' otherwise. '' for None."""
+    """'25 Nov 2026'; short: '25 Nov' within half a year of today, '25 Nov 25' otherwise. '' for None."""
     if d is None:
         return ""
     if short:
-        if today is not None and d.year == today.year:
+        if today is not None and abs((d - today).days) < 183:  # within half a year: the year is plain
             return f"{d.day:2d} {d:%b}"
         return f"{d.day:2d} {d:%b %y}"
     return f"{d.day} {d:%b %Y}"
@@ -96,6 +98,70 @@ class Section(Vertical):
     def set(self, body, count: int | None = None) -> None:
         self.query_one(".section-title", Static).update(heading(self.title, count))
         self.query_one(".section-body", Static).update(body)
+
+
+class RowTable(DataTable):
+    """A row-cursor table: home/end go to the first/last row; says when it scrolls near its end."""
+
+    BINDINGS = [
+        Binding("home", "first_row", "First row", show=False),
+        Binding("end", "last_row", "Last row", show=False),
+    ]
+
+    class NearEnd(Message):
+        """The view reached the last screenful of rows (time to fetch more, if there are more)."""
+
+        def __init__(self, table: "RowTable") -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> "RowTable":
+            return self.table
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("cursor_type", "row")
+        super().__init__(**kwargs)
+
+    def action_first_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=0)
+
+    def action_last_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if new_value > old_value and new_value >= self.max_scroll_y - self.size.height:
+            self.post_message(self.NearEnd(self))
+
+
+class NavFooter(Footer):
+    """The footer, rebuilt only when the keys it shows change (the stock one rebuilds on every focus change,
+    which made opening a Journey noticeably slow)."""
+
+    _signature: tuple | None = None
+    _pending = False
+
+    def bindings_changed(self, screen) -> None:
+        self._bindings_ready = True
+        if not screen.app.app_focus:
+            return
+        if self.is_attached and screen is self.screen and not self._pending:
+            self._pending = True
+            self.call_after_refresh(self._recompose_if_changed)
+
+    async def _recompose_if_changed(self) -> None:
+        self._pending = False
+        if not self.is_attached:
+            return
+        signature = tuple((key, active.binding.description, active.enabled, active.binding.show)
+                          for key, active in self.screen.active_bindings.items())
+        if signature == self._signature:
+            return
+        self._signature = signature
+        await self.recompose()
 
 
 class Title(Static):

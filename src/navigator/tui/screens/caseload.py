@@ -11,14 +11,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 
 from navigator.domain.followups import TaskKind
 from navigator.domain.lifecycle import State
 from navigator.services import queries
 from navigator.services.dto import CaseloadPage, CaseloadRow, ReferenceData
 from navigator.services.setup import reference
-from navigator.tui.widgets import DataScreen, fmt_date, plural
+from navigator.tui.widgets import DataScreen, NavFooter, RowTable, fmt_date, plural
 
 PAGE = 100  # rows fetched at a time
 PREFETCH = 30  # fetch the next page when the cursor is this close to the end of what is loaded
@@ -88,7 +88,7 @@ def column_widths(total: int) -> tuple[dict[str, int], bool]:
 def gap(cell: str | Text, right: bool = False) -> Text:
     """A cell with the one-space gap before it."""
     text = cell if isinstance(cell, Text) else Text(cell)
-    out = Text(" ") + text
+    out = Text(" ", no_wrap=True, overflow="ellipsis") + text
     if right:
         out.justify = "right"
     return out
@@ -124,13 +124,13 @@ class CaseloadScreen(DataScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="caseload-filters", classes="filters"):
-            yield Input(placeholder="Filter: name, ref or locality  (/)", id="filter")
+            yield Input(placeholder="Filter (/): name, ref, place", id="filter")
             yield Select(STATE_FILTERS, value="open", allow_blank=False, id="state-filter",
                          prompt="State")
             yield Select([], prompt="All localities", id="locality-filter")
-        yield DataTable(id="caseload-table", cursor_type="row", zebra_stripes=True, cell_padding=0)
+        yield RowTable(id="caseload-table", zebra_stripes=True, cell_padding=0)
         yield Static("", id="caseload-status", classes="status")
-        yield Footer()
+        yield NavFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Caseload"
@@ -279,6 +279,10 @@ class CaseloadScreen(DataScreen):
     def row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.cursor_row >= len(self.rows) - PREFETCH:
             self._load_more()
+
+    @on(RowTable.NearEnd, "#caseload-table")
+    def near_end(self, event: RowTable.NearEnd) -> None:
+        self._load_more()
 
     @on(DataTable.RowSelected, "#caseload-table")
     def row_selected(self, event: DataTable.RowSelected) -> None:

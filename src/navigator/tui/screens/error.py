@@ -7,7 +7,9 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Header, Static
+
+from navigator.tui.widgets import NavFooter
 
 
 def _body(message: str, hint: str) -> Content:
@@ -29,7 +31,7 @@ class ErrorScreen(Screen):
         with Vertical(id="error-box", classes="error-box"):
             yield Static("navigator cannot open the store", classes="error-title")
             yield Static(_body(self.message, "Press q to quit."), id="error-message")
-        yield Footer()
+        yield NavFooter()
 
     def action_quit(self) -> None:
         self.app.exit(return_code=2)  # the store could not be used: not a clean exit

@@ -6,12 +6,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from navigator.services import queries
 from navigator.services.dto import FindHit
 from navigator.tui.screens.caseload import SHORT_STATE
-from navigator.tui.widgets import DataScreen, fmt_date, plural
+from navigator.tui.widgets import DataScreen, NavFooter, RowTable, fmt_date, plural
 
 
 class FindScreen(DataScreen):
@@ -31,9 +31,9 @@ class FindScreen(DataScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="Name, ref, date of birth, postcode or NHS number, then enter", id="find-query")
-        yield DataTable(id="find-results", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="find-results", zebra_stripes=True)
         yield Static("", id="find-status", classes="status")
-        yield Footer()
+        yield NavFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Find"

@@ -14,17 +14,20 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.events import Resize
-from textual.widgets import DataTable, Footer, Header, Sparkline, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Sparkline, Static, TabbedContent, TabPane
 
 from navigator.services import queries
 from navigator.services.dto import GoalView, JourneyDetail, OnwardView
 from navigator.tui.widgets import (
     DataScreen,
+    NavFooter,
+    RowTable,
     age_on,
     fmt_change,
     fmt_date,
     fmt_metric,
     Section,
+    heading,
     kv_table,
     plural,
 )
@@ -63,10 +66,11 @@ ACTIONS_BY_NAME = {a.action: a for a in JOURNEY_ACTIONS}
 # (key, label, width); width None: shares what is left of the screen's width
 TABLE_COLUMNS = {
     "timeline": (("on", "Date", 11), ("what", "What", None), ("who", "Who", 12)),
+    "sum-timeline": (("on", "Date", 11), ("what", "What", None), ("who", "Who", 12)),
     "goals": (("n", "#", 2), ("statement", "Goal", None), ("outcome", "Outcome", 22), ("target", "Target", 9),
               ("status", "Status", 12)),
-    "measures": (("on", "Date", 11), ("point", "Point", 6), ("raw", "Raw", 4), ("metric", "Metric", 6),
-                 ("change", "Change", 6), ("label", "Meaning", 22), ("bar", "Chart", 14)),
+    "measures": (("on", "Date", 11), ("point", "Point", 6), ("raw", "Raw", 3), ("metric", "Metric", 6),
+                 ("change", "Change", 6), ("label", "Meaning", 22), ("bar", "Chart", 8)),
     "onward": (("programme", "Partner: programme", None), ("referred", "Referred", 9), ("status", "Status", 16),
                ("feedback", "Follow up", 14)),
 }
@@ -80,7 +84,7 @@ TABS = (
 )
 
 
-def bar(metric: Decimal | None, width: int = 14) -> str:
+def bar(metric: Decimal | None, width: int = 8) -> str:
     """A bar for a SWEMWBS metric score (7 to 35)."""
     if metric is None:
         return ""
@@ -112,25 +116,28 @@ class JourneyScreen(DataScreen):
                 yield Section("Journeys", id="side-journeys")
             with TabbedContent(id="journey-tabs", initial="tab-summary"):
                 with TabPane("Summary", id="tab-summary"):
-                    with VerticalScroll():
+                    with VerticalScroll(id="sum-scroll"):
                         yield Section("Open follow-ups", id="sum-tasks", classes="narrow-only")
                         yield Section("At a glance", id="sum-glance")
                         yield Section("This journey", id="sum-facts")
                         yield Section("Person", id="sum-person", classes="narrow-only")
                         yield Section("Journeys", id="sum-journeys", classes="narrow-only")
+                    # when wide, the timeline fills the rest of the summary
+                    yield Static(heading("Timeline"), id="sum-timeline-title", classes="wide-only")
+                    yield RowTable(id="sum-timeline", zebra_stripes=True, classes="wide-only")
                 with TabPane("Timeline", id="tab-timeline"):
-                    yield DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
+                    yield RowTable(id="timeline", zebra_stripes=True)
                 with TabPane("Plan", id="tab-plan"):
-                    yield DataTable(id="goals", cursor_type="row")
+                    yield RowTable(id="goals")
                     yield Static("", id="goal-notes", classes="notes")
                 with TabPane("Wellbeing", id="tab-wellbeing"):
                     yield Static("", id="swem-summary")
                     yield Sparkline([], id="swem-spark")
-                    yield DataTable(id="measures", cursor_type="row")
+                    yield RowTable(id="measures")
                 with TabPane("Onward", id="tab-onward"):
-                    yield DataTable(id="onward", cursor_type="row")
+                    yield RowTable(id="onward")
                     yield Static("", id="onward-updates", classes="notes")
-        yield Footer()
+        yield NavFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Journey"
@@ -313,12 +320,13 @@ class JourneyScreen(DataScreen):
         self._show_onward(d)
 
     def _show_timeline(self, d: JourneyDetail) -> None:
-        table = self._fit("timeline")
-        table.clear()
-        for i, ev in enumerate(d.timeline):
-            table.add_row(fmt_date(ev.on), Text(ev.text), ev.who, key=str(i), height=None)
-        if d.timeline:
-            table.move_cursor(row=len(d.timeline) - 1, animate=False)
+        for table_id in ("timeline", "sum-timeline"):
+            table = self._fit(table_id)
+            table.clear()
+            for i, ev in enumerate(d.timeline):
+                table.add_row(fmt_date(ev.on), Text(ev.text), ev.who, key=str(i), height=None)
+            if d.timeline:
+                table.move_cursor(row=len(d.timeline) - 1, animate=False)
 
     def _show_goals(self, d: JourneyDetail) -> None:
         table = self._fit("goals")

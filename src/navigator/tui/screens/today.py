@@ -9,12 +9,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from navigator.services import queries
 from navigator.services.dto import TodayItem, TodayView
-from navigator.tui.widgets import DataScreen, Title, fmt_date, heading, plural
+from navigator.tui.widgets import DataScreen, NavFooter, Title, fmt_date, heading, plural
 
 
 def _grid(person_width: int = 24) -> Table:
@@ -22,13 +22,14 @@ def _grid(person_width: int = 24) -> Table:
     grid.add_column(width=6, no_wrap=True)  # due
     grid.add_column(width=7, no_wrap=True, justify="right")  # overdue
     grid.add_column(width=person_width, no_wrap=True, overflow="ellipsis")  # person
+    grid.add_column(width=9, no_wrap=True)  # ref
     grid.add_column(ratio=1, overflow="fold")  # what to do
     return grid
 
 
 def header_prompt(person_width: int = 24) -> Table:
     grid = _grid(person_width)
-    grid.add_row(*(Text(t, style="dim") for t in ("Due", "Overdue", "Person", "What to do")))
+    grid.add_row(*(Text(t, style="dim") for t in ("Due", "Overdue", "Person", "Ref", "What to do")))
     return grid
 
 
@@ -37,8 +38,8 @@ def item_prompt(item: TodayItem, today=None, person_width: int = 24) -> Table:
     grid = _grid(person_width)
     late = Text("today", style="bold") if item.overdue_days <= 0 else Text(
         plural(item.overdue_days, "day"), style="bold red")
-    person = Text.assemble((item.client_name, "bold"), "  ", (item.client_ref, "dim"))
-    grid.add_row(fmt_date(item.due_date, today, short=True), late, person, item.what)
+    grid.add_row(fmt_date(item.due_date, today, short=True), late, Text(item.client_name, style="bold"),
+                 Text(item.client_ref, style="dim"), item.what)
     return grid
 
 
@@ -61,7 +62,7 @@ class TodayScreen(DataScreen):
         yield Title("Today", id="today-title")
         yield OptionList(id="today-list")
         yield Static("", id="today-empty", classes="empty")
-        yield Footer()
+        yield NavFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Today"
@@ -78,13 +79,13 @@ class TodayScreen(DataScreen):
         option_list = self.query_one("#today-list", OptionList)
         previous = option_list.highlighted_option.id if option_list.highlighted_option else None
         total = len(view.items)
-        on = f"{view.on:%A} {fmt_date(view.on)}"
+        on = f"{view.on:%a} {fmt_date(view.on)}"
         self.query_one("#today-title", Title).update(Content.from_markup(
             "[b]Today[/] $on  [dim]·[/] $due", on=on,
-            due=(plural(total, "item") + " due or overdue · overdue counts working days") if total else "nothing due"))
+            due=(f"{total:,} due or overdue · days are working days") if total else "nothing due"))
         counts = dict(view.counts)
         options: list[Option | None] = []
-        person_width = 22 if self.app.size.width < 100 else 32
+        person_width = 18 if self.app.size.width < 100 else 28
         self._items = {}
         if view.items:
             options.append(Option(header_prompt(person_width), id="header", disabled=True))
