@@ -58,11 +58,13 @@ class FormHost(App):
 
 
 async def settle(pilot) -> None:
-    """Let workers finish and their messages be handled."""
-    for _ in range(3):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
+    """Let workers finish and the messages they post be handled (which may start more workers)."""
     await pilot.pause()
+    for _ in range(5):
+        if not any(w.is_running for w in pilot.app.workers):
+            break
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
 
 
 def field(pilot, name: str) -> FormField:
@@ -139,15 +141,16 @@ async def type_into(pilot, name: str, text: str) -> None:
 
 
 async def choose(pilot, name: str, label: str) -> None:
-    """Open a picker with enter, move with the arrow keys to the option, choose it with enter."""
+    """Open a picker with enter, type the option's name to jump to it, choose it with enter."""
     sel = await focus(pilot, f"#f-{name}", pause=False)
     assert isinstance(sel, Select)
     await pilot.press("enter")
     overlay = sel.query_one(SelectOverlay)
     labels = [str(overlay.get_option_at_index(i).prompt) for i in range(overlay.option_count)]
     assert label in labels, f"no option {label!r} in {name}: {labels}"
-    moves = labels.index(label) - (overlay.highlighted or 0)
-    await keys(pilot, *(["down"] * moves if moves >= 0 else ["up"] * -moves), "enter")
+    await keys(pilot, *label)
+    assert str(overlay.highlighted_option.prompt) == label
+    await keys(pilot, "enter")
     assert sel.value is not Select.NULL
 
 
@@ -393,3 +396,470 @@ async def test_escape_cancels_and_saves_nothing(ctx):
         assert app.results == [None]
         assert not isinstance(app.screen, ReferralForm)
     assert queries.caseload(ctx).total == 0
+
+
+# ---------------------------------------------------------------- journey steps
+
+def accepted(ctx, **kw) -> JourneyRef:
+    ref = new_referral(ctx, **kw)
+    J.log_contact(ctx, ref.journey_id, date(2026, 11, 3), "phone", "spoke")
+    J.decide(ctx, ref.journey_id, "accepted", date(2026, 11, 4))
+    return ref
+
+
+def started(ctx, **kw) -> JourneyRef:
+    ref = accepted(ctx, **kw)
+    J.start(ctx, ref.journey_id, date(2026, 11, 9), SWEMWBS_MID)
+    return ref
+
+
+def detail(ctx, journey_id):
+    return queries.journey_detail(ctx, journey_id, audit_view=False)
+
+
+async def test_contact_form_logs_an_attempt_and_suggests_the_method(ctx):
+    ref = new_referral(ctx, received=date(2026, 11, 2))
+    J.log_contact(ctx, ref.journey_id, date(2026, 11, 3), "phone", "no_answer")
+    app = FormHost(ContactForm(ctx, ref.journey_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        hint = str(pilot.app.screen.query_one("#task-hint", Static).content)
+        assert hint.startswith("Next: Attempt 2 of 3: phone (due")
+        assert field(pilot, "method").selected == "phone"
+        assert "Ann Smith · NAV000001 · Received" in str(pilot.app.screen.query_one("#form-context", Static).content)
+        await type_into(pilot, "date", "05/11/2026")
+        await choose(pilot, "outcome", "Voicemail")
+        await type_into(pilot, "note", "Left a message")
+        await save(pilot)
+        assert isinstance(app.results[0], JourneyRef)
+    d = detail(ctx, ref.journey_id)
+    assert d.last_contact_date == date(2026, 11, 5)
+    assert any(e.kind == "contact" and "Voicemail" in e.text and "Left a message" in e.text for e in d.timeline)
+
+
+async def test_contact_before_the_referral_is_refused_next_to_the_date(ctx):
+    ref = new_referral(ctx, received=date(2026, 11, 2))
+    app = FormHost(ContactForm(ctx, ref.journey_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "date", "2026-11-01")
+        await choose(pilot, "outcome", "Spoke")
+        await type_into(pilot, "note", "Called back")
+        await save(pilot)
+        assert app.results == []
+        assert error_of(pilot, "date") == "The contact date cannot be before the referral date (2026-11-02)."
+        assert field(pilot, "note").text == "Called back"
+        assert field(pilot, "outcome").selected == "spoke"
+        assert app.focused.id == "f-date"
+    assert detail(ctx, ref.journey_id).last_contact_date is None
+
+
+async def test_decision_rejected_needs_a_reason(ctx):
+    ref = new_referral(ctx)
+    app = FormHost(DecisionForm(ctx, ref.journey_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert not pilot.app.screen.query_one("#reject-box").display
+        await choose(pilot, "decision", "Rejected")
+        assert pilot.app.screen.query_one("#reject-box").display
+        await save(pilot)
+        assert app.results == []
+        assert error_of(pilot, "reject_reason") == "Choose one."
+        await choose(pilot, "reject_reason", "Under 17")
+        await save(pilot)
+        assert app.results == []
+        assert error_of(pilot, "reject_reason") == "The person was 46 when referred, not under 17."
+        await choose(pilot, "reject_reason", "Out of area")
+        await save(pilot)
+        assert app.results[0].state == "rejected"
+    assert detail(ctx, ref.journey_id).reject_reason == "out_of_area"
+
+
+async def test_decision_for_someone_under_17(ctx):
+    ref = new_referral(ctx, dob=date(2010, 6, 1))
+    app = FormHost(DecisionForm(ctx, ref.journey_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "can only be rejected" in str(pilot.app.screen.query_one("#age-warning", Static).content)
+        assert field(pilot, "decision").selected == "rejected"
+        assert field(pilot, "reject_reason").selected == "under_17"
+        await choose(pilot, "decision", "Accepted")
+        await save(pilot)
+        assert app.results == []
+        assert error_of(pilot, "decision").startswith("Cannot accept: the person was under 17")
+        await choose(pilot, "decision", "Rejected")
+        await save(pilot)
+        assert app.results[0].state == "rejected"
+
+
+async def test_start_with_the_first_swemwbs(ctx):
+    ref = accepted(ctx)
+    app = FormHost(StartForm(ctx, ref.journey_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "navigator config wording FILE" in str(pilot.app.screen.query_one(".sw-wording", Static).content)
+        await type_into(pilot, "start_date", "10/11/2026")
+        await type_swemwbs(pilot, "swemwbs", "3")
+        assert app.focused.id == "f-swemwbs-2"  # typing an answer moves on
+        assert "1 of 7 answered" in str(pilot.app.screen.query_one(".sw-score", Static).content)
+        await keys(pilot, *"423343", one_by_one=True)
+        assert str(pilot.app.screen.query_one(".sw-score", Static).content) == "Raw 22 · metric 19.98"
+        assert str(pilot.app.screen.query_one("#sw-swemwbs-answer2", Static).content) == "Often"
+        await save(pilot)
+        assert app.results[0].state == "started"
+    d = detail(ctx, ref.journey_id)
+    assert d.start_date == date(2026, 11, 10)
+    (m,) = d.measures
+    assert (m.point, m.raw, m.items) == ("start", 22, (3, 4, 2, 3, 3, 4, 3))
+
+
+async def test_start_without_swemwbs_needs_not_taken_ticked(ctx):
+    ref = accepted(ctx)
+    app = FormHost(StartForm(ctx, ref.journey_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await save(pilot)
+        assert app.results == []
+        assert error_of(pilot, "swemwbs") == "Answer all seven statements, or tick 'Not taken at start'."
+        await type_swemwbs(pilot, "swemwbs", "33")
+        await save(pilot)
+        assert error_of(pilot, "swemwbs").startswith("SWEMWBS counts only when all 7 are answered: statement 3")
+        await tick(pilot, "#f-swemwbs-skip")
+        assert pilot.app.screen.query_one("#f-swemwbs-1", Input).disabled
+        await save(pilot)
+        assert app.results[0].state == "started"
+    assert detail(ctx, ref.journey_id).measures == ()
+
+
+async def test_start_shows_the_configured_wording(ctx):
+    from navigator.services.context import put_setting
+
+    with ctx.write() as s:
+        put_setting(s, "swemwbs_wording", {"statements": [f"I have been feeling test {n}" for n in range(1, 8)],
+                                           "copyright": "(c) Test licence line"}, ctx.now())
+    ref = accepted(ctx)
+    app = FormHost(StartForm(ctx, ref.journey_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert str(pilot.app.screen.query_one("#sw-swemwbs-label3").content) == "3. I have been feeling test 3"
+        assert str(pilot.app.screen.query_one(".sw-wording", Static).content) == "(c) Test licence line"
+
+
+async def test_close_offers_only_reasons_that_fit_and_completed_asks_for_evidence(ctx):
+    ref = started(ctx)
+    app = FormHost(CloseForm(ctx, ref.journey_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        sel = pilot.app.screen.query_one("#f-end_reason", Select)
+        labels = [str(p) for p, _ in sel._options if _ is not Select.NULL]
+        assert labels == ["Completed", "No response", "Withdrew", "Moved away", "Escalated to secondary care", "Other"]
+        assert not pilot.app.screen.query_one("#completed-box").display
+        await choose(pilot, "end_reason", "Completed")
+        assert pilot.app.screen.query_one("#completed-box").display
+        await type_swemwbs(pilot, "swemwbs", "4444444")
+        await save(pilot)
+        assert app.results == []
+        assert error_of(pilot, "evidence") == "Required."
+        await type_into(pilot, "evidence", "Joined a walking group; debts under control")
+        await save(pilot)
+        assert app.results[0].state == "completed"
+    d = detail(ctx, ref.journey_id)
+    assert d.end_reason == "completed" and d.outcome_evidence == "Joined a walking group; debts under control"
+    end = [m for m in d.measures if m.point == "end"]
+    assert end and end[0].raw == 28 and end[0].label == "meaningful improvement"
+
+
+async def test_close_a_journey_that_never_started(ctx):
+    ref = new_referral(ctx)
+    app = FormHost(CloseForm(ctx, ref.journey_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        sel = pilot.app.screen.query_one("#f-end_reason", Select)
+        assert "Completed" not in [str(p) for p, _ in sel._options]
+        await choose(pilot, "end_reason", "No response")
+        assert "tell the referrer" in str(pilot.app.screen.query_one("#close-note", Static).content)
+        await save(pilot)
+        assert app.results[0].state == "closed_without_start"
+
+
+async def test_close_form_on_a_closed_journey_says_so(ctx):
+    ref = new_referral(ctx)
+    J.close(ctx, ref.journey_id, date(2026, 11, 20), "declined")
+    app = FormHost(CloseForm(ctx, ref.journey_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "nothing to close" in message_of(pilot)
+        await save(pilot)
+        assert app.results == []
+        assert message_of(pilot).startswith("Cannot save.")
+
+
+async def test_reassign_moves_journeys(ctx):
+    make_user(ctx, "nina", "navigator", ("Lot 2",))
+    a = new_referral(ctx, first="Ann")
+    b = new_referral(ctx, first="Bea", last="Jones")
+    app = FormHost(ReassignForm(ctx, [a.journey_id, b.journey_id]))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "2 journeys selected" in str(pilot.app.screen.query_one("#form-context", Static).content)
+        await choose(pilot, "navigator", "Nina (nina)")
+        await save(pilot)
+        assert len(app.results[0]) == 2
+    assert detail(ctx, a.journey_id).navigator == "nina" and detail(ctx, b.journey_id).navigator == "nina"
+
+
+# ---------------------------------------------------------------- the plan
+
+async def test_goal_add_validates_the_i_statement(ctx):
+    ref = started(ctx)
+    app = FormHost(GoalForm(ctx, ref.journey_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await choose(pilot, "outcome", "Economic wellbeing (income, debts, benefits)")
+        await type_into(pilot, "statement", "Get debts sorted")
+        assert error_of(pilot, "statement").startswith("Write the goal in the person's own words, starting with 'I'")
+        await type_into(pilot, "statement", "I want to get my debts under control")
+        assert error_of(pilot, "statement") == ""
+        await type_into(pilot, "target_date", "31/01/2027")
+        assert preview_of(pilot, "target_date") == "Sun 31 Jan 2027"
+        await type_into(pilot, "target_date", "01/11/2026")
+        await save(pilot)
+        assert app.results == []
+        assert error_of(pilot, "target_date") == "The target date cannot be before the start."
+        await type_into(pilot, "target_date", "+40")
+        await save(pilot)
+        goal_id = app.results[0]
+    (g,) = detail(ctx, ref.journey_id).goals
+    assert g.id == goal_id and g.statement == "I want to get my debts under control"
+    assert g.outcome == "Economic wellbeing (income, debts, benefits)" and g.target_date == date(2027, 1, 25)  # 40 working days, bank holidays skipped
+
+
+async def test_goal_edit_and_progress(ctx):
+    ref = started(ctx)
+    goal_id = J.add_goal(ctx, ref.journey_id, "connect", "I want to join a group")
+    app = FormHost(GoalForm(ctx, ref.journey_id, goal_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert field(pilot, "statement").text == "I want to join a group"
+        assert field(pilot, "outcome").selected == "connect"
+        await type_into(pilot, "statement", "I want to join a walking group")
+        await save(pilot)
+        assert app.results == [goal_id]
+    app = FormHost(GoalProgressForm(ctx, goal_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "I want to join a walking group" in str(pilot.app.screen.query_one("#goal-text", Static).content)
+        await save(pilot)
+        assert app.results == []
+        assert error_of(pilot, "note") == "Change the status or write a progress note."
+        await choose(pilot, "status", "Achieved")
+        await type_into(pilot, "note", "Walks every Tuesday")
+        await save(pilot)
+        assert app.results == [goal_id]
+    (g,) = detail(ctx, ref.journey_id).goals
+    assert g.statement == "I want to join a walking group" and g.status == "achieved"
+    assert g.notes[-1][1] == "Walks every Tuesday"
+
+
+async def test_review_with_an_optional_swemwbs(ctx):
+    ref = started(ctx)
+    app = FormHost(ReviewForm(ctx, ref.journey_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "note", "Going well")
+        await type_swemwbs(pilot, "swemwbs", "444")
+        await save(pilot)
+        assert app.results == []
+        assert "statement 4, 5, 6, 7 still blank" in error_of(pilot, "swemwbs")
+        await keys(pilot, *"4444", one_by_one=True)
+        await save(pilot)
+        assert app.results[0].state == "started"
+    d = detail(ctx, ref.journey_id)
+    assert [m.point for m in d.measures] == ["start", "review"]
+    assert any(e.kind == "review" and "Going well" in e.text for e in d.timeline)
+
+
+async def test_measure_form_records_a_swemwbs(ctx):
+    ref = started(ctx)
+    app = FormHost(MeasureForm(ctx, ref.journey_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert field(pilot, "point").selected == "review"  # a start measure exists already
+        assert not pilot.app.screen.query_one("#kind-box").display  # ONS4 is off
+        await type_into(pilot, "date", "+1")
+        await type_swemwbs(pilot, "swemwbs", "5555555")
+        await save(pilot)
+        assert app.results == []
+        assert error_of(pilot, "date") == "The date cannot be in the future."
+        await type_into(pilot, "date", "today")
+        await save(pilot)
+        measure_id = app.results[0]
+    m = [m for m in detail(ctx, ref.journey_id).measures if m.id == measure_id][0]
+    assert (m.point, m.raw, m.on) == ("review", 35, date(2026, 11, 25))
+
+
+async def test_measure_form_ons4_when_enabled(ctx):
+    from navigator.services.context import put_setting
+
+    with ctx.write() as s:
+        put_setting(s, "ons4_enabled", True, ctx.now())
+    ref = started(ctx)
+    app = FormHost(MeasureForm(ctx, ref.journey_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert pilot.app.screen.query_one("#kind-box").display
+        await choose(pilot, "kind", "ONS4 personal wellbeing")
+        assert not pilot.app.screen.query_one("#swemwbs-box").display
+        for n, value in enumerate(["7", "8", "6", "11"], start=1):
+            await type_into(pilot, f"ons4-{n}", value)
+        assert error_of(pilot, "ons4") == "Anxiety yesterday: answer 0 to 10."
+        await type_into(pilot, "ons4-4", "3")
+        await save(pilot)
+        measure_id = app.results[0]
+    m = [m for m in detail(ctx, ref.journey_id).measures if m.id == measure_id][0]
+    assert m.kind == "ons4" and m.items == (7, 8, 6, 3)
+
+
+# ---------------------------------------------------------------- onward referrals
+
+async def test_onward_needs_consent_and_records_it_through_the_person_form(ctx):
+    ref = started(ctx, consent=False)
+    programme = next(p for p in reference(ctx).programmes if p.name == "Debt advice")
+    app = FormHost(OnwardForm(ctx, ref.journey_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "has not consented" in str(pilot.app.screen.query_one("#consent-text", Static).content)
+        assert not pilot.app.screen.query_one("#onward-fields").display
+        await save(pilot)
+        assert app.results == []
+        assert "record the person's consent" in message_of(pilot)
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ClientEditForm)
+        await tick(pilot, "#f-consent_to_share")
+        await save(pilot)
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, OnwardForm)
+        assert pilot.app.screen.query_one("#onward-fields").display
+        await choose(pilot, "programme", programme.label)
+        await type_into(pilot, "note", "Appointment requested")
+        await save(pilot)
+        onward_id = app.results[0]
+    d = detail(ctx, ref.journey_id)
+    assert d.client.consent_to_share is True
+    (o,) = d.onward
+    assert o.id == onward_id and o.programme == "Debt advice" and o.status == "made"
+
+
+async def test_partner_update_and_a_refused_one(ctx):
+    ref = started(ctx)
+    programme = next(p for p in reference(ctx).programmes if p.name == "Yoga")
+    onward_id = J.make_onward(ctx, ref.journey_id, programme.id, date(2026, 11, 10))
+    app = FormHost(PartnerUpdateForm(ctx, onward_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "Calm Kent: Yoga" in str(pilot.app.screen.query_one("#onward-text", Static).content)
+        await choose(pilot, "kind", "Completed")
+        await type_into(pilot, "note", "All sessions")
+        await save(pilot)
+        assert app.results == []
+        assert error_of(pilot, "kind").startswith("After 'made' the partner can report:")
+        assert field(pilot, "note").text == "All sessions"
+        await choose(pilot, "kind", "Started")
+        await type_into(pilot, "date", "12/11/2026")
+        await save(pilot)
+        assert app.results == ["started"]
+    (o,) = detail(ctx, ref.journey_id).onward
+    assert o.status == "started" and o.start_date == date(2026, 11, 12)
+
+
+async def test_feedback_follow_up(ctx):
+    ref = started(ctx)
+    programme = next(p for p in reference(ctx).programmes if p.name == "Yoga")
+    onward_id = J.make_onward(ctx, ref.journey_id, programme.id, date(2026, 11, 10))
+    J.partner_update(ctx, onward_id, "declined", date(2026, 11, 20), note="No longer wishes to attend")
+    app = FormHost(FeedbackFollowUpForm(ctx, onward_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = str(pilot.app.screen.query_one("#onward-text", Static).content)
+        assert "No longer wishes to attend" in text and "Waiting for follow-up since Fri 20 Nov 2026" in text
+        await type_into(pilot, "note", "Spoke to her: prefers a walking group")
+        await save(pilot)
+        assert app.results == [onward_id]
+    (o,) = detail(ctx, ref.journey_id).onward
+    assert o.feedback_pending_since is None
+
+
+# ---------------------------------------------------------------- the person
+
+async def test_client_edit_conflict_keeps_what_was_typed(ctx):
+    ref = new_referral(ctx)
+    app = FormHost(ClientEditForm(ctx, ref.client_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert field(pilot, "first_name").text == "Ann"
+        # someone else saves a change meanwhile
+        J.update_client(ctx, ref.client_id, J.ClientInput("Ann", "Smith", date(1980, 1, 1), "Maidstone",
+                                                          phone="01622 000000", consent_to_share=True))
+        await type_into(pilot, "first_name", "Anne")
+        await type_into(pilot, "postcode", "me14 1xx")
+        await save(pilot)
+        assert app.results == []
+        assert "was changed by admin at" in message_of(pilot)
+        assert "Your entry is kept" in message_of(pilot)
+        assert field(pilot, "first_name").text == "Anne"
+        assert field(pilot, "postcode").text == "me14 1xx"
+        # reload to see their change (drops what was typed), then save again
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert field(pilot, "phone").text == "01622 000000"
+        assert field(pilot, "first_name").text == "Ann"
+        await type_into(pilot, "first_name", "Anne")
+        await save(pilot)
+        assert app.results == [ref.client_id]
+    d = detail(ctx, ref.journey_id)
+    assert d.client.first_name == "Anne" and d.client.phone == "01622 000000"
+
+
+async def test_client_edit_validates(ctx):
+    ref = new_referral(ctx)
+    app = FormHost(ClientEditForm(ctx, ref.client_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "nhs_number", "943 476 5918")
+        assert error_of(pilot, "nhs_number") == "That NHS number is not valid (check digit does not match)."
+        await type_into(pilot, "first_name", "")
+        await save(pilot)
+        assert app.results == []
+        assert error_of(pilot, "first_name") == "Required."
+        assert error_of(pilot, "nhs_number") == "That NHS number is not valid (check digit does not match)."
+
+
+async def test_find_reason_opens_a_person_outside_the_caseload(ctx):
+    nina = make_user(ctx, "nina", "navigator", ("Lot 2",))
+    ref = new_referral(ctx)  # admin's caseload, in Maidstone (Lot 2)
+    assert not queries.find(nina, "Smith")[0].mine
+    app = FormHost(FindReasonForm(nina, ref.client_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "reason", "hi")
+        assert error_of(pilot, "reason") == "Say why you need to open this record (a few words)."
+        await type_into(pilot, "reason", "Covering for admin on leave")
+        await pilot.press("enter")  # enter on the last field saves
+        await settle(pilot)
+        assert app.results == [ref.client_id]
+    assert queries.find(nina, "Smith")[0].mine
+
+
+async def test_a_form_the_user_may_not_open_says_why(ctx):
+    nina = make_user(ctx, "nina", "navigator", ("Lot 2",))
+    ref = new_referral(ctx)  # not nina's
+    app = FormHost(ContactForm(nina, ref.journey_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert message_of(pilot).startswith("Cannot open this form. Not allowed: This journey is not in your caseload")
+        await save(pilot)
+        assert app.results == []
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.results == [None]

@@ -44,8 +44,7 @@ class FormField(Vertical):
     """A labelled field. Subclasses yield the control and implement ``value``/``check``."""
 
     DEFAULT_CSS = """
-    FormField { height: auto; margin: 0; }
-    FormField > .field-row { height: auto; }
+    FormField { height: auto; margin: 0; layout: horizontal; }
     FormField .field-label { width: 20; padding: 0 1 0 0; color: $text-muted; }
     FormField.-required .field-label { color: $text; }
     FormField .field-main { width: 1fr; height: auto; }
@@ -71,16 +70,15 @@ class FormField(Vertical):
 
     # ------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
-        with Horizontal(classes="field-row"):
-            yield Label(self.label_text + (" *" if self.required else ""), classes="field-label")
-            with Vertical(classes="field-main"):
-                yield from self.compose_control()
-                hint = Static(self.base_hint, classes="field-hint", markup=False)
-                hint.display = bool(self.base_hint)
-                yield hint
-                error = Static("", classes="field-error", markup=False)
-                error.display = False
-                yield error
+        yield Label(self.label_text + (" *" if self.required else ""), classes="field-label")
+        with Vertical(classes="field-main"):
+            yield from self.compose_control()
+            self._hint = Static(self.base_hint, classes="field-hint", markup=False)
+            self._hint.display = bool(self.base_hint)
+            yield self._hint
+            self._error = Static("", classes="field-error", markup=False)
+            self._error.display = False
+            yield self._error
 
     def compose_control(self) -> ComposeResult:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -96,7 +94,7 @@ class FormField(Vertical):
 
     # ------------------------------------------------------------ messages
     def set_error(self, message: str | None) -> None:
-        err = self.query_one(".field-error", Static)
+        err = self._error
         if str(err.content) != (message or ""):
             err.update(message or "")
         err.display = bool(message)
@@ -104,10 +102,10 @@ class FormField(Vertical):
 
     @property
     def error(self) -> str:
-        return str(self.query_one(".field-error", Static).content)
+        return str(self._error.content)
 
     def set_hint(self, text: str | None, *, warning: bool = False) -> None:
-        hint = self.query_one(".field-hint", Static)
+        hint = self._hint
         text = text if text is not None else self.base_hint
         if str(hint.content) != text:
             hint.update(text)
@@ -116,7 +114,7 @@ class FormField(Vertical):
 
     @property
     def hint(self) -> str:
-        return str(self.query_one(".field-hint", Static).content)
+        return str(self._hint.content)
 
     # ------------------------------------------------------------ values
     def value(self) -> Any:
@@ -178,11 +176,12 @@ class TextField(FormField):
                     restrict=self.restrict, max_length=self.max_len + 50)
         if self.width:
             inp.styles.width = self.width
+        self._input = inp
         yield inp
 
     @property
     def control(self) -> Input:
-        return self.query_one(Input)
+        return self._input
 
     @property
     def text(self) -> str:
@@ -244,7 +243,8 @@ class DateField(TextField):
     def compose_control(self) -> ComposeResult:
         with Horizontal(classes="date-row"):
             yield from super().compose_control()
-            yield Static("", classes="date-preview", markup=False)
+            self._preview = Static("", classes="date-preview", markup=False)
+            yield self._preview
 
     DEFAULT_CSS = """
     DateField .date-row { height: auto; }
@@ -267,7 +267,7 @@ class DateField(TextField):
         return d
 
     def on_value(self, value: Any) -> None:
-        preview = self.query_one(".date-preview", Static)
+        preview = self._preview
         if value is None:
             if str(preview.content):
                 preview.update("")
@@ -503,9 +503,12 @@ class SwemwbsField(FormField):
 
     @property
     def control(self) -> Widget:
+        """The first unanswered statement (or the 'not taken' box when ticked)."""
         box = self.skip_box
-        first = self.inputs[0]
-        return first if (box is None or not box.value) and not first.disabled else (box or first)
+        if box is not None and box.value:
+            return box
+        inputs = self.inputs
+        return next((i for i in inputs if not i.value.strip()), inputs[0])
 
     def set_wording(self, wording: dict | None) -> None:
         """Show the service's configured statement texts (or say where to configure them)."""
@@ -556,8 +559,10 @@ class SwemwbsField(FormField):
     def check(self) -> None:
         answers = self.answers()
         for n, a in enumerate(answers, start=1):
-            self.query_one(f"#sw-{self.field_name}-answer{n}", Static).update(
-                swemwbs.RESPONSE_LABELS.get(a, "") if a else "")
+            label = self.query_one(f"#sw-{self.field_name}-answer{n}", Static)
+            text = swemwbs.RESPONSE_LABELS.get(a, "") if a else ""
+            if str(label.content) != text:
+                label.update(text)
         score = self.query_one(".sw-score", Static)
         done = [a for a in answers if a is not None]
         if self.skipped:
@@ -569,7 +574,8 @@ class SwemwbsField(FormField):
             text = f"{len(done)} of 7 answered (raw so far {sum(done)})"
         else:
             text = ""
-        score.update(text)
+        if str(score.content) != text:
+            score.update(text)
         score.display = bool(text)
         # While typing, an incomplete set is not an error; clear an error once complete or skipped.
         if self.skipped or len(done) == swemwbs.ITEMS or not done:
