@@ -242,6 +242,15 @@ class Replayed:
 _DECISIONS = {e.value: e for e in L.Decision}
 _REJECTS = {e.value: e for e in L.RejectReason}
 _ENDS = {e.value: e for e in L.EndReason}
+_METHODS = {e.value: e for e in L.ContactMethod}
+_OUTCOMES = {e.value: e for e in L.ContactOutcome}
+_UPDATES = {e.value: e for e in L.PartnerUpdate}
+
+
+def _member(members: dict, enum_cls, value):
+    """The enum member for a value (a dict look-up; the enum itself raises ValueError for an unknown one)."""
+    m = members.get(value)
+    return m if m is not None else enum_cls(value)
 
 
 def _facts(j: dict, client: ClientSpec) -> L.JourneyFacts:
@@ -285,14 +294,14 @@ def _apply(j: dict, changes: dict, client: ClientSpec) -> tuple[dict, dict, L.Jo
     before: dict = {}
     after: dict = {}
     for k, v in changes.items():
-        v = v.value if isinstance(v, Enum) else v
+        v = v._value_ if isinstance(v, Enum) else v
         old = j[k]
         if old != v:
             before[k] = old
             after[k] = v
             j[k] = v
     f = _facts(j, client)
-    new_state = L.state_of(f).value
+    new_state = L.state_of(f)._value_
     if new_state != j["state"]:
         before["state"] = j["state"]
         after["state"] = new_state
@@ -332,15 +341,15 @@ def _replay_step(step: Step, f: L.JourneyFacts, j: dict, client: ClientSpec, tod
     """One step through its rule; returns the journey's facts after it."""
     kind = type(step)
     if kind is Contact:
-        m, o = L.ContactMethod(step.method), L.ContactOutcome(step.outcome)
+        m, o = _member(_METHODS, L.ContactMethod, step.method), _member(_OUTCOMES, L.ContactOutcome, step.outcome)
         changes = L.log_contact(f, step.on, m, o, today)
         attempts.append(Attempt(step.on, o.successful))
         b, a, f = _apply(j, changes, client)
-        ops.append(("contact", {"on_date": step.on, "method": m.value, "outcome": o.value, "note": step.note},
+        ops.append(("contact", {"on_date": step.on, "method": m._value_, "outcome": o._value_, "note": step.note},
                     b, a))
     elif kind is Decide:
-        changes = L.decide(f, L.Decision(step.decision), step.on, today,
-                           L.RejectReason(step.reason) if step.reason else None)
+        changes = L.decide(f, _member(_DECISIONS, L.Decision, step.decision), step.on, today,
+                           _member(_REJECTS, L.RejectReason, step.reason) if step.reason else None)
         b, a, f = _apply(j, changes, client)
         ops.append(("decide", b, a))
     elif kind is Start:
@@ -349,7 +358,7 @@ def _replay_step(step: Step, f: L.JourneyFacts, j: dict, client: ClientSpec, tod
         b, a, f = _apply(j, changes, client)
         ops.append(("start", m_row, b, a))
     elif kind is Close:
-        changes = L.close(f, step.on, L.EndReason(step.reason), today, step.evidence)
+        changes = L.close(f, step.on, _member(_ENDS, L.EndReason, step.reason), today, step.evidence)
         changes["outcome_evidence"] = step.evidence
         m_row = None
         if step.swemwbs is not None:
@@ -408,21 +417,21 @@ def _replay_step(step: Step, f: L.JourneyFacts, j: dict, client: ClientSpec, tod
         ops.append(("onward", len(onwards) - 1))
     elif kind is PartnerReport:
         o = onwards[step.onward]
-        update = L.PartnerUpdate(step.kind)
+        update = _member(_UPDATES, L.PartnerUpdate, step.kind)
         of = L.OnwardFacts(L.OnwardStatus(o["status"]), o["referral_date"], o["start_date"], o["end_date"],
                            o["last_update_date"])
         changes = L.partner_update(of, update, step.on, today)
         before = {"status": o["status"], "start_date": o["start_date"], "end_date": o["end_date"]}
         for k, v in changes.items():
-            o[k] = v.value if isinstance(v, Enum) else v
+            o[k] = v._value_ if isinstance(v, Enum) else v
         if o["first_update_date"] is None or step.on < o["first_update_date"]:
             o["first_update_date"] = step.on
         if update in L.NEEDS_FOLLOW_UP and L.state_of(f) == L.State.STARTED:
             o["feedback_pending_since"] = step.on
         o["version"] += 1
         after = {"status": o["status"], "start_date": o["start_date"], "end_date": o["end_date"],
-                 "kind": update.value, "on": step.on, "note": step.note}
-        ops.append(("partner_update", step.onward, {"on_date": step.on, "kind": update.value, "note": step.note},
+                 "kind": update._value_, "on": step.on, "note": step.note}
+        ops.append(("partner_update", step.onward, {"on_date": step.on, "kind": update._value_, "note": step.note},
                     before, after))
     elif kind is FollowUp:
         o = onwards[step.onward]
@@ -440,36 +449,44 @@ def _replay_step(step: Step, f: L.JourneyFacts, j: dict, client: ClientSpec, tod
 
 # ---------------------------------------------------------------- writing
 
-def _fast_insert(conn, table, rows: list[dict]) -> None:
-    """executemany straight to the driver, values converted by the column types' own bind processors
-    (so stored text is exactly what SQLAlchemy would store); several times faster than Core for bulk."""
+def prepare_sqlite(table, rows: list[dict], dialect=None) -> tuple[list[str], list[tuple]]:
+    """Rows as tuples for a driver-level executemany on SQLite, each value converted by its column type's
+    own bind processor (so the stored text is exactly what SQLAlchemy would store)."""
+    if dialect is None:
+        from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+        dialect = sqlite_dialect.dialect()
     cols = list(rows[0])
-    dialect = conn.dialect
     procs = []
     for i, c in enumerate(cols):
         proc = table.c[c].type._cached_bind_processor(dialect)
         if proc is not None:
             procs.append((i, proc, {}))
     getter = itemgetter(*cols)
+    if not procs:
+        return cols, [getter(row) for row in rows]
     data = []
     for row in rows:
-        values = getter(row)
-        if procs:
-            values = list(values)
-            for i, proc, memo in procs:
-                v = values[i]
-                if v is not None:
-                    out = memo.get(v)
-                    if out is None:
-                        out = memo[v] = proc(v)
-                    values[i] = out
-        data.append(values)
-    names = ", ".join(dialect.identifier_preparer.quote(c) for c in cols)
+        values = list(getter(row))
+        for i, proc, memo in procs:
+            v = values[i]
+            if v is not None:
+                out = memo.get(v)
+                if out is None:
+                    out = memo[v] = proc(v)
+                values[i] = out
+        data.append(tuple(values))
+    return cols, data
+
+
+def execute_sqlite(conn, table_name: str, cols: list[str], data: list[tuple]) -> None:
+    """executemany straight to the driver of this transaction's connection (several times faster than Core)."""
+    quote = conn.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in cols)
     marks = ", ".join("?" * len(cols))
-    cursor = conn.connection.driver_connection.cursor()  # this transaction's own sqlite3 connection
+    cursor = conn.connection.driver_connection.cursor()
     try:
-        cursor.executemany(f"INSERT INTO {dialect.identifier_preparer.quote(table.name)} ({names}) "
-                           f"VALUES ({marks})", data)
+        cursor.executemany(f"INSERT INTO {quote(table_name)} ({names}) VALUES ({marks})", data)
     except sqlite3.IntegrityError:
         raise DomainError("The bulk write would break a rule of the store (a duplicate or a missing "
                           "reference); nothing was saved.") from None
@@ -477,6 +494,11 @@ def _fast_insert(conn, table, rows: list[dict]) -> None:
         raise StoreError(f"The database refused the bulk write ({type(exc).__name__}); nothing was saved.") from None
     finally:
         cursor.close()
+
+
+def _fast_insert(conn, table, rows: list[dict]) -> None:
+    cols, data = prepare_sqlite(table, rows, conn.dialect)
+    execute_sqlite(conn, table.name, cols, data)
 
 
 _TABLES = (Client, Journey, JourneySupportArea, ContactAttempt, PlanGoal, GoalNote, PlanReview, Measurement,
@@ -496,34 +518,43 @@ class _FastAuditWriter(audit.AuditWriter):
             super()._insert(rows)
 
 
-class BulkWriter:
-    """Buffers rows and audit events for one write transaction; ``flush()`` inserts them."""
+class RowBuilder:
+    """Turns journeys into rows and audit events, with ids, without touching a database.
 
-    def __init__(self, session: Session, ctx: Ctx, *, chunk: int = 5000) -> None:
-        self.session = session
-        self.ctx = ctx
-        self.today = ctx.today()
-        self.now: datetime = ctx.now()
-        self.actor_id = ctx.actor(session).id
-        self.protocol: Protocol = protocol(session)
-        self.calendar: WorkingCalendar = ctx.calendar(session)
-        self.chunk = chunk
-        self.audit = _FastAuditWriter(session, ctx.username, ctx.acting_as, self.now)
-        self._next: dict[str, int] = {}
-        for model in _WITH_IDS:
-            table = model.__table__
-            top = session.execute(select(func.max(table.c.id))).scalar()
-            self._next[table.name] = (top or 0) + 1
+    BulkWriter is a RowBuilder that also writes; a worker process can build with a plain RowBuilder
+    (ids from the writer's ``next_ids``) while the writer writes what it already built.
+    """
+
+    def __init__(self, *, today: date, now: datetime, actor_id: int, protocol: Protocol,
+                 calendar: WorkingCalendar, next_ids: dict[str, int], expected_days: dict[int, int]) -> None:
+        self.today = today
+        self.now = now
+        self.actor_id = actor_id
+        self.protocol = protocol
+        self.calendar = calendar
+        self._next = dict(next_ids)
+        self._expected_days = dict(expected_days)
         self._rows: dict[str, list[dict]] = {m.__table__.name: [] for m in _TABLES}
         self._events: list[tuple] = []
         self._pending = 0
         self.created: dict[str, int] = {m.__table__.name: 0 for m in _TABLES}
-        self.refresh_programmes()
 
-    def refresh_programmes(self) -> None:
-        """Re-read programmes' expected response days (after creating programmes in this transaction)."""
-        self._expected_days = dict(self.session.execute(
-            select(Programme.id, Programme.expected_response_days)).all())
+    @property
+    def next_ids(self) -> dict[str, int]:
+        return dict(self._next)
+
+    @property
+    def pending(self) -> int:
+        """Journeys built since the last take()/flush()."""
+        return self._pending
+
+    def take(self) -> tuple[dict[str, list[dict]], list[tuple]]:
+        """Everything built so far (rows by table, audit events), handed over and forgotten here."""
+        rows, events = self._rows, self._events
+        self._rows = {m.__table__.name: [] for m in _TABLES}
+        self._events = []
+        self._pending = 0
+        return rows, events
 
     def _id(self, table: str) -> int:
         n = self._next[table]
@@ -669,8 +700,6 @@ class BulkWriter:
                                    "due_date": t.due, "detail": t.detail, "status": "open", "created_at": now,
                                    "closed_at": None})
         self._pending += 1
-        if self._pending >= self.chunk:
-            self.flush()
         return jid
 
     def _measure(self, m_row: dict, jid: int, by: int) -> int:
@@ -678,25 +707,71 @@ class BulkWriter:
         self._row("measurement", m_row | {"id": mid, "journey_id": jid, "user_id": by, "created_at": self.now})
         return mid
 
-    # ------------------------------------------------------------ flush
+
+class BulkWriter(RowBuilder):
+    """Buffers rows and audit events for one write transaction; ``flush()`` inserts them."""
+
+    def __init__(self, session: Session, ctx: Ctx, *, chunk: int = 5000) -> None:
+        self.session = session
+        self.ctx = ctx
+        self.chunk = chunk
+        now = ctx.now()
+        next_ids = {}
+        for model in _WITH_IDS:
+            table = model.__table__
+            top = session.execute(select(func.max(table.c.id))).scalar()
+            next_ids[table.name] = (top or 0) + 1
+        super().__init__(today=ctx.today(), now=now, actor_id=ctx.actor(session).id, protocol=protocol(session),
+                         calendar=ctx.calendar(session), next_ids=next_ids, expected_days={})
+        self.audit = _FastAuditWriter(session, ctx.username, ctx.acting_as, now)
+        self.refresh_programmes()
+
+    def refresh_programmes(self) -> None:
+        """Re-read programmes' expected response days (after creating programmes in this transaction)."""
+        self._expected_days = dict(self.session.execute(
+            select(Programme.id, Programme.expected_response_days)).all())
+
+    @property
+    def expected_days(self) -> dict[int, int]:
+        return dict(self._expected_days)
+
+    def add_journey(self, spec: JourneySpec, replayed: Replayed | None = None) -> int:
+        jid = super().add_journey(spec, replayed)
+        if self._pending >= self.chunk:
+            self.flush()
+        return jid
+
     def flush(self) -> None:
         """Insert everything buffered (parents first), then the audit events, in this transaction."""
+        self.write_rows(*self.take())
+
+    def write_rows(self, rows: dict[str, list[dict]], events: list[tuple], *, built_elsewhere: bool = False) -> None:
+        """Insert rows by table (as RowBuilder.take() gives them; parents first), then the audit events.
+
+        ``built_elsewhere``: the rows came from another RowBuilder (a worker process, with ids from this
+        writer's ``next_ids``): they count in ``created`` here too.
+        """
+        if built_elsewhere:
+            for name, batch in rows.items():
+                self.created[name] += len(batch)
         conn = self.session.connection()
         for model in _TABLES:
             table = model.__table__
-            rows = self._rows[table.name]
-            if rows:
+            batch = rows[table.name]
+            if batch:
                 if conn.dialect.name == "sqlite":
-                    _fast_insert(conn, table, rows)
+                    _fast_insert(conn, table, batch)
                 else:
-                    conn.execute(insert(table), rows)
+                    conn.execute(insert(table), batch)
                     if conn.dialect.name == "postgresql" and "id" in table.c:
                         # ids were given here: move the table's sequence past them
                         conn.exec_driver_sql(
                             f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                             f"(SELECT MAX(id) FROM {table.name}))")
-                self._rows[table.name] = []
-        if self._events:
-            self.audit.add_many(self._events)
-            self._events = []
-        self._pending = 0
+        if events:
+            self.audit.add_many(events)
+
+    def skip_ids(self, next_ids: dict[str, int]) -> None:
+        """After a worker built with ids from ``next_ids``: continue after the ids it used."""
+        for name, n in next_ids.items():
+            self._next[name] = max(self._next[name], n)

@@ -19,13 +19,15 @@ today => same data.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import random
 from bisect import bisect_left, bisect_right
 from itertools import accumulate
 import time
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Callable
 
 from sqlalchemy import func
@@ -39,6 +41,7 @@ from navigator.domain.workdays import WorkingCalendar
 from navigator.services import audit
 from navigator.services.bulk import (
     BulkWriter,
+    RowBuilder,
     ClientSpec,
     Close,
     Contact,
@@ -232,24 +235,50 @@ def is_empty(session: Session) -> bool:
 
 # ---------------------------------------------------------------- the generator
 
+@dataclass(frozen=True)
+class _Reference:
+    """The reference data the generator draws on (a plain snapshot: a worker process gets a copy)."""
+
+    localities: tuple[tuple[int, str, str], ...]  # (id, name, lot code)
+    sources: dict[str, int]
+    areas: dict[str, int]
+    outcomes: dict[str, int]
+    programmes: tuple[int, ...]
+    protocol: Protocol
+    calendar: WorkingCalendar
+
+    @classmethod
+    def load(cls, s: Session, ctx: Ctx) -> "_Reference":
+        from navigator.services.context import protocol as load_protocol
+
+        lots = {lot.id: lot.code for lot in s.exec(select(Lot)).all()}
+        return cls(
+            localities=tuple((loc.id, loc.name, lots[loc.lot_id]) for loc in
+                             s.exec(select(Locality).where(Locality.active).order_by(Locality.id)).all()),
+            sources={code: sid for sid, code in s.exec(select(ReferralSource.id, ReferralSource.code)
+                                                       .where(ReferralSource.active)).all()},
+            areas={code: aid for aid, code in s.exec(select(SupportArea.id, SupportArea.code)
+                                                     .where(SupportArea.active)).all()},
+            outcomes={code: oid for oid, code in s.exec(select(PersonalOutcome.id, PersonalOutcome.code)
+                                                        .where(PersonalOutcome.active)).all()},
+            programmes=tuple(s.exec(select(Programme.id).where(Programme.active).order_by(Programme.id)).all()),
+            protocol=load_protocol(s),
+            calendar=ctx.calendar(s),
+        )
+
+
 class _Gen:
-    def __init__(self, s: Session, ctx: Ctx, rng: random.Random, today: date, cal: WorkingCalendar,
-                 protocol: Protocol) -> None:
-        self.s, self.ctx, self.rng, self.today, self.cal, self.p = s, ctx, rng, today, cal, protocol
+    def __init__(self, ref: _Reference, rng: random.Random, today: date) -> None:
+        self.rng, self.today, self.cal, self.p = rng, today, ref.calendar, ref.protocol
+        cal = ref.calendar
         self.nhs_used: set[str] = set()
         self.ref_n = 0
-        lots = {lot.id: lot.code for lot in s.exec(select(Lot)).all()}
-        self.localities = [(loc.id, loc.name, lots[loc.lot_id]) for loc in
-                           s.exec(select(Locality).where(Locality.active).order_by(Locality.id)).all()]
+        self.localities = list(ref.localities)
         self.loc_weights = [LOCALITY_DATA.get(name, (80,))[0] for _, name, _ in self.localities]
-        self.sources = {code: sid for sid, code in s.exec(select(ReferralSource.id, ReferralSource.code)
-                                                          .where(ReferralSource.active)).all()}
-        self.areas = {code: aid for aid, code in s.exec(select(SupportArea.id, SupportArea.code)
-                                                        .where(SupportArea.active)).all()}
-        self.outcomes = {code: oid for oid, code in s.exec(select(PersonalOutcome.id, PersonalOutcome.code)
-                                                           .where(PersonalOutcome.active)).all()}
-        self.programmes = [pid for pid in s.exec(select(Programme.id).where(Programme.active)
-                                                 .order_by(Programme.id)).all()]
+        self.sources = dict(ref.sources)
+        self.areas = dict(ref.areas)
+        self.outcomes = dict(ref.outcomes)
+        self.programmes = list(ref.programmes)
         self.source_codes = [c for c in SOURCE_WEIGHTS if c in self.sources] or list(self.sources)
         self.source_w = [SOURCE_WEIGHTS.get(c, 1) for c in self.source_codes]
         # working days as ordinals, for quick arithmetic (same answers as cal.add, which walks day by day)
@@ -611,8 +640,106 @@ def _make_users(s: Session, ctx: Ctx, rng: random.Random, clients: int) -> tuple
     return by_lot, created
 
 
-def generate(ctx: Ctx, clients: int = 600, seed: int = 1, progress: Progress | None = None) -> DemoSummary:
-    """Fill an empty store with demo data (one transaction) and summarise what was created."""
+@dataclass(frozen=True)
+class _Plan:
+    """Everything the journey generator needs, picklable (for a worker process)."""
+
+    clients: int
+    today: date
+    me: int
+    by_lot: dict[str, list[int]]
+    ref: _Reference
+    rng_state: tuple
+    now: datetime
+    actor_id: int
+    next_ids: dict[str, int]
+    expected_days: dict[int, int]
+
+
+def _produce(plan: _Plan, builder: RowBuilder, emit: Callable[[int], None], every: int) -> None:
+    """Generate every person and their journeys into ``builder``; ``emit(done)`` every ``every`` people."""
+    rng = random.Random()
+    rng.setstate(plan.rng_state)
+    today, me, by_lot, clients = plan.today, plan.me, plan.by_lot, plan.clients
+    gen = _Gen(plan.ref, rng, today)
+    # the acting user works in the West Kent lot (or the first lot) with a navigator's share of people
+    my_lot = "Lot 2" if "Lot 2" in by_lot else next(iter(by_lot))
+    locs_by_lot: dict[str, list] = {}
+    for loc in gen.localities:
+        locs_by_lot.setdefault(loc[2], []).append(loc)
+    # a navigator's share of the lot's people, at most about 120 people in all
+    lot_weight = sum(w for loc, w in zip(gen.localities, gen.loc_weights) if loc[2] == my_lot)
+    lot_fraction = lot_weight / sum(gen.loc_weights)
+    p_mine = min(1 / (len(by_lot.get(my_lot, [])) + 1), 120 / max(clients * lot_fraction, 1))
+
+    showcase = gen.showcase()
+    n_showcase = min(len(showcase), clients)
+    for i in range(clients):
+        if i and i % every == 0:
+            emit(i)
+        if i < n_showcase:
+            received, steps = showcase[i]
+            loc = rng.choice(locs_by_lot.get(my_lot) or gen.localities)
+            client = gen.person(loc, received)
+            client.consent_to_share = True
+            builder.add_journey(gen.referral(client, me, received, steps, loc[0]))
+            continue
+        loc = rng.choices(gen.localities, gen.loc_weights)[0]
+        mine = loc[2] == my_lot and rng.random() < p_mine
+        lot_navs = by_lot.get(loc[2]) or [me]
+        nav = me if mine else rng.choice(lot_navs)
+        received = gen.received_date()
+        under_17 = rng.random() < 0.012
+        client = gen.person(loc, received, under_17=under_17)
+        # one to three referrals over the years, never overlapping
+        for n in range(3):
+            if under_17 and n > 0:
+                break
+            steps, ended = gen.story(received, under_17, client.consent_to_share)
+            builder.add_journey(gen.referral(client, nav, received, steps, loc[0]))
+            if ended is None or rng.random() > (0.13 if n == 0 else 0.2):
+                break
+            received = gen.wd(ended + timedelta(days=rng.randint(30, 400)), 0)
+            if received > today or age_on(client.date_of_birth, received) < 17:
+                break
+            if rng.random() < 0.3 and lot_navs:
+                nav = rng.choice(lot_navs)  # a later referral may go to someone else
+    emit(clients)
+
+
+def _worker(conn, plan: _Plan, batch: int) -> None:
+    """A worker process: builds journeys (rules, rows, events) and sends them to the writer in batches."""
+    try:
+        builder = RowBuilder(today=plan.today, now=plan.now, actor_id=plan.actor_id,
+                             protocol=plan.ref.protocol, calendar=plan.ref.calendar, next_ids=plan.next_ids,
+                             expected_days=plan.expected_days)
+
+        def emit(done: int) -> None:
+            if builder.pending >= batch or done == plan.clients:
+                rows, events = builder.take()
+                conn.send(("batch", done, rows, events))
+
+        _produce(plan, builder, emit, every=50)
+        conn.send(("done", builder.next_ids))
+    except DomainError as exc:
+        conn.send(("error", exc.message))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which says nothing was saved
+        conn.send(("error", f"the demo generator failed ({type(exc).__name__})"))
+    finally:
+        conn.close()
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
+
+
+def generate(ctx: Ctx, clients: int = 600, seed: int = 1, progress: Progress | None = None, *,
+             workers: int | None = None) -> DemoSummary:
+    """Fill an empty store with demo data (one transaction) and summarise what was created.
+
+    ``workers=2`` builds the journeys in a second process while this one writes (the same data as
+    ``workers=1``); by default that happens for 5,000 people or more where the machine allows it.
+    """
     if clients < 1:
         raise DomainError("Ask for at least one client.", field="clients")
     if clients > 2_000_000:
@@ -631,62 +758,55 @@ def generate(ctx: Ctx, clients: int = 600, seed: int = 1, progress: Progress | N
                 "Demo data goes only into an empty store: use `navigator demo --fresh` to rebuild the demo "
                 "store, or `--db NEW_FILE`.", field="store")
         by_lot, created = _make_users(s, ctx, rng, clients)
-        from navigator.services.context import protocol as load_protocol
-
-        gen = _Gen(s, ctx, rng, today, ctx.calendar(s), load_protocol(s))
         writer = BulkWriter(s, ctx)
-        me = actor.id
-        # the acting user works in the West Kent lot (or the first lot) with a navigator's share of people
-        lot_codes = list(by_lot)
-        my_lot = "Lot 2" if "Lot 2" in by_lot else lot_codes[0]
-        locs_by_lot: dict[str, list] = {}
-        for loc in gen.localities:
-            locs_by_lot.setdefault(loc[2], []).append(loc)
-        # a navigator's share of the lot's people, at most about 120 people in all
-        lot_weight = sum(w for loc, w in zip(gen.localities, gen.loc_weights) if loc[2] == my_lot)
-        lot_fraction = lot_weight / sum(gen.loc_weights)
-        p_mine = min(1 / (len(by_lot.get(my_lot, [])) + 1), 120 / max(clients * lot_fraction, 1))
+        plan = _Plan(clients=clients, today=today, me=actor.id, by_lot=by_lot, ref=_Reference.load(s, ctx),
+                     rng_state=rng.getstate(), now=writer.now, actor_id=writer.actor_id, next_ids=writer.next_ids,
+                     expected_days=writer.expected_days)
+        if workers is None:
+            workers = 2 if clients >= 5000 else 1
+        parallel = workers > 1 and ctx.store.is_sqlite and _can_fork()
+        if parallel:
+            _write_from_worker(writer, plan, progress)
+        else:
+            def emit(done: int) -> None:
+                if progress is not None:
+                    progress(done, clients)
 
-        showcase = gen.showcase()
-        n_showcase = min(len(showcase), clients)
-        total = clients
-        step_every = max(total // 200, 1)
-        for i in range(clients):
-            if i < n_showcase:
-                received, steps = showcase[i]
-                loc = rng.choice(locs_by_lot.get(my_lot) or gen.localities)
-                client = gen.person(loc, received)
-                client.consent_to_share = True
-                writer.add_journey(gen.referral(client, me, received, steps, loc[0]))
-                continue
-            loc = rng.choices(gen.localities, gen.loc_weights)[0]
-            mine = loc[2] == my_lot and rng.random() < p_mine
-            lot_navs = by_lot.get(loc[2]) or [me]
-            nav = me if mine else rng.choice(lot_navs)
-            received = gen.received_date()
-            under_17 = rng.random() < 0.012
-            client = gen.person(loc, received, under_17=under_17)
-            # one to three referrals over the years, never overlapping
-            for n in range(3):
-                if under_17 and n > 0:
-                    break
-                steps, ended = gen.story(received, under_17, client.consent_to_share)
-                writer.add_journey(gen.referral(client, nav, received, steps, loc[0]))
-                if ended is None or rng.random() > (0.13 if n == 0 else 0.2):
-                    break
-                received = gen.wd(ended + timedelta(days=rng.randint(30, 400)), 0)
-                if received > today or age_on(client.date_of_birth, received) < 17:
-                    break
-                if rng.random() < 0.3 and lot_navs:
-                    nav = rng.choice(lot_navs)  # a later referral may go to someone else
-            if progress is not None and (i % step_every == 0):
-                progress(i, total)
-        writer.flush()
-        summary = _summary(s, ctx, today, me, created, seed, clients)
-    if progress is not None:
-        progress(total, total)
+            _produce(plan, writer, emit, every=max(clients // 200, 1))
+            writer.flush()
+        summary = _summary(s, ctx, today, actor.id, created, seed, clients)
     seconds = time.perf_counter() - started_at
     return DemoSummary(**(summary | {"seconds": seconds}))
+
+
+def _write_from_worker(writer: BulkWriter, plan: _Plan, progress: Progress | None) -> None:
+    mp = multiprocessing.get_context("fork")
+    receive, send = mp.Pipe(duplex=False)
+    proc = mp.Process(target=_worker, args=(send, plan, 1000), daemon=True)
+    proc.start()
+    send.close()
+    try:
+        while True:
+            try:
+                message = receive.recv()
+            except EOFError:
+                raise DomainError("The demo generator stopped unexpectedly; nothing was saved.") from None
+            if message[0] == "batch":
+                _, done, rows, events = message
+                writer.write_rows(rows, events, built_elsewhere=True)
+                if progress is not None:
+                    progress(done, plan.clients)
+            elif message[0] == "done":
+                writer.skip_ids(message[1])
+                break
+            else:
+                raise DomainError(f"Demo data could not be made: {message[1]}. Nothing was saved.")
+    finally:
+        receive.close()
+        proc.join(timeout=30)
+        if proc.is_alive():  # pragma: no cover - only if the writer failed half-way
+            proc.terminate()
+            proc.join()
 
 
 def _summary(s: Session, ctx: Ctx, today: date, me: int, created: list[str], seed: int, clients: int) -> dict:
