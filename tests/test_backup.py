@@ -242,6 +242,7 @@ def test_restore_refuses_while_the_store_is_open_elsewhere(ctx, db_path):
     finally:
         other.close()
     assert dump_sqlite(db_path) == before
+    assert list_backups(db_path, "pre-restore") == []
 
 
 def test_restore_over_a_damaged_store_keeps_its_bytes(ctx, db_path, as_admin, capsys):

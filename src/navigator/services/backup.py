@@ -28,10 +28,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import text
-
 from navigator.domain.errors import StoreError
-from navigator.store.engine import SQLITE_HEADER, Store, alembic_config, backup_sqlite_file, head_revision
+from navigator.store.engine import SQLITE_HEADER, Store, alembic_config, backup_sqlite_file
 
 DEFAULT_KEEP = 7
 BACKUP_DIR = "backups"
@@ -289,7 +287,11 @@ def restore(store_path: Path, source: Path | str, *, now: datetime | None = None
             safety = _safety_copy(store_path, folder, now)
             # 3. Nobody else may have it open; fold its WAL so nothing of it lingers beside the new file.
             if _is_sqlite(store_path):
-                _exclusive_checkpoint(store_path)
+                try:
+                    _exclusive_checkpoint(store_path)
+                except StoreError:
+                    _remove_quietly(safety)  # nothing happened: leave no trace
+                    raise
         else:
             safety = None
         # 4. The swap.
@@ -391,13 +393,7 @@ def record_restore(store: Store, username: str, result: RestoreResult, acting_as
         })
 
 
-def counts(store: Store) -> dict[str, int]:
-    with store.engine.connect() as conn:
-        return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
-                for t in ("client", "journey", "audit_event")}
-
-
 __all__ = [
     "BackupResult", "FileCheck", "RestoreResult", "backup_dir", "backup_keep", "check_backup_file",
-    "ensure_daily_backup", "head_revision", "list_backups", "record_restore", "restore", "take_backup",
+    "ensure_daily_backup", "list_backups", "record_restore", "restore", "take_backup",
 ]

@@ -14,7 +14,6 @@ The store is opened read-only-minded: doctor never migrates, never writes.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import stat
