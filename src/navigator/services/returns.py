@@ -32,7 +32,7 @@ import hmac
 import json
 import re
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -479,7 +479,6 @@ def build_record_tables(conn: sqlite3.Connection, s: Session, ctx: Ctx, month: s
     ``conn`` is a private SQLite database (in memory for a preview, the new
     export file for an export): never the store.
     """
-    defs = definitions()
     first, last = month_bounds(month)
     pseudo = Pseudonymiser(_secret(s))
 
@@ -487,12 +486,8 @@ def build_record_tables(conn: sqlite3.Connection, s: Session, ctx: Ctx, month: s
         if progress:
             progress(what, n, steps)
 
-    conn.isolation_level = None
-    _exec_script(conn, defs.schema)
+    create_schema(conn, month, meta)
     conn.execute("BEGIN")
-    meta_rows = {"month": month, "definitions_version": DEFINITIONS_VERSION, "app_version": __version__}
-    meta_rows.update(meta or {})
-    conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", sorted(meta_rows.items()))
 
     step("Reading journeys", 0)
     places, every = _places(s)
@@ -548,7 +543,26 @@ def build_record_tables(conn: sqlite3.Connection, s: Session, ctx: Ctx, month: s
     cal_rows = [(d.isoformat(), 1 if w else 0)
                 for d, w in cal.days(date.fromisoformat(lo_date), date.fromisoformat(hi_date))]
     conn.executemany("INSERT INTO calendar VALUES (?, ?)", cal_rows)
+    conn.execute("COMMIT")
+    install_measures(conn)
+    return RecordSet(journey_ids, len(ref_rows), len(onward_rows), len(cal_rows))
 
+
+def create_schema(conn: sqlite3.Connection, month: str, meta: dict[str, str] | None = None) -> None:
+    """The empty record-level tables (db/measures/00_schema.sql) and meta, in autocommit mode."""
+    conn.isolation_level = None
+    _exec_script(conn, definitions().schema)
+    rows = {"month": month, "definitions_version": DEFINITIONS_VERSION, "app_version": __version__}
+    rows.update(meta or {})
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", sorted(rows.items()))
+    conn.execute("COMMIT")
+
+
+def install_measures(conn: sqlite3.Connection) -> None:
+    """measure_definition and every view of db/measures, over the filled record-level tables."""
+    defs = definitions()
+    conn.execute("BEGIN")
     conn.executemany(
         "INSERT INTO measure_definition VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(m.position, m.measure, m.kind, m.decimals, m.multiplier, m.scale, m.definition, m.view, m.sql)
@@ -562,7 +576,6 @@ def build_record_tables(conn: sqlite3.Connection, s: Session, ctx: Ctx, month: s
     _exec_script(conn, defs.cases_view_sql())
     for _view, sql in defs.rollups:
         _exec_script(conn, sql)
-    return RecordSet(journey_ids, len(ref_rows), len(onward_rows), len(cal_rows))
 
 
 # ---------------------------------------------------------------- computing
@@ -669,8 +682,6 @@ def apply_suppression(rows: Sequence[ReturnRow], options: ReturnOptions) -> list
 
 
 def _replace(r: ReturnRow, **kw) -> ReturnRow:
-    from dataclasses import replace
-
     return replace(r, **kw)
 
 
@@ -734,8 +745,6 @@ def suppress_partner_rows(rows: Sequence[PartnerRow], options: ReturnOptions) ->
                 v[c] = None
             elif k > 1 and v[c] is not None:
                 v[c] = _round_to(v[c], k)
-    from dataclasses import replace
-
     return tuple(replace(r, **v) for r, v in zip(rows, values))
 
 
@@ -1007,7 +1016,6 @@ def drift(ctx: Ctx, sent_id: int) -> Drift:
                     edits.setdefault(jid, []).append(_edit(ev))
     final: list[FigureDrift] = []
     changed_for = {id(fig): changed for fig, changed in pending}
-    from dataclasses import replace
 
     for fig in out:
         changed = changed_for.get(id(fig))
