@@ -87,6 +87,22 @@ def test_export_is_audited(ctx, tmp_path):
     assert any("export" in e.action for e in new)
 
 
+def test_import_is_audited_and_attributed(ctx, tmp_path):
+    importer = pytest.importorskip("navigator.services.importer")
+    make_user(ctx, "lead", "navigator", ("Lot 2",))
+    admin2 = make_user(ctx, "admin2", "admin")
+    n = len(_events(ctx))
+    tracker = tmp_path / "tracker.csv"
+    tracker.write_text("client_ref,first_name,last_name,date_of_birth,locality,navigator,referral_source,"
+                       "received_date\nT1,Ivy,Imported,1975-05-05,Maidstone,lead,gp,2026-10-01\n", encoding="utf-8")
+    assert importer.import_file(admin2, tracker).ok
+    new = _events(ctx)[n:]
+    assert new[-1].action == "import" and {e.username for e in new} == {"admin2"}
+    assert {"client.create", "journey.receive"} <= {e.action for e in new}
+    with ctx.read() as s:
+        assert audit.verify_chain(s) == []
+
+
 def test_every_write_leaves_an_event_in_the_same_transaction(ctx):
     """A run through a journey: each step adds exactly the events it should, chained."""
     ref = new_referral(ctx)
