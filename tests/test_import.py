@@ -44,7 +44,10 @@ def row(ref="X1", first="Al", last="Bee", dob="1980-01-01", loc="Maidstone", nav
 
 # ---------------------------------------------------------------- a good file
 
-def test_good_file_imports_with_the_right_counts(ctx):
+@pytest.mark.parametrize("keep", [True, False], ids=["replays kept", "big-file mode: replayed again"])
+def test_good_file_imports_with_the_right_counts(ctx, monkeypatch, keep):
+    if not keep:
+        monkeypatch.setattr(importer, "KEEP_REPLAYS", 0)
     report = importer.import_file(ctx, GOOD)
     assert report.ok, report.errors
     assert report.written and report.rows == 8

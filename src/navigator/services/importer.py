@@ -51,6 +51,7 @@ from navigator.store.models import (
 
 PROVENANCE = "Recorded as completed in the imported tracker"
 DEFAULT_PROGRAMME = "General referral"
+KEEP_REPLAYS = 50_000  # rows: above this, journeys are replayed again when written instead of kept
 USERNAME_RE = re.compile(r"^[a-z0-9._-]{1,64}$")
 
 REQUIRED = ("client_ref", "first_name", "last_name", "date_of_birth", "locality", "navigator", "referral_source",
@@ -559,7 +560,9 @@ def _run(s: Session, ctx: Ctx, name: str, index: dict[str, int], raw_rows: list[
     tick = max(total // 100, 1)
     errors: list[tuple[int, str, str]] = list(file_errors)
     rows: list[_Row] = []
-    for n, (line, cells) in enumerate(raw_rows):
+    for n in range(total):
+        line, cells = raw_rows[n]
+        raw_rows[n] = None  # the parsed row replaces the cells (memory, for big files)
         row = checker.parse(line, cells, index)
         rows.append(row)
         if progress is not None and n % tick == 0:
@@ -687,7 +690,10 @@ def _run(s: Session, ctx: Ctx, name: str, index: dict[str, int], raw_rows: list[
 
     # replay every new journey through the lifecycle rules
     placeholder_programme = -1
-    replays: list[tuple[_Row, bulk.JourneySpec, bulk.Replayed]] = []
+    # a big file's replays are not kept (memory): they are replayed again, identically, when written
+    keep = total <= KEEP_REPLAYS
+    replays: list[tuple[_Row, bulk.JourneySpec, bulk.Replayed | None]] = []
+    onward = 0
     skipped = 0
     for n, row in enumerate(rows):
         if progress is not None and n % tick == 0:
@@ -716,7 +722,8 @@ def _run(s: Session, ctx: Ctx, name: str, index: dict[str, int], raw_rows: list[
         except bulk.StepError as exc:
             row.err(_column_for(exc), exc.message)
             continue
-        replays.append((row, spec, r))
+        onward += len(r.onwards)
+        replays.append((row, spec, r if keep else None))
 
     # duplicates: a new person who looks like someone already known (reported, not refused)
     duplicates = _duplicates(s, people)
@@ -726,7 +733,6 @@ def _run(s: Session, ctx: Ctx, name: str, index: dict[str, int], raw_rows: list[
             errors.append((row.line, col, why))
     errors.sort(key=lambda e: (e[0], COLUMNS.index(e[1]) if e[1] in COLUMNS else -1))
     new_clients = {id(spec.client) for _, spec, _ in replays if spec.client.id is None}
-    onward = sum(len(r.onwards) for _, _, r in replays)
     base = dict(file=name, rows=total, dry_run=dry_run, duplicates=tuple(duplicates), skipped_existing=skipped,
                 users_created=tuple(sorted(new_users)), partners_created=tuple(new_partners),
                 programmes_created=tuple(f"{p}: {g}" for p, g in new_programmes))
@@ -779,8 +785,12 @@ def _run(s: Session, ctx: Ctx, name: str, index: dict[str, int], raw_rows: list[
             writer.event("client.update", "client", c.id, client_id=c.id, before={"consent_to_share": False},
                          after={"consent_to_share": True})
     total_w = len(replays)
-    for n, (row, spec, r) in enumerate(replays):
+    for n in range(total_w):
+        row, spec, r = replays[n]
+        replays[n] = None
         spec.navigator_id = users[row.v["navigator"]].id
+        if r is None:
+            r = bulk.replay(spec, today)
         r.journey["navigator_id"] = spec.navigator_id
         if row.line in wanted_programme:
             partner, prog_name = wanted_programme[row.line]
