@@ -82,6 +82,8 @@ def run(args) -> int:
     if res.csv_path:
         console.print(f"Wrote [bold]{res.csv_path}[/] (spreadsheet-safe: risky first characters, including a "
                       "leading minus, are prefixed with ').")
+    if month >= returns.month_of(ctx.today()):
+        console.print(f"[yellow]Note:[/] {month} is not over yet; its figures will still change.")
     if res.sent_id is not None:
         console.print(f"Recorded as sent (return {res.sent_id}). `navigator returns show {month}` shows any drift.")
     return 0
