@@ -378,3 +378,32 @@ async def test_without_a_store_the_app_shows_the_error_and_quits(tmp_path):
         assert isinstance(app.screen, ErrorScreen)
         await pilot.press("q")
     assert app.return_code == 2
+
+
+async def test_no_color_marks_overdue_without_colour(tui_ctx, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(tui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.no_color
+        await press(pilot, "l")
+        due = app.screen.query_one("#caseload-table", DataTable).get_row_at(0)[6]
+        assert due.plain.endswith("!") and [str(s.style) for s in due.spans] == ["bold"]  # not by colour alone
+
+
+async def test_data_changed_posted_to_the_app_reaches_every_screen(tui_ctx):
+    from navigator.tui.messages import DataChanged
+
+    app = make_app(tui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        today = app.screen
+        app.open_journey(tui_ctx.ids["ann"])
+        await settle(pilot)
+        J.log_contact(tui_ctx, tui_ctx.ids["ann"], date(2026, 11, 24), "phone", "no_answer")
+        generation = app.data_generation
+        app.post_message(DataChanged(tui_ctx.ids["ann"]))  # what a form may do instead of app.data_changed
+        await settle(pilot)
+        assert app.data_generation == generation + 1
+        assert "Contact by phone: No answer" in table_column(app, "#timeline", "what")
+        assert "Ann Smith" not in [item.client_name for item in today.view.items]

@@ -24,7 +24,7 @@ from navigator.domain.errors import AccessDenied, DomainError, StoreError
 from navigator.tui.messages import DataChanged
 from navigator.tui.widgets import describe_error
 
-NAV_ACTIONS = frozenset({"today", "caseload", "find", "new_referral", "back"})
+NAV_ACTIONS = frozenset({"today", "caseload", "find", "new_referral", "back", "setup"})
 
 
 class NavigatorCommands(Provider):
@@ -40,6 +40,9 @@ class NavigatorCommands(Provider):
         yield "Find a person", partial(app.run_action, "find"), "By name, ref, date of birth, postcode, NHS number (f)"
         yield "New referral", partial(app.run_action, "new_referral"), "Record a referral (n)"
         yield "Help: keys on this screen", partial(app.run_action, "help"), "Every binding of this screen (?)"
+        if app.has_admin_screen():
+            yield "Set up the service (admin)", partial(app.run_action, "setup"), \
+                "Users, reference data, partners, protocol, measures, calendar, letters (A)"
         seen: set[str] = set()
         for key, binding in screen_bindings(screen):
             if binding.action in seen or not binding.description:
@@ -94,6 +97,7 @@ class NavigatorApp(App[int]):
         Binding("slash", "find", "Find", show=False),
         Binding("n", "new_referral", "New referral"),
         Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("A", "setup", "Set up the service", show=False),
         Binding("q", "quit", "Quit"),
         Binding("escape", "back", "Back", show=False),
     ]
@@ -164,6 +168,25 @@ class NavigatorApp(App[int]):
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(self.screen))
+
+    @staticmethod
+    def has_admin_screen() -> bool:
+        import importlib.util
+
+        return importlib.util.find_spec("navigator.tui.admin") is not None
+
+    async def action_setup(self) -> None:
+        """The admin screen (users, reference data, partners, ...): its services refuse non-admins."""
+        try:
+            from navigator.tui.admin import AdminScreen
+        except ImportError:
+            self.notify("The setup screen is not available in this version.", severity="warning")
+            return
+        if isinstance(self.screen, AdminScreen):
+            return
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        await self.push_screen(AdminScreen())
 
     def open_journey(self, journey_id: int) -> None:
         from navigator.tui.screens.journey import JourneyScreen

@@ -63,6 +63,12 @@ def age_on(dob: date, on: date) -> int:
     return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
 
 
+def alert(app) -> str:
+    """The Rich style for overdue things in tables: red, or (NO_COLOR) bold alone, since the
+    monochrome filter would turn red into a faint grey."""
+    return "bold" if getattr(app, "no_color", False) else "bold red"
+
+
 def heading(text: str, count: int | None = None) -> Content:
     if count is None:
         return Content.from_markup("[b $accent]$text[/]", text=text)

@@ -18,7 +18,7 @@ from navigator.domain.lifecycle import State
 from navigator.services import queries
 from navigator.services.dto import CaseloadPage, CaseloadRow, ReferenceData
 from navigator.services.setup import reference
-from navigator.tui.widgets import DataScreen, NavFooter, RowTable, fmt_date, plural
+from navigator.tui.widgets import DataScreen, NavFooter, RowTable, alert, fmt_date, plural
 
 PAGE = 100  # rows fetched at a time
 PREFETCH = 30  # fetch the next page when the cursor is this close to the end of what is loaded
@@ -210,7 +210,7 @@ class CaseloadScreen(DataScreen):
         due_text = fmt_date(r.next_due, today, short=True).strip()
         due = Text(due_text)
         if r.next_due is not None and r.next_due < today:
-            due = Text(due_text + "!", style="bold red")  # overdue: not by colour alone
+            due = Text(due_text + "!", style=alert(self.app))  # overdue: not by colour alone
         cells = (mark + r.client_name, r.client_ref, r.locality, state, str(r.days_in_state), next_action, due,
                  fmt_date(r.last_contact, today, short=True).strip())
         return tuple(gap(cell, c.right) for cell, c in zip(cells, COLUMNS))

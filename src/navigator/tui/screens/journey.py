@@ -27,6 +27,7 @@ from navigator.tui.widgets import (
     fmt_date,
     fmt_metric,
     Section,
+    alert,
     heading,
     kv_table,
     plural,
@@ -95,6 +96,8 @@ def bar(metric: Decimal | None, width: int = 8) -> str:
 class JourneyScreen(DataScreen):
     SCREEN_NAME = "Journey"
     BINDINGS = [Binding(a.key, a.action, a.description) for a in JOURNEY_ACTIONS] + [
+        Binding("w", "letter", "Letter", show=False),
+    ] + [
         Binding(str(i), f"show_tab('{tab_id}')", f"{label} tab", show=False)
         for i, (tab_id, label) in enumerate(TABS, 1)
     ]
@@ -334,7 +337,10 @@ class JourneyScreen(DataScreen):
         table.clear()
         today = self.ctx.today()
         for i, g in enumerate(d.goals, 1):
-            style = {"achieved": "bold green", "not_achieved": "red", "in_progress": "bold"}.get(g.status, "")
+            style = {"achieved": "bold green", "not_achieved": alert(self.app), "in_progress": "bold"}.get(
+                g.status, "")
+            if self.app.no_color and g.status == "achieved":
+                style = "bold underline"
             table.add_row(str(i), Text(g.statement), Text(g.outcome), fmt_date(g.target_date, today, short=True),
                           Text(g.status_label, style=style), key=str(g.id), height=None)
         if d.goals:
@@ -413,7 +419,7 @@ class JourneyScreen(DataScreen):
             if o.feedback_pending_since:
                 pending = f"since {fmt_date(o.feedback_pending_since, today, short=True).strip()}!"
             table.add_row(Text(f"{o.partner}: {o.programme}"), fmt_date(o.referral_date, today, short=True), status,
-                          Text(pending, style="bold red"), key=str(o.id), height=None)
+                          Text(pending, style=alert(self.app)), key=str(o.id), height=None)
         if d.onward:
             table.move_cursor(row=min(row, len(d.onward) - 1), animate=False)
         self._show_onward_updates()
@@ -525,6 +531,24 @@ class JourneyScreen(DataScreen):
 
     def action_edit_person(self) -> None:
         self._run("edit_person")
+
+    def action_letter(self) -> None:
+        """Produce a letter (opt-in, referrer notice, partner summary, ...) and record it on the timeline."""
+        if self.detail is None:
+            return
+        try:
+            from navigator.tui.admin.letter_dialog import letter_dialog
+        except ImportError:
+            self.notify("Letters are not available in this version.", severity="warning")
+            return
+        journey_id = self.detail.id
+
+        def done(result) -> None:
+            if result is not None:
+                self.notify(f"Letter written to {result}", title="Letter")
+                self.app.data_changed(journey_id)
+
+        self.app.push_screen(letter_dialog(self.ctx, journey_id), done)
 
     def action_show_tab(self, tab_id: str) -> None:
         self.query_one("#journey-tabs", TabbedContent).active = tab_id

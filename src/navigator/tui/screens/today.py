@@ -14,7 +14,7 @@ from textual.widgets.option_list import Option
 
 from navigator.services import queries
 from navigator.services.dto import TodayItem, TodayView
-from navigator.tui.widgets import DataScreen, NavFooter, Title, fmt_date, heading, plural
+from navigator.tui.widgets import DataScreen, NavFooter, Title, alert, fmt_date, heading, plural
 
 
 def _grid(person_width: int = 24) -> Table:
@@ -33,11 +33,11 @@ def header_prompt(person_width: int = 24) -> Table:
     return grid
 
 
-def item_prompt(item: TodayItem, today=None, person_width: int = 24) -> Table:
+def item_prompt(item: TodayItem, today=None, person_width: int = 24, late_style: str = "bold red") -> Table:
     """One line: the due date, how late (working days), the person and ref, and what to do."""
     grid = _grid(person_width)
     late = Text("today", style="bold") if item.overdue_days <= 0 else Text(
-        plural(item.overdue_days, "day"), style="bold red")
+        plural(item.overdue_days, "day"), style=late_style)
     grid.add_row(fmt_date(item.due_date, today, short=True), late, Text(item.client_name, style="bold"),
                  Text(item.client_ref, style="dim"), item.what)
     return grid
@@ -96,7 +96,7 @@ class TodayScreen(DataScreen):
             for item in items:
                 key = f"task:{item.task_id}"
                 self._items[key] = item
-                options.append(Option(item_prompt(item, view.on, person_width), id=key))
+                options.append(Option(item_prompt(item, view.on, person_width, alert(self.app)), id=key))
         option_list.set_options(options)
         empty = self.query_one("#today-empty", Static)
         if not view.items:
@@ -106,6 +106,7 @@ class TodayScreen(DataScreen):
                 "[dim]for your caseload,[/] f [dim]to find a person.[/]"))
         empty.display = not view.items
         option_list.display = bool(view.items)
+        self.refresh_bindings()
         if view.items:
             index = None
             if previous is not None:
@@ -118,6 +119,11 @@ class TodayScreen(DataScreen):
             option_list.highlighted = index
             if self.focused is None:
                 option_list.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open":
+            return bool(self._items)
+        return True
 
     def _open(self, option_id: str | None) -> None:
         item = self._items.get(option_id or "")
