@@ -134,9 +134,9 @@ def test_imports_on_each_backend(ctx):
 
 
 def test_header_matching_bom_and_blank_lines(ctx, tmp_path):
-    body = ("\ufeff Received_Date ,CLIENT_REF,first_name,last_name,date_of_birth,locality,navigator,referral_source\n"
-            "10/03/2026,X1,Al,Bee,01/01/1980,maidstone,asha.patel,GP / primary care\n\n"
-            "2026-03-11,X2,Cy,Dee,1990-02-02,Dover,asha.patel,SELF\n")
+    body = ("\ufeff Received_Date ,CLIENT_REF,first_name,last_name,date_of_birth,locality,navigator,referral_source,\n"
+            "10/03/2026,X1,Al,Bee,01/01/1980,maidstone,asha.patel,GP / primary care,\n\n"
+            '2026-03-11,X2,"Cy, Jr",Dee,1990-02-02,Dover,asha.patel,SELF,\n')
     report = importer.import_file(ctx, write(tmp_path, body))
     assert report.ok, report.errors
     assert report.journeys_created == 2
@@ -191,6 +191,7 @@ BAD_CASES = {
                             [(2, "received_date", "no such date")]),
     "not a date": (HEADER + "\n" + row(dob="1st Jan 1980") + "\n", [(2, "date_of_birth", "YYYY-MM-DD or DD/MM/YYYY")]),
     "unknown column": (HEADER + ",recieved_by\n" + row() + ",x\n", [(1, "recieved_by", "Unknown column")]),
+    "data in a column with no name": (HEADER + ",\n" + row() + ",x\n", [(2, "column 17", "no name")]),
     "missing required column": ("client_ref,first_name\nX1,Al\n", [(1, "last_name", "required column")]),
     "wrong date order": (HEADER + "\n" + row(contact="2026-03-12", decision="accepted", decision_date="2026-03-11")
                          + "\n" + row(ref="X2", received="2026-03-10", decision="accepted",
@@ -243,6 +244,11 @@ def test_bad_file_is_reported_and_the_store_untouched(ctx, tmp_path, case):
     assert dump(ctx) == before
     dry = importer.import_file(ctx, path, dry_run=True)
     assert dry.errors == report.errors
+
+
+def test_a_date_of_birth_is_not_echoed_in_the_report(ctx, tmp_path):
+    report = importer.import_file(ctx, write(tmp_path, HEADER + "\n" + row(dob="31/02/1980") + "\n"))
+    assert report.errors == ((2, "date_of_birth", "Not a date of birth that exists: use YYYY-MM-DD or DD/MM/YYYY."),)
 
 
 def test_every_bad_row_is_reported_not_just_the_first(ctx, tmp_path):

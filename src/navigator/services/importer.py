@@ -129,12 +129,12 @@ def _decode(data: bytes) -> tuple[str | None, list[tuple[int, str, str]]]:
 
 
 def _header(cells: list[str]) -> tuple[dict[str, int], list[tuple[int, str, str]]]:
+    """Column name -> position. A column with no name is ignored if it stays empty (read_rows checks)."""
     errors: list[tuple[int, str, str]] = []
     index: dict[str, int] = {}
     for i, raw in enumerate(cells):
         name = raw.strip().lower()
         if not name:
-            errors.append((1, f"column {i + 1}", "A column has no name in the header."))
             continue
         if name not in COLUMNS:
             near = difflib.get_close_matches(name, COLUMNS, n=1)
@@ -169,6 +169,7 @@ def read_rows(data: bytes) -> tuple[dict[str, int], list[tuple[int, list[str]]],
         index, errors = _header(header)
         if errors:
             return index, [], [(header_line if line == 1 else line, col, why) for line, col, why in errors]
+        unnamed = [i for i, c in enumerate(header) if not c.strip()]
         last = reader.line_num
         for cells in reader:
             line = last + 1
@@ -180,6 +181,10 @@ def read_rows(data: bytes) -> tuple[dict[str, int], list[tuple[int, list[str]]],
             if len(cells) != len(header):
                 errors.append((line, "", f"This row has {len(cells)} cells but the header has {len(header)}."))
                 continue
+            for i in unnamed:
+                if cells[i].strip():
+                    errors.append((line, f"column {i + 1}", "This cell is in a column with no name in the header: "
+                                                            "name the column, or leave it empty."))
             rows.append((line, cells))
     except csv.Error as exc:
         errors.append((reader.line_num, "", f"The CSV cannot be read here ({exc}). Check the quotes on this line."))
@@ -230,6 +235,18 @@ class _Checker:
             value = raw.get(col) if value is None else value
             if not value:
                 return None
+            if col == "date_of_birth":  # a date of birth is not echoed back (personal data)
+                d = dates.get(value)
+                if d is None or isinstance(d, str):
+                    try:
+                        d = parse_date(value, today=today, relative=False, field=col)
+                    except DomainError:
+                        row.err(col, "Not a date of birth that exists: use YYYY-MM-DD or DD/MM/YYYY.")
+                        return BAD
+                if d > today:
+                    row.err(col, "The date of birth is after today.")
+                    return BAD
+                return d
             d = dates.get(value)
             if d is None:
                 try:
