@@ -185,7 +185,10 @@ class ReferralForm(FormScreen[JourneyRef]):
     def _age_extra(self, dob: date) -> tuple[str, bool] | None:
         if not self.is_mounted:
             return None
-        return age_note(dob, self._received(), L.MIN_AGE)
+        note = age_note(dob, self._received(), L.MIN_AGE)
+        if note and note[1]:
+            return (note[0].split(":")[0] + f": under {L.MIN_AGE}.", True)
+        return note
 
     def _update_age_warning(self) -> None:
         dob = None
@@ -274,7 +277,7 @@ class ReferralForm(FormScreen[JourneyRef]):
         n = len(matches)
         self.query_one("#dups-text", Static).update(
             f"{'This person may' if n == 1 else f'{n} people may'} already be known "
-            "(same name and date of birth, or the same NHS number):")
+            "(same name and date of birth, or the same NHS number). Tab to a choice, enter to take it:")
         box = self.query_one("#dups-list", Vertical)
         await box.remove_children()
         await box.mount_all([UseClientButton(m) for m in matches[:5]])
