@@ -118,20 +118,3 @@ def meaningful_threshold(s: Session):
 
     return Decimal(str(get_setting(s, "swemwbs_threshold", "3")))
 
-
-def swemwbs_wording(ctx: Ctx) -> dict | None:
-    """The service's own SWEMWBS wording ({"statements": [7 texts], "copyright": "..."}), if configured."""
-    with ctx.read() as s:
-        data = get_setting(s, "swemwbs_wording")
-    if not isinstance(data, dict):
-        return None
-    statements = data.get("statements")
-    if not isinstance(statements, list) or len(statements) != 7 or not all(isinstance(t, str) for t in statements):
-        return None
-    return {"statements": list(statements), "copyright": str(data.get("copyright") or "")}
-
-
-def ons4_enabled(ctx: Ctx) -> bool:
-    """Whether the service records ONS4 as a second, optional measure."""
-    with ctx.read() as s:
-        return bool(get_setting(s, "ons4_enabled", False))

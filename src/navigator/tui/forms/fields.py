@@ -22,6 +22,7 @@ from navigator.domain import swemwbs
 from navigator.domain.dates import age_on, parse_date
 from navigator.domain.errors import DomainError
 from navigator.domain.workdays import DEFAULT_CALENDAR, WorkingCalendar
+from navigator.services.admin import WORDING_HINT
 
 
 def nice_date(d: date) -> str:
@@ -489,8 +490,7 @@ class SwemwbsField(FormField):
         yield Static("", classes="sw-score", markup=False)
         if self.mode == "skippable":
             yield Checkbox(self.skip_text, False, id=f"f-{self.field_name}-skip", compact=True)
-        yield Static("Statement wording is not configured: an admin can load it with "
-                     "`navigator config wording FILE`.", classes="sw-note sw-wording", markup=False)
+        yield Static(WORDING_HINT, classes="sw-note sw-wording", markup=False)
 
     @property
     def inputs(self) -> list[ItemInput]:
@@ -510,17 +510,17 @@ class SwemwbsField(FormField):
         inputs = self.inputs
         return next((i for i in inputs if not i.value.strip()), inputs[0])
 
-    def set_wording(self, wording: dict | None) -> None:
-        """Show the service's configured statement texts (or say where to configure them)."""
+    def set_wording(self, wording: Any) -> None:
+        """Show the service's configured statement texts (``admin.SwemwbsWording``), or say where to set them."""
         note = self.query_one(".sw-wording", Static)
-        if wording:
-            self.statements = list(wording["statements"])
+        statements = getattr(wording, "statements", None)
+        if statements:
+            self.statements = list(statements)
             for n, text in enumerate(self.statements, start=1):
                 self.query_one(f"#sw-{self.field_name}-label{n}", Label).update(f"{n}. {text}")
-            note.update(wording.get("copyright") or "")
+            note.update(getattr(wording, "copyright", None) or "")
         else:
-            note.update("Statement wording is not configured: an admin can load it with "
-                        "`navigator config wording FILE`.")
+            note.update(WORDING_HINT)
 
     def set_items(self, items: Sequence[int] | None) -> None:
         for inp, v in zip(self.inputs, items or [None] * swemwbs.ITEMS):

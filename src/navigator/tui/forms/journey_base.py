@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from navigator.services import queries, setup
+from navigator.services import admin, queries
+from navigator.services.admin import MeasureSettings
 from navigator.services.dto import JourneyDetail
 from navigator.tui.forms.base import FormScreen
 from navigator.tui.forms.fields import SwemwbsField, nice_date
@@ -17,7 +18,7 @@ T = TypeVar("T")
 class JourneyData:
     detail: JourneyDetail
     extra: Any = None
-    wording: dict | None = None
+    measures: MeasureSettings | None = None  # SWEMWBS wording, ONS4 switch (forms that take measures)
 
 
 def journey_context(detail: JourneyDetail) -> str:
@@ -29,12 +30,13 @@ def journey_context(detail: JourneyDetail) -> str:
 class JourneyForm(FormScreen[T]):
     """A form on one journey. ``detail`` is set once loaded."""
 
-    WANTS_WORDING = False
+    WANTS_MEASURES = False  # load the measure settings (SWEMWBS wording, ONS4)
 
     def __init__(self, ctx, journey_id: int) -> None:
         super().__init__(ctx)
         self.journey_id = journey_id
         self.detail: JourneyDetail | None = None
+        self.measures: MeasureSettings | None = None
 
     def journey_id_to_load(self) -> int:
         return self.journey_id
@@ -42,8 +44,8 @@ class JourneyForm(FormScreen[T]):
     def load(self) -> JourneyData:
         jid = self.journey_id_to_load()
         detail = queries.journey_detail(self.ctx, jid, audit_view=False)
-        wording = setup.swemwbs_wording(self.ctx) if self.WANTS_WORDING else None
-        return JourneyData(detail, self.load_extra(detail), wording)
+        measures = admin.measure_settings(self.ctx) if self.WANTS_MEASURES else None
+        return JourneyData(detail, self.load_extra(detail), measures)
 
     def load_extra(self, detail: JourneyDetail) -> Any:
         """Runs in the worker thread: anything else the form needs."""
@@ -53,8 +55,10 @@ class JourneyForm(FormScreen[T]):
         self.detail = data.detail
         self.journey_id = data.detail.id
         self.set_context(journey_context(data.detail))
-        for f in self.query(SwemwbsField):
-            f.set_wording(data.wording)
+        self.measures = data.measures
+        if data.measures is not None:
+            for f in self.query(SwemwbsField):
+                f.set_wording(data.measures.wording)
         self.apply_detail(data.detail, data.extra)
 
     def apply_detail(self, detail: JourneyDetail, extra: Any) -> None:

@@ -137,7 +137,7 @@ class ReviewForm(JourneyForm[JourneyRef]):
 
     TITLE = "Plan review"
     FORM_HEIGHT = 30
-    WANTS_WORDING = True
+    WANTS_MEASURES = True
     FIELD_ALIASES = {"on": "on", "items": "swemwbs"}
 
     def compose_fields(self) -> ComposeResult:
@@ -159,7 +159,7 @@ class MeasureForm(JourneyForm[int]):
 
     TITLE = "Outcome measure"
     FORM_HEIGHT = 32
-    WANTS_WORDING = True
+    WANTS_MEASURES = True
     FIELD_ALIASES = {"items": "swemwbs"}
 
     def compose_fields(self) -> ComposeResult:
@@ -177,11 +177,8 @@ class MeasureForm(JourneyForm[int]):
         self.query_one("#kind-box").display = False
         self.query_one("#ons4-box").display = False
 
-    def load_extra(self, detail: JourneyDetail) -> Any:
-        return setup.ons4_enabled(self.ctx)
-
-    def apply_detail(self, detail: JourneyDetail, ons4: Any) -> None:
-        self.query_one("#kind-box").display = bool(ons4)
+    def apply_detail(self, detail: JourneyDetail, extra: Any) -> None:
+        self.query_one("#kind-box").display = bool(self.measures and self.measures.ons4_enabled)
         if not any(m.point == "start" and m.kind == "swemwbs" for m in detail.measures):
             point = self.field("point")
             assert isinstance(point, SelectField)

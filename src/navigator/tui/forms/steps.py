@@ -125,7 +125,7 @@ class StartForm(JourneyForm[JourneyRef]):
 
     TITLE = "Start (sign-up) with the first SWEMWBS"
     FORM_HEIGHT = 28
-    WANTS_WORDING = True
+    WANTS_MEASURES = True
     FIELD_ALIASES = {"items": "swemwbs", "date": "start_date"}
 
     def compose_fields(self) -> ComposeResult:
@@ -145,7 +145,7 @@ class CloseForm(JourneyForm[JourneyRef]):
 
     TITLE = "Close the journey"
     FORM_HEIGHT = 40
-    WANTS_WORDING = True
+    WANTS_MEASURES = True
     FIELD_ALIASES = {"items": "swemwbs", "date": "end_date"}
 
     def compose_fields(self) -> ComposeResult:
