@@ -389,3 +389,10 @@ def test_a_missing_date_is_refused_clearly(call):
     with pytest.raises(DomainError) as info:
         call()
     assert "date" in info.value.message.lower()
+
+
+def test_close_not_before_the_last_recorded_activity():
+    # an onward referral, review or measure on 11-18 means the journey cannot have ended on 11-10
+    f = started().with_changes({"last_activity_date": date(2026, 11, 18)})
+    refused(L.close, f, date(2026, 11, 10), L.EndReason.WITHDREW, TODAY, field="end_date", match="2026-11-18")
+    L.close(f, date(2026, 11, 18), L.EndReason.WITHDREW, TODAY)

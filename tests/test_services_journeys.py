@@ -419,6 +419,8 @@ def _bad_calls():
         ("goal: status with future note", lambda ctx, i: J.update_goal(ctx, i["goal"], status="achieved",
                                                                        note="later", on=d(2026, 12, 1)),
          DomainError),
+        ("goal: note before start", lambda ctx, i: J.update_goal(ctx, i["goal"], note="early", on=d(2026, 11, 4)),
+         DomainError),
         ("goal: stale", lambda ctx, i: J.update_goal(ctx, i["goal"], status="achieved", expected_version=99),
          ConflictError),
         ("review: future", lambda ctx, i: J.record_review(ctx, i["started"], d(2026, 11, 26)), DomainError),
@@ -602,3 +604,20 @@ def test_today_is_the_last_allowed_day(ctx):
     J.decide(ctx, jid, "accepted", TODAY)
     J.start(ctx, jid, TODAY)
     assert J.close(ctx, jid, TODAY, "completed", evidence="Same-day").state == "completed"
+
+
+@pytest.mark.parametrize("activity", ["onward", "review", "measure"])
+def test_close_not_before_recorded_activity(ctx, activity):
+    jid = started(ctx).journey_id  # started 2026-11-05
+    if activity == "onward":
+        J.make_onward(ctx, jid, programme_id(ctx), date(2026, 11, 18))
+    elif activity == "review":
+        J.record_review(ctx, jid, date(2026, 11, 18))
+    else:
+        J.record_measure(ctx, jid, "review", date(2026, 11, 18), SWEMWBS_HIGH)
+    before = dump(ctx)
+    with pytest.raises(DomainError) as info:
+        J.close(ctx, jid, date(2026, 11, 10), "withdrew")
+    assert info.value.field == "end_date" and "2026-11-18" in info.value.message
+    assert dump(ctx) == before
+    assert J.close(ctx, jid, date(2026, 11, 18), "withdrew").state == "ended_early"

@@ -176,6 +176,8 @@ class JourneyFacts:
     first_contact_date: date | None = None
     last_contact_date: date | None = None
     consent_to_share: bool = False
+    # The latest onward referral, review or measure: the services fill it in where it matters (close).
+    last_activity_date: date | None = None
 
     @property
     def state(self) -> State:
@@ -310,7 +312,7 @@ def close(f: JourneyFacts, on: date, reason: EndReason, today: date, evidence: s
         raise DomainError(msg, field="end_reason")
     _not_future(on, today, "end_date", "end")
     floor = max(d for d in (f.received_date, f.decision_date, f.start_date, f.first_contact_date,
-                            f.last_contact_date) if d)
+                            f.last_contact_date, f.last_activity_date) if d)
     _not_before(on, floor, "end_date", "end", "journey's last step")
     if reason == EndReason.COMPLETED and not (evidence and evidence.strip()):
         raise DomainError("Completion needs evidence of the outcomes achieved.", field="evidence")

@@ -516,6 +516,17 @@ def start(ctx: Ctx, journey_id: int, on: date, swemwbs_items: Sequence[int | Non
     return _step(ctx, journey_id, "journey.start", fn, expected_version)
 
 
+def _last_activity(s: Session, journey_id: int) -> date | None:
+    """The latest onward referral, plan review or measure of a journey (a journey cannot end before it)."""
+    dates = [
+        s.exec(select(func.max(OnwardReferral.referral_date)).where(OnwardReferral.journey_id == journey_id)).one(),
+        s.exec(select(func.max(PlanReview.on_date)).where(PlanReview.journey_id == journey_id)).one(),
+        s.exec(select(func.max(Measurement.on_date)).where(Measurement.journey_id == journey_id)).one(),
+    ]
+    dates = [d if isinstance(d, date) or d is None else date.fromisoformat(str(d)[:10]) for d in dates]
+    return max((d for d in dates if d), default=None)
+
+
 def close(ctx: Ctx, journey_id: int, on: date, reason: str, evidence: str | None = None,
           swemwbs_end: Sequence[int | None] | None = None, expected_version: int | None = None) -> JourneyRef:
     """Close a journey: completed (with evidence, end SWEMWBS), closed without start, or ended early."""
@@ -525,7 +536,8 @@ def close(ctx: Ctx, journey_id: int, on: date, reason: str, evidence: str | None
         except ValueError:
             raise DomainError("Choose a reason for closing.", field="end_reason") from None
         text_ = clean_text(evidence, "evidence", max_len=4000, multiline=True)
-        changes = L.close(facts(journey, client), on, r, ctx.today(), text_)
+        f = facts(journey, client).with_changes({"last_activity_date": _last_activity(s, journey.id)})
+        changes = L.close(f, on, r, ctx.today(), text_)
         changes["outcome_evidence"] = text_
         extra = {}
         if swemwbs_end is not None:
@@ -616,8 +628,12 @@ def update_goal(ctx: Ctx, goal_id: int, *, status: str | None = None, statement:
         note_text = clean_text(note, "note", max_len=4000, multiline=True)
         if note_text:
             when = on or ctx.today()
+            if not isinstance(when, date):
+                raise DomainError("Give the note's date.", field="on")
             if when > ctx.today():
                 raise DomainError("A progress note cannot be dated in the future.", field="on")
+            if journey.start_date and when < journey.start_date:
+                raise DomainError("A progress note cannot be dated before the start.", field="on")
             s.add(GoalNote(goal_id=goal.id, on_date=when, note=note_text, user_id=ctx.actor(s).id,
                            created_at=ctx.now()))
             a["note"] = note_text
