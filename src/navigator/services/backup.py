@@ -273,6 +273,10 @@ def restore(store_path: Path, source: Path | str, *, now: datetime | None = None
     src = Path(source).expanduser().absolute()
     if src.exists() and store_path.exists() and src.resolve() == store_path.resolve():
         raise StoreError("That file is the store itself; choose a backup to restore.")
+    try:
+        store_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # restoring onto a new machine
+    except OSError as exc:
+        raise StoreError(f"Cannot create {store_path.parent}: {exc.strerror}.") from None
     folder = backup_dir(store_path)
     # 1. A private, checked copy beside the store (same filesystem, so the swap is atomic).
     fd, tmp_name = tempfile.mkstemp(prefix=f".{store_path.name}.restore-", dir=store_path.parent)
