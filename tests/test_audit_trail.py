@@ -196,6 +196,22 @@ def test_audit_command_prints_who_when_what(ctx, db_path, backend, as_user, caps
     assert _last(ctx).action == "view.audit" and _last(ctx).username == "lead"
 
 
+def test_journey_audit_history_for_the_journey_screen(ctx):
+    from navigator.services.sar import journey_audit_history
+
+    first = new_referral(ctx, received=date(2026, 10, 1))
+    J.decide(ctx, first.journey_id, "rejected", date(2026, 10, 2), "out_of_area")
+    second = J.receive_referral(ctx, J.ReferralInput(date(2026, 11, 2), "gp", client_id=first.client_id))
+    J.log_contact(ctx, second.journey_id, date(2026, 11, 3), "phone", "spoke")
+    lead = make_user(ctx, "lead", "team_lead", ("Lot 2",))
+    history = journey_audit_history(lead, second.journey_id)
+    actions = [e.action for e in history.events]
+    assert actions == ["client.create", "journey.receive", "journey.contact"]  # not the other journey's decision
+    assert _last(ctx).action == "view.audit" and _last(ctx).journey_id == second.journey_id
+    with pytest.raises(AccessDenied):
+        journey_audit_history(make_user(ctx, "nav", "navigator", ("Lot 2",)), second.journey_id)
+
+
 def test_audit_history_is_for_team_leads_of_the_lot_and_admins(ctx):
     ref = new_referral(ctx)  # Maidstone: Lot 2
     nav = make_user(ctx, "nav", "navigator", ("Lot 2",))

@@ -3,6 +3,7 @@
 - ``audit_history``: who did what to a person's record, when (and who viewed it):
   every audit event tied to the person or to any of their journeys. Team leads
   (for people in their lots) and admins. Looking is itself audited.
+  ``journey_audit_history`` does the same for one journey (the TUI's Journey screen).
 - ``subject_access``: everything held about a person (details, journeys with
   contacts, plan, reviews, measures, onward referrals, follow-ups, who opened
   the record and why, and the audit history) written as JSON plus a readable
@@ -154,6 +155,30 @@ def audit_history(ctx: Ctx, client_ref: str) -> AuditHistory:
         require_lead_for_client(s, actor, client)
         events = _events(s, client)
         audit.record(s, ctx, "view.audit", "client", client.id, client_id=client.id,
+                     after={"events": len(events)})
+        return AuditHistory(client.client_ref, f"{client.first_name} {client.last_name}", tuple(events))
+
+
+def journey_audit_history(ctx: Ctx, journey_id: int) -> AuditHistory:
+    """One journey's audit history (and the person-level events of its person), for the Journey screen.
+
+    Team leads (journeys in their lots) and admins; audited as a view.
+    """
+    with ctx.write() as s:
+        actor = ctx.actor(s)
+        journey = s.get(Journey, journey_id)
+        if journey is None:
+            raise NotFound("That journey does not exist.")
+        access.require_team_lead(actor)
+        access.require_journey(s, actor, journey)
+        client = s.get(Client, journey.client_id)
+        rows = s.exec(select(AuditEvent).where(or_(
+            AuditEvent.journey_id == journey.id,
+            (AuditEvent.client_id == client.id) & AuditEvent.journey_id.is_(None),
+        )).order_by(AuditEvent.id)).all()
+        events = [AuditRow(e.id, _aware(e.at), e.username, e.acting_as, e.action, e.entity, e.entity_id,
+                           e.journey_id, _changes(e.before, e.after)) for e in rows]
+        audit.record(s, ctx, "view.audit", "journey", journey.id, client_id=client.id, journey_id=journey.id,
                      after={"events": len(events)})
         return AuditHistory(client.client_ref, f"{client.first_name} {client.last_name}", tuple(events))
 
