@@ -154,3 +154,16 @@ def test_cli_lists_sent_returns_and_shows_what_moved(sent, capsys):
     assert "Secret" not in out
     rc = main(["--db", str(sent["path"]), "returns", "show", "2026-01"])
     assert rc == 2 and "No return for 2026-01" in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_locality_added_after_sending_is_not_drift(sent):
+    from navigator.store.models import Locality, Lot
+    from sqlmodel import select
+
+    with sent["admin"].write() as s:
+        lot = s.exec(select(Lot).where(Lot.code == "Lot 3")).one()
+        s.add(Locality(lot_id=lot.id, name="New Town"))
+    d = R.drift(sent["admin"], sent["sent_id"])
+    assert not any(f.locality == "New Town" for f in d.figures)
+    assert not any(f.moved for f in d.figures if f.lot == "Lot 3")
+    assert len(d.figures) == 17 * 19

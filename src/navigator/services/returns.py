@@ -956,7 +956,8 @@ def drift(ctx: Ctx, sent_id: int) -> Drift:
     out: list[FigureDrift] = []
     wanted: set[int] = set()
     pending: list[tuple[FigureDrift, list[tuple[int, int | None, int | None]]]] = []
-    keys = [(r.measure, r.lot, r.locality) for r in today.result.rows]
+    # the figures that were sent (a locality added since was not sent, so it cannot have moved)
+    keys = [(r.measure, r.lot, r.locality) for r in today.result.rows if (r.measure, r.lot, r.locality) in sent_rows]
     keys += [k for k in sent_rows if k not in set(keys)]
     for measure, lot, locality in keys:
         m = by_name.get(measure)
