@@ -74,6 +74,18 @@ def test_a_worker_process_builds_the_same_data(tmp_path):
     assert dumps[0] == dumps[1]
 
 
+def test_a_failing_worker_leaves_nothing(ctx, monkeypatch):
+    before = content(ctx)
+
+    def broken(plan, builder, emit, every):
+        raise DomainError("the generator broke")
+
+    monkeypatch.setattr(demo, "_produce", broken)
+    with pytest.raises(DomainError, match="the generator broke"):
+        demo.generate(ctx, clients=50, seed=1, workers=2)
+    assert content(ctx) == before
+
+
 def test_every_state_and_the_summary(demo_store):
     ctx, summary = demo_store
     states = dict(summary.by_state)

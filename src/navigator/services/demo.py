@@ -721,10 +721,14 @@ def _worker(conn, plan: _Plan, batch: int) -> None:
 
         _produce(plan, builder, emit, every=50)
         conn.send(("done", builder.next_ids))
-    except DomainError as exc:
-        conn.send(("error", exc.message))
+    except (KeyboardInterrupt, BrokenPipeError):
+        pass  # interrupted, or the writer stopped listening: it reports, not us
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which says nothing was saved
-        conn.send(("error", f"the demo generator failed ({type(exc).__name__})"))
+        message = exc.message if isinstance(exc, DomainError) else f"the demo generator failed ({type(exc).__name__})"
+        try:
+            conn.send(("error", message))
+        except OSError:
+            pass
     finally:
         conn.close()
 
