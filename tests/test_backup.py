@@ -285,3 +285,17 @@ def test_no_file_backups_for_postgresql(pg_ctx):
     assert ensure_daily_backup(pg_ctx.store) is None
     with pytest.raises(StoreError, match="pg_dump"):
         take_backup(pg_ctx.store)
+
+
+def test_backup_keep_and_list_commands(ctx, db_path, as_admin, capsys):
+    assert main(["--db", str(db_path), "backup", "--keep", "3"]) == 0
+    from navigator.services.backup import backup_keep
+
+    assert backup_keep(ctx.store) == 3
+    with ctx.read() as s:
+        assert s.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first().action == "config.backup_keep"
+    assert main(["--db", str(db_path), "backup", "--keep", "0"]) == 2
+    assert "between 1 and 365" in capsys.readouterr().err
+    assert main(["--db", str(db_path), "backup", "--list"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "store-daily-" in out and "daily backups kept: 3" in out

@@ -239,3 +239,20 @@ def test_coarse_birth_date_keeps_every_age(dob, dates):
     assert coarse.year == dob.year and coarse <= dob
     for d in dates:
         assert age_on(coarse, d) == age_on(dob, d)
+
+
+def test_setting_the_period(ctx, db_path, backend, monkeypatch, capsys):
+    monkeypatch.setattr("navigator.services.context.os_username", lambda: "admin")
+    db = ["--db", str(db_path)] if backend == "sqlite" else ["--db-url", ctx.store.url]
+    assert main(db + ["retention", "period"]) == 0
+    assert "8 years" in capsys.readouterr().out
+    assert main(db + ["retention", "period", "6"]) == 0
+    with ctx.read() as s:
+        assert retention.retention_years(s) == 6
+        ev = s.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert ev.action == "config.retention" and '"retention_years": 6' in ev.after
+    assert main(db + ["retention", "period", "0"]) == 2
+    assert "1 to 100" in capsys.readouterr().err
+    lead = make_user(ctx, "lead", "team_lead", ("Lot 2",))
+    with pytest.raises(AccessDenied):
+        retention.set_retention_years(lead, 3)

@@ -16,6 +16,28 @@ def register(sub) -> None:
     ap = rsub.add_parser("apply", help="anonymise everyone past retention")
     ap.add_argument("--dry-run", action="store_true", help="show what would be anonymised; change nothing")
     ap.set_defaults(handler=run_apply)
+    pe = rsub.add_parser("period", help="show, or set, the retention period in years")
+    pe.add_argument("years", nargs="?", type=int, help="the new period in whole years (default 8)")
+    pe.set_defaults(handler=run_period)
+
+
+def run_period(args) -> int:
+    from navigator.cli import console, context_from_args
+    from navigator.services import access, retention
+
+    store, ctx = context_from_args(args)
+    try:
+        if args.years is None:
+            access.require_admin(ctx.actor())
+            with ctx.read() as s:
+                years = retention.retention_years(s)
+            console.print(f"Retention period: {years} years after a person's last journey closed.")
+        else:
+            years = retention.set_retention_years(ctx, args.years)
+            console.print(f"Retention period set to {years} years. Run `navigator retention list` to review.")
+    finally:
+        store.dispose()
+    return 0
 
 
 def _table(report, title: str):

@@ -159,6 +159,23 @@ def backup_keep(store: Store) -> int:
     return max(1, keep)
 
 
+def set_backup_keep(ctx, keep: int) -> int:
+    """Admins: how many daily backups to keep (setting ``backup_keep``, 1 to 365). Audited."""
+    from navigator.domain.errors import DomainError
+    from navigator.services import access, audit
+    from navigator.services.context import get_setting, put_setting
+
+    if not isinstance(keep, int) or isinstance(keep, bool) or not 1 <= keep <= 365:
+        raise DomainError("Keep between 1 and 365 daily backups.", field="backup_keep")
+    with ctx.write() as s:
+        access.require_admin(ctx.actor(s))
+        before = get_setting(s, "backup_keep", DEFAULT_KEEP)
+        put_setting(s, "backup_keep", keep, ctx.now())
+        audit.record(s, ctx, "config.backup_keep", "setting", None, before={"backup_keep": before},
+                     after={"backup_keep": keep})
+    return keep
+
+
 def ensure_daily_backup(store: Store, *, now_fn: Callable[[], datetime] = datetime.now,
                         keep: int | None = None) -> BackupResult | None:
     """Take today's rolling backup if there is none yet; keep the newest ``backup_keep``.
@@ -399,5 +416,5 @@ def record_restore(store: Store, username: str, result: RestoreResult, acting_as
 
 __all__ = [
     "BackupResult", "FileCheck", "RestoreResult", "backup_dir", "backup_keep", "check_backup_file",
-    "ensure_daily_backup", "list_backups", "record_restore", "restore", "take_backup",
+    "ensure_daily_backup", "list_backups", "record_restore", "restore", "set_backup_keep", "take_backup",
 ]

@@ -41,7 +41,7 @@ from sqlmodel import Session, select
 
 from navigator.domain.errors import DomainError
 from navigator.services import access, audit
-from navigator.services.context import Ctx, get_setting
+from navigator.services.context import Ctx, get_setting, put_setting
 from navigator.store.models import (
     AccessGrant,
     Client,
@@ -87,6 +87,19 @@ def retention_years(s: Session) -> int:
         raise DomainError("The retention_years setting is not a whole number of years; ask an admin to fix it.")
     if years < 1:
         raise DomainError("The retention_years setting must be at least 1.")
+    return years
+
+
+def set_retention_years(ctx: Ctx, years: int) -> int:
+    """Admins: set the retention period in whole years (1 to 100). Audited."""
+    if not isinstance(years, int) or isinstance(years, bool) or not 1 <= years <= 100:
+        raise DomainError("The retention period is a whole number of years, 1 to 100.", field="retention_years")
+    with ctx.write() as s:
+        access.require_admin(ctx.actor(s))
+        before = get_setting(s, "retention_years", DEFAULT_RETENTION_YEARS)
+        put_setting(s, "retention_years", years, ctx.now())
+        audit.record(s, ctx, "config.retention", "setting", None, before={"retention_years": before},
+                     after={"retention_years": years})
     return years
 
 
