@@ -33,9 +33,11 @@ def make_app(ctx, **kwargs) -> NavigatorApp:
 async def settle(pilot, delay: float = 0.0) -> None:
     """Let timers fire, workers finish and their messages be handled."""
     await pilot.pause(delay)
-    for _ in range(3):
+    for _ in range(5):  # a worker's result may start another worker
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+        if all(w.is_finished for w in pilot.app.workers):
+            break
 
 
 async def press(pilot, *keys: str) -> None:
@@ -407,3 +409,28 @@ async def test_data_changed_posted_to_the_app_reaches_every_screen(tui_ctx):
         assert app.data_generation == generation + 1
         assert "Contact by phone: No answer" in table_column(app, "#timeline", "what")
         assert "Ann Smith" not in [item.client_name for item in today.view.items]
+
+
+async def test_a_team_lead_picks_whose_caseload(tui_ctx):
+    app = make_app(tui_ctx)  # admin: may see every navigator's caseload
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "l")
+        picker = app.screen.query_one("#navigator-filter")
+        assert picker.display and picker.value == "admin"
+        await press(pilot, "slash", "tab", "tab", "tab", "enter", "down", "enter")
+        assert picker.value == "nina"
+        assert table_column(app, "#caseload-table", "client") == ["Gus Grey"]
+
+
+async def test_j_opens_the_persons_other_journey(tui_ctx):
+    app = make_app(tui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_journey(tui_ctx.ids["dev"])
+        await settle(pilot)
+        await press(pilot, "j")
+        assert isinstance(app.screen, JourneyScreen) and app.screen.journey_id == tui_ctx.ids["dev_old"]
+        assert app.screen.detail.state == "completed"
+        await press(pilot, "escape")
+        assert isinstance(app.screen, TodayScreen)

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Header, Input, Select, Static
 from navigator.domain.followups import TaskKind
 from navigator.domain.lifecycle import State
 from navigator.services import queries
-from navigator.services.dto import CaseloadPage, CaseloadRow, ReferenceData
+from navigator.services.dto import CaseloadPage, CaseloadRow
 from navigator.services.setup import reference
 from navigator.tui.widgets import DataScreen, NavFooter, RowTable, alert, fmt_date, plural
 
@@ -94,6 +94,10 @@ def gap(cell: str | Text, right: bool = False) -> Text:
     return out
 
 
+def _reference_and_actor(ctx) -> tuple:
+    return reference(ctx), ctx.actor()
+
+
 class CaseloadScreen(DataScreen):
     SCREEN_NAME = "Caseload"
     BINDINGS = [
@@ -128,16 +132,26 @@ class CaseloadScreen(DataScreen):
             yield Select(STATE_FILTERS, value="open", allow_blank=False, id="state-filter",
                          prompt="State")
             yield Select([], prompt="All localities", id="locality-filter")
+            # team leads and admins: whose caseload (shown once the reference data says who may)
+            me = self.app.ctx.username
+            yield Select([(me, me)], value=me, id="navigator-filter", allow_blank=False)
         yield RowTable(id="caseload-table", zebra_stripes=True, cell_padding=0)
         yield Static("", id="caseload-status", classes="status")
         yield NavFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Caseload"
-        self.call_service("reference", reference, self.ctx)
+        self.query_one("#navigator-filter", Select).display = False
+        self.call_service("reference", _reference_and_actor, self.ctx)
         self.query_one("#caseload-table", DataTable).focus()
 
+    def _fit_filters(self) -> None:
+        """With the navigator picker showing on a narrow screen, the pickers give the filter some room."""
+        lead = self.query_one("#navigator-filter", Select).display
+        self.query_one("#caseload-filters").set_class(lead and self.app.size.width < 120, "-narrow")
+
     def on_resize(self) -> None:
+        self._fit_filters()
         table = self.query_one("#caseload-table", DataTable)
         if table.size.width and table.size.width != self._layout_width:
             self._render_table(keep_cursor=True)
@@ -158,6 +172,9 @@ class CaseloadScreen(DataScreen):
             args["states"] = [state]
         if locality is not Select.NULL and locality:
             args["locality"] = locality
+        picker = self.query_one("#navigator-filter", Select)
+        if picker.display and picker.value is not Select.NULL and picker.value != self.ctx.username:
+            args["navigator"] = picker.value
         return args
 
     def reload(self) -> None:
@@ -173,9 +190,19 @@ class CaseloadScreen(DataScreen):
         self.call_service("page", queries.caseload, self.ctx, offset=len(self.rows), limit=PAGE, seq=self._seq,
                           group="caseload-more", **self.query_args())
 
-    def loaded_reference(self, ref: ReferenceData, seq: int) -> None:
+    def loaded_reference(self, result: tuple, seq: int) -> None:
+        ref, actor = result
         select = self.query_one("#locality-filter", Select)
         select.set_options([(f"{loc.name} ({loc.lot_code})", loc.name) for loc in ref.localities])
+        if actor.is_team_lead:
+            navigators = [(u.username, u.username) for u in ref.navigators
+                          if u.role in ("navigator", "team_lead", "admin")]
+            picker = self.query_one("#navigator-filter", Select)
+            with picker.prevent(Select.Changed):
+                picker.set_options(navigators)
+                picker.value = actor.username
+            picker.display = True
+            self._fit_filters()
 
     def loaded_page(self, page: CaseloadPage, seq: int) -> None:
         if seq != self._seq:

@@ -97,6 +97,7 @@ class JourneyScreen(DataScreen):
     SCREEN_NAME = "Journey"
     BINDINGS = [Binding(a.key, a.action, a.description) for a in JOURNEY_ACTIONS] + [
         Binding("w", "letter", "Letter", show=False),
+        Binding("j", "other_journey", "Other journey", show=False),
     ] + [
         Binding(str(i), f"show_tab('{tab_id}')", f"{label} tab", show=False)
         for i, (tab_id, label) in enumerate(TABS, 1)
@@ -218,6 +219,8 @@ class JourneyScreen(DataScreen):
                 "$marker$received  [b]$state[/]$ended\n    [dim]$source · $nav[/]", marker=marker,
                 received=fmt_date(j.received_date), state=j.state_label, ended=ended, source=j.source,
                 nav=j.navigator))
+        if len(d.journeys) > 1:
+            lines.append(Content.from_markup("[dim]Press j for the next one.[/]"))
         return Content("\n").join(lines)
 
     def _tasks(self, d: JourneyDetail) -> Content:
@@ -455,6 +458,8 @@ class JourneyScreen(DataScreen):
 
     # ---------------------------------------------------------------- actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "other_journey":
+            return self.detail is not None and len(self.detail.journeys) > 1
         spec = ACTIONS_BY_NAME.get(action)
         if spec is None:
             return True
@@ -531,6 +536,15 @@ class JourneyScreen(DataScreen):
 
     def action_edit_person(self) -> None:
         self._run("edit_person")
+
+    def action_other_journey(self) -> None:
+        """The person's next journey in the list (newest first), in place of this one."""
+        d = self.detail
+        if d is None or len(d.journeys) < 2:
+            return
+        ids = [j.id for j in d.journeys]
+        other = ids[(ids.index(d.id) + 1) % len(ids)] if d.id in ids else ids[0]
+        self.app.switch_screen(JourneyScreen(other))
 
     def action_letter(self) -> None:
         """Produce a letter (opt-in, referrer notice, partner summary, ...) and record it on the timeline."""
