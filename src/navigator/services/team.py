@@ -1,0 +1,659 @@
+"""Team leads' reads: load per navigator, what is waiting or stuck, trends, partners.
+
+Team leads and admins only (``access.require_team_lead``). A team lead sees the
+journeys of their lots (``Actor.lot_ids``; a lead with no lots sees every lot,
+as ``access.in_my_lots`` says); an admin sees everything. A journey belongs to
+its ``journey.locality_id`` (the client's locality when referred), as in the
+monthly return.
+
+Every figure comes from a few grouped queries (no query per row), so the screens
+stay quick at tens of thousands of journeys; working days are counted with the
+service calendar (``ctx.calendar()``) on the few dates the queries return.
+
+Definitions used here (the Team screen shows them in its legend):
+
+- open: state received, accepted or started; active: accepted or started;
+- awaiting first contact: received, with no successful contact yet;
+- waiting to start: accepted, not started; the longest wait is the working days
+  from the earliest such acceptance to ``on``;
+- overdue follow-ups: open follow-ups (tasks) due before ``on``;
+- due for no-response closure: open ``no_response_close`` follow-ups due on or before ``on``;
+- completions this month: journeys ended with reason completed, end date in the month of ``on``.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import and_, case, func, or_, select, true
+from sqlmodel import Session
+
+from navigator.domain.errors import AccessDenied, DomainError, NotFound
+from navigator.domain.workdays import WorkingCalendar
+from navigator.services import access
+from navigator.services.context import Actor, Ctx, get_setting, protocol
+from navigator.store.models import (
+    Client,
+    Journey,
+    Locality,
+    Lot,
+    OnwardReferral,
+    Partner,
+    Programme,
+    Task,
+    User,
+    UserLot,
+)
+
+OPEN_STATES = ("received", "accepted", "started")
+ACTIVE_STATES = ("accepted", "started")
+OPEN_ONWARD = ("made", "started")
+DEFAULT_STUCK_PARTNER_DAYS = 10
+STUCK_LIMIT = 500  # rows per Waiting-and-stuck section (the totals count every one)
+
+
+# ---------------------------------------------------------------- helpers
+
+def _as_date(v) -> date | None:
+    if v is None or (isinstance(v, date) and not hasattr(v, "hour")):
+        return v
+    return date.fromisoformat(str(v)[:10])
+
+
+def _month_bounds(d: date) -> tuple[date, date]:
+    first = d.replace(day=1)
+    nxt = date(first.year + 1, 1, 1) if first.month == 12 else date(first.year, first.month + 1, 1)
+    return first, nxt - timedelta(days=1)
+
+
+def _month_key(d: date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def _lead(s: Session, ctx: Ctx) -> Actor:
+    actor = ctx.actor(s)
+    access.require_team_lead(actor)
+    return actor
+
+
+def _scope_localities(s: Session, actor: Actor) -> list[int] | None:
+    """The locality ids a lead may see (None: every one)."""
+    if actor.is_admin or not actor.lot_ids:
+        return None
+    return list(s.execute(select(Locality.id).where(Locality.lot_id.in_(sorted(actor.lot_ids)))).scalars())
+
+
+def _in_scope(col, localities: list[int] | None):
+    return true() if localities is None else col.in_(localities or [-1])
+
+
+def cutoff(cal: WorkingCalendar, on: date, n: int) -> date:
+    """The latest date d with cal.count(d, on) >= n (so 'd <= cutoff' means 'n or more working days ago')."""
+    if n <= 0:
+        return on
+    # n working days back is at most n weeks of weekends and a few holidays away.
+    d = on - timedelta(days=n + 2 * (n // 5 + 1) + 14)
+    while cal.count(d, on) < n:  # pragma: no cover - only with a very holiday-heavy calendar
+        d -= timedelta(days=7)
+    lo, hi = d, on  # count(lo, on) >= n; count(on, on) = 0 < n
+    while (hi - lo).days > 1:
+        mid = lo + timedelta(days=(hi - lo).days // 2)
+        if cal.count(mid, on) >= n:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _places(s: Session, localities: list[int] | None) -> list[tuple[int, str, int, str, bool]]:
+    """(locality id, name, lot id, lot code, active) in report order."""
+    q = (select(Locality.id, Locality.name, Lot.id, Lot.code, and_(Locality.active, Lot.active))
+         .join(Lot, Lot.id == Locality.lot_id).order_by(Lot.id, Locality.id))
+    if localities is not None:
+        q = q.where(Locality.id.in_(localities or [-1]))
+    return [(a, b, c, d, bool(e)) for a, b, c, d, e in s.execute(q).all()]
+
+
+# ---------------------------------------------------------------- Team
+
+@dataclass(frozen=True)
+class Load:
+    """The caseload figures of a navigator, a locality, a lot or the service."""
+
+    open: int = 0
+    active: int = 0
+    awaiting_contact: int = 0
+    waiting_to_start: int = 0
+    longest_wait: int | None = None  # working days since the earliest acceptance still waiting
+    overdue: int = 0
+    due_no_response: int = 0
+    completions: int = 0
+
+
+@dataclass(frozen=True)
+class NavigatorLoad:
+    user_id: int
+    username: str
+    name: str
+    role: str
+    active: bool  # False: a deactivated account that still holds open journeys (reassign them)
+    lots: tuple[str, ...]
+    load: Load
+
+
+@dataclass(frozen=True)
+class PlaceLoad:
+    level: str  # 'locality', 'lot' or 'service'
+    lot: str
+    locality: str  # 'ALL' for a lot or the service
+    load: Load
+
+
+@dataclass(frozen=True)
+class TeamView:
+    on: date
+    month: str  # the month of `on` (completions)
+    navigators: tuple[NavigatorLoad, ...]
+    localities: tuple[PlaceLoad, ...]
+    lots: tuple[PlaceLoad, ...]
+    total: PlaceLoad
+    scope: tuple[str, ...]  # the lots this view covers
+
+
+class _Acc:
+    __slots__ = ("open", "active", "awaiting", "waiting", "earliest", "overdue", "no_resp", "completions")
+
+    def __init__(self) -> None:
+        self.open = self.active = self.awaiting = self.waiting = 0
+        self.overdue = self.no_resp = self.completions = 0
+        self.earliest: date | None = None
+
+    def add_journeys(self, open_, active, awaiting, waiting, earliest, completions) -> None:
+        self.open += int(open_ or 0)
+        self.active += int(active or 0)
+        self.awaiting += int(awaiting or 0)
+        self.waiting += int(waiting or 0)
+        self.completions += int(completions or 0)
+        if earliest is not None and (self.earliest is None or earliest < self.earliest):
+            self.earliest = earliest
+
+    def add_tasks(self, overdue, no_resp) -> None:
+        self.overdue += int(overdue or 0)
+        self.no_resp += int(no_resp or 0)
+
+    def merge(self, other: "_Acc") -> None:
+        self.add_journeys(other.open, other.active, other.awaiting, other.waiting, other.earliest,
+                          other.completions)
+        self.add_tasks(other.overdue, other.no_resp)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.open or self.completions or self.overdue or self.no_resp)
+
+    def load(self, cal: WorkingCalendar, on: date) -> Load:
+        wait = cal.count(self.earliest, on) if self.earliest is not None and self.waiting else None
+        return Load(self.open, self.active, self.awaiting, self.waiting, wait, self.overdue, self.no_resp,
+                    self.completions)
+
+
+def team(ctx: Ctx, on: date | None = None) -> TeamView:
+    """One row per navigator, and totals per locality, per lot and for the service.
+
+    Rows: every active navigator who works in the lead's lots (even with nothing open, so
+    journeys can be given to them), and every user (any role, deactivated ones flagged)
+    who holds open journeys, or completed one this month, in those lots.
+    """
+    on = on or ctx.today()
+    first, last = _month_bounds(on)
+    with ctx.read() as s:
+        actor = _lead(s, ctx)
+        cal = ctx.calendar(s)
+        scope = _scope_localities(s, actor)
+        is_open = Journey.state.in_(OPEN_STATES)
+        completed = and_(Journey.end_reason == "completed", Journey.end_date.between(first, last))
+
+        def flag(cond):
+            return func.sum(case((cond, 1), else_=0))
+
+        jrows = s.execute(
+            select(Journey.navigator_id, Journey.locality_id,
+                   flag(is_open), flag(Journey.state.in_(ACTIVE_STATES)),
+                   flag(and_(Journey.state == "received", Journey.first_contact_date.is_(None))),
+                   flag(Journey.state == "accepted"),
+                   func.min(case((Journey.state == "accepted", Journey.decision_date), else_=None)),
+                   flag(completed))
+            .where(or_(is_open, completed), _in_scope(Journey.locality_id, scope))
+            .group_by(Journey.navigator_id, Journey.locality_id)
+        ).all()
+        trows = s.execute(
+            select(Journey.navigator_id, Journey.locality_id,
+                   flag(Task.due_date < on),
+                   flag(Task.kind == "no_response_close"))
+            .join(Journey, Journey.id == Task.journey_id)
+            .where(Task.status == "open", Task.due_date <= on, is_open, _in_scope(Journey.locality_id, scope))
+            .group_by(Journey.navigator_id, Journey.locality_id)
+        ).all()
+        places = _places(s, scope)
+        users = {u.id: u for u in s.execute(select(User)).scalars()}
+        user_lots: dict[int, set[int]] = {}
+        for uid, lot_id in s.execute(select(UserLot.user_id, UserLot.lot_id)).all():
+            user_lots.setdefault(uid, set()).add(lot_id)
+        lot_codes = {lid: code for lid, code in s.execute(select(Lot.id, Lot.code)).all()}
+
+    by_nav: dict[int, _Acc] = {}
+    by_loc: dict[int, _Acc] = {}
+    for nav, loc, open_, active, awaiting, waiting, earliest, completions in jrows:
+        args = (open_, active, awaiting, waiting, _as_date(earliest), completions)
+        by_nav.setdefault(nav, _Acc()).add_journeys(*args)
+        by_loc.setdefault(loc, _Acc()).add_journeys(*args)
+    for nav, loc, overdue, no_resp in trows:
+        by_nav.setdefault(nav, _Acc()).add_tasks(overdue, no_resp)
+        by_loc.setdefault(loc, _Acc()).add_tasks(overdue, no_resp)
+
+    scope_lots = {lot_id for _l, _n, lot_id, _c, _a in places}
+    wanted = {uid for uid, acc in by_nav.items() if acc.any}
+    for uid, u in users.items():
+        if u.active and u.role == "navigator":
+            lots = user_lots.get(uid, set())
+            if scope is None or lots & scope_lots:
+                wanted.add(uid)
+    navs = []
+    for uid in wanted:
+        u = users[uid]
+        navs.append(NavigatorLoad(uid, u.username, u.name, u.role, bool(u.active),
+                                  tuple(sorted(lot_codes[x] for x in user_lots.get(uid, ()))),
+                                  by_nav.get(uid, _Acc()).load(cal, on)))
+    navs.sort(key=lambda n: (not n.active, n.name.lower(), n.username))
+
+    loc_rows, lot_rows = [], []
+    lot_acc: dict[int, _Acc] = {}
+    lot_names: dict[int, str] = {}
+    total = _Acc()
+    for loc_id, name, lot_id, code, active in places:
+        acc = by_loc.get(loc_id, _Acc())
+        lot_names[lot_id] = code
+        lot_acc.setdefault(lot_id, _Acc()).merge(acc)
+        total.merge(acc)
+        if active or acc.any:
+            loc_rows.append(PlaceLoad("locality", code, name, acc.load(cal, on)))
+    for lot_id, acc in lot_acc.items():
+        lot_rows.append(PlaceLoad("lot", lot_names[lot_id], "ALL", acc.load(cal, on)))
+    return TeamView(on, _month_key(on), tuple(navs), tuple(loc_rows), tuple(lot_rows),
+                    PlaceLoad("service", "ALL", "ALL", total.load(cal, on)),
+                    tuple(lot_names[x] for x in lot_acc))
+
+
+# ---------------------------------------------------------------- Waiting and stuck
+
+@dataclass(frozen=True)
+class WaitingRow:
+    journey_id: int
+    client_ref: str
+    client_name: str
+    navigator: str
+    locality: str
+    decision_date: date
+    waited: int  # working days since acceptance
+
+
+@dataclass(frozen=True)
+class StuckOnwardRow:
+    journey_id: int
+    onward_id: int
+    client_ref: str
+    client_name: str
+    navigator: str
+    partner: str
+    programme: str
+    referral_date: date
+    status: str
+    last_update: date | None  # the partner's latest update (None: none yet)
+    silent: int  # working days since the referral or the partner's latest update
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    journey_id: int
+    client_ref: str
+    client_name: str
+    navigator: str
+    locality: str
+    start_date: date
+    last_review: date | None
+    since: int  # working days since the last review (or the start)
+    overdue_by: int  # working days past the review period
+
+
+@dataclass(frozen=True)
+class StuckView:
+    on: date
+    partner_days: int
+    review_every: int
+    waiting: tuple[WaitingRow, ...]
+    waiting_total: int
+    onward: tuple[StuckOnwardRow, ...]
+    onward_total: int
+    reviews: tuple[ReviewRow, ...]
+    reviews_total: int
+
+
+def stuck_partner_days(s: Session) -> int:
+    value = get_setting(s, "stuck_partner_days", DEFAULT_STUCK_PARTNER_DAYS)
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        return DEFAULT_STUCK_PARTNER_DAYS
+    return n if 1 <= n <= 250 else DEFAULT_STUCK_PARTNER_DAYS
+
+
+def waiting_and_stuck(ctx: Ctx, on: date | None = None, partner_days: int | None = None,
+                      limit: int = STUCK_LIMIT) -> StuckView:
+    """Journeys waiting longest to start; onward referrals with no partner update for
+    ``partner_days`` working days (setting ``stuck_partner_days``, default 10); started plans
+    with no review within their review period (the protocol's ``review_every`` working days
+    since the last review, or the start). Longest first; each row names its journey."""
+    on = on or ctx.today()
+    if partner_days is not None and (not isinstance(partner_days, int) or not 1 <= partner_days <= 250):
+        raise DomainError("Give the number of working days as a whole number from 1 to 250.",
+                          field="partner_days")
+    limit = max(1, min(int(limit), 5000))
+    with ctx.read() as s:
+        actor = _lead(s, ctx)
+        cal = ctx.calendar(s)
+        scope = _scope_localities(s, actor)
+        days = partner_days if partner_days is not None else stuck_partner_days(s)
+        review_every = protocol(s).review_every
+        name = (Client.first_name + " " + Client.last_name).label("client_name")
+        where = [_in_scope(Journey.locality_id, scope)]
+
+        # waiting to start
+        cond = [Journey.state == "accepted", *where]
+        waiting_total = s.execute(select(func.count()).select_from(Journey).where(*cond)).scalar_one()
+        wrows = s.execute(
+            select(Journey.id, Client.client_ref, name, User.username, Locality.name, Journey.decision_date)
+            .join(Client, Client.id == Journey.client_id).join(User, User.id == Journey.navigator_id)
+            .join(Locality, Locality.id == Journey.locality_id)
+            .where(*cond).order_by(Journey.decision_date, Journey.id).limit(limit)
+        ).all()
+
+        # onward referrals with no partner update
+        last_activity = func.coalesce(OnwardReferral.last_update_date, OnwardReferral.referral_date)
+        ocond = [OnwardReferral.status.in_(OPEN_ONWARD), Journey.state.in_(OPEN_STATES),
+                 last_activity <= cutoff(cal, on, days), *where]
+        onward_total = s.execute(
+            select(func.count()).select_from(OnwardReferral).join(Journey, Journey.id == OnwardReferral.journey_id)
+            .where(*ocond)).scalar_one()
+        orows = s.execute(
+            select(OnwardReferral.journey_id, OnwardReferral.id, Client.client_ref, name, User.username,
+                   Partner.name, Programme.name, OnwardReferral.referral_date, OnwardReferral.status,
+                   OnwardReferral.last_update_date)
+            .join(Journey, Journey.id == OnwardReferral.journey_id)
+            .join(Client, Client.id == Journey.client_id).join(User, User.id == Journey.navigator_id)
+            .join(Programme, Programme.id == OnwardReferral.programme_id)
+            .join(Partner, Partner.id == Programme.partner_id)
+            .where(*ocond).order_by(last_activity, OnwardReferral.id).limit(limit)
+        ).all()
+
+        # plans with no review in their review period
+        base = case((and_(Journey.last_review_date.is_not(None), Journey.last_review_date > Journey.start_date),
+                     Journey.last_review_date), else_=Journey.start_date)
+        rcond = [Journey.state == "started", Journey.start_date.is_not(None),
+                 base <= cutoff(cal, on, review_every + 1), *where]
+        reviews_total = s.execute(select(func.count()).select_from(Journey).where(*rcond)).scalar_one()
+        rrows = s.execute(
+            select(Journey.id, Client.client_ref, name, User.username, Locality.name, Journey.start_date,
+                   Journey.last_review_date)
+            .join(Client, Client.id == Journey.client_id).join(User, User.id == Journey.navigator_id)
+            .join(Locality, Locality.id == Journey.locality_id)
+            .where(*rcond).order_by(base, Journey.id).limit(limit)
+        ).all()
+
+    waiting = tuple(WaitingRow(jid, ref, nm, nav, loc, _as_date(dd), cal.count(_as_date(dd), on))
+                    for jid, ref, nm, nav, loc, dd in wrows)
+    onward = []
+    for jid, oid, ref, nm, nav, partner, prog, rdate, status, last in orows:
+        rdate, last = _as_date(rdate), _as_date(last)
+        onward.append(StuckOnwardRow(jid, oid, ref, nm, nav, partner, prog, rdate, status, last,
+                                     cal.count(last or rdate, on)))
+    reviews = []
+    for jid, ref, nm, nav, loc, start, last in rrows:
+        start, last = _as_date(start), _as_date(last)
+        b = max(start, last) if last else start
+        since = cal.count(b, on)
+        reviews.append(ReviewRow(jid, ref, nm, nav, loc, start, last, since, since - review_every))
+    return StuckView(on, days, review_every, waiting, waiting_total, tuple(onward), onward_total,
+                     tuple(reviews), reviews_total)
+
+
+# ---------------------------------------------------------------- Trends
+
+@dataclass(frozen=True)
+class TrendMonth:
+    month: str  # YYYY-MM
+    received: int
+    starts: int
+    completions: int
+    no_response: int
+    mean_wait: Decimal | None  # working days, 1 decimal (None: no starts)
+    partial: bool = False  # the month is not over on `on`
+
+
+@dataclass(frozen=True)
+class TrendsView:
+    on: date
+    level: str  # 'service', 'lot' or 'locality'
+    place: str  # 'ALL', a lot code or a locality name
+    months: tuple[TrendMonth, ...]
+
+
+def _round_half_away(total: int, n: int, decimals: int = 1) -> Decimal:
+    a = total * 10 ** decimals
+    q = (2 * abs(a) + n) // (2 * n)
+    return Decimal(-q if a < 0 else q).scaleb(-decimals)
+
+
+def trends(ctx: Ctx, scope: tuple[str, str | None] = ("service", None), months: int = 12,
+           on: date | None = None) -> TrendsView:
+    """Per month, the last ``months`` months up to and including the month of ``on``:
+
+    referrals received (received date in the month), starts (start date in it), completions
+    (ended, reason completed), no-response closures (ended with reason no response, before or
+    after a start), and the mean wait in working days from acceptance to start over the month's
+    starts (rounded half away from zero to 1 decimal) - the return's definitions, by
+    ``journey.locality_id``. Scope: ('service', None), ('lot', code) or ('locality', name); a
+    team lead may look at the service as a whole (counts only, as in the return) and at the lots
+    and localities of their own lots.
+    """
+    on = on or ctx.today()
+    months = max(1, min(int(months), 60))
+    level, place = scope if scope else ("service", None)
+    if level not in ("service", "lot", "locality"):
+        raise DomainError("Choose the service, a lot or a locality.", field="scope")
+    y, m = on.year, on.month - (months - 1)
+    while m < 1:
+        y, m = y - 1, m + 12
+    first = date(y, m, 1)
+    _, last = _month_bounds(on)
+    keys = []
+    d = first
+    while d <= last:
+        keys.append(_month_key(d))
+        d = _month_bounds(d)[1] + timedelta(days=1)
+    with ctx.read() as s:
+        actor = _lead(s, ctx)
+        cal = ctx.calendar(s)
+        mine = _scope_localities(s, actor)
+        if level == "service":
+            localities = None
+            place_name = "ALL"
+        elif level == "lot":
+            lot = s.execute(select(Lot.id, Lot.code).where(func.lower(Lot.code) == str(place or "").lower())).first()
+            if lot is None:
+                raise NotFound(f"There is no lot '{place}'.")
+            if not access.in_my_lots(actor, lot[0]) and not actor.is_admin:
+                raise AccessDenied("That lot is not one of yours.")
+            localities = list(s.execute(select(Locality.id).where(Locality.lot_id == lot[0])).scalars())
+            place_name = lot[1]
+        else:
+            loc = s.execute(select(Locality.id, Locality.name, Locality.lot_id)
+                            .where(func.lower(Locality.name) == str(place or "").lower())).first()
+            if loc is None:
+                raise NotFound(f"There is no locality '{place}'.")
+            if mine is not None and loc[0] not in mine:
+                raise AccessDenied("That locality is not in your lots.")
+            localities = [loc[0]]
+            place_name = loc[1]
+        where = _in_scope(Journey.locality_id, localities)
+
+        def by_day(col, *cond):
+            return s.execute(select(col, func.count()).where(col.between(first, last), where, *cond)
+                             .group_by(col)).all()
+
+        received = by_day(Journey.received_date)
+        starts = by_day(Journey.start_date)
+        completions = by_day(Journey.end_date, Journey.end_reason == "completed")
+        no_response = by_day(Journey.end_date, Journey.end_reason == "no_response")
+        waits = s.execute(
+            select(Journey.start_date, Journey.decision_date, func.count())
+            .where(Journey.start_date.between(first, last), Journey.decision_date.is_not(None), where)
+            .group_by(Journey.start_date, Journey.decision_date)
+        ).all()
+
+    def bucket(rows) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for day, n in rows:
+            k = _month_key(_as_date(day))
+            out[k] = out.get(k, 0) + int(n)
+        return out
+
+    rec, st, comp, nr = bucket(received), bucket(starts), bucket(completions), bucket(no_response)
+    wait_sum: dict[str, int] = {}
+    wait_n: dict[str, int] = {}
+    for start, decided, n in waits:
+        start, decided = _as_date(start), _as_date(decided)
+        k = _month_key(start)
+        wait_sum[k] = wait_sum.get(k, 0) + cal.count(decided, start) * int(n)
+        wait_n[k] = wait_n.get(k, 0) + int(n)
+    current = _month_key(on)
+    out = tuple(
+        TrendMonth(k, rec.get(k, 0), st.get(k, 0), comp.get(k, 0), nr.get(k, 0),
+                   _round_half_away(wait_sum[k], wait_n[k]) if wait_n.get(k) else None,
+                   partial=(k == current and on < last))
+        for k in keys
+    )
+    return TrendsView(on, level, place_name, out)
+
+
+# ---------------------------------------------------------------- Partners
+
+@dataclass(frozen=True)
+class PartnerStats:
+    partner: str
+    programme: str
+    expected_response_days: int
+    made: int
+    open: int  # made or started, no outcome yet
+    started: int  # the partner reported a start (whatever happened after)
+    completed: int
+    withdrew: int
+    did_not_start: int
+    declined: int
+    acceptance_rate: Decimal | None  # started / (started + did not start + declined), percent, 1 decimal
+    median_first_update: Decimal | None  # working days from referral to the partner's first update
+    updated: int  # referrals with a first update (the median's cases)
+    waiting_past_expected: int  # open "chase partner" follow-ups past due
+
+
+@dataclass(frozen=True)
+class PartnersView:
+    on: date
+    since: date | None
+    rows: tuple[PartnerStats, ...] = field(default_factory=tuple)
+
+
+def partners(ctx: Ctx, on: date | None = None, since: date | None = None) -> PartnersView:
+    """Per partner and programme, onward referrals made (since ``since``, else ever) from journeys in
+    the lead's lots, and what became of them (status), the acceptance rate, the median working days
+    to the partner's first update, and how many wait on the partner past the programme's expected
+    response (open "chase partner" follow-ups past due)."""
+    on = on or ctx.today()
+    with ctx.read() as s:
+        actor = _lead(s, ctx)
+        cal = ctx.calendar(s)
+        scope = _scope_localities(s, actor)
+        cond = [_in_scope(Journey.locality_id, scope)]
+        if since is not None:
+            cond.append(OnwardReferral.referral_date >= since)
+        st = OnwardReferral.status
+
+        def flag(c):
+            return func.sum(case((c, 1), else_=0))
+
+        counts = s.execute(
+            select(OnwardReferral.programme_id, func.count(),
+                   flag(st.in_(OPEN_ONWARD)),
+                   flag(or_(OnwardReferral.start_date.is_not(None), st.in_(("started", "completed", "withdrew")))),
+                   flag(st == "completed"), flag(st == "withdrew"), flag(st == "did_not_start"),
+                   flag(st == "declined"))
+            .join(Journey, Journey.id == OnwardReferral.journey_id)
+            .where(*cond).group_by(OnwardReferral.programme_id)
+        ).all()
+        firsts = s.execute(
+            select(OnwardReferral.programme_id, OnwardReferral.referral_date, OnwardReferral.first_update_date,
+                   func.count())
+            .join(Journey, Journey.id == OnwardReferral.journey_id)
+            .where(OnwardReferral.first_update_date.is_not(None), *cond)
+            .group_by(OnwardReferral.programme_id, OnwardReferral.referral_date, OnwardReferral.first_update_date)
+        ).all()
+        chase_keys = s.execute(
+            select(Task.key).join(Journey, Journey.id == Task.journey_id)
+            .where(Task.status == "open", Task.kind == "chase_partner", Task.due_date < on,
+                   Journey.state.in_(OPEN_STATES), _in_scope(Journey.locality_id, scope))
+        ).scalars().all()
+        onward_ids = sorted({int(k.split(":")[1]) for k in chase_keys if k.count(":") >= 1
+                             and k.split(":")[1].isdigit()})
+        programme_of: dict[int, int] = {}
+        for i in range(0, len(onward_ids), 500):
+            chunk = onward_ids[i:i + 500]
+            for oid, pid in s.execute(select(OnwardReferral.id, OnwardReferral.programme_id)
+                                      .where(OnwardReferral.id.in_(chunk))).all():
+                programme_of[oid] = pid
+        progs: dict[int, tuple[str, str, int]] = {}
+        active_progs: set[int] = set()
+        for pid, prog, days_, pname, active in s.execute(
+                select(Programme.id, Programme.name, Programme.expected_response_days, Partner.name,
+                       and_(Programme.active, Partner.active))
+                .join(Partner, Partner.id == Programme.partner_id)).all():
+            progs[pid] = (pname, prog, days_)
+            if active:
+                active_progs.add(pid)
+
+    waiting: dict[int, int] = {}
+    for k in chase_keys:
+        parts = k.split(":")
+        if len(parts) > 1 and parts[1].isdigit() and int(parts[1]) in programme_of:
+            pid = programme_of[int(parts[1])]
+            waiting[pid] = waiting.get(pid, 0) + 1
+    days: dict[int, list[int]] = {}
+    for pid, rdate, fdate, n in firsts:
+        days.setdefault(pid, []).extend([cal.count(_as_date(rdate), _as_date(fdate))] * int(n))
+    rows = []
+    for pid, made, open_, started, completed, withdrew, dns, declined in counts:
+        started, dns, declined = int(started or 0), int(dns or 0), int(declined or 0)
+        decided = started + dns + declined
+        rate = _round_half_away(100 * started, decided) if decided else None
+        ds = days.get(pid, [])
+        median = Decimal(str(statistics.median(ds))).quantize(Decimal("0.1")) if ds else None
+        pname, prog, expected = progs[pid]
+        rows.append(PartnerStats(pname, prog, expected, int(made), int(open_ or 0), started, int(completed or 0),
+                                 int(withdrew or 0), dns, declined, rate, median, len(ds), waiting.get(pid, 0)))
+    seen = {r[0] for r in counts}
+    # active programmes with nothing made (yet), and past-due chases on referrals made before `since`
+    for pid in sorted((active_progs | set(waiting)) - seen):
+        pname, prog, expected = progs[pid]
+        rows.append(PartnerStats(pname, prog, expected, 0, 0, 0, 0, 0, 0, 0, None, None, 0, waiting.get(pid, 0)))
+    rows.sort(key=lambda r: (r.partner.lower(), r.programme.lower()))
+    return PartnersView(on, since, tuple(rows))
