@@ -87,7 +87,6 @@ class NavigatorApp(App[int]):
     TITLE = "navigator"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {NavigatorCommands}
-    COMMAND_PALETTE_DISPLAY = "Commands"
     SCREENS = {}
 
     BINDINGS = [
