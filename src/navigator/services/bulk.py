@@ -501,6 +501,8 @@ def _fast_insert(conn, table, rows: list[dict]) -> None:
     execute_sqlite(conn, table.name, cols, data)
 
 
+BULK_CACHE_KIB = 65536
+
 _TABLES = (Client, Journey, JourneySupportArea, ContactAttempt, PlanGoal, GoalNote, PlanReview, Measurement,
            OnwardReferral, PartnerUpdateRow, Task)
 _WITH_IDS = (Client, Journey, ContactAttempt, PlanGoal, GoalNote, PlanReview, Measurement, OnwardReferral,
@@ -725,6 +727,11 @@ class BulkWriter(RowBuilder):
                          calendar=ctx.calendar(session), next_ids=next_ids, expected_days={})
         self.audit = _FastAuditWriter(session, ctx.username, ctx.acting_as, now)
         self.refresh_programmes()
+        conn = session.connection()
+        if conn.dialect.name == "sqlite":
+            # a bulk transaction touches many index pages: a bigger page cache for this connection
+            # (SQLite's default is 2 MB) keeps them from being written and re-read half-way
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
 
     def refresh_programmes(self) -> None:
         """Re-read programmes' expected response days (after creating programmes in this transaction)."""
