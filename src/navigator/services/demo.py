@@ -19,6 +19,7 @@ today => same data.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import random
@@ -55,6 +56,7 @@ from navigator.services.bulk import (
     Review,
     Start,
     Step,
+    gc_paused,
 )
 from navigator.services.context import Ctx
 from navigator.store.models import (
@@ -709,6 +711,7 @@ def _produce(plan: _Plan, builder: RowBuilder, emit: Callable[[int], None], ever
 
 def _worker(conn, plan: _Plan, batch: int) -> None:
     """A worker process: builds journeys (rules, rows, events) and sends them to the writer in batches."""
+    gc.disable()  # as in the writer (bulk.gc_paused); this process ends when the batches are sent
     try:
         builder = RowBuilder(today=plan.today, now=plan.now, actor_id=plan.actor_id,
                              protocol=plan.ref.protocol, calendar=plan.ref.calendar, next_ids=plan.next_ids,
@@ -751,7 +754,7 @@ def generate(ctx: Ctx, clients: int = 600, seed: int = 1, progress: Progress | N
     started_at = time.perf_counter()
     rng = random.Random(seed)
     today = ctx.today()
-    with ctx.write() as s:
+    with gc_paused(), ctx.write() as s:
         actor = ctx.actor(s)
         if not actor.is_admin:
             raise AccessDenied("Only an admin can fill a store with demo data.")

@@ -560,7 +560,7 @@ def import_bytes(ctx: Ctx, data: bytes, *, name: str = "tracker.csv", dry_run: b
     if file_errors and not raw_rows:
         return ImportReport(name, 0, tuple(sorted(file_errors)), dry_run, seconds=time.perf_counter() - started)
     opener = ctx.read if dry_run else ctx.write
-    with opener() as s:
+    with bulk.gc_paused(), opener() as s:
         actor = ctx.actor(s)
         if not actor.is_admin:
             raise AccessDenied("Only an admin can import a tracker (it creates people, users and partners).")
