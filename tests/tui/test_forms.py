@@ -3,7 +3,9 @@ that keep what was typed, and good saves that reach the store (checked through t
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
+from time import monotonic
 
 import pytest
 from textual import events
@@ -11,6 +13,7 @@ from textual.app import App, ComposeResult
 from textual.keys import _character_to_key
 from textual.widgets import Button, Checkbox, Input, Select, SelectionList, Static, TextArea
 from textual.widgets._select import SelectOverlay
+from textual.worker import WorkerState
 
 from conftest import SWEMWBS_MID, make_user, new_referral
 from navigator.domain.errors import DomainError
@@ -57,14 +60,36 @@ class FormHost(App):
         self.push_screen(self.form, self.results.append)
 
 
+def _busy(node) -> bool:
+    queue = node._message_queue
+    return getattr(queue, "_unfinished_tasks", queue.qsize()) > 0 or bool(node._next_callbacks)
+
+
+def quiet(app) -> bool:
+    """No worker pending or running, and every message queued on the screen handled."""
+    if any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers):
+        return False
+    return not any(_busy(node) for node in (app, *app.screen.walk_children(with_self=True)))
+
+
+async def wait_until(pilot, condition, what: str = "the app to settle", timeout: float = 60.0) -> None:
+    """Wait until ``condition()`` holds. A loaded machine only makes this slower, never wrong."""
+    deadline = monotonic() + timeout
+    while not condition():
+        if monotonic() > deadline:  # pragma: no cover - a hang, reported rather than waited on forever
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.002)
+
+
 async def settle(pilot) -> None:
-    """Let workers finish and the messages they post be handled (which may start more workers)."""
-    await pilot.pause()
-    for _ in range(5):
-        if not any(w.is_running for w in pilot.app.workers):
-            break
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+    """Let workers finish and every message (and what it sets off) be handled.
+
+    Waits on the app's own state (queues, workers) rather than on the clock or CPU idleness,
+    and does not force a repaint: what tests read (values, texts, display flags) needs none.
+    """
+    for _ in range(2):  # quiet twice over: a handled message may have started more work
+        await asyncio.sleep(0)
+        await wait_until(pilot, lambda: quiet(pilot.app))
 
 
 def field(pilot, name: str) -> FormField:
@@ -97,8 +122,15 @@ async def focus(pilot, selector: str, *, pause: bool = True):
     widget = pilot.app.screen.query_one(selector)
     pilot.app.screen.set_focus(widget)
     if pause:
-        await pilot.pause()
+        await settle(pilot)
     return widget
+
+
+async def press(pilot, *names: str) -> None:
+    """Pilot.press, one key at a time, each handled (and what it set off) before the next."""
+    for name in names:
+        await pilot.press(name)
+        await settle(pilot)
 
 
 async def keys(pilot, *names: str, one_by_one: bool = False) -> None:
@@ -115,10 +147,10 @@ async def keys(pilot, *names: str, one_by_one: bool = False) -> None:
         pilot.app.post_message(events.Key(key, name if printable else None))
         batch += 1
         if not printable or one_by_one:
-            await pilot.pause()
+            await settle(pilot)
             batch = 0
     if batch:
-        await pilot.pause()
+        await settle(pilot)
 
 
 async def type_into(pilot, name: str, text: str) -> None:
@@ -131,6 +163,9 @@ async def type_into(pilot, name: str, text: str) -> None:
             await focus(pilot, f"#f-{name}", pause=False)  # focusing an input selects all it holds
         if not text and widget.value:
             await keys(pilot, "backspace")
+        await keys(pilot, *text)
+        assert widget.value == text, (name, widget.value, text)
+        return
     elif isinstance(widget, TextArea):
         await focus(pilot, f"#f-{name}")
         if widget.text:
@@ -141,17 +176,22 @@ async def type_into(pilot, name: str, text: str) -> None:
 
 
 async def choose(pilot, name: str, label: str) -> None:
-    """Open a picker with enter, type the option's name to jump to it, choose it with enter."""
+    """Open a picker with enter, move to the option with the arrow keys, choose it with enter."""
     sel = await focus(pilot, f"#f-{name}", pause=False)
     assert isinstance(sel, Select)
-    await pilot.press("enter")
+    await keys(pilot, "enter")
+    await wait_until(pilot, lambda: sel.expanded, f"the {name} picker to open")
     overlay = sel.query_one(SelectOverlay)
     labels = [str(overlay.get_option_at_index(i).prompt) for i in range(overlay.option_count)]
     assert label in labels, f"no option {label!r} in {name}: {labels}"
-    await keys(pilot, *label)
-    assert str(overlay.highlighted_option.prompt) == label
+    target = labels.index(label)
+    if overlay.highlighted is None:
+        await keys(pilot, "down")
+    while overlay.highlighted != target:
+        await keys(pilot, "down" if (overlay.highlighted or 0) < target else "up")
     await keys(pilot, "enter")
-    assert sel.value is not Select.NULL
+    await wait_until(pilot, lambda: not sel.expanded and sel.value is not Select.NULL, f"{label!r} chosen")
+    await settle(pilot)
 
 
 async def tick(pilot, selector: str) -> None:
@@ -177,7 +217,10 @@ async def type_swemwbs(pilot, name: str, digits: str) -> None:
 
 
 async def save(pilot) -> None:
-    await pilot.press("ctrl+s")
+    """ctrl+s, and wait for the save to end (the form closes, or says why it did not)."""
+    form = pilot.app.screen
+    await keys(pilot, "ctrl+s")
+    await wait_until(pilot, lambda: pilot.app.screen is not form or not form.saving, "the save to end")
     await settle(pilot)
 
 
@@ -197,9 +240,9 @@ async def test_referral_saves_a_new_person_and_journey(ctx):
         await settle(pilot)
         # keyboard first: the form opens on the first name, and tab moves on
         assert app.focused is not None and app.focused.id == "f-first_name"
-        await pilot.press(*"Maya", "tab", *"Okafor", "tab")
+        await press(pilot, *"Maya", "tab", *"Okafor", "tab")
         assert app.focused.id == "f-date_of_birth"
-        await pilot.press(*"14/03/1990")
+        await press(pilot, *"14/03/1990")
         assert preview_of(pilot, "date_of_birth") == "Wed 14 Mar 1990"
         await type_into(pilot, "nhs_number", "943 476 5919")
         assert hint_of(pilot, "nhs_number") == "Valid NHS number 943 476 5919"
@@ -339,7 +382,7 @@ async def test_referral_offers_the_existing_person(ctx):
         assert button.client_id == known.client_id
         assert str(button.label) == "Use NAV000001: Ann Smith, born 1980-01-01, Maidstone"
         await focus(pilot, ".use-client")
-        await pilot.press("enter")
+        await press(pilot, "enter")
         await pilot.pause()
         assert not pilot.app.screen.query_one("#person-fields").display
         assert "Referral for NAV000001 Ann Smith" in str(pilot.app.screen.query_one("#existing-text", Static).content)
@@ -366,7 +409,7 @@ async def test_referral_someone_else_with_the_same_name(ctx):
         assert "may already be known" in message_of(pilot)
         assert pilot.app.screen.query_one(".use-client", Button).client_id == known.client_id
         await focus(pilot, "#dups-someone-else")
-        await pilot.press("enter")
+        await press(pilot, "enter")
         await pilot.pause()
         assert not pilot.app.screen.query_one("#dups").display
         assert "someone else" in str(pilot.app.screen.query_one("#dup-note", Static).content)
@@ -391,7 +434,7 @@ async def test_escape_cancels_and_saves_nothing(ctx):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await type_into(pilot, "first_name", "Maya")
-        await pilot.press("escape")
+        await press(pilot, "escape")
         await pilot.pause()
         assert app.results == [None]
         assert not isinstance(app.screen, ReferralForm)
@@ -473,6 +516,24 @@ async def test_decision_rejected_needs_a_reason(ctx):
         await save(pilot)
         assert app.results[0].state == "rejected"
     assert detail(ctx, ref.journey_id).reject_reason == "out_of_area"
+
+
+async def test_decision_changed_meanwhile_keeps_the_choice_and_reloads(ctx):
+    ref = new_referral(ctx)
+    app = FormHost(DecisionForm(ctx, ref.journey_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        J.log_contact(ctx, ref.journey_id, date(2026, 11, 24), "phone", "spoke")  # someone else, meanwhile
+        await choose(pilot, "decision", "Accepted")
+        await save(pilot)
+        assert app.results == []
+        assert "was changed by admin at" in message_of(pilot) and "ctrl+r reloads" in message_of(pilot)
+        await press(pilot, "ctrl+r")
+        await settle(pilot)
+        assert message_of(pilot) == "Reloaded: what you typed is kept."
+        assert field(pilot, "decision").selected == "accepted"
+        await save(pilot)
+        assert app.results[0].state == "accepted"
 
 
 async def test_decision_for_someone_under_17(ctx):
@@ -733,7 +794,7 @@ async def test_onward_needs_consent_and_records_it_through_the_person_form(ctx):
         await save(pilot)
         assert app.results == []
         assert "record the person's consent" in message_of(pilot)
-        await pilot.press("ctrl+e")
+        await press(pilot, "ctrl+e")
         await settle(pilot)
         assert isinstance(pilot.app.screen, ClientEditForm)
         await tick(pilot, "#f-consent_to_share")
@@ -810,7 +871,7 @@ async def test_client_edit_conflict_keeps_what_was_typed(ctx):
         assert field(pilot, "first_name").text == "Anne"
         assert field(pilot, "postcode").text == "me14 1xx"
         # reload to see their change (drops what was typed), then save again
-        await pilot.press("ctrl+r")
+        await press(pilot, "ctrl+r")
         await settle(pilot)
         assert field(pilot, "phone").text == "01622 000000"
         assert field(pilot, "first_name").text == "Ann"
@@ -845,7 +906,7 @@ async def test_find_reason_opens_a_person_outside_the_caseload(ctx):
         await type_into(pilot, "reason", "hi")
         assert error_of(pilot, "reason") == "Say why you need to open this record (a few words)."
         await type_into(pilot, "reason", "Covering for admin on leave")
-        await pilot.press("enter")  # enter on the last field saves
+        await press(pilot, "enter")  # enter on the last field saves
         await settle(pilot)
         assert app.results == [ref.client_id]
     assert queries.find(nina, "Smith")[0].mine
@@ -860,6 +921,6 @@ async def test_a_form_the_user_may_not_open_says_why(ctx):
         assert message_of(pilot).startswith("Cannot open this form. Not allowed: This journey is not in your caseload")
         await save(pilot)
         assert app.results == []
-        await pilot.press("escape")
+        await press(pilot, "escape")
         await pilot.pause()
         assert app.results == [None]

@@ -38,13 +38,16 @@ def make_app(ctx) -> NavigatorApp:
     return app
 
 
-def screen_text(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+async def shown(pilot) -> str:
+    """The text on the screen now (after a repaint)."""
+    await pilot.pause()
+    return "\n".join(strip.text for strip in pilot.app.screen._compositor.render_strips())
 
 
 async def press(pilot, key: str) -> None:
     """A key that may open or close a screen, then let it load."""
     await pilot.press(key)
+    await settle(pilot)
     await settle(pilot)
 
 
@@ -99,14 +102,14 @@ async def test_referral_to_completed_journey(ctx):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, TodayScreen)
-        assert "Nothing is due today" in screen_text(app)
+        assert "Nothing is due today" in await shown(pilot)
 
         jid = await new_referral(pilot, "Maya", "Okafor", "14/03/1990", "2026-11-02")
-        assert "Maya Okafor" in screen_text(app) and "NAV000001" in screen_text(app)
+        assert "Maya Okafor" in await shown(pilot) and "NAV000001" in await shown(pilot)
 
         # Today now says she is waiting for a first contact (overdue since 4 Nov); enter opens her journey
         await press(pilot, "t")
-        text = screen_text(app)
+        text = await shown(pilot)
         assert "Awaiting first contact" in text and "Maya Okafor" in text and "Attempt 1 of 3: phone" in text
         await press(pilot, "enter")
         assert isinstance(app.screen, JourneyScreen) and app.screen.journey_id == jid
@@ -118,15 +121,15 @@ async def test_referral_to_completed_journey(ctx):
         await choose(pilot, "decision", "Accepted")
         await type_into(pilot, "decision_date", "2026-11-05")
         await saved(pilot)
-        assert "Accepted, waiting to start" in screen_text(app)
+        assert "Accepted, waiting to start" in await shown(pilot)
 
         # the caseload shows her as accepted; Today as waiting to start
         await press(pilot, "l")
         assert isinstance(app.screen, CaseloadScreen)
-        text = screen_text(app)
+        text = await shown(pilot)
         assert "Maya Okafor" in text and "Accepted" in text
         await press(pilot, "t")
-        assert "Accepted, waiting to start" in screen_text(app)
+        assert "Accepted, waiting to start" in await shown(pilot)
         await press(pilot, "enter")
         assert isinstance(app.screen, JourneyScreen)
 
@@ -134,9 +137,9 @@ async def test_referral_to_completed_journey(ctx):
         await form(pilot, "s", StartForm)
         await type_into(pilot, "start_date", "09/11/2026")
         await type_swemwbs(pilot, "swemwbs", "3233323")
-        assert "Raw 19 · metric 17.98" in screen_text(app)
+        assert "Raw 19 · metric 17.98" in await shown(pilot)
         await saved(pilot)
-        assert "Started" in screen_text(app)
+        assert "Started" in await shown(pilot)
 
         # a plan with two goals
         await form(pilot, "g", GoalForm)
@@ -170,7 +173,7 @@ async def test_referral_to_completed_journey(ctx):
         await type_into(pilot, "evidence", "Debt plan agreed; joined a walking group")
         await type_swemwbs(pilot, "swemwbs", "4444444")
         await saved(pilot)
-        text = screen_text(app)
+        text = await shown(pilot)
         assert "Completed" in text
 
         # the store holds the whole journey
@@ -193,9 +196,9 @@ async def test_referral_to_completed_journey(ctx):
 
         # and the screens: Today has nothing left, the open caseload no longer lists her
         await press(pilot, "t")
-        assert "Nothing is due today" in screen_text(app)
+        assert "Nothing is due today" in await shown(pilot)
         await press(pilot, "l")
-        assert "Maya Okafor" not in screen_text(app)
+        assert "Maya Okafor" not in await shown(pilot)
     assert queries.caseload(ctx).total == 0
     assert queries.caseload(ctx, open_only=False).rows[0].state == "completed"
 
@@ -213,7 +216,7 @@ async def test_referral_to_no_response_closure(ctx):
 
         # Today: due for no-response closure; enter opens the journey
         await press(pilot, "t")
-        text = screen_text(app)
+        text = await shown(pilot)
         assert "Due for no-response closure" in text and "Tom Reed" in text
         assert "3 attempts unanswered" in text
         await press(pilot, "enter")
@@ -222,7 +225,7 @@ async def test_referral_to_no_response_closure(ctx):
         await form(pilot, "x", CloseForm)
         await choose(pilot, "end_reason", "No response")
         await saved(pilot)
-        assert "Closed without start" in screen_text(app)
+        assert "Closed without start" in await shown(pilot)
 
         d = queries.journey_detail(ctx, jid, audit_view=False)
         assert d.state == "closed_without_start" and d.end_reason == "no_response"
@@ -231,7 +234,7 @@ async def test_referral_to_no_response_closure(ctx):
         assert d.tasks == ()
 
         await press(pilot, "t")
-        assert "Nothing is due today" in screen_text(app)
+        assert "Nothing is due today" in await shown(pilot)
         await press(pilot, "l")
-        assert "Tom Reed" not in screen_text(app)
+        assert "Tom Reed" not in await shown(pilot)
     assert queries.today(ctx).items == ()

@@ -57,7 +57,7 @@ def shown(widget: Widget) -> bool:
 def describe_failure(exc: BaseException) -> str:
     """What went wrong, in words a navigator understands (never a traceback)."""
     if isinstance(exc, ConflictError):
-        return f"Not saved: {exc.message}"
+        return f"Not saved: {exc.message} (ctrl+r reloads.)"
     if isinstance(exc, AccessDenied):
         return f"Not allowed: {exc.message}"
     if isinstance(exc, NotFound):
@@ -275,16 +275,20 @@ class FormScreen(ModalScreen[T], Generic[T]):
     def _loaded(self, message: Loaded) -> None:
         message.stop()
         self.set_message(None)
+        self.load_error = None
         try:
             self.apply(message.data)
         except DomainError as exc:
             self.load_error = exc
             self.set_message(describe_failure(exc).replace("Not saved: ", ""))
             return
+        first = not self.ready and not getattr(self, "_loaded_once", False)
+        self._loaded_once = True
         self.ready = True
         for f in self.query(FormField):
             f.check()
-        self.focus_first()
+        if first:
+            self.focus_first()
 
     @on(LoadFailed)
     def _load_failed(self, message: LoadFailed) -> None:

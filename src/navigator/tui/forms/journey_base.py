@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from textual.binding import Binding
+
 from navigator.services import admin, queries
 from navigator.services.admin import MeasureSettings
 from navigator.services.dto import JourneyDetail
@@ -28,15 +30,23 @@ def journey_context(detail: JourneyDetail) -> str:
 
 
 class JourneyForm(FormScreen[T]):
-    """A form on one journey. ``detail`` is set once loaded."""
+    """A form on one journey. ``detail`` is set once loaded.
+
+    ctrl+r reloads the journey (say after someone else changed it) and keeps what was typed:
+    ``apply_detail`` fills the fields on the first load only (every load when ``REAPPLY``);
+    ``refresh_detail`` runs on every load (to pick up new versions).
+    """
 
     WANTS_MEASURES = False  # load the measure settings (SWEMWBS wording, ONS4)
+    REAPPLY = False
+    BINDINGS = [Binding("ctrl+r", "reload_journey", "Reload")]
 
     def __init__(self, ctx, journey_id: int) -> None:
         super().__init__(ctx)
         self.journey_id = journey_id
         self.detail: JourneyDetail | None = None
         self.measures: MeasureSettings | None = None
+        self._applied = False
 
     def journey_id_to_load(self) -> int:
         return self.journey_id
@@ -59,7 +69,19 @@ class JourneyForm(FormScreen[T]):
         if data.measures is not None:
             for f in self.query(SwemwbsField):
                 f.set_wording(data.measures.wording)
-        self.apply_detail(data.detail, data.extra)
+        self.refresh_detail(data.detail, data.extra)
+        if not self._applied or self.REAPPLY:
+            self.apply_detail(data.detail, data.extra)
+        elif self.load_error is None:
+            self.set_message("Reloaded: what you typed is kept.", info=True)
+        self._applied = True
 
     def apply_detail(self, detail: JourneyDetail, extra: Any) -> None:
-        """On the UI thread: fill the form from the journey."""
+        """On the UI thread: fill the form from the journey (first load)."""
+
+    def refresh_detail(self, detail: JourneyDetail, extra: Any) -> None:
+        """On the UI thread, on every load: keep what the save needs (versions) current."""
+
+    def action_reload_journey(self) -> None:
+        if not self.saving:
+            self.reload()

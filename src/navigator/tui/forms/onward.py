@@ -34,6 +34,7 @@ class OnwardForm(JourneyForm[int]):
 
     TITLE = "Onward referral"
     FORM_HEIGHT = 22
+    REAPPLY = True  # after consent is recorded, the fields appear
     FIELD_ALIASES = {"programme": "programme"}
     BINDINGS = [Binding("ctrl+e", "edit_person", "Person's details")]
 
@@ -121,7 +122,7 @@ class _OnwardItemForm(JourneyForm[Any]):
     def journey_id_to_load(self) -> int:
         return queries.journey_id_for(self.ctx, onward_id=self.onward_id)
 
-    def apply_detail(self, detail: JourneyDetail, extra: Any) -> None:
+    def refresh_detail(self, detail: JourneyDetail, extra: Any) -> None:
         self.onward = next((o for o in detail.onward if o.id == self.onward_id), None)
         if self.onward is None:
             raise DomainError("That onward referral is not in this journey (it may have been removed).")

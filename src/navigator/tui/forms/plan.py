@@ -67,13 +67,16 @@ class GoalForm(JourneyForm[int]):
         assert isinstance(outcome, SelectField)
         outcome.set_options([(o.name, o.code) for o in ref.outcomes])
         if self.goal_id is not None:
-            self.goal = _find_goal(detail, self.goal_id)
             code = next((o.code for o in ref.outcomes if o.name == self.goal.outcome), None)
             if code:
                 outcome.selected = code
             self.field("statement").text = self.goal.statement  # type: ignore[attr-defined]
             if self.goal.target_date:
                 self.field("target_date").text = self.goal.target_date.isoformat()  # type: ignore[attr-defined]
+
+    def refresh_detail(self, detail: JourneyDetail, extra: Any) -> None:
+        if self.goal_id is not None:
+            self.goal = _find_goal(detail, self.goal_id)
 
     def save(self, v: dict) -> int:
         if self.goal_id is None:
@@ -105,12 +108,16 @@ class GoalProgressForm(JourneyForm[int]):
         yield DateField("on", "Date", self.clock, not_future=True)
         yield NoteField("note", "Progress note")
 
-    def apply_detail(self, detail: JourneyDetail, extra: Any) -> None:
+    def refresh_detail(self, detail: JourneyDetail, extra: Any) -> None:
         self.goal = _find_goal(detail, self.goal_id)
         g = self.goal
         target = f" · target {nice_date(g.target_date)}" if g.target_date else ""
         last = f"\nLast note ({nice_date(g.notes[-1][0])}): {g.notes[-1][1]}" if g.notes else ""
         self.set_note("#goal-text", f"{g.statement}\n{g.outcome} · {g.status_label}{target}{last}")
+
+    def apply_detail(self, detail: JourneyDetail, extra: Any) -> None:
+        assert self.goal is not None
+        g = self.goal
         status = self.field("status")
         assert isinstance(status, SelectField)
         status.selected = g.status

@@ -167,7 +167,7 @@ class CloseForm(JourneyForm[JourneyRef]):
             raise DomainError(f"This journey is {detail.state_label.lower()}: there is nothing to close.")
         reason = self.field("end_reason")
         assert isinstance(reason, SelectField)
-        reason.set_options([(L.END_LABELS[L.EndReason(r)], r) for r in detail.end_reasons])
+        reason.set_options([(L.END_LABELS[L.EndReason(r)], r) for r in detail.end_reasons], value=reason.selected)
         if detail.state == L.State.STARTED.value:
             self.set_note("#close-note", "A started journey ends as completed or ends early.")
         else:
