@@ -291,3 +291,12 @@ def test_cutoff_matches_the_count(store):
         c = team.cutoff(cal, on, n)
         assert cal.count(c, on) >= n
         assert cal.count(c + (D(2000, 1, 2) - D(2000, 1, 1)), on) < n
+
+
+def test_open_journey_ids_for_reassignment(store):
+    ids = store.ids
+    assert team.open_journey_ids(store, "nina") == (ids["E"], ids["B"], ids["I"], ids["A"], ids["C"])
+    assert team.open_journey_ids(as_user(store, "lea"), "omar") == ()  # not in lea's lots
+    assert team.open_journey_ids(store, "vic") == (ids["H"],)
+    with pytest.raises(AccessDenied):
+        team.open_journey_ids(as_user(store, "nina"), "vic")

@@ -160,7 +160,7 @@ class TeamView:
     localities: tuple[PlaceLoad, ...]
     lots: tuple[PlaceLoad, ...]
     total: PlaceLoad
-    scope: tuple[str, ...]  # the lots this view covers
+    scope: tuple[str, ...]  # the lots this view is limited to (empty: every lot)
 
 
 class _Acc:
@@ -283,7 +283,7 @@ def team(ctx: Ctx, on: date | None = None) -> TeamView:
         lot_rows.append(PlaceLoad("lot", lot_names[lot_id], "ALL", acc.load(cal, on)))
     return TeamView(on, _month_key(on), tuple(navs), tuple(loc_rows), tuple(lot_rows),
                     PlaceLoad("service", "ALL", "ALL", total.load(cal, on)),
-                    tuple(lot_names[x] for x in lot_acc))
+                    tuple(lot_names[x] for x in lot_acc) if scope is not None else ())
 
 
 # ---------------------------------------------------------------- Waiting and stuck
@@ -657,3 +657,20 @@ def partners(ctx: Ctx, on: date | None = None, since: date | None = None) -> Par
         rows.append(PartnerStats(pname, prog, expected, 0, 0, 0, 0, 0, 0, 0, None, None, 0, waiting.get(pid, 0)))
     rows.sort(key=lambda r: (r.partner.lower(), r.programme.lower()))
     return PartnersView(on, since, tuple(rows))
+
+
+# ---------------------------------------------------------------- reassigning a navigator's journeys
+
+def open_journey_ids(ctx: Ctx, username: str) -> tuple[int, ...]:
+    """The open journeys a navigator holds in the lead's lots (e.g. a leaver's), oldest first, to reassign."""
+    with ctx.read() as s:
+        actor = _lead(s, ctx)
+        user = s.execute(select(User.id).where(User.username == username)).scalar_one_or_none()
+        if user is None:
+            raise NotFound(f"There is no user '{username}'.")
+        scope = _scope_localities(s, actor)
+        return tuple(s.execute(
+            select(Journey.id).where(Journey.navigator_id == user, Journey.state.in_(OPEN_STATES),
+                                     _in_scope(Journey.locality_id, scope))
+            .order_by(Journey.received_date, Journey.id)
+        ).scalars())

@@ -26,6 +26,19 @@ from navigator.tui.widgets import describe_error
 
 NAV_ACTIONS = frozenset({"today", "caseload", "find", "new_referral", "back", "setup"})
 
+# Team leads' screens (team leads and admins; their services refuse navigators):
+# (name, key, title, what it shows, module in navigator.tui.screens, class)
+TEAM_SCREENS = (
+    ("team", "T", "Team", "Load per navigator; open a caseload, reassign", "team", "TeamScreen"),
+    ("stuck", "W", "Waiting and stuck", "Waiting to start, no partner update, reviews overdue", "stuck",
+     "StuckScreen"),
+    ("trends", "R", "Trends", "Referrals, starts, completions, no-response closures, waits by month", "trends",
+     "TrendsScreen"),
+    ("partners", "P", "Partners", "Onward referrals per partner and programme", "partners", "PartnersScreen"),
+    ("return_preview", "M", "Return preview", "The monthly return before it is exported", "return_preview",
+     "ReturnPreviewScreen"),
+)
+
 
 class NavigatorCommands(Provider):
     """Command palette: every screen, and every action of the screen it was opened from."""
@@ -43,6 +56,9 @@ class NavigatorCommands(Provider):
         if app.has_admin_screen():
             yield "Set up the service (admin)", partial(app.run_action, "setup"), \
                 "Users, reference data, partners, protocol, measures, calendar, letters (A)"
+        if app.is_team_lead():
+            for name, key, title, what, _module, _cls in TEAM_SCREENS:
+                yield f"Team lead: {title}", partial(app.run_action, f"team_screen('{name}')"), f"{what} ({key})"
         seen: set[str] = set()
         for key, binding in screen_bindings(screen):
             if binding.action in seen or not binding.description:
@@ -97,6 +113,7 @@ class NavigatorApp(App[int]):
         Binding("n", "new_referral", "New referral"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("A", "setup", "Set up the service", show=False),
+        *(Binding(key, f"team_screen('{name}')", title, show=False) for name, key, title, *_ in TEAM_SCREENS),
         Binding("q", "quit", "Quit"),
         Binding("escape", "back", "Back", show=False),
     ]
@@ -136,6 +153,8 @@ class NavigatorApp(App[int]):
             return False
         if action == "back" and len(self.screen_stack) <= 1:
             return False
+        if action == "team_screen":
+            return self.is_team_lead()
         return True
 
     async def _show(self, name: str | None) -> None:
@@ -186,6 +205,31 @@ class NavigatorApp(App[int]):
         while len(self.screen_stack) > 1:
             await self.pop_screen()
         await self.push_screen(AdminScreen())
+
+    def is_team_lead(self) -> bool:
+        """Team leads and admins see the team screens (their services check again)."""
+        if self.ctx is None:
+            return False
+        known = getattr(self, "_team_lead", None)
+        if known is None:
+            try:
+                known = self._team_lead = bool(self.ctx.actor().is_team_lead)
+            except Exception:  # noqa: BLE001 - no account, a store error: not a team lead here
+                return False
+        return known
+
+    async def action_team_screen(self, name: str) -> None:
+        """One of the team leads' screens (TEAM_SCREENS), over the first screen."""
+        spec = next((s for s in TEAM_SCREENS if s[0] == name), None)
+        if spec is None or not self.is_team_lead():
+            self.notify("Only a team lead or an admin can see that.", title="Not allowed", severity="error")
+            return
+        screen_cls = getattr(importlib.import_module(f"navigator.tui.screens.{spec[4]}"), spec[5])
+        if isinstance(self.screen, screen_cls):
+            return
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        await self.push_screen(screen_cls())
 
     def open_journey(self, journey_id: int) -> None:
         from navigator.tui.screens.journey import JourneyScreen

@@ -111,8 +111,9 @@ class CaseloadScreen(DataScreen):
         Binding("down", "focus_table", "Table", show=False),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, navigator: str | None = None) -> None:
         super().__init__()
+        self.navigator = navigator  # whose caseload to open on (team leads, from Team); None: mine
         self.rows: list[CaseloadRow] = []
         self.total = 0
         self.sort_key = "due"
@@ -133,7 +134,7 @@ class CaseloadScreen(DataScreen):
                          prompt="State")
             yield Select([], prompt="All localities", id="locality-filter")
             # team leads and admins: whose caseload (shown once the reference data says who may)
-            me = self.app.ctx.username
+            me = self.navigator or self.app.ctx.username
             yield Select([(me, me)], value=me, id="navigator-filter", allow_blank=False)
         yield RowTable(id="caseload-table", zebra_stripes=True, cell_padding=0)
         yield Static("", id="caseload-status", classes="status")
@@ -173,7 +174,8 @@ class CaseloadScreen(DataScreen):
         if locality is not Select.NULL and locality:
             args["locality"] = locality
         picker = self.query_one("#navigator-filter", Select)
-        if picker.display and picker.value is not Select.NULL and picker.value != self.ctx.username:
+        if (picker.display or self.navigator) and picker.value is not Select.NULL \
+                and picker.value != self.ctx.username:
             args["navigator"] = picker.value
         return args
 
@@ -197,10 +199,12 @@ class CaseloadScreen(DataScreen):
         if actor.is_team_lead:
             navigators = [(u.username, u.username) for u in ref.navigators
                           if u.role in ("navigator", "team_lead", "admin")]
+            if self.navigator and all(v != self.navigator for _, v in navigators):
+                navigators.append((f"{self.navigator} (inactive)", self.navigator))  # a leaver's journeys
             picker = self.query_one("#navigator-filter", Select)
             with picker.prevent(Select.Changed):
                 picker.set_options(navigators)
-                picker.value = actor.username
+                picker.value = self.navigator or actor.username
             picker.display = True
             self._fit_filters()
 

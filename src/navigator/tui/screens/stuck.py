@@ -1,0 +1,200 @@
+"""Waiting and stuck (team leads): journeys waiting longest to start, onward referrals with no partner
+update for N working days, plans with no review in their review period. Enter opens the journey."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import DataTable, Header, Static
+
+from navigator.services import team
+from navigator.services.team import StuckView
+from navigator.tui.screens.team import Col, PanedScreen, cell, set_columns
+from navigator.tui.widgets import NavFooter, RowTable, Title, fmt_date, heading, plural
+
+PANES = (("stuck-waiting", "Waiting to start"), ("stuck-onward", "No partner update"),
+         ("stuck-reviews", "Reviews overdue"))
+
+PERSON = (
+    Col("client", "Person", "Person", 12, 20, grow=2, right=False),
+    Col("ref", "Ref", "Ref", 9, 9, right=False),
+    Col("navigator", "Navigator", "Navigator", 8, 12, grow=1, right=False),
+)
+WAITING_COLUMNS = PERSON + (
+    Col("locality", "Locality", "Locality", 9, 16, grow=1, right=False),
+    Col("accepted", "Accepted", "Accepted", 9, 11, right=False),
+    Col("waited", "Waited", "Waited", 7, 8),
+)
+ONWARD_COLUMNS = PERSON + (
+    Col("programme", "Partner: programme", "Programme", 12, 30, grow=3, right=False),
+    Col("referred", "Referred", "Referred", 9, 11, right=False),
+    Col("last", "Last update", "Update", 9, 11, right=False),
+    Col("silent", "Silent", "Silent", 7, 8),
+)
+REVIEW_COLUMNS = PERSON + (
+    Col("locality", "Locality", "Locality", 9, 16, grow=1, right=False),
+    Col("last", "Last review", "Reviewed", 9, 11, right=False),
+    Col("since", "Since", "Since", 7, 8),
+    Col("overdue", "Overdue by", "Over", 6, 10),
+)
+TABLES = {"stuck-waiting": ("stuck-waiting-table", WAITING_COLUMNS),
+          "stuck-onward": ("stuck-onward-table", ONWARD_COLUMNS),
+          "stuck-reviews": ("stuck-reviews-table", REVIEW_COLUMNS)}
+
+
+def days(n: int) -> str:
+    return f"{n} d"
+
+
+class StuckScreen(PanedScreen):
+    """Three lists, longest first; + and - change how many working days without a partner update count."""
+
+    SCREEN_NAME = "Waiting and stuck"
+    PANES = PANES
+    WIDE_AT = 150
+    BINDINGS = [
+        Binding("enter", "open", "Open journey"),
+        Binding("plus", "days(1)", "More days", key_display="+"),
+        Binding("minus", "days(-1)", "Fewer days", key_display="-"),
+        *PanedScreen.pane_bindings(PANES),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view: StuckView | None = None
+        self.partner_days: int | None = None  # None: the service's setting
+        self._seq = 0
+        self._rows: dict[str, list[int]] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Title("Waiting and stuck", id="stuck-title")
+        yield self.pane_tabs()
+        with Vertical(id="stuck-body"):
+            for pane_id, label in PANES:
+                table_id, _cols = TABLES[pane_id]
+                with Vertical(id=pane_id, classes="pane"):
+                    yield Static(heading(label), classes="pane-title", id=f"{pane_id}-title")
+                    yield RowTable(id=table_id, zebra_stripes=True, cell_padding=0)
+        yield Static("", id="stuck-status", classes="status")
+        yield NavFooter()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Waiting and stuck"
+        self.query_one("#stuck-waiting-table", DataTable).focus()
+
+    def reload(self) -> None:
+        self._seq += 1
+        self.call_service("stuck", team.waiting_and_stuck, self.ctx, partner_days=self.partner_days, seq=self._seq)
+
+    def on_resize(self) -> None:
+        if self.view is not None:
+            self.call_after_refresh(self._draw)
+
+    def pane_label(self, index: int) -> str:
+        label = PANES[index][1]
+        if self.view is None:
+            return label
+        total = (self.view.waiting_total, self.view.onward_total, self.view.reviews_total)[index]
+        return f"{label} ({total:,})"
+
+    # ---------------------------------------------------------------- rendering
+    def loaded_stuck(self, view: StuckView, seq: int) -> None:
+        if seq != self._seq:
+            return
+        self.view = view
+        self.partner_days = view.partner_days
+        self._draw()
+        self.refresh_pane_tabs()
+        self.query_one("#stuck-title", Title).update(Content.from_markup(
+            "[b]Waiting and stuck[/] $on  [dim]·[/] longest first, in working days",
+            on=f"{view.on:%a} {fmt_date(view.on)}"))
+        self.query_one("#stuck-status", Static).update(Content.from_markup(
+            "[dim]+/-[/] $n working days without a partner update [dim]·[/] plan reviews every $r",
+            n=str(view.partner_days), r=str(view.review_every)))
+        self.refresh_bindings()
+
+    def _draw(self) -> None:
+        v = self.view
+        if v is None:
+            return
+        today = v.on
+        short = {"short": True, "today": today}
+
+        def person(r) -> list[Text]:
+            return [cell(r.client_name, right=False), cell(Text(r.client_ref, style="dim"), right=False),
+                    cell(r.navigator, right=False)]
+
+        sections = {
+            "stuck-waiting": (v.waiting, v.waiting_total, lambda r: person(r) + [
+                cell(r.locality, right=False), cell(fmt_date(r.decision_date, **short).strip(), right=False),
+                cell(days(r.waited))]),
+            "stuck-onward": (v.onward, v.onward_total, lambda r: person(r) + [
+                cell(f"{r.partner}: {r.programme}", right=False),
+                cell(fmt_date(r.referral_date, **short).strip(), right=False),
+                cell(fmt_date(r.last_update, **short).strip() or "none", right=False), cell(days(r.silent))]),
+            "stuck-reviews": (v.reviews, v.reviews_total, lambda r: person(r) + [
+                cell(r.locality, right=False),
+                cell(fmt_date(r.last_review, **short).strip() or "never", right=False),
+                cell(days(r.since)), cell(days(r.overdue_by))]),
+        }
+        titles = {
+            "stuck-waiting": "Waiting to start",
+            "stuck-onward": f"No partner update for {v.partner_days}+ working days",
+            "stuck-reviews": f"No plan review within {v.review_every} working days",
+        }
+        for pane_id, (rows, total, cells) in sections.items():
+            table_id, columns = TABLES[pane_id]
+            table = self.query_one(f"#{table_id}", DataTable)
+            current = table.cursor_row
+            set_columns(table, columns)
+            self._rows[table_id] = [r.journey_id for r in rows]
+            for i, r in enumerate(rows):
+                table.add_row(*cells(r), key=str(i))
+            if table.row_count:
+                table.move_cursor(row=min(max(current, 0), table.row_count - 1), animate=False)
+            more = f", the first {len(rows):,} shown" if total > len(rows) else ""
+            self.query_one(f"#{pane_id}-title", Static).update(
+                heading(titles[pane_id] + more, total) if total else Content.from_markup(
+                    "[b $accent]$t[/] [dim]- none[/]", t=titles[pane_id]))
+
+    # ---------------------------------------------------------------- actions
+    def _current(self) -> int | None:
+        table = self.focused if isinstance(self.focused, DataTable) else None
+        if table is None:
+            pane_id = PANES[self.pane][0]
+            table = self.query_one(f"#{TABLES[pane_id][0]}", DataTable)
+        ids = self._rows.get(table.id or "", [])
+        i = table.cursor_row
+        return ids[i] if ids and 0 <= i < len(ids) else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open":
+            return self._current() is not None or None
+        return True
+
+    @on(DataTable.RowSelected)
+    def row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        jid = self._current()
+        if jid is not None:
+            self.app.open_journey(jid)
+
+    def action_days(self, step: int) -> None:
+        current = self.partner_days or team.DEFAULT_STUCK_PARTNER_DAYS
+        new = min(250, max(1, current + step))
+        if new != current:
+            self.partner_days = new
+            self.reload()
+            self.notify(f"Onward referrals with no partner update for {plural(new, 'working day')} or more.",
+                        timeout=3)
+
+    def on_descendant_focus(self, event) -> None:
+        self.refresh_bindings()
