@@ -102,6 +102,18 @@ async def test_navigators_cannot_open_team_screens(tui_ctx):
 
         names = [name for name, _cb, _help in NavigatorCommands(app.screen)._commands()]
         assert not any(n.startswith("Team lead:") for n in names)
+        await press(pilot, "question_mark")
+        everywhere = dict((d, ok) for _k, d, ok in app.screen.sections()[1][1])
+        assert everywhere["Team"] is False and everywhere["Return preview"] is False
+
+
+async def test_help_lists_the_team_screens_for_a_lead(tui_ctx):
+    app = make_app(tui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "question_mark")
+        everywhere = {d: (k, ok) for k, d, ok in app.screen.sections()[1][1]}
+        assert everywhere["Team"] == ("T", True) and everywhere["Waiting and stuck"] == ("W", True)
 
 
 async def test_team_lead_palette_lists_the_team_screens(tui_ctx):
@@ -135,6 +147,12 @@ async def test_team_shows_load_and_opens_a_navigators_caseload(tui_ctx):
         places = column(app, "#team-places-table", "place")
         assert places[0] == "Lot 1" and places[-1] == "Service" and "Maidstone" in places
         assert cell_of(app, "#team-places-table", "service", "open") == "7"
+        table = app.screen.query_one("#team-places-table", DataTable)
+        table.move_cursor(row=table.get_row_index("loc:Maidstone"))
+        await press(pilot, "enter")  # a locality's trends
+        assert isinstance(app.screen, TrendsScreen) and app.screen.view.place == "Maidstone"
+        await press(pilot, "escape")
+        assert isinstance(app.screen, TeamScreen)
         await press(pilot, "1", "down", "enter")  # Nina's caseload
         assert isinstance(app.screen, CaseloadScreen)
         assert app.screen.query_one("#navigator-filter", Select).value == "nina"

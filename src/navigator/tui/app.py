@@ -153,7 +153,7 @@ class NavigatorApp(App[int]):
             return False
         if action == "back" and len(self.screen_stack) <= 1:
             return False
-        if action == "team_screen":
+        if action.partition("(")[0] == "team_screen":  # Help asks with the parameters still attached
             return self.is_team_lead()
         return True
 
