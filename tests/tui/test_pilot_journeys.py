@@ -27,7 +27,7 @@ from navigator.tui.screens.caseload import CaseloadScreen
 from navigator.tui.screens.journey import JourneyScreen
 from navigator.tui.screens.today import TodayScreen
 
-from .test_forms import choose, keys, save, settle, tick, type_into, type_swemwbs
+from .test_forms import choose, save, settle, tick, type_into, type_swemwbs
 
 SIZE = (80, 24)
 
