@@ -300,3 +300,21 @@ def test_open_journey_ids_for_reassignment(store):
     assert team.open_journey_ids(store, "vic") == (ids["H"],)
     with pytest.raises(AccessDenied):
         team.open_journey_ids(as_user(store, "nina"), "vic")
+
+
+@pytest.mark.both_backends
+def test_the_same_figures_on_sqlite_and_postgresql(ctx):
+    """The grouped queries give the hand-worked figures on both backends (dates come back as text on SQLite)."""
+    ids = build(ctx)
+    nina = {n.username: n for n in team.team(ctx).navigators}["nina"].load
+    assert nina == team.Load(open=5, active=3, awaiting_contact=2, waiting_to_start=1, longest_wait=13,
+                             overdue=5, due_no_response=1, completions=1)
+    stuck = team.waiting_and_stuck(ctx)
+    assert [(w.journey_id, w.waited) for w in stuck.waiting] == [(ids["C"], 13)]
+    assert [(o.onward_id, o.silent) for o in stuck.onward] == [(ids["E_debt"], 51)]
+    assert [(r.journey_id, r.since) for r in stuck.reviews] == [(ids["E"], 54)]
+    october = next(m for m in team.trends(ctx).months if m.month == "2026-10")
+    assert october == team.TrendMonth("2026-10", 3, 2, 0, 0, Decimal("6.5"))
+    res = {r.programme: r for r in team.partners(ctx).rows}["Resilience and Physical Wellbeing Programme"]
+    assert (res.made, res.acceptance_rate, res.median_first_update) == (2, Decimal("50.0"), Decimal("3.5"))
+    assert team.open_journey_ids(as_user(ctx, "lea"), "vic") == (ids["H"],)
