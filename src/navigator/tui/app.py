@@ -2,7 +2,9 @@
 
 Screens: Today (first), Caseload, Find, Journey, Help; forms (``navigator.tui.forms``) are
 modal screens pushed over them. Global keys: ``t`` Today, ``l`` Caseload, ``f``/``/`` Find,
-``n`` new referral, ``?`` help, ``ctrl+p`` command palette, ``q`` quit, ``escape`` back.
+``n`` new referral, ``?`` help, ``ctrl+p`` command palette, ``q`` quit, ``escape`` back. Team leads
+and admins also have ``T`` Team, ``W`` Waiting and stuck, ``R`` Trends, ``P`` Partners and ``M``
+Return preview (TEAM_SCREENS).
 
 After a form saves, the app broadcasts ``DataChanged`` (``data_changed``) so every screen
 showing store data reloads at once.
