@@ -969,3 +969,19 @@ async def test_access_denied_on_save_is_shown(ctx):
         await save(pilot)
         assert app.results == []
         assert message_of(pilot).startswith("Not allowed: ")
+
+
+async def test_client_edit_opens_through_a_journey_the_user_may_see(ctx):
+    nina = make_user(ctx, "nina", "navigator", ("Lot 2",))
+    old = new_referral(ctx, received=date(2025, 5, 1), navigator="nina")
+    J.close(ctx, old.journey_id, date(2025, 5, 20), "declined")
+    J.receive_referral(ctx, J.ReferralInput(received_date=date(2026, 11, 2), source="gp",
+                                            client_id=old.client_id))  # the latest is admin's, not nina's
+    app = FormHost(ClientEditForm(nina, old.client_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert message_of(pilot) == ""
+        await type_into(pilot, "phone", "07700 900111")
+        await save(pilot)
+        assert app.results == [old.client_id]
+    assert detail(ctx, old.journey_id).client.phone == "07700 900111"

@@ -481,7 +481,8 @@ def open_with_reason(ctx: Ctx, client_id: int, reason: str) -> None:
 
 def journey_id_for(ctx: Ctx, *, goal_id: int | None = None, onward_id: int | None = None,
                    client_id: int | None = None) -> int:
-    """The journey a goal or an onward referral belongs to, or a person's latest journey.
+    """The journey a goal or an onward referral belongs to, or a person's latest journey (the latest
+    one the acting user may see, if any).
 
     For forms opened on those ids: they then read ``journey_detail`` (which checks access).
     """
@@ -493,8 +494,12 @@ def journey_id_for(ctx: Ctx, *, goal_id: int | None = None, onward_id: int | Non
             jid = s.exec(select(OnwardReferral.journey_id).where(OnwardReferral.id == onward_id)).first()
             what = "onward referral"
         elif client_id is not None:
-            jid = s.exec(select(Journey.id).where(Journey.client_id == client_id)
-                         .order_by(Journey.received_date.desc(), Journey.id.desc())).first()
+            rows = s.exec(select(Journey).where(Journey.client_id == client_id)
+                          .order_by(Journey.received_date.desc(), Journey.id.desc())).all()
+            actor = ctx.actor(s)
+            visible = [j for j in rows if access.can_see_journey(
+                s, actor, navigator_id=j.navigator_id, locality_id=j.locality_id, client_id=j.client_id)]
+            jid = (visible or rows)[0].id if rows else None
             what = "person"
         else:
             raise DomainError("Say which goal, onward referral or person.")
