@@ -143,7 +143,7 @@ class FormScreen(ModalScreen[T], Generic[T]):
         with Vertical(id="form-box"):
             yield Static(self.TITLE, id="form-title", markup=False)
             yield Static("", id="form-context", markup=False)
-            with VerticalScroll(id="form-body"):
+            with VerticalScroll(id="form-body", can_focus=False):
                 yield from self.compose_fields()
             yield Static("", id="form-message", markup=False)
             with Horizontal(id="form-buttons"):
