@@ -799,8 +799,9 @@ async def test_onward_needs_consent_and_records_it_through_the_person_form(ctx):
         await tick(pilot, "#f-consent_to_share")
         await save(pilot)
         await settle(pilot)
-        assert isinstance(pilot.app.screen, OnwardForm)
+        assert isinstance(pilot.app.screen, OnwardForm), message_of(pilot)
         assert pilot.app.screen.query_one("#onward-fields").display
+        assert app.focused.id == "f-programme"
         await choose(pilot, "programme", programme.label)
         await type_into(pilot, "note", "Appointment requested")
         await save(pilot)

@@ -15,6 +15,7 @@ from navigator.domain.errors import DomainError, ValidationErrors
 from navigator.services import journeys as J
 from navigator.services import queries, setup
 from navigator.services.dto import JourneyDetail, OnwardView
+from navigator.tui.forms.base import shown
 from navigator.tui.forms.fields import DateField, NoteField, SelectField, nice_date
 from navigator.tui.forms.journey_base import JourneyForm
 
@@ -78,6 +79,8 @@ class OnwardForm(JourneyForm[int]):
         else:
             box.display = False
             fields.display = True
+            if self.focused is None or not shown(self.focused):  # consent was just recorded
+                self.call_after_refresh(self.focus_first)
 
     def focus_first(self) -> None:
         if self.detail is not None and not self.consented:
