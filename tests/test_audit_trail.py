@@ -128,7 +128,12 @@ def test_every_write_leaves_an_event_in_the_same_transaction(ctx):
 
 # ---------------------------------------------------------------- append-only in the database
 
-@pytest.mark.parametrize("statement", ["UPDATE audit_event SET username = 'mallory'", "DELETE FROM audit_event"])
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_event SET username = 'mallory'",
+    "DELETE FROM audit_event",
+    # Blanking text is retention's redaction, refused without a retention event (tests/test_audit_redaction.py).
+    "UPDATE audit_event SET before = NULL, after = NULL, redacted = (1 = 1)",
+])
 def test_the_database_refuses_changes_to_the_audit_log(ctx, statement):
     new_referral(ctx)
     before = [(e.id, e.hash) for e in _events(ctx)]
@@ -150,6 +155,16 @@ def test_raw_sqlite_cannot_edit_the_log_either(ctx, db_path, backend):
             con.execute("UPDATE audit_event SET after = NULL")
     finally:
         con.close()
+
+
+def test_new_events_chain_the_hash_of_their_text(ctx):
+    """Version 2: the hash covers sha256(before/after), so retention can blank the text later."""
+    ref = new_referral(ctx)
+    J.log_contact(ctx, ref.journey_id, date(2026, 11, 3), "phone", "spoke", "first call")
+    ev = _events(ctx, "journey.contact")[0]
+    assert ev.hash_version == 2 and not ev.redacted
+    assert (ev.before_hash, ev.after_hash) == (audit.content_hash(ev.before), audit.content_hash(ev.after))
+    assert "first call" in ev.after and ev.after_hash is not None
 
 
 def test_tampering_is_detected(ctx, db_path, backend):

@@ -186,6 +186,13 @@ def test_apply_anonymises_in_place_and_leaves_everyone_else_alone(ctx, people):
         assert [e.action for e in events] == ["retention.anonymise", "retention.anonymise", "retention.apply"]
         assert {e.client_id for e in events[:2]} == {people["A"].client_id, people["D"].client_id}
         assert not any("Alice" in (e.after or "") or "Dora" in (e.after or "") for e in events)
+        # Their text is gone from the whole audit log too (services/audit.py: redaction), not only the
+        # retention events; everyone else's is kept.
+        everything = " ".join(f"{e.before} {e.after}" for e in s.exec(select(AuditEvent)).all())
+        for gone in ("Alice", "Dora", "9434765919", "talked to Alice", "sister phoned"):
+            assert gone not in everything
+        assert "talked to Carol" in everything and "Bob" in everything
+        assert report.audit_redacted > 0 and report.audit_unredactable == 0
         assert audit.verify_chain(s) == []
     for k in ("B", "C", "E"):
         assert _dump_client(ctx, people[k].client_id) == untouched[k]
@@ -214,7 +221,9 @@ def test_retention_commands(ctx, db_path, backend, people, monkeypatch, capsys):
     assert "nothing was changed" in capsys.readouterr().out
     assert not _client(ctx, people["A"].client_id).anonymised
     assert main(db + ["retention", "apply"]) == 0
-    assert "Anonymised 2 person(s)" in capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Anonymised 2 person(s)" in out and "Removed their personal data from" in out
+    assert "still hold personal data" not in out
     assert _client(ctx, people["A"].client_id).anonymised
 
 

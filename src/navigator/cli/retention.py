@@ -86,4 +86,12 @@ def run_apply(args) -> int:
         console.print(_table(report, "Anonymised"))
         console.print(f"Anonymised {report.anonymised} person(s): names, contact details and free text removed; "
                       "dates, states and measures kept. Recorded in the audit log.")
+        if report.anonymised:
+            console.print(f"Removed their personal data from {report.audit_redacted} audit event(s); the audit "
+                          "chain still verifies (`navigator doctor`).")
+        if report.audit_unredactable:
+            console.print(f"{report.audit_unredactable} older audit event(s) about them still hold personal data: "
+                          "their hashes cover the text (the audit log failed its check when navigator was "
+                          "upgraded, so they were kept as evidence). Run `navigator doctor` and tell your data "
+                          "protection lead.")
     return 0

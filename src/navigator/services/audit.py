@@ -1,8 +1,21 @@
 """The audit log: every write (and every view, search, export, import) leaves an event.
 
 Events are chained: each carries the hash of the previous one, so an edited or
-removed event is detected (``verify_chain``). The table itself refuses UPDATE
-and DELETE (triggers created by the first migration).
+removed event is detected (``verify_chain``). The table itself refuses DELETE,
+and refuses UPDATE except retention's redaction (triggers: migrations 0001, 0002).
+
+Two hash versions (``hash_version``):
+- 2, every event since migration 0002: ``before_hash``/``after_hash`` are the
+  sha256 of the before/after text, and the event's hash covers those hashes, not
+  the text. Retention can blank a person's text (``redact_events``: before and
+  after become NULL, ``redacted`` = 1) and the chain still proves that nothing
+  else changed and nothing was added or removed. While the text is there,
+  ``verify_chain`` recomputes its hash, so an edited text is still detected; a
+  redacted event counts only when a later ``retention.anonymise`` event covers
+  the person it is about (the database checks the same before it allows it).
+- 1, events written before 0002 (migration 0002 rehashes them to version 2 when
+  their chain checks; a log that failed its check keeps them as evidence): the
+  hash covers the text itself, so they cannot be redacted.
 """
 
 from __future__ import annotations
@@ -14,7 +27,7 @@ from datetime import date, datetime, timezone
 from enum import Enum
 from typing import Any, Iterable
 
-from sqlalchemy import insert, text
+from sqlalchemy import bindparam, func, insert, inspect, or_, text, update
 from sqlmodel import Session, select
 
 from navigator.store.models import AuditEvent
@@ -46,8 +59,25 @@ def to_json(value: Any) -> str | None:
 def event_hash(prev_hash: str, at: str, username: str, acting_as: str | None, action: str, entity: str,
                entity_id: int | None, client_id: int | None, journey_id: int | None,
                before: str | None, after: str | None) -> str:
+    """Version 1: the hash covers the before/after text itself."""
     payload = _HASH_ENCODER.encode(  # == json.dumps(..., ensure_ascii=False)
         [prev_hash, at, username, acting_as, action, entity, entity_id, client_id, journey_id, before, after]
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def content_hash(value: str | None) -> str | None:
+    """sha256 (hex) of a stored before/after text; None for no text."""
+    return None if value is None else hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def event_hash_v2(prev_hash: str, at: str, username: str, acting_as: str | None, action: str, entity: str,
+                  entity_id: int | None, client_id: int | None, journey_id: int | None,
+                  before_hash: str | None, after_hash: str | None) -> str:
+    """Version 2: the hash covers the hashes of the before/after text, so the text can be blanked later."""
+    payload = _HASH_ENCODER.encode(
+        ["v2", prev_hash, at, username, acting_as, action, entity, entity_id, client_id, journey_id, before_hash,
+         after_hash]
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
@@ -84,11 +114,13 @@ class AuditWriter:
         rows = []
         for action, entity, entity_id, client_id, journey_id, before, after in events:
             b, a = to_json(before), to_json(after)
-            h = event_hash(self.prev, at_text, self.username, self.acting_as, action, entity, entity_id,
-                           client_id, journey_id, b, a)
+            bh, ah = content_hash(b), content_hash(a)
+            h = event_hash_v2(self.prev, at_text, self.username, self.acting_as, action, entity, entity_id,
+                              client_id, journey_id, bh, ah)
             rows.append(dict(at=self.at, username=self.username, acting_as=self.acting_as, action=action,
                              entity=entity, entity_id=entity_id, client_id=client_id, journey_id=journey_id,
-                             before=b, after=a, prev_hash=self.prev, hash=h))
+                             before=b, after=a, prev_hash=self.prev, hash=h, before_hash=bh, after_hash=ah,
+                             redacted=False, hash_version=2))
             self.prev = h
         if rows:
             self._insert(rows)
@@ -119,24 +151,121 @@ class ChainProblem:
     problem: str
 
 
+RETENTION_ACTION = "retention.anonymise"
+CHANGED = "was changed after it was written"
+UNLINKED = "does not follow the event before it (an event was removed or added)"
+UNAUTHORISED = "had its text removed, but no later retention event covers the person it is about"
+
+_V1_COLUMNS = ("id", "at", "username", "acting_as", "action", "entity", "entity_id", "client_id", "journey_id",
+               "before", "after", "prev_hash", "hash")
+_V2_COLUMNS = ("before_hash", "after_hash", "redacted", "hash_version")
+
+
+def _has_v2_columns(session: Session) -> bool:
+    """False on a store still at schema 0001 (doctor examines stores without upgrading them)."""
+    return "hash_version" in {c["name"] for c in inspect(session.connection()).get_columns("audit_event")}
+
+
+def _stored_at_text(at) -> str:
+    at = at if isinstance(at, str) else _at_text(at)
+    at = at.replace(" ", "T")
+    return at if "." in at else at + ".000000"
+
+
 def verify_chain(session: Session) -> list[ChainProblem]:
-    """Recompute every hash; report events whose hash or link does not match."""
+    """Recompute every hash; report events whose hash, text or link does not match (in id order)."""
     problems: list[ChainProblem] = []
-    prev = GENESIS
+    v2_columns = _has_v2_columns(session)
+    columns = _V1_COLUMNS + (_V2_COLUMNS if v2_columns else ())
     rows = session.execute(text(
-        "SELECT id, at, username, acting_as, action, entity, entity_id, client_id, journey_id, before, after, "
-        "prev_hash, hash FROM audit_event ORDER BY id"
-    ))
+        f"SELECT {', '.join(chr(34) + c + chr(34) for c in columns)} FROM audit_event ORDER BY id"))
+    prev = GENESIS
+    redacted: list[tuple[int, str, int | None, int | None]] = []  # id, action, client id, journey id
+    retention_upto: dict[int, int] = {}  # client id -> id of the latest retention.anonymise event about them
+    last_retention = 0
     for r in rows:
-        at = r.at if isinstance(r.at, str) else _at_text(r.at)
-        at = at.replace(" ", "T")
-        if "." not in at:
-            at += ".000000"
         if r.prev_hash != prev:
-            problems.append(ChainProblem(r.id, "does not follow the event before it (an event was removed or added)"))
-        expected = event_hash(r.prev_hash, at, r.username, r.acting_as, r.action, r.entity, r.entity_id,
-                              r.client_id, r.journey_id, r.before, r.after)
-        if expected != r.hash:
-            problems.append(ChainProblem(r.id, "was changed after it was written"))
+            problems.append(ChainProblem(r.id, UNLINKED))
+        fields = (r.prev_hash, _stored_at_text(r.at), r.username, r.acting_as, r.action, r.entity, r.entity_id,
+                  r.client_id, r.journey_id)
+        version = r.hash_version if v2_columns else 1
+        if version == 2:
+            changed = event_hash_v2(*fields, r.before_hash, r.after_hash) != r.hash
+            for value, stored in ((r.before, r.before_hash), (r.after, r.after_hash)):
+                if value is not None:
+                    changed = changed or content_hash(value) != stored
+                elif stored is not None and not r.redacted:
+                    changed = True  # text gone without a redaction
+            if r.redacted:
+                redacted.append((r.id, r.action, r.client_id, r.journey_id))
+        elif version == 1:
+            changed = event_hash(*fields, r.before, r.after) != r.hash or (v2_columns and bool(r.redacted))
+        else:
+            changed = True
+        if changed:
+            problems.append(ChainProblem(r.id, CHANGED))
+        if r.action == RETENTION_ACTION:
+            last_retention = r.id
+            if r.client_id is not None:
+                retention_upto[r.client_id] = r.id
         prev = r.hash
+    if redacted:
+        problems += _unauthorised(session, redacted, retention_upto, last_retention)
+        problems.sort(key=lambda p: p.event_id)
     return problems
+
+
+def _unauthorised(session: Session, redacted, retention_upto: dict[int, int], last_retention: int
+                  ) -> list[ChainProblem]:
+    """Redacted events not covered by a later retention.anonymise event about the same person (for a
+    search, which names nobody in particular: by any later retention.anonymise event)."""
+    jids = sorted({jid for _, _, _, jid in redacted if jid is not None})
+    journey_client: dict[int, int] = {}
+    if jids:
+        q = text("SELECT id, client_id FROM journey WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
+        journey_client = {j: c for j, c in session.execute(q, {"ids": jids})}
+    out = []
+    for eid, action, cid, jid in redacted:
+        if action == "search" and cid is None and jid is None:
+            covered = last_retention > eid
+        else:
+            people = {cid, journey_client.get(jid)} - {None}
+            covered = any(retention_upto.get(p, 0) > eid for p in people)
+        if not covered:
+            out.append(ChainProblem(eid, UNAUTHORISED))
+    return out
+
+
+def events_about(session: Session, client_id: int, journey_ids: Iterable[int]) -> tuple[list[int], int]:
+    """Events about a person that still hold text: (ids of version 2 ones, which retention can redact;
+    how many version 1 ones, which it cannot)."""
+    t = AuditEvent.__table__
+    jids = list(journey_ids)
+    about = or_(t.c.client_id == client_id, t.c.journey_id.in_(jids)) if jids else t.c.client_id == client_id
+    has_text = or_(t.c.before.is_not(None), t.c.after.is_not(None))
+    ids = list(session.execute(select(t.c.id).where(about, has_text, t.c.hash_version == 2)
+                               .order_by(t.c.id)).scalars())
+    v1 = session.execute(select(func.count()).select_from(t)
+                         .where(about, has_text, t.c.hash_version != 2)).scalar_one()
+    return ids, v1
+
+
+def redact_events(session: Session, event_ids: Iterable[int]) -> int:
+    """Blank the before/after text of version 2 events (retention only: call it after writing the
+    retention.anonymise event about the person, or the database refuses). Returns how many were redacted."""
+    t = AuditEvent.__table__
+    ids = sorted(set(event_ids))
+    n = 0
+    for i in range(0, len(ids), 500):
+        result = session.execute(update(t).where(t.c.id.in_(ids[i:i + 500]), t.c.hash_version == 2)
+                                 .values(before=None, after=None, redacted=True))
+        n += result.rowcount
+    return n
+
+
+def redacted_count(session: Session) -> int:
+    """How many events had their text removed by retention (0 on a store still at schema 0001)."""
+    if not _has_v2_columns(session):
+        return 0
+    t = AuditEvent.__table__
+    return session.execute(select(func.count()).select_from(t).where(t.c.redacted == True)).scalar_one()  # noqa: E712

@@ -6,7 +6,8 @@ Checks (SQLite-only ones are skipped on PostgreSQL):
 - the database: ``PRAGMA integrity_check`` and ``PRAGMA foreign_key_check``;
 - the schema version: current, older (will be upgraded), or newer (upgrade navigator);
 - the audit log: every event's hash chain (``services.audit.verify_chain``), so
-  an edited or removed event is found;
+  an edited or removed event is found (text removed by retention is allowed, and
+  counted);
 - backups: when the newest one was taken.
 
 The store is opened read-only-minded: doctor never migrates, never writes.
@@ -222,17 +223,19 @@ def _schema(current: str | None, tables: set[str]) -> Finding:
 
 
 def _chain(engine) -> Finding:
-    from navigator.services.audit import verify_chain
+    from navigator.services.audit import redacted_count, verify_chain
 
     try:
         with Session(engine) as s:
             n = s.execute(text("SELECT count(*) FROM audit_event")).scalar_one()
             problems = verify_chain(s)
+            redacted = redacted_count(s)
     except Exception as exc:  # noqa: BLE001
         return Finding("audit chain", PROBLEM, f"The audit log cannot be read ({type(exc).__name__}).",
                        "Restore the latest backup with `navigator restore FILE`.")
     if not problems:
-        return Finding("audit chain", OK, f"{n} events, every hash checks")
+        return Finding("audit chain", OK, f"{n} events, every hash checks"
+                       + (f" ({redacted} with personal data removed by retention)" if redacted else ""))
     ids = ", ".join(str(p.event_id) for p in problems[:5]) + (" ..." if len(problems) > 5 else "")
     first = problems[0]
     return Finding("audit chain", PROBLEM,

@@ -27,12 +27,32 @@ What anonymising does (in place, one transaction, audited):
   gone, yet age bands in past returns (and the under-17 rule) come out exactly
   as before.
 
-The audit log is not rewritten: it is append-only by design (the database
-refuses changes) and is the tamper-evident record of who did what.
+The audit log keeps every event (who did what, when, to which record), but
+the person's text goes from it too, in the same transaction: a
+``retention.anonymise`` event is written first (it carries no personal data:
+counts, dates of the period), then every earlier event about the person (their
+client id, or one of their journeys) that still holds before/after text is
+redacted (``audit.redact_events``: text blanked, ``redacted`` = 1), and so is
+the text of every search whose words were their name, NHS number, postcode,
+phone or email. The hash chain still verifies: version 2 events chain the hash
+of their text, not the text (see services/audit.py and migration 0002). The
+database allows that one kind of change, and only after a later retention event
+about the person. Version 1 events (written before migration 0002 on a store
+whose log failed its check then) cannot be redacted without breaking the chain:
+how many about the person still hold text is counted in the result
+(``audit_unredactable``) and in the retention event.
+
+On SQLite the transaction runs with ``secure_delete`` on (removed text is
+overwritten with zeros in the file, not just unlinked) and is followed by a
+WAL checkpoint that truncates the -wal file. Free space left by edits made
+*before* retention may still hold old bytes until the file is vacuumed, and
+backups taken before retention still hold everything until they roll off.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -40,10 +60,12 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from navigator.domain.errors import DomainError
+from navigator.domain.identifiers import fold_name
 from navigator.services import access, audit
 from navigator.services.context import Ctx, get_setting, put_setting
 from navigator.store.models import (
     AccessGrant,
+    AuditEvent,
     Client,
     ContactAttempt,
     GoalNote,
@@ -77,6 +99,8 @@ class RetentionReport:
     candidates: tuple[Candidate, ...]
     dry_run: bool = True
     anonymised: int = 0
+    audit_redacted: int = 0  # audit events whose text was removed
+    audit_unredactable: int = 0  # version 1 audit events about these people that still hold text
 
 
 def retention_years(s: Session) -> int:
@@ -167,18 +191,93 @@ def apply(ctx: Ctx, *, dry_run: bool = False) -> RetentionReport:
         years = retention_years(s)
         cutoff = cutoff_date(ctx.today(), years)
         found = _candidates(s, cutoff)
-        w = audit.writer(s, ctx)
-        for cand in found:
-            _anonymise(s, ctx, cand.client_id)
-            w.add("retention.anonymise", "client", cand.client_id, client_id=cand.client_id,
-                  after={"journeys": cand.journeys, "last_closed": cand.last_closed, "retention_years": years,
-                         "cutoff": cutoff})
-        w.add("retention.apply", "client", None,
-              after={"retention_years": years, "cutoff": cutoff, "anonymised": len(found)})
-        return RetentionReport(years, cutoff, tuple(found), dry_run=False, anonymised=len(found))
+        sqlite = ctx.store.is_sqlite
+        if sqlite and found:
+            s.connection().exec_driver_sql("PRAGMA secure_delete = ON")  # removed text is zeroed in the file
+        try:
+            w = audit.writer(s, ctx)
+            searches = _searches(s) if found else []
+            redacted = unredactable = 0
+            for cand in found:
+                tokens = _identifying(s.get(Client, cand.client_id))
+                jids = _anonymise(s, ctx, cand.client_id)
+                ids, v1 = audit.events_about(s, cand.client_id, jids)
+                hits = [(eid, version) for eid, version, query in searches if _mentions(query, tokens)]
+                search_ids = [eid for eid, version in hits if version == 2]
+                v1 += len(hits) - len(search_ids)
+                searches = [row for row in searches if row[0] not in {eid for eid, _ in hits}]
+                # The event first: the database allows a redaction only after a retention event about the person.
+                w.add("retention.anonymise", "client", cand.client_id, client_id=cand.client_id,
+                      after={"journeys": cand.journeys, "last_closed": cand.last_closed, "retention_years": years,
+                             "cutoff": cutoff, "audit_events_redacted": len(ids),
+                             "searches_redacted": len(search_ids), "audit_events_unredactable": v1})
+                redacted += audit.redact_events(s, ids + search_ids)
+                unredactable += v1
+            w.add("retention.apply", "client", None,
+                  after={"retention_years": years, "cutoff": cutoff, "anonymised": len(found),
+                         "audit_events_redacted": redacted, "audit_events_unredactable": unredactable})
+            s.flush()
+        finally:
+            if sqlite and found:
+                s.connection().exec_driver_sql("PRAGMA secure_delete = OFF")
+    if sqlite and found:
+        _truncate_wal(ctx)
+    return RetentionReport(years, cutoff, tuple(found), dry_run=False, anonymised=len(found),
+                           audit_redacted=redacted, audit_unredactable=unredactable)
 
 
-def _anonymise(s: Session, ctx: Ctx, client_id: int) -> None:
+@dataclass(frozen=True)
+class _Tokens:
+    names: frozenset[str]
+    digits: tuple[str, ...]  # NHS number, phone
+    compact: tuple[str, ...]  # postcode, email (no spaces, upper case)
+
+
+def _identifying(c: Client) -> _Tokens:
+    """What a search for this person would have typed: a name word, NHS number, postcode, phone, email."""
+    names = frozenset(w for w in fold_name(f"{c.first_name} {c.last_name}").split() if len(w) >= 2)
+    digits = tuple(d for d in (re.sub(r"\D", "", v or "") for v in (c.nhs_number, c.phone)) if len(d) >= 6)
+    compact = tuple(v.replace(" ", "").upper() for v in (c.postcode, c.email) if v and len(v.replace(" ", "")) >= 5)
+    return _Tokens(names, digits, compact)
+
+
+def _mentions(query: str, t: _Tokens) -> bool:
+    if {fold_name(w) for w in query.split()} & t.names:
+        return True
+    digits = re.sub(r"\D", "", query)
+    compact = query.replace(" ", "").upper()
+    return any(d in digits for d in t.digits) or any(v in compact for v in t.compact)
+
+
+def _searches(s: Session) -> list[tuple[int, int, str]]:
+    """Recorded searches that still hold their query: (event id, hash version, query)."""
+    rows = s.exec(select(AuditEvent.id, AuditEvent.hash_version, AuditEvent.after)
+                  .where(AuditEvent.action == "search", AuditEvent.client_id == None,  # noqa: E711
+                         AuditEvent.after != None)).all()  # noqa: E711
+    out = []
+    for eid, version, after in rows:
+        try:
+            query = json.loads(after).get("query")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(query, str):
+            out.append((eid, version, query))
+    return out
+
+
+def _truncate_wal(ctx: Ctx) -> None:
+    """Best effort: copy the WAL into the file and empty it, so the old page images go too."""
+    try:
+        raw = ctx.store.write_engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            raw.close()
+    except Exception:  # noqa: BLE001 - a busy reader only delays it to the next checkpoint
+        pass
+
+
+def _anonymise(s: Session, ctx: Ctx, client_id: int) -> list[int]:
     now = ctx.now()
     client = s.get(Client, client_id)
     journeys = s.exec(select(Journey).where(Journey.client_id == client_id)).all()
@@ -230,6 +329,7 @@ def _anonymise(s: Session, ctx: Ctx, client_id: int) -> None:
         g.reason = ANONYMISED
         s.add(g)
     s.flush()
+    return jids
 
 
 def anonymised_count(ctx: Ctx) -> int:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlmodel import Field, SQLModel
 
@@ -342,7 +343,7 @@ class AccessGrant(SQLModel, table=True):
 # ------------------------------------------------------------------ audit and returns
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only: the database refuses UPDATE and DELETE (see the migration)."""
+    """Append-only: the database refuses DELETE, and UPDATE except retention's redaction (migrations 0001, 0002)."""
 
     __tablename__ = "audit_event"
     __table_args__ = (
@@ -362,6 +363,12 @@ class AuditEvent(SQLModel, table=True):
     after: Optional[str] = Field(default=None, sa_column=Column(Text))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    # Migration 0002: version 2 events hash before/after separately and chain those hashes, so retention can
+    # blank the content (redacted) while the chain still verifies. Version 1 hashes the content itself.
+    before_hash: Optional[str] = Field(default=None, max_length=64)
+    after_hash: Optional[str] = Field(default=None, max_length=64)
+    redacted: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    hash_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class SentReturn(SQLModel, table=True):
