@@ -90,7 +90,7 @@ class FormScreen(ModalScreen[T], Generic[T]):
     ]
 
     DEFAULT_CSS = """
-    FormScreen { align: center middle; background: $background 70%; }
+    FormScreen { align: center middle; background: $background; }
     FormScreen #form-box {
         width: 100%; max-width: 104; height: 100%;
         background: $surface; border: round $primary; padding: 0 1;
