@@ -98,6 +98,7 @@ class JourneyScreen(DataScreen):
     BINDINGS = [Binding(a.key, a.action, a.description) for a in JOURNEY_ACTIONS] + [
         Binding("w", "letter", "Letter", show=False),
         Binding("j", "other_journey", "Other journey", show=False),
+        Binding("H", "audit_history", "Audit history (team leads)", show=False),
     ] + [
         Binding(str(i), f"show_tab('{tab_id}')", f"{label} tab", show=False)
         for i, (tab_id, label) in enumerate(TABS, 1)
@@ -460,6 +461,8 @@ class JourneyScreen(DataScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "other_journey":
             return self.detail is not None and len(self.detail.journeys) > 1
+        if action == "audit_history":
+            return getattr(self.app, "is_team_lead", lambda: False)()
         spec = ACTIONS_BY_NAME.get(action)
         if spec is None:
             return True
@@ -545,6 +548,12 @@ class JourneyScreen(DataScreen):
         ids = [j.id for j in d.journeys]
         other = ids[(ids.index(d.id) + 1) % len(ids)] if d.id in ids else ids[0]
         self.app.switch_screen(JourneyScreen(other))
+
+    def action_audit_history(self) -> None:
+        """Who did what to this journey and its person, and when (team leads and admins)."""
+        from navigator.tui.screens.audit import AuditHistoryScreen
+
+        self.app.push_screen(AuditHistoryScreen(self.journey_id))
 
     def action_letter(self) -> None:
         """Produce a letter (opt-in, referrer notice, partner summary, ...) and record it on the timeline."""

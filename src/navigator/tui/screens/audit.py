@@ -1,0 +1,87 @@
+"""Audit history of a journey (team leads and admins): who did what, when, before and after."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+from textual.worker import get_current_worker
+
+from navigator.services import sar
+from navigator.services.sar import AuditHistory
+from navigator.tui.widgets import describe_error
+
+
+def _value(v) -> str:
+    if v is None:
+        return "—"
+    text = str(v)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def change_text(row: sar.AuditRow) -> str:
+    parts = []
+    for c in row.changes:
+        if c.before is None:
+            parts.append(f"{c.field}: {_value(c.after)}")
+        else:
+            parts.append(f"{c.field}: {_value(c.before)} → {_value(c.after)}")
+    return "; ".join(parts)
+
+
+class AuditHistoryScreen(ModalScreen[None]):
+    """Every audit event of one journey (and its person), newest first. Viewing it is itself audited."""
+
+    SCREEN_NAME = "Audit history"
+    BINDINGS = [Binding("escape", "close", "Close"), Binding("q", "close", "Close", show=False)]
+    DEFAULT_CSS = """
+    AuditHistoryScreen { align: center middle; }
+    AuditHistoryScreen > Vertical { width: 95%; height: 90%; border: round $accent; background: $surface; }
+    AuditHistoryScreen #audit-title { padding: 0 1; text-style: bold; }
+    AuditHistoryScreen DataTable { height: 1fr; }
+    """
+
+    def __init__(self, journey_id: int) -> None:
+        super().__init__()
+        self.journey_id = journey_id
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("Audit history: loading…", id="audit-title")
+            yield DataTable(id="audit-table", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("When (UTC)", "Who", "Action", "What changed")
+        self.run_worker(self._load, thread=True, exclusive=True, exit_on_error=False)
+
+    def _load(self) -> None:
+        worker = get_current_worker()
+        try:
+            history = sar.journey_audit_history(self.app.ctx, self.journey_id)
+        except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._failed, exc)
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._show, history)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.query_one("#audit-title", Static).update(escape(str(describe_error(exc))))
+
+    def _show(self, history: AuditHistory) -> None:
+        self.query_one("#audit-title", Static).update(
+            escape(f"Audit history: {history.client_name} ({history.client_ref}), {len(history.events)} events")
+        )
+        table = self.query_one(DataTable)
+        table.clear()
+        for row in reversed(history.events):
+            who = row.username + (f" (by {row.acting_as})" if row.acting_as else "")
+            table.add_row(row.at.strftime("%Y-%m-%d %H:%M"), who, row.action, change_text(row))
+        table.focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
