@@ -38,6 +38,10 @@ from navigator.store.models import (
 
 BASE = date(2026, 8, 3)  # day 0; TODAY (2026-11-25) is day 114, so later days are in the future
 DOBS = (date(1980, 1, 1), date(2009, 11, 10), date(2009, 10, 15), date(1950, 6, 30))
+# The end reasons that fit each state, from the domain spec (not from the code under test).
+WITHOUT_START = {"no_response", "declined", "insufficient_information", "not_aware_of_referral", "moved_away",
+                 "other"}
+AFTER_START = {"completed", "no_response", "withdrew", "moved_away", "escalated_secondary_care", "other"}
 # Deterministic and quick by default; NAVIGATOR_HYPOTHESIS_EXAMPLES=500 hunts with fresh random examples.
 _HUNT = int(os.environ.get("NAVIGATOR_HYPOTHESIS_EXAMPLES", "0"))
 SETTINGS = settings(max_examples=_HUNT or 30, deadline=None, derandomize=not _HUNT, database=None,
@@ -92,8 +96,6 @@ other_ops = st.one_of(
     st.tuples(st.just("onward"), actor, idx, step, st.integers(0, 2)),
     st.tuples(st.just("partner"), actor, idx, st.sampled_from(list(L.PartnerUpdate)), step),
     st.tuples(st.just("feedback"), actor, idx),
-    st.tuples(st.just("close"), actor, idx, step, st.sampled_from(list(L.EndReason)),
-              st.sampled_from([None, "Goals achieved"])),
     st.tuples(st.just("reassign"), actor, idx, st.sampled_from(["nina", "omar"])),
     st.tuples(st.just("consent"), actor, idx, st.booleans()),
 )
@@ -104,7 +106,10 @@ new_referrals = st.one_of(
 )
 # About half the calls move a journey along its natural path, a few bring new referrals, the rest
 # are any action at all (most of them refused, which is the point).
-ops = st.integers(0, 99).flatmap(lambda n: advance if n < 50 else new_referrals if n < 56 else other_ops)
+close_any = st.tuples(st.just("close"), actor, idx, step, st.sampled_from(list(L.EndReason)),
+                     st.sampled_from([None, "Goals achieved"]))
+ops = st.integers(0, 99).flatmap(
+    lambda n: advance if n < 45 else new_referrals if n < 51 else close_any if n < 61 else other_ops)
 
 
 def pick(ids: list[int], i: int) -> int:
@@ -292,10 +297,10 @@ def check_invariants(ctx) -> None:
             if j.decision == "accepted":
                 assert not L.is_under_age(f), where
             if j.end_date:
-                reason = L.EndReason(j.end_reason)
-                allowed = L.END_REASONS_AFTER_START if j.start_date else L.END_REASONS_WITHOUT_START
+                reason = j.end_reason
+                allowed = AFTER_START if j.start_date else WITHOUT_START
                 assert reason in allowed, where
-                if reason == L.EndReason.COMPLETED:
+                if reason == "completed":
                     assert j.outcome_evidence and j.outcome_evidence.strip(), where
             else:
                 assert j.end_reason is None, where
