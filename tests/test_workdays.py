@@ -182,3 +182,26 @@ def test_days_lists_each_day():
     days = CAL.days(date(2026, 12, 24), date(2026, 12, 29))
     assert [d.day for d, _ in days] == [24, 25, 26, 27, 28, 29]
     assert [w for _, w in days] == [True, False, False, False, False, True]
+
+
+def test_store_corrections_move_follow_ups(ctx):
+    """An admin's corrections in the store are the calendar the services use."""
+    from conftest import new_referral
+    from sqlmodel import select
+
+    from navigator.store.models import CalendarCorrection, Task
+
+    with ctx.write() as s:
+        s.add(CalendarCorrection(day=date(2026, 11, 3), is_working_day=False, note="Service closed"))
+        s.add(CalendarCorrection(day=date(2026, 11, 7), is_working_day=True, note="Saturday opening"))
+    ctx.forget_calendar()
+    cal = ctx.calendar()
+    assert not cal.is_working_day(date(2026, 11, 3)) and cal.is_working_day(date(2026, 11, 7))
+    jid = new_referral(ctx, received=date(2026, 11, 2)).journey_id  # Monday; +2 working days
+    with ctx.read() as s:
+        (task,) = s.exec(select(Task).where(Task.journey_id == jid)).all()
+    assert task.due_date == date(2026, 11, 5)  # Tue 3 is closed: Wed 4, Thu 5
+    jid2 = new_referral(ctx, first="Bea", received=date(2026, 11, 5)).journey_id  # Thu + 2 = Sat 7 (open)
+    with ctx.read() as s:
+        (task,) = s.exec(select(Task).where(Task.journey_id == jid2)).all()
+    assert task.due_date == date(2026, 11, 7)
