@@ -67,6 +67,8 @@ def quiet(app) -> bool:
     """No worker pending or running, and every message queued on the screen handled."""
     if any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers):
         return False
+    if app.screen._callbacks:  # call_after_refresh callbacks still to run
+        return False
     return not any(_busy(node) for node in (app, *app.screen.walk_children(with_self=True)))
 
 
@@ -801,7 +803,8 @@ async def test_onward_needs_consent_and_records_it_through_the_person_form(ctx):
         await settle(pilot)
         assert isinstance(pilot.app.screen, OnwardForm), message_of(pilot)
         assert pilot.app.screen.query_one("#onward-fields").display
-        assert app.focused.id == "f-programme"
+        await wait_until(pilot, lambda: app.focused is not None and app.focused.id == "f-programme",
+                         "the focus to move on to the programme")
         await choose(pilot, "programme", programme.label)
         await type_into(pilot, "note", "Appointment requested")
         await save(pilot)

@@ -70,6 +70,7 @@ class OnwardForm(JourneyForm[int]):
         prog.set_options([(p.label, p.id) for p in ref.programmes], value=prog.selected)
         box = self.query_one("#consent-box")
         fields = self.query_one("#onward-fields")
+        self.query_one("#record-consent", Button).disabled = detail.client.consent_to_share
         if not detail.client.consent_to_share:
             box.display = True
             fields.display = False
@@ -79,8 +80,15 @@ class OnwardForm(JourneyForm[int]):
         else:
             box.display = False
             fields.display = True
-            if self.focused is None or not shown(self.focused):  # consent was just recorded
-                self.call_after_refresh(self.focus_first)
+            self.call_after_refresh(self._refocus)  # consent was just recorded: on to the programme
+
+    def _refocus(self) -> None:
+        focused = self.focused
+        if focused is None or focused.disabled or not shown(focused):
+            self.focus_first()
+
+    def on_screen_resume(self) -> None:
+        self.call_after_refresh(self._refocus)
 
     def focus_first(self) -> None:
         if self.detail is not None and not self.consented:
