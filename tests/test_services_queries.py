@@ -297,3 +297,19 @@ def test_team_lead_lists_another_navigators_work_in_their_lots_only(team, ctx):
     assert {r.journey_id for r in Q.caseload(lena, "nina", open_only=False).rows} == {east.journey_id}
     # the admin sees all of it
     assert Q.caseload(ctx, "nina").total == 2
+
+
+def test_a_navigator_cannot_refer_a_known_person_outside_their_lots(ctx):
+    """A referral for an existing person is a way into their record: only within the user's lots."""
+    from conftest import make_user, new_referral
+    from navigator.domain.errors import AccessDenied
+    from navigator.services.journeys import ReferralInput, receive_referral
+
+    ref = new_referral(ctx, first="Dan", last="Far", locality="Thanet")  # Lot 4
+    west = make_user(ctx, "wes", "navigator", ("Lot 2",))
+    with pytest.raises(AccessDenied):
+        receive_referral(west, ReferralInput(received_date=date(2026, 11, 20), source="gp", client_id=ref.client_id))
+    east = make_user(ctx, "eve", "navigator", ("Lot 4",))
+    again = receive_referral(east, ReferralInput(received_date=date(2026, 11, 20), source="gp",
+                                                 client_id=ref.client_id))
+    assert again.client_id == ref.client_id

@@ -386,6 +386,13 @@ def _receive(s: Session, ctx: Ctx, data: ReferralInput) -> JourneyRef:
         client = s.get(Client, data.client_id)
         if client is None:
             errors["client"] = "That person does not exist."
+        elif not actor.is_admin:
+            # A new referral for a known person: only within the user's lots (or their own person).
+            lot_id = access.lot_of_locality(s, client.locality_id)
+            own = s.exec(select(Journey.id).where(Journey.client_id == client.id,
+                                                  Journey.navigator_id == actor.id)).first()
+            if own is None and not access.in_my_lots(actor, lot_id):
+                raise access.AccessDenied("This person lives outside your lots; ask their team lead to refer them.")
     elif data.client is not None:
         try:
             clean = validate_client(s, data.client, today)
