@@ -104,6 +104,9 @@ class OnwardForm(JourneyForm[int]):
         def after(result: Any) -> None:
             if result is not None:
                 self.reload()
+                changed = getattr(self.app, "data_changed", None)  # the desk's screens reload too
+                if changed is not None:
+                    changed(self.journey_id)
 
         self.app.push_screen(ClientEditForm(self.ctx, self.detail.client.id), after)
 
