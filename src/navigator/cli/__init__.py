@@ -28,16 +28,20 @@ class CommandError(Exception):
     """A command failed in a way the user can fix: the message says how."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="navigator",
-        description="Keyboard-first casework for community mental-health navigators.",
-    )
+def _global_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"navigator {__version__}")
     parser.add_argument("--db", metavar="PATH", help="SQLite store to use (default: in your data folder; or NAVIGATOR_DB)")
     parser.add_argument("--db-url", metavar="URL", help="database URL, e.g. postgresql+psycopg://... "
                         "(or NAVIGATOR_DATABASE_URL)")
     parser.add_argument("--as", dest="as_user", metavar="USER", help="admins only: act as another user (audited)")
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _global_options(argparse.ArgumentParser(
+        prog="navigator",
+        description="Keyboard-first casework for community mental-health navigators.",
+    ))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
@@ -49,16 +53,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def context_from_args(args, *, create: bool = True, initialise: bool = True):
-    """Open the store the arguments name and return (store, ctx) for the acting user."""
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The arguments; with no command (open the app) the sub-commands' modules are not imported."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    quick = _global_options(argparse.ArgumentParser(prog="navigator", add_help=False))
+    args, rest = quick.parse_known_args(argv)
+    if not rest:
+        args.command = None
+        return args
+    return build_parser().parse_args(argv)
+
+
+def context_from_args(args, *, create: bool = True, initialise: bool = True, backup: bool = True):
+    """Open the store the arguments name and return (store, ctx) for the acting user.
+
+    ``backup``: take today's rolling backup now (SQLite) if there is none yet; the app passes
+    False and takes it in the background once its first screen is showing (``daily_backup``).
+    """
     from navigator.services.context import Ctx, os_username
-    from navigator.services.setup import initialise as init_store
     from navigator.store.engine import open_store, resolve_url
 
     url = resolve_url(args.db, args.db_url)
     store = open_store(url, create=create)
     ctx = Ctx(store, username=os_username())
-    if initialise:
+    if initialise and not _has_users(ctx):
+        from navigator.services.setup import initialise as init_store
+
         created = init_store(ctx)
         if created:
             err_console.print(f"Created a new store; [bold]{ctx.username}[/] is its first admin.")
@@ -71,28 +91,45 @@ def context_from_args(args, *, create: bool = True, initialise: bool = True):
         ctx.actor()  # the other user must exist and be active
     else:
         ctx.actor()  # deactivated users cannot open the store
-    if store.is_sqlite:  # rolling daily backups (PostgreSQL is backed up by the server)
-        from rich.markup import escape
+    if backup and store.is_sqlite:
+        warning = daily_backup(store)
+        if warning:
+            from rich.markup import escape
 
-        from navigator.services.backup import ensure_daily_backup
-
-        try:
-            ensure_daily_backup(store)
-        except StoreError as exc:
-            err_console.print(f"[yellow]warning:[/] today's backup was not taken: {escape(str(exc))}")
+            err_console.print(f"[yellow]warning:[/] {escape(warning)}")
     return store, ctx
 
 
+def _has_users(ctx) -> bool:
+    """Is the store set up (it has a user)? A plain read: most opens need nothing more."""
+    with ctx.sql() as q:
+        return bool(q('SELECT 1 FROM "user" LIMIT 1'))
+
+
+def daily_backup(store) -> str | None:
+    """Today's rolling backup of a SQLite store, if not taken yet (PostgreSQL is backed up by the
+    server). Returns a warning to show if it could not be taken; the store is untouched then."""
+    if not store.is_sqlite:
+        return None
+    from navigator.services.backup import ensure_daily_backup
+
+    try:
+        ensure_daily_backup(store)
+    except StoreError as exc:
+        return f"today's backup was not taken: {exc}"
+    return None
+
+
 def _open_app(args) -> int:
-    store, ctx = context_from_args(args)
+    store, ctx = context_from_args(args, backup=False)
     from navigator.tui.app import run_app
 
-    return run_app(ctx) or 0
+    # The daily backup waits for the first screen (it needs the ORM; a new day's copy takes seconds).
+    return run_app(ctx, after_start=lambda: daily_backup(store)) or 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     handler: Callable | None = getattr(args, "handler", None)
     try:
         if handler is None:

@@ -1,22 +1,30 @@
-"""Who is acting, on which store, on what day; and the transaction helpers."""
+"""Who is acting, on which store, on what day; and the transaction helpers.
+
+SQLAlchemy, SQLModel and the models are imported when a session is first opened, not
+with this module: the app's first screen reads through ``Ctx.sql`` (plain SQL; on SQLite
+the ``sqlite3`` module alone), so it does not wait for them.
+"""
 
 from __future__ import annotations
 
 import getpass
 import json
+import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Callable, Iterator
-
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
-from sqlmodel import Session, select
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from navigator.domain.errors import AccessDenied, DomainError, StoreError
 from navigator.domain.followups import Protocol
 from navigator.domain.workdays import WorkingCalendar
 from navigator.store.engine import Store, _db_error_message
-from navigator.store.models import CalendarCorrection, Setting, User, UserLot
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlmodel import Session
+
+# Reads plain SQL with named parameters (``:name``): ``q(sql, params) -> list of row tuples``.
+SqlReader = Callable[..., "list[tuple[Any, ...]]"]
 
 
 def os_username() -> str:
@@ -65,6 +73,9 @@ class Ctx:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction (BEGIN IMMEDIATE on SQLite); database errors become StoreError."""
+        from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+        from sqlmodel import Session
+
         try:
             with Session(self.store.write_engine, expire_on_commit=False) as session:
                 with session.begin():
@@ -84,6 +95,9 @@ class Ctx:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
+        from sqlalchemy.exc import DBAPIError
+        from sqlmodel import Session
+
         try:
             with Session(self.store.engine, expire_on_commit=False) as session:
                 with session.begin():
@@ -93,22 +107,44 @@ class Ctx:
         except DBAPIError as exc:
             raise StoreError(_db_error_message(self.store, exc)) from None
 
+    @contextmanager
+    def sql(self) -> Iterator[SqlReader]:
+        """One read transaction for plain SQL, without the ORM: yields ``q(sql, params=None)``
+        returning row tuples. On SQLite it is the ``sqlite3`` module alone (dates come back as
+        ISO text); elsewhere SQLAlchemy Core. Database errors become StoreError."""
+        if not self.store.is_sqlite:
+            with self.read() as s:
+                yield session_reader(s)
+            return
+        try:
+            with self.store.sqlite_read() as con:
+                yield lambda sql, params=None: con.execute(sql, _sqlite_params(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(_db_error_message(self.store, exc)) from None
+
     # ---------------------------------------------------------------- who
     def actor(self, session: Session | None = None) -> Actor:
         if self._actor is None:
             if session is None:
-                with self.read() as s:
-                    return self.actor(s)
-            user = session.exec(select(User).where(User.username == self.username)).first()
-            if user is None:
+                with self.sql() as q:
+                    return self.actor_from(q)
+            return self.actor_from(session_reader(session))
+        return self._actor
+
+    def actor_from(self, q: SqlReader) -> Actor:
+        """The acting user, read (once) through a plain SQL reader."""
+        if self._actor is None:
+            rows = q('SELECT id, username, name, role, active FROM "user" WHERE username = :u', {"u": self.username})
+            if not rows:
                 raise AccessDenied(
                     f"The user '{self.username}' has no account in this store. Ask an admin to add you "
                     "(`navigator users add`)."
                 )
-            if not user.active:
+            uid, username, name, role, active = rows[0]
+            if not active:
                 raise AccessDenied(f"The account '{self.username}' is deactivated. Ask an admin if this is wrong.")
-            lots = session.exec(select(UserLot.lot_id).where(UserLot.user_id == user.id)).all()
-            self._actor = Actor(user.id, user.username, user.name, user.role, frozenset(lots))
+            lots = q("SELECT lot_id FROM user_lot WHERE user_id = :id", {"id": uid})
+            self._actor = Actor(uid, username, name, role, frozenset(r[0] for r in lots))
         return self._actor
 
     def forget_actor(self) -> None:
@@ -118,12 +154,19 @@ class Ctx:
     def calendar(self, session: Session | None = None) -> WorkingCalendar:
         if self._calendar is None:
             if session is None:
-                with self.read() as s:
-                    return self.calendar(s)
-            rows = session.exec(select(CalendarCorrection)).all()
+                with self.sql() as q:
+                    return self.calendar_from(q)
+            return self.calendar_from(session_reader(session))
+        return self._calendar
+
+    def calendar_from(self, q: SqlReader) -> WorkingCalendar:
+        """The working calendar (bank holidays and the admin's corrections), read once."""
+        if self._calendar is None:
+            rows = [(as_date(day), bool(working)) for day, working in
+                    q("SELECT day, is_working_day FROM calendar_correction")]
             self._calendar = WorkingCalendar(
-                extra_non_working=[r.day for r in rows if not r.is_working_day],
-                extra_working=[r.day for r in rows if r.is_working_day],
+                extra_non_working=[day for day, working in rows if not working],
+                extra_working=[day for day, working in rows if working],
             )
         return self._calendar
 
@@ -131,7 +174,31 @@ class Ctx:
         self._calendar = None
 
 
+def _sqlite_params(params: dict | None) -> dict:
+    """Dates as ISO text, as the store keeps them in SQLite."""
+    if not params:
+        return {}
+    return {k: v.isoformat() if isinstance(v, date) and not isinstance(v, datetime) else v
+            for k, v in params.items()}
+
+
+def session_reader(session: Session) -> SqlReader:
+    """A plain SQL reader on an open session (its transaction)."""
+    from sqlalchemy import text
+
+    return lambda sql, params=None: [tuple(r) for r in session.execute(text(sql), params or {}).all()]
+
+
+def as_date(value) -> date | None:
+    """A date from the database: a date, or ISO text (SQLite through ``sqlite3``)."""
+    if value is None or isinstance(value, date):
+        return value.date() if isinstance(value, datetime) else value
+    return date.fromisoformat(str(value)[:10])
+
+
 def get_setting(session: Session, key: str, default=None):
+    from navigator.store.models import Setting
+
     row = session.get(Setting, key)
     if row is None:
         return default
@@ -139,6 +206,8 @@ def get_setting(session: Session, key: str, default=None):
 
 
 def put_setting(session: Session, key: str, value, now: datetime) -> None:
+    from navigator.store.models import Setting
+
     row = session.get(Setting, key)
     text_ = json.dumps(value, sort_keys=True)
     if row is None:

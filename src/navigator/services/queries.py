@@ -1,20 +1,22 @@
-"""Reads behind the screens: Today, Caseload, Journey, Find."""
+"""Reads behind the screens: Today, Caseload, Journey, Find.
+
+Today and Caseload are plain SQL through ``Ctx.sql`` (on SQLite the ``sqlite3`` module alone):
+the app's first screen does not wait for SQLAlchemy, and a caseload page is one statement.
+The record views use the ORM, imported when they are first called.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-
-from sqlalchemy import and_, case, func, or_, text
-from sqlmodel import Session, select
+from typing import TYPE_CHECKING
 
 from navigator.domain import lifecycle as L
 from navigator.domain import swemwbs
 from navigator.domain.errors import AccessDenied, DomainError, NotFound
 from navigator.domain.followups import TODAY_ORDER, TaskKind
 from navigator.domain.identifiers import clean_text, fold_name
-from navigator.services import access, audit
-from navigator.services.context import Ctx
+from navigator.services.context import Actor, Ctx, SqlReader
 from navigator.services.dto import (
     CaseloadPage,
     CaseloadRow,
@@ -30,75 +32,63 @@ from navigator.services.dto import (
     TodayItem,
     TodayView,
 )
-from navigator.services.journeys import facts
-from navigator.services.setup import meaningful_threshold
-from navigator.store.models import (
-    AccessGrant,
-    AuditEvent,
-    Client,
-    ContactAttempt,
-    GoalNote,
-    Journey,
-    JourneySupportArea,
-    Locality,
-    Lot,
-    Measurement,
-    OnwardReferral,
-    Partner,
-    PartnerUpdateRow,
-    PersonalOutcome,
-    PlanGoal,
-    PlanReview,
-    Programme,
-    ReferralSource,
-    SupportArea,
-    Task,
-    User,
-)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlmodel import Session
+
+    from navigator.store.models import Journey
 
 
-def _navigator_id(s: Session, ctx: Ctx, username: str | None) -> int:
-    actor = ctx.actor(s)
+def _navigator_id(q: SqlReader, actor: Actor, username: str | None) -> int:
     if username is None or username == actor.username:
         return actor.id
-    user = s.exec(select(User).where(User.username == username)).first()
-    if user is None:
+    rows = q('SELECT id FROM "user" WHERE username = :u', {"u": username})
+    if not rows:
         raise NotFound(f"There is no user '{username}'.")
     if not actor.is_team_lead:
         raise AccessDenied("Only a team lead can see another navigator's caseload.")
-    return user.id
+    return rows[0][0]
 
 
-def _lead_lots(s: Session, ctx: Ctx, nav_id: int) -> frozenset[int] | None:
+def _lead_lots(actor: Actor, nav_id: int) -> frozenset[int] | None:
     """The lots a team lead may list another navigator's journeys in (None: no restriction)."""
-    actor = ctx.actor(s)
     if nav_id == actor.id or actor.is_admin or not actor.lot_ids:
         return None
     return actor.lot_ids
 
 
+def _lots_sql(lots: frozenset[int]) -> str:
+    return ", ".join(str(int(lot)) for lot in sorted(lots))
+
+
 # ---------------------------------------------------------------- Today
+
+_TODAY_SQL = """
+SELECT t.id, t.journey_id, t.kind, t.due_date, t.detail, c.client_ref, c.first_name, c.last_name,
+       j.decision_date
+FROM task t
+JOIN journey j ON j.id = t.journey_id
+JOIN client c ON c.id = j.client_id
+WHERE t.status = 'open' AND t.due_date <= :on AND j.navigator_id = :nav{lots}
+ORDER BY t.due_date, t.id
+"""
+
 
 def today(ctx: Ctx, navigator: str | None = None, on: date | None = None) -> TodayView:
     """What is due or overdue for a navigator on a date, in one query."""
     on = on or ctx.today()
-    with ctx.read() as s:
-        nav_id = _navigator_id(s, ctx, navigator)
-        cal = ctx.calendar(s)
-        stmt = (
-            select(Task.id, Task.journey_id, Task.kind, Task.due_date, Task.detail, Client.client_ref,
-                   Client.first_name, Client.last_name, Journey.decision_date)
-            .join(Journey, Journey.id == Task.journey_id)
-            .join(Client, Client.id == Journey.client_id)
-            .where(Task.status == "open", Task.due_date <= on, Journey.navigator_id == nav_id)
-        )
-        lots = _lead_lots(s, ctx, nav_id)
-        if lots is not None:
-            stmt = stmt.where(Journey.locality_id.in_(select(Locality.id).where(Locality.lot_id.in_(lots))))
-        rows = s.exec(stmt.order_by(Task.due_date, Task.id)).all()
-        username = navigator or ctx.actor(s).username
+    with ctx.sql() as q:
+        actor = ctx.actor_from(q)
+        nav_id = _navigator_id(q, actor, navigator)
+        cal = ctx.calendar_from(q)
+        lots = _lead_lots(actor, nav_id)
+        lots_where = "" if lots is None else (
+            f" AND j.locality_id IN (SELECT id FROM locality WHERE lot_id IN ({_lots_sql(lots)}))")
+        rows = q(_TODAY_SQL.format(lots=lots_where), {"on": on, "nav": nav_id})
+        username = navigator or actor.username
     items = []
     for tid, jid, kind, due, detail, ref, first, last, decided in rows:
+        due, decided = _as_date(due), _as_date(decided)
         k = TaskKind(kind)
         waited = cal.count(decided, on) if k == TaskKind.WAITING_TO_START and decided else None
         what = detail or k.label
@@ -132,7 +122,8 @@ SORTS = {
 
 _CASELOAD_SQL = """
 SELECT j.id, c.id, c.client_ref, c.first_name || ' ' || c.last_name AS client_name, loc.name, j.state,
-       j.state_since, nt.kind, nt.due_date AS next_due, j.last_contact_date, u.username
+       j.state_since, nt.kind, nt.due_date AS next_due, j.last_contact_date, u.username,
+       count(*) OVER () AS total
 FROM journey j
 JOIN client c ON c.id = j.client_id
 JOIN locality loc ON loc.id = j.locality_id
@@ -150,14 +141,16 @@ WHERE {where}
 def caseload(ctx: Ctx, navigator: str | None = None, *, states: list[str] | None = None,
              locality: str | None = None, text_filter: str | None = None, open_only: bool = True,
              sort: str = "next", descending: bool = False, offset: int = 0, limit: int = 100) -> CaseloadPage:
-    """One page of a navigator's journeys, filtered and sorted in the database."""
-    with ctx.read() as s:
-        nav_id = _navigator_id(s, ctx, navigator)
+    """One page of a navigator's journeys, filtered and sorted in the database: one statement (the
+    total comes with the rows, ``count(*) OVER ()``)."""
+    with ctx.sql() as q:
+        actor = ctx.actor_from(q)
+        nav_id = _navigator_id(q, actor, navigator)
         params: dict = {"nav": nav_id}
         where = ["j.navigator_id = :nav"]
-        lots = _lead_lots(s, ctx, nav_id)
+        lots = _lead_lots(actor, nav_id)
         if lots is not None:
-            where.append(f"loc.lot_id IN ({', '.join(str(int(lot)) for lot in sorted(lots))})")
+            where.append(f"loc.lot_id IN ({_lots_sql(lots)})")
         if states:
             keys = [f"st{i}" for i in range(len(states))]
             where.append(f"j.state IN ({', '.join(':' + k for k in keys)})")
@@ -180,16 +173,21 @@ def caseload(ctx: Ctx, navigator: str | None = None, *, states: list[str] | None
         order_col = SORTS.get(sort, "next_due")
         direction = "DESC" if descending else "ASC"
         nulls = "" if not order_col.endswith("next_due") else "(nt.due_date IS NULL), "  # PostgreSQL: no alias in expressions
-        sql = _CASELOAD_SQL.format(where=" AND ".join(where), nav_filter_t="j2.navigator_id = :nav")
-        total = s.execute(text(f"SELECT count(*) FROM ({sql}) x"), params).scalar_one()
-        rows = s.execute(
-            text(f"{sql} ORDER BY {nulls}{order_col} {direction}, j.id LIMIT :limit OFFSET :offset"),
+        sql = _CASELOAD_SQL.format(where=" AND ".join(where))
+        rows = q(
+            f"{sql} ORDER BY {nulls}{order_col} {direction}, j.id LIMIT :limit OFFSET :offset",
             params | {"limit": max(1, min(limit, 1000)), "offset": max(0, offset)},
-        ).all()
-        cal = ctx.calendar(s)
+        )
+        if rows:
+            total = rows[0][-1]
+        elif offset > 0:  # past the end: the count alone
+            total = q(f"SELECT count(*) FROM ({sql}) x", params)[0][0]
+        else:
+            total = 0
+        cal = ctx.calendar_from(q)
     on = ctx.today()
     out = []
-    for jid, cid, ref, name, loc, state, since, kind, due, last_contact, username in rows:
+    for jid, cid, ref, name, loc, state, since, kind, due, last_contact, username, _total in rows:
         since_d = _as_date(since)
         out.append(CaseloadRow(
             jid, cid, ref, name, loc, state, L.State(state).label, cal.count(since_d, on) if since_d else 0,
@@ -208,6 +206,31 @@ def _as_date(value) -> date | None:
 
 def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> JourneyDetail:
     """Everything on the Journey screen. Viewing a person's record is audited."""
+    from sqlmodel import select
+
+    from navigator.services import access, audit
+    from navigator.services.journeys import facts
+    from navigator.services.setup import meaningful_threshold
+    from navigator.store.models import (
+        Client,
+        GoalNote,
+        Journey,
+        JourneySupportArea,
+        Locality,
+        Lot,
+        Measurement,
+        OnwardReferral,
+        Partner,
+        PartnerUpdateRow,
+        PersonalOutcome,
+        PlanGoal,
+        Programme,
+        ReferralSource,
+        SupportArea,
+        Task,
+        User,
+    )
+
     with ctx.write() if audit_view else ctx.read() as s:
         j = s.get(Journey, journey_id)
         if j is None:
@@ -327,6 +350,10 @@ def _timeline(s: Session, j: Journey, users: dict[int, str]) -> tuple[TimelineEv
     """Every event of the journey, from the audit log (who and when) and the records (what)."""
     import json
 
+    from sqlmodel import select
+
+    from navigator.store.models import AuditEvent, Programme
+
     events: list[TimelineEvent] = []
     for e in s.exec(select(AuditEvent).where(AuditEvent.journey_id == j.id).order_by(AuditEvent.id)).all():
         if e.action not in _ACTION_TEXT:
@@ -401,7 +428,12 @@ def _timeline(s: Session, j: Journey, users: dict[int, str]) -> tuple[TimelineEv
 
 def find(ctx: Ctx, query: str, limit: int = 50) -> list[FindHit]:
     """Any person by name, ref, date of birth, postcode or NHS number, among those I may see."""
+    from sqlalchemy import and_, func, or_
+    from sqlmodel import select
+
     from navigator.domain.dates import parse_date
+    from navigator.services import access, audit
+    from navigator.store.models import Client, Journey, Locality, User
 
     q = (clean_text(query, "query", max_len=200) or "").strip()
     if len(q) < 2:
@@ -464,6 +496,9 @@ def find(ctx: Ctx, query: str, limit: int = 50) -> list[FindHit]:
 
 def open_with_reason(ctx: Ctx, client_id: int, reason: str) -> None:
     """A navigator opens a person outside their caseload (within their lots) with a stated reason."""
+    from navigator.services import access, audit
+    from navigator.store.models import AccessGrant, Client
+
     text_ = clean_text(reason, "reason", max_len=400, required=True)
     if len(text_ or "") < 5:
         raise DomainError("Say why you need to open this record.", field="reason")
@@ -486,6 +521,11 @@ def journey_id_for(ctx: Ctx, *, goal_id: int | None = None, onward_id: int | Non
 
     For forms opened on those ids: they then read ``journey_detail`` (which checks access).
     """
+    from sqlmodel import select
+
+    from navigator.services import access
+    from navigator.store.models import Journey, OnwardReferral, PlanGoal
+
     with ctx.read() as s:
         if goal_id is not None:
             jid = s.exec(select(PlanGoal.journey_id).where(PlanGoal.id == goal_id)).first()

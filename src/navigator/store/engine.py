@@ -3,28 +3,32 @@
 SQLite runs with WAL, synchronous=FULL, foreign keys on and a busy timeout.
 Writes go through a second engine whose transactions begin IMMEDIATE, so two
 processes never meet "database is locked" half-way through a write.
+
+SQLAlchemy and Alembic are imported only when needed: opening a SQLite store whose
+schema is current reads its version with the ``sqlite3`` module and finds the head
+revision from the migration files' text, so the app's first screen does not wait for
+them (see ``head_revision``). The engines are made on first use.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import stat
-from dataclasses import dataclass
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DatabaseError, OperationalError
+from typing import TYPE_CHECKING, Iterator
 
 from navigator.domain.errors import StoreError
 from navigator.store.paths import db_dir, default_db_path, is_network_filesystem
+
+if TYPE_CHECKING:  # pragma: no cover
+    from alembic.config import Config
+    from sqlalchemy.engine import Engine
 
 BUSY_TIMEOUT_MS = 15000
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -41,43 +45,189 @@ def resolve_url(db_path: str | os.PathLike | None = None, db_url: str | None = N
 
 def describe(url: str) -> str:
     """The URL without any password, for messages."""
+    from sqlalchemy.engine import make_url
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - a malformed URL is reported as given, minus nothing secret
         return "the configured database"
 
 
+def _sqlite_database(url: str) -> tuple[bool, str | None]:
+    """(is it SQLite, its database) for a URL; plain ``sqlite:///path`` URLs without SQLAlchemy."""
+    m = _PLAIN_SQLITE_URL.match(url)
+    if m is not None and not any(ch in url for ch in "?%#") and (m["rest"] == "" or m["rest"].startswith("/")):
+        return True, m["rest"][1:] or None
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return True, parsed.database
+    return False, None
+
+
+_PLAIN_SQLITE_URL = re.compile(r"^sqlite(\+pysqlite)?://(?P<rest>.*)$", re.S)
+
+
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(db_dir() / "migrations"))
     return cfg
 
 
+# Module-level ``revision = '...'`` / ``down_revision = ...`` lines of a migration file (an
+# annotation, as newer Alembic templates write, is allowed).
+_ASSIGNMENT = re.compile(r"^(revision|down_revision)[ \t]*(?::[^=\n]*)?=[ \t]*(.+?)[ \t]*(?:#.*)?$", re.M)
+_QUOTED = re.compile(r"""^(['"])([^'"\\]+)\1$""")
+
+
+def _scan_revisions() -> dict[str, str | None] | None:
+    """{revision: down_revision} read from the migration files' text, without importing Alembic.
+
+    None when any file is not in the plain one-parent form (a merge, a computed value, ...):
+    the callers then ask Alembic itself.
+    """
+    graph: dict[str, str | None] = {}
+    try:
+        files = sorted((db_dir() / "migrations" / "versions").glob("*.py"))
+        for f in files:
+            if f.name.startswith("__"):
+                continue
+            found: dict[str, list[str]] = {}
+            for m in _ASSIGNMENT.finditer(f.read_text(encoding="utf-8")):
+                found.setdefault(m[1], []).append(m[2])
+            if len(found.get("revision", ())) != 1 or len(found.get("down_revision", ())) != 1:
+                return None
+            rev = _QUOTED.match(found["revision"][0])
+            down = found["down_revision"][0]
+            down_m = _QUOTED.match(down)
+            if rev is None or (down != "None" and down_m is None) or rev[2] in graph:
+                return None
+            graph[rev[2]] = down_m[2] if down_m else None
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not graph or sum(1 for d in graph.values() if d is None) != 1 \
+            or any(d is not None and d not in graph for d in graph.values()):
+        return None
+    return graph
+
+
 def head_revision() -> str:
+    """The newest migration's revision: from the files' text when they are plain, else from Alembic."""
+    graph = _scan_revisions()
+    if graph is not None:
+        heads = set(graph) - set(graph.values())
+        if len(heads) == 1:
+            return heads.pop()
+    from alembic.script import ScriptDirectory
+
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     if len(heads) != 1:  # pragma: no cover - a packaging mistake
         raise StoreError("navigator's migrations have more than one head; reinstall navigator.")
     return heads[0]
 
 
-@dataclass
+def _known_revision(revision: str) -> bool:
+    graph = _scan_revisions()
+    if graph is not None and revision in graph:
+        return True
+    from alembic.script import ScriptDirectory
+
+    try:
+        ScriptDirectory.from_config(alembic_config()).get_revision(revision)
+    except Exception:  # noqa: BLE001 - alembic raises several kinds here
+        return False
+    return True
+
+
 class Store:
-    url: str
-    engine: Engine  # reads (deferred transactions)
-    write_engine: Engine  # writes (BEGIN IMMEDIATE on SQLite)
-    path: Path | None  # the SQLite file, None for PostgreSQL
-    backup_taken: Path | None = None
+    """An open store. ``engine`` (reads, deferred transactions) and ``write_engine`` (writes, BEGIN
+    IMMEDIATE on SQLite) are SQLAlchemy engines, made on first use for SQLite; ``path`` is the
+    SQLite file (None for PostgreSQL). ``sqlite_read()`` is a plain ``sqlite3`` read transaction
+    for the reads behind the first screens (no SQLAlchemy needed)."""
+
+    def __init__(self, url: str, engine: Engine | None = None, write_engine: Engine | None = None,
+                 path: Path | None = None, backup_taken: Path | None = None) -> None:
+        self.url = url
+        self._engine = engine
+        self._write_engine = write_engine
+        self.path = path
+        self.backup_taken = backup_taken
+        self._lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+
+    def __repr__(self) -> str:
+        return f"Store({describe(self.url) if self.path is None else str(self.path)!r})"
 
     @property
     def is_sqlite(self) -> bool:
         return self.path is not None
 
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None and self.path is not None:
+            with self._lock:
+                if self._engine is None:
+                    self._engine = _sqlite_engine(self.url, immediate=False)
+        return self._engine  # type: ignore[return-value]
+
+    @property
+    def write_engine(self) -> Engine:
+        if self._write_engine is None and self.path is not None:
+            with self._lock:
+                if self._write_engine is None:
+                    self._write_engine = _sqlite_engine(self.url, immediate=True)
+        return self._write_engine  # type: ignore[return-value]
+
+    @contextmanager
+    def sqlite_read(self) -> Iterator[sqlite3.Connection]:
+        """A plain ``sqlite3`` connection inside one read transaction (a consistent snapshot).
+
+        Read-only (``query_only``); connections are kept for reuse. SQLite stores only.
+        """
+        if self.path is None:
+            raise StoreError("A plain SQLite read needs a SQLite store.")
+        with self._lock:
+            con = self._idle.pop() if self._idle else None
+        if con is None:
+            con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                  check_same_thread=False)
+            con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            con.execute("PRAGMA query_only=ON")
+        reuse = False
+        try:
+            con.execute("BEGIN")
+            yield con
+            reuse = True
+        finally:
+            try:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+            except sqlite3.Error:
+                reuse = False
+            with self._lock:
+                if reuse and len(self._idle) < 4:
+                    self._idle.append(con)
+                    con = None
+            if con is not None:
+                con.close()
+
     def dispose(self) -> None:
-        self.engine.dispose()
-        self.write_engine.dispose()
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for con in idle:
+            con.close()
+        if self._engine is not None:
+            self._engine.dispose()
+        if self._write_engine is not None and self._write_engine is not self._engine:
+            self._write_engine.dispose()
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+    from sqlalchemy import create_engine, event
+
     engine = create_engine(
         url,
         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
@@ -134,6 +284,8 @@ def _check_sqlite_path(path: Path, *, create: bool) -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -168,25 +320,27 @@ def backup_sqlite_file(path: Path, dest: Path) -> Path:
 def _refuse_unknown(current: str | None, has_tables: bool) -> None:
     """Refuse a database written by a newer navigator, or one that is not navigator's at all."""
     if current is not None:
-        try:
-            ScriptDirectory.from_config(alembic_config()).get_revision(current)
-        except Exception:  # noqa: BLE001 - alembic raises several kinds here
+        if not _known_revision(current):
             raise StoreError(
                 "This database was written by a newer version of navigator (schema "
                 f"{current}). Upgrade navigator to open it; nothing was changed."
-            ) from None
+            )
     elif has_tables:
         raise StoreError("This database has tables but no navigator schema version: it is not a navigator database.")
 
 
-def _precheck_sqlite_file(url: str, path: Path) -> None:
-    """Refuse a foreign or newer SQLite file before connecting for real.
+_NEW = object()  # _precheck_sqlite_file: a new (absent or empty) file
+
+
+def _precheck_sqlite_file(url: str, path: Path):
+    """Refuse a foreign or newer SQLite file before connecting for real; return its schema revision
+    (None: no version; ``_NEW``: a new, empty file).
 
     Our connections switch the file to WAL mode, which rewrites its header: a file we
     refuse must be read only through a read-only connection, so it is left untouched.
     """
     if not path.exists() or path.stat().st_size == 0:
-        return
+        return _NEW
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
@@ -198,12 +352,16 @@ def _precheck_sqlite_file(url: str, path: Path) -> None:
         finally:
             con.close()
     except sqlite3.Error as exc:
-        raise StoreError(_db_error_message(Store(url, None, None, path), exc)) from None  # type: ignore[arg-type]
+        raise StoreError(_db_error_message(Store(url, None, None, path), exc)) from None
     _refuse_unknown(current, bool(names - {"alembic_version"}))
+    return current
 
 
 def migrate(store: Store) -> None:
     """Bring the schema to head: refuse a newer database, back up an older one first."""
+    from alembic import command
+    from sqlalchemy.exc import DatabaseError, OperationalError
+
     head = head_revision()
     try:
         current = current_revision(store.engine)
@@ -241,21 +399,33 @@ def _db_error_message(store: Store, exc: Exception) -> str:
 
 
 def open_store(url: str, *, create: bool = True, upgrade: bool = True) -> Store:
-    """Open (and create, and migrate) the store at ``url``; StoreError says what is wrong."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if not parsed.database or parsed.database == ":memory:":
+    """Open (and create, and migrate) the store at ``url``; StoreError says what is wrong.
+
+    A SQLite store whose schema is already current is opened without SQLAlchemy or Alembic
+    (its engines are made on first use).
+    """
+    is_sqlite, database = _sqlite_database(url)
+    current = _NEW
+    if is_sqlite:
+        if not database or database == ":memory:":
             raise StoreError("navigator needs a database file, not an in-memory database.")
-        path = Path(parsed.database)
+        path = Path(database)
         _check_sqlite_path(path, create=create)
-        _precheck_sqlite_file(url, path)
-        store = Store(url, _sqlite_engine(url, immediate=False), _sqlite_engine(url, immediate=True), path)
+        current = _precheck_sqlite_file(url, path)
+        store = Store(url, None, None, path)  # engines made on first use
     else:
+        from sqlalchemy import create_engine
+
         try:
             engine = create_engine(url, pool_pre_ping=True)
         except Exception as exc:  # noqa: BLE001 - a missing driver or a bad URL
             raise StoreError(f"Cannot use {describe(url)}: {exc}. Install navigator[postgres] for PostgreSQL.") from None
         store = Store(url, engine, engine, None)
+    if current is not _NEW and current is not None and current == head_revision():
+        _owner_only(store)
+        return store  # current: nothing to migrate or check further
+    from sqlalchemy.exc import DatabaseError, OperationalError
+
     try:
         if upgrade:
             migrate(store)
@@ -269,15 +439,21 @@ def open_store(url: str, *, create: bool = True, upgrade: bool = True) -> Store:
     except (DatabaseError, OperationalError) as exc:
         store.dispose()
         raise StoreError(_db_error_message(store, exc)) from None
+    _owner_only(store)
+    return store
+
+
+def _owner_only(store: Store) -> None:
     if store.path is not None:
         try:  # owner only; never *add* write permission to a file someone made read-only
             os.chmod(store.path, stat.S_IMODE(os.stat(store.path).st_mode) & 0o600)
         except OSError:
             pass
-    return store
 
 
 def check_sqlite_connection(store: Store) -> None:
+    from sqlalchemy import text
+
     with store.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
 
