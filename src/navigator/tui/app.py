@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from functools import partial
 from typing import Any, Callable, Iterable
 
@@ -120,13 +121,20 @@ class NavigatorApp(App[int]):
         Binding("escape", "back", "Back", show=False),
     ]
 
-    def __init__(self, ctx, error: str | None = None, **kwargs) -> None:
+    def __init__(self, ctx, error: str | None = None, *, after_start: Callable[[], str | None] | None = None,
+                 freeze_gc: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.ctx = ctx
         self.error = error if ctx is None else None
         if ctx is None and not self.error:
             self.error = "No store is open."
         self.data_generation = 0
+        # run in the background once the first screen shows its data (the daily backup); returns a warning
+        self.after_start = after_start
+        self.background_started = False
+        # a process running only this app (run_app): once warmed up, what is loaded stays out of the cyclic
+        # collector's sight (gc.freeze), so full collections stop pausing screens (tests leave it off)
+        self.freeze_gc = freeze_gc
 
     # ---------------------------------------------------------------- screens
     def get_default_screen(self) -> Screen:
@@ -140,15 +148,30 @@ class NavigatorApp(App[int]):
 
     def on_mount(self) -> None:
         if self.ctx is not None:
-            from navigator.tui.screens.caseload import CaseloadScreen
-            from navigator.tui.screens.find import FindScreen
-
-            self.install_screen(CaseloadScreen, "caseload")
-            self.install_screen(FindScreen, "find")
+            self.install_screen(_caseload_screen, "caseload")  # imported when first shown
+            self.install_screen(_find_screen, "find")
+            self.set_timer(3, self.first_data_shown)  # in case the first screen has no data to show
             who = self.ctx.username
             if getattr(self.ctx, "acting_as", None):
                 who += f" (as by {self.ctx.acting_as})"
             self.sub_title = who
+
+    def first_data_shown(self) -> None:
+        """The first screen shows its data: now warm what the other screens need, and run ``after_start``,
+        in a thread, so that the first frame waited for neither."""
+        if self.background_started or self.ctx is None:
+            return
+        self.background_started = True
+        self.run_worker(self._background, thread=True, group="background", exit_on_error=False,
+                        name="background")
+
+    def _background(self) -> None:
+        from navigator.tui.widgets import warm_up
+
+        warm_up(self.ctx, freeze_gc=self.freeze_gc)
+        warning = self.after_start() if self.after_start is not None else None
+        if warning:
+            self.call_from_thread(self.notify, warning, title="Backup", severity="warning", timeout=15)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.ctx is None and action in NAV_ACTIONS | {"help"}:
@@ -234,9 +257,9 @@ class NavigatorApp(App[int]):
         await self.push_screen(screen_cls())
 
     def open_journey(self, journey_id: int) -> None:
-        from navigator.tui.screens.journey import JourneyScreen
+        from navigator.tui.screens.journey import open_journey
 
-        self.push_screen(JourneyScreen(journey_id))
+        open_journey(self, journey_id)  # reads it first, then shows it painted once
 
     def action_new_referral(self) -> None:
         def saved(result) -> None:
@@ -317,9 +340,29 @@ class NavigatorApp(App[int]):
         self._close_messages_no_wait()
 
 
-def run_app(ctx, error: str | None = None) -> int:
-    """Run the desk on ``ctx`` (or, with ``ctx`` None, a screen explaining ``error``). Returns an exit code."""
-    app = NavigatorApp(ctx, error=error)
+def _caseload_screen() -> Screen:
+    from navigator.tui.screens.caseload import CaseloadScreen
+
+    return CaseloadScreen()
+
+
+def _find_screen() -> Screen:
+    from navigator.tui.screens.find import FindScreen
+
+    return FindScreen()
+
+
+def run_app(ctx, error: str | None = None, *, after_start: Callable[[], str | None] | None = None) -> int:
+    """Run the desk on ``ctx`` (or, with ``ctx`` None, a screen explaining ``error``). Returns an exit code.
+
+    ``after_start`` runs in the background once the first screen shows its data (or at exit, if the
+    app closed before that); a warning it returns is shown.
+    """
+    app = NavigatorApp(ctx, error=error, after_start=after_start if ctx is not None else None, freeze_gc=True)
     app.run()
+    if ctx is not None and after_start is not None and not app.background_started:
+        warning = after_start()
+        if warning:
+            print(f"navigator: warning: {warning}", file=sys.stderr)
     code = app.return_code
     return int(code or 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import date
 from decimal import Decimal
 from functools import partial
@@ -15,6 +16,7 @@ from textual.message import Message
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
+from textual.widgets._footer import FooterKey
 from textual.worker import get_current_worker
 
 from navigator.domain.errors import DomainError, StoreError
@@ -145,12 +147,25 @@ class RowTable(DataTable):
 
 class NavFooter(Footer):
     """The footer, rebuilt only when the keys it shows change (the stock one rebuilds on every focus change,
-    which made opening a Journey noticeably slow)."""
+    which made opening a Journey noticeably slow). A screen whose keys depend on data not loaded yet sets
+    ``footer_hold`` until it has it, so the footer is built once, not twice."""
 
     _signature: tuple | None = None
     _pending = False
 
+    def compose(self):
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and getattr(widget, "_reactive_connect", None):
+                # The stock keys start compact and are then bound to the footer's (never changing) compact:
+                # two restyles per key per rebuild. Set the value once instead, with no binding.
+                widget.set_reactive(FooterKey.compact, self.compact)
+                widget.set_class(self.compact, "-compact", update=False)
+                widget._reactive_connect = None
+            yield widget
+
     def bindings_changed(self, screen) -> None:
+        if getattr(screen, "footer_hold", False):
+            return
         self._bindings_ready = True
         if not screen.app.app_focus:
             return
@@ -194,6 +209,31 @@ def describe_error(exc: BaseException) -> BaseException:
 
 class UnexpectedError(Exception):
     pass
+
+
+def warm_up(ctx, *, freeze_gc: bool = False) -> None:
+    """Import and set up, in a background thread after the first frame, what the next screens need
+    (the ORM, the Journey screen), so the first Caseload or Journey does not wait for it. Best effort.
+
+    ``freeze_gc`` (a process running only the app): then move everything loaded so far (modules, the
+    ORM's mappings, Textual's CSS: some 200,000 objects, all living as long as the app) out of the
+    cyclic collector's sight, so a full collection no longer pauses a screen for a tenth of a second.
+    """
+    try:
+        from sqlalchemy.orm import configure_mappers
+
+        import navigator.services.journeys  # noqa: F401 - the ORM models and the services the screens call
+        import navigator.services.setup  # noqa: F401
+        import navigator.tui.screens.caseload  # noqa: F401
+        import navigator.tui.screens.journey  # noqa: F401
+
+        configure_mappers()
+        ctx.store.engine  # noqa: B018 - made on first use
+        ctx.store.write_engine  # noqa: B018
+    except Exception:  # noqa: BLE001 - only a head start: the screens import what they need anyway
+        pass
+    if freeze_gc:
+        gc.freeze()
 
 
 class DataScreen(Screen):
@@ -257,6 +297,9 @@ class DataScreen(Screen):
         handler = getattr(self, f"loaded_{message.key}", None)
         if handler is not None:
             handler(message.result, message.seq)
+        shown = getattr(self.app, "first_data_shown", None)
+        if shown is not None and not getattr(self.app, "background_started", True):
+            self.call_after_refresh(shown)  # the first data is on screen: the app may do what waited
 
     def on_failed(self, message: Failed) -> None:
         handler = getattr(self, f"failed_{message.key}", None)

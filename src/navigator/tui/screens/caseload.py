@@ -10,19 +10,18 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.timer import Timer
 from textual.widgets import DataTable, Header, Input, Select, Static
 
 from navigator.domain.followups import TaskKind
 from navigator.domain.lifecycle import State
 from navigator.services import queries
 from navigator.services.dto import CaseloadPage, CaseloadRow
-from navigator.services.setup import reference
 from navigator.tui.widgets import DataScreen, NavFooter, RowTable, alert, fmt_date, plural
 
 PAGE = 100  # rows fetched at a time
 PREFETCH = 30  # fetch the next page when the cursor is this close to the end of what is loaded
-DEBOUNCE = 0.15  # seconds of quiet typing before the filter runs
+# No debounce: each keystroke filters at once (a page is one indexed statement, a few milliseconds);
+# answers to older keystrokes are dropped (``_seq``) and the workers of a group are exclusive.
 
 
 @dataclass(frozen=True)
@@ -95,6 +94,8 @@ def gap(cell: str | Text, right: bool = False) -> Text:
 
 
 def _reference_and_actor(ctx) -> tuple:
+    from navigator.services.setup import reference  # the ORM: not needed before the first frame
+
     return reference(ctx), ctx.actor()
 
 
@@ -121,9 +122,9 @@ class CaseloadScreen(DataScreen):
         self.marked: set[int] = set()
         self._seq = 0
         self._loading_more = False
-        self._debounce: Timer | None = None
         self._narrow = False
         self._layout_width = 0
+        self._columns_shown: tuple | None = None  # (label, width) of the columns the table has
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -252,12 +253,20 @@ class CaseloadScreen(DataScreen):
         width = table.size.width or self.app.size.width
         self._layout_width = table.size.width
         widths, self._narrow = column_widths(width)
-        table.clear(columns=True)
+        columns = []
         for c in COLUMNS:
             label = c.short if self._narrow else c.label
             if c.key == self.sort_key:
                 label = f"{label} {'▼' if self.descending else '▲'}"
-            table.add_column(gap(label, c.right), width=widths[c.key] + 1, key=c.key)
+            columns.append((c, label, widths[c.key] + 1))
+        shown = tuple((label, w) for _, label, w in columns)
+        if shown == self._columns_shown and table.columns:
+            table.clear()  # the same columns: keep them (re-making them re-measures the whole table)
+        else:
+            table.clear(columns=True)
+            for c, label, w in columns:
+                table.add_column(gap(label, c.right), width=w, key=c.key)
+            self._columns_shown = shown
         for r in self.rows:
             table.add_row(*self._cells(r), key=str(r.journey_id))
         if current is not None:
@@ -293,9 +302,7 @@ class CaseloadScreen(DataScreen):
     # ---------------------------------------------------------------- events
     @on(Input.Changed, "#filter")
     def filter_changed(self, event: Input.Changed) -> None:
-        if self._debounce is not None:
-            self._debounce.stop()
-        self._debounce = self.set_timer(DEBOUNCE, self.reload)
+        self.reload()
 
     @on(Input.Submitted, "#filter")
     def filter_submitted(self, event: Input.Submitted) -> None:

@@ -13,11 +13,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
-from textual.events import Resize
+from textual.events import Resize, ScreenResume
 from textual.widgets import DataTable, Header, Sparkline, Static, TabbedContent, TabPane
 
 from navigator.services import queries
 from navigator.services.dto import GoalView, JourneyDetail, OnwardView
+from navigator.tui.messages import Failed
 from navigator.tui.widgets import (
     DataScreen,
     NavFooter,
@@ -28,6 +29,7 @@ from navigator.tui.widgets import (
     fmt_metric,
     Section,
     alert,
+    describe_error,
     heading,
     kv_table,
     plural,
@@ -76,6 +78,11 @@ TABLE_COLUMNS = {
                ("feedback", "Follow up", 14)),
 }
 
+# the table of each tab, and the method that fills it
+TAB_TABLES = {"tab-timeline": "timeline", "tab-plan": "goals", "tab-wellbeing": "measures", "tab-onward": "onward"}
+TABLE_FILLERS = {"sum-timeline": "_show_sum_timeline", "timeline": "_show_timeline", "goals": "_show_goals",
+                 "measures": "_show_measures", "onward": "_show_onward"}
+
 TABS = (
     ("tab-summary", "Summary"),
     ("tab-timeline", "Timeline"),
@@ -83,6 +90,27 @@ TABS = (
     ("tab-wellbeing", "Wellbeing"),
     ("tab-onward", "Onward"),
 )
+
+
+def open_journey(app, journey_id: int) -> None:
+    """Show a journey: its detail is read first (the audited view), in a thread, then the screen is pushed
+    already holding it, so it is laid out and painted once, with its data. The latest open wins."""
+    seq = getattr(app, "_journey_open_seq", 0) + 1
+    app._journey_open_seq = seq
+
+    def read() -> None:
+        try:
+            result: JourneyDetail | BaseException = queries.journey_detail(app.ctx, journey_id)
+        except Exception as exc:  # noqa: BLE001 - the screen shows it (describe_error keeps no personal data)
+            result = describe_error(exc)
+
+        def push() -> None:
+            if getattr(app, "_journey_open_seq", 0) == seq:
+                app.push_screen(JourneyScreen(journey_id, preloaded=result))
+
+        app.call_from_thread(push)
+
+    app.run_worker(read, thread=True, group="open-journey", exit_on_error=False, name="open-journey")
 
 
 def bar(metric: Decimal | None, width: int = 8) -> str:
@@ -104,14 +132,22 @@ class JourneyScreen(DataScreen):
         for i, (tab_id, label) in enumerate(TABS, 1)
     ]
 
-    def __init__(self, journey_id: int) -> None:
+    def __init__(self, journey_id: int, *, preloaded: JourneyDetail | BaseException | None = None) -> None:
+        """``preloaded``: the detail already read (and its view audited) by ``open_journey``, or its error."""
         super().__init__()
         self.journey_id = journey_id
         self.detail: JourneyDetail | None = None
-        self._viewed = False
+        self._preloaded = preloaded
+        self._viewed = isinstance(preloaded, JourneyDetail)  # its view was audited when it was read
+        self._width_shown: int | None = None
+        self._resumed = False
+        self._stale_tables: set[str] = set()  # tables not yet showing self.detail (hidden tabs)
+        self.footer_hold = True  # the footer waits for the detail (which actions are available)
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
+        # before the children mount: setting it later restyles every one of them
+        self.set_class(self.app.size.width >= WIDE, "-wide", update=False)
         yield Header()
         yield Static("Loading…", id="journey-head")
         with Horizontal(id="journey-body"):
@@ -150,23 +186,42 @@ class JourneyScreen(DataScreen):
             table = self.query_one(f"#{table_id}", DataTable)
             for key, label, width in columns:
                 table.add_column(label, key=key, width=width or 10)
-        self._apply_width(self.app.size.width)
         self.query_one("#journey-tabs Tabs").focus()
 
     def on_resize(self, event: Resize) -> None:
         self._apply_width(event.size.width)
 
+    def _on_screen_resume(self, event: ScreenResume) -> None:
+        # Runs before Screen's own handler. Pushed just after mounting, every widget's styles are fresh:
+        # restyling all of them again would cost the first frame a few tens of milliseconds.
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
+
     def _apply_width(self, width: int) -> None:
+        if self.has_class("-wide") == (width >= WIDE) and self._width_shown == width:
+            return
+        self._width_shown = width
         self.set_class(width >= WIDE, "-wide")
         if self.detail is not None:
             self.call_after_refresh(self._show_tables, self.detail)
 
     # ---------------------------------------------------------------- loading
     def reload(self) -> None:
+        if self._preloaded is not None:
+            result, self._preloaded = self._preloaded, None
+            if isinstance(result, BaseException):
+                self.on_failed(Failed("detail", result, 0))
+            else:
+                self.loaded_detail(result, 0)
+            return
         # The first view of a record is audited; reloads after a save are not views.
         self.call_service("detail", queries.journey_detail, self.ctx, self.journey_id, audit_view=not self._viewed)
 
     def failed_detail(self, error: BaseException, seq: int) -> bool:
+        if self.footer_hold:
+            self.footer_hold = False
+            self.refresh_bindings()
         if self.detail is None:
             self.query_one("#journey-head", Static).update(Content.from_markup(
                 "[b $error]This journey cannot be shown.[/] $msg\n[dim]Press escape to go back.[/]",
@@ -179,7 +234,8 @@ class JourneyScreen(DataScreen):
         self.sub_title = f"Journey · {detail.client.client_ref}"
         self._show_head(detail)
         self._show_summary(detail)
-        self._show_tables(detail)
+        self._show_tables(detail, hidden_later=True)
+        self.footer_hold = False
         self.refresh_bindings()
 
     # ---------------------------------------------------------------- rendering
@@ -320,20 +376,50 @@ class JourneyScreen(DataScreen):
             column.width = max(16, spare // len(flexible))
         return table
 
-    def _show_tables(self, d: JourneyDetail) -> None:
-        self._show_timeline(d)
-        self._show_goals(d)
-        self._show_measures(d)
-        self._show_onward(d)
+    def _visible_tables(self) -> set[str]:
+        """The tables on screen now (the others are in hidden tabs)."""
+        active = self.query_one("#journey-tabs", TabbedContent).active
+        if active == "tab-summary":
+            return {"sum-timeline"} if self.has_class("-wide") else set()
+        return {TAB_TABLES.get(active, "")}
+
+    def _show_tables(self, d: JourneyDetail, *, hidden_later: bool = False) -> None:
+        """Fill the tables. ``hidden_later``: those in hidden tabs only once this frame is painted (a
+        hidden table still measures every row; the tab shown first need not wait for them)."""
+        now = self._visible_tables() if hidden_later else set(TABLE_FILLERS)
+        for name in TABLE_FILLERS:
+            if name in now:
+                getattr(self, TABLE_FILLERS[name])(d)
+        self._stale_tables = set(TABLE_FILLERS) - now
+        if self._stale_tables:
+            self.call_after_refresh(self.call_after_refresh, self._fill_stale_tables, d)
+
+    def _fill_stale_tables(self, d: JourneyDetail | None = None) -> None:
+        d = d or self.detail
+        if d is None or d is not self.detail or not self._stale_tables:
+            return
+        stale, self._stale_tables = self._stale_tables, set()
+        for name in TABLE_FILLERS:
+            if name in stale:
+                getattr(self, TABLE_FILLERS[name])(d)
+
+    @on(TabbedContent.TabActivated, "#journey-tabs")
+    def tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._fill_stale_tables()  # a tab shown before its table was filled
 
     def _show_timeline(self, d: JourneyDetail) -> None:
-        for table_id in ("timeline", "sum-timeline"):
-            table = self._fit(table_id)
-            table.clear()
-            for i, ev in enumerate(d.timeline):
-                table.add_row(fmt_date(ev.on), Text(ev.text), ev.who, key=str(i), height=None)
-            if d.timeline:
-                table.move_cursor(row=len(d.timeline) - 1, animate=False)
+        self._show_timeline_in("timeline", d)
+
+    def _show_sum_timeline(self, d: JourneyDetail) -> None:
+        self._show_timeline_in("sum-timeline", d)
+
+    def _show_timeline_in(self, table_id: str, d: JourneyDetail) -> None:
+        table = self._fit(table_id)
+        table.clear()
+        for i, ev in enumerate(d.timeline):
+            table.add_row(fmt_date(ev.on), Text(ev.text), ev.who, key=str(i), height=None)
+        if d.timeline:
+            table.move_cursor(row=len(d.timeline) - 1, animate=False)
 
     def _show_goals(self, d: JourneyDetail) -> None:
         table = self._fit("goals")
