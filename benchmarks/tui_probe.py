@@ -127,7 +127,10 @@ async def interact(db: str, user: str, today: date, reps: int) -> None:
 
     store = open_store(f"sqlite:///{db}")
     ctx = Ctx(store, username=user, today_fn=lambda: today)
-    app = NavigatorApp(ctx, freeze_gc=True)  # as run_app makes it: the app alone in its process
+    try:
+        app = NavigatorApp(ctx, freeze_gc=True)  # as run_app makes it: the app alone in its process
+    except TypeError:  # an older navigator (measuring "before")
+        app = NavigatorApp(ctx)
 
     async def wait(key: str, timeout: float = 30.0) -> None:
         await asyncio.wait_for(events[key].wait(), timeout)
@@ -157,7 +160,7 @@ async def interact(db: str, user: str, today: date, reps: int) -> None:
                 await wait("page")
                 keystrokes.append(time.perf_counter() - t0)
         await pilot.press("enter")  # to the table
-        for i in range(reps):
+        for i in range(reps if rows else 0):
             events["detail"].clear()
             await pilot.pause()
             t0 = time.perf_counter()

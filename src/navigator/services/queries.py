@@ -122,8 +122,7 @@ SORTS = {
 
 _CASELOAD_SQL = """
 SELECT j.id, c.id, c.client_ref, c.first_name || ' ' || c.last_name AS client_name, loc.name, j.state,
-       j.state_since, nt.kind, nt.due_date AS next_due, j.last_contact_date, u.username,
-       count(*) OVER () AS total
+       j.state_since, nt.kind, nt.due_date AS next_due, j.last_contact_date, u.username
 FROM journey j
 JOIN client c ON c.id = j.client_id
 JOIN locality loc ON loc.id = j.locality_id
@@ -137,12 +136,23 @@ LEFT JOIN task nt ON nt.id = (
 WHERE {where}
 """
 
+# how many journeys match (the filters touch only j, c and loc: no next-task lookup needed)
+_CASELOAD_COUNT_SQL = """
+SELECT count(*) FROM journey j
+JOIN client c ON c.id = j.client_id
+JOIN locality loc ON loc.id = j.locality_id
+WHERE {where}
+"""
+
+_STATE_LABELS = {s.value: s.label for s in L.State}
+_TASK_LABELS = {k.value: k.label for k in TaskKind}
+
 
 def caseload(ctx: Ctx, navigator: str | None = None, *, states: list[str] | None = None,
              locality: str | None = None, text_filter: str | None = None, open_only: bool = True,
              sort: str = "next", descending: bool = False, offset: int = 0, limit: int = 100) -> CaseloadPage:
-    """One page of a navigator's journeys, filtered and sorted in the database: one statement (the
-    total comes with the rows, ``count(*) OVER ()``)."""
+    """One page of a navigator's journeys, filtered and sorted in the database: one statement, and a
+    count only when the page is full (a short page says the total itself)."""
     with ctx.sql() as q:
         actor = ctx.actor_from(q)
         nav_id = _navigator_id(q, actor, navigator)
@@ -173,30 +183,46 @@ def caseload(ctx: Ctx, navigator: str | None = None, *, states: list[str] | None
         order_col = SORTS.get(sort, "next_due")
         direction = "DESC" if descending else "ASC"
         nulls = "" if not order_col.endswith("next_due") else "(nt.due_date IS NULL), "  # PostgreSQL: no alias in expressions
-        sql = _CASELOAD_SQL.format(where=" AND ".join(where))
+        where_sql = " AND ".join(where)
+        limit, offset = max(1, min(limit, 1000)), max(0, offset)
         rows = q(
-            f"{sql} ORDER BY {nulls}{order_col} {direction}, j.id LIMIT :limit OFFSET :offset",
-            params | {"limit": max(1, min(limit, 1000)), "offset": max(0, offset)},
+            f"{_CASELOAD_SQL.format(where=where_sql)} ORDER BY {nulls}{order_col} {direction}, j.id "
+            "LIMIT :limit OFFSET :offset",
+            params | {"limit": limit, "offset": offset},
         )
-        if rows:
-            total = rows[0][-1]
-        elif offset > 0:  # past the end: the count alone
-            total = q(f"SELECT count(*) FROM ({sql}) x", params)[0][0]
+        if rows and len(rows) < limit:
+            total = offset + len(rows)
+        elif rows or offset:  # a full page, or past the end
+            total = q(_CASELOAD_COUNT_SQL.format(where=where_sql), params)[0][0]
         else:
             total = 0
         cal = ctx.calendar_from(q)
     on = ctx.today()
-    out = []
-    for jid, cid, ref, name, loc, state, since, kind, due, last_contact, username, _total in rows:
-        since_d = _as_date(since)
-        out.append(CaseloadRow(
-            jid, cid, ref, name, loc, state, L.State(state).label, cal.count(since_d, on) if since_d else 0,
-            TaskKind(kind).label if kind else None, _as_date(due), _as_date(last_contact), username,
-        ))
+    states, kinds = _STATE_LABELS, _TASK_LABELS
+    dates: dict = {None: None}  # each distinct value parsed once
+    days: dict = {None: 0}  # working days in state, per distinct start
+
+    def as_date(value) -> date | None:
+        if value not in dates:
+            dates[value] = _as_date(value)
+        return dates[value]
+
+    def days_since(value) -> int:
+        if value not in days:
+            days[value] = cal.count(as_date(value), on)
+        return days[value]
+
+    out = [
+        CaseloadRow(jid, cid, ref, name, loc, state, states[state], days_since(since),
+                    kinds[kind] if kind else None, as_date(due), as_date(last_contact), username)
+        for jid, cid, ref, name, loc, state, since, kind, due, last_contact, username in rows
+    ]
     return CaseloadPage(tuple(out), total, offset)
 
 
 def _as_date(value) -> date | None:
+    if value.__class__ is str:  # SQLite through sqlite3: ISO text
+        return date.fromisoformat(value[:10])
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
