@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sqlite3
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -162,6 +164,7 @@ class Ctx:
     def calendar_from(self, q: SqlReader) -> WorkingCalendar:
         """The working calendar (bank holidays and the admin's corrections), read once."""
         if self._calendar is None:
+            _load_uk_holidays_alone()
             rows = [(as_date(day), bool(working)) for day, working in
                     q("SELECT day, is_working_day FROM calendar_correction")]
             self._calendar = WorkingCalendar(
@@ -172,6 +175,44 @@ class Ctx:
 
     def forget_calendar(self) -> None:
         self._calendar = None
+
+
+_UK_HOLIDAYS_LOADED = False
+
+
+def _load_uk_holidays_alone() -> None:
+    """Import the ``holidays`` package's UK module by itself, before the calendar first needs it.
+
+    ``holidays.country_holidays("GB", ...)`` (domain.workdays) imports ``holidays.countries``, whose
+    ``__init__`` imports all of its ~280 countries' modules: 70 ms of the app's start-up, for one country.
+    With the UK module already loaded (through a stand-in for its package, removed again at once),
+    the same call finds it and imports nothing more. The holidays are exactly the same; a later import
+    of ``holidays.countries`` still works (and reuses this module). Best effort: any surprise, and the
+    ordinary import happens as before.
+    """
+    global _UK_HOLIDAYS_LOADED
+    if _UK_HOLIDAYS_LOADED:
+        return
+    _UK_HOLIDAYS_LOADED = True
+    name, package = "holidays.countries.united_kingdom", "holidays.countries"
+    if name in sys.modules or package in sys.modules:
+        return
+    try:
+        import importlib
+        import types
+
+        import holidays
+
+        stand_in = types.ModuleType(package)
+        stand_in.__path__ = [os.path.join(os.path.dirname(holidays.__file__), "countries")]
+        sys.modules[package] = stand_in
+        try:
+            importlib.import_module(name)
+        finally:
+            if sys.modules.get(package) is stand_in:
+                del sys.modules[package]
+    except Exception:  # noqa: BLE001 - only a shortcut
+        sys.modules.pop(name, None)
 
 
 def _sqlite_params(params: dict | None) -> dict:
