@@ -29,8 +29,22 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM belongs to the address space, which exec replaces;
+    getrusage's ru_maxrss survives exec on Linux, so in a child of the benchmark it would report the
+    parent's peak (the import and export steps) rather than the app's."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def emit(data: dict) -> None:
-    data["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    data["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(data), flush=True)
 
 
