@@ -185,6 +185,9 @@ async def interact(db: str, user: str, today: date, reps: int) -> None:
             await pilot.pause()
             await pilot.press("down")
     store.dispose()
+    if os.environ.get("PROBE_DEBUG"):
+        print("keystrokes", [round(k * 1000) for k in keystrokes], "opens", [round(o * 1000) for o in opens],
+              file=sys.stderr)
     keystrokes.sort()
     k95 = keystrokes[min(len(keystrokes) - 1, int(round(0.95 * (len(keystrokes) - 1))))] if keystrokes else None
     emit({
