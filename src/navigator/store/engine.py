@@ -157,6 +157,7 @@ class Store:
         self.backup_taken = backup_taken
         self._lock = threading.Lock()
         self._idle: list[sqlite3.Connection] = []
+        self._disposed = False
 
     def __repr__(self) -> str:
         return f"Store({describe(self.url) if self.path is None else str(self.path)!r})"
@@ -208,7 +209,7 @@ class Store:
             except sqlite3.Error:
                 reuse = False
             with self._lock:
-                if reuse and len(self._idle) < 4:
+                if reuse and not self._disposed and len(self._idle) < 4:
                     self._idle.append(con)
                     con = None
             if con is not None:
@@ -216,6 +217,7 @@ class Store:
 
     def dispose(self) -> None:
         with self._lock:
+            self._disposed = True  # connections still out are closed when they come back
             idle, self._idle = self._idle, []
         for con in idle:
             con.close()
