@@ -63,13 +63,16 @@ def _lots_sql(lots: frozenset[int]) -> str:
 
 # ---------------------------------------------------------------- Today
 
+# From the navigator's journeys (ix_journey_navigator_state) to their tasks (ix_task_journey_status). The
+# COALESCE keeps SQLite from starting at ix_task_open_due instead: every open task due by today, of every
+# navigator - 17 ms at 200,000 clients, against 2 ms this way.
 _TODAY_SQL = """
 SELECT t.id, t.journey_id, t.kind, t.due_date, t.detail, c.client_ref, c.first_name, c.last_name,
        j.decision_date
 FROM task t
 JOIN journey j ON j.id = t.journey_id
 JOIN client c ON c.id = j.client_id
-WHERE t.status = 'open' AND t.due_date <= :on AND j.navigator_id = :nav{lots}
+WHERE COALESCE(t.status, '') = 'open' AND t.due_date <= :on AND j.navigator_id = :nav{lots}
 ORDER BY t.due_date, t.id
 """
 
