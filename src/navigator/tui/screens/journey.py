@@ -92,11 +92,27 @@ TABS = (
 )
 
 
+SLOW_READ = 0.25  # seconds: a read still running then (another program writing) shows the screen first
+
+
 def open_journey(app, journey_id: int) -> None:
     """Show a journey: its detail is read first (the audited view), in a thread, then the screen is pushed
-    already holding it, so it is laid out and painted once, with its data. The latest open wins."""
+    already holding it, so it is laid out and painted once, with its data. A read slower than SLOW_READ
+    shows the screen ("Loading…") meanwhile. The latest open wins."""
     seq = getattr(app, "_journey_open_seq", 0) + 1
     app._journey_open_seq = seq
+    shown: list[JourneyScreen] = []
+
+    def show(result: JourneyDetail | BaseException | None = None) -> None:
+        if getattr(app, "_journey_open_seq", 0) != seq:
+            return
+        if not shown:
+            shown.append(JourneyScreen(journey_id, preloaded=_PENDING if result is None else result))
+            app.push_screen(shown[0])
+        elif result is not None:
+            shown[0].deliver(result)
+
+    timer = app.set_timer(SLOW_READ, show)
 
     def read() -> None:
         try:
@@ -104,13 +120,16 @@ def open_journey(app, journey_id: int) -> None:
         except Exception as exc:  # noqa: BLE001 - the screen shows it (describe_error keeps no personal data)
             result = describe_error(exc)
 
-        def push() -> None:
-            if getattr(app, "_journey_open_seq", 0) == seq:
-                app.push_screen(JourneyScreen(journey_id, preloaded=result))
+        def done() -> None:
+            timer.stop()
+            show(result)
 
-        app.call_from_thread(push)
+        app.call_from_thread(done)
 
     app.run_worker(read, thread=True, group="open-journey", exit_on_error=False, name="open-journey")
+
+
+_PENDING = object()  # JourneyScreen(preloaded=...): open_journey's read is still running
 
 
 def bar(metric: Decimal | None, width: int = 8) -> str:
@@ -132,8 +151,9 @@ class JourneyScreen(DataScreen):
         for i, (tab_id, label) in enumerate(TABS, 1)
     ]
 
-    def __init__(self, journey_id: int, *, preloaded: JourneyDetail | BaseException | None = None) -> None:
-        """``preloaded``: the detail already read (and its view audited) by ``open_journey``, or its error."""
+    def __init__(self, journey_id: int, *, preloaded: JourneyDetail | BaseException | object | None = None) -> None:
+        """``preloaded``: the detail already read (and its view audited) by ``open_journey``, or its error;
+        ``_PENDING``: that read is still running (``deliver`` brings its result)."""
         super().__init__()
         self.journey_id = journey_id
         self.detail: JourneyDetail | None = None
@@ -207,7 +227,16 @@ class JourneyScreen(DataScreen):
             self.call_after_refresh(self._show_tables, self.detail)
 
     # ---------------------------------------------------------------- loading
+    def deliver(self, result: JourneyDetail | BaseException) -> None:
+        """The result of open_journey's read, arriving after the screen was pushed."""
+        self._viewed = self._viewed or isinstance(result, JourneyDetail)
+        self._preloaded = result
+        if self.is_mounted:
+            self.reload()
+
     def reload(self) -> None:
+        if self._preloaded is _PENDING:
+            return  # open_journey's read is still running: its result comes through deliver()
         if self._preloaded is not None:
             result, self._preloaded = self._preloaded, None
             if isinstance(result, BaseException):
