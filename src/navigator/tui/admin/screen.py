@@ -35,6 +35,19 @@ TAB_TITLES = ("Users", "Reference data", "Partners", "Protocol", "Measures & ser
 METHODS = ("phone", "text", "email", "letter", "visit")
 
 
+def read_text_file(typed_path: str) -> str:
+    """A UTF-8 text file the admin named, or a DomainError on the path field saying what is wrong."""
+    from navigator.domain.errors import DomainError
+
+    path = Path(typed_path.strip()).expanduser()
+    if not path.is_file():
+        raise DomainError(f"There is no file at {path}.", field="path")
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise DomainError("The file is not UTF-8 text.", field="path") from None
+
+
 @dataclass(frozen=True)
 class AdminData:
     is_admin: bool
@@ -486,18 +499,7 @@ class AdminScreen(Screen):
         ctx = self.ctx
 
         def save(v):
-            path = Path(v["path"].strip()).expanduser()
-            if not path.is_file():
-                from navigator.domain.errors import DomainError
-
-                raise DomainError(f"There is no file at {path}.", field="path")
-            try:
-                text_ = path.read_bytes().decode("utf-8")
-            except UnicodeDecodeError:
-                from navigator.domain.errors import DomainError
-
-                raise DomainError("The file is not UTF-8 text.", field="path") from None
-            return A.load_wording(ctx, text_)
+            return A.load_wording(ctx, read_text_file(v["path"]))
 
         self.open("Load the SWEMWBS wording", [Field("path", "File", placeholder="/path/to/swemwbs-wording.txt")],
                   save, intro=A.WORDING_FORMAT, save_label="Load")
@@ -585,13 +587,7 @@ class AdminScreen(Screen):
         def save(v):
             from navigator.domain.errors import DomainError, ValidationErrors
 
-            path = Path(v["path"].strip()).expanduser()
-            if not path.is_file():
-                raise DomainError(f"There is no file at {path}.", field="path")
-            try:
-                text_ = path.read_bytes().decode("utf-8")
-            except UnicodeDecodeError:
-                raise DomainError("The file is not UTF-8 text.", field="path") from None
+            text_ = read_text_file(v["path"])
             try:
                 return config_io.import_config(ctx, text_, dry_run=v["dry_run"])
             except ValidationErrors as exc:
