@@ -324,12 +324,19 @@ class AdminScreen(Screen):
         ], lambda v: A.add_reference(ctx, v["kind"], v["code"], v["name"] or None,
                                      lot=v["lot"] if v["kind"] == "locality" else None))
 
-    def edit_reference(self) -> None:
+    def _selected_reference(self):
+        """(kind, code, row) of the reference-data row under the cursor, or None."""
         key = self.current_key()
         if not key:
-            return self._nothing()
+            return None
         kind, code = key.split("|", 1)
-        row = self._find(self.data.refs, lambda r: r.kind == kind and r.code == code)
+        return kind, code, self._find(self.data.refs, lambda r: r.kind == kind and r.code == code)
+
+    def edit_reference(self) -> None:
+        selected = self._selected_reference()
+        if selected is None:
+            return self._nothing()
+        kind, code, row = selected
         ctx = self.ctx
         self.open(f"Rename {A.KIND_LABELS[kind]} {row.code}", [Field("name", "New name", value=row.name)],
                   lambda v: A.rename_reference(ctx, kind, code, v["name"]),
@@ -337,11 +344,10 @@ class AdminScreen(Screen):
                         "sent with.")
 
     def toggle_reference(self) -> None:
-        key = self.current_key()
-        if not key:
+        selected = self._selected_reference()
+        if selected is None:
             return self._nothing()
-        kind, code = key.split("|", 1)
-        row = self._find(self.data.refs, lambda r: r.kind == kind and r.code == code)
+        kind, code, row = selected
         ctx = self.ctx
         if row.active:
             self.open(f"Retire {A.KIND_LABELS[kind]} {row.name}?", [],
