@@ -56,8 +56,8 @@ def log(msg: str) -> None:
 
 def build_store(clients: int, seed: int, today: date, cache: Path = CACHE) -> tuple[Path, float | None]:
     """The demo store for (N, seed), built once and reused."""
-    from navigator.services import demo
-    from navigator.services.setup import open_ready
+    from navigator.services.demo import generator as demo
+    from navigator.services.setup.reference import open_ready
 
     cache.mkdir(parents=True, exist_ok=True)
     path = cache / f"store-n{clients}-s{seed}-{today.isoformat()}.sqlite3"
@@ -109,7 +109,7 @@ ORDER BY nt.due_date IS NULL, nt.due_date, j.id LIMIT 100
 
 
 def service_queries(path: Path, today: date, reps: int) -> dict:
-    from navigator.services import queries
+    from navigator.services.casework import queries
     from navigator.services.context import Ctx
     from navigator.store.engine import open_store
 
@@ -124,7 +124,9 @@ def service_queries(path: Path, today: date, reps: int) -> dict:
     today_t = timed(lambda: queries.today(ctx, navigator=nav), reps)
     caseload_t = timed(lambda: queries.caseload(ctx, navigator=nav, limit=100), reps)
     with ctx.read() as s:
-        nav_id = s.exec(__import__("sqlmodel").text("SELECT id FROM user WHERE username = :u").bindparams(u=nav)).one()[0]
+        nav_id = s.exec(__import__("sqlmodel").text("SELECT id FROM user WHERE username = :u").bindparams(u=nav)).one()[
+            0
+        ]
     store.dispose()
     con = sqlite3.connect(path)
     con.execute(RAW_CASELOAD_SQL, (nav_id,)).fetchall()
@@ -145,15 +147,18 @@ def service_queries(path: Path, today: date, reps: int) -> dict:
 def queries_caseload_total(path: Path, nav_id: int) -> int:
     con = sqlite3.connect(path)
     try:
-        return con.execute("SELECT count(*) FROM journey WHERE navigator_id = ? AND state IN "
-                           "('received','accepted','started')", (nav_id,)).fetchone()[0]
+        return con.execute(
+            "SELECT count(*) FROM journey WHERE navigator_id = ? AND state IN ('received','accepted','started')",
+            (nav_id,),
+        ).fetchone()[0]
     finally:
         con.close()
 
 
 def returns_and_export(path: Path, today: date, reps: int) -> dict:
-    from navigator.services import export, returns
     from navigator.services.context import Ctx
+    from navigator.services.returns import export
+    from navigator.services.returns import figures as returns
     from navigator.store.engine import open_store
 
     store = open_store(f"sqlite:///{path}")
@@ -168,8 +173,12 @@ def returns_and_export(path: Path, today: date, reps: int) -> dict:
             export.export_month(ctx, month, out)
             exp_t.append(time.perf_counter() - t0)
     store.dispose()
-    return {"return_month": month, "return_month_s": statistics.median(ret_t), "return_month_p95_s": p95(ret_t),
-            "export_month_s": statistics.median(exp_t)}
+    return {
+        "return_month": month,
+        "return_month_s": statistics.median(ret_t),
+        "return_month_p95_s": p95(ret_t),
+        "export_month_s": statistics.median(exp_t),
+    }
 
 
 def tracker_csv(path: Path, out: Path, rows: int) -> int:
@@ -190,10 +199,29 @@ def tracker_csv(path: Path, out: Path, rows: int) -> int:
     JOIN user u ON u.id = j.navigator_id JOIN referral_source rs ON rs.id = j.source_id
     ORDER BY j.id LIMIT ?
     """
-    header = ["client_ref", "first_name", "last_name", "date_of_birth", "postcode", "nhs_number", "imd_decile",
-              "locality", "navigator", "referral_source", "received_date", "first_contact_date", "decision",
-              "decision_date", "reject_reason", "start_date", "end_date", "end_reason", "swemwbs_start",
-              "swemwbs_end", "contact_attempts"]
+    header = [
+        "client_ref",
+        "first_name",
+        "last_name",
+        "date_of_birth",
+        "postcode",
+        "nhs_number",
+        "imd_decile",
+        "locality",
+        "navigator",
+        "referral_source",
+        "received_date",
+        "first_contact_date",
+        "decision",
+        "decision_date",
+        "reject_reason",
+        "start_date",
+        "end_date",
+        "end_reason",
+        "swemwbs_start",
+        "swemwbs_end",
+        "contact_attempts",
+    ]
     n = 0
     with open(out, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
@@ -211,8 +239,8 @@ def tracker_csv(path: Path, out: Path, rows: int) -> int:
 
 
 def import_speed(path: Path, rows: int, today: date) -> dict:
-    from navigator.services import importer
-    from navigator.services.setup import open_ready
+    from navigator.services.setup.reference import open_ready
+    from navigator.services.tracker_import import importer
 
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "tracker.csv"
@@ -223,13 +251,29 @@ def import_speed(path: Path, rows: int, today: date) -> dict:
         seconds = time.perf_counter() - t0
         store.dispose()
     errors = len(getattr(report, "errors", ()) or ())
-    return {"import_rows": n, "import_s": seconds, "import_rows_per_s": n / seconds if seconds else 0.0,
-            "import_errors": errors}
+    return {
+        "import_rows": n,
+        "import_s": seconds,
+        "import_rows_per_s": n / seconds if seconds else 0.0,
+        "import_errors": errors,
+    }
 
 
 def tui_probe(path: Path, today: date, kind: str, reps: int, user: str = USER) -> dict:
-    cmd = [sys.executable, str(HERE / "tui_probe.py"), "--db", str(path), "--today", today.isoformat(),
-           "--user", user, "--probe", kind, "--reps", str(reps)]
+    cmd = [
+        sys.executable,
+        str(HERE / "tui_probe.py"),
+        "--db",
+        str(path),
+        "--today",
+        today.isoformat(),
+        "--user",
+        user,
+        "--probe",
+        kind,
+        "--reps",
+        str(reps),
+    ]
     launched = time.time()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
@@ -251,9 +295,12 @@ def startup(path: Path, today: date, reps: int, user: str) -> dict:
         probe = tui_probe(path, today, "startup", 1, user)
         app_t.append(probe["startup_s"])
         rss.append(probe["peak_rss_mb"])
-    return {"startup_s": statistics.median(app_t), "startup_bare_s": statistics.median(bare_t),
-            "startup_ratio": statistics.median(app_t) / statistics.median(bare_t),
-            "startup_peak_rss_mb": max(rss)}
+    return {
+        "startup_s": statistics.median(app_t),
+        "startup_bare_s": statistics.median(bare_t),
+        "startup_ratio": statistics.median(app_t) / statistics.median(bare_t),
+        "startup_peak_rss_mb": max(rss),
+    }
 
 
 def versions() -> dict:
@@ -291,19 +338,40 @@ def counts(path: Path) -> dict:
     con = sqlite3.connect(path)
     try:
         q = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
-        events = sum(q(f"SELECT count(*) FROM {t}") for t in (
-            "journey", "contact_attempt", "measurement", "onward_referral", "partner_update", "plan_goal",
-            "goal_note", "plan_review"))
-        return {"clients": q("SELECT count(*) FROM client"), "journeys": q("SELECT count(*) FROM journey"),
-                "events": events, "audit_events": q("SELECT count(*) FROM audit_event")}
+        events = sum(
+            q(f"SELECT count(*) FROM {t}")
+            for t in (
+                "journey",
+                "contact_attempt",
+                "measurement",
+                "onward_referral",
+                "partner_update",
+                "plan_goal",
+                "goal_note",
+                "plan_review",
+            )
+        )
+        return {
+            "clients": q("SELECT count(*) FROM client"),
+            "journeys": q("SELECT count(*) FROM journey"),
+            "events": events,
+            "audit_events": q("SELECT count(*) FROM audit_event"),
+        }
     finally:
         con.close()
 
 
 TARGETS = {
-    20_000: {"startup_ratio": ("<=", 1.5), "caseload_query_ratio": ("<=", 2), "filter_keystroke_p95_s": ("<=", 0.05),
-             "open_journey_s": ("<=", 0.1), "return_month_s": ("<=", 0.5), "export_month_s": ("<=", 2),
-             "import_rows_per_s": (">=", 2000), "peak_rss_mb": ("<=", 250)},
+    20_000: {
+        "startup_ratio": ("<=", 1.5),
+        "caseload_query_ratio": ("<=", 2),
+        "filter_keystroke_p95_s": ("<=", 0.05),
+        "open_journey_s": ("<=", 0.1),
+        "return_month_s": ("<=", 0.5),
+        "export_month_s": ("<=", 2),
+        "import_rows_per_s": (">=", 2000),
+        "peak_rss_mb": ("<=", 250),
+    },
     200_000: {"filter_keystroke_p95_s": ("<=", 0.1), "return_month_s": ("<=", 3), "startup_ratio": ("<=", 2)},
 }
 
@@ -341,7 +409,9 @@ def main(argv: list[str] | None = None) -> int:
     result.update(counts(path))
     result["store_build_s"] = built
     result["store_mb"] = round(path.stat().st_size / 1e6, 1)
-    log(f"  {result['journeys']:,} journeys, {result['events']:,} events ({'built in %.1fs' % built if built else 'reused'})")
+    log(
+        f"  {result['journeys']:,} journeys, {result['events']:,} events ({f'built in {built:.1f}s' if built else 'reused'})"
+    )
     log("service queries ...")
     result.update(service_queries(path, today, args.reps))
     if "export" not in skip:

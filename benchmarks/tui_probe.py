@@ -102,7 +102,11 @@ def send_key(app, key: str) -> None:
     import unicodedata
 
     from textual import events
-    from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
+    from textual.keys import (
+        REPLACED_KEYS,
+        _character_to_key,
+        _get_unicode_name_from_key,
+    )
 
     if len(key) == 1 and not key.isalnum():
         key = _character_to_key(key)
@@ -174,7 +178,7 @@ async def interact(db: str, user: str, today: date, reps: int) -> None:
                 await wait("page")
                 keystrokes.append(time.perf_counter() - t0)
         await pilot.press("enter")  # to the table
-        for i in range(reps if rows else 0):
+        for _i in range(reps if rows else 0):
             events["detail"].clear()
             await pilot.pause()
             t0 = time.perf_counter()
@@ -186,17 +190,24 @@ async def interact(db: str, user: str, today: date, reps: int) -> None:
             await pilot.press("down")
     store.dispose()
     if os.environ.get("PROBE_DEBUG"):
-        print("keystrokes", [round(k * 1000) for k in keystrokes], "opens", [round(o * 1000) for o in opens],
-              file=sys.stderr)
+        print(
+            "keystrokes",
+            [round(k * 1000) for k in keystrokes],
+            "opens",
+            [round(o * 1000) for o in opens],
+            file=sys.stderr,
+        )
     keystrokes.sort()
-    k95 = keystrokes[min(len(keystrokes) - 1, int(round(0.95 * (len(keystrokes) - 1))))] if keystrokes else None
-    emit({
-        "filter_keystrokes": len(keystrokes),
-        "filter_keystroke_median_s": statistics.median(keystrokes) if keystrokes else None,
-        "filter_keystroke_p95_s": k95,
-        "open_journey_s": statistics.median(opens) if opens else None,
-        "open_journey_max_s": max(opens) if opens else None,
-    })
+    k95 = keystrokes[min(len(keystrokes) - 1, round(0.95 * (len(keystrokes) - 1)))] if keystrokes else None
+    emit(
+        {
+            "filter_keystrokes": len(keystrokes),
+            "filter_keystroke_median_s": statistics.median(keystrokes) if keystrokes else None,
+            "filter_keystroke_p95_s": k95,
+            "open_journey_s": statistics.median(opens) if opens else None,
+            "open_journey_max_s": max(opens) if opens else None,
+        }
+    )
 
 
 def main() -> None:

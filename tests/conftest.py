@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 import uuid
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 
 import pytest
 
-from navigator.services import journeys as J
+from navigator.services.casework import journeys as J
+from navigator.services.casework.journeys import ClientInput, ReferralInput
 from navigator.services.context import Ctx
-from navigator.services.journeys import ClientInput, ReferralInput
-from navigator.services.setup import open_ready
+from navigator.services.setup.reference import open_ready
 
 TODAY = date(2026, 11, 25)  # a Wednesday
 
@@ -41,7 +41,7 @@ def ctx(store_url: str):
 
 def make_user(ctx: Ctx, username: str, role: str = "navigator", lots: tuple[str, ...] = ()) -> Ctx:
     """Add a user directly (the users service may not exist yet) and return a context for them."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from sqlmodel import select
 
@@ -49,8 +49,7 @@ def make_user(ctx: Ctx, username: str, role: str = "navigator", lots: tuple[str,
     from navigator.store.models import Lot, User, UserLot
 
     with ctx.write() as s:
-        u = User(username=username, name=username.title(), role=role, active=True,
-                 created_at=datetime.now(timezone.utc))
+        u = User(username=username, name=username.title(), role=role, active=True, created_at=datetime.now(UTC))
         s.add(u)
         s.flush()
         for code in lots:
@@ -60,12 +59,28 @@ def make_user(ctx: Ctx, username: str, role: str = "navigator", lots: tuple[str,
     return Ctx(ctx.store, username=username, today_fn=ctx.today_fn)
 
 
-def new_referral(ctx: Ctx, *, first="Ann", last="Smith", dob=date(1980, 1, 1), received=date(2026, 11, 2),
-                 locality="Maidstone", consent=True, navigator=None, nhs=None, source="gp"):
-    return J.receive_referral(ctx, ReferralInput(
-        received_date=received, source=source, navigator=navigator,
-        client=ClientInput(first, last, dob, locality, consent_to_share=consent, nhs_number=nhs),
-    ))
+def new_referral(
+    ctx: Ctx,
+    *,
+    first="Ann",
+    last="Smith",
+    dob=date(1980, 1, 1),
+    received=date(2026, 11, 2),
+    locality="Maidstone",
+    consent=True,
+    navigator=None,
+    nhs=None,
+    source="gp",
+):
+    return J.receive_referral(
+        ctx,
+        ReferralInput(
+            received_date=received,
+            source=source,
+            navigator=navigator,
+            client=ClientInput(first, last, dob, locality, consent_to_share=consent, nhs_number=nhs),
+        ),
+    )
 
 
 SWEMWBS_MID = [3, 3, 3, 3, 3, 3, 3]
@@ -86,8 +101,7 @@ def pytest_configure(config):
 
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends"):
-        metafunc.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-                             indirect=True)
+        metafunc.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 
 
 def pytest_collection_modifyitems(config, items):

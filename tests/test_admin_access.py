@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import make_user
 from sqlalchemy import func
 from sqlmodel import select
 
+from conftest import make_user
 from navigator.domain.errors import AccessDenied
-from navigator.services import admin, config_io, letters
+from navigator.services.casework import letters
+from navigator.services.setup import admin, config_io
 from navigator.store.models import AuditEvent
 
 WORDING_LINES = [f"S{i}" for i in range(1, 8)]

@@ -10,14 +10,18 @@ from datetime import date
 import pytest
 
 from navigator.cli import main
-from navigator.services import admin, letters
-from navigator.services import journeys as J
-from navigator.services import queries as Q
+from navigator.services.casework import journeys as J
+from navigator.services.casework import letters
+from navigator.services.casework import queries as Q
 from navigator.services.context import Ctx, os_username
+from navigator.services.setup import admin
 from navigator.store.engine import open_store
 
-WORDING = "# SWEMWBS wording (licensed)\n" + "\n".join(f"Licensed statement {i}" for i in range(1, 8)) + \
-    "\n(c) NHS Health Scotland, University of Warwick and University of Edinburgh, 2008\n"
+WORDING = (
+    "# SWEMWBS wording (licensed)\n"
+    + "\n".join(f"Licensed statement {i}" for i in range(1, 8))
+    + "\n(c) NHS Health Scotland, University of Warwick and University of Edinburgh, 2008\n"
+)
 
 
 def run(db, *argv) -> int:
@@ -37,17 +41,63 @@ def ctx_for(db, username=None):
 def test_set_up_a_service_from_the_cli(db, tmp_path, capsys):
     me = os_username()
     assert run(db, "init") == 0
-    assert run(db, "users", "add", "j.smith", "--name", "Jo Smith", "--role", "navigator",
-               "--lot", "Lot 1", "--lot", "Lot 2") == 0
+    assert (
+        run(
+            db,
+            "users",
+            "add",
+            "j.smith",
+            "--name",
+            "Jo Smith",
+            "--role",
+            "navigator",
+            "--lot",
+            "Lot 1",
+            "--lot",
+            "Lot 2",
+        )
+        == 0
+    )
     assert run(db, "users", "add", "t.lead", "--name", "Tee Lead", "--role", "team_lead", "--lot", "Lot 2") == 0
     assert run(db, "users", "add", "a.deputy", "--name", "Ada Deputy", "--role", "admin") == 0
     assert run(db, "users", "edit", "t.lead", "--lot", "Lot 2", "--lot", "Lot 3") == 0
     assert run(db, "partners", "add", "Medway Money", "--contact", "01634 000000") == 0
-    assert run(db, "partners", "add-programme", "Medway Money", "Debt clinic", "--locality", "Maidstone",
-               "--locality", "Sevenoaks", "--response-days", "7", "--eligibility", "Adults in debt") == 0
+    assert (
+        run(
+            db,
+            "partners",
+            "add-programme",
+            "Medway Money",
+            "Debt clinic",
+            "--locality",
+            "Maidstone",
+            "--locality",
+            "Sevenoaks",
+            "--response-days",
+            "7",
+            "--eligibility",
+            "Adults in debt",
+        )
+        == 0
+    )
     assert run(db, "partners", "retire-programme", "Calm Kent: Yoga") == 0
-    assert run(db, "protocol", "set", "--attempts", "3", "--gaps", "2,3", "--methods", "phone,text,letter",
-               "--opt-in-days", "10", "--no-notify-referrer") == 0
+    assert (
+        run(
+            db,
+            "protocol",
+            "set",
+            "--attempts",
+            "3",
+            "--gaps",
+            "2,3",
+            "--methods",
+            "phone,text,letter",
+            "--opt-in-days",
+            "10",
+            "--no-notify-referrer",
+        )
+        == 0
+    )
     wording = tmp_path / "wording.txt"
     wording.write_text(WORDING, encoding="utf-8")
     assert run(db, "config", "wording", str(wording)) == 0
@@ -62,8 +112,15 @@ def test_set_up_a_service_from_the_cli(db, tmp_path, capsys):
     template = tmp_path / "opt_in.txt"
     template.write_text("Dear {client_first_name},\n\nPlease call {service_phone} by {opt_in_deadline}.\n")
     assert run(db, "letters", "set", "opt_in_letter", str(template)) == 0
-    for listing in (("users", "list"), ("partners", "list"), ("protocol", "show"), ("config", "show"),
-                    ("calendar", "list"), ("reference", "list", "locality"), ("letters", "list")):
+    for listing in (
+        ("users", "list"),
+        ("partners", "list"),
+        ("protocol", "show"),
+        ("config", "show"),
+        ("calendar", "list"),
+        ("reference", "list", "locality"),
+        ("letters", "list"),
+    ):
         assert run(db, *listing) == 0
     out = capsys.readouterr().out
     assert "Licensed statement 7" in out and "Debt clinic" in out
@@ -73,7 +130,7 @@ def test_set_up_a_service_from_the_cli(db, tmp_path, capsys):
         users = {u.username: u for u in admin.list_users(ctx)}
         assert set(users) == {me, "j.smith", "t.lead", "a.deputy"}
         assert users[me].role == "admin" and users["t.lead"].lots == ("Lot 2", "Lot 3")
-        prog = [g for p in admin.list_partners(ctx) for g in p.programmes if g.name == "Debt clinic"][0]
+        prog = next(g for p in admin.list_partners(ctx) for g in p.programmes if g.name == "Debt clinic")
         assert (prog.localities, prog.expected_response_days) == (("Maidstone Town", "Sevenoaks"), 7)
         p = admin.get_protocol(ctx)
         assert (p.gaps, p.methods, p.notify_referrer) == ((2, 3), ("phone", "text", "letter"), False)
@@ -93,11 +150,18 @@ def test_non_admins_are_refused_and_store_unchanged(db, capsys):
     assert run(db, "config", "export", str(export)) == 0
     capsys.readouterr()
     for who in ("nav", "lead"):
-        for argv in (("users", "add", "x", "--name", "X"), ("protocol", "set", "--opt-in-days", "3"),
-                     ("config", "threshold", "2"), ("config", "ons4", "on"),
-                     ("partners", "add", "P"), ("reference", "retire", "source", "gp"),
-                     ("calendar", "add", "2026-05-08", "--non-working"), ("config", "export", "-"),
-                     ("letters", "reset", "opt_in_letter"), ("config", "import", str(export))):
+        for argv in (
+            ("users", "add", "x", "--name", "X"),
+            ("protocol", "set", "--opt-in-days", "3"),
+            ("config", "threshold", "2"),
+            ("config", "ons4", "on"),
+            ("partners", "add", "P"),
+            ("reference", "retire", "source", "gp"),
+            ("calendar", "add", "2026-05-08", "--non-working"),
+            ("config", "export", "-"),
+            ("letters", "reset", "opt_in_letter"),
+            ("config", "import", str(export)),
+        ):
             assert run(db, "--as", who, *argv) == 2, argv
     err = capsys.readouterr().err
     assert "Only an admin" in err and "Traceback" not in err
@@ -110,9 +174,14 @@ def test_deactivate_lists_open_journeys(db, capsys):
     assert run(db, "users", "add", "nav", "--name", "Nav One", "--lot", "Lot 2") == 0
     nav = ctx_for(db, "nav")
     try:
-        ref = J.receive_referral(nav, J.ReferralInput(
-            received_date=date(2026, 11, 2), source="gp",
-            client=J.ClientInput("Ann", "Smith", date(1980, 1, 1), "Maidstone")))
+        ref = J.receive_referral(
+            nav,
+            J.ReferralInput(
+                received_date=date(2026, 11, 2),
+                source="gp",
+                client=J.ClientInput("Ann", "Smith", date(1980, 1, 1), "Maidstone"),
+            ),
+        )
     finally:
         nav.store.dispose()
     capsys.readouterr()
@@ -165,25 +234,32 @@ def test_render_a_letter(db, tmp_path, capsys):
     assert run(db, "config", "service", "--name", "Live Well Kent", "--phone", "0800 000 0000") == 0
     nav = ctx_for(db, "nav")
     try:
-        ref = J.receive_referral(nav, J.ReferralInput(
-            received_date=date(2026, 11, 2), source="gp",
-            client=J.ClientInput("Ann", "Smith", date(1980, 1, 1), "Maidstone", address="2 Low Road")))
+        ref = J.receive_referral(
+            nav,
+            J.ReferralInput(
+                received_date=date(2026, 11, 2),
+                source="gp",
+                client=J.ClientInput("Ann", "Smith", date(1980, 1, 1), "Maidstone", address="2 Low Road"),
+            ),
+        )
     finally:
         nav.store.dispose()
     out = tmp_path / "letter.html"
-    assert run(db, "--as", "nav", "letters", "render", str(ref.journey_id), "opt_in_letter", "--out", str(out),
-               "--html") == 0
+    assert (
+        run(db, "--as", "nav", "letters", "render", str(ref.journey_id), "opt_in_letter", "--out", str(out), "--html")
+        == 0
+    )
     html = out.read_text()
     assert "Dear Ann," in html and "2 Low Road" in html and html.startswith("<!DOCTYPE html>")
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
-    assert run(db, "--as", "nav", "letters", "render", str(ref.journey_id), "opt_in_letter", "--out",
-               str(out)) == 2  # exists
+    assert (
+        run(db, "--as", "nav", "letters", "render", str(ref.journey_id), "opt_in_letter", "--out", str(out)) == 2
+    )  # exists
     txt = tmp_path / "letter.txt"
     assert run(db, "letters", "render", str(ref.journey_id), "opt_in_letter", "--out", str(txt)) == 0
     ctx = ctx_for(db)
     try:
         timeline = Q.journey_detail(ctx, ref.journey_id).timeline
-        assert [e.who for e in timeline if e.kind == "letter"] == ["nav (as by " + os_username() + ")",
-                                                                   os_username()]
+        assert [e.who for e in timeline if e.kind == "letter"] == ["nav (as by " + os_username() + ")", os_username()]
     finally:
         ctx.store.dispose()

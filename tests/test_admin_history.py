@@ -9,11 +9,11 @@ import json
 from datetime import date
 
 import pytest
-from conftest import make_user, new_referral
 from sqlmodel import select
 
-from navigator.services import admin
-from navigator.services import journeys as J
+from conftest import make_user, new_referral
+from navigator.services.casework import journeys as J
+from navigator.services.setup import admin
 from navigator.store.models import Journey, SentReturn, Task
 
 pytestmark = pytest.mark.both_backends  # protocol changes and renames on SQLite and PostgreSQL
@@ -29,7 +29,7 @@ def journeys_and_tasks(ctx):
 def record_a_sent_return(ctx, month: str) -> int:
     """The returns service records what was sent; without it, a row as it would store one."""
     try:
-        from navigator.services import returns as R
+        from navigator.services.returns import figures as R
 
         computed = R.compute_for(ctx, month)
         with ctx.write() as s:
@@ -37,8 +37,9 @@ def record_a_sent_return(ctx, month: str) -> int:
     except (ImportError, AttributeError):  # pragma: no cover - the returns service not there yet
         figures = {"rows": [{"lot": "Lot 2", "locality": "Maidstone", "measure": "referrals", "value": "3"}]}
         with ctx.write() as s:
-            row = SentReturn(month=month, sent_at=ctx.now(), username=ctx.username, options="{}",
-                             figures=json.dumps(figures))
+            row = SentReturn(
+                month=month, sent_at=ctx.now(), username=ctx.username, options="{}", figures=json.dumps(figures)
+            )
             s.add(row)
             s.flush()
             return row.id
@@ -81,5 +82,5 @@ def test_protocol_change_and_locality_rename_keep_the_past(ctx):
         new_task = s.exec(select(Task).where(Task.journey_id == a.journey_id, Task.status == "open")).one()
         old_task = s.exec(select(Task).where(Task.journey_id == b.journey_id, Task.status == "open")).one()
     assert new_task.key == "contact_attempt:2" and new_task.due_date == cal.add(date(2026, 11, 5), 9)
-    old_before = [t for t in tasks_before if t["id"] == old_task.id][0]
+    old_before = next(t for t in tasks_before if t["id"] == old_task.id)
     assert old_task.due_date == old_before["due_date"] == cal.add(date(2026, 11, 4), 2)

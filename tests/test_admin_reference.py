@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import make_user, new_referral
 from sqlmodel import select
 
+from conftest import make_user, new_referral
 from navigator.domain.errors import DomainError, NotFound
-from navigator.services import admin
-from navigator.services import journeys as J
-from navigator.services.setup import reference
+from navigator.services.casework import journeys as J
+from navigator.services.setup import admin
+from navigator.services.setup.reference import reference
 from navigator.store.models import AuditEvent
 
 
@@ -24,8 +24,11 @@ def test_add_rename_retire_each_kind(ctx):
     admin.add_reference(ctx, "lot", "Lot 5", "Medway")
     loc = admin.add_reference(ctx, "localities", "Rochester", lot="Lot 5")
     assert (loc.name, loc.lot) == ("Rochester", "Lot 5")
-    for kind, code, name in (("source", "pharmacy", "Community pharmacy"), ("area", "digital", "Digital skills"),
-                             ("outcome", "carer", "Support as a carer")):
+    for kind, code, name in (
+        ("source", "pharmacy", "Community pharmacy"),
+        ("area", "digital", "Digital skills"),
+        ("outcome", "carer", "Support as a carer"),
+    ):
         row = admin.add_reference(ctx, kind, code, name)
         assert (row.code, row.name, row.active) == (code, name, True)
         ev = last_event(ctx, "reference.add")
@@ -35,7 +38,7 @@ def test_add_rename_retire_each_kind(ctx):
         assert json.loads(ev.before) == {"name": name} and json.loads(ev.after) == {"name": name + " (new)"}
         admin.retire_reference(ctx, kind, code)
         assert not [r for r in admin.list_reference(ctx, kind, include_retired=False) if r.code == code]
-        assert [r for r in admin.list_reference(ctx, kind) if r.code == code][0].active is False
+        assert next(r for r in admin.list_reference(ctx, kind) if r.code == code).active is False
         admin.unretire_reference(ctx, kind, code)
     ref = reference(ctx)
     assert "Rochester" in [x.name for x in ref.localities]
@@ -75,7 +78,7 @@ def test_rename_locality_keeps_journeys(ctx):
     with ctx.read() as s:
         after = s.get(Journey, ref.journey_id).model_dump()
     assert before == after  # the journey refers by id: nothing about it changed
-    from navigator.services import queries as Q
+    from navigator.services.casework import queries as Q
 
     assert Q.journey_detail(nav, ref.journey_id).locality == "Maidstone Town"
     # the new name is what forms and the import use now
@@ -90,7 +93,7 @@ def test_retired_source_not_offered_but_history_kept(ctx):
     admin.retire_reference(ctx, "source", "jobcentre")
     with pytest.raises(DomainError):
         new_referral(nav, first="New", last="Person", source="jobcentre")
-    from navigator.services import queries as Q
+    from navigator.services.casework import queries as Q
 
     assert Q.journey_detail(nav, ref.journey_id).source == "Jobcentre"
 
@@ -98,18 +101,30 @@ def test_retired_source_not_offered_but_history_kept(ctx):
 def test_partners_and_programmes(ctx):
     p = admin.add_partner(ctx, "Medway Money", "01634 000000")
     assert (p.name, p.contact, p.active, p.programmes) == ("Medway Money", "01634 000000", True, ())
-    g = admin.add_programme(ctx, "medway money", "Debt clinic", localities=["Maidstone", "Sevenoaks"],
-                            eligibility_notes="Kent residents in debt", expected_response_days=7,
-                            contact="debt@example.org")
+    g = admin.add_programme(
+        ctx,
+        "medway money",
+        "Debt clinic",
+        localities=["Maidstone", "Sevenoaks"],
+        eligibility_notes="Kent residents in debt",
+        expected_response_days=7,
+        contact="debt@example.org",
+    )
     assert (g.partner, g.name, g.localities, g.expected_response_days, g.serves_all) == (
-        "Medway Money", "Debt clinic", ("Maidstone", "Sevenoaks"), 7, False)
+        "Medway Money",
+        "Debt clinic",
+        ("Maidstone", "Sevenoaks"),
+        7,
+        False,
+    )
     ev = last_event(ctx, "programme.add")
     assert json.loads(ev.after)["localities"] == ["Maidstone", "Sevenoaks"]
     g2 = admin.add_programme(ctx, p.id, "Benefits check")
     assert g2.expected_response_days == admin.get_protocol(ctx).partner_response_days and g2.serves_all
 
-    g = admin.edit_programme(ctx, "Medway Money: Debt clinic", localities=[], expected_response_days=12,
-                             eligibility_notes="")
+    g = admin.edit_programme(
+        ctx, "Medway Money: Debt clinic", localities=[], expected_response_days=12, eligibility_notes=""
+    )
     assert (g.localities, g.expected_response_days, g.eligibility_notes) == ((), 12, None)
     ev = last_event(ctx, "programme.edit")
     assert json.loads(ev.before)["expected_response_days"] == 7
@@ -145,10 +160,10 @@ def test_retired_programme_keeps_past_onward_referrals(ctx):
     J.log_contact(nav, ref.journey_id, date(2026, 11, 3), "phone", "spoke")
     J.decide(nav, ref.journey_id, "accepted", date(2026, 11, 3))
     J.start(nav, ref.journey_id, date(2026, 11, 4))
-    prog = [x for x in reference(ctx).programmes if x.name == "Debt advice"][0]
+    prog = next(x for x in reference(ctx).programmes if x.name == "Debt advice")
     J.make_onward(nav, ref.journey_id, prog.id, date(2026, 11, 5))
     admin.retire_programme(ctx, prog.id)
-    from navigator.services import queries as Q
+    from navigator.services.casework import queries as Q
 
     assert [o.programme for o in Q.journey_detail(nav, ref.journey_id).onward] == ["Debt advice"]
     with pytest.raises(DomainError):

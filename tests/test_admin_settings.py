@@ -10,13 +10,14 @@ import pytest
 from sqlmodel import select
 
 from navigator.domain.errors import DomainError, NotFound
-from navigator.services import admin
 from navigator.services.context import get_setting
-from navigator.services.setup import meaningful_threshold
+from navigator.services.setup import admin
+from navigator.services.setup.reference import meaningful_threshold
 from navigator.store.models import AuditEvent
 
-WORDING = "\n".join(["# licensed wording", ""] + [f"Statement text {i}" for i in range(1, 8)]
-                    + ["(c) Test copyright line", ""])
+WORDING = "\n".join(
+    ["# licensed wording", ""] + [f"Statement text {i}" for i in range(1, 8)] + ["(c) Test copyright line", ""]
+)
 
 
 def last_event(ctx, action):
@@ -25,10 +26,8 @@ def last_event(ctx, action):
 
 
 def test_protocol_set_and_audited(ctx):
-    p = admin.set_protocol(ctx, attempts=2, gaps=[3], methods=["phone", "letter"], opt_in_days=5,
-                           notify_referrer=False)
-    assert (p.attempts, p.gaps, p.methods, p.opt_in_days, p.notify_referrer) == (2, (3,), ("phone", "letter"), 5,
-                                                                                   False)
+    p = admin.set_protocol(ctx, attempts=2, gaps=[3], methods=["phone", "letter"], opt_in_days=5, notify_referrer=False)
+    assert (p.attempts, p.gaps, p.methods, p.opt_in_days, p.notify_referrer) == (2, (3,), ("phone", "letter"), 5, False)
     assert admin.get_protocol(ctx) == p
     ev = last_event(ctx, "config.protocol")
     assert json.loads(ev.before)["attempts"] == 3 and json.loads(ev.after)["attempts"] == 2
@@ -59,8 +58,10 @@ def test_wording_plain_and_toml(ctx):
     w = admin.load_wording(ctx, WORDING)
     assert w.configured and w.statements[0] == "Statement text 1" and w.copyright == "(c) Test copyright line"
     with ctx.read() as s:
-        assert get_setting(s, "swemwbs_wording") == {"statements": [f"Statement text {i}" for i in range(1, 8)],
-                                                     "copyright": "(c) Test copyright line"}
+        assert get_setting(s, "swemwbs_wording") == {
+            "statements": [f"Statement text {i}" for i in range(1, 8)],
+            "copyright": "(c) Test copyright line",
+        }
     toml_text = "statements = [" + ", ".join(f'"T{i}"' for i in range(1, 8)) + ']\ncopyright = "(c) T"\n'
     w = admin.load_wording(ctx, toml_text)
     assert w.labels() == tuple(f"T{i}" for i in range(1, 8))
@@ -76,7 +77,7 @@ def test_bad_wording_refused(ctx):
         "\n".join(["Same"] * 7 + ["(c)"]),
         'statements = ["a", "b"]\ncopyright = "c"\n',
         'statements = ["a", "b", "c", "d", "e", "f", "g"]\n',
-        'statements = [\n',
+        "statements = [\n",
     ):
         with pytest.raises(DomainError):
             admin.load_wording(ctx, text)
@@ -103,8 +104,9 @@ def test_threshold_and_ons4(ctx):
 
 def test_service_details(ctx):
     assert admin.service_details(ctx).name == admin.DEFAULT_SERVICE_NAME
-    svc = admin.set_service_details(ctx, name="Live Well Kent", phone="0800 000 0000", email="lwk@example.org",
-                                    address="1 High Street\nMaidstone")
+    svc = admin.set_service_details(
+        ctx, name="Live Well Kent", phone="0800 000 0000", email="lwk@example.org", address="1 High Street\nMaidstone"
+    )
     assert svc.address == "1 High Street\nMaidstone"
     svc = admin.set_service_details(ctx, email="")
     assert svc.email is None and svc.phone == "0800 000 0000"

@@ -8,12 +8,12 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from navigator.domain.errors import AccessDenied, DomainError, NotFound
-from navigator.services import admin
-from navigator.services import journeys as J
-from navigator.services.context import Ctx
-from navigator.store.models import AuditEvent
 from conftest import make_user, new_referral
+from navigator.domain.errors import AccessDenied, DomainError, NotFound
+from navigator.services.casework import journeys as J
+from navigator.services.context import Ctx
+from navigator.services.setup import admin
+from navigator.store.models import AuditEvent
 
 
 def events(ctx: Ctx, action: str) -> list[AuditEvent]:
@@ -23,8 +23,13 @@ def events(ctx: Ctx, action: str) -> list[AuditEvent]:
 
 def test_add_edit_list(ctx):
     u = admin.add_user(ctx, "j.smith", "Jo Smith", "navigator", ["Lot 1", "West Kent"])
-    assert (u.username, u.name, u.role, u.active, u.lots) == ("j.smith", "Jo Smith", "navigator", True,
-                                                              ("Lot 1", "Lot 2"))
+    assert (u.username, u.name, u.role, u.active, u.lots) == (
+        "j.smith",
+        "Jo Smith",
+        "navigator",
+        True,
+        ("Lot 1", "Lot 2"),
+    )
     ev = events(ctx, "user.add")[-1]
     assert json.loads(ev.after)["lots"] == ["Lot 1", "Lot 2"] and ev.username == "admin"
 

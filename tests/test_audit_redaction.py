@@ -18,35 +18,63 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from conftest import TODAY, make_user, new_referral
 from helpers.tamper import tamper_engine, tamper_sqlite
 from navigator.cli import main
-from navigator.services import audit, retention
-from navigator.services import journeys as J
-from navigator.services import queries as Q
+from navigator.services import audit
+from navigator.services.casework import journeys as J
+from navigator.services.casework import queries as Q
 from navigator.services.context import Ctx
-from navigator.services.doctor import examine
+from navigator.services.operations import retention
+from navigator.services.operations.doctor import examine
 from navigator.store import engine as E
 from navigator.store.models import metadata
-
-from conftest import TODAY, make_user, new_referral
 
 both = pytest.mark.both_backends
 
 # Everything that identifies Zelda or that she told us; none of it may survive retention, anywhere.
-SECRETS = ("Zelda", "Quimby", "ME14 1XX", "ME141XX", "9434765919", "943 476 5919", "07700 900123",
-           "07700 900456", "zelda.quimby", "Lantern Row", "Hollowell", "Pettigrew", "Ferncastle", "Oswin",
-           "Gildersleeve", "Philippa")
+SECRETS = (
+    "Zelda",
+    "Quimby",
+    "ME14 1XX",
+    "ME141XX",
+    "9434765919",
+    "943 476 5919",
+    "07700 900123",
+    "07700 900456",
+    "zelda.quimby",
+    "Lantern Row",
+    "Hollowell",
+    "Pettigrew",
+    "Ferncastle",
+    "Oswin",
+    "Gildersleeve",
+    "Philippa",
+)
 
 
 def _zelda(ctx: Ctx):
     """A person whose only journey closed in 2017, with every kind of text, searched for, opened with a
     reason, and with details corrected once (so old values sit in an update's "before")."""
     d = date(2017, 3, 1)
-    client = J.ClientInput("Zelda", "Quimby", date(1970, 9, 15), "Maidstone", postcode="ME14 1XX",
-                           nhs_number="9434765919", phone="07700 900123", email="zelda.quimby@example.org",
-                           address="1 Lantern Row", consent_to_share=True)
-    ref = J.receive_referral(ctx, J.ReferralInput(d, "gp", client=client, referrer="Dr Hollowell",
-                                                  reason="worried about her landlord Mr Pettigrew"))
+    client = J.ClientInput(
+        "Zelda",
+        "Quimby",
+        date(1970, 9, 15),
+        "Maidstone",
+        postcode="ME14 1XX",
+        nhs_number="9434765919",
+        phone="07700 900123",
+        email="zelda.quimby@example.org",
+        address="1 Lantern Row",
+        consent_to_share=True,
+    )
+    ref = J.receive_referral(
+        ctx,
+        J.ReferralInput(
+            d, "gp", client=client, referrer="Dr Hollowell", reason="worried about her landlord Mr Pettigrew"
+        ),
+    )
     jid = ref.journey_id
     J.log_contact(ctx, jid, d + timedelta(days=1), "phone", "spoke", "spoke about the Ferncastle debt")
     J.decide(ctx, jid, "accepted", d + timedelta(days=2))
@@ -62,9 +90,22 @@ def _zelda(ctx: Ctx):
     Q.journey_detail(ctx, jid)
     nav = make_user(ctx, "nav", "navigator", ("Lot 2",))
     Q.open_with_reason(nav, ref.client_id, "Zelda's sister Philippa phoned")
-    J.update_client(ctx, ref.client_id, J.ClientInput(
-        "Zelda", "Quimby", date(1970, 9, 15), "Maidstone", postcode="ME14 1XX", nhs_number="9434765919",
-        phone="07700 900456", email="zelda.quimby@example.org", address="2 Lantern Row", consent_to_share=True))
+    J.update_client(
+        ctx,
+        ref.client_id,
+        J.ClientInput(
+            "Zelda",
+            "Quimby",
+            date(1970, 9, 15),
+            "Maidstone",
+            postcode="ME14 1XX",
+            nhs_number="9434765919",
+            phone="07700 900456",
+            email="zelda.quimby@example.org",
+            address="2 Lantern Row",
+            consent_to_share=True,
+        ),
+    )
     return ref
 
 
@@ -101,12 +142,12 @@ def _events(engine, where="1=1"):
 
 
 def _refused(ctx, statement):
-    with pytest.raises(DBAPIError, match="append-only"):
-        with ctx.store.write_engine.begin() as conn:
-            conn.execute(text(statement))
+    with pytest.raises(DBAPIError, match="append-only"), ctx.store.write_engine.begin() as conn:
+        conn.execute(text(statement))
 
 
 # ---------------------------------------------------------------- what retention removes
+
 
 @both
 def test_retention_leaves_nothing_of_the_person_anywhere(ctx, people, backend, db_path):
@@ -132,8 +173,9 @@ def test_retention_leaves_nothing_of_the_person_anywhere(ctx, people, backend, d
     assert {e.client_id for e in redacted} == {zid, None}  # hers, and the searches for her
     assert {e.action for e in redacted if e.client_id is None} == {"search"}
     # Who did what, when, to which record, is all still there.
-    assert {"client.create", "journey.contact", "goal.update", "access.grant", "client.update"} <= \
-        {e.action for e in redacted}
+    assert {"client.create", "journey.contact", "goal.update", "access.grant", "client.update"} <= {
+        e.action for e in redacted
+    }
     anonymise = _events(ctx.store.engine, "action = 'retention.anonymise'")
     assert len(anonymise) == 1 and anonymise[0].client_id == zid
     after = json.loads(anonymise[0].after)
@@ -159,14 +201,14 @@ def test_retention_leaves_nothing_of_the_person_anywhere(ctx, people, backend, d
 
 @both
 def test_events_about_others_are_untouched(ctx, people):
-    others = [e for e in _events(ctx.store.engine) if e.client_id != people["zelda"].client_id
-              and e.action != "search"]
+    others = [e for e in _events(ctx.store.engine) if e.client_id != people["zelda"].client_id and e.action != "search"]
     retention.apply(ctx)
     after = {e.id: e for e in _events(ctx.store.engine)}
     assert all(after[e.id] == e for e in others)
 
 
 # ---------------------------------------------------------------- what the database allows
+
 
 @both
 def test_the_database_allows_only_retentions_redaction(ctx, people, backend):
@@ -209,8 +251,11 @@ def test_raw_sqlite_is_refused_too(ctx, people, db_path):
     bobs = _events(ctx.store.engine, f"client_id = {people['bob'].client_id} AND after IS NOT NULL")[0].id
     con = sqlite3.connect(db_path)
     try:
-        for statement in (f"UPDATE audit_event SET after = NULL, redacted = 1 WHERE id = {bobs}",
-                          "UPDATE audit_event SET username = 'x'", "DELETE FROM audit_event WHERE id = 1"):
+        for statement in (
+            f"UPDATE audit_event SET after = NULL, redacted = 1 WHERE id = {bobs}",
+            "UPDATE audit_event SET username = 'x'",
+            "DELETE FROM audit_event WHERE id = 1",
+        ):
             with pytest.raises(sqlite3.DatabaseError, match="append-only"):
                 con.execute(statement)
     finally:
@@ -218,6 +263,7 @@ def test_raw_sqlite_is_refused_too(ctx, people, db_path):
 
 
 # ---------------------------------------------------------------- what verify_chain catches
+
 
 def _tamper(ctx, backend, db_path, *statements):
     if backend == "sqlite":
@@ -235,8 +281,7 @@ def _problems(ctx):
 @both
 def test_an_edited_text_is_still_detected(ctx, people, backend, db_path):
     target = _events(ctx.store.engine, "action = 'journey.contact' AND after LIKE '%choir%'")[0].id
-    _tamper(ctx, backend, db_path,
-            f"UPDATE audit_event SET after = REPLACE(after, 'choir', 'gym') WHERE id = {target}")
+    _tamper(ctx, backend, db_path, f"UPDATE audit_event SET after = REPLACE(after, 'choir', 'gym') WHERE id = {target}")
     assert _problems(ctx) == [(target, audit.CHANGED)]
 
 
@@ -244,8 +289,12 @@ def test_an_edited_text_is_still_detected(ctx, people, backend, db_path):
 def test_an_edited_text_with_its_hash_recomputed_still_breaks_the_chain(ctx, people, backend, db_path):
     row = _events(ctx.store.engine, "action = 'journey.contact' AND after LIKE '%choir%'")[0]
     forged = row.after.replace("choir", "gym")
-    _tamper(ctx, backend, db_path, f"UPDATE audit_event SET after = '{forged}', after_hash = "
-            f"'{audit.content_hash(forged)}' WHERE id = {row.id}")
+    _tamper(
+        ctx,
+        backend,
+        db_path,
+        f"UPDATE audit_event SET after = '{forged}', after_hash = '{audit.content_hash(forged)}' WHERE id = {row.id}",
+    )
     assert _problems(ctx) == [(row.id, audit.CHANGED)]
 
 
@@ -253,9 +302,13 @@ def test_an_edited_text_with_its_hash_recomputed_still_breaks_the_chain(ctx, peo
 def test_text_removed_behind_navigators_back_is_detected(ctx, people, backend, db_path):
     bobs = _events(ctx.store.engine, f"client_id = {people['bob'].client_id} AND after IS NOT NULL")
     yes = "1" if backend == "sqlite" else "true"
-    _tamper(ctx, backend, db_path,
-            f"UPDATE audit_event SET after = NULL WHERE id = {bobs[0].id}",  # not marked as redacted
-            f"UPDATE audit_event SET after = NULL, redacted = {yes} WHERE id = {bobs[1].id}")  # no retention
+    _tamper(
+        ctx,
+        backend,
+        db_path,
+        f"UPDATE audit_event SET after = NULL WHERE id = {bobs[0].id}",  # not marked as redacted
+        f"UPDATE audit_event SET after = NULL, redacted = {yes} WHERE id = {bobs[1].id}",
+    )  # no retention
     assert _problems(ctx) == [(bobs[0].id, audit.CHANGED), (bobs[1].id, audit.UNAUTHORISED)]
 
 
@@ -269,6 +322,7 @@ def test_retention_redaction_verifies_and_a_removed_event_still_shows(ctx, peopl
 
 
 # ---------------------------------------------------------------- migration 0002
+
 
 def _migrate(store, target):
     cfg = E.alembic_config()
@@ -311,13 +365,16 @@ def test_a_store_at_0001_is_backed_up_rehashed_and_then_fully_redactable(ctx, pe
         assert len(new) == len(old) + 1
         assert {e.hash_version for e in new} == {2}
         for o, n in zip(old, new):  # same events, same text; only the hashes moved to version 2
-            assert (n.id, n.action, n.client_id, n.before, n.after) == (o.id, o.action, o.client_id, o.before,
-                                                                        o.after)
+            assert (n.id, n.action, n.client_id, n.before, n.after) == (o.id, o.action, o.client_id, o.before, o.after)
             assert n.after_hash == audit.content_hash(o.after)
         rehash = new[-1]
         assert rehash.action == "audit.rehash"
-        assert json.loads(rehash.after) == {"events": len(old), "hash_version": 2, "schema": "0002",
-                                            "v1_last_hash": old[-1].hash}
+        assert json.loads(rehash.after) == {
+            "events": len(old),
+            "hash_version": 2,
+            "schema": "0002",
+            "v1_last_hash": old[-1].hash,
+        }
         with Session(store.engine) as s:
             assert audit.verify_chain(s) == []
         assert examine(store_url, min_free_bytes=0).healthy
@@ -337,13 +394,15 @@ def test_a_store_at_0001_is_backed_up_rehashed_and_then_fully_redactable(ctx, pe
 
 
 @both
-def test_a_0001_store_whose_log_fails_its_check_is_kept_as_evidence(ctx, people, store_url, backend, db_path,
-                                                                      monkeypatch, capsys):
+def test_a_0001_store_whose_log_fails_its_check_is_kept_as_evidence(
+    ctx, people, store_url, backend, db_path, monkeypatch, capsys
+):
     _migrate(ctx.store, "0001")
     old = _events(ctx.store.engine)
     victim = next(e for e in old if e.action == "journey.contact" and "choir" in (e.after or ""))
-    _tamper(ctx, backend, db_path, f"UPDATE audit_event SET after = REPLACE(after, 'choir', 'gym') "
-                                   f"WHERE id = {victim.id}")
+    _tamper(
+        ctx, backend, db_path, f"UPDATE audit_event SET after = REPLACE(after, 'choir', 'gym') WHERE id = {victim.id}"
+    )
     ctx.store.dispose()
 
     store, ctx2 = _reopen(store_url)  # upgraded, but nothing rehashed: the evidence stays as it was
@@ -387,8 +446,9 @@ def test_upgrade_downgrade_upgrade_keeps_a_verifiable_chain(ctx, people):
 
 # ---------------------------------------------------------------- moving to PostgreSQL
 
+
 def test_migrate_store_copies_redacted_events_verbatim(ctx, people, pg_url):
-    from navigator.services.migrate_store import migrate_store
+    from navigator.services.operations.migrate_store import migrate_store
 
     retention.apply(ctx)
     result = migrate_store(ctx, pg_url)

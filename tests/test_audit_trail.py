@@ -14,16 +14,15 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
+from conftest import make_user, new_referral
 from helpers.tamper import tamper_engine, tamper_sqlite
 from navigator.cli import main
 from navigator.domain.errors import AccessDenied
 from navigator.services import audit
-from navigator.services import journeys as J
-from navigator.services import queries as Q
-from navigator.services.sar import audit_history, subject_access
+from navigator.services.casework import journeys as J
+from navigator.services.casework import queries as Q
+from navigator.services.operations.sar import audit_history, subject_access
 from navigator.store.models import AuditEvent
-
-from conftest import make_user, new_referral
 
 pytestmark = pytest.mark.both_backends
 
@@ -42,14 +41,19 @@ def _last(ctx):
 
 # ---------------------------------------------------------------- what is recorded
 
+
 def test_viewing_a_record_is_audited(ctx):
     ref = new_referral(ctx)
     n = len(_events(ctx))
     Q.journey_detail(ctx, ref.journey_id)
     ev = _last(ctx)
     assert len(_events(ctx)) == n + 1
-    assert (ev.action, ev.client_id, ev.journey_id, ev.username) == ("view.journey", ref.client_id,
-                                                                     ref.journey_id, "admin")
+    assert (ev.action, ev.client_id, ev.journey_id, ev.username) == (
+        "view.journey",
+        ref.client_id,
+        ref.journey_id,
+        "admin",
+    )
 
 
 def test_every_search_is_audited_with_what_was_asked(ctx):
@@ -57,8 +61,10 @@ def test_every_search_is_audited_with_what_was_asked(ctx):
     Q.find(ctx, "Smith")
     Q.find(ctx, "nobody-by-that-name")
     searches = _events(ctx, "search")
-    assert [json.loads(e.after) for e in searches] == [{"query": "Smith", "results": 1},
-                                                       {"query": "nobody-by-that-name", "results": 0}]
+    assert [json.loads(e.after) for e in searches] == [
+        {"query": "Smith", "results": 1},
+        {"query": "nobody-by-that-name", "results": 0},
+    ]
 
 
 def test_opening_outside_the_caseload_is_audited_with_the_reason(ctx):
@@ -79,7 +85,7 @@ def test_subject_access_and_audit_history_are_audited(ctx, tmp_path):
 
 
 def test_export_is_audited(ctx, tmp_path):
-    export = pytest.importorskip("navigator.services.export")
+    export = pytest.importorskip("navigator.services.returns.export")
     new_referral(ctx)
     n = len(_events(ctx))
     export.export_month(ctx, "2026-11", tmp_path / "return.sqlite")
@@ -88,13 +94,16 @@ def test_export_is_audited(ctx, tmp_path):
 
 
 def test_import_is_audited_and_attributed(ctx, tmp_path):
-    importer = pytest.importorskip("navigator.services.importer")
+    importer = pytest.importorskip("navigator.services.tracker_import.importer")
     make_user(ctx, "lead", "navigator", ("Lot 2",))
     admin2 = make_user(ctx, "admin2", "admin")
     n = len(_events(ctx))
     tracker = tmp_path / "tracker.csv"
-    tracker.write_text("client_ref,first_name,last_name,date_of_birth,locality,navigator,referral_source,"
-                       "received_date\nT1,Ivy,Imported,1975-05-05,Maidstone,lead,gp,2026-10-01\n", encoding="utf-8")
+    tracker.write_text(
+        "client_ref,first_name,last_name,date_of_birth,locality,navigator,referral_source,"
+        "received_date\nT1,Ivy,Imported,1975-05-05,Maidstone,lead,gp,2026-10-01\n",
+        encoding="utf-8",
+    )
     assert importer.import_file(admin2, tracker).ok
     new = _events(ctx)[n:]
     assert new[-1].action == "import" and {e.username for e in new} == {"admin2"}
@@ -128,18 +137,21 @@ def test_every_write_leaves_an_event_in_the_same_transaction(ctx):
 
 # ---------------------------------------------------------------- append-only in the database
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE audit_event SET username = 'mallory'",
-    "DELETE FROM audit_event",
-    # Blanking text is retention's redaction, refused without a retention event (tests/test_audit_redaction.py).
-    "UPDATE audit_event SET before = NULL, after = NULL, redacted = (1 = 1)",
-])
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_event SET username = 'mallory'",
+        "DELETE FROM audit_event",
+        # Blanking text is retention's redaction, refused without a retention event (tests/test_audit_redaction.py).
+        "UPDATE audit_event SET before = NULL, after = NULL, redacted = (1 = 1)",
+    ],
+)
 def test_the_database_refuses_changes_to_the_audit_log(ctx, statement):
     new_referral(ctx)
     before = [(e.id, e.hash) for e in _events(ctx)]
-    with pytest.raises(DBAPIError, match="append-only"):
-        with ctx.store.write_engine.begin() as conn:
-            conn.execute(text(statement))
+    with pytest.raises(DBAPIError, match="append-only"), ctx.store.write_engine.begin() as conn:
+        conn.execute(text(statement))
     assert [(e.id, e.hash) for e in _events(ctx)] == before
 
 
@@ -186,10 +198,12 @@ def test_tampering_is_detected(ctx, db_path, backend):
 
 # ---------------------------------------------------------------- navigator audit --client
 
+
 @pytest.fixture
 def as_user(monkeypatch):
     def set_(name):
         monkeypatch.setattr("navigator.services.context.os_username", lambda: name)
+
     return set_
 
 
@@ -212,7 +226,7 @@ def test_audit_command_prints_who_when_what(ctx, db_path, backend, as_user, caps
 
 
 def test_journey_audit_history_for_the_journey_screen(ctx):
-    from navigator.services.sar import journey_audit_history
+    from navigator.services.operations.sar import journey_audit_history
 
     first = new_referral(ctx, received=date(2026, 10, 1))
     J.decide(ctx, first.journey_id, "rejected", date(2026, 10, 2), "out_of_area")

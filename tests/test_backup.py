@@ -11,21 +11,20 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from conftest import new_referral
 from helpers.dump import dump_sqlite
 from navigator.cli import main
 from navigator.domain.errors import StoreError
 from navigator.services import audit
-from navigator.services.backup import (
+from navigator.services.context import put_setting
+from navigator.services.operations.backup import (
     check_backup_file,
     ensure_daily_backup,
     list_backups,
     restore,
     take_backup,
 )
-from navigator.services.context import put_setting
 from navigator.store.models import AuditEvent, Client
-
-from conftest import new_referral
 
 
 def _mode(p: Path) -> int:
@@ -47,6 +46,7 @@ def as_admin(monkeypatch):
 
 
 # ---------------------------------------------------------------- navigator backup
+
 
 def test_backup_command_writes_a_checked_private_copy_beside_the_store(ctx, db_path, as_admin, capsys):
     new_referral(ctx)
@@ -106,6 +106,7 @@ def test_backup_refused_for_non_admins(ctx, db_path, monkeypatch, capsys):
 
 # ---------------------------------------------------------------- rolling daily backups
 
+
 def test_daily_backup_once_a_day_keeping_the_newest(ctx, db_path):
     day0 = datetime(2026, 11, 1, 9, 0)
     first = ensure_daily_backup(ctx.store, now_fn=lambda: day0)
@@ -142,6 +143,7 @@ def test_a_failed_daily_backup_warns_but_the_store_opens(ctx, db_path, as_admin,
 
 
 # ---------------------------------------------------------------- restore
+
 
 def test_restore_swaps_in_a_backup_after_keeping_the_current_store(ctx, db_path, as_admin, capsys):
     new_referral(ctx, first="Ann")
@@ -195,7 +197,7 @@ def test_restore_refuses_a_damaged_backup(ctx, db_path, tmp_path, as_admin, caps
     damaged = tmp_path / "damaged.sqlite3"
     data = bytearray(backup.read_bytes())
     for off in range(4096 * 3, len(data) - 4096, 4096):  # scribble over interior pages, keep the header
-        data[off + 100: off + 300] = os.urandom(200)
+        data[off + 100 : off + 300] = os.urandom(200)
     damaged.write_bytes(bytes(data))
     assert main(["--db", str(db_path), "restore", str(damaged)]) == 2
     err = capsys.readouterr().err
@@ -289,7 +291,7 @@ def test_no_file_backups_for_postgresql(pg_ctx):
 
 def test_backup_keep_and_list_commands(ctx, db_path, as_admin, capsys):
     assert main(["--db", str(db_path), "backup", "--keep", "3"]) == 0
-    from navigator.services.backup import backup_keep
+    from navigator.services.operations.backup import backup_keep
 
     assert backup_keep(ctx.store) == 3
     with ctx.read() as s:

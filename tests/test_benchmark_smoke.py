@@ -15,9 +15,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 FIGURES = (
-    "startup_s", "startup_bare_s", "startup_ratio", "today_query_s", "caseload_query_s", "caseload_raw_sql_s",
-    "caseload_query_ratio", "filter_keystroke_p95_s", "open_journey_s", "return_month_s", "export_month_s",
-    "import_rows_per_s", "peak_rss_mb",
+    "startup_s",
+    "startup_bare_s",
+    "startup_ratio",
+    "today_query_s",
+    "caseload_query_s",
+    "caseload_raw_sql_s",
+    "caseload_query_ratio",
+    "filter_keystroke_p95_s",
+    "open_journey_s",
+    "return_month_s",
+    "export_month_s",
+    "import_rows_per_s",
+    "peak_rss_mb",
 )
 
 
@@ -26,9 +36,23 @@ def test_benchmark_runs_at_a_tiny_n(tmp_path):
     cache = tmp_path / "cache"
     env = {k: v for k, v in os.environ.items() if not k.startswith("NAVIGATOR_")}
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--clients", "40", "--reps", "1",
-         "--json", str(out), "--cache-dir", str(cache)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run.py"),
+            "--clients",
+            "40",
+            "--reps",
+            "1",
+            "--json",
+            str(out),
+            "--cache-dir",
+            str(cache),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(out.read_text(encoding="utf-8"))

@@ -13,13 +13,12 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
+from conftest import make_user, new_referral
 from navigator.domain.errors import ConflictError
 from navigator.services import audit
-from navigator.services import journeys as J
-from navigator.services import queries as Q
+from navigator.services.casework import journeys as J
+from navigator.services.casework import queries as Q
 from navigator.store.models import AuditEvent, Client, Journey
-
-from conftest import make_user, new_referral
 
 pytestmark = pytest.mark.both_backends
 
@@ -53,9 +52,15 @@ def test_two_processes_writing_at_once_never_see_locked(ctx, tmp_path):
     make_user(ctx, "nav", "navigator", ("Lot 2",))
     make_user(ctx, "lead", "team_lead", ("Lot 2",))
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, str(CHILD), ctx.store.url, user, role, str(COUNT), str(go)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for user, role in (("nav", "navigator"), ("lead", "team_lead"))]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(CHILD), ctx.store.url, user, role, str(COUNT), str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for user, role in (("nav", "navigator"), ("lead", "team_lead"))
+    ]
     go.touch()
     outputs = []
     for p in procs:
@@ -75,6 +80,7 @@ def test_two_processes_writing_at_once_never_see_locked(ctx, tmp_path):
 
 # ---------------------------------------------------------------- stale copies
 
+
 def test_stale_client_edit_is_refused_with_who_and_when(ctx):
     nav = make_user(ctx, "nav", "navigator", ("Lot 2",))
     lead = make_user(ctx, "lead", "team_lead", ("Lot 2",))
@@ -83,22 +89,31 @@ def test_stale_client_edit_is_refused_with_who_and_when(ctx):
     opened_by_lead = Q.journey_detail(lead, ref.journey_id).client.version
     assert opened_by_nav == opened_by_lead == 1
 
-    J.update_client(nav, ref.client_id, J.ClientInput("Ann", "Smith", date(1980, 1, 1), "Maidstone",
-                                                      phone="07700 900001", consent_to_share=True),
-                    expected_version=opened_by_nav)
+    J.update_client(
+        nav,
+        ref.client_id,
+        J.ClientInput("Ann", "Smith", date(1980, 1, 1), "Maidstone", phone="07700 900001", consent_to_share=True),
+        expected_version=opened_by_nav,
+    )
     with pytest.raises(ConflictError) as err:
-        J.update_client(lead, ref.client_id, J.ClientInput("Ann", "Smith", date(1980, 1, 1), "Maidstone",
-                                                           phone="07700 900999", consent_to_share=True),
-                        expected_version=opened_by_lead)
+        J.update_client(
+            lead,
+            ref.client_id,
+            J.ClientInput("Ann", "Smith", date(1980, 1, 1), "Maidstone", phone="07700 900999", consent_to_share=True),
+            expected_version=opened_by_lead,
+        )
     message = str(err.value)
     assert "changed by nav at 2026-" in message and "reload" in message
     with ctx.read() as s:
         client = s.get(Client, ref.client_id)
         assert client.phone == "07700 900001" and client.version == 2  # the first save stands
     # Reloaded, the lead's edit goes through.
-    J.update_client(lead, ref.client_id, J.ClientInput("Ann", "Smith", date(1980, 1, 1), "Maidstone",
-                                                       phone="07700 900999", consent_to_share=True),
-                    expected_version=2)
+    J.update_client(
+        lead,
+        ref.client_id,
+        J.ClientInput("Ann", "Smith", date(1980, 1, 1), "Maidstone", phone="07700 900999", consent_to_share=True),
+        expected_version=2,
+    )
 
 
 def test_stale_journey_step_is_refused_with_who_and_when(ctx):
@@ -113,5 +128,7 @@ def test_stale_journey_step_is_refused_with_who_and_when(ctx):
     with ctx.read() as s:
         j = s.get(Journey, ref.journey_id)
         assert (j.state, j.decision, j.decision_date) == ("accepted", "accepted", date(2026, 11, 4))
-        assert [e.action for e in s.exec(select(AuditEvent).where(AuditEvent.journey_id == j.id)
-                                          .order_by(AuditEvent.id)).all()].count("journey.decide") == 1
+        assert [
+            e.action
+            for e in s.exec(select(AuditEvent).where(AuditEvent.journey_id == j.id).order_by(AuditEvent.id)).all()
+        ].count("journey.decide") == 1

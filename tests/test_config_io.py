@@ -10,8 +10,9 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from navigator.domain.errors import DomainError, ValidationErrors
-from navigator.services import admin, config_io, letters
-from navigator.services.setup import open_ready
+from navigator.services.casework import letters
+from navigator.services.setup import admin, config_io
+from navigator.services.setup.reference import open_ready
 from navigator.store.models import AuditEvent
 
 pytestmark = pytest.mark.both_backends  # config export/import on SQLite and PostgreSQL
@@ -31,12 +32,20 @@ def configure(ctx) -> None:
     admin.rename_reference(ctx, "area", "money", "Money and debt")
     admin.add_reference(ctx, "outcome", "carer", "Support as a carer")
     admin.add_partner(ctx, "Medway Money", "01634 000000\nmoney@example.org")
-    admin.add_programme(ctx, "Medway Money", "Debt clinic", localities=["Rochester", "Maidstone"],
-                        eligibility_notes="Adults in debt", expected_response_days=7, contact="Ask for Sam")
+    admin.add_programme(
+        ctx,
+        "Medway Money",
+        "Debt clinic",
+        localities=["Rochester", "Maidstone"],
+        eligibility_notes="Adults in debt",
+        expected_response_days=7,
+        contact="Ask for Sam",
+    )
     admin.retire_programme(ctx, "Calm Kent: Yoga")
     admin.retire_partner(ctx, "Green Paths")
-    admin.set_protocol(ctx, attempts=2, gaps=[3], methods=["phone", "letter"], opt_in_days=5,
-                       notify_referrer=False, review_every=20)
+    admin.set_protocol(
+        ctx, attempts=2, gaps=[3], methods=["phone", "letter"], opt_in_days=5, notify_referrer=False, review_every=20
+    )
     admin.set_wording(ctx, [f"Statement {i} wording" for i in range(1, 8)], "(c) Licensed")
     admin.set_threshold(ctx, "2.5")
     admin.set_ons4(ctx, True)
@@ -81,9 +90,20 @@ def test_import_is_audited_per_change(ctx, tmp_path):
         with other.read() as s:
             actions = [e.action for e in s.exec(select(AuditEvent).order_by(AuditEvent.id)).all()]
         assert actions[-1] == "config.import"
-        for a in ("user.add", "reference.add", "reference.rename", "reference.retire", "partner.add",
-                  "programme.add", "config.protocol", "config.wording", "config.threshold", "config.ons4",
-                  "calendar.set", "letter.template"):
+        for a in (
+            "user.add",
+            "reference.add",
+            "reference.rename",
+            "reference.retire",
+            "partner.add",
+            "programme.add",
+            "config.protocol",
+            "config.wording",
+            "config.threshold",
+            "config.ons4",
+            "calendar.set",
+            "letter.template",
+        ):
             assert a in actions, a
         assert "add user j.smith" in report.changes
     finally:
@@ -154,7 +174,9 @@ def test_import_never_leaves_no_admin(ctx):
     data["users"].append({"username": "new.admin", "name": "New Admin", "role": "admin"})
     config_io.import_config(ctx, tomli_w.dumps(data))
     assert {u.username: u.role for u in admin.list_users(admin_ctx(ctx, "new.admin"))} == {
-        "admin": "navigator", "new.admin": "admin"}
+        "admin": "navigator",
+        "new.admin": "admin",
+    }
 
 
 def admin_ctx(ctx, username):

@@ -22,7 +22,7 @@ from sqlalchemy import create_engine
 from sqlmodel import Session
 
 from navigator.services import audit
-from navigator.services.setup import open_ready
+from navigator.services.setup.reference import open_ready
 
 CHILD = Path(__file__).parent / "helpers" / "crash_child.py"
 KILLS = 15
@@ -37,10 +37,15 @@ def _check(db: Path, journeys: dict[int, tuple[str, int]], contacts: dict[int, t
         assert con.execute("PRAGMA foreign_key_check").fetchall() == []
         # Everything reported as committed is there, complete.
         for jid, (name, client_id) in journeys.items():
-            row = con.execute("SELECT j.client_id, c.first_name, j.reason FROM journey j JOIN client c "
-                              "ON c.id = j.client_id WHERE j.id = ?", (jid,)).fetchone()
+            row = con.execute(
+                "SELECT j.client_id, c.first_name, j.reason FROM journey j JOIN client c "
+                "ON c.id = j.client_id WHERE j.id = ?",
+                (jid,),
+            ).fetchone()
             assert row == (client_id, name, f"reason of {name}"), (jid, row)
-            assert con.execute("SELECT count(*) FROM journey_support_area WHERE journey_id = ?", (jid,)).fetchone()[0] == 1
+            assert (
+                con.execute("SELECT count(*) FROM journey_support_area WHERE journey_id = ?", (jid,)).fetchone()[0] == 1
+            )
             assert con.execute("SELECT count(*) FROM task WHERE journey_id = ?", (jid,)).fetchone()[0] >= 1
         for cid, (name, jid) in contacts.items():
             row = con.execute("SELECT journey_id, note FROM contact_attempt WHERE id = ?", (cid,)).fetchone()
@@ -56,8 +61,9 @@ def _check(db: Path, journeys: dict[int, tuple[str, int]], contacts: dict[int, t
         assert clients == created
         assert all_journeys == received
         assert all_contacts == contacted
-        no_task = con.execute("SELECT count(*) FROM journey j WHERE NOT EXISTS "
-                              "(SELECT 1 FROM task t WHERE t.journey_id = j.id)").fetchone()[0]
+        no_task = con.execute(
+            "SELECT count(*) FROM journey j WHERE NOT EXISTS (SELECT 1 FROM task t WHERE t.journey_id = j.id)"
+        ).fetchone()[0]
         assert no_task == 0
         n = len(all_journeys)
     finally:
@@ -80,8 +86,9 @@ def test_sigkill_never_loses_or_half_writes(tmp_path):
     journeys: dict[int, tuple[str, int]] = {}
     contacts: dict[int, tuple[str, int]] = {}
     for run in range(KILLS):
-        child = subprocess.Popen([sys.executable, str(CHILD), url, str(run)], stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True)
+        child = subprocess.Popen(
+            [sys.executable, str(CHILD), url, str(run)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         try:
             assert child.stdout.readline().strip() == "READY", child.stderr.read()
             time.sleep(rng.uniform(0.05, 0.6))

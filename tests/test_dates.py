@@ -13,28 +13,37 @@ from navigator.domain.workdays import WorkingCalendar
 WED = date(2026, 11, 25)
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("2026-11-02", date(2026, 11, 2)),
-    ("2026-1-2", date(2026, 1, 2)),
-    ("02/11/2026", date(2026, 11, 2)),  # DD/MM/YYYY, not American
-    ("2/1/2026", date(2026, 1, 2)),
-    ("  13/11/2026 ", date(2026, 11, 13)),
-    ("29/02/2028", date(2028, 2, 29)),
-    ("1900-01-01", date(1900, 1, 1)),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("2026-11-02", date(2026, 11, 2)),
+        ("2026-1-2", date(2026, 1, 2)),
+        ("02/11/2026", date(2026, 11, 2)),  # DD/MM/YYYY, not American
+        ("2/1/2026", date(2026, 1, 2)),
+        ("  13/11/2026 ", date(2026, 11, 13)),
+        ("29/02/2028", date(2028, 2, 29)),
+        ("1900-01-01", date(1900, 1, 1)),
+    ],
+)
 def test_absolute_forms(text, expected):
     assert parse_date(text, today=WED) == expected
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("today", WED), ("TODAY", WED), ("t", WED),
-    ("yesterday", date(2026, 11, 24)), ("y", date(2026, 11, 24)),
-    ("+1", date(2026, 11, 26)),
-    ("+3", date(2026, 11, 30)),  # Wed + 3 working days is over the weekend: Monday
-    ("-2", date(2026, 11, 23)),
-    ("-3", date(2026, 11, 20)),  # back over the weekend: Friday
-    ("+0", WED),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("today", WED),
+        ("TODAY", WED),
+        ("t", WED),
+        ("yesterday", date(2026, 11, 24)),
+        ("y", date(2026, 11, 24)),
+        ("+1", date(2026, 11, 26)),
+        ("+3", date(2026, 11, 30)),  # Wed + 3 working days is over the weekend: Monday
+        ("-2", date(2026, 11, 23)),
+        ("-3", date(2026, 11, 20)),  # back over the weekend: Friday
+        ("+0", WED),
+    ],
+)
 def test_relative_forms(text, expected):
     assert parse_date(text, today=WED) == expected
 
@@ -85,8 +94,10 @@ def test_before_1900_refused():
         parse_date("1066-10-14", today=WED)
 
 
-@pytest.mark.parametrize("text", ["tomorrow-ish", "11/2026", "2026/11/02", "02-11-2026", "next week", "+",
-                                  "31.12.2026", "\x1b[31m2026-11-02"])
+@pytest.mark.parametrize(
+    "text",
+    ["tomorrow-ish", "11/2026", "2026/11/02", "02-11-2026", "next week", "+", "31.12.2026", "\x1b[31m2026-11-02"],
+)
 def test_nonsense_is_refused_with_the_forms_to_use(text):
     with pytest.raises(DomainError) as info:
         parse_date(text, today=WED)

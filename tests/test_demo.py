@@ -6,19 +6,28 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from conftest import SWEMWBS_HIGH, SWEMWBS_MID, TODAY
 from sqlalchemy import inspect, text
 from sqlmodel import select
 
+from conftest import SWEMWBS_HIGH, SWEMWBS_MID, TODAY
 from navigator.domain import lifecycle as L
 from navigator.domain.errors import DomainError
 from navigator.domain.identifiers import normalise_nhs_number, normalise_postcode
-from navigator.services import audit, bulk, demo
-from navigator.services import journeys as J
-from navigator.services import queries as Q
-from navigator.services.journeys import ClientInput, ReferralInput, _state_date
-from navigator.services.setup import open_ready, reference
-from navigator.store.models import AuditEvent, Client, Journey, Measurement, OnwardReferral, Task
+from navigator.services import audit
+from navigator.services.casework import bulk
+from navigator.services.casework import journeys as J
+from navigator.services.casework import queries as Q
+from navigator.services.casework.journeys import ClientInput, ReferralInput, _state_date
+from navigator.services.demo import generator as demo
+from navigator.services.setup.reference import open_ready, reference
+from navigator.store.models import (
+    AuditEvent,
+    Client,
+    Journey,
+    Measurement,
+    OnwardReferral,
+    Task,
+)
 
 VOLATILE = {"created_at", "updated_at", "at", "hash", "prev_hash", "closed_at", "granted_at"}
 
@@ -62,14 +71,20 @@ def test_a_worker_process_builds_the_same_data(tmp_path):
     for name, workers in (("one", 1), ("two", 2)):
         store, ctx = open_ready(f"sqlite:///{tmp_path / name}.sqlite3", username="admin", today_fn=lambda: TODAY)
         seen = []
-        demo.generate(ctx, clients=150, seed=8, workers=workers, progress=lambda done, total: seen.append(done))
+        demo.generate(
+            ctx, clients=150, seed=8, workers=workers, progress=lambda done, total, seen=seen: seen.append(done)
+        )
         assert seen and seen[-1] == 150
         dumps.append(content(ctx))
         with ctx.read() as s:
             assert audit.verify_chain(s) == []
         # the ordinary services carry on after the bulk-written ids
-        J.receive_referral(ctx, ReferralInput(received_date=TODAY, source="gp", client=ClientInput(
-            "Zed", "Quinn", date(1970, 1, 1), "Dover")))
+        J.receive_referral(
+            ctx,
+            ReferralInput(
+                received_date=TODAY, source="gp", client=ClientInput("Zed", "Quinn", date(1970, 1, 1), "Dover")
+            ),
+        )
         store.dispose()
     assert dumps[0] == dumps[1]
 
@@ -100,8 +115,9 @@ def test_every_state_and_the_summary(demo_store):
     assert len(summary.users_created) >= 8
     with ctx.read() as s:
         assert s.exec(select(Client).where(Client.id > 0)).first() is not None
-        multi = s.exec(text("SELECT COUNT(*) FROM (SELECT client_id FROM journey GROUP BY client_id "
-                            "HAVING COUNT(*) > 1)")).one()[0]
+        multi = s.exec(
+            text("SELECT COUNT(*) FROM (SELECT client_id FROM journey GROUP BY client_id HAVING COUNT(*) > 1)")
+        ).one()[0]
         assert multi > 0
 
 
@@ -131,20 +147,21 @@ def test_follow_ups_are_what_the_services_would_keep(demo_store):
     """sync_tasks (the services' own) finds nothing to add or close on any open journey."""
     ctx, _ = demo_store
     with ctx.read() as s:
-        before = sorted((t.journey_id, t.kind, t.key, t.due_date) for t in
-                        s.exec(select(Task).where(Task.status == "open")).all())
+        before = sorted(
+            (t.journey_id, t.kind, t.key, t.due_date) for t in s.exec(select(Task).where(Task.status == "open")).all()
+        )
         open_ids = s.exec(select(Journey.id).where(Journey.state.in_(["received", "accepted", "started"]))).all()
     assert before and open_ids
     after = None
-    with pytest.raises(_Rollback):
-        with ctx.write() as s:
-            for jid in open_ids:
-                j = s.get(Journey, jid)
-                J.sync_tasks(s, ctx, j, s.get(Client, j.client_id))
-            s.flush()
-            after = sorted((t.journey_id, t.kind, t.key, t.due_date) for t in
-                           s.exec(select(Task).where(Task.status == "open")).all())
-            raise _Rollback  # look, never keep
+    with pytest.raises(_Rollback), ctx.write() as s:
+        for jid in open_ids:
+            j = s.get(Journey, jid)
+            J.sync_tasks(s, ctx, j, s.get(Client, j.client_id))
+        s.flush()
+        after = sorted(
+            (t.journey_id, t.kind, t.key, t.due_date) for t in s.exec(select(Task).where(Task.status == "open")).all()
+        )
+        raise _Rollback  # look, never keep
     assert after == before
 
 
@@ -180,8 +197,9 @@ def test_people_look_real(demo_store):
 def test_shape_like_the_seeds(demo_store):
     ctx, _ = demo_store
     with ctx.read() as s:
-        closed = s.exec(select(Journey).where(Journey.state.in_(
-            ["completed", "ended_early", "closed_without_start", "rejected"]))).all()
+        closed = s.exec(
+            select(Journey).where(Journey.state.in_(["completed", "ended_early", "closed_without_start", "rejected"]))
+        ).all()
         rejected = [j.reject_reason for j in closed if j.state == "rejected"]
         not_started = [j for j in closed if j.state in ("closed_without_start", "rejected")]
         share = len(not_started) / len(closed)
@@ -189,8 +207,10 @@ def test_shape_like_the_seeds(demo_store):
         no_response = sum(1 for j in not_started if j.end_reason == "no_response")
         assert no_response > len(not_started) / 2
         assert "under_17" in rejected or "in_crisis" in rejected
-        waits = [(j.decision_date, j.start_date) for j in s.exec(select(Journey).where(
-            Journey.start_date.is_not(None))).all()]
+        waits = [
+            (j.decision_date, j.start_date)
+            for j in s.exec(select(Journey).where(Journey.start_date.is_not(None))).all()
+        ]
         cal = ctx.calendar(s)
         mean_wait = sum(cal.count(a, b) for a, b in waits) / len(waits)
         assert 1 <= mean_wait <= 10
@@ -231,8 +251,10 @@ def test_small_demo_on_each_backend(ctx):
     with ctx.read() as s:
         assert audit.verify_chain(s) == []
     # the ordinary services still work on top of bulk-written rows (ids and sequences in step)
-    ref = J.receive_referral(ctx, ReferralInput(received_date=TODAY, source="gp", client=ClientInput(
-        "Zed", "Quinn", date(1970, 1, 1), "Dover")))
+    ref = J.receive_referral(
+        ctx,
+        ReferralInput(received_date=TODAY, source="gp", client=ClientInput("Zed", "Quinn", date(1970, 1, 1), "Dover")),
+    )
     with ctx.read() as s:
         assert s.get(Journey, ref.journey_id).state == "received"
         assert audit.verify_chain(s) == []
@@ -240,16 +262,30 @@ def test_small_demo_on_each_backend(ctx):
 
 # ---------------------------------------------------------------- the bulk writer against the services
 
+
 def _tasks_and_rows(ctx, jid: int) -> tuple:
     with ctx.read() as s:
         j = s.get(Journey, jid)
-        tasks = sorted((t.kind, t.key, t.due_date) for t in s.exec(
-            select(Task).where(Task.journey_id == jid, Task.status == "open")).all())
-        ms = sorted((m.point, m.on_date, m.raw, m.metric_x100) for m in s.exec(
-            select(Measurement).where(Measurement.journey_id == jid)).all())
-        ons = sorted((o.status, o.referral_date, o.start_date, o.end_date, o.last_update_date,
-                      o.first_update_date, o.feedback_pending_since) for o in s.exec(
-            select(OnwardReferral).where(OnwardReferral.journey_id == jid)).all())
+        tasks = sorted(
+            (t.kind, t.key, t.due_date)
+            for t in s.exec(select(Task).where(Task.journey_id == jid, Task.status == "open")).all()
+        )
+        ms = sorted(
+            (m.point, m.on_date, m.raw, m.metric_x100)
+            for m in s.exec(select(Measurement).where(Measurement.journey_id == jid)).all()
+        )
+        ons = sorted(
+            (
+                o.status,
+                o.referral_date,
+                o.start_date,
+                o.end_date,
+                o.last_update_date,
+                o.first_update_date,
+                o.feedback_pending_since,
+            )
+            for o in s.exec(select(OnwardReferral).where(OnwardReferral.journey_id == jid)).all()
+        )
         fields = {f: getattr(j, f) for f in J.JOURNEY_FIELDS if f != "navigator_id"}
         return fields, j.state_since, tasks, ms, ons
 
@@ -267,8 +303,10 @@ def test_bulk_replay_matches_the_services(tmp_path, story):
     if story == "chasing":
         J.log_contact(a, jid, d + timedelta(days=1), "phone", "no_answer")
         J.log_contact(a, jid, d + timedelta(days=3), "phone", "voicemail")
-        steps = [bulk.Contact(d + timedelta(days=1), "phone", "no_answer"),
-                 bulk.Contact(d + timedelta(days=3), "phone", "voicemail")]
+        steps = [
+            bulk.Contact(d + timedelta(days=1), "phone", "no_answer"),
+            bulk.Contact(d + timedelta(days=3), "phone", "voicemail"),
+        ]
     elif story == "rejected":
         J.log_contact(a, jid, d, "phone", "spoke")
         J.decide(a, jid, "rejected", d + timedelta(days=1), "out_of_area")
@@ -280,25 +318,35 @@ def test_bulk_replay_matches_the_services(tmp_path, story):
         oid = J.make_onward(a, jid, prog, d + timedelta(days=7))
         J.partner_update(a, oid, "started", d + timedelta(days=14))
         J.record_review(a, jid, d + timedelta(days=30), "fine", SWEMWBS_HIGH)
-        steps = [bulk.Contact(d, "phone", "spoke"), bulk.Decide(d + timedelta(days=1), "accepted"),
-                 bulk.Start(d + timedelta(days=6), tuple(SWEMWBS_MID)), bulk.Onward(prog, d + timedelta(days=7)),
-                 bulk.PartnerReport(0, "started", d + timedelta(days=14)),
-                 bulk.Review(d + timedelta(days=30), "fine", tuple(SWEMWBS_HIGH))]
+        steps = [
+            bulk.Contact(d, "phone", "spoke"),
+            bulk.Decide(d + timedelta(days=1), "accepted"),
+            bulk.Start(d + timedelta(days=6), tuple(SWEMWBS_MID)),
+            bulk.Onward(prog, d + timedelta(days=7)),
+            bulk.PartnerReport(0, "started", d + timedelta(days=14)),
+            bulk.Review(d + timedelta(days=30), "fine", tuple(SWEMWBS_HIGH)),
+        ]
         if story == "started_with_withdrawal":
             J.partner_update(a, oid, "withdrew", d + timedelta(days=40))
             steps.append(bulk.PartnerReport(0, "withdrew", d + timedelta(days=40)))
         else:
             J.partner_update(a, oid, "completed", d + timedelta(days=40))
             J.close(a, jid, d + timedelta(days=60), "completed", "Goals met", SWEMWBS_HIGH)
-            steps += [bulk.PartnerReport(0, "completed", d + timedelta(days=40)),
-                      bulk.Close(d + timedelta(days=60), "completed", "Goals met", tuple(SWEMWBS_HIGH))]
+            steps += [
+                bulk.PartnerReport(0, "completed", d + timedelta(days=40)),
+                bulk.Close(d + timedelta(days=60), "completed", "Goals met", tuple(SWEMWBS_HIGH)),
+            ]
     with b.write() as s:
         ids = {r.code: r.id for r in reference(b).sources}
         loc = next(x.id for x in reference(b).localities if x.name == "Maidstone")
         w = bulk.BulkWriter(s, b)
         spec = bulk.JourneySpec(
             client=bulk.ClientSpec("NAV000001", "Ann", "Smith", date(1980, 1, 1), loc, consent_to_share=True),
-            navigator_id=b.actor(s).id, source_id=ids["gp"], received_date=d, steps=steps)
+            navigator_id=b.actor(s).id,
+            source_id=ids["gp"],
+            received_date=d,
+            steps=steps,
+        )
         w.add_journey(spec)
         w.flush()
     assert _tasks_and_rows(a, jid) == _tasks_and_rows(b, spec.id)
@@ -316,15 +364,15 @@ def test_a_refused_step_writes_nothing(ctx):
     before = content(ctx)
     loc = next(x.id for x in reference(ctx).localities if x.name == "Dover")
     src = next(x.id for x in reference(ctx).sources if x.code == "self")
-    with pytest.raises(bulk.StepError) as info:
-        with ctx.write() as s:
-            w = bulk.BulkWriter(s, ctx)
-            good = bulk.ClientSpec("R1", "Al", "Bee", date(1980, 1, 1), loc)
-            w.add_journey(bulk.JourneySpec(good, ctx.actor(s).id, src, date(2026, 10, 1)))
-            w.flush()
-            bad = bulk.ClientSpec("R2", "Cy", "Dee", date(1980, 1, 1), loc)
-            w.add_journey(bulk.JourneySpec(bad, ctx.actor(s).id, src, date(2026, 10, 1), steps=[
-                bulk.Start(date(2026, 10, 2))]))  # not accepted: the rules refuse
+    with pytest.raises(bulk.StepError) as info, ctx.write() as s:
+        w = bulk.BulkWriter(s, ctx)
+        good = bulk.ClientSpec("R1", "Al", "Bee", date(1980, 1, 1), loc)
+        w.add_journey(bulk.JourneySpec(good, ctx.actor(s).id, src, date(2026, 10, 1)))
+        w.flush()
+        bad = bulk.ClientSpec("R2", "Cy", "Dee", date(1980, 1, 1), loc)
+        w.add_journey(
+            bulk.JourneySpec(bad, ctx.actor(s).id, src, date(2026, 10, 1), steps=[bulk.Start(date(2026, 10, 2))])
+        )  # not accepted: the rules refuse
     assert info.value.index == 0 and info.value.field == "state"
     assert content(ctx) == before
 

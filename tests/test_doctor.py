@@ -8,13 +8,12 @@ from collections import namedtuple
 
 import pytest
 
+from conftest import new_referral
 from helpers.dump import dump_sqlite
 from helpers.tamper import tamper_engine, tamper_sqlite
 from navigator.cli import main
-from navigator.services import doctor
-from navigator.services.doctor import OK, PROBLEM, WARN, examine
-
-from conftest import new_referral
+from navigator.services.operations import doctor
+from navigator.services.operations.doctor import OK, PROBLEM, WARN, examine
 
 Usage = namedtuple("Usage", "total used free")
 
@@ -31,7 +30,7 @@ def _by_check(report):
 
 def _store_copy(ctx, db_path, tmp_path, name="copy.sqlite3"):
     """A copy of the store (through SQLite's backup API) to break."""
-    from navigator.services.backup import take_backup
+    from navigator.services.operations.backup import take_backup
 
     new_referral(ctx)
     new_referral(ctx, first="Bob", last="Jones")
@@ -45,8 +44,17 @@ def test_healthy_store_passes_every_check(ctx, db_path, capsys):
     report = examine(ctx.store.url)
     assert report.healthy, report.problems
     checks = _by_check(report)
-    for name in ("file", "permissions", "filesystem", "disk", "integrity", "foreign keys", "schema",
-                 "audit chain", "backups"):
+    for name in (
+        "file",
+        "permissions",
+        "filesystem",
+        "disk",
+        "integrity",
+        "foreign keys",
+        "schema",
+        "audit chain",
+        "backups",
+    ):
         assert checks[name].status == OK
     assert main(["--db", str(db_path), "doctor"]) == 0
     assert "All checks passed" in capsys.readouterr().out
@@ -91,14 +99,17 @@ def test_forged_event_with_a_recomputed_hash_still_breaks_the_next_link(ctx, db_
 
     copy = _store_copy(ctx, db_path, tmp_path)
     con = sqlite3.connect(copy)
-    row = con.execute("SELECT id, at, username, acting_as, action, entity, entity_id, client_id, journey_id, "
-                      "before, after, prev_hash FROM audit_event ORDER BY id LIMIT 1 OFFSET 3").fetchone()
+    row = con.execute(
+        "SELECT id, at, username, acting_as, action, entity, entity_id, client_id, journey_id, "
+        "before, after, prev_hash FROM audit_event ORDER BY id LIMIT 1 OFFSET 3"
+    ).fetchone()
     con.close()
     eid, at, user, acting, action, entity, entity_id, client_id, journey_id, before, after, prev = row
     at = at.replace(" ", "T")
     forged_after = '{"forged": true}'
-    new_hash = event_hash(prev, at, user, acting, action, entity, entity_id, client_id, journey_id, before,
-                          forged_after)
+    new_hash = event_hash(
+        prev, at, user, acting, action, entity, entity_id, client_id, journey_id, before, forged_after
+    )
     tamper_sqlite(copy, f"UPDATE audit_event SET after='{forged_after}', hash='{new_hash}' WHERE id={eid}")
     chain = _by_check(examine(f"sqlite:///{copy}"))["audit chain"]
     assert chain.status == PROBLEM and str(eid + 1) in chain.detail
@@ -129,8 +140,10 @@ def test_broken_foreign_keys_are_found(ctx, db_path, tmp_path):
     copy = _store_copy(ctx, db_path, tmp_path)
     con = sqlite3.connect(copy)
     con.execute("PRAGMA foreign_keys=OFF")
-    con.execute("INSERT INTO contact_attempt (journey_id, on_date, method, outcome, user_id, created_at) "
-                "VALUES (9999, '2026-11-03', 'phone', 'spoke', 1, '2026-11-03 10:00:00')")
+    con.execute(
+        "INSERT INTO contact_attempt (journey_id, on_date, method, outcome, user_id, created_at) "
+        "VALUES (9999, '2026-11-03', 'phone', 'spoke', 1, '2026-11-03 10:00:00')"
+    )
     con.commit()
     con.close()
     fk = _by_check(examine(f"sqlite:///{copy}"))["foreign keys"]
@@ -141,7 +154,7 @@ def test_damaged_file_is_a_problem_not_a_traceback(ctx, db_path, tmp_path, capsy
     copy = _store_copy(ctx, db_path, tmp_path)
     data = bytearray(copy.read_bytes())
     for off in range(4096 * 2, len(data) - 4096, 4096):
-        data[off + 8: off + 600] = os.urandom(592)
+        data[off + 8 : off + 600] = os.urandom(592)
     copy.write_bytes(bytes(data))
     assert main(["--db", str(copy), "doctor"]) == 1
     captured = capsys.readouterr()
@@ -174,6 +187,7 @@ def test_newer_schema_is_a_problem(ctx, db_path, tmp_path):
 
 
 # ---------------------------------------------------------------- PostgreSQL
+
 
 @pytest.mark.postgres
 def test_doctor_on_postgresql(pg_ctx, capsys):

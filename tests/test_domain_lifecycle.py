@@ -88,10 +88,8 @@ def test_each_builder_reaches_its_state(state):
 
 
 def test_available_actions_follow_the_steps():
-    assert L.available_actions(received()) == {L.Action.CONTACT, L.Action.DECIDE, L.Action.CLOSE,
-                                                L.Action.REASSIGN}
-    assert L.available_actions(accepted()) == {L.Action.CONTACT, L.Action.START, L.Action.CLOSE,
-                                                L.Action.REASSIGN}
+    assert L.available_actions(received()) == {L.Action.CONTACT, L.Action.DECIDE, L.Action.CLOSE, L.Action.REASSIGN}
+    assert L.available_actions(accepted()) == {L.Action.CONTACT, L.Action.START, L.Action.CLOSE, L.Action.REASSIGN}
     assert L.Action.ONWARD in L.available_actions(started(consent=True))
     assert L.Action.ONWARD not in L.available_actions(started(consent=False))
     assert {L.Action.PLAN, L.Action.MEASURE} <= L.available_actions(started())
@@ -101,11 +99,13 @@ def test_available_actions_follow_the_steps():
 
 # ---------------------------------------------------------------- transitions allowed / refused
 
+
 def test_decide_only_when_received():
     for make in (accepted, rejected, started, completed, closed_without_start, ended_early):
         f = make()
-        refused(L.decide, f, L.Decision.ACCEPTED, date(2026, 11, 21), TODAY, field="state",
-                match="cannot record a decision")
+        refused(
+            L.decide, f, L.Decision.ACCEPTED, date(2026, 11, 21), TODAY, field="state", match="cannot record a decision"
+        )
 
 
 def test_start_only_when_accepted():
@@ -115,14 +115,21 @@ def test_start_only_when_accepted():
 
 def test_close_only_when_open():
     for make in (rejected, completed, closed_without_start, ended_early):
-        refused(L.close, make(), date(2026, 11, 21), L.EndReason.OTHER, TODAY, field="state",
-                match="cannot close")
+        refused(L.close, make(), date(2026, 11, 21), L.EndReason.OTHER, TODAY, field="state", match="cannot close")
 
 
 def test_contact_only_when_open():
     for make in (rejected, completed, closed_without_start, ended_early):
-        refused(L.log_contact, make(), date(2026, 11, 21), L.ContactMethod.PHONE, L.ContactOutcome.SPOKE, TODAY,
-                field="state", match="cannot log a contact")
+        refused(
+            L.log_contact,
+            make(),
+            date(2026, 11, 21),
+            L.ContactMethod.PHONE,
+            L.ContactOutcome.SPOKE,
+            TODAY,
+            field="state",
+            match="cannot log a contact",
+        )
     for make in (received, accepted, started):
         L.log_contact(make(), date(2026, 11, 21), L.ContactMethod.PHONE, L.ContactOutcome.SPOKE, TODAY)
 
@@ -149,6 +156,7 @@ def test_state_message_names_the_state():
 
 # ---------------------------------------------------------------- age 17+
 
+
 def test_accept_refused_under_17_on_received_date():
     dob = date(2009, 11, 3)  # 16 on 2026-11-02, 17 the next day
     f = received(dob=dob)
@@ -173,16 +181,16 @@ def test_age_counted_on_received_date_not_decision_date():
 
 def test_reject_under_17_only_if_under_17():
     f = received(dob=ADULT)
-    err = refused(L.decide, f, L.Decision.REJECTED, date(2026, 11, 3), TODAY, L.RejectReason.UNDER_17,
-                  field="reject_reason")
+    err = refused(
+        L.decide, f, L.Decision.REJECTED, date(2026, 11, 3), TODAY, L.RejectReason.UNDER_17, field="reject_reason"
+    )
     assert "46" in err.message  # says how old they were
 
 
 def test_reject_needs_reason_and_accept_has_none():
     f = received()
     refused(L.decide, f, L.Decision.REJECTED, date(2026, 11, 3), TODAY, field="reject_reason")
-    refused(L.decide, f, L.Decision.ACCEPTED, date(2026, 11, 3), TODAY, L.RejectReason.OTHER,
-            field="reject_reason")
+    refused(L.decide, f, L.Decision.ACCEPTED, date(2026, 11, 3), TODAY, L.RejectReason.OTHER, field="reject_reason")
 
 
 @pytest.mark.parametrize("reason", [r for r in L.RejectReason if r != L.RejectReason.UNDER_17])
@@ -194,6 +202,7 @@ def test_other_reject_reasons_allowed_for_adults(reason):
 
 # ---------------------------------------------------------------- dates in order, not in the future
 
+
 def test_receive_dates():
     L.check_receive(RECEIVED, ADULT, TODAY)
     refused(L.check_receive, date(2026, 11, 26), ADULT, TODAY, field="received_date", match="future")
@@ -204,12 +213,18 @@ def test_receive_dates():
 def test_decision_dates():
     f = received()
     refused(L.decide, f, L.Decision.ACCEPTED, date(2026, 11, 26), TODAY, field="decision_date", match="future")
-    err = refused(L.decide, f, L.Decision.ACCEPTED, date(2026, 11, 1), TODAY, field="decision_date",
-                  match="before the referral date")
+    err = refused(
+        L.decide,
+        f,
+        L.Decision.ACCEPTED,
+        date(2026, 11, 1),
+        TODAY,
+        field="decision_date",
+        match="before the referral date",
+    )
     assert "2026-11-02" in err.message
     f2 = f.with_changes({"first_contact_date": date(2026, 11, 5)})
-    refused(L.decide, f2, L.Decision.ACCEPTED, date(2026, 11, 4), TODAY, field="decision_date",
-            match="first contact")
+    refused(L.decide, f2, L.Decision.ACCEPTED, date(2026, 11, 4), TODAY, field="decision_date", match="first contact")
     L.decide(f, L.Decision.ACCEPTED, TODAY, TODAY)  # today is fine
     L.decide(f, L.Decision.ACCEPTED, RECEIVED, TODAY)  # same day as received is fine
 
@@ -269,10 +284,22 @@ def test_close_not_before_the_last_contact_attempt():
 
 # ---------------------------------------------------------------- end reasons fit the state
 
-WITHOUT_START = {L.EndReason.NO_RESPONSE, L.EndReason.DECLINED, L.EndReason.INSUFFICIENT_INFORMATION,
-                 L.EndReason.NOT_AWARE_OF_REFERRAL, L.EndReason.MOVED_AWAY, L.EndReason.OTHER}
-AFTER_START = {L.EndReason.COMPLETED, L.EndReason.NO_RESPONSE, L.EndReason.WITHDREW, L.EndReason.MOVED_AWAY,
-               L.EndReason.ESCALATED_SECONDARY_CARE, L.EndReason.OTHER}
+WITHOUT_START = {
+    L.EndReason.NO_RESPONSE,
+    L.EndReason.DECLINED,
+    L.EndReason.INSUFFICIENT_INFORMATION,
+    L.EndReason.NOT_AWARE_OF_REFERRAL,
+    L.EndReason.MOVED_AWAY,
+    L.EndReason.OTHER,
+}
+AFTER_START = {
+    L.EndReason.COMPLETED,
+    L.EndReason.NO_RESPONSE,
+    L.EndReason.WITHDREW,
+    L.EndReason.MOVED_AWAY,
+    L.EndReason.ESCALATED_SECONDARY_CARE,
+    L.EndReason.OTHER,
+}
 
 
 def test_end_reason_sets_match_the_spec():
@@ -290,8 +317,9 @@ def test_close_without_start_reasons(make, reason):
         assert go(f, ch).state == L.State.CLOSED_WITHOUT_START
         assert ch == {"end_date": date(2026, 11, 20), "end_reason": reason}
     else:
-        err = refused(L.close, f, date(2026, 11, 20), reason, TODAY, evidence="x", field="end_reason",
-                      match="never started")
+        err = refused(
+            L.close, f, date(2026, 11, 20), reason, TODAY, evidence="x", field="end_reason", match="never started"
+        )
         assert L.END_LABELS[reason].lower() in err.message
 
 
@@ -308,8 +336,16 @@ def test_close_after_start_reasons(reason):
 
 @pytest.mark.parametrize("evidence", [None, "", "   \n "])
 def test_completed_needs_evidence(evidence):
-    refused(L.close, started(), date(2026, 11, 20), L.EndReason.COMPLETED, TODAY, evidence=evidence,
-            field="evidence", match="evidence")
+    refused(
+        L.close,
+        started(),
+        date(2026, 11, 20),
+        L.EndReason.COMPLETED,
+        TODAY,
+        evidence=evidence,
+        field="evidence",
+        match="evidence",
+    )
 
 
 def test_unknown_end_reason_is_refused():
@@ -318,6 +354,7 @@ def test_unknown_end_reason_is_refused():
 
 
 # ---------------------------------------------------------------- onward referrals
+
 
 def test_onward_only_after_start_and_with_consent():
     for make in (received, accepted, rejected, completed, closed_without_start, ended_early):
@@ -337,8 +374,9 @@ def test_partner_update_steps():
     o = L.OnwardFacts(L.OnwardStatus.MADE, date(2026, 11, 10))
     ch = L.partner_update(o, L.PartnerUpdate.STARTED, date(2026, 11, 12), TODAY)
     assert ch["status"] == L.OnwardStatus.STARTED and ch["start_date"] == date(2026, 11, 12)
-    o2 = L.OnwardFacts(L.OnwardStatus.STARTED, date(2026, 11, 10), date(2026, 11, 12),
-                       last_update_date=date(2026, 11, 12))
+    o2 = L.OnwardFacts(
+        L.OnwardStatus.STARTED, date(2026, 11, 10), date(2026, 11, 12), last_update_date=date(2026, 11, 12)
+    )
     ch = L.partner_update(o2, L.PartnerUpdate.ATTENDANCE, date(2026, 11, 19), TODAY)
     assert ch == {"last_update_date": date(2026, 11, 19)}
     ch = L.partner_update(o2, L.PartnerUpdate.WITHDREW, date(2026, 11, 20), TODAY)
@@ -350,11 +388,19 @@ def test_partner_update_steps():
     refused(L.partner_update, done, L.PartnerUpdate.ATTENDANCE, date(2026, 11, 21), TODAY, match="already")
     refused(L.partner_update, o, L.PartnerUpdate.STARTED, date(2026, 11, 9), TODAY, field="date")
     refused(L.partner_update, o, L.PartnerUpdate.STARTED, date(2026, 11, 26), TODAY, field="date")
-    refused(L.partner_update, o2, L.PartnerUpdate.COMPLETED, date(2026, 11, 11), TODAY, field="date",
-            match="programme start")
+    refused(
+        L.partner_update,
+        o2,
+        L.PartnerUpdate.COMPLETED,
+        date(2026, 11, 11),
+        TODAY,
+        field="date",
+        match="programme start",
+    )
 
 
 # ---------------------------------------------------------------- measures and goals
+
 
 def test_measure_point_and_dates():
     f = started()
@@ -363,8 +409,15 @@ def test_measure_point_and_dates():
     refused(L.check_measure, f, "review", date(2026, 11, 1), TODAY, field="date")
 
 
-@pytest.mark.parametrize("text", ["I want to join a walking group", "  I'd like to sleep better",
-                                  "I\u2019m going to call the debt adviser", "My goal is to get out more"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to join a walking group",
+        "  I'd like to sleep better",
+        "I\u2019m going to call the debt adviser",
+        "My goal is to get out more",
+    ],
+)
 def test_goal_statement_in_own_words(text):
     assert L.check_goal_statement(text) == text.strip()
 
@@ -376,15 +429,19 @@ def test_goal_statement_refused(text):
 
 # ---------------------------------------------------------------- missing dates are a domain error, not a crash
 
-@pytest.mark.parametrize("call", [
-    lambda: L.log_contact(received(), None, "phone", "spoke", TODAY),
-    lambda: L.decide(received(), L.Decision.ACCEPTED, None, TODAY),
-    lambda: L.start(accepted(), None, TODAY),
-    lambda: L.close(started(), None, L.EndReason.WITHDREW, TODAY),
-    lambda: L.check_onward(started(), None, TODAY),
-    lambda: L.check_measure(started(), "review", None, TODAY),
-    lambda: L.partner_update(L.OnwardFacts(L.OnwardStatus.MADE, date(2026, 11, 10)), "started", None, TODAY),
-])
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: L.log_contact(received(), None, "phone", "spoke", TODAY),
+        lambda: L.decide(received(), L.Decision.ACCEPTED, None, TODAY),
+        lambda: L.start(accepted(), None, TODAY),
+        lambda: L.close(started(), None, L.EndReason.WITHDREW, TODAY),
+        lambda: L.check_onward(started(), None, TODAY),
+        lambda: L.check_measure(started(), "review", None, TODAY),
+        lambda: L.partner_update(L.OnwardFacts(L.OnwardStatus.MADE, date(2026, 11, 10)), "started", None, TODAY),
+    ],
+)
 def test_a_missing_date_is_refused_clearly(call):
     with pytest.raises(DomainError) as info:
         call()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from conftest import SWEMWBS_MID, TODAY, make_user, new_referral
 from sqlmodel import select
 
+from conftest import SWEMWBS_MID, TODAY, make_user, new_referral
 from navigator.domain import lifecycle as L
 from navigator.domain.followups import (
     Attempt,
@@ -19,10 +19,10 @@ from navigator.domain.followups import (
     trailing_unsuccessful,
 )
 from navigator.domain.workdays import WorkingCalendar
-from navigator.services import journeys as J
-from navigator.services import queries as Q
+from navigator.services.casework import journeys as J
+from navigator.services.casework import queries as Q
 from navigator.services.context import put_setting
-from navigator.services.setup import reference
+from navigator.services.setup.reference import reference
 from navigator.store.models import Task
 
 RECEIVED = date(2026, 11, 2)  # a Monday
@@ -31,8 +31,9 @@ CAL = WorkingCalendar()
 
 def open_tasks(ctx, journey_id):
     with ctx.read() as s:
-        rows = s.exec(select(Task).where(Task.journey_id == journey_id, Task.status == "open")
-                      .order_by(Task.due_date, Task.id)).all()
+        rows = s.exec(
+            select(Task).where(Task.journey_id == journey_id, Task.status == "open").order_by(Task.due_date, Task.id)
+        ).all()
         return [(t.kind, t.key, t.due_date) for t in rows]
 
 
@@ -53,6 +54,7 @@ def started_journey(ctx, **kw):
 
 
 # ---------------------------------------------------------------- the no-response protocol
+
 
 def test_new_referral_gets_first_contact_task(ctx):
     ref = new_referral(ctx, received=RECEIVED)
@@ -129,6 +131,7 @@ def test_rejection_clears_tasks(ctx):
 
 # ---------------------------------------------------------------- onward referrals and partner feedback
 
+
 def test_onward_with_no_update_chases_the_partner(ctx):
     jid = started_journey(ctx).journey_id
     prog = programme(ctx, "Employment support")
@@ -149,7 +152,8 @@ def test_partner_expected_days_come_from_the_programme(ctx):
     prog = programme(ctx, "Debt advice")
     oid = J.make_onward(ctx, jid, prog.id, date(2026, 11, 6))
     assert (f"chase_partner:{oid}:2026-11-06", CAL.add(date(2026, 11, 6), prog.expected_response_days)) in [
-        (k, d) for _, k, d in open_tasks(ctx, jid)]
+        (k, d) for _, k, d in open_tasks(ctx, jid)
+    ]
 
 
 def test_partner_withdrew_needs_follow_up_until_done(ctx):
@@ -179,6 +183,7 @@ def test_did_not_start_and_declined_need_follow_up(ctx):
 
 # ---------------------------------------------------------------- closing
 
+
 def test_closing_clears_every_task(ctx):
     jid = started_journey(ctx).journey_id
     oid = J.make_onward(ctx, jid, programme(ctx).id, date(2026, 11, 6))
@@ -206,12 +211,14 @@ def test_closing_without_start_clears_tasks(ctx):
 
 # ---------------------------------------------------------------- protocol is configuration
 
+
 def test_protocol_change_does_not_move_scheduled_tasks(ctx):
     jid = new_referral(ctx, received=RECEIVED).journey_id
     J.log_contact(ctx, jid, date(2026, 11, 4), "phone", "no_answer")
     assert open_tasks(ctx, jid) == [("contact_attempt", "contact_attempt:2", date(2026, 11, 6))]
-    new = Protocol(attempts=4, first_within=1, gaps=(5, 5, 5), methods=("phone", "text", "phone", "letter"),
-                   opt_in_days=15)
+    new = Protocol(
+        attempts=4, first_within=1, gaps=(5, 5, 5), methods=("phone", "text", "phone", "letter"), opt_in_days=15
+    )
     with ctx.write() as s:
         put_setting(s, "protocol", new.to_dict(), ctx.now())
     # anything that re-syncs the journey leaves the scheduled follow-up where it was
@@ -234,9 +241,15 @@ def _client_id(ctx, jid):
 
 def _same_client(ctx, jid, **changes):
     c = Q.journey_detail(ctx, jid, audit_view=False).client
-    data = dict(first_name=c.first_name, last_name=c.last_name, date_of_birth=c.date_of_birth,
-                locality=c.locality, postcode=c.postcode, nhs_number=c.nhs_number,
-                consent_to_share=c.consent_to_share)
+    data = dict(
+        first_name=c.first_name,
+        last_name=c.last_name,
+        date_of_birth=c.date_of_birth,
+        locality=c.locality,
+        postcode=c.postcode,
+        nhs_number=c.nhs_number,
+        consent_to_share=c.consent_to_share,
+    )
     data.update({"consent_to_share" if k == "consent" else k: v for k, v in changes.items()})
     return J.ClientInput(**data)
 
@@ -247,13 +260,20 @@ def test_protocol_round_trips_and_validates():
     import pytest
 
     from navigator.domain.errors import DomainError
-    for bad in (dict(attempts=0, gaps=(), methods=()), dict(attempts=3, gaps=(2,)),
-                dict(methods=("phone", "phone", "pigeon")), dict(opt_in_days=-1), dict(gaps=(2, 251))):
+
+    for bad in (
+        dict(attempts=0, gaps=(), methods=()),
+        dict(attempts=3, gaps=(2,)),
+        dict(methods=("phone", "phone", "pigeon")),
+        dict(opt_in_days=-1),
+        dict(gaps=(2, 251)),
+    ):
         with pytest.raises(DomainError):
             Protocol(**bad)
 
 
 # ---------------------------------------------------------------- the pure function
+
 
 def test_desired_tasks_pure():
     j = L.JourneyFacts(received_date=RECEIVED, date_of_birth=date(1980, 1, 1))
@@ -269,6 +289,7 @@ def test_desired_tasks_pure():
 
 
 # ---------------------------------------------------------------- Today
+
 
 def test_today_returns_what_is_due_or_overdue_for_a_navigator(ctx):
     nav = make_user(ctx, "nina", "navigator", ("Lot 2",))
@@ -309,5 +330,6 @@ def test_today_returns_what_is_due_or_overdue_for_a_navigator(ctx):
     import pytest
 
     from navigator.domain.errors import AccessDenied
+
     with pytest.raises(AccessDenied):
         Q.today(other, "nina")

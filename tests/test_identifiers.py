@@ -13,8 +13,8 @@ from navigator.domain.identifiers import (
     normalise_postcode,
 )
 
-
 # ---------------------------------------------------------------- NHS number (Modulus 11)
+
 
 @pytest.mark.parametrize("text", ["9434765919", "943 476 5919", " 943-476-5919 ", "4010232137", "9990000018"])
 def test_valid_nhs_numbers(text):
@@ -41,8 +41,11 @@ def test_nhs_check_value_10_is_never_valid():
 
 def test_nhs_check_value_11_means_zero():
     # 000000051x: 5*3 + 1*2 = 17 -> 17 % 11 = 6 -> 5 ... find one whose remainder is 0
-    base = next(f"{n:09d}" for n in range(100000000, 100001000)
-                if sum(int(d) * w for d, w in zip(f"{n:09d}", range(10, 1, -1))) % 11 == 0)
+    base = next(
+        f"{n:09d}"
+        for n in range(100000000, 100001000)
+        if sum(int(d) * w for d, w in zip(f"{n:09d}", range(10, 1, -1))) % 11 == 0
+    )
     assert normalise_nhs_number(base + "0") == base + "0"
     with pytest.raises(DomainError):
         normalise_nhs_number(base + "1")
@@ -81,24 +84,29 @@ def test_format_nhs_number():
 
 # ---------------------------------------------------------------- postcodes
 
-@pytest.mark.parametrize("text,expected", [
-    ("me141xx", "ME14 1XX"),
-    ("ME14 1XX", "ME14 1XX"),
-    ("  me14   1xx ", "ME14 1XX"),
-    ("ct1 2ab", "CT1 2AB"),
-    ("TN12 6AA", "TN12 6AA"),
-    ("da11ef", "DA1 1EF"),
-    ("SW1A1AA", "SW1A 1AA"),
-    ("w1a 0ax", "W1A 0AX"),
-    ("M1 1AE", "M1 1AE"),
-    ("GIR 0AA", "GIR 0AA"),
-])
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("me141xx", "ME14 1XX"),
+        ("ME14 1XX", "ME14 1XX"),
+        ("  me14   1xx ", "ME14 1XX"),
+        ("ct1 2ab", "CT1 2AB"),
+        ("TN12 6AA", "TN12 6AA"),
+        ("da11ef", "DA1 1EF"),
+        ("SW1A1AA", "SW1A 1AA"),
+        ("w1a 0ax", "W1A 0AX"),
+        ("M1 1AE", "M1 1AE"),
+        ("GIR 0AA", "GIR 0AA"),
+    ],
+)
 def test_postcodes_normalised(text, expected):
     assert normalise_postcode(text) == expected
 
 
-@pytest.mark.parametrize("text", ["ME14", "12345", "ME14 1X", "ME14 1XXX", "M€14 1XX", "ME14-1XX!", "QQQ 1AA",
-                                  "1ME4 1XX"])
+@pytest.mark.parametrize(
+    "text", ["ME14", "12345", "ME14 1X", "ME14 1XXX", "M€14 1XX", "ME14-1XX!", "QQQ 1AA", "1ME4 1XX"]
+)
 def test_bad_postcodes_refused(text):
     with pytest.raises(DomainError) as info:
         normalise_postcode(text)
@@ -112,6 +120,7 @@ def test_empty_postcode_is_none(text):
 
 
 # ---------------------------------------------------------------- clean_text
+
 
 def test_clean_text_strips_ansi_escapes():
     assert clean_text("\x1b[31mRed\x1b[0m alert", "note") == "Red alert"
@@ -154,6 +163,7 @@ def test_clean_text_required_and_length():
 
 
 # ---------------------------------------------------------------- name folding
+
 
 def test_fold_name_is_case_and_accent_insensitive():
     assert fold_name("Zoë") == fold_name("ZOE") == fold_name("zoe")

@@ -7,26 +7,41 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import TODAY, make_user, new_referral
 from sqlalchemy import inspect, text
 from sqlmodel import select
 
+from conftest import make_user, new_referral
 from navigator.domain import lifecycle as L
 from navigator.domain.errors import AccessDenied
-from navigator.services import audit, importer
-from navigator.services import journeys as J
-from navigator.store.models import AuditEvent, Client, Journey, OnwardReferral, Partner, Programme, Task, User
+from navigator.services import audit
+from navigator.services.casework import journeys as J
+from navigator.services.tracker_import import importer
+from navigator.store.models import (
+    AuditEvent,
+    Client,
+    Journey,
+    OnwardReferral,
+    Partner,
+    Programme,
+    Task,
+    User,
+)
 
 DATA = Path(__file__).parent / "data"
 GOOD = DATA / "tracker_good.csv"
-HEADER = ("client_ref,first_name,last_name,date_of_birth,locality,navigator,referral_source,received_date,"
-          "first_contact_date,contact_attempts,decision,decision_date,reject_reason,start_date,end_date,end_reason")
+HEADER = (
+    "client_ref,first_name,last_name,date_of_birth,locality,navigator,referral_source,received_date,"
+    "first_contact_date,contact_attempts,decision,decision_date,reject_reason,start_date,end_date,end_reason"
+)
 
 
 def dump(ctx, skip: tuple[str, ...] = ()) -> dict:
     with ctx.store.engine.connect() as conn:
-        return {t: sorted((tuple(r) for r in conn.execute(text(f'SELECT * FROM "{t}"'))), key=repr)
-                for t in sorted(inspect(conn).get_table_names()) if t not in skip}
+        return {
+            t: sorted((tuple(r) for r in conn.execute(text(f'SELECT * FROM "{t}"'))), key=repr)
+            for t in sorted(inspect(conn).get_table_names())
+            if t not in skip
+        }
 
 
 def write(tmp_path: Path, body: str | bytes, name: str = "t.csv") -> Path:
@@ -35,14 +50,48 @@ def write(tmp_path: Path, body: str | bytes, name: str = "t.csv") -> Path:
     return p
 
 
-def row(ref="X1", first="Al", last="Bee", dob="1980-01-01", loc="Maidstone", nav="asha.patel", src="gp",
-        received="2026-03-10", contact="", attempts="", decision="", decision_date="", reject="", start="",
-        end="", end_reason="") -> str:
-    return ",".join([ref, first, last, dob, loc, nav, src, received, contact, attempts, decision, decision_date,
-                     reject, start, end, end_reason])
+def row(
+    ref="X1",
+    first="Al",
+    last="Bee",
+    dob="1980-01-01",
+    loc="Maidstone",
+    nav="asha.patel",
+    src="gp",
+    received="2026-03-10",
+    contact="",
+    attempts="",
+    decision="",
+    decision_date="",
+    reject="",
+    start="",
+    end="",
+    end_reason="",
+) -> str:
+    return ",".join(
+        [
+            ref,
+            first,
+            last,
+            dob,
+            loc,
+            nav,
+            src,
+            received,
+            contact,
+            attempts,
+            decision,
+            decision_date,
+            reject,
+            start,
+            end,
+            end_reason,
+        ]
+    )
 
 
 # ---------------------------------------------------------------- a good file
+
 
 @pytest.mark.parametrize("keep", [True, False], ids=["replays kept", "big-file mode: replayed again"])
 def test_good_file_imports_with_the_right_counts(ctx, monkeypatch, keep):
@@ -57,13 +106,19 @@ def test_good_file_imports_with_the_right_counts(ctx, monkeypatch, keep):
     assert report.programmes_created == ("Sunrise Cafe Club: Coffee mornings",)
     assert report.skipped_existing == 0 and report.duplicates == ()
     with ctx.read() as s:
-        states = {(c.client_ref, j.received_date): j for j, c in
-                  s.exec(select(Journey, Client).join(Client, Client.id == Journey.client_id)).all()}
+        states = {
+            (c.client_ref, j.received_date): j
+            for j, c in s.exec(select(Journey, Client).join(Client, Client.id == Journey.client_id)).all()
+        }
         assert {k: j.state for k, j in states.items()} == {
-            ("C001", date(2026, 1, 5)): "completed", ("C001", date(2026, 6, 1)): "received",
-            ("C002", date(2026, 2, 2)): "closed_without_start", ("C003", date(2026, 2, 1)): "rejected",
-            ("C004", date(2026, 3, 2)): "rejected", ("C005", date(2026, 8, 3)): "started",
-            ("C006", date(2026, 11, 10)): "accepted", ("C007", date(2026, 4, 1)): "closed_without_start",
+            ("C001", date(2026, 1, 5)): "completed",
+            ("C001", date(2026, 6, 1)): "received",
+            ("C002", date(2026, 2, 2)): "closed_without_start",
+            ("C003", date(2026, 2, 1)): "rejected",
+            ("C004", date(2026, 3, 2)): "rejected",
+            ("C005", date(2026, 8, 3)): "started",
+            ("C006", date(2026, 11, 10)): "accepted",
+            ("C007", date(2026, 4, 1)): "closed_without_start",
         }
         done = states[("C001", date(2026, 1, 5))]
         assert done.outcome_evidence == importer.PROVENANCE
@@ -73,15 +128,20 @@ def test_good_file_imports_with_the_right_counts(ctx, monkeypatch, keep):
         ann = s.exec(select(Client).where(Client.client_ref == "C001")).one()
         assert ann.postcode == "ME14 1XX" and ann.nhs_number == "9434765919" and ann.consent_to_share
         eve = s.exec(select(Client).where(Client.client_ref == "C005")).one()
-        withdrew = s.exec(select(OnwardReferral).join(Journey, Journey.id == OnwardReferral.journey_id)
-                          .where(Journey.client_id == eve.id)).one()
+        withdrew = s.exec(
+            select(OnwardReferral)
+            .join(Journey, Journey.id == OnwardReferral.journey_id)
+            .where(Journey.client_id == eve.id)
+        ).one()
         assert withdrew.status == "withdrew" and withdrew.feedback_pending_since == date(2026, 10, 1)
         kinds = {t.kind for t in s.exec(select(Task).where(Task.status == "open")).all()}
         assert {"first_contact", "plan_review", "partner_feedback", "waiting_to_start"} <= kinds
         asha = s.exec(select(User).where(User.username == "asha.patel")).one()
         assert asha.role == "navigator" and asha.name == "Asha Patel"
-        assert s.exec(select(Programme).join(Partner).where(Partner.name == "Sunrise Cafe Club")).one().name \
+        assert (
+            s.exec(select(Programme).join(Partner).where(Partner.name == "Sunrise Cafe Club")).one().name
             == "Coffee mornings"
+        )
         # every record attributed to the importing user; one 'import' event; the chain holds
         assert set(s.exec(select(AuditEvent.username)).all()) == {"admin"}
         assert len(s.exec(select(AuditEvent).where(AuditEvent.action == "import")).all()) == 1
@@ -104,9 +164,22 @@ def test_reimport_changes_nothing(ctx):
 
 def test_new_rows_for_known_people_join_them(ctx, tmp_path):
     assert importer.import_file(ctx, GOOD).ok
-    more = write(tmp_path, HEADER + "\n" + row(ref="C002", first="Bob", last="Jones", dob="1975-05-05",
-                                              loc="Dartford", nav="ben.khan", src="self", received="2026-09-01")
-                 + "\n")
+    more = write(
+        tmp_path,
+        HEADER
+        + "\n"
+        + row(
+            ref="C002",
+            first="Bob",
+            last="Jones",
+            dob="1975-05-05",
+            loc="Dartford",
+            nav="ben.khan",
+            src="self",
+            received="2026-09-01",
+        )
+        + "\n",
+    )
     report = importer.import_file(ctx, more)
     assert report.ok and report.clients_created == 0 and report.journeys_created == 1
     with ctx.read() as s:
@@ -134,9 +207,11 @@ def test_imports_on_each_backend(ctx):
 
 
 def test_header_matching_bom_and_blank_lines(ctx, tmp_path):
-    body = ("\ufeff Received_Date ,CLIENT_REF,first_name,last_name,date_of_birth,locality,navigator,referral_source,\n"
-            "10/03/2026,X1,Al,Bee,01/01/1980,maidstone,asha.patel,GP / primary care,\n\n"
-            '2026-03-11,X2,"Cy, Jr",Dee,1990-02-02,Dover,asha.patel,SELF,\n')
+    body = (
+        "\ufeff Received_Date ,CLIENT_REF,first_name,last_name,date_of_birth,locality,navigator,referral_source,\n"
+        "10/03/2026,X1,Al,Bee,01/01/1980,maidstone,asha.patel,GP / primary care,\n\n"
+        '2026-03-11,X2,"Cy, Jr",Dee,1990-02-02,Dover,asha.patel,SELF,\n'
+    )
     report = importer.import_file(ctx, write(tmp_path, body))
     assert report.ok, report.errors
     assert report.journeys_created == 2
@@ -144,9 +219,16 @@ def test_header_matching_bom_and_blank_lines(ctx, tmp_path):
 
 def test_likely_duplicates_are_reported_not_refused(ctx, tmp_path):
     new_referral(ctx, first="Ann", last="Smith", dob=date(1980, 1, 1), nhs="9434765919")
-    body = HEADER + ",nhs_number\n" + row(ref="T1", first="ann", last="SMITH", dob="1980-01-01") + ",\n" \
-        + row(ref="T2", first="Zoe", last="Ray", dob="1991-01-01") + ",943 476 5919\n" \
-        + row(ref="T3", first="Zoe", last="Ray", dob="1991-01-01", received="2026-04-01") + ",\n"
+    body = (
+        HEADER
+        + ",nhs_number\n"
+        + row(ref="T1", first="ann", last="SMITH", dob="1980-01-01")
+        + ",\n"
+        + row(ref="T2", first="Zoe", last="Ray", dob="1991-01-01")
+        + ",943 476 5919\n"
+        + row(ref="T3", first="Zoe", last="Ray", dob="1991-01-01", received="2026-04-01")
+        + ",\n"
+    )
     report = importer.import_file(ctx, write(tmp_path, body))
     assert report.ok, report.errors
     reasons = {(line, ref): why for line, ref, why in report.duplicates}
@@ -187,44 +269,77 @@ def test_only_an_admin_imports(ctx, tmp_path):
 # ---------------------------------------------------------------- bad files: a clear report, the store untouched
 
 BAD_CASES = {
-    "bad date 31/02/2026": (HEADER + "\n" + row(received="31/02/2026") + "\n",
-                            [(2, "received_date", "no such date")]),
+    "bad date 31/02/2026": (HEADER + "\n" + row(received="31/02/2026") + "\n", [(2, "received_date", "no such date")]),
     "not a date": (HEADER + "\n" + row(dob="1st Jan 1980") + "\n", [(2, "date_of_birth", "YYYY-MM-DD or DD/MM/YYYY")]),
     "unknown column": (HEADER + ",recieved_by\n" + row() + ",x\n", [(1, "recieved_by", "Unknown column")]),
     "data in a column with no name": (HEADER + ",\n" + row() + ",x\n", [(2, "column 17", "no name")]),
     "missing required column": ("client_ref,first_name\nX1,Al\n", [(1, "last_name", "required column")]),
-    "wrong date order": (HEADER + "\n" + row(contact="2026-03-12", decision="accepted", decision_date="2026-03-11")
-                         + "\n" + row(ref="X2", received="2026-03-10", decision="accepted",
-                                      decision_date="2026-03-11", start="2026-03-09") + "\n",
-                         [(2, "decision_date", "before first_contact_date"), (3, "start_date", "before decision_date")]),
-    "under-17 accepted": (HEADER + "\n" + row(dob="2010-06-01", contact="2026-03-10", decision="accepted",
-                                              decision_date="2026-03-11") + "\n",
-                          [(2, "date_of_birth", "under 17")]),
+    "wrong date order": (
+        HEADER
+        + "\n"
+        + row(contact="2026-03-12", decision="accepted", decision_date="2026-03-11")
+        + "\n"
+        + row(ref="X2", received="2026-03-10", decision="accepted", decision_date="2026-03-11", start="2026-03-09")
+        + "\n",
+        [(2, "decision_date", "before first_contact_date"), (3, "start_date", "before decision_date")],
+    ),
+    "under-17 accepted": (
+        HEADER
+        + "\n"
+        + row(dob="2010-06-01", contact="2026-03-10", decision="accepted", decision_date="2026-03-11")
+        + "\n",
+        [(2, "date_of_birth", "under 17")],
+    ),
     "non-UTF-8 bytes": ((HEADER + "\n" + row(last="B\xe9e") + "\n").encode("latin-1"), [(2, "", "not UTF-8")]),
     "empty file": (b"", [(0, "", "empty")]),
     "header only": (HEADER + "\n", [(1, "", "header but no rows")]),
     "mismatched name for the same client_ref": (
         HEADER + "\n" + row() + "\n" + row(first="Alan", received="2026-04-01") + "\n",
-        [(3, "first_name", "same client_ref must be the same person")]),
+        [(3, "first_name", "same client_ref must be the same person")],
+    ),
     "end reason not fitting": (
-        HEADER + "\n" + row(contact="2026-03-10", decision="accepted", decision_date="2026-03-11",
-                            end="2026-03-20", end_reason="completed") + "\n"
-        + row(ref="X2", contact="2026-03-10", decision="accepted", decision_date="2026-03-11", start="2026-03-12",
-              end="2026-03-20", end_reason="declined") + "\n",
-        [(2, "end_reason", "no start_date cannot end as 'completed'"),
-         (3, "end_reason", "started journey cannot end as 'declined'")]),
+        HEADER
+        + "\n"
+        + row(
+            contact="2026-03-10",
+            decision="accepted",
+            decision_date="2026-03-11",
+            end="2026-03-20",
+            end_reason="completed",
+        )
+        + "\n"
+        + row(
+            ref="X2",
+            contact="2026-03-10",
+            decision="accepted",
+            decision_date="2026-03-11",
+            start="2026-03-12",
+            end="2026-03-20",
+            end_reason="declined",
+        )
+        + "\n",
+        [
+            (2, "end_reason", "no start_date cannot end as 'completed'"),
+            (3, "end_reason", "started journey cannot end as 'declined'"),
+        ],
+    ),
     "date in the future": (HEADER + "\n" + row(received="2026-11-26") + "\n", [(2, "received_date", "after today")]),
-    "rejected with a start": (HEADER + "\n" + row(decision="rejected", decision_date="2026-03-10",
-                                                  reject="other", start="2026-03-11") + "\n",
-                              [(2, "start_date", "rejected referral is closed by its decision")]),
-    "under_17 for an adult": (HEADER + "\n" + row(decision="rejected", decision_date="2026-03-10",
-                                                  reject="under_17") + "\n",
-                              [(2, "reject_reason", "not under 17")]),
-    "unknown locality and source": (HEADER + "\n" + row(loc="Maidstown", src="doctor") + "\n",
-                                    [(2, "locality", "Did you mean 'Maidstone'"),
-                                     (2, "referral_source", "not a configured referral source")]),
-    "bad NHS number and decile": (HEADER + ",nhs_number,imd_decile\n" + row() + ",943 476 5918,11\n",
-                                  [(2, "nhs_number", "check digit"), (2, "imd_decile", "1 to 10")]),
+    "rejected with a start": (
+        HEADER + "\n" + row(decision="rejected", decision_date="2026-03-10", reject="other", start="2026-03-11") + "\n",
+        [(2, "start_date", "rejected referral is closed by its decision")],
+    ),
+    "under_17 for an adult": (
+        HEADER + "\n" + row(decision="rejected", decision_date="2026-03-10", reject="under_17") + "\n",
+        [(2, "reject_reason", "not under 17")],
+    ),
+    "unknown locality and source": (
+        HEADER + "\n" + row(loc="Maidstown", src="doctor") + "\n",
+        [(2, "locality", "Did you mean 'Maidstone'"), (2, "referral_source", "not a configured referral source")],
+    ),
+    "bad NHS number and decile": (
+        HEADER + ",nhs_number,imd_decile\n" + row() + ",943 476 5918,11\n",
+        [(2, "nhs_number", "check digit"), (2, "imd_decile", "1 to 10")],
+    ),
     "same journey twice": (HEADER + "\n" + row() + "\n" + row() + "\n", [(3, "received_date", "same client_ref")]),
     "a row with too few cells": (HEADER + "\n" + row() + "\nX2,Al\n", [(3, "", "cells")]),
 }
@@ -239,8 +354,10 @@ def test_bad_file_is_reported_and_the_store_untouched(ctx, tmp_path, case):
     report = importer.import_file(ctx, path)
     assert not report.ok and not report.written
     for line, column, words in expected:
-        assert any(l_ == line and c == column and words.lower() in r.lower() for l_, c, r in report.errors), \
-            (case, report.errors)
+        assert any(l_ == line and c == column and words.lower() in r.lower() for l_, c, r in report.errors), (
+            case,
+            report.errors,
+        )
     assert dump(ctx) == before
     dry = importer.import_file(ctx, path, dry_run=True)
     assert dry.errors == report.errors
@@ -259,6 +376,7 @@ def test_every_bad_row_is_reported_not_just_the_first(ctx, tmp_path):
 
 
 # ---------------------------------------------------------------- the command
+
 
 def test_cli_import_exit_codes_and_summaries(tmp_path, capsys):
     from navigator.cli import main

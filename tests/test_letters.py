@@ -6,14 +6,15 @@ import json
 from datetime import date
 
 import pytest
-from conftest import make_user, new_referral
 from sqlmodel import select
 
+from conftest import make_user, new_referral
 from navigator.domain.errors import AccessDenied, DomainError
-from navigator.services import admin, letters
-from navigator.services import journeys as J
-from navigator.services import queries as Q
-from navigator.services.setup import reference
+from navigator.services.casework import journeys as J
+from navigator.services.casework import letters
+from navigator.services.casework import queries as Q
+from navigator.services.setup import admin
+from navigator.services.setup.reference import reference
 from navigator.store.models import AuditEvent
 
 
@@ -75,7 +76,7 @@ def test_opt_in_letter_text_and_timeline(ctx, nav):
     ref = new_referral(nav, first="Ann", last="O'Brien")
     for d in (date(2026, 11, 4), date(2026, 11, 6), date(2026, 11, 10)):
         J.log_contact(nav, ref.journey_id, d, "phone", "no_answer")
-    due = [t for t in Q.journey_detail(nav, ref.journey_id).tasks if t.kind == "no_response_close"][0].due_date
+    due = next(t for t in Q.journey_detail(nav, ref.journey_id).tasks if t.kind == "no_response_close").due_date
     text = letters.render(nav, ref.journey_id, "opt_in_letter")
     assert "Dear Ann," in text and "Live Well Kent" in text
     assert f"{due.day} {due:%B %Y}" in text  # the deadline is the scheduled closure
@@ -92,7 +93,7 @@ def test_opt_in_letter_text_and_timeline(ctx, nav):
 
 def test_html_escapes_everything(ctx, nav):
     ref = new_referral(nav, first="<script>alert(1)</script>", last="Smith & Sons")
-    letters.set_template(ctx, "opt_in_letter", "<b>Dear</b> {client_name}\n\n\"Quote\" & {service_name}\n")
+    letters.set_template(ctx, "opt_in_letter", '<b>Dear</b> {client_name}\n\n"Quote" & {service_name}\n')
     html = letters.render(nav, ref.journey_id, "opt_in_letter", "html")
     assert "<script>" not in html and "&lt;script&gt;" in html and "Smith &amp; Sons" in html
     assert "<b>" not in html and "&lt;b&gt;Dear&lt;/b&gt;" in html and "&quot;Quote&quot; &amp;" in html
@@ -117,7 +118,7 @@ def test_partner_summary_needs_consent_and_onward(ctx, nav):
     ref = _started_with_onward(nav, consent=True)
     with pytest.raises(DomainError, match="onward referral"):
         letters.render(nav, ref.journey_id, "partner_summary")
-    prog = [x for x in reference(ctx).programmes if x.name == "Debt advice"][0]
+    prog = next(x for x in reference(ctx).programmes if x.name == "Debt advice")
     J.make_onward(nav, ref.journey_id, prog.id, date(2026, 11, 5), note="private note for us")
     text = letters.render(nav, ref.journey_id, "partner_summary")
     assert "To: Kent Money Advice, Debt advice" in text and "Ann Smith" in text

@@ -7,24 +7,23 @@ concurrency); ``NAVIGATOR_TEST_BACKEND=postgres pytest`` runs every ``ctx`` test
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select, text
 from sqlmodel import Session
 
+from conftest import SWEMWBS_HIGH, SWEMWBS_MID, TODAY, make_user, new_referral
 from navigator.cli import main
 from navigator.domain.errors import AccessDenied, StoreError
 from navigator.services import audit
-from navigator.services import journeys as J
-from navigator.services import queries as Q
-from navigator.services.doctor import examine
-from navigator.services.migrate_store import migrate_store
-from navigator.services.setup import open_ready
+from navigator.services.casework import journeys as J
+from navigator.services.casework import queries as Q
+from navigator.services.operations.doctor import examine
+from navigator.services.operations.migrate_store import migrate_store
+from navigator.services.setup.reference import open_ready
 from navigator.store.engine import current_revision, head_revision, open_store
 from navigator.store.models import CalendarCorrection, metadata
-
-from conftest import SWEMWBS_HIGH, SWEMWBS_MID, TODAY, make_user, new_referral
 
 pytestmark = pytest.mark.postgres
 
@@ -57,7 +56,7 @@ def _casework(ctx):
 
 def _utc(value):
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
     return value
 
 
@@ -69,13 +68,18 @@ def _rows(engine, table):
 
 # ---------------------------------------------------------------- the same migrations and services
 
+
 def test_migrations_and_append_only_audit_on_postgresql(pg_url):
     store, ctx = open_ready(pg_url, username="admin", today_fn=lambda: TODAY)
     try:
         assert current_revision(store.engine) == head_revision()
         with store.engine.connect() as conn:
-            triggers = {r[0] for r in conn.execute(text(
-                "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_event'::regclass AND NOT tgisinternal"))}
+            triggers = {
+                r[0]
+                for r in conn.execute(
+                    text("SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_event'::regclass AND NOT tgisinternal")
+                )
+            }
         assert triggers == {"audit_event_no_update", "audit_event_no_delete"}
         reopened = open_store(pg_url)  # already current: opens without migrating again
         reopened.dispose()
@@ -120,14 +124,16 @@ def test_today_and_find(pg_ctx):
 
 
 def test_import_and_export_on_postgresql(pg_ctx, tmp_path):
-    importer = pytest.importorskip("navigator.services.importer")
-    export = pytest.importorskip("navigator.services.export")
+    importer = pytest.importorskip("navigator.services.tracker_import.importer")
+    export = pytest.importorskip("navigator.services.returns.export")
     csv_file = tmp_path / "tracker.csv"
     csv_file.write_text(
         "client_ref,first_name,last_name,date_of_birth,locality,navigator,referral_source,received_date,"
         "decision,decision_date,start_date\n"
         "T1,Ivy,Imported,1975-05-05,Maidstone,newnav,gp,2026-10-01,accepted,2026-10-03,2026-10-06\n"
-        "T2,Jo,Imported,1985-06-06,Dartford,newnav,self,2026-10-02,,,\n", encoding="utf-8")
+        "T2,Jo,Imported,1985-06-06,Dartford,newnav,self,2026-10-02,,,\n",
+        encoding="utf-8",
+    )
     report = importer.import_file(pg_ctx, csv_file)
     assert report.ok
     result = export.export_month(pg_ctx, "2026-10", tmp_path / "return.sqlite")
@@ -151,6 +157,7 @@ def test_store_errors_are_clear_on_postgresql(pg_url, capsys):
 
 # ---------------------------------------------------------------- navigator migrate-store
 
+
 def test_migrate_store_copies_everything_and_the_chain_still_verifies(ctx, db_path, pg_url, monkeypatch, capsys):
     _casework(ctx)
     monkeypatch.setattr("navigator.services.context.os_username", lambda: "admin")
@@ -165,8 +172,9 @@ def test_migrate_store_copies_everything_and_the_chain_still_verifies(ctx, db_pa
             assert _rows(target.engine, table) == _rows(ctx.store.engine, table), table.name
         with Session(target.engine) as s:
             assert audit.verify_chain(s) == []
-            assert s.execute(text("SELECT action FROM audit_event ORDER BY id DESC LIMIT 1")).scalar() == \
-                "store.migrate"
+            assert (
+                s.execute(text("SELECT action FROM audit_event ORDER BY id DESC LIMIT 1")).scalar() == "store.migrate"
+            )
         assert examine(pg_url).healthy
         # The team carries on in PostgreSQL: new ids follow the copied ones, the chain goes on.
         from navigator.services.context import Ctx

@@ -10,20 +10,20 @@ import sqlite3
 from datetime import date, timedelta
 
 import pytest
-from conftest import TODAY, make_user
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, text
+from sqlalchemy import func
 from sqlmodel import select
 
+from conftest import TODAY, make_user
 from navigator.domain import lifecycle as L
 from navigator.domain.errors import DomainError
 from navigator.domain.followups import Attempt, FollowUpFacts, OnwardInfo, desired_tasks
 from navigator.services import audit
-from navigator.services import journeys as J
+from navigator.services.casework import journeys as J
+from navigator.services.casework.journeys import ClientInput, ReferralInput
 from navigator.services.context import Ctx, protocol
-from navigator.services.journeys import ClientInput, ReferralInput
-from navigator.services.setup import open_ready, reference
+from navigator.services.setup.reference import open_ready, reference
 from navigator.store.engine import open_store
 from navigator.store.models import (
     AuditEvent,
@@ -39,16 +39,21 @@ from navigator.store.models import (
 BASE = date(2026, 8, 3)  # day 0; TODAY (2026-11-25) is day 114, so later days are in the future
 DOBS = (date(1980, 1, 1), date(2009, 11, 10), date(2009, 10, 15), date(1950, 6, 30))
 # The end reasons that fit each state, from the domain spec (not from the code under test).
-WITHOUT_START = {"no_response", "declined", "insufficient_information", "not_aware_of_referral", "moved_away",
-                 "other"}
+WITHOUT_START = {"no_response", "declined", "insufficient_information", "not_aware_of_referral", "moved_away", "other"}
 AFTER_START = {"completed", "no_response", "withdrew", "moved_away", "escalated_secondary_care", "other"}
 # Deterministic and quick by default; NAVIGATOR_HYPOTHESIS_EXAMPLES=500 hunts with fresh random examples.
 _HUNT = int(os.environ.get("NAVIGATOR_HYPOTHESIS_EXAMPLES", "0"))
-SETTINGS = settings(max_examples=_HUNT or 30, deadline=None, derandomize=not _HUNT, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=_HUNT or 30,
+    deadline=None,
+    derandomize=not _HUNT,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 # ---------------------------------------------------------------- a fresh store per example, cheaply
+
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
@@ -80,15 +85,30 @@ received_day = st.integers(0, 120).map(lambda n: BASE + timedelta(days=n))
 step = st.one_of(st.integers(0, 6), st.integers(0, 6), st.integers(-4, 20))
 idx = st.integers(0, 5)
 actor = st.sampled_from(["admin"] * 6 + ["nina", "omar"])
-decision = st.one_of(st.just(("accepted", None)), st.tuples(st.just("rejected"), st.sampled_from(list(L.RejectReason))),
-                     st.tuples(st.sampled_from(["accepted", "rejected"]), st.sampled_from([None, *L.RejectReason])))
+decision = st.one_of(
+    st.just(("accepted", None)),
+    st.tuples(st.just("rejected"), st.sampled_from(list(L.RejectReason))),
+    st.tuples(st.sampled_from(["accepted", "rejected"]), st.sampled_from([None, *L.RejectReason])),
+)
 advance = st.tuples(st.just("advance"), st.just("admin"), idx, step, st.integers(0, 5))
 
-receive = st.tuples(st.just("receive"), st.just("admin"), st.integers(0, 90).map(lambda n: BASE + timedelta(days=n)),
-                    st.sampled_from(DOBS), st.booleans(), st.sampled_from(["nina", "omar"]))
+receive = st.tuples(
+    st.just("receive"),
+    st.just("admin"),
+    st.integers(0, 90).map(lambda n: BASE + timedelta(days=n)),
+    st.sampled_from(DOBS),
+    st.booleans(),
+    st.sampled_from(["nina", "omar"]),
+)
 other_ops = st.one_of(
-    st.tuples(st.just("contact"), actor, idx, step, st.sampled_from(list(L.ContactMethod)),
-              st.sampled_from([*L.ContactOutcome, L.ContactOutcome.SPOKE])),
+    st.tuples(
+        st.just("contact"),
+        actor,
+        idx,
+        step,
+        st.sampled_from(list(L.ContactMethod)),
+        st.sampled_from([*L.ContactOutcome, L.ContactOutcome.SPOKE]),
+    ),
     st.tuples(st.just("decide"), actor, idx, step, decision),
     st.tuples(st.just("start"), actor, idx, step, st.booleans()),
     st.tuples(st.just("goal"), actor, idx, st.sampled_from(["I want to get out more", "Get a job"])),
@@ -100,16 +120,19 @@ other_ops = st.one_of(
     st.tuples(st.just("consent"), actor, idx, st.booleans()),
 )
 new_referrals = st.one_of(
-    st.tuples(st.just("receive"), actor, received_day, st.sampled_from(DOBS), st.booleans(),
-              st.sampled_from(["nina", "omar"])),
+    st.tuples(
+        st.just("receive"), actor, received_day, st.sampled_from(DOBS), st.booleans(), st.sampled_from(["nina", "omar"])
+    ),
     st.tuples(st.just("again"), actor, idx, received_day),
 )
 # About half the calls move a journey along its natural path, a few bring new referrals, the rest
 # are any action at all (most of them refused, which is the point).
-close_any = st.tuples(st.just("close"), actor, idx, step, st.sampled_from(list(L.EndReason)),
-                     st.sampled_from([None, "Goals achieved"]))
+close_any = st.tuples(
+    st.just("close"), actor, idx, step, st.sampled_from(list(L.EndReason)), st.sampled_from([None, "Goals achieved"])
+)
 ops = st.integers(0, 99).flatmap(
-    lambda n: advance if n < 45 else new_referrals if n < 51 else close_any if n < 61 else other_ops)
+    lambda n: advance if n < 45 else new_referrals if n < 51 else close_any if n < 61 else other_ops
+)
 
 
 def pick(ids: list[int], i: int) -> int:
@@ -122,8 +145,16 @@ def latest(ctx, model, row_id: int) -> date:
         row = s.get(model, row_id)
         if row is None:
             return BASE
-        names = ("received_date", "decision_date", "start_date", "end_date", "last_contact_date",
-                 "last_review_date", "referral_date", "last_update_date")
+        names = (
+            "received_date",
+            "decision_date",
+            "start_date",
+            "end_date",
+            "last_contact_date",
+            "last_review_date",
+            "referral_date",
+            "last_update_date",
+        )
         return max(d for d in (getattr(row, n, None) for n in names) if d)
 
 
@@ -146,8 +177,11 @@ def run(op, ctxs, state, programmes):
         jid = pick(js, i)
         with admin.read() as s:
             j = s.get(Journey, jid)
-            onward = s.exec(select(OnwardReferral).where(OnwardReferral.journey_id == jid,
-                                                         OnwardReferral.status.in_(("made", "started")))).first()
+            onward = s.exec(
+                select(OnwardReferral).where(
+                    OnwardReferral.journey_id == jid, OnwardReferral.status.in_(("made", "started"))
+                )
+            ).first()
         if j is None:
             raise DomainError("no journey yet")
         on = when(Journey, jid, delta)
@@ -165,17 +199,27 @@ def run(op, ctxs, state, programmes):
         elif j.state == "started" and (onward is None or choice == 0):
             ons.append(J.make_onward(c, jid, programmes[choice % 3], on))
         elif j.state == "started":
-            nxt = {"made": ["started", "did_not_start", "declined"],
-                   "started": ["attendance", "completed", "withdrew"]}[onward.status]
+            nxt = {
+                "made": ["started", "did_not_start", "declined"],
+                "started": ["attendance", "completed", "withdrew"],
+            }[onward.status]
             J.partner_update(c, onward.id, nxt[choice % 3], when(OnwardReferral, onward.id, delta))
         else:
-            js.append(J.receive_referral(c, ReferralInput(on + timedelta(days=1), "self",
-                                                          client_id=j.client_id)).journey_id)
+            js.append(
+                J.receive_referral(c, ReferralInput(on + timedelta(days=1), "self", client_id=j.client_id)).journey_id
+            )
     elif kind == "receive":
         received, dob, consent, nav = args
         n = next(_counter)
-        ref = J.receive_referral(c, ReferralInput(received, "gp", navigator=nav, client=ClientInput(
-            f"Person{n}", f"Family{n}", dob, "Maidstone", consent_to_share=consent)))
+        ref = J.receive_referral(
+            c,
+            ReferralInput(
+                received,
+                "gp",
+                navigator=nav,
+                client=ClientInput(f"Person{n}", f"Family{n}", dob, "Maidstone", consent_to_share=consent),
+            ),
+        )
         js.append(ref.journey_id)
         clients.append(ref.client_id)
     elif kind == "again":
@@ -225,18 +269,26 @@ def run(op, ctxs, state, programmes):
             cl = s.get(Client, pick(clients, i)) if clients else None
         if cl is None:
             raise DomainError("no client yet")  # nothing to edit: counts as refused
-        J.update_client(c, cl.id, ClientInput(cl.first_name, cl.last_name, cl.date_of_birth, cl.locality_id,
-                                               consent_to_share=consent))
+        J.update_client(
+            c,
+            cl.id,
+            ClientInput(cl.first_name, cl.last_name, cl.date_of_birth, cl.locality_id, consent_to_share=consent),
+        )
 
 
 # ---------------------------------------------------------------- what must always hold
+
 
 def dump(ctx) -> dict:
     """Every row of every table (a plain read-only sqlite3 connection: quick)."""
     con = sqlite3.connect(f"file:{ctx.store.path}?mode=ro", uri=True)
     try:
-        tables = [r[0] for r in con.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
         return {t: con.execute(f'SELECT * FROM "{t}" ORDER BY rowid').fetchall() for t in tables}
     finally:
         con.close()
@@ -320,18 +372,33 @@ def check_invariants(ctx) -> None:
                 assert keys == [], where
             else:
                 ff = FollowUpFacts(
-                    f, tuple(Attempt(a.on_date, a.outcome == "spoke") for a in attempts), j.last_review_date,
-                    tuple(OnwardInfo(o.id, o.status in ("made", "started"), o.last_update_date or o.referral_date,
-                                     days[o.programme_id], o.feedback_pending_since) for o in onward))
+                    f,
+                    tuple(Attempt(a.on_date, a.outcome == "spoke") for a in attempts),
+                    j.last_review_date,
+                    tuple(
+                        OnwardInfo(
+                            o.id,
+                            o.status in ("made", "started"),
+                            o.last_update_date or o.referral_date,
+                            days[o.programme_id],
+                            o.feedback_pending_since,
+                        )
+                        for o in onward
+                    ),
+                )
                 assert set(keys) == {t.key for t in desired_tasks(ff, proto, cal)}, where
         assert audit.verify_chain(s) == []
 
 
 # ---------------------------------------------------------------- the properties
 
+
 @SETTINGS
-@given(sequence=st.builds(lambda a, b: a + b, st.lists(receive, min_size=1, max_size=2),
-                          st.lists(ops, min_size=10, max_size=30)))
+@given(
+    sequence=st.builds(
+        lambda a, b: a + b, st.lists(receive, min_size=1, max_size=2), st.lists(ops, min_size=10, max_size=30)
+    )
+)
 def test_no_sequence_of_calls_reaches_an_impossible_state(template, tmp_path_factory, sequence):
     ctxs = fresh(template, tmp_path_factory)
     admin = ctxs["admin"]
@@ -355,8 +422,11 @@ def test_no_sequence_of_calls_reaches_an_impossible_state(template, tmp_path_fac
 
 
 @settings(SETTINGS, max_examples=_HUNT or 20)
-@given(sequence=st.builds(lambda a, b: a + b, st.lists(receive, min_size=1, max_size=2),
-                          st.lists(ops, min_size=10, max_size=40)))
+@given(
+    sequence=st.builds(
+        lambda a, b: a + b, st.lists(receive, min_size=1, max_size=2), st.lists(ops, min_size=10, max_size=40)
+    )
+)
 def test_every_write_is_audited_and_the_chain_holds(template, tmp_path_factory, sequence):
     ctxs = fresh(template, tmp_path_factory)
     admin = ctxs["admin"]

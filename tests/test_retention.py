@@ -12,14 +12,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import select
 
+from conftest import make_user, new_referral
 from navigator.cli import main
 from navigator.domain.dates import age_on
 from navigator.domain.errors import AccessDenied
 from navigator.services import audit
-from navigator.services import journeys as J
-from navigator.services import queries as Q
-from navigator.services import retention
+from navigator.services.casework import journeys as J
+from navigator.services.casework import queries as Q
 from navigator.services.context import put_setting
+from navigator.services.operations import retention
 from navigator.store.models import (
     AccessGrant,
     AuditEvent,
@@ -33,8 +34,6 @@ from navigator.store.models import (
     PlanGoal,
     PlanReview,
 )
-
-from conftest import make_user, new_referral
 
 pytestmark = pytest.mark.both_backends
 
@@ -70,8 +69,9 @@ def people(ctx):
     d1 = _rejected(ctx, "Dora", date(2016, 2, 1))
     J.receive_referral(ctx, J.ReferralInput(date(2017, 5, 2), "gp", client_id=d1.client_id))
     with ctx.read() as s:
-        d2 = s.exec(select(Journey.id).where(Journey.client_id == d1.client_id,
-                                             Journey.received_date == date(2017, 5, 2))).one()
+        d2 = s.exec(
+            select(Journey.id).where(Journey.client_id == d1.client_id, Journey.received_date == date(2017, 5, 2))
+        ).one()
     J.decide(ctx, d2, "rejected", date(2017, 5, 5), "out_of_area")
     b = _rejected(ctx, "Bob", date(2017, 1, 10))
     J.receive_referral(ctx, J.ReferralInput(date(2026, 11, 2), "gp", client_id=b.client_id))
@@ -90,14 +90,20 @@ def _dump_client(ctx, cid):
     with ctx.read() as s:
         jids = s.exec(select(Journey.id).where(Journey.client_id == cid)).all()
         rows = [s.get(Client, cid).model_dump()]
-        for model, col in ((Journey, Journey.id), (ContactAttempt, ContactAttempt.journey_id),
-                           (PlanGoal, PlanGoal.journey_id), (PlanReview, PlanReview.journey_id),
-                           (Measurement, Measurement.journey_id), (OnwardReferral, OnwardReferral.journey_id)):
+        for model, col in (
+            (Journey, Journey.id),
+            (ContactAttempt, ContactAttempt.journey_id),
+            (PlanGoal, PlanGoal.journey_id),
+            (PlanReview, PlanReview.journey_id),
+            (Measurement, Measurement.journey_id),
+            (OnwardReferral, OnwardReferral.journey_id),
+        ):
             rows += [r.model_dump() for r in s.exec(select(model).where(col.in_(jids)).order_by(model.id)).all()]
         return rows
 
 
 # ---------------------------------------------------------------- review
+
 
 def test_list_shows_only_people_whose_every_journey_closed_before_the_period(ctx, people):
     report = retention.review(ctx)
@@ -139,16 +145,30 @@ def test_dry_run_changes_nothing(ctx, people):
 
 # ---------------------------------------------------------------- apply
 
+
 def test_apply_anonymises_in_place_and_leaves_everyone_else_alone(ctx, people):
     nav = make_user(ctx, "nav", "navigator", ("Lot 2",))
     Q.open_with_reason(nav, people["A"].client_id, "Alice's sister phoned about her")
     untouched = {k: _dump_client(ctx, people[k].client_id) for k in ("B", "C", "E")}
     with ctx.read() as s:
-        kept_before = [(j.received_date, j.state, j.decision, j.decision_date, j.start_date, j.end_date,
-                        j.end_reason, j.locality_id, j.source_id)
-                       for j in s.exec(select(Journey).order_by(Journey.id)).all()]
-        measures_before = [(m.journey_id, m.point, m.on_date, m.raw, m.metric_x100)
-                           for m in s.exec(select(Measurement).order_by(Measurement.id)).all()]
+        kept_before = [
+            (
+                j.received_date,
+                j.state,
+                j.decision,
+                j.decision_date,
+                j.start_date,
+                j.end_date,
+                j.end_reason,
+                j.locality_id,
+                j.source_id,
+            )
+            for j in s.exec(select(Journey).order_by(Journey.id)).all()
+        ]
+        measures_before = [
+            (m.journey_id, m.point, m.on_date, m.raw, m.metric_x100)
+            for m in s.exec(select(Measurement).order_by(Measurement.id)).all()
+        ]
 
     report = retention.apply(ctx)
     assert report.anonymised == 2 and not report.dry_run
@@ -159,30 +179,49 @@ def test_apply_anonymises_in_place_and_leaves_everyone_else_alone(ctx, people):
     assert alice.client_ref == people["A"].client_ref and alice.locality_id is not None
     assert alice.date_of_birth.year == 1970 and alice.date_of_birth <= date(1970, 9, 15)
     with ctx.read() as s:
-        jids = s.exec(select(Journey.id).where(Journey.client_id.in_(
-            [people["A"].client_id, people["D"].client_id]))).all()
+        jids = s.exec(
+            select(Journey.id).where(Journey.client_id.in_([people["A"].client_id, people["D"].client_id]))
+        ).all()
         for j in s.exec(select(Journey).where(Journey.id.in_(jids))).all():
             assert (j.referrer, j.reason, j.outcome_evidence) == (None, None, None)
-            assert age_on(alice.date_of_birth if j.client_id == alice.id else
-                          s.get(Client, j.client_id).date_of_birth, j.received_date) == \
-                age_on(date(1970, 9, 15) if j.client_id == alice.id else date(1980, 1, 1), j.received_date)
+            assert age_on(
+                alice.date_of_birth if j.client_id == alice.id else s.get(Client, j.client_id).date_of_birth,
+                j.received_date,
+            ) == age_on(date(1970, 9, 15) if j.client_id == alice.id else date(1980, 1, 1), j.received_date)
         assert all(c.note is None for c in s.exec(select(ContactAttempt).where(ContactAttempt.journey_id.in_(jids))))
         assert all(g.statement == "" for g in s.exec(select(PlanGoal).where(PlanGoal.journey_id.in_(jids))))
-        assert all(n.note == "" for n in s.exec(select(GoalNote)).all()
-                   if s.get(PlanGoal, n.goal_id).journey_id in jids)
+        assert all(
+            n.note == "" for n in s.exec(select(GoalNote)).all() if s.get(PlanGoal, n.goal_id).journey_id in jids
+        )
         assert all(r.note is None for r in s.exec(select(PlanReview).where(PlanReview.journey_id.in_(jids))))
         assert all(o.note is None for o in s.exec(select(OnwardReferral).where(OnwardReferral.journey_id.in_(jids))))
-        assert all(u.note is None for u in s.exec(select(PartnerUpdateRow)).all()
-                   if s.get(OnwardReferral, u.onward_id).journey_id in jids)
+        assert all(
+            u.note is None
+            for u in s.exec(select(PartnerUpdateRow)).all()
+            if s.get(OnwardReferral, u.onward_id).journey_id in jids
+        )
         assert s.exec(select(AccessGrant.reason).where(AccessGrant.client_id == alice.id)).one() == "Anonymised"
         # What past returns need is exactly as it was.
-        assert [(j.received_date, j.state, j.decision, j.decision_date, j.start_date, j.end_date, j.end_reason,
-                 j.locality_id, j.source_id) for j in s.exec(select(Journey).order_by(Journey.id)).all()] == kept_before
-        assert [(m.journey_id, m.point, m.on_date, m.raw, m.metric_x100)
-                for m in s.exec(select(Measurement).order_by(Measurement.id)).all()] == measures_before
+        assert [
+            (
+                j.received_date,
+                j.state,
+                j.decision,
+                j.decision_date,
+                j.start_date,
+                j.end_date,
+                j.end_reason,
+                j.locality_id,
+                j.source_id,
+            )
+            for j in s.exec(select(Journey).order_by(Journey.id)).all()
+        ] == kept_before
+        assert [
+            (m.journey_id, m.point, m.on_date, m.raw, m.metric_x100)
+            for m in s.exec(select(Measurement).order_by(Measurement.id)).all()
+        ] == measures_before
         # Audited, no personal data in the events, and the chain still verifies.
-        events = s.exec(select(AuditEvent).where(AuditEvent.action.like("retention.%"))
-                        .order_by(AuditEvent.id)).all()
+        events = s.exec(select(AuditEvent).where(AuditEvent.action.like("retention.%")).order_by(AuditEvent.id)).all()
         assert [e.action for e in events] == ["retention.anonymise", "retention.anonymise", "retention.apply"]
         assert {e.client_id for e in events[:2]} == {people["A"].client_id, people["D"].client_id}
         assert not any("Alice" in (e.after or "") or "Dora" in (e.after or "") for e in events)
@@ -201,7 +240,7 @@ def test_apply_anonymises_in_place_and_leaves_everyone_else_alone(ctx, people):
 
 
 def test_past_returns_still_add_up(ctx, people):
-    returns = pytest.importorskip("navigator.services.returns")
+    returns = pytest.importorskip("navigator.services.returns.figures")
     months = ["2016-02", "2017-05", "2018-03", "2018-04", "2018-05"]
     before = {m: returns.preview(ctx, m).rows for m in months}
     retention.apply(ctx)
@@ -229,20 +268,25 @@ def test_retention_commands(ctx, db_path, backend, people, monkeypatch, capsys):
 
 # ---------------------------------------------------------------- date of birth
 
-@pytest.mark.parametrize("dob, dates, expected", [
-    (date(1970, 9, 15), [date(2018, 3, 1)], date(1970, 3, 2)),
-    (date(1970, 9, 15), [date(2018, 10, 1)], date(1970, 1, 1)),
-    (date(1970, 9, 15), [date(2018, 9, 1), date(2018, 3, 1)], date(1970, 9, 2)),
-    (date(1970, 9, 15), [date(2018, 9, 15)], date(1970, 1, 1)),
-    (date(1972, 3, 5), [date(2020, 2, 29)], date(1972, 3, 1)),
-    (date(1971, 12, 31), [], date(1971, 1, 1)),
-])
+
+@pytest.mark.parametrize(
+    "dob, dates, expected",
+    [
+        (date(1970, 9, 15), [date(2018, 3, 1)], date(1970, 3, 2)),
+        (date(1970, 9, 15), [date(2018, 10, 1)], date(1970, 1, 1)),
+        (date(1970, 9, 15), [date(2018, 9, 1), date(2018, 3, 1)], date(1970, 9, 2)),
+        (date(1970, 9, 15), [date(2018, 9, 15)], date(1970, 1, 1)),
+        (date(1972, 3, 5), [date(2020, 2, 29)], date(1972, 3, 1)),
+        (date(1971, 12, 31), [], date(1971, 1, 1)),
+    ],
+)
 def test_coarse_birth_date_examples(dob, dates, expected):
     assert retention.coarse_birth_date(dob, dates) == expected
 
 
-@given(st.dates(date(1900, 1, 1), date(2008, 12, 31)),
-       st.lists(st.dates(date(2009, 1, 1), date(2030, 12, 31)), max_size=8))
+@given(
+    st.dates(date(1900, 1, 1), date(2008, 12, 31)), st.lists(st.dates(date(2009, 1, 1), date(2030, 12, 31)), max_size=8)
+)
 def test_coarse_birth_date_keeps_every_age(dob, dates):
     coarse = retention.coarse_birth_date(dob, dates)
     assert coarse.year == dob.year and coarse <= dob

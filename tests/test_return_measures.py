@@ -20,10 +20,10 @@ import pytest
 from sqlmodel import select
 
 from navigator.domain.errors import AccessDenied, DomainError
-from navigator.services import journeys as J
-from navigator.services import returns as R
-from navigator.services.journeys import ClientInput, ReferralInput
-from navigator.services.setup import open_ready
+from navigator.services.casework import journeys as J
+from navigator.services.casework.journeys import ClientInput, ReferralInput
+from navigator.services.returns import figures as R
+from navigator.services.setup.reference import open_ready
 from navigator.store.models import Partner, Programme
 
 MONTH = "2026-05"
@@ -57,12 +57,14 @@ class Caseload:
 
 def _programme(ctx, partner: str) -> int:
     with ctx.read() as s:
-        return s.exec(select(Programme.id).join(Partner, Partner.id == Programme.partner_id)
-                      .where(Partner.name == partner)).first()
+        return s.exec(
+            select(Programme.id).join(Partner, Partner.id == Programme.partner_id).where(Partner.name == partner)
+        ).first()
 
 
-def person(cl: Caseload, label: str, locality: str, received: date, *, dob=date(1980, 3, 14), imd=None,
-           consent=True) -> int:
+def person(
+    cl: Caseload, label: str, locality: str, received: date, *, dob=date(1980, 3, 14), imd=None, consent=True
+) -> int:
     n = len(cl.j) + 1
     first, last = f"Firstname{label}", f"Surname{label}q"
     postcode = f"ME{n} {n}AB" if n < 10 else f"TN{n - 9} {n - 9}XY"
@@ -72,14 +74,44 @@ def person(cl: Caseload, label: str, locality: str, received: date, *, dob=date(
     address = f"{n} Acacia Avenue{label}"
     referrer = f"Dr Referrer{label}"
     reason = f"Low mood reason{label} after bereavement"
-    ref = J.receive_referral(cl.ctx, ReferralInput(
-        received_date=received, source="gp", referrer=referrer, reason=reason,
-        client=ClientInput(first, last, dob, locality, postcode=postcode, nhs_number=nhs, phone=phone,
-                           email=email, address=address, imd_decile=imd, consent_to_share=consent),
-    ))
+    ref = J.receive_referral(
+        cl.ctx,
+        ReferralInput(
+            received_date=received,
+            source="gp",
+            referrer=referrer,
+            reason=reason,
+            client=ClientInput(
+                first,
+                last,
+                dob,
+                locality,
+                postcode=postcode,
+                nhs_number=nhs,
+                phone=phone,
+                email=email,
+                address=address,
+                imd_decile=imd,
+                consent_to_share=consent,
+            ),
+        ),
+    )
     cl.j[label] = ref.journey_id
-    cl.pii += [first, last, postcode, postcode.replace(" ", ""), nhs, phone, email, address, referrer, reason,
-               dob.isoformat(), dob.strftime("%d/%m/%Y"), ref.client_ref]
+    cl.pii += [
+        first,
+        last,
+        postcode,
+        postcode.replace(" ", ""),
+        nhs,
+        phone,
+        email,
+        address,
+        referrer,
+        reason,
+        dob.isoformat(),
+        dob.strftime("%d/%m/%Y"),
+        ref.client_ref,
+    ]
     return ref.journey_id
 
 
@@ -118,8 +150,9 @@ def build_may_caseload(ctx) -> Caseload:
     J.log_contact(ctx, j, d(2026, 3, 3), "phone", "spoke")
     J.decide(ctx, j, "accepted", d(2026, 3, 3))
     J.start(ctx, j, d(2026, 3, 10), MID)
-    o = J.make_onward(ctx, j, _programme(ctx, "Kent Active Wellbeing"), d(2026, 5, 7),
-                      note=note(cl, "Onward note J5 knee problems"))
+    o = J.make_onward(
+        ctx, j, _programme(ctx, "Kent Active Wellbeing"), d(2026, 5, 7), note=note(cl, "Onward note J5 knee problems")
+    )
     J.partner_update(ctx, o, "started", d(2026, 5, 14), note=note(cl, "Partner says J5 attended"))
     J.partner_update(ctx, o, "completed", d(2026, 5, 27))
     cl.onward["O1"] = o
@@ -175,17 +208,64 @@ def build_may_caseload(ctx) -> Caseload:
 
 
 MEASURES = (
-    "referrals_received", "referrals_accepted", "referrals_rejected", "starts", "unable_to_start",
-    "unable_to_start_no_response", "completions", "ended_early", "mean_response_working_days",
-    "mean_wait_working_days", "onward_referrals_made", "onward_referrals_completed", "swemwbs_paired",
-    "swemwbs_maintained_or_improved_pct", "swemwbs_mean_change", "active_caseload_end", "starts_imd_q1_q2_pct",
+    "referrals_received",
+    "referrals_accepted",
+    "referrals_rejected",
+    "starts",
+    "unable_to_start",
+    "unable_to_start_no_response",
+    "completions",
+    "ended_early",
+    "mean_response_working_days",
+    "mean_wait_working_days",
+    "onward_referrals_made",
+    "onward_referrals_completed",
+    "swemwbs_paired",
+    "swemwbs_maintained_or_improved_pct",
+    "swemwbs_mean_change",
+    "active_caseload_end",
+    "starts_imd_q1_q2_pct",
 )
 
 
-def fig(received, accepted, rejected, starts, unable, unable_nr, completions, ended_early, response, wait,
-        onward_made, onward_completed, paired, pct, change, active, imd_pct):
-    values = (received, accepted, rejected, starts, unable, unable_nr, completions, ended_early, response, wait,
-              onward_made, onward_completed, paired, pct, change, active, imd_pct)
+def fig(
+    received,
+    accepted,
+    rejected,
+    starts,
+    unable,
+    unable_nr,
+    completions,
+    ended_early,
+    response,
+    wait,
+    onward_made,
+    onward_completed,
+    paired,
+    pct,
+    change,
+    active,
+    imd_pct,
+):
+    values = (
+        received,
+        accepted,
+        rejected,
+        starts,
+        unable,
+        unable_nr,
+        completions,
+        ended_early,
+        response,
+        wait,
+        onward_made,
+        onward_completed,
+        paired,
+        pct,
+        change,
+        active,
+        imd_pct,
+    )
     return {m: (None if v is None else Decimal(v)) for m, v in zip(MEASURES, values)}
 
 

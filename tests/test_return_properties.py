@@ -18,21 +18,34 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from navigator.domain.errors import DomainError
-from navigator.services import journeys as J
-from navigator.services import returns as R
+from navigator.services.casework import journeys as J
+from navigator.services.casework.journeys import ClientInput, ReferralInput
 from navigator.services.context import Ctx
-from navigator.services.journeys import ClientInput, ReferralInput
-from navigator.services.setup import open_ready, reference
+from navigator.services.returns import figures as R
+from navigator.services.setup.reference import open_ready, reference
 from navigator.store.engine import open_store
-from navigator.store.models import Client, Journey, Locality, Lot, Measurement, OnwardReferral, Partner, Programme
+from navigator.store.models import (
+    Client,
+    Journey,
+    Locality,
+    Lot,
+    Measurement,
+    OnwardReferral,
+    Partner,
+    Programme,
+)
 
 TODAY = date(2026, 7, 31)
 # Months around Easter (Good Friday 3 Apr, Easter Monday 6 Apr) and May's two bank holidays (4 and 25 May).
 LOCALITIES = ("Maidstone", "Sevenoaks", "Dartford", "Thanet")
 _HUNT = int(os.environ.get("NAVIGATOR_HYPOTHESIS_EXAMPLES", "0"))
-SETTINGS = settings(max_examples=_HUNT or 25, deadline=None, derandomize=not _HUNT, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=_HUNT or 25,
+    deadline=None,
+    derandomize=not _HUNT,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 ITEMS = st.lists(st.integers(1, 5), min_size=7, max_size=7)
 
 
@@ -48,28 +61,47 @@ def template(tmp_path_factory):
 _counter = itertools.count()
 
 
-journey_plan = st.fixed_dictionaries({
-    "locality": st.sampled_from(LOCALITIES),
-    "received": st.integers(-35, 27),  # days from the first of the month
-    "young": st.sampled_from([False, False, False, True]),
-    "imd": st.one_of(st.none(), st.integers(1, 10)),
-    # how far the journey gets: 0 received, 1 contacted, 2 decided, 3 started, 4 ended
-    "progress": st.sampled_from([0, 1, 2, 3, 3, 4, 4, 4, 4]),
-    "contact": st.tuples(st.integers(0, 8), st.sampled_from(["spoke", "spoke", "no_answer"])),
-    "decision": st.sampled_from(["accepted", "accepted", "accepted", "rejected"]),
-    "decision_gap": st.integers(0, 6),
-    "start_gap": st.integers(0, 20),
-    "start_items": st.one_of(ITEMS, ITEMS, ITEMS, st.none()),
-    "end": st.tuples(st.integers(0, 25), st.sampled_from(
-        ["completed", "completed", "completed", "completed", "no_response", "withdrew", "declined",
-         "moved_away"])),
-    "end_items": st.one_of(ITEMS, ITEMS, ITEMS, st.none()),
-    "late_contact": st.one_of(st.none(), st.integers(0, 10)),
-    "onward": st.one_of(st.none(), st.tuples(st.integers(0, 10), st.integers(0, 2),
-                                             st.sampled_from(["none", "started", "completed", "completed",
-                                                              "withdrew", "did_not_start"]),
-                                             st.integers(0, 15))),
-})
+journey_plan = st.fixed_dictionaries(
+    {
+        "locality": st.sampled_from(LOCALITIES),
+        "received": st.integers(-35, 27),  # days from the first of the month
+        "young": st.sampled_from([False, False, False, True]),
+        "imd": st.one_of(st.none(), st.integers(1, 10)),
+        # how far the journey gets: 0 received, 1 contacted, 2 decided, 3 started, 4 ended
+        "progress": st.sampled_from([0, 1, 2, 3, 3, 4, 4, 4, 4]),
+        "contact": st.tuples(st.integers(0, 8), st.sampled_from(["spoke", "spoke", "no_answer"])),
+        "decision": st.sampled_from(["accepted", "accepted", "accepted", "rejected"]),
+        "decision_gap": st.integers(0, 6),
+        "start_gap": st.integers(0, 20),
+        "start_items": st.one_of(ITEMS, ITEMS, ITEMS, st.none()),
+        "end": st.tuples(
+            st.integers(0, 25),
+            st.sampled_from(
+                [
+                    "completed",
+                    "completed",
+                    "completed",
+                    "completed",
+                    "no_response",
+                    "withdrew",
+                    "declined",
+                    "moved_away",
+                ]
+            ),
+        ),
+        "end_items": st.one_of(ITEMS, ITEMS, ITEMS, st.none()),
+        "late_contact": st.one_of(st.none(), st.integers(0, 10)),
+        "onward": st.one_of(
+            st.none(),
+            st.tuples(
+                st.integers(0, 10),
+                st.integers(0, 2),
+                st.sampled_from(["none", "started", "completed", "completed", "withdrew", "did_not_start"]),
+                st.integers(0, 15),
+            ),
+        ),
+    }
+)
 
 
 def _after(d: date, n: int) -> date:
@@ -87,10 +119,16 @@ def _try(fn, *args, **kw):
 def record(ctx: Ctx, n: int, plan: dict, programmes: list[int], first: date) -> None:
     dob = date(2010, 1, 1) if plan["young"] else date(1975, 5, 5)
     received = _after(first, plan["received"])
-    ref = J.receive_referral(ctx, ReferralInput(
-        received_date=received, source="gp",
-        client=ClientInput(f"Prop{n}", "Person", dob, plan["locality"], imd_decile=plan["imd"],
-                           consent_to_share=True)))
+    ref = J.receive_referral(
+        ctx,
+        ReferralInput(
+            received_date=received,
+            source="gp",
+            client=ClientInput(
+                f"Prop{n}", "Person", dob, plan["locality"], imd_decile=plan["imd"], consent_to_share=True
+            ),
+        ),
+    )
     j = ref.journey_id
     at = received
     progress = plan["progress"]
@@ -135,6 +173,7 @@ def record(ctx: Ctx, n: int, plan: dict, programmes: list[int], first: date) -> 
 
 # ---------------------------------------------------------------- the definitions, in plain Python
 
+
 def python_return(ctx: Ctx, month: str) -> dict[tuple[str, str, str], Decimal | None]:
     first, last = R.month_bounds(month)
     cal = ctx.calendar()
@@ -143,13 +182,19 @@ def python_return(ctx: Ctx, month: str) -> dict[tuple[str, str, str], Decimal | 
         return d is not None and first <= d <= last
 
     with ctx.read() as s:
-        places = {loc.id: (lot.code, loc.name)
-                  for loc, lot in s.exec(select(Locality, Lot).join(Lot, Lot.id == Locality.lot_id)).all()}
+        places = {
+            loc.id: (lot.code, loc.name)
+            for loc, lot in s.exec(select(Locality, Lot).join(Lot, Lot.id == Locality.lot_id)).all()
+        }
         journeys = s.exec(select(Journey)).all()
         measures = s.exec(select(Measurement).where(Measurement.kind == "swemwbs")).all()
         onward = s.exec(select(OnwardReferral)).all()
-        imd = {jid: decile for jid, decile in
-               s.exec(select(Journey.id, Client.imd_decile).join(Client, Client.id == Journey.client_id)).all()}
+        imd = {
+            jid: decile
+            for jid, decile in s.exec(
+                select(Journey.id, Client.imd_decile).join(Client, Client.id == Journey.client_id)
+            ).all()
+        }
     starts_m: dict[int, Measurement] = {}
     ends_m: dict[int, Measurement] = {}
     for m in sorted(measures, key=lambda m: (m.on_date, m.id)):
@@ -205,8 +250,11 @@ def python_return(ctx: Ctx, month: str) -> dict[tuple[str, str, str], Decimal | 
     scopes = [("ALL", "ALL")] + sorted({(lot, "ALL") for lot, _ in places.values()}) + sorted(places.values())
     for measure, (kind, dp) in decimals.items():
         for lot, loc in scopes:
-            xs = [x for (plot, ploc), x in cases.get(measure, [])
-                  if lot == "ALL" or (plot == lot and (loc == "ALL" or ploc == loc))]
+            xs = [
+                x
+                for (plot, ploc), x in cases.get(measure, [])
+                if lot == "ALL" or (plot == lot and (loc == "ALL" or ploc == loc))
+            ]
             if kind == "count":
                 out[(lot, loc, measure)] = Decimal(len(xs))
             elif not xs:
@@ -221,13 +269,16 @@ def python_return(ctx: Ctx, month: str) -> dict[tuple[str, str, str], Decimal | 
 def python_partners(ctx: Ctx, month: str) -> list[tuple]:
     first, last = R.month_bounds(month)
     with ctx.read() as s:
-        rows = s.exec(select(OnwardReferral, Programme.name, Partner.name)
-                      .join(Programme, Programme.id == OnwardReferral.programme_id)
-                      .join(Partner, Partner.id == Programme.partner_id)).all()
+        rows = s.exec(
+            select(OnwardReferral, Programme.name, Partner.name)
+            .join(Programme, Programme.id == OnwardReferral.programme_id)
+            .join(Partner, Partner.id == Programme.partner_id)
+        ).all()
     got: dict[tuple[str, str], list[int]] = {}
     for o, prog, partner in rows:
         touches = (o.referral_date <= last and (o.end_date is None or o.end_date >= first)) or (
-            o.start_date is not None and first <= o.start_date <= last)
+            o.start_date is not None and first <= o.start_date <= last
+        )
         if not touches:
             continue
         c = got.setdefault((partner, prog), [0, 0, 0, 0])
@@ -239,8 +290,10 @@ def python_partners(ctx: Ctx, month: str) -> list[tuple]:
 
 
 @SETTINGS
-@given(plans=st.lists(journey_plan, min_size=2, max_size=10),
-       month=st.sampled_from(["2026-05", "2026-04", "2026-05", "2026-06"]))
+@given(
+    plans=st.lists(journey_plan, min_size=2, max_size=10),
+    month=st.sampled_from(["2026-05", "2026-04", "2026-05", "2026-06"]),
+)
 def test_every_sql_measure_matches_its_definition(template, tmp_path, plans, month):
     src, programmes = template
     path = tmp_path / f"ex{next(_counter)}.sqlite3"
@@ -256,18 +309,27 @@ def test_every_sql_measure_matches_its_definition(template, tmp_path, plans, mon
         assert set(have) == set(want)
         for key in want:
             assert have[key] == want[key], key
-        for measure in ("swemwbs_paired", "onward_referrals_completed", "mean_wait_working_days", "ended_early",
-                        "unable_to_start", "referrals_rejected", "active_caseload_end"):
+        for measure in (
+            "swemwbs_paired",
+            "onward_referrals_completed",
+            "mean_wait_working_days",
+            "ended_early",
+            "unable_to_start",
+            "referrals_rejected",
+            "active_caseload_end",
+        ):
             if want[("ALL", "ALL", measure)]:
                 event(f"some {measure}")  # shown by --hypothesis-show-statistics
-        assert [(p.partner, p.programme, p.made, p.started, p.completed, p.withdrew)
-                for p in got.onward_by_partner] == python_partners(ctx, month)
+        assert [
+            (p.partner, p.programme, p.made, p.started, p.completed, p.withdrew) for p in got.onward_by_partner
+        ] == python_partners(ctx, month)
     finally:
         store.dispose()
         path.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- the rounding, exhaustively small
+
 
 @settings(max_examples=150, deadline=None, derandomize=True, database=None)
 @given(xs=st.lists(st.integers(-3000, 3000), min_size=0, max_size=12))
@@ -279,11 +341,29 @@ def test_sql_rounding_is_half_away_from_zero(xs):
     rows = []
     for i, x in enumerate(xs):  # completions with a SWEMWBS pair whose change is x hundredths
         start = 2000
-        rows.append((f"k{i}", f"p{i}", "Lot 1", "Dartford", "45-54", "gp", None, "2026-05-01", None, "accepted",
-                     "2026-05-01", None, "2026-05-02", "2026-05-20", "completed", start, start + x))
+        rows.append(
+            (
+                f"k{i}",
+                f"p{i}",
+                "Lot 1",
+                "Dartford",
+                "45-54",
+                "gp",
+                None,
+                "2026-05-01",
+                None,
+                "accepted",
+                "2026-05-01",
+                None,
+                "2026-05-02",
+                "2026-05-20",
+                "completed",
+                start,
+                start + x,
+            )
+        )
     conn.executemany("INSERT INTO referrals VALUES (" + ",".join("?" * 17) + ")", rows)
-    conn.executemany("INSERT INTO calendar VALUES (?, ?)",
-                     [(f"2026-05-{d:02d}", 1) for d in range(1, 32)])
+    conn.executemany("INSERT INTO calendar VALUES (?, ?)", [(f"2026-05-{d:02d}", 1) for d in range(1, 32)])
     R.install_measures(conn)
     got = R.compute(conn, "2026-05").result  # compute() itself checks SQL against the Decimal definition
     change = got.value("swemwbs_mean_change")

@@ -10,12 +10,12 @@ import pytest
 
 from conftest import make_user
 from navigator.domain.errors import AccessDenied, NotFound
-from navigator.services import export as E
-from navigator.services import journeys as J
-from navigator.services import returns as R
+from navigator.services.casework import journeys as J
+from navigator.services.casework.journeys import ClientInput, ReferralInput
 from navigator.services.context import Ctx, os_username
-from navigator.services.journeys import ClientInput, ReferralInput
-from navigator.services.setup import open_ready
+from navigator.services.returns import export as E
+from navigator.services.returns import figures as R
+from navigator.services.setup.reference import open_ready
 
 MID = [3, 3, 3, 3, 3, 3, 3]  # 19.25
 HIGH = [4, 4, 4, 4, 4, 4, 4]  # 25.03
@@ -23,9 +23,12 @@ SEPT = "2026-09"
 
 
 def referral(ctx, first, locality, received):
-    return J.receive_referral(ctx, ReferralInput(
-        received_date=received, source="gp",
-        client=ClientInput(first, "Drift", date(1985, 6, 1), locality))).journey_id
+    return J.receive_referral(
+        ctx,
+        ReferralInput(
+            received_date=received, source="gp", client=ClientInput(first, "Drift", date(1985, 6, 1), locality)
+        ),
+    ).journey_id
 
 
 @pytest.fixture
@@ -112,8 +115,9 @@ def test_a_new_final_return_has_no_drift(sent, tmp_path):
 
 
 def test_drift_keeps_the_options_the_return_was_sent_with(sent, tmp_path):
-    res = E.export_month(sent["admin"], SEPT, tmp_path / "sup.sqlite", final=True,
-                         options=R.ReturnOptions(suppress_under=3))
+    res = E.export_month(
+        sent["admin"], SEPT, tmp_path / "sup.sqlite", final=True, options=R.ReturnOptions(suppress_under=3)
+    )
     d = R.drift(sent["admin"], res.sent_id)
     assert d.sent.options == R.ReturnOptions(3, None)
     f = figure(d, "active_caseload_end", "Lot 1", "Dartford")  # C: 1 when sent and today, so blank
@@ -157,8 +161,9 @@ def test_cli_lists_sent_returns_and_shows_what_moved(sent, capsys):
 
 
 def test_a_locality_added_after_sending_is_not_drift(sent):
-    from navigator.store.models import Locality, Lot
     from sqlmodel import select
+
+    from navigator.store.models import Locality, Lot
 
     with sent["admin"].write() as s:
         lot = s.exec(select(Lot).where(Lot.code == "Lot 3")).one()

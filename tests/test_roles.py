@@ -15,16 +15,15 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
+from conftest import make_user, new_referral
 from helpers.dump import dump_engine
 from navigator.cli import main
 from navigator.domain.errors import AccessDenied
 from navigator.services import audit
-from navigator.services import journeys as J
-from navigator.services import queries as Q
+from navigator.services.casework import journeys as J
+from navigator.services.casework import queries as Q
 from navigator.services.context import Ctx
 from navigator.store.models import AuditEvent, Journey, User
-
-from conftest import make_user, new_referral
 
 pytestmark = pytest.mark.both_backends
 
@@ -59,8 +58,10 @@ def _who(team, role, client_id) -> Ctx:
     return {
         "owner": lambda: team["nav1"],
         "navigator_same_lot": lambda: team["nav2"],
-        "navigator_with_reason": lambda: (Q.open_with_reason(team["nav2"], client_id, "Covering a colleague"),
-                                          team["nav2"])[1],
+        "navigator_with_reason": lambda: (
+            Q.open_with_reason(team["nav2"], client_id, "Covering a colleague"),
+            team["nav2"],
+        )[1],
         "navigator_other_lot": lambda: team["nav3"],
         "team_lead_same_lot": lambda: team["lead2"],
         "team_lead_other_lot": lambda: team["lead1"],
@@ -104,12 +105,20 @@ SERVICES = {
     "add_goal": (_started, lambda c, r: J.add_goal(c, r.journey_id, "connect", "I will go for walks")),
     "update_goal": (_with_goal, lambda c, r: J.update_goal(c, r[1], status="in_progress")),
     "record_review": (_started, lambda c, r: J.record_review(c, r.journey_id, D + timedelta(days=5), "ok")),
-    "record_measure": (_started, lambda c, r: J.record_measure(c, r.journey_id, "review", D + timedelta(days=5),
-                                                               [4] * 7)),
+    "record_measure": (
+        _started,
+        lambda c, r: J.record_measure(c, r.journey_id, "review", D + timedelta(days=5), [4] * 7),
+    ),
     "make_onward": (_started, lambda c, r: J.make_onward(c, r.journey_id, 1, D + timedelta(days=3))),
     "partner_update": (_with_onward, lambda c, r: J.partner_update(c, r[1], "started", D + timedelta(days=4))),
-    "update_client": (_received, lambda c, r: J.update_client(
-        c, r.client_id, J.ClientInput(f"Changed{next(_names)}", "Name", date(1980, 1, 1), "Maidstone", consent_to_share=True))),
+    "update_client": (
+        _received,
+        lambda c, r: J.update_client(
+            c,
+            r.client_id,
+            J.ClientInput(f"Changed{next(_names)}", "Name", date(1980, 1, 1), "Maidstone", consent_to_share=True),
+        ),
+    ),
     "reassign": (_received, lambda c, r: J.reassign(c, [r.journey_id], "nav2")),
 }
 
@@ -167,6 +176,7 @@ def test_find_shows_what_each_role_may_open(ctx, team):
 
 # ---------------------------------------------------------------- deactivated users, --as
 
+
 def _deactivate(ctx, username):
     with ctx.write() as s:
         s.execute(update(User).where(User.username == username).values(active=False))
@@ -181,6 +191,7 @@ def _db(ctx, db_path, backend):
 def login(monkeypatch):
     def as_(name):
         monkeypatch.setattr("navigator.services.context.os_username", lambda: name)
+
     return as_
 
 
@@ -205,8 +216,9 @@ def test_acting_as_is_recorded_in_every_event(ctx, team, db_path, backend, login
     login("admin")
     n = len(dump_engine(ctx.store.engine)["audit_event"])
     assert main(_db(ctx, db_path, backend) + ["--as", "lead2", "audit", "--client", ref.client_ref]) == 0
-    assert main(_db(ctx, db_path, backend) + ["--as", "lead2", "sar", ref.client_ref, "--out",
-                                               str(tmp_path / "sar")]) == 0
+    assert (
+        main(_db(ctx, db_path, backend) + ["--as", "lead2", "sar", ref.client_ref, "--out", str(tmp_path / "sar")]) == 0
+    )
     # Services called with an acting context record it too, on every write and view.
     acting = Ctx(ctx.store, username="nav1", acting_as="admin", today_fn=ctx.today_fn)
     J.log_contact(acting, ref.journey_id, date(2026, 11, 3), "phone", "spoke")

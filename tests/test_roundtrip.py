@@ -12,18 +12,51 @@ import sqlite3
 from collections import Counter
 from datetime import date, timedelta
 
-from navigator.services import export, importer, returns
+from navigator.services.returns import export
+from navigator.services.returns import figures as returns
+from navigator.services.tracker_import import importer
 from navigator.store.seed import LOTS
 
 LOT_OF = {loc: lot for lot, _name, locs in LOTS for loc in locs}
 TODAY = date(2026, 11, 25)
-HEADER = ["client_ref", "first_name", "last_name", "date_of_birth", "locality", "navigator", "referral_source",
-          "received_date", "first_contact_date", "contact_attempts", "decision", "decision_date", "reject_reason",
-          "start_date", "swemwbs_start", "onward_partner", "onward_programme", "onward_referral_date",
-          "onward_start_date", "onward_end_date", "onward_outcome", "end_date", "end_reason", "swemwbs_end"]
-COUNTED = ("referrals_received", "referrals_accepted", "referrals_rejected", "starts", "unable_to_start",
-           "unable_to_start_no_response", "completions", "ended_early", "onward_referrals_made",
-           "onward_referrals_completed")
+HEADER = [
+    "client_ref",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "locality",
+    "navigator",
+    "referral_source",
+    "received_date",
+    "first_contact_date",
+    "contact_attempts",
+    "decision",
+    "decision_date",
+    "reject_reason",
+    "start_date",
+    "swemwbs_start",
+    "onward_partner",
+    "onward_programme",
+    "onward_referral_date",
+    "onward_start_date",
+    "onward_end_date",
+    "onward_outcome",
+    "end_date",
+    "end_reason",
+    "swemwbs_end",
+]
+COUNTED = (
+    "referrals_received",
+    "referrals_accepted",
+    "referrals_rejected",
+    "starts",
+    "unable_to_start",
+    "unable_to_start_no_response",
+    "completions",
+    "ended_early",
+    "onward_referrals_made",
+    "onward_referrals_completed",
+)
 
 
 def weekday_after(d: date, days: int) -> date:
@@ -41,20 +74,30 @@ def tracker_rows(n: int, seed: int = 7) -> list[dict]:
     for i in range(n):
         received = weekday_after(first, rng.randrange(span))
         row = dict.fromkeys(HEADER, "")
-        row.update(client_ref=f"T{i:04d}", first_name=f"Person{i}", last_name=rng.choice(["Smith", "Khan", "Jones"]),
-                   date_of_birth=date(rng.randint(1950, 2000), rng.randint(1, 12), rng.randint(1, 28)).isoformat(),
-                   locality=rng.choice(sorted(LOT_OF)), navigator=rng.choice(["asha.patel", "ben.khan"]),
-                   referral_source=rng.choice(["gp", "self", "cmht"]), received_date=received.isoformat())
+        row.update(
+            client_ref=f"T{i:04d}",
+            first_name=f"Person{i}",
+            last_name=rng.choice(["Smith", "Khan", "Jones"]),
+            date_of_birth=date(rng.randint(1950, 2000), rng.randint(1, 12), rng.randint(1, 28)).isoformat(),
+            locality=rng.choice(sorted(LOT_OF)),
+            navigator=rng.choice(["asha.patel", "ben.khan"]),
+            referral_source=rng.choice(["gp", "self", "cmht"]),
+            received_date=received.isoformat(),
+        )
         path = rng.random()
         if path < 0.12:
-            row.update(decision="rejected", decision_date=weekday_after(received, rng.randint(1, 3)).isoformat(),
-                       reject_reason=rng.choice(["in_crisis", "out_of_area", "other"]))
+            row.update(
+                decision="rejected",
+                decision_date=weekday_after(received, rng.randint(1, 3)).isoformat(),
+                reject_reason=rng.choice(["in_crisis", "out_of_area", "other"]),
+            )
         elif path < 0.32:
             a1 = weekday_after(received, 2)
             a2 = weekday_after(a1, 2)
             a3 = weekday_after(a2, 2)
-            row.update(contact_attempts=f"{a1};{a2};{a3}", end_date=weekday_after(a3, 14).isoformat(),
-                       end_reason="no_response")
+            row.update(
+                contact_attempts=f"{a1};{a2};{a3}", end_date=weekday_after(a3, 14).isoformat(), end_reason="no_response"
+            )
         else:
             contact = weekday_after(received, rng.randint(1, 4))
             decided = weekday_after(contact, rng.randint(0, 2))
@@ -67,9 +110,14 @@ def tracker_rows(n: int, seed: int = 7) -> list[dict]:
                     o_start = weekday_after(o_ref, 3)
                     o_end = weekday_after(o_start, 20)
                     if o_end <= TODAY:
-                        row.update(onward_partner="Kent Money Advice", onward_programme="Debt advice",
-                                   onward_referral_date=o_ref.isoformat(), onward_start_date=o_start.isoformat(),
-                                   onward_end_date=o_end.isoformat(), onward_outcome="completed")
+                        row.update(
+                            onward_partner="Kent Money Advice",
+                            onward_programme="Debt advice",
+                            onward_referral_date=o_ref.isoformat(),
+                            onward_start_date=o_start.isoformat(),
+                            onward_end_date=o_end.isoformat(),
+                            onward_outcome="completed",
+                        )
                 end = weekday_after(started, rng.randint(40, 120))
                 if end <= TODAY and rng.random() < 0.8:
                     reason = "completed" if rng.random() < 0.8 else "withdrew"
@@ -82,6 +130,7 @@ def tracker_rows(n: int, seed: int = 7) -> list[dict]:
 
 def expected_counts(rows: list[dict], month: str) -> dict[tuple[str, str], Counter]:
     """Counts per (lot, locality), per lot ('ALL') and for the service, straight from the CSV rows."""
+
     def in_month(value: str) -> bool:
         return bool(value) and value[:7] == month
 
@@ -94,9 +143,13 @@ def expected_counts(rows: list[dict], month: str) -> dict[tuple[str, str], Count
         c["starts"] += in_month(r["start_date"])
         never_started = r["decision"] != "rejected" and not r["start_date"]
         c["unable_to_start"] += never_started and in_month(r["end_date"])
-        c["unable_to_start_no_response"] += never_started and in_month(r["end_date"]) and r["end_reason"] == "no_response"
+        c["unable_to_start_no_response"] += (
+            never_started and in_month(r["end_date"]) and r["end_reason"] == "no_response"
+        )
         c["completions"] += r["end_reason"] == "completed" and in_month(r["end_date"])
-        c["ended_early"] += bool(r["start_date"]) and r["end_reason"] not in ("", "completed") and in_month(r["end_date"])
+        c["ended_early"] += (
+            bool(r["start_date"]) and r["end_reason"] not in ("", "completed") and in_month(r["end_date"])
+        )
         c["onward_referrals_made"] += in_month(r["onward_referral_date"])
         c["onward_referrals_completed"] += r["onward_outcome"] == "completed" and in_month(r["onward_end_date"])
         lot = LOT_OF[r["locality"]]
@@ -115,8 +168,21 @@ def test_import_then_export_counts_match_the_file(ctx, tmp_path):
     report = importer.import_file(ctx, path)
     assert report.ok, report.errors[:5]
 
-    months = sorted({r[k][:7] for r in rows for k in ("received_date", "decision_date", "start_date", "end_date",
-                                                       "onward_referral_date", "onward_end_date") if r[k]})
+    months = sorted(
+        {
+            r[k][:7]
+            for r in rows
+            for k in (
+                "received_date",
+                "decision_date",
+                "start_date",
+                "end_date",
+                "onward_referral_date",
+                "onward_end_date",
+            )
+            if r[k]
+        }
+    )
     assert len(months) >= 20
     checked = 0
     for month in months:
@@ -136,8 +202,9 @@ def test_import_then_export_counts_match_the_file(ctx, tmp_path):
     con = sqlite3.connect(out)
     try:
         service = dict(con.execute("SELECT measure, value FROM monthly_return WHERE lot = 'ALL' AND locality = 'ALL'"))
-        referrals = con.execute("SELECT count(*) FROM referrals WHERE substr(received_date, 1, 7) = ?",
-                                (busiest,)).fetchone()[0]
+        referrals = con.execute(
+            "SELECT count(*) FROM referrals WHERE substr(received_date, 1, 7) = ?", (busiest,)
+        ).fetchone()[0]
     finally:
         con.close()
     expected = expected_counts(rows, busiest)[("ALL", "ALL")]

@@ -9,14 +9,13 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
+from conftest import make_user, new_referral
 from navigator.cli import main
 from navigator.domain.errors import AccessDenied, NotFound
-from navigator.services import journeys as J
-from navigator.services import queries as Q
-from navigator.services.sar import subject_access
+from navigator.services.casework import journeys as J
+from navigator.services.casework import queries as Q
+from navigator.services.operations.sar import subject_access
 from navigator.store.models import AuditEvent
-
-from conftest import make_user, new_referral
 
 pytestmark = pytest.mark.both_backends
 
@@ -51,8 +50,7 @@ def test_sar_holds_everything_and_who_viewed_and_changed_it(ctx, tmp_path):
 
     data = json.loads(result.json_path.read_text(encoding="utf-8"))
     person = data["person"]
-    assert (person["first_name"], person["nhs_number"], person["client_ref"]) == ("Zoë", "9434765919",
-                                                                                 ref.client_ref)
+    assert (person["first_name"], person["nhs_number"], person["client_ref"]) == ("Zoë", "9434765919", ref.client_ref)
     (j,) = data["journeys"]
     assert j["state"] == "started" and j["navigator"] == "Nav (nav)"
     assert [c["note"] for c in j["contacts"]] == ["rang twice & left a message", "keen to start"]
@@ -92,8 +90,11 @@ def test_sar_opened_with_reason_is_listed(ctx, tmp_path):
 @pytest.mark.parametrize("who", ["navigator", "other_lead"])
 def test_sar_refused_to_navigators_and_leads_of_other_lots(ctx, tmp_path, who):
     ref = new_referral(ctx, navigator=None)
-    actor = (make_user(ctx, "nav", "navigator", ("Lot 2",)) if who == "navigator"
-             else make_user(ctx, "lead1", "team_lead", ("Lot 1",)))
+    actor = (
+        make_user(ctx, "nav", "navigator", ("Lot 2",))
+        if who == "navigator"
+        else make_user(ctx, "lead1", "team_lead", ("Lot 1",))
+    )
     with ctx.read() as s:
         n = len(s.exec(select(AuditEvent)).all())
     with pytest.raises(AccessDenied):

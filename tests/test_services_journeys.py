@@ -8,30 +8,47 @@ import shutil
 from datetime import date
 
 import pytest
-from conftest import SWEMWBS_HIGH, SWEMWBS_MID, TODAY, make_user, new_referral
 from sqlalchemy import text
 from sqlmodel import select
 
-from navigator.domain.errors import ConflictError, DomainError, DuplicatePerson, NotFound, ValidationErrors
+from conftest import SWEMWBS_HIGH, SWEMWBS_MID, TODAY, make_user, new_referral
+from navigator.domain.errors import (
+    ConflictError,
+    DomainError,
+    DuplicatePerson,
+    NotFound,
+    ValidationErrors,
+)
 from navigator.services import audit
-from navigator.services import journeys as J
-from navigator.services import queries as Q
-from navigator.services.journeys import ClientInput, ReferralInput
+from navigator.services.casework import journeys as J
+from navigator.services.casework import queries as Q
+from navigator.services.casework.journeys import ClientInput, ReferralInput
 from navigator.services.context import Ctx
-from navigator.services.setup import open_ready, reference
+from navigator.services.setup.reference import open_ready, reference
 from navigator.store.engine import open_store
-from navigator.store.models import AuditEvent, Client, ContactAttempt, Journey, Measurement
+from navigator.store.models import (
+    AuditEvent,
+    Client,
+    ContactAttempt,
+    Journey,
+    Measurement,
+)
 
 NHS = "9434765919"
 
 
 # ---------------------------------------------------------------- helpers
 
+
 def dump(ctx) -> dict:
     """Every row of every table, for 'the store is unchanged' checks."""
     with ctx.store.engine.connect() as conn:
-        tables = [r[0] for r in conn.execute(text(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name"))]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            )
+        ]
         return {t: conn.execute(text(f'SELECT * FROM "{t}" ORDER BY rowid')).all() for t in tables}
 
 
@@ -64,6 +81,7 @@ def journey_row(ctx, jid) -> Journey:
 
 # ---------------------------------------------------------------- the happy path, state by state
 
+
 def test_a_whole_journey(ctx):
     ref = new_referral(ctx)
     assert ref.state == "received" and ref.client_ref.startswith("NAV")
@@ -82,12 +100,19 @@ def test_a_whole_journey(ctx):
     assert done.state == "completed"
     j = journey_row(ctx, jid)
     assert (j.first_contact_date, j.decision_date, j.start_date, j.end_date) == (
-        date(2026, 11, 3), date(2026, 11, 4), date(2026, 11, 6), date(2026, 11, 24))
+        date(2026, 11, 3),
+        date(2026, 11, 4),
+        date(2026, 11, 6),
+        date(2026, 11, 24),
+    )
     assert j.state_since == date(2026, 11, 24) and j.outcome_evidence == "Walking weekly"
     with ctx.read() as s:
         ms = s.exec(select(Measurement).where(Measurement.journey_id == jid).order_by(Measurement.id)).all()
     assert [(m.point, m.raw, m.metric_x100) for m in ms if m.kind == "swemwbs"] == [
-        ("start", 21, 1925), ("review", 24, 2154), ("end", 28, 2503)]
+        ("start", 21, 1925),
+        ("review", 24, 2154),
+        ("end", 28, 2503),
+    ]
     detail = Q.journey_detail(ctx, jid, audit_view=False)
     assert detail.response_working_days == 1 and detail.wait_working_days == 2
     assert detail.measures[-1].label == "meaningful improvement"
@@ -109,11 +134,26 @@ def test_closed_without_start_and_ended_early(ctx):
 
 
 def test_client_details_are_normalised(ctx):
-    ref = J.receive_referral(ctx, ReferralInput(
-        date(2026, 11, 2), "GP / primary care", referrer=" Dr \x1b[31mWho\x1b[0m ", reason="Low mood\nIsolated",
-        support_areas=("money", "wellbeing", "money"),
-        client=ClientInput(" zoë ", "o'brien", date(1990, 3, 4), "maidstone", postcode="me141xx",
-                           nhs_number="943 476 5919", email="z@example.org", imd_decile=3)))
+    ref = J.receive_referral(
+        ctx,
+        ReferralInput(
+            date(2026, 11, 2),
+            "GP / primary care",
+            referrer=" Dr \x1b[31mWho\x1b[0m ",
+            reason="Low mood\nIsolated",
+            support_areas=("money", "wellbeing", "money"),
+            client=ClientInput(
+                " zoë ",
+                "o'brien",
+                date(1990, 3, 4),
+                "maidstone",
+                postcode="me141xx",
+                nhs_number="943 476 5919",
+                email="z@example.org",
+                imd_decile=3,
+            ),
+        ),
+    )
     with ctx.read() as s:
         c = s.get(Client, ref.client_id)
         j = s.get(Journey, ref.journey_id)
@@ -135,6 +175,7 @@ def test_second_referral_of_the_same_person(ctx):
 
 
 # ---------------------------------------------------------------- duplicates
+
 
 @pytest.mark.parametrize("first,last", [("Ann", "Smith"), ("ANN", "smith"), ("Ánn", "Smíth"), (" ann ", "SMITH ")])
 def test_duplicate_person_by_name_and_dob(ctx, first, last):
@@ -164,9 +205,15 @@ def test_duplicate_person_by_nhs_number(ctx):
 
 def test_allow_duplicate_proceeds_for_name_and_dob(ctx):
     existing = new_referral(ctx, first="Ann", last="Smith")
-    other = J.receive_referral(ctx, ReferralInput(
-        date(2026, 11, 3), "gp", allow_duplicate=True,
-        client=ClientInput("Ann", "Smith", date(1980, 1, 1), "Maidstone")))
+    other = J.receive_referral(
+        ctx,
+        ReferralInput(
+            date(2026, 11, 3),
+            "gp",
+            allow_duplicate=True,
+            client=ClientInput("Ann", "Smith", date(1980, 1, 1), "Maidstone"),
+        ),
+    )
     assert other.client_id != existing.client_id
 
 
@@ -174,9 +221,15 @@ def test_same_nhs_number_is_always_refused(ctx):
     new_referral(ctx, first="Ann", last="Smith", nhs=NHS)
     before = dump(ctx)
     with pytest.raises(DomainError) as info:
-        J.receive_referral(ctx, ReferralInput(
-            date(2026, 11, 3), "gp", allow_duplicate=True,
-            client=ClientInput("Other", "Person", date(1970, 6, 6), "Maidstone", nhs_number=NHS)))
+        J.receive_referral(
+            ctx,
+            ReferralInput(
+                date(2026, 11, 3),
+                "gp",
+                allow_duplicate=True,
+                client=ClientInput("Other", "Person", date(1970, 6, 6), "Maidstone", nhs_number=NHS),
+            ),
+        )
     assert info.value.field == "nhs_number" and not isinstance(info.value, DuplicatePerson)
     assert dump(ctx) == before
 
@@ -185,19 +238,35 @@ def test_update_client_refuses_to_become_a_duplicate(ctx):
     a = new_referral(ctx, first="Ann", last="Smith", nhs=NHS)
     b = new_referral(ctx, first="Bea", last="Jones", dob=date(1985, 5, 5))
     before = dump(ctx)
-    for data in (ClientInput("ann", "SMITH", date(1980, 1, 1), "Maidstone"),
-                 ClientInput("Bea", "Jones", date(1985, 5, 5), "Maidstone", nhs_number=NHS)):
+    for data in (
+        ClientInput("ann", "SMITH", date(1980, 1, 1), "Maidstone"),
+        ClientInput("Bea", "Jones", date(1985, 5, 5), "Maidstone", nhs_number=NHS),
+    ):
         with pytest.raises(DuplicatePerson) as info:
             J.update_client(ctx, b.client_id, data)
         assert info.value.matches == [a.client_id]
     assert dump(ctx) == before
     # editing a person without touching the matching fields is fine (not a duplicate of themself)
-    assert J.update_client(ctx, a.client_id, ClientInput("Ann", "Smith", date(1980, 1, 1), "Maidstone",
-                                                         nhs_number=NHS, phone="07700 900123",
-                                                         consent_to_share=True)) == 2
+    assert (
+        J.update_client(
+            ctx,
+            a.client_id,
+            ClientInput(
+                "Ann",
+                "Smith",
+                date(1980, 1, 1),
+                "Maidstone",
+                nhs_number=NHS,
+                phone="07700 900123",
+                consent_to_share=True,
+            ),
+        )
+        == 2
+    )
 
 
 # ---------------------------------------------------------------- every write leaves an audit event
+
 
 def test_every_write_is_audited_with_who_before_and_after(ctx):
     nav = make_user(ctx, "nina", "navigator", ("Lot 2",))
@@ -226,39 +295,72 @@ def test_every_write_is_audited_with_who_before_and_after(ctx):
             assert k in a, (action, k, a)
         return b, a
 
-    b, a = step(lambda: J.log_contact(nav, jid, date(2026, 11, 3), "phone", "spoke"), "journey.contact",
-                ("first_contact_date",), ("first_contact_date", "contact"))
+    b, a = step(
+        lambda: J.log_contact(nav, jid, date(2026, 11, 3), "phone", "spoke"),
+        "journey.contact",
+        ("first_contact_date",),
+        ("first_contact_date", "contact"),
+    )
     assert b["first_contact_date"] is None and a["first_contact_date"] == "2026-11-03"
-    b, a = step(lambda: J.decide(nav, jid, "accepted", date(2026, 11, 4)), "journey.decide",
-                ("decision", "state"), ("decision", "decision_date", "state"))
+    b, a = step(
+        lambda: J.decide(nav, jid, "accepted", date(2026, 11, 4)),
+        "journey.decide",
+        ("decision", "state"),
+        ("decision", "decision_date", "state"),
+    )
     assert (b["state"], a["state"]) == ("received", "accepted")
-    step(lambda: J.start(nav, jid, date(2026, 11, 5), SWEMWBS_MID), "journey.start",
-         ("start_date", "state"), ("start_date", "state", "measure"))
+    step(
+        lambda: J.start(nav, jid, date(2026, 11, 5), SWEMWBS_MID),
+        "journey.start",
+        ("start_date", "state"),
+        ("start_date", "state", "measure"),
+    )
     gid = None
 
     def add():
         nonlocal gid
         gid = J.add_goal(nav, jid, "wellbeing", "I want to sleep better")
+
     step(add, "goal.add", (), ("statement", "outcome_id"))
     b, a = step(lambda: J.update_goal(nav, gid, status="achieved"), "goal.update", ("status",), ("status",))
     assert (b["status"], a["status"]) == ("not_started", "achieved")
-    step(lambda: J.record_review(nav, jid, date(2026, 11, 19)), "journey.review",
-         ("last_review_date",), ("last_review_date", "review"))
-    step(lambda: J.record_measure(nav, jid, "review", date(2026, 11, 19), SWEMWBS_HIGH), "measure.record",
-         (), ("raw", "metric_x100", "point"))
+    step(
+        lambda: J.record_review(nav, jid, date(2026, 11, 19)),
+        "journey.review",
+        ("last_review_date",),
+        ("last_review_date", "review"),
+    )
+    step(
+        lambda: J.record_measure(nav, jid, "review", date(2026, 11, 19), SWEMWBS_HIGH),
+        "measure.record",
+        (),
+        ("raw", "metric_x100", "point"),
+    )
     oid = None
 
     def onward():
         nonlocal oid
         oid = J.make_onward(nav, jid, programme_id(ctx), date(2026, 11, 6))
+
     step(onward, "onward.make", (), ("programme_id", "referral_date"))
-    b, a = step(lambda: J.partner_update(nav, oid, "did_not_start", date(2026, 11, 10)), "onward.update",
-                ("status",), ("status", "kind"))
+    b, a = step(
+        lambda: J.partner_update(nav, oid, "did_not_start", date(2026, 11, 10)),
+        "onward.update",
+        ("status",),
+        ("status", "kind"),
+    )
     assert (b["status"], a["status"]) == ("made", "did_not_start")
     step(lambda: J.follow_up_feedback(nav, oid, "Spoke to them"), "onward.followed_up", (), ("note",))
-    b, a = step(lambda: J.update_client(nav, cid, ClientInput("Ann", "Smith", date(1980, 1, 1), "Maidstone",
-                                                              consent_to_share=True, phone="01622 000000")),
-                "client.update", ("phone",), ("phone",))
+    b, a = step(
+        lambda: J.update_client(
+            nav,
+            cid,
+            ClientInput("Ann", "Smith", date(1980, 1, 1), "Maidstone", consent_to_share=True, phone="01622 000000"),
+        ),
+        "client.update",
+        ("phone",),
+        ("phone",),
+    )
     assert (b["phone"], a["phone"]) == (None, "01622 000000")
     make_user(ctx, "omar", "navigator", ("Lot 2",))
     b, a = step(lambda: J.reassign(nav, [jid], "omar"), "journey.reassign", ("navigator_id",), ("navigator_id",))
@@ -274,12 +376,10 @@ def test_every_write_is_audited_with_who_before_and_after(ctx):
 
 def test_audit_log_is_append_only(ctx):
     new_referral(ctx)
-    with pytest.raises(Exception):
-        with ctx.write() as s:
-            s.execute(text("UPDATE audit_event SET username = 'mallory'"))
-    with pytest.raises(Exception):
-        with ctx.write() as s:
-            s.execute(text("DELETE FROM audit_event"))
+    with pytest.raises(Exception), ctx.write() as s:  # noqa: B017 - the database refuses, in its own words
+        s.execute(text("UPDATE audit_event SET username = 'mallory'"))
+    with pytest.raises(Exception), ctx.write() as s:  # noqa: B017 - the database refuses, in its own words
+        s.execute(text("DELETE FROM audit_event"))
     with ctx.read() as s:
         assert audit.verify_chain(s) == []
 
@@ -304,14 +404,14 @@ def test_audit_times_are_timezone_aware(ctx):
 
 # ---------------------------------------------------------------- bad input: domain error, store unchanged
 
+
 def _bad_calls():
     """(name, fn(ctx, ids) -> None, expected error type). ids: received, accepted, started, closed journeys etc."""
     d = date
     cin = ClientInput
 
     def rr(**kw):
-        base = dict(received_date=d(2026, 11, 10), source="gp",
-                    client=cin("New", "Person", d(1990, 1, 1), "Maidstone"))
+        base = dict(received_date=d(2026, 11, 10), source="gp", client=cin("New", "Person", d(1990, 1, 1), "Maidstone"))
         base.update(kw)
         return lambda ctx, i: J.receive_referral(ctx, ReferralInput(**base))
 
@@ -349,54 +449,104 @@ def _bad_calls():
         ("imd 0", rc(imd_decile=0), ValidationErrors),
         ("duplicate person", rc(first_name="ann", last_name="SMITH", date_of_birth=d(1980, 1, 1)), DuplicatePerson),
         ("taken client ref", rc(client_ref="NAV000001"), DomainError),
-        ("same person same day", lambda ctx, i: J.receive_referral(
-            ctx, ReferralInput(d(2026, 11, 2), "gp", client_id=i["client"])), DomainError),
+        (
+            "same person same day",
+            lambda ctx, i: J.receive_referral(ctx, ReferralInput(d(2026, 11, 2), "gp", client_id=i["client"])),
+            DomainError,
+        ),
         # log_contact
-        ("contact: unknown journey", lambda ctx, i: J.log_contact(ctx, 99999, d(2026, 11, 3), "phone", "spoke"),
-         NotFound),
-        ("contact: bad method", lambda ctx, i: J.log_contact(ctx, i["received"], d(2026, 11, 3), "fax", "spoke"),
-         DomainError),
-        ("contact: bad outcome", lambda ctx, i: J.log_contact(ctx, i["received"], d(2026, 11, 3), "phone", "meh"),
-         DomainError),
-        ("contact: future", lambda ctx, i: J.log_contact(ctx, i["received"], d(2026, 11, 26), "phone", "spoke"),
-         DomainError),
-        ("contact: before received", lambda ctx, i: J.log_contact(ctx, i["received"], d(2026, 11, 1), "phone",
-                                                                  "spoke"), DomainError),
+        (
+            "contact: unknown journey",
+            lambda ctx, i: J.log_contact(ctx, 99999, d(2026, 11, 3), "phone", "spoke"),
+            NotFound,
+        ),
+        (
+            "contact: bad method",
+            lambda ctx, i: J.log_contact(ctx, i["received"], d(2026, 11, 3), "fax", "spoke"),
+            DomainError,
+        ),
+        (
+            "contact: bad outcome",
+            lambda ctx, i: J.log_contact(ctx, i["received"], d(2026, 11, 3), "phone", "meh"),
+            DomainError,
+        ),
+        (
+            "contact: future",
+            lambda ctx, i: J.log_contact(ctx, i["received"], d(2026, 11, 26), "phone", "spoke"),
+            DomainError,
+        ),
+        (
+            "contact: before received",
+            lambda ctx, i: J.log_contact(ctx, i["received"], d(2026, 11, 1), "phone", "spoke"),
+            DomainError,
+        ),
         ("contact: no date", lambda ctx, i: J.log_contact(ctx, i["received"], None, "phone", "spoke"), DomainError),
-        ("contact: closed", lambda ctx, i: J.log_contact(ctx, i["closed"], d(2026, 11, 20), "phone", "spoke"),
-         DomainError),
-        ("contact: note too long", lambda ctx, i: J.log_contact(ctx, i["received"], d(2026, 11, 3), "phone",
-                                                                "spoke", note="x" * 4001), DomainError),
+        (
+            "contact: closed",
+            lambda ctx, i: J.log_contact(ctx, i["closed"], d(2026, 11, 20), "phone", "spoke"),
+            DomainError,
+        ),
+        (
+            "contact: note too long",
+            lambda ctx, i: J.log_contact(ctx, i["received"], d(2026, 11, 3), "phone", "spoke", note="x" * 4001),
+            DomainError,
+        ),
         # decide
         ("decide: bad decision", lambda ctx, i: J.decide(ctx, i["received"], "maybe", d(2026, 11, 3)), DomainError),
-        ("decide: bad reason", lambda ctx, i: J.decide(ctx, i["received"], "rejected", d(2026, 11, 3), "bored"),
-         DomainError),
+        (
+            "decide: bad reason",
+            lambda ctx, i: J.decide(ctx, i["received"], "rejected", d(2026, 11, 3), "bored"),
+            DomainError,
+        ),
         ("decide: no reason", lambda ctx, i: J.decide(ctx, i["received"], "rejected", d(2026, 11, 3)), DomainError),
-        ("decide: under 17 for adult", lambda ctx, i: J.decide(ctx, i["received"], "rejected", d(2026, 11, 3),
-                                                               "under_17"), DomainError),
-        ("decide: accept a child", lambda ctx, i: J.decide(ctx, i["child"], "accepted", d(2026, 11, 3)),
-         DomainError),
+        (
+            "decide: under 17 for adult",
+            lambda ctx, i: J.decide(ctx, i["received"], "rejected", d(2026, 11, 3), "under_17"),
+            DomainError,
+        ),
+        ("decide: accept a child", lambda ctx, i: J.decide(ctx, i["child"], "accepted", d(2026, 11, 3)), DomainError),
         ("decide: twice", lambda ctx, i: J.decide(ctx, i["accepted"], "accepted", d(2026, 11, 5)), DomainError),
-        ("decide: stale", lambda ctx, i: J.decide(ctx, i["received"], "accepted", d(2026, 11, 3),
-                                                  expected_version=0), ConflictError),
+        (
+            "decide: stale",
+            lambda ctx, i: J.decide(ctx, i["received"], "accepted", d(2026, 11, 3), expected_version=0),
+            ConflictError,
+        ),
         # start
         ("start: not accepted", lambda ctx, i: J.start(ctx, i["received"], d(2026, 11, 5)), DomainError),
         ("start: before decision", lambda ctx, i: J.start(ctx, i["accepted"], d(2026, 11, 3)), DomainError),
         ("start: six items", lambda ctx, i: J.start(ctx, i["accepted"], d(2026, 11, 6), [3] * 6), DomainError),
-        ("start: item 6", lambda ctx, i: J.start(ctx, i["accepted"], d(2026, 11, 6), [3, 3, 3, 3, 3, 3, 6]),
-         DomainError),
+        (
+            "start: item 6",
+            lambda ctx, i: J.start(ctx, i["accepted"], d(2026, 11, 6), [3, 3, 3, 3, 3, 3, 6]),
+            DomainError,
+        ),
         # close
         ("close: bad reason", lambda ctx, i: J.close(ctx, i["started"], d(2026, 11, 20), "vanished"), DomainError),
-        ("close: completed, no evidence", lambda ctx, i: J.close(ctx, i["started"], d(2026, 11, 20), "completed"),
-         DomainError),
-        ("close: declined after start", lambda ctx, i: J.close(ctx, i["started"], d(2026, 11, 20), "declined"),
-         DomainError),
-        ("close: withdrew before start", lambda ctx, i: J.close(ctx, i["received"], d(2026, 11, 20), "withdrew"),
-         DomainError),
-        ("close: bad end measure", lambda ctx, i: J.close(ctx, i["started"], d(2026, 11, 20), "completed",
-                                                          evidence="ok", swemwbs_end=[5] * 8), DomainError),
-        ("close: evidence too long", lambda ctx, i: J.close(ctx, i["started"], d(2026, 11, 20), "completed",
-                                                            evidence="x" * 4001), DomainError),
+        (
+            "close: completed, no evidence",
+            lambda ctx, i: J.close(ctx, i["started"], d(2026, 11, 20), "completed"),
+            DomainError,
+        ),
+        (
+            "close: declined after start",
+            lambda ctx, i: J.close(ctx, i["started"], d(2026, 11, 20), "declined"),
+            DomainError,
+        ),
+        (
+            "close: withdrew before start",
+            lambda ctx, i: J.close(ctx, i["received"], d(2026, 11, 20), "withdrew"),
+            DomainError,
+        ),
+        (
+            "close: bad end measure",
+            lambda ctx, i: J.close(ctx, i["started"], d(2026, 11, 20), "completed", evidence="ok", swemwbs_end=[5] * 8),
+            DomainError,
+        ),
+        (
+            "close: evidence too long",
+            lambda ctx, i: J.close(ctx, i["started"], d(2026, 11, 20), "completed", evidence="x" * 4001),
+            DomainError,
+        ),
         ("close: twice", lambda ctx, i: J.close(ctx, i["closed"], d(2026, 11, 21), "other"), DomainError),
         # reassign
         ("reassign: none", lambda ctx, i: J.reassign(ctx, [], "omar"), DomainError),
@@ -405,65 +555,132 @@ def _bad_calls():
         ("reassign: closed", lambda ctx, i: J.reassign(ctx, [i["received"], i["closed"]], "omar"), DomainError),
         ("reassign: one missing", lambda ctx, i: J.reassign(ctx, [i["received"], 99999], "omar"), NotFound),
         # plan
-        ("goal: not started", lambda ctx, i: J.add_goal(ctx, i["accepted"], "connect", "I want friends"),
-         DomainError),
+        ("goal: not started", lambda ctx, i: J.add_goal(ctx, i["accepted"], "connect", "I want friends"), DomainError),
         ("goal: bad outcome", lambda ctx, i: J.add_goal(ctx, i["started"], "fame", "I want friends"), DomainError),
-        ("goal: not own words", lambda ctx, i: J.add_goal(ctx, i["started"], "connect", "Client to make friends"),
-         DomainError),
-        ("goal: target before start", lambda ctx, i: J.add_goal(ctx, i["started"], "connect", "I want friends",
-                                                                d(2026, 11, 1)), DomainError),
+        (
+            "goal: not own words",
+            lambda ctx, i: J.add_goal(ctx, i["started"], "connect", "Client to make friends"),
+            DomainError,
+        ),
+        (
+            "goal: target before start",
+            lambda ctx, i: J.add_goal(ctx, i["started"], "connect", "I want friends", d(2026, 11, 1)),
+            DomainError,
+        ),
         ("goal: unknown", lambda ctx, i: J.update_goal(ctx, 99999, status="achieved"), NotFound),
         ("goal: bad status", lambda ctx, i: J.update_goal(ctx, i["goal"], status="sort of"), DomainError),
-        ("goal: future note", lambda ctx, i: J.update_goal(ctx, i["goal"], note="later", on=d(2026, 12, 1)),
-         DomainError),
-        ("goal: status with future note", lambda ctx, i: J.update_goal(ctx, i["goal"], status="achieved",
-                                                                       note="later", on=d(2026, 12, 1)),
-         DomainError),
-        ("goal: note before start", lambda ctx, i: J.update_goal(ctx, i["goal"], note="early", on=d(2026, 11, 4)),
-         DomainError),
-        ("goal: stale", lambda ctx, i: J.update_goal(ctx, i["goal"], status="achieved", expected_version=99),
-         ConflictError),
+        (
+            "goal: future note",
+            lambda ctx, i: J.update_goal(ctx, i["goal"], note="later", on=d(2026, 12, 1)),
+            DomainError,
+        ),
+        (
+            "goal: status with future note",
+            lambda ctx, i: J.update_goal(ctx, i["goal"], status="achieved", note="later", on=d(2026, 12, 1)),
+            DomainError,
+        ),
+        (
+            "goal: note before start",
+            lambda ctx, i: J.update_goal(ctx, i["goal"], note="early", on=d(2026, 11, 4)),
+            DomainError,
+        ),
+        (
+            "goal: stale",
+            lambda ctx, i: J.update_goal(ctx, i["goal"], status="achieved", expected_version=99),
+            ConflictError,
+        ),
         ("review: future", lambda ctx, i: J.record_review(ctx, i["started"], d(2026, 11, 26)), DomainError),
         ("review: before start", lambda ctx, i: J.record_review(ctx, i["started"], d(2026, 11, 4)), DomainError),
         ("review: no date", lambda ctx, i: J.record_review(ctx, i["started"], None), DomainError),
-        ("review: bad measure", lambda ctx, i: J.record_review(ctx, i["started"], d(2026, 11, 20),
-                                                               swemwbs_items=[9] * 7), DomainError),
-        ("measure: bad point", lambda ctx, i: J.record_measure(ctx, i["started"], "middle", d(2026, 11, 20),
-                                                               SWEMWBS_MID), DomainError),
-        ("measure: bad kind", lambda ctx, i: J.record_measure(ctx, i["started"], "review", d(2026, 11, 20),
-                                                              SWEMWBS_MID, kind="phq9"), DomainError),
-        ("measure: bad ons4", lambda ctx, i: J.record_measure(ctx, i["started"], "review", d(2026, 11, 20),
-                                                              [11, 0, 0, 0], kind="ons4"), DomainError),
-        ("measure: not started", lambda ctx, i: J.record_measure(ctx, i["received"], "start", d(2026, 11, 20),
-                                                                 SWEMWBS_MID), DomainError),
+        (
+            "review: bad measure",
+            lambda ctx, i: J.record_review(ctx, i["started"], d(2026, 11, 20), swemwbs_items=[9] * 7),
+            DomainError,
+        ),
+        (
+            "measure: bad point",
+            lambda ctx, i: J.record_measure(ctx, i["started"], "middle", d(2026, 11, 20), SWEMWBS_MID),
+            DomainError,
+        ),
+        (
+            "measure: bad kind",
+            lambda ctx, i: J.record_measure(ctx, i["started"], "review", d(2026, 11, 20), SWEMWBS_MID, kind="phq9"),
+            DomainError,
+        ),
+        (
+            "measure: bad ons4",
+            lambda ctx, i: J.record_measure(ctx, i["started"], "review", d(2026, 11, 20), [11, 0, 0, 0], kind="ons4"),
+            DomainError,
+        ),
+        (
+            "measure: not started",
+            lambda ctx, i: J.record_measure(ctx, i["received"], "start", d(2026, 11, 20), SWEMWBS_MID),
+            DomainError,
+        ),
         # onward
-        ("onward: not started", lambda ctx, i: J.make_onward(ctx, i["accepted"], i["programme"], d(2026, 11, 20)),
-         DomainError),
-        ("onward: no consent", lambda ctx, i: J.make_onward(ctx, i["no_consent"], i["programme"], d(2026, 11, 20)),
-         DomainError),
-        ("onward: unknown programme", lambda ctx, i: J.make_onward(ctx, i["started"], 99999, d(2026, 11, 20)),
-         DomainError),
-        ("onward: no programme", lambda ctx, i: J.make_onward(ctx, i["started"], None, d(2026, 11, 20)),
-         DomainError),
-        ("onward: before start", lambda ctx, i: J.make_onward(ctx, i["started"], i["programme"], d(2026, 11, 4)),
-         DomainError),
+        (
+            "onward: not started",
+            lambda ctx, i: J.make_onward(ctx, i["accepted"], i["programme"], d(2026, 11, 20)),
+            DomainError,
+        ),
+        (
+            "onward: no consent",
+            lambda ctx, i: J.make_onward(ctx, i["no_consent"], i["programme"], d(2026, 11, 20)),
+            DomainError,
+        ),
+        (
+            "onward: unknown programme",
+            lambda ctx, i: J.make_onward(ctx, i["started"], 99999, d(2026, 11, 20)),
+            DomainError,
+        ),
+        ("onward: no programme", lambda ctx, i: J.make_onward(ctx, i["started"], None, d(2026, 11, 20)), DomainError),
+        (
+            "onward: before start",
+            lambda ctx, i: J.make_onward(ctx, i["started"], i["programme"], d(2026, 11, 4)),
+            DomainError,
+        ),
         ("partner: unknown", lambda ctx, i: J.partner_update(ctx, 99999, "started", d(2026, 11, 20)), NotFound),
-        ("partner: bad kind", lambda ctx, i: J.partner_update(ctx, i["onward"], "vanished", d(2026, 11, 20)),
-         DomainError),
-        ("partner: out of step", lambda ctx, i: J.partner_update(ctx, i["onward"], "completed", d(2026, 11, 20)),
-         DomainError),
-        ("partner: before referral", lambda ctx, i: J.partner_update(ctx, i["onward"], "started", d(2026, 11, 5)),
-         DomainError),
-        ("partner: stale", lambda ctx, i: J.partner_update(ctx, i["onward"], "started", d(2026, 11, 20),
-                                                           expected_version=7), ConflictError),
+        (
+            "partner: bad kind",
+            lambda ctx, i: J.partner_update(ctx, i["onward"], "vanished", d(2026, 11, 20)),
+            DomainError,
+        ),
+        (
+            "partner: out of step",
+            lambda ctx, i: J.partner_update(ctx, i["onward"], "completed", d(2026, 11, 20)),
+            DomainError,
+        ),
+        (
+            "partner: before referral",
+            lambda ctx, i: J.partner_update(ctx, i["onward"], "started", d(2026, 11, 5)),
+            DomainError,
+        ),
+        (
+            "partner: stale",
+            lambda ctx, i: J.partner_update(ctx, i["onward"], "started", d(2026, 11, 20), expected_version=7),
+            ConflictError,
+        ),
         ("feedback: nothing pending", lambda ctx, i: J.follow_up_feedback(ctx, i["onward"]), DomainError),
         # clients
-        ("client: unknown", lambda ctx, i: J.update_client(ctx, 99999, ClientInput("A", "B", d(1990, 1, 1),
-                                                                                   "Maidstone")), NotFound),
-        ("client: bad postcode", lambda ctx, i: J.update_client(ctx, i["client"], ClientInput(
-            "Ann", "Smith", d(1980, 1, 1), "Maidstone", postcode="ZZZ")), ValidationErrors),
-        ("client: stale", lambda ctx, i: J.update_client(ctx, i["client"], ClientInput(
-            "Ann", "Smith", d(1980, 1, 1), "Maidstone", phone="1"), expected_version=5), ConflictError),
+        (
+            "client: unknown",
+            lambda ctx, i: J.update_client(ctx, 99999, ClientInput("A", "B", d(1990, 1, 1), "Maidstone")),
+            NotFound,
+        ),
+        (
+            "client: bad postcode",
+            lambda ctx, i: J.update_client(
+                ctx, i["client"], ClientInput("Ann", "Smith", d(1980, 1, 1), "Maidstone", postcode="ZZZ")
+            ),
+            ValidationErrors,
+        ),
+        (
+            "client: stale",
+            lambda ctx, i: J.update_client(
+                ctx, i["client"], ClientInput("Ann", "Smith", d(1980, 1, 1), "Maidstone", phone="1"), expected_version=5
+            ),
+            ConflictError,
+        ),
     ]
 
 
@@ -476,6 +693,7 @@ def build_world(ctx) -> dict:
     make_user(ctx, "gone", "navigator", ("Lot 2",))
     with ctx.write() as s:
         from navigator.store.models import User
+
         u = s.exec(select(User).where(User.username == "gone")).one()
         u.active = False
         s.add(u)
@@ -535,13 +753,28 @@ def test_bad_input_is_a_domain_error_and_changes_nothing(world, name, call, expe
 
 def test_validation_errors_list_every_problem(ctx):
     with pytest.raises(ValidationErrors) as info:
-        J.receive_referral(ctx, ReferralInput(None, "nope", client=ClientInput(
-            "", "Smith", None, "Atlantis", postcode="X", nhs_number="123", email="no-at")))
-    assert set(info.value.errors) >= {"received_date", "source", "first_name", "date_of_birth", "locality",
-                                      "postcode", "nhs_number", "email"}
+        J.receive_referral(
+            ctx,
+            ReferralInput(
+                None,
+                "nope",
+                client=ClientInput("", "Smith", None, "Atlantis", postcode="X", nhs_number="123", email="no-at"),
+            ),
+        )
+    assert set(info.value.errors) >= {
+        "received_date",
+        "source",
+        "first_name",
+        "date_of_birth",
+        "locality",
+        "postcode",
+        "nhs_number",
+        "email",
+    }
 
 
 # ---------------------------------------------------------------- optimistic concurrency
+
 
 def test_stale_decision_is_refused_naming_who_changed_it(ctx):
     nav = make_user(ctx, "nina", "navigator", ("Lot 2",))
@@ -576,8 +809,9 @@ def test_versions_move_on_every_change(ctx):
 def test_stale_client_edit_names_who_changed_it(ctx):
     nav = make_user(ctx, "nina", "navigator", ("Lot 2",))
     ref = new_referral(nav)
-    base = dict(first_name="Ann", last_name="Smith", date_of_birth=date(1980, 1, 1), locality="Maidstone",
-                consent_to_share=True)
+    base = dict(
+        first_name="Ann", last_name="Smith", date_of_birth=date(1980, 1, 1), locality="Maidstone", consent_to_share=True
+    )
     v = J.update_client(ctx, ref.client_id, ClientInput(**base, phone="1"))  # admin edits
     with pytest.raises(ConflictError, match="admin"):
         J.update_client(nav, ref.client_id, ClientInput(**base, phone="2"), expected_version=v - 1)
@@ -585,15 +819,17 @@ def test_stale_client_edit_names_who_changed_it(ctx):
 
 # ---------------------------------------------------------------- contact rows and dates
 
+
 def test_contact_attempts_are_stored(ctx):
     jid = new_referral(ctx).journey_id
     J.log_contact(ctx, jid, date(2026, 11, 4), "phone", "no_answer", note="\x1b[1mRang\x1b[0m twice")
     J.log_contact(ctx, jid, date(2026, 11, 3), "text", "spoke")
     with ctx.read() as s:
-        rows = s.exec(select(ContactAttempt).where(ContactAttempt.journey_id == jid)
-                      .order_by(ContactAttempt.id)).all()
+        rows = s.exec(select(ContactAttempt).where(ContactAttempt.journey_id == jid).order_by(ContactAttempt.id)).all()
     assert [(r.on_date, r.method, r.outcome, r.note) for r in rows] == [
-        (date(2026, 11, 4), "phone", "no_answer", "Rang twice"), (date(2026, 11, 3), "text", "spoke", None)]
+        (date(2026, 11, 4), "phone", "no_answer", "Rang twice"),
+        (date(2026, 11, 3), "text", "spoke", None),
+    ]
     j = journey_row(ctx, jid)
     assert (j.first_contact_date, j.last_contact_date) == (date(2026, 11, 3), date(2026, 11, 4))
 

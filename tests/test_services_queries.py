@@ -6,14 +6,14 @@ import json
 from datetime import date
 
 import pytest
-from conftest import SWEMWBS_MID, TODAY, make_user, new_referral
 from sqlmodel import select
 
+from conftest import SWEMWBS_MID, TODAY, make_user, new_referral
 from navigator.domain.errors import AccessDenied, DomainError, NotFound
-from navigator.services import journeys as J
-from navigator.services import queries as Q
+from navigator.services.casework import journeys as J
+from navigator.services.casework import queries as Q
+from navigator.services.casework.journeys import ClientInput
 from navigator.services.context import Ctx
-from navigator.services.journeys import ClientInput
 from navigator.store.models import AccessGrant, AuditEvent, User
 
 
@@ -36,6 +36,7 @@ def last_event(ctx) -> AuditEvent:
 
 
 # ---------------------------------------------------------------- acting on another navigator's journey
+
 
 def test_navigator_cannot_act_on_anothers_journey(team):
     nina, omar = team["nina"], team["omar"]
@@ -112,6 +113,7 @@ def test_a_grant_does_not_reach_outside_lots(team, ctx):
 
 # ---------------------------------------------------------------- team leads
 
+
 def test_team_lead_sees_journeys_in_their_lots_only(team):
     nina, fred, tess, lena = team["nina"], team["fred"], team["tess"], team["lena"]
     west = new_referral(nina, first="West")  # Lot 2
@@ -145,6 +147,7 @@ def test_caseload_of_another_navigator_needs_a_team_lead(team):
 
 # ---------------------------------------------------------------- reassign
 
+
 def test_reassign(team, ctx):
     nina, omar, tess = team["nina"], team["omar"], team["tess"]
     a = new_referral(nina, first="Ann", received=date(2026, 11, 16))
@@ -173,6 +176,7 @@ def test_reassign(team, ctx):
 
 
 # ---------------------------------------------------------------- users
+
 
 def test_unknown_or_deactivated_user_is_refused(ctx):
     stranger = Ctx(ctx.store, username="stranger", today_fn=lambda: TODAY)
@@ -203,13 +207,32 @@ def test_update_client_needs_access(team):
 
 # ---------------------------------------------------------------- Find
 
+
 def test_find_by_name_ref_nhs_dob_postcode(team, ctx):
     nina = team["nina"]
-    ref = J.receive_referral(nina, J.ReferralInput(date(2026, 11, 2), "gp", client=ClientInput(
-        "Zoë", "O'Brien", date(1990, 3, 4), "Maidstone", postcode="ME14 1XX", nhs_number="9434765919")))
+    ref = J.receive_referral(
+        nina,
+        J.ReferralInput(
+            date(2026, 11, 2),
+            "gp",
+            client=ClientInput(
+                "Zoë", "O'Brien", date(1990, 3, 4), "Maidstone", postcode="ME14 1XX", nhs_number="9434765919"
+            ),
+        ),
+    )
     new_referral(nina, first="Other", last="Person")
-    for q in ("zoe", "Zoe O'Brien", "o'brien", ref.client_ref, ref.client_ref.lower(), "943 476 5919",
-              "04/03/1990", "1990-03-04", "me141xx", "ME14 1XX"):
+    for q in (
+        "zoe",
+        "Zoe O'Brien",
+        "o'brien",
+        ref.client_ref,
+        ref.client_ref.lower(),
+        "943 476 5919",
+        "04/03/1990",
+        "1990-03-04",
+        "me141xx",
+        "ME14 1XX",
+    ):
         hits = Q.find(nina, q)
         assert [h.client_id for h in hits] == [ref.client_id], q
         assert hits[0].mine and hits[0].latest_journey_id == ref.journey_id
@@ -231,10 +254,13 @@ def test_find_respects_lots_and_marks_what_needs_a_reason(team):
 
 # ---------------------------------------------------------------- Caseload and Journey
 
+
 def test_caseload_filters_sorts_pages(team):
     nina = team["nina"]
-    refs = [new_referral(nina, first=n, received=date(2026, 11, d)) for n, d in
-            (("Ann", 2), ("Bea", 3), ("Cal", 4), ("Dee", 5))]
+    refs = [
+        new_referral(nina, first=n, received=date(2026, 11, d))
+        for n, d in (("Ann", 2), ("Bea", 3), ("Cal", 4), ("Dee", 5))
+    ]
     J.decide(nina, refs[1].journey_id, "accepted", date(2026, 11, 6))
     J.close(nina, refs[3].journey_id, date(2026, 11, 6), "declined")
     page = Q.caseload(nina)
@@ -243,7 +269,7 @@ def test_caseload_filters_sorts_pages(team):
     assert Q.caseload(nina, open_only=False).total == 4
     assert [r.client_name for r in Q.caseload(nina, states=["accepted"]).rows] == ["Bea Smith"]
     assert [r.client_name for r in Q.caseload(nina, sort="client").rows] == ["Ann Smith", "Bea Smith", "Cal Smith"]
-    assert [r.client_name for r in Q.caseload(nina, sort="received", descending=True).rows][0] == "Cal Smith"
+    assert next(r.client_name for r in Q.caseload(nina, sort="received", descending=True).rows) == "Cal Smith"
     p1 = Q.caseload(nina, sort="client", limit=2)
     p2 = Q.caseload(nina, sort="client", limit=2, offset=2)
     assert [r.client_name for r in p1.rows + p2.rows] == ["Ann Smith", "Bea Smith", "Cal Smith"]
@@ -260,8 +286,14 @@ def test_journey_detail_is_audited_and_lists_actions(ctx):
     ev = last_event(ctx)
     assert (ev.action, ev.journey_id) == ("view.journey", ref.journey_id)
     assert d.available_actions == {"contact", "decide", "close", "reassign"}
-    assert set(d.end_reasons) == {"no_response", "declined", "insufficient_information", "not_aware_of_referral",
-                                  "moved_away", "other"}
+    assert set(d.end_reasons) == {
+        "no_response",
+        "declined",
+        "insufficient_information",
+        "not_aware_of_referral",
+        "moved_away",
+        "other",
+    }
     assert [t.kind for t in d.tasks] == ["first_contact"] and d.tasks[0].overdue
     J.log_contact(ctx, ref.journey_id, date(2026, 11, 3), "phone", "spoke")
     J.decide(ctx, ref.journey_id, "accepted", date(2026, 11, 4))
@@ -303,13 +335,14 @@ def test_a_navigator_cannot_refer_a_known_person_outside_their_lots(ctx):
     """A referral for an existing person is a way into their record: only within the user's lots."""
     from conftest import make_user, new_referral
     from navigator.domain.errors import AccessDenied
-    from navigator.services.journeys import ReferralInput, receive_referral
+    from navigator.services.casework.journeys import ReferralInput, receive_referral
 
     ref = new_referral(ctx, first="Dan", last="Far", locality="Thanet")  # Lot 4
     west = make_user(ctx, "wes", "navigator", ("Lot 2",))
     with pytest.raises(AccessDenied):
         receive_referral(west, ReferralInput(received_date=date(2026, 11, 20), source="gp", client_id=ref.client_id))
     east = make_user(ctx, "eve", "navigator", ("Lot 4",))
-    again = receive_referral(east, ReferralInput(received_date=date(2026, 11, 20), source="gp",
-                                                 client_id=ref.client_id))
+    again = receive_referral(
+        east, ReferralInput(received_date=date(2026, 11, 20), source="gp", client_id=ref.client_id)
+    )
     assert again.client_id == ref.client_id

@@ -13,10 +13,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import TODAY, make_user, new_referral
 
+from conftest import TODAY, make_user, new_referral
 from navigator import cli
-from navigator.services import queries as Q
 from navigator.services.context import Ctx
 from navigator.store import engine as E
 from navigator.store import paths as P
@@ -32,7 +31,7 @@ def test_today_and_caseload_need_no_orm(ctx, db_path):
     code = textwrap.dedent(f"""
         import sys
         from datetime import date
-        from navigator.services import queries
+        from navigator.services.casework import queries
         from navigator.services.context import Ctx
         from navigator.store.engine import open_store
         store = open_store({f"sqlite:///{db_path}"!r})
@@ -64,7 +63,8 @@ def test_a_migration_not_in_the_plain_form_is_left_to_alembic(tmp_path, monkeypa
     db = tmp_path / "db"
     shutil.copytree(P.db_dir() / "migrations", db / "migrations", ignore=shutil.ignore_patterns("__pycache__"))
     head = E.head_revision()
-    (db / "migrations" / "versions" / "9002_merge.py").write_text(textwrap.dedent(f'''
+    (db / "migrations" / "versions" / "9002_merge.py").write_text(
+        textwrap.dedent(f'''
         """test: a merge point"""
         revision = "9002_merge"
         down_revision = ("{head}",)
@@ -78,7 +78,8 @@ def test_a_migration_not_in_the_plain_form_is_left_to_alembic(tmp_path, monkeypa
 
         def downgrade() -> None:
             pass
-        '''))
+        ''')
+    )
     monkeypatch.setattr(E, "db_dir", lambda: db)
     assert E._scan_revisions() is None
     assert E.head_revision() == "9002_merge"

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from conftest import new_referral
 from sqlalchemy import text
 from sqlmodel import select
 
+from conftest import new_referral
 from navigator.domain.errors import DomainError, StoreError
 from navigator.services.context import Ctx
-from navigator.services.setup import open_ready
+from navigator.services.setup.reference import open_ready
 from navigator.store import engine as E
 from navigator.store import paths as P
 from navigator.store.models import Client
@@ -46,6 +46,7 @@ def url(path: Path) -> str:
 
 
 # ---------------------------------------------------------------- a new store
+
 
 def test_new_file_is_owner_only(tmp_path):
     path = tmp_path / "new" / "sub" / "store.sqlite3"
@@ -87,9 +88,8 @@ def test_sqlite_settings(tmp_path, which):
 
 
 def test_foreign_keys_are_enforced(ctx):
-    with pytest.raises(DomainError, match="does not exist"):
-        with ctx.write() as s:
-            s.execute(text("INSERT INTO locality (lot_id, name, active) VALUES (9999, 'Nowhere', 1)"))
+    with pytest.raises(DomainError, match="does not exist"), ctx.write() as s:
+        s.execute(text("INSERT INTO locality (lot_id, name, active) VALUES (9999, 'Nowhere', 1)"))
 
 
 def test_writes_take_the_lock_up_front(ctx):
@@ -131,6 +131,7 @@ def test_unwritable_folder(tmp_path):
 
 
 # ---------------------------------------------------------------- refusals leave the file untouched
+
 
 def test_directory_path_refused(tmp_path):
     folder = tmp_path / "a folder"
@@ -199,14 +200,15 @@ def test_without_upgrade_an_old_schema_is_refused(tmp_path):
 
 # ---------------------------------------------------------------- migrations
 
+
 @pytest.fixture
 def newer_migrations(tmp_path, monkeypatch):
     """navigator's migrations plus one more revision, as a later release would ship them."""
     db = tmp_path / "release2" / "db"
-    shutil.copytree(P.db_dir() / "migrations", db / "migrations",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(P.db_dir() / "migrations", db / "migrations", ignore=shutil.ignore_patterns("__pycache__"))
     head = E.head_revision()
-    (db / "migrations" / "versions" / "9001_test_extra.py").write_text(textwrap.dedent(f'''
+    (db / "migrations" / "versions" / "9001_test_extra.py").write_text(
+        textwrap.dedent(f'''
         """test: a later release adds a table"""
         from alembic import op
         import sqlalchemy as sa
@@ -224,7 +226,8 @@ def newer_migrations(tmp_path, monkeypatch):
 
         def downgrade() -> None:
             op.drop_table("test_extra")
-        '''))
+        ''')
+    )
     return lambda: monkeypatch.setattr(E, "db_dir", lambda: db)
 
 
@@ -292,9 +295,13 @@ def test_migrations_round_trip(tmp_path):
 
     def schema():
         with store.engine.connect() as conn:
-            return sorted(conn.execute(text(
-                "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")).all(),
-                key=lambda r: (r[0], r[1]))
+            return sorted(
+                conn.execute(
+                    text("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+                ).all(),
+                key=lambda r: (r[0], r[1]),
+            )
+
     first = schema()
     cfg = E.alembic_config()
     with store.write_engine.begin() as conn:
@@ -330,15 +337,18 @@ def mounts(tmp_path) -> str:
     return str(f)
 
 
-@pytest.mark.parametrize("where,fstype,network", [
-    ("/home/nina/navigator.sqlite3", "ext4", False),
-    ("/mnt/share/navigator.sqlite3", "nfs4", True),
-    ("/mnt/share", "nfs4", True),
-    ("/mnt/shared/navigator.sqlite3", "ext4", False),  # a prefix of the name is not the mount
-    ("/mnt/team drive/x.sqlite3", "cifs", True),  # escaped spaces in mount points
-    ("/mnt/share/local/x.sqlite3", "ext4", False),  # the longest mount wins
-    ("/tmp/x.sqlite3", "tmpfs", False),
-])
+@pytest.mark.parametrize(
+    "where,fstype,network",
+    [
+        ("/home/nina/navigator.sqlite3", "ext4", False),
+        ("/mnt/share/navigator.sqlite3", "nfs4", True),
+        ("/mnt/share", "nfs4", True),
+        ("/mnt/shared/navigator.sqlite3", "ext4", False),  # a prefix of the name is not the mount
+        ("/mnt/team drive/x.sqlite3", "cifs", True),  # escaped spaces in mount points
+        ("/mnt/share/local/x.sqlite3", "ext4", False),  # the longest mount wins
+        ("/tmp/x.sqlite3", "tmpfs", False),
+    ],
+)
 def test_filesystem_type_from_mounts(mounts, where, fstype, network):
     assert P.filesystem_type(Path(where), mounts) == fstype
     assert P.is_network_filesystem(Path(where), mounts) is network
@@ -371,6 +381,7 @@ def test_network_filesystem_refused(tmp_path, monkeypatch, mounts):
 
 # ---------------------------------------------------------------- URLs and messages
 
+
 def test_resolve_url(tmp_path, monkeypatch):
     monkeypatch.delenv("NAVIGATOR_DATABASE_URL", raising=False)
     monkeypatch.delenv("NAVIGATOR_DB", raising=False)
@@ -384,14 +395,17 @@ def test_resolve_url(tmp_path, monkeypatch):
     assert "secret" not in E.describe("postgresql://u:secret@h/db")
 
 
-@pytest.mark.parametrize("orig,expect", [
-    ("database is locked", "locked by another program"),
-    ("file is not a database", "damaged"),
-    ("attempt to write a readonly database", "read-only"),
-    ("unable to open database file", "cannot be opened"),
-    ("database or disk is full", "disk is full"),
-    ("something else", "navigator doctor"),
-])
+@pytest.mark.parametrize(
+    "orig,expect",
+    [
+        ("database is locked", "locked by another program"),
+        ("file is not a database", "damaged"),
+        ("attempt to write a readonly database", "read-only"),
+        ("unable to open database file", "cannot be opened"),
+        ("database or disk is full", "disk is full"),
+        ("something else", "navigator doctor"),
+    ],
+)
 def test_database_errors_become_clear_messages(tmp_path, orig, expect):
     store = E.Store("sqlite:///x", None, None, tmp_path / "x.sqlite3")
     assert expect in E._db_error_message(store, Exception(orig))
@@ -416,12 +430,21 @@ def test_store_error_is_not_a_domain_error():
 
 
 def test_write_errors_roll_back(ctx):
-    with pytest.raises(DomainError):
-        with ctx.write() as s:
-            s.add(Client(client_ref="X1", first_name="A", last_name="B", first_name_key="a", last_name_key="b",
-                         date_of_birth=__import__("datetime").date(1980, 1, 1), locality_id=1,
-                         created_at=ctx.now(), updated_at=ctx.now()))
-            s.flush()
-            raise DomainError("refused after a write")
+    with pytest.raises(DomainError), ctx.write() as s:
+        s.add(
+            Client(
+                client_ref="X1",
+                first_name="A",
+                last_name="B",
+                first_name_key="a",
+                last_name_key="b",
+                date_of_birth=__import__("datetime").date(1980, 1, 1),
+                locality_id=1,
+                created_at=ctx.now(),
+                updated_at=ctx.now(),
+            )
+        )
+        s.flush()
+        raise DomainError("refused after a write")
     with ctx.read() as s:
         assert s.exec(select(Client).where(Client.client_ref == "X1")).first() is None

@@ -1,4 +1,4 @@
-"""Team leads' services (services/team.py) on a small store built through services.journeys.
+"""Team leads' services (services/casework/team.py) on a small store built through services.journeys.
 
 Today is Wednesday 2026-11-25. No bank holidays fall between September and November 2026, so the
 working-day counts below are weekdays, counted by hand (the count from A to B: days d, A < d <= B).
@@ -31,12 +31,13 @@ from pathlib import Path
 
 import pytest
 
-from navigator.domain.errors import AccessDenied, DomainError
-from navigator.services import admin, team
-from navigator.services import journeys as J
-from navigator.services.context import Ctx, put_setting
-from navigator.services.setup import open_ready, reference
 from conftest import SWEMWBS_HIGH, SWEMWBS_MID, TODAY, make_user, new_referral
+from navigator.domain.errors import AccessDenied, DomainError
+from navigator.services.casework import journeys as J
+from navigator.services.casework import team
+from navigator.services.context import Ctx, put_setting
+from navigator.services.setup import admin
+from navigator.services.setup.reference import open_ready, reference
 
 D = date
 
@@ -58,14 +59,18 @@ def build(ctx: Ctx) -> dict[str, int]:
     resilience = next(p for p in ref.programmes if p.name.startswith("Resilience"))
 
     def r(key, first, received, locality, navigator="nina"):
-        ids[key] = new_referral(ctx, first=first, last="Test", received=received, locality=locality,
-                                navigator=navigator).journey_id
+        ids[key] = new_referral(
+            ctx, first=first, last="Test", received=received, locality=locality, navigator=navigator
+        ).journey_id
         return ids[key]
 
     r("A", "Ann", D(2026, 11, 2), "Maidstone")
     b = r("B", "Bea", D(2026, 10, 1), "Sevenoaks")
-    for on, method, outcome in ((D(2026, 10, 2), "phone", "no_answer"), (D(2026, 10, 6), "phone", "no_answer"),
-                                (D(2026, 10, 8), "letter", "sent")):
+    for on, method, outcome in (
+        (D(2026, 10, 2), "phone", "no_answer"),
+        (D(2026, 10, 6), "phone", "no_answer"),
+        (D(2026, 10, 8), "letter", "sent"),
+    ):
         J.log_contact(ctx, b, on, method, outcome)
     c = r("C", "Cal", D(2026, 11, 3), "Tunbridge Wells")
     _accept(ctx, c, D(2026, 11, 5), D(2026, 11, 6))
@@ -88,8 +93,11 @@ def build(ctx: Ctx) -> dict[str, int]:
     r("H", "Hal", D(2026, 11, 16), "Maidstone", navigator="vic")
     r("F", "Fin", D(2026, 11, 10), "Ashford", navigator="omar")
     g = r("G", "Gil", D(2025, 12, 1), "Canterbury", navigator="omar")
-    for on, method, outcome in ((D(2025, 12, 2), "phone", "no_answer"), (D(2025, 12, 4), "phone", "no_answer"),
-                                (D(2025, 12, 8), "letter", "sent")):
+    for on, method, outcome in (
+        (D(2025, 12, 2), "phone", "no_answer"),
+        (D(2025, 12, 4), "phone", "no_answer"),
+        (D(2025, 12, 8), "letter", "sent"),
+    ):
         J.log_contact(ctx, g, on, method, outcome)
     J.close(ctx, g, D(2026, 1, 5), "no_response")
     admin.deactivate_user(ctx, "vic")
@@ -124,17 +132,34 @@ def as_user(ctx: Ctx, username: str) -> Ctx:
 
 # ---------------------------------------------------------------- Team
 
+
 def test_team_per_navigator_by_hand(store):
     view = team.team(store)
     rows = {n.username: n for n in view.navigators}
     assert set(rows) == {"nina", "omar", "tess", "vic"}  # admin and lea hold no journeys
     nina = rows["nina"].load
-    assert nina == team.Load(open=5, active=3, awaiting_contact=2, waiting_to_start=1, longest_wait=13,
-                             overdue=5, due_no_response=1, completions=1)
+    assert nina == team.Load(
+        open=5,
+        active=3,
+        awaiting_contact=2,
+        waiting_to_start=1,
+        longest_wait=13,
+        overdue=5,
+        due_no_response=1,
+        completions=1,
+    )
     # overdue: A first contact (4 Nov), B closure (22 Oct), C waiting (6 Nov), E review, E chase debt advice;
     # I's review falls due today (not overdue yet)
-    assert rows["omar"].load == team.Load(open=1, active=0, awaiting_contact=1, waiting_to_start=0,
-                                          longest_wait=None, overdue=1, due_no_response=0, completions=0)
+    assert rows["omar"].load == team.Load(
+        open=1,
+        active=0,
+        awaiting_contact=1,
+        waiting_to_start=0,
+        longest_wait=None,
+        overdue=1,
+        due_no_response=0,
+        completions=0,
+    )
     assert rows["tess"].load == team.Load()
     assert rows["vic"].active is False and rows["vic"].load.open == 1
     assert view.navigators[-1].username == "vic"  # deactivated accounts last
@@ -147,8 +172,16 @@ def test_team_totals_per_locality_lot_and_service(store):
     assert loc["Maidstone"].open == 3  # A, E, H
     assert loc["Maidstone"].awaiting_contact == 2  # A, H
     assert loc["Maidstone"].completions == 1  # D
-    assert loc["Tunbridge Wells"] == team.Load(open=2, active=2, awaiting_contact=0, waiting_to_start=1,
-                                               longest_wait=13, overdue=1, due_no_response=0, completions=0)
+    assert loc["Tunbridge Wells"] == team.Load(
+        open=2,
+        active=2,
+        awaiting_contact=0,
+        waiting_to_start=1,
+        longest_wait=13,
+        overdue=1,
+        due_no_response=0,
+        completions=0,
+    )
     assert loc["Dartford"] == team.Load()  # every locality is listed
     lots = {p.lot: p.load for p in view.lots}
     assert lots["Lot 2"].open == 6 and lots["Lot 2"].overdue == 6 and lots["Lot 2"].due_no_response == 1
@@ -162,8 +195,7 @@ def test_team_lead_sees_only_their_lots(store):
     view = team.team(lea)
     assert {n.username for n in view.navigators} == {"nina", "tess", "vic"}
     assert {p.lot for p in view.lots} == {"Lot 2"}
-    assert {p.locality for p in view.localities} == {"Maidstone", "Tonbridge & Malling", "Tunbridge Wells",
-                                                     "Sevenoaks"}
+    assert {p.locality for p in view.localities} == {"Maidstone", "Tonbridge & Malling", "Tunbridge Wells", "Sevenoaks"}
     assert view.total.load.open == 6
 
 
@@ -176,6 +208,7 @@ def test_navigator_is_refused_everywhere(store):
 
 # ---------------------------------------------------------------- Waiting and stuck
 
+
 def test_waiting_and_stuck_by_hand(store):
     ids = store.ids
     view = team.waiting_and_stuck(store)
@@ -184,7 +217,8 @@ def test_waiting_and_stuck_by_hand(store):
     assert view.waiting_total == 1
     # E's debt advice referral: no update for 51 working days; the resilience one was updated 5 days ago
     assert [(o.onward_id, o.silent, o.last_update, o.journey_id) for o in view.onward] == [
-        (ids["E_debt"], 51, None, ids["E"])]
+        (ids["E_debt"], 51, None, ids["E"])
+    ]
     assert view.onward[0].partner == "Kent Money Advice" and view.onward[0].programme == "Debt advice"
     # E: 54 working days since the start; I: exactly 30 (due today, not missed)
     assert [(r.journey_id, r.since, r.overdue_by) for r in view.reviews] == [(ids["E"], 54, 24)]
@@ -222,9 +256,10 @@ def test_stuck_is_limited_to_the_leads_lots(store):
 
 # ---------------------------------------------------------------- Trends
 
+
 def test_trends_service_by_hand(store):
     view = team.trends(store)
-    assert [m.month for m in view.months][0] == "2025-12" and view.months[-1].month == "2026-11"
+    assert next(m.month for m in view.months) == "2025-12" and view.months[-1].month == "2026-11"
     by = {m.month: m for m in view.months}
     assert len(by) == 12
     assert (by["2025-12"].received, by["2026-01"].no_response) == (1, 1)
@@ -260,6 +295,7 @@ def test_trends_lead_scope(store):
 
 # ---------------------------------------------------------------- Partners
 
+
 def test_partners_by_hand(store):
     view = team.partners(store)
     rows = {r.programme: r for r in view.rows}
@@ -270,8 +306,7 @@ def test_partners_by_hand(store):
     assert res.median_first_update == Decimal("3.5") and res.updated == 2  # median of 5 and 2
     assert res.waiting_past_expected == 0  # its chase falls due on 2 Dec
     debt = rows["Debt advice"]
-    assert (debt.made, debt.open, debt.started, debt.acceptance_rate, debt.median_first_update) == (
-        1, 1, 0, None, None)
+    assert (debt.made, debt.open, debt.started, debt.acceptance_rate, debt.median_first_update) == (1, 1, 0, None, None)
     assert debt.waiting_past_expected == 1  # chase due 22 Sep
     assert rows["Yoga"].made == 0
 
@@ -307,8 +342,16 @@ def test_the_same_figures_on_sqlite_and_postgresql(ctx):
     """The grouped queries give the hand-worked figures on both backends (dates come back as text on SQLite)."""
     ids = build(ctx)
     nina = {n.username: n for n in team.team(ctx).navigators}["nina"].load
-    assert nina == team.Load(open=5, active=3, awaiting_contact=2, waiting_to_start=1, longest_wait=13,
-                             overdue=5, due_no_response=1, completions=1)
+    assert nina == team.Load(
+        open=5,
+        active=3,
+        awaiting_contact=2,
+        waiting_to_start=1,
+        longest_wait=13,
+        overdue=5,
+        due_no_response=1,
+        completions=1,
+    )
     stuck = team.waiting_and_stuck(ctx)
     assert [(w.journey_id, w.waited) for w in stuck.waiting] == [(ids["C"], 13)]
     assert [(o.onward_id, o.silent) for o in stuck.onward] == [(ids["E_debt"], 51)]

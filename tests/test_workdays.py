@@ -21,6 +21,7 @@ def brute_count(cal: WorkingCalendar, a: date, b: date) -> int:
 
 # ---------------------------------------------------------------- count(A, B): A < d <= B
 
+
 def test_same_day_is_zero():
     for d in (date(2026, 11, 25), date(2026, 11, 28), date(2026, 12, 25)):
         assert CAL.count(d, d) == 0
@@ -58,6 +59,7 @@ def test_count_matches_day_by_day_over_years():
 
 # ---------------------------------------------------------------- bank holidays (subdiv ENG, substitutes)
 
+
 def test_easter_2026():
     good_friday, easter_monday = date(2026, 4, 3), date(2026, 4, 6)
     assert good_friday.weekday() == 4 and easter_monday.weekday() == 0
@@ -89,15 +91,21 @@ def test_christmas_2027_both_substitutes():
     assert CAL.add(date(2027, 12, 24), 1) == date(2027, 12, 29)
 
 
-@pytest.mark.parametrize("day", [
-    date(2026, 1, 1),  # New Year's Day
-    date(2026, 5, 4),  # early May
-    date(2026, 5, 25),  # Spring
-    date(2026, 8, 31),  # Summer (missing without subdiv="ENG")
-    date(2027, 1, 1),
-    date(2027, 3, 26), date(2027, 3, 29),  # Easter 2027
-    date(2027, 5, 3), date(2027, 5, 31), date(2027, 8, 30),
-])
+@pytest.mark.parametrize(
+    "day",
+    [
+        date(2026, 1, 1),  # New Year's Day
+        date(2026, 5, 4),  # early May
+        date(2026, 5, 25),  # Spring
+        date(2026, 8, 31),  # Summer (missing without subdiv="ENG")
+        date(2027, 1, 1),
+        date(2027, 3, 26),
+        date(2027, 3, 29),  # Easter 2027
+        date(2027, 5, 3),
+        date(2027, 5, 31),
+        date(2027, 8, 30),
+    ],
+)
 def test_other_bank_holidays_present(day):
     assert day.weekday() < 5
     assert CAL.is_bank_holiday(day)
@@ -111,13 +119,15 @@ def test_scottish_only_holidays_are_working_days():
 
 
 def test_bank_holiday_count_2026():
-    holidays_2026 = [d for d, working in CAL.days(date(2026, 1, 1), date(2026, 12, 31))
-                     if d.weekday() < 5 and not working]
+    holidays_2026 = [
+        d for d, working in CAL.days(date(2026, 1, 1), date(2026, 12, 31)) if d.weekday() < 5 and not working
+    ]
     assert len(holidays_2026) == 8  # 8 England & Wales weekday bank holidays
     assert CAL.count(date(2025, 12, 31), date(2026, 12, 31)) == 261 - 8
 
 
 # ---------------------------------------------------------------- corrections
+
 
 def test_extra_non_working_day():
     closure = date(2026, 11, 24)  # a Tuesday the service is closed (e.g. a one-off holiday)
@@ -145,6 +155,7 @@ def test_corrections_do_not_leak_into_the_default_calendar():
 
 
 # ---------------------------------------------------------------- add(d, n)
+
 
 def test_add_forwards():
     wed = date(2026, 11, 25)
@@ -186,9 +197,9 @@ def test_days_lists_each_day():
 
 def test_store_corrections_move_follow_ups(ctx):
     """An admin's corrections in the store are the calendar the services use."""
-    from conftest import new_referral
     from sqlmodel import select
 
+    from conftest import new_referral
     from navigator.store.models import CalendarCorrection, Task
 
     with ctx.write() as s:

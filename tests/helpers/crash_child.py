@@ -12,7 +12,7 @@ from datetime import date
 
 from sqlmodel import select
 
-from navigator.services import journeys as J
+from navigator.services.casework import journeys as J
 from navigator.services.context import Ctx
 from navigator.store.engine import open_store
 from navigator.store.models import ContactAttempt
@@ -27,10 +27,16 @@ def main() -> None:
     i = 0
     while True:
         name = f"Crash{run}x{i}"
-        ref = J.receive_referral(ctx, J.ReferralInput(
-            received_date=date(2026, 11, 2), source="gp", reason=f"reason of {name}", support_areas=("money",),
-            client=J.ClientInput(name, "Test", date(1980, 1, 1), "Maidstone", phone="01622 000000"),
-        ))
+        ref = J.receive_referral(
+            ctx,
+            J.ReferralInput(
+                received_date=date(2026, 11, 2),
+                source="gp",
+                reason=f"reason of {name}",
+                support_areas=("money",),
+                client=J.ClientInput(name, "Test", date(1980, 1, 1), "Maidstone", phone="01622 000000"),
+            ),
+        )
         print(f"J {name} {ref.journey_id} {ref.client_id}", flush=True)
         J.log_contact(ctx, ref.journey_id, date(2026, 11, 3), "phone", "no_answer", f"note of {name}")
         with ctx.read() as s:

@@ -11,7 +11,8 @@ def tamper_sqlite(path: Path | str, *statements: str) -> None:
     con = sqlite3.connect(path, isolation_level=None)
     try:
         triggers = con.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type='trigger' AND tbl_name='audit_event'").fetchall()
+            "SELECT name, sql FROM sqlite_master WHERE type='trigger' AND tbl_name='audit_event'"
+        ).fetchall()
         assert triggers, "the append-only triggers are missing"
         con.execute("BEGIN")
         for name, _ in triggers:

@@ -13,8 +13,8 @@ import sys
 import time
 from datetime import date
 
-from navigator.services import journeys as J
-from navigator.services import queries as Q
+from navigator.services.casework import journeys as J
+from navigator.services.casework import queries as Q
 from navigator.services.context import Ctx
 from navigator.store.engine import open_store
 
@@ -34,9 +34,15 @@ def main() -> int:
     try:
         for i in range(count):
             name = f"{username.title()}Person{i}"
-            ref = J.receive_referral(ctx, J.ReferralInput(
-                received_date=date(2026, 11, 2), source="gp", navigator="nav",
-                client=J.ClientInput(name, "Concurrent", date(1980, 1, 1), "Maidstone")))
+            ref = J.receive_referral(
+                ctx,
+                J.ReferralInput(
+                    received_date=date(2026, 11, 2),
+                    source="gp",
+                    navigator="nav",
+                    client=J.ClientInput(name, "Concurrent", date(1980, 1, 1), "Maidstone"),
+                ),
+            )
             if role == "navigator":
                 J.log_contact(ctx, ref.journey_id, date(2026, 11, 3), "phone", "spoke", f"spoke to {name}")
                 Q.journey_detail(ctx, ref.journey_id)  # a view is a write too (audited)
@@ -46,7 +52,7 @@ def main() -> int:
                 Q.caseload(ctx, "nav")
                 Q.find(ctx, name)  # audited search
             done += 1
-    except Exception as exc:  # noqa: BLE001 - report anything to the parent
+    except Exception as exc:
         print(f"ERROR {type(exc).__name__}: {exc}", flush=True)
         return 1
     finally:

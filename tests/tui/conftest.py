@@ -7,18 +7,18 @@ that come from them) are the same on every run: snapshots stay stable.
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
-from navigator.services import journeys as J
-from navigator.services.context import Ctx
-from navigator.services.journeys import ClientInput, ReferralInput
-from navigator.services.setup import open_ready, reference
 from conftest import SWEMWBS_HIGH, SWEMWBS_MID, TODAY, make_user
+from navigator.services.casework import journeys as J
+from navigator.services.casework.journeys import ClientInput, ReferralInput
+from navigator.services.context import Ctx
+from navigator.services.setup.reference import open_ready, reference
 
-NOW = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 
 
 def fixed(ctx: Ctx) -> Ctx:
@@ -27,15 +27,46 @@ def fixed(ctx: Ctx) -> Ctx:
     return ctx
 
 
-def referral(ctx: Ctx, first: str, last: str, received: date, *, dob=date(1980, 1, 1), locality="Maidstone",
-             navigator=None, source="gp", client_id=None, consent=True, **kw):
-    client = None if client_id else ClientInput(first, last, dob, locality, consent_to_share=consent,
-                                                postcode=kw.pop("postcode", None), phone=kw.pop("phone", None))
-    return J.receive_referral(ctx, ReferralInput(
-        received_date=received, source=source, navigator=navigator, client=client, client_id=client_id,
-        referrer=kw.pop("referrer", None), reason=kw.pop("reason", None),
-        support_areas=kw.pop("support_areas", ()),
-    ))
+def referral(
+    ctx: Ctx,
+    first: str,
+    last: str,
+    received: date,
+    *,
+    dob=date(1980, 1, 1),
+    locality="Maidstone",
+    navigator=None,
+    source="gp",
+    client_id=None,
+    consent=True,
+    **kw,
+):
+    client = (
+        None
+        if client_id
+        else ClientInput(
+            first,
+            last,
+            dob,
+            locality,
+            consent_to_share=consent,
+            postcode=kw.pop("postcode", None),
+            phone=kw.pop("phone", None),
+        )
+    )
+    return J.receive_referral(
+        ctx,
+        ReferralInput(
+            received_date=received,
+            source=source,
+            navigator=navigator,
+            client=client,
+            client_id=client_id,
+            referrer=kw.pop("referrer", None),
+            reason=kw.pop("reason", None),
+            support_areas=kw.pop("support_areas", ()),
+        ),
+    )
 
 
 def build_store(ctx: Ctx) -> dict[str, int]:
@@ -44,35 +75,62 @@ def build_store(ctx: Ctx) -> dict[str, int]:
     make_user(ctx, "nina", "navigator", ("Lot 2",))
 
     # Awaiting first contact (due 4 Nov: overdue)
-    ids["ann"] = referral(ctx, "Ann", "Smith", date(2026, 11, 2), postcode="ME14 1AA",
-                          reason="Low mood since losing her job", support_areas=("employment",)).journey_id
+    ids["ann"] = referral(
+        ctx,
+        "Ann",
+        "Smith",
+        date(2026, 11, 2),
+        postcode="ME14 1AA",
+        reason="Low mood since losing her job",
+        support_areas=("employment",),
+    ).journey_id
     # One unanswered attempt: attempt 2 due
-    ids["bob"] = referral(ctx, "Bob", "Jones", date(2026, 11, 16), locality="Tonbridge & Malling",
-                          source="self").journey_id
+    ids["bob"] = referral(
+        ctx, "Bob", "Jones", date(2026, 11, 16), locality="Tonbridge & Malling", source="self"
+    ).journey_id
     J.log_contact(ctx, ids["bob"], date(2026, 11, 18), "phone", "no_answer")
     # Three unanswered attempts: due for no-response closure
     ids["fay"] = referral(ctx, "Fay", "Green", date(2026, 10, 1), locality="Sevenoaks").journey_id
     for on, method in ((date(2026, 10, 2), "phone"), (date(2026, 10, 6), "phone"), (date(2026, 10, 8), "letter")):
         J.log_contact(ctx, ids["fay"], on, method, "no_answer" if method == "phone" else "sent")
     # Accepted, waiting to start
-    ids["cara"] = referral(ctx, "Cara", "Patel", date(2026, 11, 3), locality="Tunbridge Wells",
-                           source="cmht").journey_id
+    ids["cara"] = referral(
+        ctx, "Cara", "Patel", date(2026, 11, 3), locality="Tunbridge Wells", source="cmht"
+    ).journey_id
     J.log_contact(ctx, ids["cara"], date(2026, 11, 5), "phone", "spoke")
     J.decide(ctx, ids["cara"], "accepted", date(2026, 11, 6))
     # Not due yet (first contact due 26 Nov)
     ids["eve"] = referral(ctx, "Eve", "Brown", date(2026, 11, 24), locality="Maidstone").journey_id
 
     # Dev: an earlier, completed journey, and a started one with a plan, measures and onward referrals
-    old = referral(ctx, "Dev", "Kumar", date(2024, 3, 4), dob=date(1975, 6, 15), postcode="TN9 1AB",
-                   phone="07700 900123", referrer="Dr Shah", reason="Isolation after bereavement")
+    old = referral(
+        ctx,
+        "Dev",
+        "Kumar",
+        date(2024, 3, 4),
+        dob=date(1975, 6, 15),
+        postcode="TN9 1AB",
+        phone="07700 900123",
+        referrer="Dr Shah",
+        reason="Isolation after bereavement",
+    )
     J.log_contact(ctx, old.journey_id, date(2024, 3, 5), "phone", "spoke")
     J.decide(ctx, old.journey_id, "accepted", date(2024, 3, 6))
     J.start(ctx, old.journey_id, date(2024, 3, 11), SWEMWBS_MID)
-    J.close(ctx, old.journey_id, date(2024, 6, 28), "completed", evidence="Joined a walking group",
-            swemwbs_end=SWEMWBS_HIGH)
+    J.close(
+        ctx, old.journey_id, date(2024, 6, 28), "completed", evidence="Joined a walking group", swemwbs_end=SWEMWBS_HIGH
+    )
     ids["dev_old"] = old.journey_id
-    ids["dev"] = referral(ctx, "", "", date(2026, 9, 21), client_id=old.client_id, referrer="Dr Shah",
-                          reason="Debt worries and low mood", support_areas=("money", "wellbeing")).journey_id
+    ids["dev"] = referral(
+        ctx,
+        "",
+        "",
+        date(2026, 9, 21),
+        client_id=old.client_id,
+        referrer="Dr Shah",
+        reason="Debt worries and low mood",
+        support_areas=("money", "wellbeing"),
+    ).journey_id
     J.log_contact(ctx, ids["dev"], date(2026, 9, 22), "phone", "voicemail")
     J.log_contact(ctx, ids["dev"], date(2026, 9, 23), "phone", "spoke", note="Keen to start")
     J.decide(ctx, ids["dev"], "accepted", date(2026, 9, 24))

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import make_user, new_referral
 from textual.app import App
 from textual.widgets import DataTable, Input, Select, SelectionList, Static
 
-from navigator.services import admin as A
-from navigator.services import letters
+from conftest import make_user, new_referral
+from navigator.services.casework import letters
+from navigator.services.setup import admin as A
 from navigator.tui.admin import AdminScreen
 from navigator.tui.admin.dialogs import EditDialog, InfoDialog
 
@@ -86,7 +86,7 @@ async def test_set_up_a_service_from_the_tui(ctx, tmp_path):
         put(app, name="Jo Smith", role="team_lead", lots=["Lot 2"])
         await save(pilot)
         assert isinstance(app.screen, AdminScreen)
-        u = [x for x in A.list_users(ctx) if x.username == "j.smith"][0]
+        u = next(x for x in A.list_users(ctx) if x.username == "j.smith")
         assert (u.name, u.role, u.lots) == ("Jo Smith", "team_lead", ("Lot 2",))
         # ...edit them
         cursor_to(app, "t-users", "j.smith")
@@ -205,7 +205,7 @@ async def test_non_admins_are_refused(ctx, role):
 
 
 async def test_letter_dialog_writes_and_records(ctx, tmp_path):
-    from navigator.services import queries as Q
+    from navigator.services.casework import queries as Q
     from navigator.tui.admin.letter_dialog import letter_dialog
 
     nav = make_user(ctx, "nav", "navigator", ("Lot 2",))
@@ -231,7 +231,8 @@ async def test_letter_dialog_writes_and_records(ctx, tmp_path):
     out = tmp_path / f"journey-{ref.journey_id}-opt_in_letter.html"
     assert app.result == out and out.read_text().startswith("<!DOCTYPE html>")
     assert [e.text for e in Q.journey_detail(nav, ref.journey_id).timeline if e.kind == "letter"] == [
-        "Letter produced: opt_in_letter"]
+        "Letter produced: opt_in_letter"
+    ]
 
 
 async def test_admin_screen_inside_the_app(ctx):

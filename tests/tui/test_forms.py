@@ -15,10 +15,10 @@ from textual.widgets._select import SelectOverlay
 from textual.worker import WorkerState
 
 from conftest import SWEMWBS_MID, make_user, new_referral
-from navigator.services import journeys as J
-from navigator.services import queries
+from navigator.services.casework import journeys as J
+from navigator.services.casework import queries
 from navigator.services.dto import JourneyRef
-from navigator.services.setup import reference
+from navigator.services.setup.reference import reference
 from navigator.tui.forms import (
     ClientEditForm,
     CloseForm,
@@ -42,6 +42,7 @@ SIZE = (80, 24)
 
 
 # ---------------------------------------------------------------- helpers (also used by the journey tests)
+
 
 class FormHost(App):
     """A bare app that pushes one form and keeps what it dismissed with."""
@@ -225,6 +226,7 @@ async def save(pilot) -> None:
 
 
 # ---------------------------------------------------------------- referral
+
 
 async def fill_person(pilot, first="Maya", last="Okafor", dob="14/03/1990", locality="Maidstone (Lot 2)") -> None:
     await type_into(pilot, "first_name", first)
@@ -443,6 +445,7 @@ async def test_escape_cancels_and_saves_nothing(ctx):
 
 # ---------------------------------------------------------------- journey steps
 
+
 def accepted(ctx, **kw) -> JourneyRef:
     ref = new_referral(ctx, **kw)
     J.log_contact(ctx, ref.journey_id, date(2026, 11, 3), "phone", "spoke")
@@ -596,8 +599,15 @@ async def test_start_shows_the_configured_wording(ctx):
     from navigator.services.context import put_setting
 
     with ctx.write() as s:
-        put_setting(s, "swemwbs_wording", {"statements": [f"I have been feeling test {n}" for n in range(1, 8)],
-                                           "copyright": "(c) Test licence line"}, ctx.now())
+        put_setting(
+            s,
+            "swemwbs_wording",
+            {
+                "statements": [f"I have been feeling test {n}" for n in range(1, 8)],
+                "copyright": "(c) Test licence line",
+            },
+            ctx.now(),
+        )
     ref = accepted(ctx)
     app = FormHost(StartForm(ctx, ref.journey_id))
     async with app.run_test(size=SIZE) as pilot:
@@ -670,6 +680,7 @@ async def test_reassign_moves_journeys(ctx):
 
 
 # ---------------------------------------------------------------- the plan
+
 
 async def test_goal_add_validates_the_i_statement(ctx):
     ref = started(ctx)
@@ -756,7 +767,7 @@ async def test_measure_form_records_a_swemwbs(ctx):
         await type_into(pilot, "date", "today")
         await save(pilot)
         measure_id = app.results[0]
-    m = [m for m in detail(ctx, ref.journey_id).measures if m.id == measure_id][0]
+    m = next(m for m in detail(ctx, ref.journey_id).measures if m.id == measure_id)
     assert (m.point, m.raw, m.on) == ("review", 35, date(2026, 11, 25))
 
 
@@ -778,11 +789,12 @@ async def test_measure_form_ons4_when_enabled(ctx):
         await type_into(pilot, "ons4-4", "3")
         await save(pilot)
         measure_id = app.results[0]
-    m = [m for m in detail(ctx, ref.journey_id).measures if m.id == measure_id][0]
+    m = next(m for m in detail(ctx, ref.journey_id).measures if m.id == measure_id)
     assert m.kind == "ons4" and m.items == (7, 8, 6, 3)
 
 
 # ---------------------------------------------------------------- onward referrals
+
 
 async def test_onward_needs_consent_and_records_it_through_the_person_form(ctx):
     ref = started(ctx, consent=False)
@@ -803,8 +815,11 @@ async def test_onward_needs_consent_and_records_it_through_the_person_form(ctx):
         await settle(pilot)
         assert isinstance(pilot.app.screen, OnwardForm), message_of(pilot)
         assert pilot.app.screen.query_one("#onward-fields").display
-        await wait_until(pilot, lambda: app.focused is not None and app.focused.id == "f-programme",
-                         "the focus to move on to the programme")
+        await wait_until(
+            pilot,
+            lambda: app.focused is not None and app.focused.id == "f-programme",
+            "the focus to move on to the programme",
+        )
         await choose(pilot, "programme", programme.label)
         await type_into(pilot, "note", "Appointment requested")
         await save(pilot)
@@ -856,6 +871,7 @@ async def test_feedback_follow_up(ctx):
 
 # ---------------------------------------------------------------- the person
 
+
 async def test_client_edit_conflict_keeps_what_was_typed(ctx):
     ref = new_referral(ctx)
     app = FormHost(ClientEditForm(ctx, ref.client_id))
@@ -863,8 +879,11 @@ async def test_client_edit_conflict_keeps_what_was_typed(ctx):
         await settle(pilot)
         assert field(pilot, "first_name").text == "Ann"
         # someone else saves a change meanwhile
-        J.update_client(ctx, ref.client_id, J.ClientInput("Ann", "Smith", date(1980, 1, 1), "Maidstone",
-                                                          phone="01622 000000", consent_to_share=True))
+        J.update_client(
+            ctx,
+            ref.client_id,
+            J.ClientInput("Ann", "Smith", date(1980, 1, 1), "Maidstone", phone="01622 000000", consent_to_share=True),
+        )
         await type_into(pilot, "first_name", "Anne")
         await type_into(pilot, "postcode", "me14 1xx")
         await save(pilot)
@@ -945,8 +964,10 @@ async def test_store_and_unexpected_errors_are_shown_and_keep_what_was_typed(ctx
         await type_into(pilot, "note", "Agreed to meet")
         await save(pilot)
         assert app.results == []
-        assert message_of(pilot) == ("The store could not save this: The store is busy (another program is "
-                                     "writing to it). Try again in a moment.")
+        assert message_of(pilot) == (
+            "The store could not save this: The store is busy (another program is "
+            "writing to it). Try again in a moment."
+        )
         assert field(pilot, "note").text == "Agreed to meet"
 
         def broken(*args, **kwargs):
@@ -954,8 +975,7 @@ async def test_store_and_unexpected_errors_are_shown_and_keep_what_was_typed(ctx
 
         monkeypatch.setattr(J, "log_contact", broken)
         await save(pilot)
-        assert message_of(pilot) == ("Not saved: something unexpected went wrong (RuntimeError). "
-                                     "Nothing was changed.")
+        assert message_of(pilot) == ("Not saved: something unexpected went wrong (RuntimeError). Nothing was changed.")
         monkeypatch.undo()
         await save(pilot)
         assert isinstance(app.results[0], JourneyRef)
@@ -979,8 +999,9 @@ async def test_client_edit_opens_through_a_journey_the_user_may_see(ctx):
     nina = make_user(ctx, "nina", "navigator", ("Lot 2",))
     old = new_referral(ctx, received=date(2025, 5, 1), navigator="nina")
     J.close(ctx, old.journey_id, date(2025, 5, 20), "declined")
-    J.receive_referral(ctx, J.ReferralInput(received_date=date(2026, 11, 2), source="gp",
-                                            client_id=old.client_id))  # the latest is admin's, not nina's
+    J.receive_referral(
+        ctx, J.ReferralInput(received_date=date(2026, 11, 2), source="gp", client_id=old.client_id)
+    )  # the latest is admin's, not nina's
     app = FormHost(ClientEditForm(nina, old.client_id))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -7,7 +7,7 @@ import time
 
 from sqlalchemy import text
 
-from navigator.services import queries
+from navigator.services.casework import queries
 from navigator.tui.app import NavigatorApp
 from navigator.tui.screens.journey import JourneyScreen
 
@@ -20,8 +20,10 @@ async def settle(pilot) -> None:
 
 def views(ctx, journey_id: int) -> int:
     with ctx.read() as s:
-        return s.execute(text("SELECT count(*) FROM audit_event WHERE action = 'view.journey' AND journey_id = :j"),
-                         {"j": journey_id}).scalar_one()
+        return s.execute(
+            text("SELECT count(*) FROM audit_event WHERE action = 'view.journey' AND journey_id = :j"),
+            {"j": journey_id},
+        ).scalar_one()
 
 
 async def test_the_journey_screen_arrives_with_its_detail(tui_ctx):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from navigator.services import queries
+from navigator.services.casework import queries
 from navigator.tui.app import NavigatorApp
 from navigator.tui.forms import (
     CloseForm,
@@ -183,11 +183,17 @@ async def test_referral_to_completed_journey(ctx):
         assert d.first_contact_date == date(2026, 11, 5) and d.response_working_days == 3
         assert d.decision == "accepted" and d.decision_date == date(2026, 11, 5)
         assert d.start_date == date(2026, 11, 9) and d.wait_working_days == 2
-        assert [g.statement for g in d.goals] == ["I want to get my debts under control",
-                                                 "I would like to meet people who share my interests"]
+        assert [g.statement for g in d.goals] == [
+            "I want to get my debts under control",
+            "I would like to meet people who share my interests",
+        ]
         (o,) = d.onward
         assert (o.programme, o.status, o.start_date, o.end_date) == (
-            "Debt advice", "completed", date(2026, 11, 12), date(2026, 11, 20))
+            "Debt advice",
+            "completed",
+            date(2026, 11, 12),
+            date(2026, 11, 20),
+        )
         assert [(m.point, m.raw) for m in d.measures] == [("start", 19), ("end", 28)]
         assert d.measures[-1].label == "meaningful improvement"
         kinds = [e.kind for e in d.timeline]

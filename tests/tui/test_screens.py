@@ -6,13 +6,12 @@ import sys
 import types
 from datetime import date
 
-import pytest
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, OptionList, Static
+from textual.widgets import DataTable, Static
 
 from navigator.domain.errors import StoreError
-from navigator.services import journeys as J
-from navigator.services import queries
+from navigator.services.casework import journeys as J
+from navigator.services.casework import queries
 from navigator.tui.app import NavigatorApp
 from navigator.tui.screens.caseload import CaseloadScreen
 from navigator.tui.screens.error import ErrorDialog, ErrorScreen
@@ -64,8 +63,13 @@ async def test_today_opens_first_and_shows_due_items_grouped(tui_ctx):
         await settle(pilot)
         assert isinstance(app.screen, TodayScreen)
         text = screen_text(app)
-        for group in ("Awaiting first contact (1)", "Next contact attempt (1)", "Due for no-response closure (1)",
-                      "Accepted, waiting to start (1)", "Partner feedback to follow up (1)"):
+        for group in (
+            "Awaiting first contact (1)",
+            "Next contact attempt (1)",
+            "Due for no-response closure (1)",
+            "Accepted, waiting to start (1)",
+            "Partner feedback to follow up (1)",
+        ):
             assert group in text
         assert "Ann Smith" in text and "Attempt 1 of 3: phone" in text
         assert "15 days" in text  # due 4 Nov, 15 working days overdue on 25 Nov
@@ -146,7 +150,13 @@ async def test_caseload_sorts_by_any_column(tui_ctx):
         await press(pilot, "s", "s")  # due -> last contact -> client
         assert app.screen.sort_key == "client"
         assert table_column(app, "#caseload-table", "client") == [
-            "Ann Smith", "Bob Jones", "Cara Patel", "Dev Kumar", "Eve Brown", "Fay Green"]
+            "Ann Smith",
+            "Bob Jones",
+            "Cara Patel",
+            "Dev Kumar",
+            "Eve Brown",
+            "Fay Green",
+        ]
         await press(pilot, "S")
         assert table_column(app, "#caseload-table", "client")[0] == "Fay Green"
         assert "Client ▼" in str(app.screen.query_one("#caseload-table", DataTable).columns["client"].label)
@@ -187,7 +197,6 @@ async def test_find_finds_a_person_and_opens_their_latest_journey(tui_ctx):
 
 async def test_find_asks_a_reason_before_opening_someone_not_in_my_caseload(tui_ctx, monkeypatch):
     from conftest import make_user
-
     from tui.conftest import fixed
 
     nav_ctx = fixed(make_user(tui_ctx, "ned", "navigator", ("Lot 2",)))
@@ -233,8 +242,17 @@ async def test_journey_actions_follow_the_services_available_actions(tui_ctx):
         app.open_journey(tui_ctx.ids["dev"])  # started, with goals and a declined onward referral
         await settle(pilot)
         screen = app.screen
-        for action in ("add_goal", "goal_progress", "review", "measure", "onward", "partner_update", "follow_up",
-                       "close", "reassign"):
+        for action in (
+            "add_goal",
+            "goal_progress",
+            "review",
+            "measure",
+            "onward",
+            "partner_update",
+            "follow_up",
+            "close",
+            "reassign",
+        ):
             assert screen.check_action(action, ()) is True, action
         assert screen.check_action("start", ()) is False
         app.open_journey(tui_ctx.ids["dev_old"])  # completed: nothing but editing the person
@@ -317,8 +335,16 @@ async def test_help_lists_the_bindings_of_the_current_screen(tui_ctx):
         await press(pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
-        for line in ("Journey screen", "Contact", "Start", "Decision (not available now)", "Everywhere",
-                     "Caseload", "New referral", "Command palette"):
+        for line in (
+            "Journey screen",
+            "Contact",
+            "Start",
+            "Decision (not available now)",
+            "Everywhere",
+            "Caseload",
+            "New referral",
+            "Command palette",
+        ):
             assert line in text, line
         await press(pilot, "escape")
         assert isinstance(app.screen, JourneyScreen)

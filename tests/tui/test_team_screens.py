@@ -11,11 +11,11 @@ from datetime import date
 from textual.widgets import DataTable, Select
 from textual.widgets._select import SelectOverlay
 
-from navigator.services import admin as admin_service
-from navigator.services import journeys as J
-from navigator.services import queries
+from conftest import make_user
+from navigator.services.casework import queries
 from navigator.services.context import Ctx
-from navigator.services.export import export_month
+from navigator.services.returns.export import export_month
+from navigator.services.setup import admin as admin_service
 from navigator.tui.app import NavigatorApp
 from navigator.tui.screens.caseload import CaseloadScreen
 from navigator.tui.screens.journey import JourneyScreen
@@ -25,7 +25,6 @@ from navigator.tui.screens.stuck import StuckScreen
 from navigator.tui.screens.team import TeamScreen
 from navigator.tui.screens.today import TodayScreen
 from navigator.tui.screens.trends import Chart, TrendsScreen
-from conftest import make_user
 from tui.conftest import fixed, referral
 
 SIZE = (80, 24)

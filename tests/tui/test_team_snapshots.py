@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 
-from navigator.services.export import export_month
+from navigator.services.returns.export import export_month
 from navigator.tui.app import NavigatorApp
 from tui.conftest import referral
 

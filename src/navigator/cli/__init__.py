@@ -13,7 +13,7 @@ import importlib
 import os
 import pkgutil
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from rich.console import Console
 
@@ -30,18 +30,23 @@ class CommandError(Exception):
 
 def _global_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"navigator {__version__}")
-    parser.add_argument("--db", metavar="PATH", help="SQLite store to use (default: in your data folder; or NAVIGATOR_DB)")
-    parser.add_argument("--db-url", metavar="URL", help="database URL, e.g. postgresql+psycopg://... "
-                        "(or NAVIGATOR_DATABASE_URL)")
+    parser.add_argument(
+        "--db", metavar="PATH", help="SQLite store to use (default: in your data folder; or NAVIGATOR_DB)"
+    )
+    parser.add_argument(
+        "--db-url", metavar="URL", help="database URL, e.g. postgresql+psycopg://... (or NAVIGATOR_DATABASE_URL)"
+    )
     parser.add_argument("--as", dest="as_user", metavar="USER", help="admins only: act as another user (audited)")
     return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _global_options(argparse.ArgumentParser(
-        prog="navigator",
-        description="Keyboard-first casework for community mental-health navigators.",
-    ))
+    parser = _global_options(
+        argparse.ArgumentParser(
+            prog="navigator",
+            description="Keyboard-first casework for community mental-health navigators.",
+        )
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
@@ -77,7 +82,7 @@ def context_from_args(args, *, create: bool = True, initialise: bool = True, bac
     store = open_store(url, create=create)
     ctx = Ctx(store, username=os_username())
     if initialise and not _has_users(ctx):
-        from navigator.services.setup import initialise as init_store
+        from navigator.services.setup.reference import initialise as init_store
 
         created = init_store(ctx)
         if created:
@@ -111,7 +116,7 @@ def daily_backup(store) -> str | None:
     server). Returns a warning to show if it could not be taken; the store is untouched then."""
     if not store.is_sqlite:
         return None
-    from navigator.services.backup import ensure_daily_backup
+    from navigator.services.operations.backup import ensure_daily_backup
 
     try:
         ensure_daily_backup(store)
@@ -144,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         err_console.print(f"[bold red]navigator:[/] {exc.strerror or exc}. Check the path and its permissions.")
         return 2
-    except Exception as exc:  # noqa: BLE001 - never show a traceback (it may carry personal data)
+    except Exception as exc:
         if os.environ.get("NAVIGATOR_DEBUG"):
             raise
         err_console.print(

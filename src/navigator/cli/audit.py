@@ -4,9 +4,12 @@ from __future__ import annotations
 
 
 def register(sub) -> None:
-    p = sub.add_parser("audit", help="print a person's audit history (team leads and admins)",
-                       description="Every audit event about a person and their journeys: when, who "
-                       "(and who was acting for them), what, and what changed. Looking is audited too.")
+    p = sub.add_parser(
+        "audit",
+        help="print a person's audit history (team leads and admins)",
+        description="Every audit event about a person and their journeys: when, who "
+        "(and who was acting for them), what, and what changed. Looking is audited too.",
+    )
     p.add_argument("--client", metavar="REF", required=True, help="the person's reference, e.g. NAV000123")
     p.set_defaults(handler=run)
 
@@ -26,7 +29,7 @@ def run(args) -> int:
     from rich.text import Text
 
     from navigator.cli import console, context_from_args
-    from navigator.services.sar import audit_history
+    from navigator.services.operations.sar import audit_history
 
     store, ctx = context_from_args(args)
     try:
@@ -41,10 +44,16 @@ def run(args) -> int:
     for e in history.events:
         changes = "\n".join(
             f"{c.field}: {_fmt(c.before)} → {_fmt(c.after)}" if c.before is not None else f"{c.field}: {_fmt(c.after)}"
-            for c in e.changes if not (c.before is None and c.after is None))
+            for c in e.changes
+            if not (c.before is None and c.after is None)
+        )
         where = f"{e.entity} {e.entity_id}" if e.entity_id is not None else e.entity
-        table.add_row(Text(e.at.astimezone().strftime("%Y-%m-%d %H:%M:%S")), Text(e.who),
-                      Text(f"{e.action}\n{where}"), Text(changes or "—"))
+        table.add_row(
+            Text(e.at.astimezone().strftime("%Y-%m-%d %H:%M:%S")),
+            Text(e.who),
+            Text(f"{e.action}\n{where}"),
+            Text(changes or "—"),
+        )
     console.print(table)
     console.print(f"{len(history.events)} event(s). This look at the history was recorded too.")
     return 0

@@ -9,8 +9,7 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
-from navigator.services.admin_text import WORDING_FORMAT as WORDING_HELP
-
+from navigator.services.setup.admin_text import WORDING_FORMAT as WORDING_HELP
 
 EXPORT_HELP = """\
 The whole configuration in one TOML file: users (not their journeys), lots, localities, sources,
@@ -32,15 +31,23 @@ already scheduled keep their dates.
 
 def register(sub) -> None:
     raw = argparse.RawDescriptionHelpFormatter
-    p = sub.add_parser("config", help="measures, the service's details, export and import (admins)",
-                       description=EXPORT_HELP, formatter_class=raw)
+    p = sub.add_parser(
+        "config",
+        help="measures, the service's details, export and import (admins)",
+        description=EXPORT_HELP,
+        formatter_class=raw,
+    )
     cs = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
 
     q = cs.add_parser("show", help="the measures settings and the service's details")
     q.set_defaults(handler=run_show)
 
-    q = cs.add_parser("wording", help="load the SWEMWBS wording from the licensed text file",
-                      description=WORDING_HELP, formatter_class=raw)
+    q = cs.add_parser(
+        "wording",
+        help="load the SWEMWBS wording from the licensed text file",
+        description=WORDING_HELP,
+        formatter_class=raw,
+    )
     q.add_argument("file", nargs="?", help="the wording file (see above)")
     q.add_argument("--clear", action="store_true", help="forget the wording")
     q.set_defaults(handler=run_wording)
@@ -60,20 +67,24 @@ def register(sub) -> None:
     q.add_argument("--address", help="postal address; use \\n between lines")
     q.set_defaults(handler=run_service)
 
-    q = cs.add_parser("export", help="write the whole configuration to a TOML file", description=EXPORT_HELP,
-                      formatter_class=raw)
+    q = cs.add_parser(
+        "export", help="write the whole configuration to a TOML file", description=EXPORT_HELP, formatter_class=raw
+    )
     q.add_argument("file", help="the file to write ('-' for standard output)")
     q.add_argument("--force", action="store_true", help="overwrite the file if it exists")
     q.set_defaults(handler=run_export)
 
-    q = cs.add_parser("import", help="apply a configuration TOML file", description=EXPORT_HELP,
-                      formatter_class=raw)
+    q = cs.add_parser("import", help="apply a configuration TOML file", description=EXPORT_HELP, formatter_class=raw)
     q.add_argument("file")
     q.add_argument("--dry-run", action="store_true", help="only say what would change")
     q.set_defaults(handler=run_import)
 
-    c = sub.add_parser("calendar", help="calendar corrections: extra non-working or working days (admins)",
-                       description=CALENDAR_HELP, formatter_class=raw)
+    c = sub.add_parser(
+        "calendar",
+        help="calendar corrections: extra non-working or working days (admins)",
+        description=CALENDAR_HELP,
+        formatter_class=raw,
+    )
     ks = c.add_subparsers(dest="calendar_command", metavar="ACTION", required=True)
     q = ks.add_parser("list", help="the corrections")
     q.set_defaults(handler=run_calendar_list)
@@ -90,6 +101,7 @@ def register(sub) -> None:
 
 
 # ---------------------------------------------------------------- shared by the admin commands
+
 
 def read_text_file(path: str, what: str = "file", limit: int = 2_000_000) -> str:
     """Read a UTF-8 text file with a clear message for every way it can go wrong."""
@@ -130,9 +142,10 @@ def write_text_file(path: str, text: str, *, force: bool = False, private: bool 
 
 # ---------------------------------------------------------------- config
 
+
 def run_show(args) -> int:
     from navigator.cli import console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
     m = admin.measure_settings(ctx)
@@ -159,7 +172,7 @@ def run_show(args) -> int:
 
 def run_wording(args) -> int:
     from navigator.cli import CommandError, console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     if args.clear:
         if args.file:
@@ -179,7 +192,7 @@ def run_wording(args) -> int:
 
 def run_threshold(args) -> int:
     from navigator.cli import console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
     d = admin.set_threshold(ctx, args.value)
@@ -189,7 +202,7 @@ def run_threshold(args) -> int:
 
 def run_ons4(args) -> int:
     from navigator.cli import console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
     on = admin.set_ons4(ctx, args.state == "on")
@@ -199,10 +212,14 @@ def run_ons4(args) -> int:
 
 def run_service(args) -> int:
     from navigator.cli import CommandError, console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
-    values = {"name": args.name, "phone": args.phone, "email": args.email,
-              "address": args.address.replace("\\n", "\n") if args.address is not None else None}
+    values = {
+        "name": args.name,
+        "phone": args.phone,
+        "email": args.email,
+        "address": args.address.replace("\\n", "\n") if args.address is not None else None,
+    }
     if all(v is None for v in values.values()):
         raise CommandError("Say what to set: --name, --phone, --email or --address.")
     _, ctx = context_from_args(args)
@@ -213,7 +230,7 @@ def run_service(args) -> int:
 
 def run_export(args) -> int:
     from navigator.cli import console, context_from_args, err_console
-    from navigator.services import config_io
+    from navigator.services.setup import config_io
 
     _, ctx = context_from_args(args)
     text = config_io.export_config(ctx)
@@ -228,7 +245,7 @@ def run_export(args) -> int:
 def run_import(args) -> int:
     from navigator.cli import CommandError, console, context_from_args
     from navigator.domain.errors import ValidationErrors
-    from navigator.services import config_io
+    from navigator.services.setup import config_io
 
     text = read_text_file(args.file, "configuration file")
     try:
@@ -251,6 +268,7 @@ def run_import(args) -> int:
 
 # ---------------------------------------------------------------- calendar
 
+
 def _day(args_day: str, ctx):
     from navigator.domain.dates import parse_date
 
@@ -259,7 +277,7 @@ def _day(args_day: str, ctx):
 
 def run_calendar_list(args) -> int:
     from navigator.cli import console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
     rows = admin.list_calendar(ctx)
@@ -267,8 +285,12 @@ def run_calendar_list(args) -> int:
     for col in ("day", "", "is", "note"):
         t.add_column(col)
     for r in rows:
-        t.add_row(r.day.isoformat(), r.day.strftime("%a"), "working" if r.is_working_day else "non-working",
-                  Text(r.note or ""))
+        t.add_row(
+            r.day.isoformat(),
+            r.day.strftime("%a"),
+            "working" if r.is_working_day else "non-working",
+            Text(r.note or ""),
+        )
     console.print(t)
     console.print(f"{len(rows)} correction(s).")
     return 0
@@ -276,7 +298,7 @@ def run_calendar_list(args) -> int:
 
 def run_calendar_add(args) -> int:
     from navigator.cli import CommandError, console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
     day = _day(args.day, ctx)
@@ -292,7 +314,7 @@ def run_calendar_add(args) -> int:
 
 def run_calendar_remove(args) -> int:
     from navigator.cli import CommandError, console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
     day = _day(args.day, ctx)

@@ -23,8 +23,11 @@ def register(sub) -> None:
     p.add_argument("--clients", type=int, default=600, metavar="N", help="how many people (default 600)")
     p.add_argument("--seed", type=int, default=1, metavar="S", help="random seed: same seed, same data (default 1)")
     p.add_argument("--no-open", action="store_true", help="create and report only; do not open the app")
-    p.add_argument("--fresh", action="store_true",
-                   help="delete and rebuild the demo store first (only the demo file, never a store you name)")
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="delete and rebuild the demo store first (only the demo file, never a store you name)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -44,10 +47,16 @@ def _remove_demo_file(path: Path) -> None:
 
 
 def run(args) -> int:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from navigator.cli import CommandError, console, context_from_args, err_console
-    from navigator.services import demo
+    from navigator.services.demo import generator as demo
 
     if args.clients < 1:
         raise CommandError("--clients must be at least 1.")
@@ -60,16 +69,25 @@ def run(args) -> int:
         if chosen is None or chosen.resolve() != target.expanduser().absolute().resolve():
             raise CommandError(
                 f"--fresh only rebuilds the demo store ({target}); it never deletes a store you name. "
-                "Give a new file with --db instead.")
+                "Give a new file with --db instead."
+            )
         _remove_demo_file(target)
     store, ctx = context_from_args(args)
     try:
         if args.clients >= 2000:
-            with Progress(TextColumn("Creating demo data"), BarColumn(), MofNCompleteColumn(),
-                          TextColumn("people"), TimeElapsedColumn(), console=err_console, transient=True) as bar:
+            with Progress(
+                TextColumn("Creating demo data"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("people"),
+                TimeElapsedColumn(),
+                console=err_console,
+                transient=True,
+            ) as bar:
                 task = bar.add_task("demo", total=args.clients)
-                summary = demo.generate(ctx, args.clients, args.seed,
-                                        progress=lambda done, total: bar.update(task, completed=done))
+                summary = demo.generate(
+                    ctx, args.clients, args.seed, progress=lambda done, total: bar.update(task, completed=done)
+                )
         else:
             summary = demo.generate(ctx, args.clients, args.seed)
     except Exception:
@@ -108,12 +126,15 @@ def _report(console, summary, username: str, separate: bool, path: Path | None) 
     t.add_row("  overdue", f"{summary.tasks_overdue:,}")
     t.add_row("Users added", f"{len(summary.users_created):,}")
     console.print(t)
-    console.print(f"Your Today list ({username}): {summary.my_items} item{'s' if summary.my_items != 1 else ''} "
-                  "due or overdue.")
+    console.print(
+        f"Your Today list ({username}): {summary.my_items} item{'s' if summary.my_items != 1 else ''} due or overdue."
+    )
     rate = f" in {summary.seconds:.1f}s ({summary.journeys_per_second:,.0f} journeys/s)" if summary.seconds else ""
     console.print(f"Created{rate}.")
     if separate:
-        console.print(f"The demo lives in its own store, {path}, separate from your real store. "
-                      f"Reopen it with `navigator --db {path}`; rebuild it with `navigator demo --fresh`.")
+        console.print(
+            f"The demo lives in its own store, {path}, separate from your real store. "
+            f"Reopen it with `navigator --db {path}`; rebuild it with `navigator demo --fresh`."
+        )
     elif path is not None:
         console.print(f"Store: {path}")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 
 def register(sub) -> None:
-    p = sub.add_parser("doctor", help="check the store: integrity, foreign keys, schema, audit chain, "
-                       "permissions, disk, filesystem",
-                       description="Check the store without changing it. Exit code 0 when all is well, "
-                       "1 when any check finds something to fix (each with what to do).")
+    p = sub.add_parser(
+        "doctor",
+        help="check the store: integrity, foreign keys, schema, audit chain, permissions, disk, filesystem",
+        description="Check the store without changing it. Exit code 0 when all is well, "
+        "1 when any check finds something to fix (each with what to do).",
+    )
     p.set_defaults(handler=run)
 
 
@@ -16,7 +18,7 @@ def run(args) -> int:
     from rich.text import Text
 
     from navigator.cli import console
-    from navigator.services.doctor import OK, PROBLEM, examine, exit_code
+    from navigator.services.operations.doctor import OK, PROBLEM, examine, exit_code
     from navigator.store.engine import resolve_url
 
     report = examine(resolve_url(args.db, args.db_url))

@@ -29,10 +29,16 @@ def register(sub) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from navigator.cli import CommandError, console, context_from_args, err_console
-    from navigator.services import importer
+    from navigator.services.tracker_import import importer
 
     path = Path(args.file)
     if not path.is_file():
@@ -41,8 +47,15 @@ def run(args) -> int:
     try:
         big = path.stat().st_size > 200_000
         if big:
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
-                          TimeElapsedColumn(), console=err_console, transient=True) as bar:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("rows"),
+                TimeElapsedColumn(),
+                console=err_console,
+                transient=True,
+            ) as bar:
                 task = bar.add_task("Checking", total=None)
 
                 def progress(phase: str, done: int, total: int) -> None:
@@ -76,13 +89,18 @@ def _print(console, report) -> None:
         console.print(t)
         if len(report.errors) > MAX_SHOWN:
             console.print(f"... and {len(report.errors) - MAX_SHOWN:,} more problems.")
-        console.print("[bold red]Nothing was imported[/]: the import is all or nothing. Fix the rows above "
-                      "and run it again (use --dry-run to check without importing).")
+        console.print(
+            "[bold red]Nothing was imported[/]: the import is all or nothing. Fix the rows above "
+            "and run it again (use --dry-run to check without importing)."
+        )
         return
     verb = "to create" if report.dry_run else "created"
-    t = Table(title=f"{escape(report.file)}: {report.rows:,} row{'s' if report.rows != 1 else ''}"
-                    + (" checked (dry run: nothing written)" if report.dry_run else " imported"),
-              show_edge=False, header_style="bold")
+    t = Table(
+        title=f"{escape(report.file)}: {report.rows:,} row{'s' if report.rows != 1 else ''}"
+        + (" checked (dry run: nothing written)" if report.dry_run else " imported"),
+        show_edge=False,
+        header_style="bold",
+    )
     t.add_column("what")
     t.add_column("count", justify="right")
     t.add_row(f"People {verb}", f"{report.clients_created:,}")
@@ -101,8 +119,11 @@ def _print(console, report) -> None:
     if report.programmes_created:
         console.print(Text(f"Programmes {verb}: " + "; ".join(report.programmes_created)))
     if report.duplicates:
-        d = Table(title="Likely duplicates (imported as given; check and merge if they are the same person)",
-                  show_edge=False, header_style="bold")
+        d = Table(
+            title="Likely duplicates (imported as given; check and merge if they are the same person)",
+            show_edge=False,
+            header_style="bold",
+        )
         d.add_column("line", justify="right")
         d.add_column("client_ref")
         d.add_column("looks like")

@@ -25,8 +25,9 @@ empty is left out. Producing a letter is recorded on the journey's timeline.
 
 def register(sub) -> None:
     raw = argparse.RawDescriptionHelpFormatter
-    p = sub.add_parser("letters", help="letter templates; produce a letter from a journey", description=HELP,
-                       formatter_class=raw)
+    p = sub.add_parser(
+        "letters", help="letter templates; produce a letter from a journey", description=HELP, formatter_class=raw
+    )
     ls = p.add_subparsers(dest="letters_command", metavar="ACTION", required=True)
 
     q = ls.add_parser("list", help="the templates")
@@ -36,8 +37,9 @@ def register(sub) -> None:
     q.add_argument("name")
     q.set_defaults(handler=run_show)
 
-    q = ls.add_parser("set", help="replace a template's wording from a text file (admins)", description=HELP,
-                      formatter_class=raw)
+    q = ls.add_parser(
+        "set", help="replace a template's wording from a text file (admins)", description=HELP, formatter_class=raw
+    )
     q.add_argument("name")
     q.add_argument("file")
     q.set_defaults(handler=run_set)
@@ -46,21 +48,23 @@ def register(sub) -> None:
     q.add_argument("name")
     q.set_defaults(handler=run_reset)
 
-    q = ls.add_parser("render", help="produce a letter from a journey to a text or HTML file", description=HELP,
-                      formatter_class=raw)
+    q = ls.add_parser(
+        "render", help="produce a letter from a journey to a text or HTML file", description=HELP, formatter_class=raw
+    )
     q.add_argument("journey_id", type=int)
     q.add_argument("template")
     q.add_argument("--out", required=True, metavar="FILE", help="the file to write (readable by you only)")
     q.add_argument("--html", action="store_true", help="an HTML page instead of plain text")
-    q.add_argument("--onward", type=int, metavar="ID", help="partner_summary: which onward referral "
-                   "(default: the latest)")
+    q.add_argument(
+        "--onward", type=int, metavar="ID", help="partner_summary: which onward referral (default: the latest)"
+    )
     q.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     q.set_defaults(handler=run_render)
 
 
 def run_list(args) -> int:
     from navigator.cli import console, context_from_args
-    from navigator.services import letters
+    from navigator.services.casework import letters
 
     _, ctx = context_from_args(args)
     t = Table(show_edge=False, header_style="bold")
@@ -74,13 +78,14 @@ def run_list(args) -> int:
 
 def run_show(args) -> int:
     from navigator.cli import console, context_from_args, err_console
-    from navigator.services import letters
+    from navigator.services.casework import letters
 
     _, ctx = context_from_args(args)
     tpl = letters.get_template(ctx, args.name)
     console.out(tpl.text, end="", highlight=False)
-    err_console.print(Text(f"\n{tpl.title} ({'customised' if tpl.customised else 'built-in wording'}); "
-                           f"fields it may use:"))
+    err_console.print(
+        Text(f"\n{tpl.title} ({'customised' if tpl.customised else 'built-in wording'}); fields it may use:")
+    )
     for f in tpl.fields:
         err_console.print(Text(f"  {{{f}}}  {letters.FIELD_HELP.get(f, '')}"))
     return 0
@@ -89,7 +94,7 @@ def run_show(args) -> int:
 def run_set(args) -> int:
     from navigator.cli import console, context_from_args
     from navigator.cli.config import read_text_file
-    from navigator.services import letters
+    from navigator.services.casework import letters
 
     text = read_text_file(args.file, "template file", limit=200_000)
     letters.check_template(args.name, text)  # refuse a bad template before opening the store
@@ -101,7 +106,7 @@ def run_set(args) -> int:
 
 def run_reset(args) -> int:
     from navigator.cli import console, context_from_args
-    from navigator.services import letters
+    from navigator.services.casework import letters
 
     _, ctx = context_from_args(args)
     tpl = letters.reset_template(ctx, args.name)
@@ -114,14 +119,13 @@ def run_render(args) -> int:
 
     from navigator.cli import CommandError, console, context_from_args
     from navigator.cli.config import write_text_file
-    from navigator.services import letters
+    from navigator.services.casework import letters
 
     out = Path(args.out).expanduser()
     if out.exists() and not args.force:
         raise CommandError(f"{out} already exists: choose another name, or add --force to overwrite it.")
     _, ctx = context_from_args(args)
-    text = letters.render(ctx, args.journey_id, args.template, "html" if args.html else "text",
-                          onward_id=args.onward)
+    text = letters.render(ctx, args.journey_id, args.template, "html" if args.html else "text", onward_id=args.onward)
     p = write_text_file(str(out), text, force=True)
     console.print(Text(f"Letter written to {p} (readable by you only); recorded on the journey's timeline."))
     return 0

@@ -24,8 +24,12 @@ partner when it passes with no update.
 
 
 def register(sub) -> None:
-    p = sub.add_parser("partners", help="delivery partners and programmes (admins)", description=HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "partners",
+        help="delivery partners and programmes (admins)",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ps = p.add_subparsers(dest="partners_command", metavar="ACTION", required=True)
 
     q = ps.add_parser("list", help="partners and their programmes")
@@ -43,21 +47,31 @@ def register(sub) -> None:
     q.add_argument("--contact", help="new contact details ('' clears them)")
     q.set_defaults(handler=run_edit)
 
-    for name, helptext in (("retire", "stop offering a partner (kept for history)"),
-                           ("unretire", "offer a retired partner again")):
+    for name, helptext in (
+        ("retire", "stop offering a partner (kept for history)"),
+        ("unretire", "offer a retired partner again"),
+    ):
         q = ps.add_parser(name, help=helptext)
         q.add_argument("partner")
         q.set_defaults(handler=run_retire, retired=name == "retire")
 
-    q = ps.add_parser("add-programme", help="add a programme to a partner", description=HELP,
-                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    q = ps.add_parser(
+        "add-programme",
+        help="add a programme to a partner",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     q.add_argument("partner")
     q.add_argument("name")
     _programme_options(q)
     q.set_defaults(handler=run_add_programme)
 
-    q = ps.add_parser("edit-programme", help="change a programme", description=HELP,
-                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    q = ps.add_parser(
+        "edit-programme",
+        help="change a programme",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     q.add_argument("programme")
     q.add_argument("--partner", help="the partner, when PROGRAMME is a name")
     q.add_argument("--name")
@@ -65,8 +79,10 @@ def register(sub) -> None:
     q.add_argument("--all-localities", action="store_true", help="serve every locality")
     q.set_defaults(handler=run_edit_programme)
 
-    for name, helptext in (("retire-programme", "stop offering a programme (kept for history)"),
-                           ("unretire-programme", "offer a retired programme again")):
+    for name, helptext in (
+        ("retire-programme", "stop offering a programme (kept for history)"),
+        ("unretire-programme", "offer a retired programme again"),
+    ):
         q = ps.add_parser(name, help=helptext)
         q.add_argument("programme")
         q.add_argument("--partner", help="the partner, when PROGRAMME is a name")
@@ -82,13 +98,15 @@ def _programme_options(q) -> None:
 
 def _programme_line(g) -> Text:
     where = ", ".join(g.localities) if g.localities else "all localities"
-    return Text(f"#{g.id} {g.partner}: {g.name}; {g.expected_response_days} working days; {where}"
-                + ("" if g.active else " (retired)"))
+    return Text(
+        f"#{g.id} {g.partner}: {g.name}; {g.expected_response_days} working days; {where}"
+        + ("" if g.active else " (retired)")
+    )
 
 
 def run_list(args) -> int:
     from navigator.cli import console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
     rows = admin.list_partners(ctx, include_retired=not args.active)
@@ -96,14 +114,23 @@ def run_list(args) -> int:
     for col in ("#", "programme", "response", "localities", "status"):
         t.add_column(col)
     for p in rows:
-        t.add_row("", Text(p.name, style="bold"), "", Text(p.contact or "", style="dim"),
-                  Text("active" if p.active else "retired", style="" if p.active else "dim"))
+        t.add_row(
+            "",
+            Text(p.name, style="bold"),
+            "",
+            Text(p.contact or "", style="dim"),
+            Text("active" if p.active else "retired", style="" if p.active else "dim"),
+        )
         for g in p.programmes:
             if args.active and not g.active:
                 continue
-            t.add_row(str(g.id), Text("  " + g.name), f"{g.expected_response_days} wd",
-                      Text(", ".join(g.localities) if g.localities else "all"),
-                      Text("active" if g.active else "retired", style="" if g.active else "dim"))
+            t.add_row(
+                str(g.id),
+                Text("  " + g.name),
+                f"{g.expected_response_days} wd",
+                Text(", ".join(g.localities) if g.localities else "all"),
+                Text("active" if g.active else "retired", style="" if g.active else "dim"),
+            )
     console.print(t)
     console.print(f"{len(rows)} partner(s), {sum(len(p.programmes) for p in rows)} programme(s).")
     return 0
@@ -111,7 +138,7 @@ def run_list(args) -> int:
 
 def run_add(args) -> int:
     from navigator.cli import console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
     p = admin.add_partner(ctx, args.name, args.contact)
@@ -121,7 +148,7 @@ def run_add(args) -> int:
 
 def run_edit(args) -> int:
     from navigator.cli import CommandError, console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     if args.name is None and args.contact is None:
         raise CommandError("Say what to change: --name or --contact.")
@@ -133,7 +160,7 @@ def run_edit(args) -> int:
 
 def run_retire(args) -> int:
     from navigator.cli import console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
     p = admin.retire_partner(ctx, args.partner, retired=args.retired)
@@ -144,37 +171,51 @@ def run_retire(args) -> int:
 
 def run_add_programme(args) -> int:
     from navigator.cli import console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
-    g = admin.add_programme(ctx, args.partner, args.name, localities=args.locality or (),
-                            eligibility_notes=args.eligibility, expected_response_days=args.response_days,
-                            contact=args.contact)
+    g = admin.add_programme(
+        ctx,
+        args.partner,
+        args.name,
+        localities=args.locality or (),
+        eligibility_notes=args.eligibility,
+        expected_response_days=args.response_days,
+        contact=args.contact,
+    )
     console.print(Text("Added ") + _programme_line(g))
     return 0
 
 
 def run_edit_programme(args) -> int:
     from navigator.cli import CommandError, console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     if args.all_localities and args.locality:
         raise CommandError("Give --locality or --all-localities, not both.")
     localities = [] if args.all_localities else args.locality
     if all(v is None for v in (args.name, localities, args.eligibility, args.response_days, args.contact)):
-        raise CommandError("Say what to change: --name, --locality, --all-localities, --eligibility, "
-                           "--response-days or --contact.")
+        raise CommandError(
+            "Say what to change: --name, --locality, --all-localities, --eligibility, --response-days or --contact."
+        )
     _, ctx = context_from_args(args)
-    g = admin.edit_programme(ctx, args.programme, partner=args.partner, name=args.name, localities=localities,
-                             eligibility_notes=args.eligibility, expected_response_days=args.response_days,
-                             contact=args.contact)
+    g = admin.edit_programme(
+        ctx,
+        args.programme,
+        partner=args.partner,
+        name=args.name,
+        localities=localities,
+        eligibility_notes=args.eligibility,
+        expected_response_days=args.response_days,
+        contact=args.contact,
+    )
     console.print(Text("Updated ") + _programme_line(g))
     return 0
 
 
 def run_retire_programme(args) -> int:
     from navigator.cli import console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
     g = admin.retire_programme(ctx, args.programme, partner=args.partner, retired=args.retired)

@@ -7,7 +7,7 @@ import argparse
 from rich.table import Table
 from rich.text import Text
 
-from navigator.services.admin_text import PROTOCOL_LABELS as LABELS
+from navigator.services.setup.admin_text import PROTOCOL_LABELS as LABELS
 
 HELP = """\
 The no-response protocol turns into due follow-ups: attempt 1 within --first-within working days
@@ -22,13 +22,18 @@ already due keep their dates.
 
 
 def register(sub) -> None:
-    p = sub.add_parser("protocol", help="the no-response protocol (admins change it)", description=HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "protocol",
+        help="the no-response protocol (admins change it)",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ps = p.add_subparsers(dest="protocol_command", metavar="ACTION", required=True)
     q = ps.add_parser("show", help="the protocol in force")
     q.set_defaults(handler=run_show)
-    q = ps.add_parser("set", help="change the protocol", description=HELP,
-                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    q = ps.add_parser(
+        "set", help="change the protocol", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     q.add_argument("--attempts", type=int, metavar="N")
     q.add_argument("--first-within", type=int, metavar="N")
     q.add_argument("--gaps", metavar="N,N", help="comma-separated, one fewer than attempts (none: '')")
@@ -58,7 +63,7 @@ def print_protocol(proto) -> None:
 
 def run_show(args) -> int:
     from navigator.cli import context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
     print_protocol(admin.get_protocol(ctx))
@@ -78,15 +83,19 @@ def _int_list(text: str) -> list[int]:
 def run_set(args) -> int:
     from navigator.cli import CommandError, console, context_from_args
     from navigator.domain.errors import DomainError
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     changes = {
-        "attempts": args.attempts, "first_within": args.first_within,
+        "attempts": args.attempts,
+        "first_within": args.first_within,
         "gaps": _int_list(args.gaps) if args.gaps is not None else None,
-        "methods": [m.strip().lower() for m in args.methods.split(",") if m.strip()] if args.methods is not None
+        "methods": [m.strip().lower() for m in args.methods.split(",") if m.strip()]
+        if args.methods is not None
         else None,
-        "opt_in_days": args.opt_in_days, "notify_referrer": args.notify_referrer,
-        "decide_within": args.decide_within, "review_every": args.review_every,
+        "opt_in_days": args.opt_in_days,
+        "notify_referrer": args.notify_referrer,
+        "decide_within": args.decide_within,
+        "review_every": args.review_every,
         "partner_response_days": args.partner_response_days,
     }
     if all(v is None for v in changes.values()):
@@ -96,9 +105,10 @@ def run_set(args) -> int:
         proto = admin.set_protocol(ctx, **changes)
     except DomainError as exc:
         if exc.field in ("gaps", "methods") and args.attempts is not None:
-            raise CommandError(f"{exc.message} With --attempts, give --gaps (one fewer) and --methods "
-                               "(one per attempt), e.g. --attempts 3 --gaps 2,2 --methods phone,phone,letter."
-                               ) from None
+            raise CommandError(
+                f"{exc.message} With --attempts, give --gaps (one fewer) and --methods "
+                "(one per attempt), e.g. --attempts 3 --gaps 2,2 --methods phone,phone,letter."
+            ) from None
         raise
     console.print("Protocol saved; it applies to follow-ups scheduled from now on:")
     print_protocol(proto)

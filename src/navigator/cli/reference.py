@@ -21,8 +21,12 @@ retire what is no longer offered.
 
 
 def register(sub) -> None:
-    p = sub.add_parser("reference", help="lots, localities, sources, areas, outcomes (admins)", description=HELP,
-                       formatter_class=_raw())
+    p = sub.add_parser(
+        "reference",
+        help="lots, localities, sources, areas, outcomes (admins)",
+        description=HELP,
+        formatter_class=_raw(),
+    )
     rs = p.add_subparsers(dest="reference_command", metavar="ACTION", required=True)
 
     q = rs.add_parser("list", help="list one kind")
@@ -62,7 +66,7 @@ def _raw():
 
 def _say(row, verb: str) -> None:
     from navigator.cli import console
-    from navigator.services.admin import KIND_LABELS
+    from navigator.services.setup.admin import KIND_LABELS
 
     extra = f" in {row.lot}" if row.lot else ""
     code = "" if row.kind == "locality" else f"{row.code}: "
@@ -71,7 +75,7 @@ def _say(row, verb: str) -> None:
 
 def run_list(args) -> int:
     from navigator.cli import console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
     kind = admin.kind_of(args.kind)
@@ -93,12 +97,14 @@ def run_list(args) -> int:
 
 def run_add(args) -> int:
     from navigator.cli import CommandError, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     kind = admin.kind_of(args.kind)
     if kind != "locality" and not args.name:
-        raise CommandError(f"Give the {admin.KIND_LABELS[kind]}'s code and its name, e.g. "
-                           f"`navigator reference add {kind} CODE \"Name\"`.")
+        raise CommandError(
+            f"Give the {admin.KIND_LABELS[kind]}'s code and its name, e.g. "
+            f'`navigator reference add {kind} CODE "Name"`.'
+        )
     _, ctx = context_from_args(args)
     _say(admin.add_reference(ctx, kind, args.code, args.name, lot=args.lot), "Added")
     return 0
@@ -106,7 +112,7 @@ def run_add(args) -> int:
 
 def run_rename(args) -> int:
     from navigator.cli import context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
     _say(admin.rename_reference(ctx, args.kind, args.code, args.new_name), "Renamed:")
@@ -115,7 +121,7 @@ def run_rename(args) -> int:
 
 def run_retire(args) -> int:
     from navigator.cli import context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
     _say(admin.retire_reference(ctx, args.kind, args.code), "Retired")
@@ -124,7 +130,7 @@ def run_retire(args) -> int:
 
 def run_unretire(args) -> int:
     from navigator.cli import context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
     _say(admin.unretire_reference(ctx, args.kind, args.code), "Back in use:")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 
 def register(sub) -> None:
-    p = sub.add_parser("restore", help="replace the store with a backup (checked first; the current store is kept)",
-                       description="Check FILE (an SQLite database, passing its integrity check, with a navigator "
-                       "schema this version knows), back up the current store into backups/, then swap FILE in "
-                       "atomically. Close navigator everywhere first. An older backup is upgraded when opened.")
+    p = sub.add_parser(
+        "restore",
+        help="replace the store with a backup (checked first; the current store is kept)",
+        description="Check FILE (an SQLite database, passing its integrity check, with a navigator "
+        "schema this version knows), back up the current store into backups/, then swap FILE in "
+        "atomically. Close navigator everywhere first. An older backup is upgraded when opened.",
+    )
     p.add_argument("file", metavar="FILE", help="the backup to restore")
     p.set_defaults(handler=run)
 
@@ -21,8 +24,12 @@ def run(args) -> int:
     from navigator.cli import CommandError, console, context_from_args, err_console
     from navigator.domain.errors import StoreError
     from navigator.services import access
-    from navigator.services.backup import check_backup_file, record_restore, restore
     from navigator.services.context import os_username
+    from navigator.services.operations.backup import (
+        check_backup_file,
+        record_restore,
+        restore,
+    )
     from navigator.store.engine import open_store, resolve_url
 
     url = resolve_url(args.db, args.db_url)
@@ -35,8 +42,10 @@ def run(args) -> int:
         try:
             store, ctx = context_from_args(args, create=False, initialise=False)
         except StoreError as exc:
-            err_console.print(f"[yellow]The current store cannot be opened ({escape(str(exc))}); "
-                              "restoring over it. Its bytes are kept in backups/.[/]")
+            err_console.print(
+                f"[yellow]The current store cannot be opened ({escape(str(exc))}); "
+                "restoring over it. Its bytes are kept in backups/.[/]"
+            )
         else:
             try:
                 access.require_admin(ctx.actor())
@@ -49,13 +58,20 @@ def run(args) -> int:
         record_restore(store, username, result, acting_as)
     finally:
         store.dispose()
-    console.print(f"Restored [bold]{escape(str(result.restored_from))}[/] into {escape(str(store_path))}: "
-                  f"{check.clients} people, {check.journeys} journeys, {check.events} audit events "
-                  f"(schema {escape(str(check.revision))}).", soft_wrap=True)
+    console.print(
+        f"Restored [bold]{escape(str(result.restored_from))}[/] into {escape(str(store_path))}: "
+        f"{check.clients} people, {check.journeys} journeys, {check.events} audit events "
+        f"(schema {escape(str(check.revision))}).",
+        soft_wrap=True,
+    )
     if result.safety_backup:
-        console.print(f"The store as it was is kept at {escape(str(result.safety_backup))} "
-                      "(restore that file to undo).", soft_wrap=True)
+        console.print(
+            f"The store as it was is kept at {escape(str(result.safety_backup))} (restore that file to undo).",
+            soft_wrap=True,
+        )
     if store.backup_taken:
-        console.print(f"The backup was from an older navigator and has been upgraded "
-                      f"(copy before upgrading: {escape(str(store.backup_taken))}).")
+        console.print(
+            f"The backup was from an older navigator and has been upgraded "
+            f"(copy before upgrading: {escape(str(store.backup_taken))})."
+        )
     return 0

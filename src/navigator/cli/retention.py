@@ -4,12 +4,14 @@ from __future__ import annotations
 
 
 def register(sub) -> None:
-    p = sub.add_parser("retention", help="list, then anonymise, people whose journeys all closed longer ago "
-                       "than the retention period (admins)",
-                       description="The period is the setting retention_years (default 8). A person is "
-                       "anonymised only when every journey they have had closed before the cutoff: names, "
-                       "contact details and free text go; dates, states and measures stay so past returns "
-                       "still add up. Audited.")
+    p = sub.add_parser(
+        "retention",
+        help="list, then anonymise, people whose journeys all closed longer ago than the retention period (admins)",
+        description="The period is the setting retention_years (default 8). A person is "
+        "anonymised only when every journey they have had closed before the cutoff: names, "
+        "contact details and free text go; dates, states and measures stay so past returns "
+        "still add up. Audited.",
+    )
     rsub = p.add_subparsers(dest="retention_command", metavar="ACTION", required=True)
     ls = rsub.add_parser("list", help="show who is past retention, for review")
     ls.set_defaults(handler=run_list)
@@ -23,7 +25,8 @@ def register(sub) -> None:
 
 def run_period(args) -> int:
     from navigator.cli import console, context_from_args
-    from navigator.services import access, retention
+    from navigator.services import access
+    from navigator.services.operations import retention
 
     store, ctx = context_from_args(args)
     try:
@@ -48,31 +51,44 @@ def _table(report, title: str):
     for col in ("ref", "journeys", "states", "last closed", "locality"):
         table.add_column(col)
     for c in report.candidates:
-        table.add_row(Text(c.client_ref), str(c.journeys), Text(", ".join(sorted(set(c.states)))),
-                      c.last_closed.isoformat(), Text(c.locality))
+        table.add_row(
+            Text(c.client_ref),
+            str(c.journeys),
+            Text(", ".join(sorted(set(c.states)))),
+            c.last_closed.isoformat(),
+            Text(c.locality),
+        )
     return table
 
 
 def run_list(args) -> int:
     from navigator.cli import console, context_from_args
-    from navigator.services import retention
+    from navigator.services.operations import retention
 
     store, ctx = context_from_args(args)
     try:
         report = retention.review(ctx)
     finally:
         store.dispose()
-    console.print(_table(report, f"Past retention: every journey closed before {report.cutoff.isoformat()} "
-                                 f"({report.years} years)"))
-    console.print(f"{len(report.candidates)} person(s) to review. "
-                  + ("Run `navigator retention apply --dry-run`, then `navigator retention apply`."
-                     if report.candidates else "Nothing to do."))
+    console.print(
+        _table(
+            report, f"Past retention: every journey closed before {report.cutoff.isoformat()} ({report.years} years)"
+        )
+    )
+    console.print(
+        f"{len(report.candidates)} person(s) to review. "
+        + (
+            "Run `navigator retention apply --dry-run`, then `navigator retention apply`."
+            if report.candidates
+            else "Nothing to do."
+        )
+    )
     return 0
 
 
 def run_apply(args) -> int:
     from navigator.cli import console, context_from_args
-    from navigator.services import retention
+    from navigator.services.operations import retention
 
     store, ctx = context_from_args(args)
     try:
@@ -84,14 +100,20 @@ def run_apply(args) -> int:
         console.print(f"Dry run: {len(report.candidates)} person(s) would be anonymised; nothing was changed.")
     else:
         console.print(_table(report, "Anonymised"))
-        console.print(f"Anonymised {report.anonymised} person(s): names, contact details and free text removed; "
-                      "dates, states and measures kept. Recorded in the audit log.")
+        console.print(
+            f"Anonymised {report.anonymised} person(s): names, contact details and free text removed; "
+            "dates, states and measures kept. Recorded in the audit log."
+        )
         if report.anonymised:
-            console.print(f"Removed their personal data from {report.audit_redacted} audit event(s); the audit "
-                          "chain still verifies (`navigator doctor`).")
+            console.print(
+                f"Removed their personal data from {report.audit_redacted} audit event(s); the audit "
+                "chain still verifies (`navigator doctor`)."
+            )
         if report.audit_unredactable:
-            console.print(f"{report.audit_unredactable} older audit event(s) about them still hold personal data: "
-                          "their hashes cover the text (the audit log failed its check when navigator was "
-                          "upgraded, so they were kept as evidence). Run `navigator doctor` and tell your data "
-                          "protection lead.")
+            console.print(
+                f"{report.audit_unredactable} older audit event(s) about them still hold personal data: "
+                "their hashes cover the text (the audit log failed its check when navigator was "
+                "upgraded, so they were kept as evidence). Run `navigator doctor` and tell your data "
+                "protection lead."
+            )
     return 0

@@ -30,19 +30,26 @@ def _list(ctx) -> int:
     from rich.table import Table
 
     from navigator.cli import console
-    from navigator.services import returns
+    from navigator.services.returns import figures as returns
 
     sent = returns.sent_returns(ctx)
     if not sent:
-        console.print("No return has been recorded as sent. `navigator export --month YYYY-MM --out FILE "
-                      "--final` records one.")
+        console.print(
+            "No return has been recorded as sent. `navigator export --month YYYY-MM --out FILE --final` records one."
+        )
         return 0
     table = Table(title="Sent returns")
     for col in ("id", "month", "sent at", "by", "suppress under", "round to"):
         table.add_column(col)
     for s in sent:
-        table.add_row(str(s.id), s.month, s.sent_at.strftime("%Y-%m-%d %H:%M"), s.username,
-                      str(s.options.suppress_under or "-"), str(s.options.round_to or "-"))
+        table.add_row(
+            str(s.id),
+            s.month,
+            s.sent_at.strftime("%Y-%m-%d %H:%M"),
+            s.username,
+            str(s.options.suppress_under or "-"),
+            str(s.options.round_to or "-"),
+        )
     console.print(table)
     console.print("`navigator returns show YYYY-MM` compares a sent return with today's figures.")
     return 0
@@ -52,7 +59,7 @@ def _show(ctx, args) -> int:
     from rich.table import Table
 
     from navigator.cli import CommandError, console
-    from navigator.services import returns
+    from navigator.services.returns import figures as returns
 
     month = returns.parse_month(args.month)
     if args.id is not None:
@@ -66,8 +73,10 @@ def _show(ctx, args) -> int:
     if d.sent.month != month:
         raise CommandError(f"Sent return {sent_id} is for {d.sent.month}, not {month}.")
     moved = d.moved
-    console.print(f"Return {d.sent.id} for [bold]{d.sent.month}[/], sent {d.sent.sent_at:%Y-%m-%d %H:%M} by "
-                  f"{d.sent.username}: {len(moved)} of {len(d.figures)} figures have moved since.")
+    console.print(
+        f"Return {d.sent.id} for [bold]{d.sent.month}[/], sent {d.sent.sent_at:%Y-%m-%d %H:%M} by "
+        f"{d.sent.username}: {len(moved)} of {len(d.figures)} figures have moved since."
+    )
     shown = d.figures if args.all else moved
     if shown:
         table = Table()
@@ -76,8 +85,14 @@ def _show(ctx, args) -> int:
         measures = list(dict.fromkeys(f.measure for f in d.figures))
         for measure in measures:  # measure by measure: service, lots, localities
             for f in (x for x in shown if x.measure == measure):
-                table.add_row(f.measure, f.lot, f.locality, f.sent_text or "-", f.today_text or "-",
-                              "[bold yellow]moved[/]" if f.moved else "")
+                table.add_row(
+                    f.measure,
+                    f.lot,
+                    f.locality,
+                    f.sent_text or "-",
+                    f.today_text or "-",
+                    "[bold yellow]moved[/]" if f.moved else "",
+                )
         console.print(table)
     # measure by measure: the figures that moved, then the journeys (and their edits) that moved them
     for measure in dict.fromkeys(f.measure for f in moved):

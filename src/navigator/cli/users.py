@@ -55,14 +55,19 @@ def _user_table(rows) -> Table:
     for col in ("username", "name", "role", "lots", "status"):
         t.add_column(col)
     for u in rows:
-        t.add_row(Text(u.username), Text(u.name), Text(u.role), Text(", ".join(u.lots) or "all"),
-                  Text("active" if u.active else "deactivated", style="" if u.active else "dim"))
+        t.add_row(
+            Text(u.username),
+            Text(u.name),
+            Text(u.role),
+            Text(", ".join(u.lots) or "all"),
+            Text("active" if u.active else "deactivated", style="" if u.active else "dim"),
+        )
     return t
 
 
 def run_list(args) -> int:
     from navigator.cli import console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
     rows = admin.list_users(ctx, include_inactive=not args.active)
@@ -73,7 +78,7 @@ def run_list(args) -> int:
 
 def run_add(args) -> int:
     from navigator.cli import console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
     u = admin.add_user(ctx, args.username, args.name, args.role, args.lot)
@@ -83,7 +88,7 @@ def run_add(args) -> int:
 
 def run_edit(args) -> int:
     from navigator.cli import CommandError, console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     lots = [] if args.no_lots else args.lot
     if args.name is None and args.role is None and lots is None:
@@ -104,16 +109,21 @@ def print_open_journeys(rows, username: str) -> None:
     for col in ("journey", "ref", "person", "state", "received", "locality"):
         t.add_column(col)
     for r in rows:
-        t.add_row(str(r.journey_id), Text(r.client_ref), Text(r.client_name), Text(r.state_label),
-                  r.received_date.isoformat(), Text(r.locality))
+        t.add_row(
+            str(r.journey_id),
+            Text(r.client_ref),
+            Text(r.client_name),
+            Text(r.state_label),
+            r.received_date.isoformat(),
+            Text(r.locality),
+        )
     console.print(t)
-    console.print(f"{len(rows)} open journey(s) to reassign (a team lead's Caseload screen, or the reassign "
-                  "service).")
+    console.print(f"{len(rows)} open journey(s) to reassign (a team lead's Caseload screen, or the reassign service).")
 
 
 def run_deactivate(args) -> int:
     from navigator.cli import console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
     u = admin.deactivate_user(ctx, args.username)
@@ -124,7 +134,7 @@ def run_deactivate(args) -> int:
 
 def run_reactivate(args) -> int:
     from navigator.cli import console, context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
     u = admin.reactivate_user(ctx, args.username)
@@ -134,7 +144,7 @@ def run_reactivate(args) -> int:
 
 def run_journeys(args) -> int:
     from navigator.cli import context_from_args
-    from navigator.services import admin
+    from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
     print_open_journeys(admin.open_journeys_of(ctx, args.username), args.username)

@@ -15,8 +15,14 @@ _UK = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _REL = re.compile(r"^([+-])\s*(\d{1,4})$")
 
 
-def parse_date(text: str | None, *, today: date, calendar: WorkingCalendar = DEFAULT_CALENDAR,
-               field: str = "date", relative: bool = True) -> date | None:
+def parse_date(
+    text: str | None,
+    *,
+    today: date,
+    calendar: WorkingCalendar = DEFAULT_CALENDAR,
+    field: str = "date",
+    relative: bool = True,
+) -> date | None:
     """Parse a typed date; None for an empty string. Raises DomainError with a reason."""
     if text is None:
         return None

@@ -91,14 +91,19 @@ class Protocol:
 
     def to_dict(self) -> dict:
         return {
-            "attempts": self.attempts, "first_within": self.first_within, "gaps": list(self.gaps),
-            "methods": list(self.methods), "opt_in_days": self.opt_in_days,
-            "notify_referrer": self.notify_referrer, "decide_within": self.decide_within,
-            "review_every": self.review_every, "partner_response_days": self.partner_response_days,
+            "attempts": self.attempts,
+            "first_within": self.first_within,
+            "gaps": list(self.gaps),
+            "methods": list(self.methods),
+            "opt_in_days": self.opt_in_days,
+            "notify_referrer": self.notify_referrer,
+            "decide_within": self.decide_within,
+            "review_every": self.review_every,
+            "partner_response_days": self.partner_response_days,
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Protocol":
+    def from_dict(cls, data: dict) -> Protocol:
         d = dict(data)
         if "gaps" in d:
             d["gaps"] = tuple(int(g) for g in d["gaps"])
@@ -160,41 +165,75 @@ def desired_tasks(facts: FollowUpFacts, protocol: Protocol, cal: WorkingCalendar
     chasing = trailing_unsuccessful(facts.attempts)
     ever_spoke = any(a.successful for a in facts.attempts) or j.first_contact_date is not None
     if s == State.RECEIVED and not ever_spoke and not chasing:
-        tasks.append(DesiredTask(TaskKind.FIRST_CONTACT, "contact_attempt:1",
-                                 cal.add(j.received_date, protocol.first_within),
-                                 f"Attempt 1 of {protocol.attempts}: {protocol.methods[0]}"))
+        tasks.append(
+            DesiredTask(
+                TaskKind.FIRST_CONTACT,
+                "contact_attempt:1",
+                cal.add(j.received_date, protocol.first_within),
+                f"Attempt 1 of {protocol.attempts}: {protocol.methods[0]}",
+            )
+        )
     elif chasing:
         # Chasing applies before first contact and when an engaged person stops responding.
         n = len(chasing)
         if n < protocol.attempts:
-            tasks.append(DesiredTask(TaskKind.CONTACT_ATTEMPT, f"contact_attempt:{n + 1}",
-                                     cal.add(chasing[-1].on, protocol.gaps[n - 1]),
-                                     f"Attempt {n + 1} of {protocol.attempts}: {protocol.methods[n]}"))
+            tasks.append(
+                DesiredTask(
+                    TaskKind.CONTACT_ATTEMPT,
+                    f"contact_attempt:{n + 1}",
+                    cal.add(chasing[-1].on, protocol.gaps[n - 1]),
+                    f"Attempt {n + 1} of {protocol.attempts}: {protocol.methods[n]}",
+                )
+            )
         else:
-            tasks.append(DesiredTask(TaskKind.NO_RESPONSE_CLOSE, "no_response_close",
-                                     cal.add(chasing[-1].on, protocol.opt_in_days),
-                                     f"{protocol.attempts} attempts unanswered; opt-in period over"))
+            tasks.append(
+                DesiredTask(
+                    TaskKind.NO_RESPONSE_CLOSE,
+                    "no_response_close",
+                    cal.add(chasing[-1].on, protocol.opt_in_days),
+                    f"{protocol.attempts} attempts unanswered; opt-in period over",
+                )
+            )
     if s == State.RECEIVED and ever_spoke and not chasing:
         spoke_on = j.first_contact_date or max(a.on for a in facts.attempts if a.successful)
-        tasks.append(DesiredTask(TaskKind.DECIDE, "decide", cal.add(spoke_on, protocol.decide_within),
-                                 "Accept or reject the referral"))
+        tasks.append(
+            DesiredTask(
+                TaskKind.DECIDE, "decide", cal.add(spoke_on, protocol.decide_within), "Accept or reject the referral"
+            )
+        )
     if s == State.ACCEPTED:
         assert j.decision_date is not None
-        tasks.append(DesiredTask(TaskKind.WAITING_TO_START, "waiting_to_start", j.decision_date,
-                                 "Arrange the start (sign-up)"))
+        tasks.append(
+            DesiredTask(TaskKind.WAITING_TO_START, "waiting_to_start", j.decision_date, "Arrange the start (sign-up)")
+        )
     if s == State.STARTED:
         assert j.start_date is not None
         base = max(j.start_date, facts.last_review) if facts.last_review else j.start_date
-        tasks.append(DesiredTask(TaskKind.PLAN_REVIEW, f"plan_review:{base.isoformat()}",
-                                 cal.add(base, protocol.review_every), "Review the wellbeing action plan"))
+        tasks.append(
+            DesiredTask(
+                TaskKind.PLAN_REVIEW,
+                f"plan_review:{base.isoformat()}",
+                cal.add(base, protocol.review_every),
+                "Review the wellbeing action plan",
+            )
+        )
         for o in facts.onward:
             if o.feedback_pending_since is not None:
-                tasks.append(DesiredTask(TaskKind.PARTNER_FEEDBACK, f"partner_feedback:{o.id}",
-                                         o.feedback_pending_since,
-                                         "The partner reported the person stopped; follow up"))
+                tasks.append(
+                    DesiredTask(
+                        TaskKind.PARTNER_FEEDBACK,
+                        f"partner_feedback:{o.id}",
+                        o.feedback_pending_since,
+                        "The partner reported the person stopped; follow up",
+                    )
+                )
             elif o.open:
-                tasks.append(DesiredTask(TaskKind.CHASE_PARTNER,
-                                         f"chase_partner:{o.id}:{o.last_activity.isoformat()}",
-                                         cal.add(o.last_activity, o.expected_days),
-                                         "No update from the partner; chase them"))
+                tasks.append(
+                    DesiredTask(
+                        TaskKind.CHASE_PARTNER,
+                        f"chase_partner:{o.id}:{o.last_activity.isoformat()}",
+                        cal.add(o.last_activity, o.expected_days),
+                        "No update from the partner; chase them",
+                    )
+                )
     return tasks

@@ -52,8 +52,9 @@ _CONTROL = {"Cc", "Cf", "Cs", "Co", "Cn"}
 _KEEP_FORMAT = {"\u200d", "\u200c"}  # joiners used in emoji and some scripts
 
 
-def clean_text(value: str | None, field: str, *, max_len: int = 200, required: bool = False,
-               multiline: bool = False) -> str | None:
+def clean_text(
+    value: str | None, field: str, *, max_len: int = 200, required: bool = False, multiline: bool = False
+) -> str | None:
     """Strip control characters and escape sequences; enforce a length.
 
     Text typed or imported may carry ANSI escapes or other control characters:

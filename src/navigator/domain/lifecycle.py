@@ -14,10 +14,10 @@ through these functions.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
-from typing import Iterable
 
 from navigator.domain.dates import age_on
 from navigator.domain.errors import DomainError
@@ -183,7 +183,7 @@ class JourneyFacts:
     def state(self) -> State:
         return state_of(self)
 
-    def with_changes(self, changes: dict) -> "JourneyFacts":
+    def with_changes(self, changes: dict) -> JourneyFacts:
         known = {k: v for k, v in changes.items() if k in self.__dataclass_fields__}
         return replace(self, **known)
 
@@ -225,9 +225,7 @@ def _not_future(d: date, today: date, field: str, what: str) -> None:
 
 def _not_before(d: date, floor: date | None, field: str, what: str, floor_what: str) -> None:
     if floor is not None and d < floor:
-        raise DomainError(
-            f"The {what} date cannot be before the {floor_what} ({floor.isoformat()}).", field=field
-        )
+        raise DomainError(f"The {what} date cannot be before the {floor_what} ({floor.isoformat()}).", field=field)
 
 
 def _require(f: JourneyFacts, states: Iterable[State], doing: str) -> State:
@@ -249,8 +247,7 @@ def is_under_age(f: JourneyFacts) -> bool:
     return age_on(f.date_of_birth, f.received_date) < MIN_AGE
 
 
-def log_contact(f: JourneyFacts, on: date, method: ContactMethod, outcome: ContactOutcome,
-                today: date) -> dict:
+def log_contact(f: JourneyFacts, on: date, method: ContactMethod, outcome: ContactOutcome, today: date) -> dict:
     _require(f, OPEN_STATES, "log a contact")
     ContactMethod(method)
     outcome = ContactOutcome(outcome)
@@ -264,8 +261,7 @@ def log_contact(f: JourneyFacts, on: date, method: ContactMethod, outcome: Conta
     return changes
 
 
-def decide(f: JourneyFacts, decision: Decision, on: date, today: date,
-           reason: RejectReason | None = None) -> dict:
+def decide(f: JourneyFacts, decision: Decision, on: date, today: date, reason: RejectReason | None = None) -> dict:
     _require(f, {State.RECEIVED}, "record a decision")
     decision = Decision(decision)
     _not_future(on, today, "decision_date", "decision")
@@ -311,8 +307,18 @@ def close(f: JourneyFacts, on: date, reason: EndReason, today: date, evidence: s
             msg = f"A journey that never started cannot close as '{END_LABELS[reason].lower()}'."
         raise DomainError(msg, field="end_reason")
     _not_future(on, today, "end_date", "end")
-    floor = max(d for d in (f.received_date, f.decision_date, f.start_date, f.first_contact_date,
-                            f.last_contact_date, f.last_activity_date) if d)
+    floor = max(
+        d
+        for d in (
+            f.received_date,
+            f.decision_date,
+            f.start_date,
+            f.first_contact_date,
+            f.last_contact_date,
+            f.last_activity_date,
+        )
+        if d
+    )
     _not_before(on, floor, "end_date", "end", "journey's last step")
     if reason == EndReason.COMPLETED and not (evidence and evidence.strip()):
         raise DomainError("Completion needs evidence of the outcomes achieved.", field="evidence")
@@ -347,6 +353,7 @@ def check_reassign(f: JourneyFacts) -> None:
 
 
 # ---------------------------------------------------------------- onward referrals
+
 
 class OnwardStatus(StrEnum):
     MADE = "made"
@@ -400,21 +407,20 @@ def partner_update(o: OnwardFacts, kind: PartnerUpdate, on: date, today: date) -
         if not allowed:
             raise DomainError(f"This onward referral is already {o.status.value.replace('_', ' ')}.", field="kind")
         names = ", ".join(sorted(PARTNER_UPDATE_LABELS[a].split(" /")[0].lower() for a in allowed))
-        raise DomainError(f"After '{o.status.value.replace('_', ' ')}' the partner can report: {names}.",
-                          field="kind")
+        raise DomainError(f"After '{o.status.value.replace('_', ' ')}' the partner can report: {names}.", field="kind")
     _not_future(on, today, "date", "update")
     _not_before(on, o.referral_date, "date", "update", "onward referral")
     _not_before(on, o.start_date, "date", "update", "programme start")
     changes: dict = {"last_update_date": max(on, o.last_update_date) if o.last_update_date else on}
     if kind == PartnerUpdate.STARTED:
         changes.update(status=OnwardStatus.STARTED, start_date=on)
-    elif kind in (PartnerUpdate.COMPLETED, PartnerUpdate.WITHDREW, PartnerUpdate.DID_NOT_START,
-                  PartnerUpdate.DECLINED):
+    elif kind in (PartnerUpdate.COMPLETED, PartnerUpdate.WITHDREW, PartnerUpdate.DID_NOT_START, PartnerUpdate.DECLINED):
         changes.update(status=OnwardStatus(kind.value), end_date=on)
     return changes
 
 
 # ---------------------------------------------------------------- plan goals
+
 
 class GoalStatus(StrEnum):
     NOT_STARTED = "not_started"
@@ -437,6 +443,7 @@ def check_goal_statement(statement: str) -> str:
         raise DomainError("Write the goal as the person's own 'I' statement.", field="statement")
     first = s.split()[0].lower().strip(",.'\u2019")
     if first not in ("i", "i'd", "i'll", "i'm", "i've", "i\u2019d", "i\u2019ll", "i\u2019m", "i\u2019ve", "my"):
-        raise DomainError("Write the goal in the person's own words, starting with 'I' (e.g. 'I want to...').",
-                          field="statement")
+        raise DomainError(
+            "Write the goal in the person's own words, starting with 'I' (e.g. 'I want to...').", field="statement"
+        )
     return s

@@ -7,10 +7,9 @@ with extra non-working days or days that are working after all.
 
 from __future__ import annotations
 
-import bisect
+from collections.abc import Iterable
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Iterable
 
 import holidays
 

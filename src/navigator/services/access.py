@@ -24,9 +24,12 @@ def in_my_lots(actor: Actor, lot_id: int) -> bool:
 
 
 def has_grant(session: Session, actor: Actor, client_id: int) -> bool:
-    return session.exec(
-        select(AccessGrant.id).where(AccessGrant.user_id == actor.id, AccessGrant.client_id == client_id)
-    ).first() is not None
+    return (
+        session.exec(
+            select(AccessGrant.id).where(AccessGrant.user_id == actor.id, AccessGrant.client_id == client_id)
+        ).first()
+        is not None
+    )
 
 
 def can_see_journey(session: Session, actor: Actor, *, navigator_id: int, locality_id: int, client_id: int) -> bool:
@@ -41,11 +44,11 @@ def can_see_journey(session: Session, actor: Actor, *, navigator_id: int, locali
 
 
 def require_journey(session: Session, actor: Actor, journey) -> None:
-    if not can_see_journey(session, actor, navigator_id=journey.navigator_id, locality_id=journey.locality_id,
-                           client_id=journey.client_id):
+    if not can_see_journey(
+        session, actor, navigator_id=journey.navigator_id, locality_id=journey.locality_id, client_id=journey.client_id
+    ):
         raise AccessDenied(
-            "This journey is not in your caseload. Open it through Find and give a reason, "
-            "or ask a team lead."
+            "This journey is not in your caseload. Open it through Find and give a reason, or ask a team lead."
         )
 
 

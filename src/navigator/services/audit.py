@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from enum import Enum
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import bindparam, func, insert, inspect, or_, text, update
 from sqlmodel import Session, select
@@ -56,9 +57,19 @@ def to_json(value: Any) -> str | None:
     return _VALUE_ENCODER.encode(value)  # == json.dumps(value, default=_default, sort_keys=True, ensure_ascii=False)
 
 
-def event_hash(prev_hash: str, at: str, username: str, acting_as: str | None, action: str, entity: str,
-               entity_id: int | None, client_id: int | None, journey_id: int | None,
-               before: str | None, after: str | None) -> str:
+def event_hash(
+    prev_hash: str,
+    at: str,
+    username: str,
+    acting_as: str | None,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    client_id: int | None,
+    journey_id: int | None,
+    before: str | None,
+    after: str | None,
+) -> str:
     """Version 1: the hash covers the before/after text itself."""
     payload = _HASH_ENCODER.encode(  # == json.dumps(..., ensure_ascii=False)
         [prev_hash, at, username, acting_as, action, entity, entity_id, client_id, journey_id, before, after]
@@ -71,20 +82,42 @@ def content_hash(value: str | None) -> str | None:
     return None if value is None else hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
-def event_hash_v2(prev_hash: str, at: str, username: str, acting_as: str | None, action: str, entity: str,
-                  entity_id: int | None, client_id: int | None, journey_id: int | None,
-                  before_hash: str | None, after_hash: str | None) -> str:
+def event_hash_v2(
+    prev_hash: str,
+    at: str,
+    username: str,
+    acting_as: str | None,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    client_id: int | None,
+    journey_id: int | None,
+    before_hash: str | None,
+    after_hash: str | None,
+) -> str:
     """Version 2: the hash covers the hashes of the before/after text, so the text can be blanked later."""
     payload = _HASH_ENCODER.encode(
-        ["v2", prev_hash, at, username, acting_as, action, entity, entity_id, client_id, journey_id, before_hash,
-         after_hash]
+        [
+            "v2",
+            prev_hash,
+            at,
+            username,
+            acting_as,
+            action,
+            entity,
+            entity_id,
+            client_id,
+            journey_id,
+            before_hash,
+            after_hash,
+        ]
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def _at_text(at: datetime) -> str:
     if at.tzinfo is not None:
-        at = at.astimezone(timezone.utc)
+        at = at.astimezone(UTC)
     return at.replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
@@ -103,8 +136,17 @@ class AuditWriter:
     at: datetime
     prev: str | None = None
 
-    def add(self, action: str, entity: str, entity_id: int | None = None, *, client_id: int | None = None,
-            journey_id: int | None = None, before: Any = None, after: Any = None) -> None:
+    def add(
+        self,
+        action: str,
+        entity: str,
+        entity_id: int | None = None,
+        *,
+        client_id: int | None = None,
+        journey_id: int | None = None,
+        before: Any = None,
+        after: Any = None,
+    ) -> None:
         self.add_many([(action, entity, entity_id, client_id, journey_id, before, after)])
 
     def add_many(self, events: Iterable[tuple]) -> None:
@@ -115,19 +157,46 @@ class AuditWriter:
         for action, entity, entity_id, client_id, journey_id, before, after in events:
             b, a = to_json(before), to_json(after)
             bh, ah = content_hash(b), content_hash(a)
-            h = event_hash_v2(self.prev, at_text, self.username, self.acting_as, action, entity, entity_id,
-                              client_id, journey_id, bh, ah)
-            rows.append(dict(at=self.at, username=self.username, acting_as=self.acting_as, action=action,
-                             entity=entity, entity_id=entity_id, client_id=client_id, journey_id=journey_id,
-                             before=b, after=a, prev_hash=self.prev, hash=h, before_hash=bh, after_hash=ah,
-                             redacted=False, hash_version=2))
+            h = event_hash_v2(
+                self.prev,
+                at_text,
+                self.username,
+                self.acting_as,
+                action,
+                entity,
+                entity_id,
+                client_id,
+                journey_id,
+                bh,
+                ah,
+            )
+            rows.append(
+                dict(
+                    at=self.at,
+                    username=self.username,
+                    acting_as=self.acting_as,
+                    action=action,
+                    entity=entity,
+                    entity_id=entity_id,
+                    client_id=client_id,
+                    journey_id=journey_id,
+                    before=b,
+                    after=a,
+                    prev_hash=self.prev,
+                    hash=h,
+                    before_hash=bh,
+                    after_hash=ah,
+                    redacted=False,
+                    hash_version=2,
+                )
+            )
             self.prev = h
         if rows:
             self._insert(rows)
 
     def _insert(self, rows: list[dict]) -> None:
         # Core executemany on the table (the ORM bulk path splits rows by which values are None).
-        # services/bulk.py overrides this with a driver-level executemany.
+        # services/casework/bulk.py overrides this with a driver-level executemany.
         self.session.execute(insert(AuditEvent.__table__), rows)
 
 
@@ -156,8 +225,21 @@ CHANGED = "was changed after it was written"
 UNLINKED = "does not follow the event before it (an event was removed or added)"
 UNAUTHORISED = "had its text removed, but no later retention event covers the person it is about"
 
-_V1_COLUMNS = ("id", "at", "username", "acting_as", "action", "entity", "entity_id", "client_id", "journey_id",
-               "before", "after", "prev_hash", "hash")
+_V1_COLUMNS = (
+    "id",
+    "at",
+    "username",
+    "acting_as",
+    "action",
+    "entity",
+    "entity_id",
+    "client_id",
+    "journey_id",
+    "before",
+    "after",
+    "prev_hash",
+    "hash",
+)
 _V2_COLUMNS = ("before_hash", "after_hash", "redacted", "hash_version")
 
 
@@ -177,8 +259,9 @@ def verify_chain(session: Session) -> list[ChainProblem]:
     problems: list[ChainProblem] = []
     v2_columns = _has_v2_columns(session)
     columns = _V1_COLUMNS + (_V2_COLUMNS if v2_columns else ())
-    rows = session.execute(text(
-        f"SELECT {', '.join(chr(34) + c + chr(34) for c in columns)} FROM audit_event ORDER BY id"))
+    rows = session.execute(
+        text(f"SELECT {', '.join(chr(34) + c + chr(34) for c in columns)} FROM audit_event ORDER BY id")
+    )
     prev = GENESIS
     redacted: list[tuple[int, str, int | None, int | None]] = []  # id, action, client id, journey id
     retention_upto: dict[int, int] = {}  # client id -> id of the latest retention.anonymise event about them
@@ -186,8 +269,17 @@ def verify_chain(session: Session) -> list[ChainProblem]:
     for r in rows:
         if r.prev_hash != prev:
             problems.append(ChainProblem(r.id, UNLINKED))
-        fields = (r.prev_hash, _stored_at_text(r.at), r.username, r.acting_as, r.action, r.entity, r.entity_id,
-                  r.client_id, r.journey_id)
+        fields = (
+            r.prev_hash,
+            _stored_at_text(r.at),
+            r.username,
+            r.acting_as,
+            r.action,
+            r.entity,
+            r.entity_id,
+            r.client_id,
+            r.journey_id,
+        )
         version = r.hash_version if v2_columns else 1
         if version == 2:
             changed = event_hash_v2(*fields, r.before_hash, r.after_hash) != r.hash
@@ -215,8 +307,9 @@ def verify_chain(session: Session) -> list[ChainProblem]:
     return problems
 
 
-def _unauthorised(session: Session, redacted, retention_upto: dict[int, int], last_retention: int
-                  ) -> list[ChainProblem]:
+def _unauthorised(
+    session: Session, redacted, retention_upto: dict[int, int], last_retention: int
+) -> list[ChainProblem]:
     """Redacted events not covered by a later retention.anonymise event about the same person (for a
     search, which names nobody in particular: by any later retention.anonymise event)."""
     jids = sorted({jid for _, _, _, jid in redacted if jid is not None})
@@ -243,10 +336,8 @@ def events_about(session: Session, client_id: int, journey_ids: Iterable[int]) -
     jids = list(journey_ids)
     about = or_(t.c.client_id == client_id, t.c.journey_id.in_(jids)) if jids else t.c.client_id == client_id
     has_text = or_(t.c.before.is_not(None), t.c.after.is_not(None))
-    ids = list(session.execute(select(t.c.id).where(about, has_text, t.c.hash_version == 2)
-                               .order_by(t.c.id)).scalars())
-    v1 = session.execute(select(func.count()).select_from(t)
-                         .where(about, has_text, t.c.hash_version != 2)).scalar_one()
+    ids = list(session.execute(select(t.c.id).where(about, has_text, t.c.hash_version == 2).order_by(t.c.id)).scalars())
+    v1 = session.execute(select(func.count()).select_from(t).where(about, has_text, t.c.hash_version != 2)).scalar_one()
     return ids, v1
 
 
@@ -257,8 +348,11 @@ def redact_events(session: Session, event_ids: Iterable[int]) -> int:
     ids = sorted(set(event_ids))
     n = 0
     for i in range(0, len(ids), 500):
-        result = session.execute(update(t).where(t.c.id.in_(ids[i:i + 500]), t.c.hash_version == 2)
-                                 .values(before=None, after=None, redacted=True))
+        result = session.execute(
+            update(t)
+            .where(t.c.id.in_(ids[i : i + 500]), t.c.hash_version == 2)
+            .values(before=None, after=None, redacted=True)
+        )
         n += result.rowcount
     return n
 

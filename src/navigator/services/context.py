@@ -12,10 +12,11 @@ import json
 import os
 import sqlite3
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
 
 from navigator.domain.errors import AccessDenied, DomainError, StoreError
 from navigator.domain.followups import Protocol
@@ -23,6 +24,7 @@ from navigator.domain.workdays import WorkingCalendar
 from navigator.store.engine import Store, _db_error_message
 
 if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy.exc import IntegrityError
     from sqlmodel import Session
 
 # Reads plain SQL with named parameters (``:name``): ``q(sql, params) -> list of row tuples``.
@@ -32,7 +34,7 @@ SqlReader = Callable[..., "list[tuple[Any, ...]]"]
 def os_username() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name in some containers
+    except Exception:
         return "navigator"
 
 
@@ -61,7 +63,7 @@ class Ctx:
     username: str = field(default_factory=os_username)
     acting_as: str | None = None  # set when an admin acts as another user: the real admin's name
     today_fn: Callable[[], date] = date.today
-    now_fn: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    now_fn: Callable[[], datetime] = lambda: datetime.now(UTC)
     _actor: Actor | None = field(default=None, repr=False)
     _calendar: WorkingCalendar | None = field(default=None, repr=False)
 
@@ -79,13 +81,12 @@ class Ctx:
         from sqlmodel import Session
 
         try:
-            with Session(self.store.write_engine, expire_on_commit=False) as session:
-                with session.begin():
-                    if not self.store.is_sqlite:
-                        from sqlalchemy import text
+            with Session(self.store.write_engine, expire_on_commit=False) as session, session.begin():
+                if not self.store.is_sqlite:
+                    from sqlalchemy import text
 
-                        session.execute(text("SELECT pg_advisory_xact_lock(4242)"))
-                    yield session
+                    session.execute(text("SELECT pg_advisory_xact_lock(4242)"))
+                yield session
         except (DomainError, StoreError):
             raise
         except IntegrityError as exc:
@@ -101,9 +102,8 @@ class Ctx:
         from sqlmodel import Session
 
         try:
-            with Session(self.store.engine, expire_on_commit=False) as session:
-                with session.begin():
-                    yield session
+            with Session(self.store.engine, expire_on_commit=False) as session, session.begin():
+                yield session
         except (DomainError, StoreError):
             raise
         except DBAPIError as exc:
@@ -165,8 +165,10 @@ class Ctx:
         """The working calendar (bank holidays and the admin's corrections), read once."""
         if self._calendar is None:
             _load_uk_holidays_alone()
-            rows = [(as_date(day), bool(working)) for day, working in
-                    q("SELECT day, is_working_day FROM calendar_correction")]
+            rows = [
+                (as_date(day), bool(working))
+                for day, working in q("SELECT day, is_working_day FROM calendar_correction")
+            ]
             self._calendar = WorkingCalendar(
                 extra_non_working=[day for day, working in rows if not working],
                 extra_working=[day for day, working in rows if working],
@@ -211,7 +213,7 @@ def _load_uk_holidays_alone() -> None:
         finally:
             if sys.modules.get(package) is stand_in:
                 del sys.modules[package]
-    except Exception:  # noqa: BLE001 - only a shortcut
+    except Exception:
         sys.modules.pop(name, None)
 
 
@@ -219,8 +221,7 @@ def _sqlite_params(params: dict | None) -> dict:
     """Dates as ISO text, as the store keeps them in SQLite."""
     if not params:
         return {}
-    return {k: v.isoformat() if isinstance(v, date) and not isinstance(v, datetime) else v
-            for k, v in params.items()}
+    return {k: v.isoformat() if isinstance(v, date) and not isinstance(v, datetime) else v for k, v in params.items()}
 
 
 def session_reader(session: Session) -> SqlReader:

@@ -18,10 +18,11 @@ import shutil
 import sqlite3
 import stat
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from navigator.domain.errors import StoreError
 from navigator.store.paths import db_dir, default_db_path, is_network_filesystem
@@ -49,7 +50,7 @@ def describe(url: str) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - a malformed URL is reported as given, minus nothing secret
+    except Exception:
         return "the configured database"
 
 
@@ -108,8 +109,11 @@ def _scan_revisions() -> dict[str, str | None] | None:
             graph[rev[2]] = down_m[2] if down_m else None
     except (OSError, UnicodeDecodeError):
         return None
-    if not graph or sum(1 for d in graph.values() if d is None) != 1 \
-            or any(d is not None and d not in graph for d in graph.values()):
+    if (
+        not graph
+        or sum(1 for d in graph.values() if d is None) != 1
+        or any(d is not None and d not in graph for d in graph.values())
+    ):
         return None
     return graph
 
@@ -137,7 +141,7 @@ def _known_revision(revision: str) -> bool:
 
     try:
         ScriptDirectory.from_config(alembic_config()).get_revision(revision)
-    except Exception:  # noqa: BLE001 - alembic raises several kinds here
+    except Exception:
         return False
     return True
 
@@ -148,8 +152,14 @@ class Store:
     SQLite file (None for PostgreSQL). ``sqlite_read()`` is a plain ``sqlite3`` read transaction
     for the reads behind the first screens (no SQLAlchemy needed)."""
 
-    def __init__(self, url: str, engine: Engine | None = None, write_engine: Engine | None = None,
-                 path: Path | None = None, backup_taken: Path | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        engine: Engine | None = None,
+        write_engine: Engine | None = None,
+        path: Path | None = None,
+        backup_taken: Path | None = None,
+    ) -> None:
         self.url = url
         self._engine = engine
         self._write_engine = write_engine
@@ -193,8 +203,9 @@ class Store:
         with self._lock:
             con = self._idle.pop() if self._idle else None
         if con is None:
-            con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                  check_same_thread=False)
+            con = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
             con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             con.execute("PRAGMA query_only=ON")
         reuse = False
@@ -282,7 +293,9 @@ def _check_sqlite_path(path: Path, *, create: bool) -> None:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         os.close(fd)
     except OSError as exc:
-        raise StoreError(f"Cannot create the database at {path}: {exc.strerror}. Check the folder exists and is writable.") from None
+        raise StoreError(
+            f"Cannot create the database at {path}: {exc.strerror}. Check the folder exists and is writable."
+        ) from None
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -389,8 +402,10 @@ def _db_error_message(store: Store, exc: Exception) -> str:
     if "locked" in text_ or "busy" in text_:
         return f"The database at {where} is locked by another program. Close it, or wait, and try again."
     if "not a database" in text_ or "malformed" in text_ or "file is encrypted" in text_:
-        return (f"The database at {where} is damaged or not a navigator database. "
-                "Restore the latest backup with `navigator restore`.")
+        return (
+            f"The database at {where} is damaged or not a navigator database. "
+            "Restore the latest backup with `navigator restore`."
+        )
     if "readonly" in text_ or "read-only" in text_:
         return f"The database at {where} is read-only. Check its permissions (it must be writable by you)."
     if "unable to open" in text_:
@@ -420,8 +435,10 @@ def open_store(url: str, *, create: bool = True, upgrade: bool = True) -> Store:
 
         try:
             engine = create_engine(url, pool_pre_ping=True)
-        except Exception as exc:  # noqa: BLE001 - a missing driver or a bad URL
-            raise StoreError(f"Cannot use {describe(url)}: {exc}. Install navigator[postgres] for PostgreSQL.") from None
+        except Exception as exc:
+            raise StoreError(
+                f"Cannot use {describe(url)}: {exc}. Install navigator[postgres] for PostgreSQL."
+            ) from None
         store = Store(url, engine, engine, None)
     if current is not _NEW and current is not None and current == head_revision():
         _owner_only(store)

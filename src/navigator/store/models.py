@@ -7,7 +7,6 @@ constraint is named (Alembic batch mode on SQLite needs it).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Optional
 
 from sqlalchemy import (
     CheckConstraint,
@@ -37,12 +36,11 @@ def fk(target: str, *, nullable: bool = False, index: bool = True, ondelete: str
 
 # ------------------------------------------------------------------ people & reference data
 
+
 class User(SQLModel, table=True):
     __tablename__ = "user"
-    __table_args__ = (
-        CheckConstraint("role IN ('navigator','team_lead','admin')", name="role"),
-    )
-    id: Optional[int] = Field(default=None, primary_key=True)
+    __table_args__ = (CheckConstraint("role IN ('navigator','team_lead','admin')", name="role"),)
+    id: int | None = Field(default=None, primary_key=True)
     username: str = Field(unique=True, max_length=64)
     name: str = Field(max_length=200)
     role: str = Field(default="navigator", max_length=16)
@@ -52,7 +50,7 @@ class User(SQLModel, table=True):
 
 class Lot(SQLModel, table=True):
     __tablename__ = "lot"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True, max_length=40)
     name: str = Field(max_length=200)
     active: bool = Field(default=True)
@@ -66,7 +64,7 @@ class UserLot(SQLModel, table=True):
 
 class Locality(SQLModel, table=True):
     __tablename__ = "locality"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     lot_id: int = fk("lot.id")
     name: str = Field(unique=True, max_length=100)
     active: bool = Field(default=True)
@@ -74,7 +72,7 @@ class Locality(SQLModel, table=True):
 
 class ReferralSource(SQLModel, table=True):
     __tablename__ = "referral_source"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True, max_length=40)
     name: str = Field(max_length=200)
     active: bool = Field(default=True)
@@ -82,7 +80,7 @@ class ReferralSource(SQLModel, table=True):
 
 class SupportArea(SQLModel, table=True):
     __tablename__ = "support_area"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True, max_length=40)
     name: str = Field(max_length=200)
     active: bool = Field(default=True)
@@ -90,7 +88,7 @@ class SupportArea(SQLModel, table=True):
 
 class PersonalOutcome(SQLModel, table=True):
     __tablename__ = "personal_outcome"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True, max_length=40)
     name: str = Field(max_length=200)
     active: bool = Field(default=True)
@@ -98,21 +96,21 @@ class PersonalOutcome(SQLModel, table=True):
 
 class Partner(SQLModel, table=True):
     __tablename__ = "partner"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, max_length=200)
-    contact: Optional[str] = Field(default=None, sa_column=Column(Text))
+    contact: str | None = Field(default=None, sa_column=Column(Text))
     active: bool = Field(default=True)
 
 
 class Programme(SQLModel, table=True):
     __tablename__ = "programme"
     __table_args__ = (UniqueConstraint("partner_id", "name"),)
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     partner_id: int = fk("partner.id")
     name: str = Field(max_length=200)
-    eligibility_notes: Optional[str] = Field(default=None, sa_column=Column(Text))
+    eligibility_notes: str | None = Field(default=None, sa_column=Column(Text))
     expected_response_days: int = Field(default=10)
-    contact: Optional[str] = Field(default=None, sa_column=Column(Text))
+    contact: str | None = Field(default=None, sa_column=Column(Text))
     active: bool = Field(default=True)
 
 
@@ -135,10 +133,11 @@ class CalendarCorrection(SQLModel, table=True):
     __tablename__ = "calendar_correction"
     day: date = Field(primary_key=True)
     is_working_day: bool
-    note: Optional[str] = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=200)
 
 
 # ------------------------------------------------------------------ clients and journeys
+
 
 class Client(SQLModel, table=True):
     __tablename__ = "client"
@@ -146,20 +145,20 @@ class Client(SQLModel, table=True):
         CheckConstraint("imd_decile IS NULL OR imd_decile BETWEEN 1 AND 10", name="imd_decile"),
         Index("ix_client_name_dob", "last_name_key", "first_name_key", "date_of_birth"),
     )
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     client_ref: str = Field(unique=True, max_length=40)
     first_name: str = Field(max_length=100)
     last_name: str = Field(max_length=100)
     first_name_key: str = Field(max_length=100)  # case/accent folded, for matching
     last_name_key: str = Field(max_length=100)
     date_of_birth: date
-    postcode: Optional[str] = Field(default=None, max_length=10, index=True)
-    nhs_number: Optional[str] = Field(default=None, max_length=10, index=True)
-    phone: Optional[str] = Field(default=None, max_length=40)
-    email: Optional[str] = Field(default=None, max_length=200)
-    address: Optional[str] = Field(default=None, max_length=400)
-    preferred_method: Optional[str] = Field(default=None, max_length=16)
-    imd_decile: Optional[int] = None
+    postcode: str | None = Field(default=None, max_length=10, index=True)
+    nhs_number: str | None = Field(default=None, max_length=10, index=True)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=200)
+    address: str | None = Field(default=None, max_length=400)
+    preferred_method: str | None = Field(default=None, max_length=16)
+    imd_decile: int | None = None
     consent_to_share: bool = Field(default=False)
     locality_id: int = fk("locality.id")
     anonymised: bool = Field(default=False)
@@ -173,32 +172,31 @@ class Journey(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("client_id", "received_date"),
         CheckConstraint(
-            "state IN ('received','accepted','rejected','started','completed',"
-            "'closed_without_start','ended_early')",
+            "state IN ('received','accepted','rejected','started','completed','closed_without_start','ended_early')",
             name="state",
         ),
         Index("ix_journey_navigator_state", "navigator_id", "state"),
     )
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     client_id: int = fk("client.id")
     locality_id: int = fk("locality.id")  # the client's locality when referred
     navigator_id: int = fk("user.id", index=False)
     source_id: int = fk("referral_source.id")
-    referrer: Optional[str] = Field(default=None, max_length=200)
-    reason: Optional[str] = Field(default=None, sa_column=Column(Text))
+    referrer: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, sa_column=Column(Text))
     received_date: date = Field(index=True)
     state: str = Field(default="received", max_length=24)
     state_since: date
-    first_contact_date: Optional[date] = Field(default=None, index=True)
-    last_contact_date: Optional[date] = None
-    decision: Optional[str] = Field(default=None, max_length=16)
-    decision_date: Optional[date] = Field(default=None, index=True)
-    reject_reason: Optional[str] = Field(default=None, max_length=32)
-    start_date: Optional[date] = Field(default=None, index=True)
-    end_date: Optional[date] = Field(default=None, index=True)
-    end_reason: Optional[str] = Field(default=None, max_length=32)
-    outcome_evidence: Optional[str] = Field(default=None, sa_column=Column(Text))
-    last_review_date: Optional[date] = None
+    first_contact_date: date | None = Field(default=None, index=True)
+    last_contact_date: date | None = None
+    decision: str | None = Field(default=None, max_length=16)
+    decision_date: date | None = Field(default=None, index=True)
+    reject_reason: str | None = Field(default=None, max_length=32)
+    start_date: date | None = Field(default=None, index=True)
+    end_date: date | None = Field(default=None, index=True)
+    end_reason: str | None = Field(default=None, max_length=32)
+    outcome_evidence: str | None = Field(default=None, sa_column=Column(Text))
+    last_review_date: date | None = None
     version: int = Field(default=1)
     created_at: datetime
     updated_at: datetime
@@ -212,23 +210,23 @@ class JourneySupportArea(SQLModel, table=True):
 
 class ContactAttempt(SQLModel, table=True):
     __tablename__ = "contact_attempt"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     journey_id: int = fk("journey.id")
     on_date: date
     method: str = Field(max_length=16)
     outcome: str = Field(max_length=16)
-    note: Optional[str] = Field(default=None, sa_column=Column(Text))
+    note: str | None = Field(default=None, sa_column=Column(Text))
     user_id: int = fk("user.id", index=False)
     created_at: datetime
 
 
 class PlanGoal(SQLModel, table=True):
     __tablename__ = "plan_goal"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     journey_id: int = fk("journey.id")
     outcome_id: int = fk("personal_outcome.id", index=False)
     statement: str = Field(sa_column=Column(Text, nullable=False))
-    target_date: Optional[date] = None
+    target_date: date | None = None
     status: str = Field(default="not_started", max_length=16)
     version: int = Field(default=1)
     created_at: datetime
@@ -237,7 +235,7 @@ class PlanGoal(SQLModel, table=True):
 
 class GoalNote(SQLModel, table=True):
     __tablename__ = "goal_note"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     goal_id: int = fk("plan_goal.id")
     on_date: date
     note: str = Field(sa_column=Column(Text, nullable=False))
@@ -247,10 +245,10 @@ class GoalNote(SQLModel, table=True):
 
 class PlanReview(SQLModel, table=True):
     __tablename__ = "plan_review"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     journey_id: int = fk("journey.id")
     on_date: date
-    note: Optional[str] = Field(default=None, sa_column=Column(Text))
+    note: str | None = Field(default=None, sa_column=Column(Text))
     user_id: int = fk("user.id", index=False)
     created_at: datetime
 
@@ -263,37 +261,37 @@ class Measurement(SQLModel, table=True):
         CheckConstraint("kind IN ('swemwbs','ons4')", name="kind"),
         CheckConstraint("point IN ('start','review','end')", name="point"),
     )
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     journey_id: int = fk("journey.id")
     kind: str = Field(default="swemwbs", max_length=8)
     point: str = Field(max_length=8)
     on_date: date
-    item1: Optional[int] = None
-    item2: Optional[int] = None
-    item3: Optional[int] = None
-    item4: Optional[int] = None
-    item5: Optional[int] = None
-    item6: Optional[int] = None
-    item7: Optional[int] = None
-    raw: Optional[int] = None
-    metric_x100: Optional[int] = None  # metric score in hundredths: exact arithmetic
+    item1: int | None = None
+    item2: int | None = None
+    item3: int | None = None
+    item4: int | None = None
+    item5: int | None = None
+    item6: int | None = None
+    item7: int | None = None
+    raw: int | None = None
+    metric_x100: int | None = None  # metric score in hundredths: exact arithmetic
     user_id: int = fk("user.id", index=False)
     created_at: datetime
 
 
 class OnwardReferral(SQLModel, table=True):
     __tablename__ = "onward_referral"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     journey_id: int = fk("journey.id")
     programme_id: int = fk("programme.id")
     referral_date: date = Field(index=True)
     status: str = Field(default="made", max_length=16)
-    start_date: Optional[date] = None
-    end_date: Optional[date] = Field(default=None, index=True)
-    last_update_date: Optional[date] = None
-    first_update_date: Optional[date] = None
-    feedback_pending_since: Optional[date] = None
-    note: Optional[str] = Field(default=None, sa_column=Column(Text))
+    start_date: date | None = None
+    end_date: date | None = Field(default=None, index=True)
+    last_update_date: date | None = None
+    first_update_date: date | None = None
+    feedback_pending_since: date | None = None
+    note: str | None = Field(default=None, sa_column=Column(Text))
     version: int = Field(default=1)
     created_at: datetime
     updated_at: datetime
@@ -301,11 +299,11 @@ class OnwardReferral(SQLModel, table=True):
 
 class PartnerUpdateRow(SQLModel, table=True):
     __tablename__ = "partner_update"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     onward_id: int = fk("onward_referral.id")
     on_date: date
     kind: str = Field(max_length=16)
-    note: Optional[str] = Field(default=None, sa_column=Column(Text))
+    note: str | None = Field(default=None, sa_column=Column(Text))
     user_id: int = fk("user.id", index=False)
     created_at: datetime
 
@@ -318,22 +316,22 @@ class Task(SQLModel, table=True):
         Index("ix_task_open_due", "status", "due_date"),
         Index("ix_task_journey_status", "journey_id", "status"),
     )
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     journey_id: int = Field(foreign_key="journey.id")
     kind: str = Field(max_length=24)
     key: str = Field(max_length=80)
     due_date: date
-    detail: Optional[str] = Field(default=None, max_length=200)
+    detail: str | None = Field(default=None, max_length=200)
     status: str = Field(default="open", max_length=12)  # open, done
     created_at: datetime
-    closed_at: Optional[datetime] = None
+    closed_at: datetime | None = None
 
 
 class AccessGrant(SQLModel, table=True):
     """A navigator opened a journey outside their caseload through Find, with a reason."""
 
     __tablename__ = "access_grant"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     user_id: int = fk("user.id")
     client_id: int = fk("client.id")
     reason: str = Field(max_length=400)
@@ -341,6 +339,7 @@ class AccessGrant(SQLModel, table=True):
 
 
 # ------------------------------------------------------------------ audit and returns
+
 
 class AuditEvent(SQLModel, table=True):
     """Append-only: the database refuses DELETE, and UPDATE except retention's redaction (migrations 0001, 0002)."""
@@ -350,30 +349,30 @@ class AuditEvent(SQLModel, table=True):
         Index("ix_audit_event_client_id", "client_id"),
         Index("ix_audit_event_journey_id", "journey_id"),
     )
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     at: datetime
     username: str = Field(max_length=64)
-    acting_as: Optional[str] = Field(default=None, max_length=64)
+    acting_as: str | None = Field(default=None, max_length=64)
     action: str = Field(max_length=40)
     entity: str = Field(max_length=40)
-    entity_id: Optional[int] = None
-    client_id: Optional[int] = None
-    journey_id: Optional[int] = None
-    before: Optional[str] = Field(default=None, sa_column=Column(Text))
-    after: Optional[str] = Field(default=None, sa_column=Column(Text))
+    entity_id: int | None = None
+    client_id: int | None = None
+    journey_id: int | None = None
+    before: str | None = Field(default=None, sa_column=Column(Text))
+    after: str | None = Field(default=None, sa_column=Column(Text))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
     # Migration 0002: version 2 events hash before/after separately and chain those hashes, so retention can
     # blank the content (redacted) while the chain still verifies. Version 1 hashes the content itself.
-    before_hash: Optional[str] = Field(default=None, max_length=64)
-    after_hash: Optional[str] = Field(default=None, max_length=64)
+    before_hash: str | None = Field(default=None, max_length=64)
+    after_hash: str | None = Field(default=None, max_length=64)
     redacted: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     hash_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class SentReturn(SQLModel, table=True):
     __tablename__ = "sent_return"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     month: str = Field(max_length=7, index=True)
     sent_at: datetime
     username: str = Field(max_length=64)

@@ -31,9 +31,30 @@ def db_dir() -> Path:
 
 
 NETWORK_FS = {
-    "nfs", "nfs4", "cifs", "smbfs", "smb3", "sshfs", "fuse.sshfs", "9p", "afs", "glusterfs",
-    "fuse.glusterfs", "ceph", "fuse.ceph", "lustre", "davfs", "fuse.davfs", "fuse.s3fs",
-    "fuse.rclone", "ncpfs", "coda", "gpfs", "beegfs", "fuse.gcsfuse", "virtiofs",
+    "nfs",
+    "nfs4",
+    "cifs",
+    "smbfs",
+    "smb3",
+    "sshfs",
+    "fuse.sshfs",
+    "9p",
+    "afs",
+    "glusterfs",
+    "fuse.glusterfs",
+    "ceph",
+    "fuse.ceph",
+    "lustre",
+    "davfs",
+    "fuse.davfs",
+    "fuse.s3fs",
+    "fuse.rclone",
+    "ncpfs",
+    "coda",
+    "gpfs",
+    "beegfs",
+    "fuse.gcsfuse",
+    "virtiofs",
 }
 
 

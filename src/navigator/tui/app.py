@@ -15,8 +15,9 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from textual.app import App
 from textual.binding import Binding
@@ -33,13 +34,24 @@ NAV_ACTIONS = frozenset({"today", "caseload", "find", "new_referral", "back", "s
 # (name, key, title, what it shows, module in navigator.tui.screens, class)
 TEAM_SCREENS = (
     ("team", "T", "Team", "Load per navigator; open a caseload, reassign", "team", "TeamScreen"),
-    ("stuck", "W", "Waiting and stuck", "Waiting to start, no partner update, reviews overdue", "stuck",
-     "StuckScreen"),
-    ("trends", "R", "Trends", "Referrals, starts, completions, no-response closures, waits by month", "trends",
-     "TrendsScreen"),
+    ("stuck", "W", "Waiting and stuck", "Waiting to start, no partner update, reviews overdue", "stuck", "StuckScreen"),
+    (
+        "trends",
+        "R",
+        "Trends",
+        "Referrals, starts, completions, no-response closures, waits by month",
+        "trends",
+        "TrendsScreen",
+    ),
     ("partners", "P", "Partners", "Onward referrals per partner and programme", "partners", "PartnersScreen"),
-    ("return_preview", "M", "Return preview", "The monthly return before it is exported", "return_preview",
-     "ReturnPreviewScreen"),
+    (
+        "return_preview",
+        "M",
+        "Return preview",
+        "The monthly return before it is exported",
+        "return_preview",
+        "ReturnPreviewScreen",
+    ),
 )
 
 
@@ -57,21 +69,26 @@ class NavigatorCommands(Provider):
         yield "New referral", partial(app.run_action, "new_referral"), "Record a referral (n)"
         yield "Help: keys on this screen", partial(app.run_action, "help"), "Every binding of this screen (?)"
         if app.has_admin_screen():
-            yield "Set up the service (admin)", partial(app.run_action, "setup"), \
-                "Users, reference data, partners, protocol, measures, calendar, letters (A)"
+            yield (
+                "Set up the service (admin)",
+                partial(app.run_action, "setup"),
+                "Users, reference data, partners, protocol, measures, calendar, letters (A)",
+            )
         if app.is_team_lead():
             for name, key, title, what, _module, _cls in TEAM_SCREENS:
                 yield f"Team lead: {title}", partial(app.run_action, f"team_screen('{name}')"), f"{what} ({key})"
         seen: set[str] = set()
-        for key, binding in screen_bindings(screen):
+        for _key, binding in screen_bindings(screen):
             if binding.action in seen or not binding.description:
                 continue
             if screen.check_action(binding.action, ()) is not True:
                 continue
             seen.add(binding.action)
-            yield (f"{screen_name(screen)}: {binding.description}",
-                   partial(app.call_later, screen.run_action, binding.action),
-                   f"key {app.get_key_display(binding)}")
+            yield (
+                f"{screen_name(screen)}: {binding.description}",
+                partial(app.call_later, screen.run_action, binding.action),
+                f"key {app.get_key_display(binding)}",
+            )
 
     async def discover(self) -> Hits:
         for name, callback, help_text in self._commands():
@@ -121,8 +138,15 @@ class NavigatorApp(App[int]):
         Binding("escape", "back", "Back", show=False),
     ]
 
-    def __init__(self, ctx, error: str | None = None, *, after_start: Callable[[], str | None] | None = None,
-                 freeze_gc: bool = False, **kwargs) -> None:
+    def __init__(
+        self,
+        ctx,
+        error: str | None = None,
+        *,
+        after_start: Callable[[], str | None] | None = None,
+        freeze_gc: bool = False,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         self.ctx = ctx
         self.error = error if ctx is None else None
@@ -162,8 +186,7 @@ class NavigatorApp(App[int]):
         if self.background_started or self.ctx is None:
             return
         self.background_started = True
-        self.run_worker(self._background, thread=True, group="background", exit_on_error=False,
-                        name="background")
+        self.run_worker(self._background, thread=True, group="background", exit_on_error=False, name="background")
 
     def _background(self) -> None:
         from navigator.tui.widgets import warm_up
@@ -239,7 +262,7 @@ class NavigatorApp(App[int]):
         if known is None:
             try:
                 known = self._team_lead = bool(self.ctx.actor().is_team_lead)
-            except Exception:  # noqa: BLE001 - no account, a store error: not a team lead here
+            except Exception:
                 return False
         return known
 
@@ -270,8 +293,9 @@ class NavigatorApp(App[int]):
         self.open_form("ReferralForm", on_saved=saved)
 
     # ---------------------------------------------------------------- forms
-    def open_form(self, name: str, *args, journey_id: int | None = None,
-                  on_saved: Callable[[Any], None] | None = None) -> bool:
+    def open_form(
+        self, name: str, *args, journey_id: int | None = None, on_saved: Callable[[Any], None] | None = None
+    ) -> bool:
         """Push ``navigator.tui.forms.<name>(ctx, *args)``; on a save, broadcast DataChanged.
 
         Returns False (with a notification) if the form does not exist yet.
@@ -280,8 +304,7 @@ class NavigatorApp(App[int]):
             forms = importlib.import_module("navigator.tui.forms")
             form_cls = getattr(forms, name)
         except (ImportError, AttributeError):
-            self.notify("That form is not available in this version.", title="Not available",
-                        severity="warning")
+            self.notify("That form is not available in this version.", title="Not available", severity="warning")
             return False
         try:
             form = form_cls(self.ctx, *args)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.content import Content
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.widgets._footer import FooterKey
@@ -119,12 +120,12 @@ class RowTable(DataTable):
     class NearEnd(Message):
         """The view reached the last screenful of rows (time to fetch more, if there are more)."""
 
-        def __init__(self, table: "RowTable") -> None:
+        def __init__(self, table: RowTable) -> None:
             super().__init__()
             self.table = table
 
         @property
-        def control(self) -> "RowTable":
+        def control(self) -> RowTable:
             return self.table
 
     def __init__(self, **kwargs) -> None:
@@ -177,8 +178,10 @@ class NavFooter(Footer):
         self._pending = False
         if not self.is_attached:
             return
-        signature = tuple((key, active.binding.description, active.enabled, active.binding.show)
-                          for key, active in self.screen.active_bindings.items())
+        signature = tuple(
+            (key, active.binding.description, active.enabled, active.binding.show)
+            for key, active in self.screen.active_bindings.items()
+        )
         if signature == self._signature:
             return
         self._signature = signature
@@ -222,15 +225,15 @@ def warm_up(ctx, *, freeze_gc: bool = False) -> None:
     try:
         from sqlalchemy.orm import configure_mappers
 
-        import navigator.services.journeys  # noqa: F401 - the ORM models and the services the screens call
-        import navigator.services.setup  # noqa: F401
-        import navigator.tui.screens.caseload  # noqa: F401
+        import navigator.services.casework.journeys
+        import navigator.services.setup.reference
+        import navigator.tui.screens.caseload
         import navigator.tui.screens.journey  # noqa: F401
 
         configure_mappers()
         ctx.store.engine  # noqa: B018 - made on first use
         ctx.store.write_engine  # noqa: B018
-    except Exception:  # noqa: BLE001 - only a head start: the screens import what they need anyway
+    except Exception:
         pass
     if freeze_gc:
         gc.freeze()
@@ -276,17 +279,24 @@ class DataScreen(Screen):
         self.reload()
 
     # -- workers
-    def call_service(self, key: str, fn: Callable[..., Any], *args, seq: int = 0, group: str | None = None,
-                     **kwargs) -> None:
+    def call_service(
+        self, key: str, fn: Callable[..., Any], *args, seq: int = 0, group: str | None = None, **kwargs
+    ) -> None:
         """Run ``fn(*args, **kwargs)`` in a thread; the result arrives as ``loaded_<key>(result, seq)``."""
-        self.run_worker(partial(self._service_call, key, fn, args, kwargs, seq), thread=True,
-                        group=group or key, exclusive=True, exit_on_error=False, name=key)
+        self.run_worker(
+            partial(self._service_call, key, fn, args, kwargs, seq),
+            thread=True,
+            group=group or key,
+            exclusive=True,
+            exit_on_error=False,
+            name=key,
+        )
 
     def _service_call(self, key: str, fn: Callable[..., Any], args: tuple, kwargs: dict, seq: int) -> None:
         worker = get_current_worker()
         try:
             result = fn(*args, **kwargs)
-        except BaseException as exc:  # noqa: BLE001 - every error becomes a message, never a traceback
+        except BaseException as exc:
             if not worker.is_cancelled:
                 self.post_message(Failed(key, describe_error(exc), seq))
             return

@@ -7,16 +7,31 @@ with the save's result (or None when cancelled).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static, TextArea
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    Label,
+    Select,
+    SelectionList,
+    Static,
+    TextArea,
+)
 
-from navigator.domain.errors import AccessDenied, DomainError, StoreError, ValidationErrors
+from navigator.domain.errors import (
+    AccessDenied,
+    DomainError,
+    StoreError,
+    ValidationErrors,
+)
 
 
 @dataclass(frozen=True)
@@ -67,8 +82,15 @@ class EditDialog(ModalScreen[Any]):
     EditDialog #dlg-buttons Button { margin-right: 2; }
     """
 
-    def __init__(self, title: str, fields: Sequence[Field], save: Callable[[dict], Any], *, intro: str = "",
-                 save_label: str = "Save") -> None:
+    def __init__(
+        self,
+        title: str,
+        fields: Sequence[Field],
+        save: Callable[[dict], Any],
+        *,
+        intro: str = "",
+        save_label: str = "Save",
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.fields = list(fields)
@@ -97,8 +119,12 @@ class EditDialog(ModalScreen[Any]):
     def _widget(self, f: Field):
         wid = f"f-{f.name}"
         if f.kind == "select":
-            return Select(list(f.options), value=f.value if f.value is not None else Select.NULL,
-                          allow_blank=f.value is None, id=wid)
+            return Select(
+                list(f.options),
+                value=f.value if f.value is not None else Select.NULL,
+                allow_blank=f.value is None,
+                id=wid,
+            )
         if f.kind == "multi":
             chosen = set(f.value or ())
             return SelectionList[str](*[(label, value, value in chosen) for label, value in f.options], id=wid)
@@ -107,8 +133,7 @@ class EditDialog(ModalScreen[Any]):
         if f.kind == "textarea":
             return TextArea(str(f.value or ""), id=wid, soft_wrap=True)
         value = "" if f.value is None else str(f.value)
-        return Input(value=value, placeholder=f.placeholder, id=wid,
-                     type="integer" if f.kind == "int" else "text")
+        return Input(value=value, placeholder=f.placeholder, id=wid, type="integer" if f.kind == "int" else "text")
 
     def on_mount(self) -> None:
         first = next((w for w in self.query("#dlg-body > *") if w.can_focus), None)
@@ -163,13 +188,14 @@ class EditDialog(ModalScreen[Any]):
             return
         self.saving = True
         self.message("Saving…")
-        self.run_worker(lambda: self._save(values), thread=True, exclusive=True, exit_on_error=False,
-                        group="admin-save")
+        self.run_worker(
+            lambda: self._save(values), thread=True, exclusive=True, exit_on_error=False, group="admin-save"
+        )
 
     def _save(self, values: dict) -> None:
         try:
             result = self.save_fn(values)
-        except BaseException as exc:  # noqa: BLE001 - every error becomes a message, never a traceback
+        except BaseException as exc:
             self.app.call_from_thread(self._failed, exc)
             return
         self.app.call_from_thread(self._saved, result)
@@ -181,7 +207,7 @@ class EditDialog(ModalScreen[Any]):
         if name:
             try:
                 self.query_one(f"#f-{name}").focus()
-            except Exception:  # noqa: BLE001 - the field may not be on this dialog
+            except Exception:
                 pass
 
     def _saved(self, result: Any) -> None:

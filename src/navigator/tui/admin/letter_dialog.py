@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from navigator.domain.errors import DomainError
-from navigator.services import letters
+from navigator.services.casework import letters
 from navigator.tui.admin.dialogs import EditDialog, Field
 
 
@@ -46,12 +46,27 @@ def letter_dialog(ctx, journey_id: int, default_dir: str | os.PathLike | None = 
         text = letters.render(ctx, journey_id, name, fmt)
         return write_private(path, text, force=v["force"])
 
-    return EditDialog("Produce a letter", [
-        Field("template", "Letter", "select", "opt_in_letter", options),
-        Field("format", "Format", "select", "text", [("Plain text (to paste into an email)", "text"),
-                                                     ("HTML page (to print)", "html")]),
-        Field("path", "File", placeholder=str(folder / f"journey-{journey_id}-<letter>.txt"),
-              help="Empty: the name shown. The file is readable by you only."),
-        Field("force", "Overwrite the file if it exists", "bool", False),
-    ], save, save_label="Produce", intro="The letter is recorded on the journey's timeline. A partner summary "
-                                         "needs the person's consent to share; a closure notice a closed journey.")
+    return EditDialog(
+        "Produce a letter",
+        [
+            Field("template", "Letter", "select", "opt_in_letter", options),
+            Field(
+                "format",
+                "Format",
+                "select",
+                "text",
+                [("Plain text (to paste into an email)", "text"), ("HTML page (to print)", "html")],
+            ),
+            Field(
+                "path",
+                "File",
+                placeholder=str(folder / f"journey-{journey_id}-<letter>.txt"),
+                help="Empty: the name shown. The file is readable by you only.",
+            ),
+            Field("force", "Overwrite the file if it exists", "bool", False),
+        ],
+        save,
+        save_label="Produce",
+        intro="The letter is recorded on the journey's timeline. A partner summary "
+        "needs the person's consent to share; a closure notice a closed journey.",
+    )

@@ -13,9 +13,10 @@ plain DataTables; each change opens an ``EditDialog`` whose save runs the servic
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -25,13 +26,22 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 
 from navigator.domain.dates import parse_date
 from navigator.domain.followups import Protocol
-from navigator.services import admin as A
-from navigator.services import config_io, letters
+from navigator.services.casework import letters
+from navigator.services.setup import admin as A
+from navigator.services.setup import config_io
 from navigator.tui.admin.dialogs import EditDialog, Field, InfoDialog, failure_text
 
 TABS = ("users", "reference", "partners", "protocol", "measures", "calendar", "letters", "transfer")
-TAB_TITLES = ("Users", "Reference data", "Partners", "Protocol", "Measures & service", "Calendar", "Letters",
-              "Export / import")
+TAB_TITLES = (
+    "Users",
+    "Reference data",
+    "Partners",
+    "Protocol",
+    "Measures & service",
+    "Calendar",
+    "Letters",
+    "Export / import",
+)
 METHODS = ("phone", "text", "email", "letter", "visit")
 
 
@@ -65,9 +75,17 @@ def load_all(ctx) -> AdminData:
     actor = ctx.actor()
     users = A.list_users(ctx) if actor.is_team_lead else ()
     refs = tuple(r for kind in A.KIND_MODELS for r in A.list_reference(ctx, kind))
-    return AdminData(actor.is_admin, users, refs, A.list_partners(ctx), A.get_protocol(ctx),
-                     A.measure_settings(ctx), A.service_details(ctx), A.list_calendar(ctx),
-                     letters.list_templates(ctx))
+    return AdminData(
+        actor.is_admin,
+        users,
+        refs,
+        A.list_partners(ctx),
+        A.get_protocol(ctx),
+        A.measure_settings(ctx),
+        A.service_details(ctx),
+        A.list_calendar(ctx),
+        letters.list_templates(ctx),
+    )
 
 
 def _status(active: bool, off: str = "retired") -> Text:
@@ -105,8 +123,11 @@ class AdminScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="admin-notice", markup=False)
-        yield Static("1-8 tabs · a add · e edit · x retire/deactivate/remove · p add programme · "
-                     "w load SWEMWBS wording", id="admin-keys", markup=False)
+        yield Static(
+            "1-8 tabs · a add · e edit · x retire/deactivate/remove · p add programme · w load SWEMWBS wording",
+            id="admin-keys",
+            markup=False,
+        )
         with TabbedContent(*TAB_TITLES, id="admin-tabs"):
             for name in TABS:
                 with TabPane(TAB_TITLES[TABS.index(name)], id=f"tab-{name}"):
@@ -133,13 +154,12 @@ class AdminScreen(Screen):
     # ---------------------------------------------------------------- data
     def action_reload(self) -> None:
         ctx = self.ctx
-        self.run_worker(lambda: self._load(ctx), thread=True, exclusive=True, group="admin-load",
-                        exit_on_error=False)
+        self.run_worker(lambda: self._load(ctx), thread=True, exclusive=True, group="admin-load", exit_on_error=False)
 
     def _load(self, ctx) -> None:
         try:
             data = load_all(ctx)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             self.app.call_from_thread(self._load_failed, exc)
             return
         self.app.call_from_thread(self._fill, data)
@@ -150,8 +170,10 @@ class AdminScreen(Screen):
     def _fill(self, d: AdminData) -> None:
         self.data = d
         self.query_one("#admin-notice", Static).update(
-            "" if d.is_admin else "Only an admin can change the service's configuration: you can look, "
-                                  "but every change will be refused.")
+            ""
+            if d.is_admin
+            else "Only an admin can change the service's configuration: you can look, but every change will be refused."
+        )
 
         def refill(name: str, rows: list[tuple[str, tuple]]) -> None:
             table = self.query_one(f"#t-{name}", DataTable)
@@ -162,17 +184,53 @@ class AdminScreen(Screen):
             if rows:
                 table.move_cursor(row=min(max(row, 0), len(rows) - 1))
 
-        refill("users", [(u.username, (Text(u.username), Text(u.name), u.role, Text(", ".join(u.lots) or "all"),
-                                       _status(u.active, "deactivated"))) for u in d.users])
-        refill("reference", [(f"{r.kind}|{r.code}", (A.KIND_LABELS[r.kind], Text(r.code), Text(r.name),
-                                                      Text(r.lot or ""), _status(r.active))) for r in d.refs])
+        refill(
+            "users",
+            [
+                (
+                    u.username,
+                    (
+                        Text(u.username),
+                        Text(u.name),
+                        u.role,
+                        Text(", ".join(u.lots) or "all"),
+                        _status(u.active, "deactivated"),
+                    ),
+                )
+                for u in d.users
+            ],
+        )
+        refill(
+            "reference",
+            [
+                (
+                    f"{r.kind}|{r.code}",
+                    (A.KIND_LABELS[r.kind], Text(r.code), Text(r.name), Text(r.lot or ""), _status(r.active)),
+                )
+                for r in d.refs
+            ],
+        )
         prow = []
         for p in d.partners:
-            prow.append((f"p|{p.id}", ("", Text(p.name, style="bold"), "", Text(p.contact or "", style="dim"),
-                                       _status(p.active))))
+            prow.append(
+                (
+                    f"p|{p.id}",
+                    ("", Text(p.name, style="bold"), "", Text(p.contact or "", style="dim"), _status(p.active)),
+                )
+            )
             for g in p.programmes:
-                prow.append((f"g|{g.id}", (str(g.id), Text("  " + g.name), f"{g.expected_response_days} wd",
-                                           Text(", ".join(g.localities) or "all"), _status(g.active))))
+                prow.append(
+                    (
+                        f"g|{g.id}",
+                        (
+                            str(g.id),
+                            Text("  " + g.name),
+                            f"{g.expected_response_days} wd",
+                            Text(", ".join(g.localities) or "all"),
+                            _status(g.active),
+                        ),
+                    )
+                )
         refill("partners", prow)
         proto_rows = []
         for key, value in d.protocol.to_dict().items():
@@ -183,23 +241,54 @@ class AdminScreen(Screen):
             proto_rows.append((key, (A.PROTOCOL_LABELS.get(key, key), Text(str(value)))))
         refill("protocol", proto_rows)
         m, s = d.measures, d.service
-        refill("measures", [
-            ("service", ("Service name", Text(s.name))),
-            ("service_phone", ("Service phone", Text(s.phone or "-"))),
-            ("service_email", ("Service email", Text(s.email or "-"))),
-            ("service_address", ("Service address", Text((s.address or "-").replace("\n", ", ")))),
-            ("threshold", ("SWEMWBS meaningful change", f"{A.threshold_text(m.threshold)} metric points")),
-            ("ons4", ("ONS4 second measure", "on" if m.ons4_enabled else "off")),
-            ("wording", ("SWEMWBS wording", Text(("configured: " + (m.wording.copyright or ""))
-                                                 if m.wording.configured else "not configured (w to load)"))),
-        ])
-        refill("calendar", [(r.day.isoformat(), (r.day.isoformat(), r.day.strftime("%a"),
-                                                 "working" if r.is_working_day else "non-working",
-                                                 Text(r.note or ""))) for r in d.calendar])
-        refill("letters", [(t.name, (t.title, t.recipient, "customised" if t.customised else "built-in"))
-                           for t in d.templates])
-        refill("transfer", [("export", ("Export (e)", "write the whole configuration to a TOML file")),
-                            ("import", ("Import (a)", "apply a configuration TOML file (dry run first)"))])
+        refill(
+            "measures",
+            [
+                ("service", ("Service name", Text(s.name))),
+                ("service_phone", ("Service phone", Text(s.phone or "-"))),
+                ("service_email", ("Service email", Text(s.email or "-"))),
+                ("service_address", ("Service address", Text((s.address or "-").replace("\n", ", ")))),
+                ("threshold", ("SWEMWBS meaningful change", f"{A.threshold_text(m.threshold)} metric points")),
+                ("ons4", ("ONS4 second measure", "on" if m.ons4_enabled else "off")),
+                (
+                    "wording",
+                    (
+                        "SWEMWBS wording",
+                        Text(
+                            ("configured: " + (m.wording.copyright or ""))
+                            if m.wording.configured
+                            else "not configured (w to load)"
+                        ),
+                    ),
+                ),
+            ],
+        )
+        refill(
+            "calendar",
+            [
+                (
+                    r.day.isoformat(),
+                    (
+                        r.day.isoformat(),
+                        r.day.strftime("%a"),
+                        "working" if r.is_working_day else "non-working",
+                        Text(r.note or ""),
+                    ),
+                )
+                for r in d.calendar
+            ],
+        )
+        refill(
+            "letters",
+            [(t.name, (t.title, t.recipient, "customised" if t.customised else "built-in")) for t in d.templates],
+        )
+        refill(
+            "transfer",
+            [
+                ("export", ("Export (e)", "write the whole configuration to a TOML file")),
+                ("import", ("Import (a)", "apply a configuration TOML file (dry run first)")),
+            ],
+        )
 
     # ---------------------------------------------------------------- helpers
     @property
@@ -212,11 +301,19 @@ class AdminScreen(Screen):
             return None
         try:
             return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:  # noqa: BLE001 - no row under the cursor
+        except Exception:
             return None
 
-    def open(self, title: str, fields: list[Field], save: Callable[[dict], Any], *, intro: str = "",
-             save_label: str = "Save", after: Callable[[Any], None] | None = None) -> None:
+    def open(
+        self,
+        title: str,
+        fields: list[Field],
+        save: Callable[[dict], Any],
+        *,
+        intro: str = "",
+        save_label: str = "Save",
+        after: Callable[[Any], None] | None = None,
+    ) -> None:
         def done(result) -> None:
             if result is None:
                 return
@@ -234,12 +331,18 @@ class AdminScreen(Screen):
         self.query_one(f"#t-{name}", DataTable).focus()
 
     def _lot_options(self) -> list[tuple[str, str]]:
-        return [(f"{r.code}: {r.name}", r.code) for r in (self.data.refs if self.data else ())
-                if r.kind == "lot" and r.active]
+        return [
+            (f"{r.code}: {r.name}", r.code)
+            for r in (self.data.refs if self.data else ())
+            if r.kind == "lot" and r.active
+        ]
 
     def _locality_options(self) -> list[tuple[str, str]]:
-        return [(f"{r.name} ({r.lot})", r.name) for r in (self.data.refs if self.data else ())
-                if r.kind == "locality" and r.active]
+        return [
+            (f"{r.name} ({r.lot})", r.name)
+            for r in (self.data.refs if self.data else ())
+            if r.kind == "locality" and r.active
+        ]
 
     def _find(self, rows, pred):
         return next((r for r in rows if pred(r)), None)
@@ -260,14 +363,27 @@ class AdminScreen(Screen):
     # -- users
     def add_users(self) -> None:
         ctx = self.ctx
-        self.open("Add a user", [
-            Field("username", "Username", placeholder="j.smith",
-                  help="Their login name on this computer: lowercase letters, digits, . _ -"),
-            Field("name", "Full name"),
-            Field("role", "Role", "select", "navigator", [("Navigator", "navigator"), ("Team lead", "team_lead"),
-                                                           ("Admin", "admin")]),
-            Field("lots", "Lots", "multi", (), self._lot_options(), help="None: all lots."),
-        ], lambda v: A.add_user(ctx, v["username"].strip(), v["name"], v["role"], v["lots"]))
+        self.open(
+            "Add a user",
+            [
+                Field(
+                    "username",
+                    "Username",
+                    placeholder="j.smith",
+                    help="Their login name on this computer: lowercase letters, digits, . _ -",
+                ),
+                Field("name", "Full name"),
+                Field(
+                    "role",
+                    "Role",
+                    "select",
+                    "navigator",
+                    [("Navigator", "navigator"), ("Team lead", "team_lead"), ("Admin", "admin")],
+                ),
+                Field("lots", "Lots", "multi", (), self._lot_options(), help="None: all lots."),
+            ],
+            lambda v: A.add_user(ctx, v["username"].strip(), v["name"], v["role"], v["lots"]),
+        )
 
     def edit_users(self) -> None:
         key = self.current_key()
@@ -275,12 +391,21 @@ class AdminScreen(Screen):
         if u is None:
             return self._nothing()
         ctx = self.ctx
-        self.open(f"Edit {u.username}", [
-            Field("name", "Full name", value=u.name),
-            Field("role", "Role", "select", u.role, [("Navigator", "navigator"), ("Team lead", "team_lead"),
-                                                     ("Admin", "admin")]),
-            Field("lots", "Lots", "multi", u.lots, self._lot_options(), help="None: all lots."),
-        ], lambda v: A.edit_user(ctx, u.username, name=v["name"], role=v["role"], lots=v["lots"]))
+        self.open(
+            f"Edit {u.username}",
+            [
+                Field("name", "Full name", value=u.name),
+                Field(
+                    "role",
+                    "Role",
+                    "select",
+                    u.role,
+                    [("Navigator", "navigator"), ("Team lead", "team_lead"), ("Admin", "admin")],
+                ),
+                Field("lots", "Lots", "multi", u.lots, self._lot_options(), help="None: all lots."),
+            ],
+            lambda v: A.edit_user(ctx, u.username, name=v["name"], role=v["role"], lots=v["lots"]),
+        )
 
     def toggle_users(self) -> None:
         key = self.current_key()
@@ -289,25 +414,43 @@ class AdminScreen(Screen):
             return self._nothing()
         ctx = self.ctx
         if u.active:
+
             def save(_v):
                 A.deactivate_user(ctx, u.username)
                 return A.open_journeys_of(ctx, u.username)
 
             def after(rows) -> None:
                 if rows:
-                    self.app.push_screen(InfoDialog(
-                        f"{u.username} is deactivated. Their open journeys, to reassign (Caseload):",
-                        [f"#{r.journey_id}  {r.client_ref}  {r.client_name}  {r.state_label}  "
-                         f"received {r.received_date.isoformat()}  {r.locality}" for r in rows]))
+                    self.app.push_screen(
+                        InfoDialog(
+                            f"{u.username} is deactivated. Their open journeys, to reassign (Caseload):",
+                            [
+                                f"#{r.journey_id}  {r.client_ref}  {r.client_name}  {r.state_label}  "
+                                f"received {r.received_date.isoformat()}  {r.locality}"
+                                for r in rows
+                            ],
+                        )
+                    )
                 else:
                     self.notify(f"{u.username} is deactivated; they had no open journeys.")
 
-            self.open(f"Deactivate {u.username}?", [], save, save_label="Deactivate", after=after,
-                      intro=f"{u.name} will no longer be able to open the store. Their open journeys are "
-                            "listed next, for reassignment.")
+            self.open(
+                f"Deactivate {u.username}?",
+                [],
+                save,
+                save_label="Deactivate",
+                after=after,
+                intro=f"{u.name} will no longer be able to open the store. Their open journeys are "
+                "listed next, for reassignment.",
+            )
         else:
-            self.open(f"Reactivate {u.username}?", [], lambda _v: A.reactivate_user(ctx, u.username),
-                      save_label="Reactivate", intro=f"{u.name} will be able to open the store again.")
+            self.open(
+                f"Reactivate {u.username}?",
+                [],
+                lambda _v: A.reactivate_user(ctx, u.username),
+                save_label="Reactivate",
+                intro=f"{u.name} will be able to open the store again.",
+            )
 
     # -- reference data
     def add_reference(self) -> None:
@@ -315,14 +458,22 @@ class AdminScreen(Screen):
         kinds = [(A.KIND_LABELS[k].capitalize(), k) for k in A.KIND_MODELS]
         key = self.current_key()
         kind = key.split("|")[0] if key else "source"
-        self.open("Add reference data", [
-            Field("kind", "Kind", "select", kind, kinds),
-            Field("code", "Code (a locality: its name)",
-                  help="Lowercase letters, digits and _ for sources, areas and outcomes; it never changes."),
-            Field("name", "Name people read (not for a locality)"),
-            Field("lot", "Lot (a locality only)", "select", None, self._lot_options()),
-        ], lambda v: A.add_reference(ctx, v["kind"], v["code"], v["name"] or None,
-                                     lot=v["lot"] if v["kind"] == "locality" else None))
+        self.open(
+            "Add reference data",
+            [
+                Field("kind", "Kind", "select", kind, kinds),
+                Field(
+                    "code",
+                    "Code (a locality: its name)",
+                    help="Lowercase letters, digits and _ for sources, areas and outcomes; it never changes.",
+                ),
+                Field("name", "Name people read (not for a locality)"),
+                Field("lot", "Lot (a locality only)", "select", None, self._lot_options()),
+            ],
+            lambda v: A.add_reference(
+                ctx, v["kind"], v["code"], v["name"] or None, lot=v["lot"] if v["kind"] == "locality" else None
+            ),
+        )
 
     def _selected_reference(self):
         """(kind, code, row) of the reference-data row under the cursor, or None."""
@@ -338,10 +489,12 @@ class AdminScreen(Screen):
             return self._nothing()
         kind, code, row = selected
         ctx = self.ctx
-        self.open(f"Rename {A.KIND_LABELS[kind]} {row.code}", [Field("name", "New name", value=row.name)],
-                  lambda v: A.rename_reference(ctx, kind, code, v["name"]),
-                  intro="The label only: journeys keep their meaning, past returns keep the names they were "
-                        "sent with.")
+        self.open(
+            f"Rename {A.KIND_LABELS[kind]} {row.code}",
+            [Field("name", "New name", value=row.name)],
+            lambda v: A.rename_reference(ctx, kind, code, v["name"]),
+            intro="The label only: journeys keep their meaning, past returns keep the names they were sent with.",
+        )
 
     def toggle_reference(self) -> None:
         selected = self._selected_reference()
@@ -350,12 +503,20 @@ class AdminScreen(Screen):
         kind, code, row = selected
         ctx = self.ctx
         if row.active:
-            self.open(f"Retire {A.KIND_LABELS[kind]} {row.name}?", [],
-                      lambda _v: A.retire_reference(ctx, kind, code), save_label="Retire",
-                      intro="No longer offered for new records; kept for history.")
+            self.open(
+                f"Retire {A.KIND_LABELS[kind]} {row.name}?",
+                [],
+                lambda _v: A.retire_reference(ctx, kind, code),
+                save_label="Retire",
+                intro="No longer offered for new records; kept for history.",
+            )
         else:
-            self.open(f"Bring back {A.KIND_LABELS[kind]} {row.name}?", [],
-                      lambda _v: A.unretire_reference(ctx, kind, code), save_label="Bring back")
+            self.open(
+                f"Bring back {A.KIND_LABELS[kind]} {row.name}?",
+                [],
+                lambda _v: A.unretire_reference(ctx, kind, code),
+                save_label="Bring back",
+            )
 
     # -- partners and programmes
     def _partner_and_programme(self):
@@ -372,12 +533,19 @@ class AdminScreen(Screen):
         return None, None
 
     def _programme_fields(self, g=None) -> list[Field]:
-        default_days = g.expected_response_days if g else (self.data.protocol.partner_response_days
-                                                            if self.data else 10)
+        default_days = (
+            g.expected_response_days if g else (self.data.protocol.partner_response_days if self.data else 10)
+        )
         return [
             Field("name", "Programme name", value=g.name if g else None),
-            Field("localities", "Localities served", "multi", g.localities if g else (), self._locality_options(),
-                  help="None: every locality."),
+            Field(
+                "localities",
+                "Localities served",
+                "multi",
+                g.localities if g else (),
+                self._locality_options(),
+                help="None: every locality.",
+            ),
             Field("days", "Expected response (working days)", "int", default_days),
             Field("eligibility", "Eligibility notes", "textarea", g.eligibility_notes if g else ""),
             Field("contact", "Contact details for referrals", "textarea", g.contact if g else ""),
@@ -385,11 +553,15 @@ class AdminScreen(Screen):
 
     def add_partners(self) -> None:
         ctx = self.ctx
-        self.open("Add a delivery partner", [
-            Field("name", "Partner name"),
-            Field("contact", "Contact details", "textarea", ""),
-        ], lambda v: A.add_partner(ctx, v["name"], v["contact"] or None),
-            intro="Then add its programmes with p.")
+        self.open(
+            "Add a delivery partner",
+            [
+                Field("name", "Partner name"),
+                Field("contact", "Contact details", "textarea", ""),
+            ],
+            lambda v: A.add_partner(ctx, v["name"], v["contact"] or None),
+            intro="Then add its programmes with p.",
+        )
 
     def action_add_programme(self) -> None:
         if self.tab != "partners":
@@ -398,10 +570,19 @@ class AdminScreen(Screen):
         if p is None:
             return self._nothing()
         ctx = self.ctx
-        self.open(f"Add a programme to {p.name}", self._programme_fields(),
-                  lambda v: A.add_programme(ctx, p.id, v["name"], localities=v["localities"],
-                                            eligibility_notes=v["eligibility"] or None,
-                                            expected_response_days=v["days"], contact=v["contact"] or None))
+        self.open(
+            f"Add a programme to {p.name}",
+            self._programme_fields(),
+            lambda v: A.add_programme(
+                ctx,
+                p.id,
+                v["name"],
+                localities=v["localities"],
+                eligibility_notes=v["eligibility"] or None,
+                expected_response_days=v["days"],
+                contact=v["contact"] or None,
+            ),
+        )
 
     def edit_partners(self) -> None:
         p, g = self._partner_and_programme()
@@ -409,15 +590,29 @@ class AdminScreen(Screen):
             return self._nothing()
         ctx = self.ctx
         if g is None:
-            self.open(f"Edit {p.name}", [Field("name", "Partner name", value=p.name),
-                                         Field("contact", "Contact details", "textarea", p.contact or "")],
-                      lambda v: A.edit_partner(ctx, p.id, name=v["name"], contact=v["contact"]))
+            self.open(
+                f"Edit {p.name}",
+                [
+                    Field("name", "Partner name", value=p.name),
+                    Field("contact", "Contact details", "textarea", p.contact or ""),
+                ],
+                lambda v: A.edit_partner(ctx, p.id, name=v["name"], contact=v["contact"]),
+            )
         else:
-            self.open(f"Edit {p.name}: {g.name}", self._programme_fields(g),
-                      lambda v: A.edit_programme(ctx, g.id, name=v["name"], localities=v["localities"],
-                                                 eligibility_notes=v["eligibility"],
-                                                 expected_response_days=v["days"], contact=v["contact"]),
-                      intro="A new response period applies to chases scheduled after the change.")
+            self.open(
+                f"Edit {p.name}: {g.name}",
+                self._programme_fields(g),
+                lambda v: A.edit_programme(
+                    ctx,
+                    g.id,
+                    name=v["name"],
+                    localities=v["localities"],
+                    eligibility_notes=v["eligibility"],
+                    expected_response_days=v["days"],
+                    contact=v["contact"],
+                ),
+                intro="A new response period applies to chases scheduled after the change.",
+            )
 
     def toggle_partners(self) -> None:
         p, g = self._partner_and_programme()
@@ -426,13 +621,21 @@ class AdminScreen(Screen):
         ctx = self.ctx
         if g is None:
             verb = "Retire" if p.active else "Bring back"
-            self.open(f"{verb} {p.name}?", [], lambda _v: A.retire_partner(ctx, p.id, retired=p.active),
-                      save_label=verb, intro="A retired partner's programmes are no longer offered; past onward "
-                                             "referrals keep them.")
+            self.open(
+                f"{verb} {p.name}?",
+                [],
+                lambda _v: A.retire_partner(ctx, p.id, retired=p.active),
+                save_label=verb,
+                intro="A retired partner's programmes are no longer offered; past onward referrals keep them.",
+            )
         else:
             verb = "Retire" if g.active else "Bring back"
-            self.open(f"{verb} {p.name}: {g.name}?", [],
-                      lambda _v: A.retire_programme(ctx, g.id, retired=g.active), save_label=verb)
+            self.open(
+                f"{verb} {p.name}: {g.name}?",
+                [],
+                lambda _v: A.retire_programme(ctx, g.id, retired=g.active),
+                save_label=verb,
+            )
 
     # -- protocol
     def edit_protocol(self) -> None:
@@ -444,10 +647,18 @@ class AdminScreen(Screen):
         def save(v):
             gaps = [int(x) for x in v["gaps"].replace(" ", "").split(",") if x] if v["gaps"].strip() else []
             methods = [m.strip().lower() for m in v["methods"].split(",") if m.strip()]
-            return A.set_protocol(ctx, attempts=v["attempts"], first_within=v["first_within"], gaps=gaps,
-                                  methods=methods, opt_in_days=v["opt_in_days"],
-                                  notify_referrer=v["notify_referrer"], decide_within=v["decide_within"],
-                                  review_every=v["review_every"], partner_response_days=v["partner_response_days"])
+            return A.set_protocol(
+                ctx,
+                attempts=v["attempts"],
+                first_within=v["first_within"],
+                gaps=gaps,
+                methods=methods,
+                opt_in_days=v["opt_in_days"],
+                notify_referrer=v["notify_referrer"],
+                decide_within=v["decide_within"],
+                review_every=v["review_every"],
+                partner_response_days=v["partner_response_days"],
+            )
 
         def checked(v):
             try:
@@ -455,23 +666,38 @@ class AdminScreen(Screen):
             except ValueError:
                 from navigator.domain.errors import DomainError
 
-                raise DomainError("Give the gaps as whole numbers separated by commas, e.g. 2,2.",
-                                  field="gaps") from None
+                raise DomainError(
+                    "Give the gaps as whole numbers separated by commas, e.g. 2,2.", field="gaps"
+                ) from None
 
-        self.open("No-response protocol", [
-            Field("attempts", "Contact attempts", "int", pr.attempts),
-            Field("first_within", "Attempt 1 within (working days of receipt)", "int", pr.first_within),
-            Field("gaps", "Gaps between attempts (working days, comma-separated)", value=", ".join(map(str, pr.gaps)),
-                  help="One fewer than the attempts."),
-            Field("methods", "Method per attempt (comma-separated)", value=", ".join(pr.methods),
-                  help="One per attempt: " + ", ".join(METHODS) + "."),
-            Field("opt_in_days", "Opt-in period after the last attempt (working days)", "int", pr.opt_in_days),
-            Field("notify_referrer", "Closure notifies the referrer", "bool", pr.notify_referrer),
-            Field("decide_within", "Decision due (working days after first contact)", "int", pr.decide_within),
-            Field("review_every", "Plan review every (working days)", "int", pr.review_every),
-            Field("partner_response_days", "Default partner response (working days)", "int",
-                  pr.partner_response_days),
-        ], checked, intro="Applies to follow-ups scheduled after the change: those already due keep their dates.")
+        self.open(
+            "No-response protocol",
+            [
+                Field("attempts", "Contact attempts", "int", pr.attempts),
+                Field("first_within", "Attempt 1 within (working days of receipt)", "int", pr.first_within),
+                Field(
+                    "gaps",
+                    "Gaps between attempts (working days, comma-separated)",
+                    value=", ".join(map(str, pr.gaps)),
+                    help="One fewer than the attempts.",
+                ),
+                Field(
+                    "methods",
+                    "Method per attempt (comma-separated)",
+                    value=", ".join(pr.methods),
+                    help="One per attempt: " + ", ".join(METHODS) + ".",
+                ),
+                Field("opt_in_days", "Opt-in period after the last attempt (working days)", "int", pr.opt_in_days),
+                Field("notify_referrer", "Closure notifies the referrer", "bool", pr.notify_referrer),
+                Field("decide_within", "Decision due (working days after first contact)", "int", pr.decide_within),
+                Field("review_every", "Plan review every (working days)", "int", pr.review_every),
+                Field(
+                    "partner_response_days", "Default partner response (working days)", "int", pr.partner_response_days
+                ),
+            ],
+            checked,
+            intro="Applies to follow-ups scheduled after the change: those already due keep their dates.",
+        )
 
     add_protocol = edit_protocol
 
@@ -483,21 +709,35 @@ class AdminScreen(Screen):
         ctx = self.ctx
         if key.startswith("service"):
             s = self.data.service
-            self.open("The service's details (used in letters)", [
-                Field("name", "Service name", value=s.name),
-                Field("phone", "Phone", value=s.phone or ""),
-                Field("email", "Email", value=s.email or ""),
-                Field("address", "Postal address", "textarea", s.address or ""),
-            ], lambda v: A.set_service_details(ctx, **v))
+            self.open(
+                "The service's details (used in letters)",
+                [
+                    Field("name", "Service name", value=s.name),
+                    Field("phone", "Phone", value=s.phone or ""),
+                    Field("email", "Email", value=s.email or ""),
+                    Field("address", "Postal address", "textarea", s.address or ""),
+                ],
+                lambda v: A.set_service_details(ctx, **v),
+            )
         elif key == "threshold":
-            self.open("SWEMWBS meaningful change", [
-                Field("value", "Threshold (metric points)", value=A.threshold_text(self.data.measures.threshold),
-                      help="Commonly 3 (studies put it between 1 and 3)."),
-            ], lambda v: A.set_threshold(ctx, v["value"]))
+            self.open(
+                "SWEMWBS meaningful change",
+                [
+                    Field(
+                        "value",
+                        "Threshold (metric points)",
+                        value=A.threshold_text(self.data.measures.threshold),
+                        help="Commonly 3 (studies put it between 1 and 3).",
+                    ),
+                ],
+                lambda v: A.set_threshold(ctx, v["value"]),
+            )
         elif key == "ons4":
-            self.open("ONS4", [Field("on", "Record ONS4 as a second, optional measure", "bool",
-                                     self.data.measures.ons4_enabled)],
-                      lambda v: A.set_ons4(ctx, v["on"]))
+            self.open(
+                "ONS4",
+                [Field("on", "Record ONS4 as a second, optional measure", "bool", self.data.measures.ons4_enabled)],
+                lambda v: A.set_ons4(ctx, v["on"]),
+            )
         elif key == "wording":
             self.action_wording()
 
@@ -507,8 +747,13 @@ class AdminScreen(Screen):
         def save(v):
             return A.load_wording(ctx, read_text_file(v["path"]))
 
-        self.open("Load the SWEMWBS wording", [Field("path", "File", placeholder="/path/to/swemwbs-wording.txt")],
-                  save, intro=A.WORDING_FORMAT, save_label="Load")
+        self.open(
+            "Load the SWEMWBS wording",
+            [Field("path", "File", placeholder="/path/to/swemwbs-wording.txt")],
+            save,
+            intro=A.WORDING_FORMAT,
+            save_label="Load",
+        )
 
     # -- calendar
     def add_calendar(self) -> None:
@@ -522,12 +767,22 @@ class AdminScreen(Screen):
                 raise DomainError("Give the day, e.g. 2026-05-08.", field="day")
             return A.set_calendar_day(ctx, day, working=v["is"] == "working", note=v["note"] or None) or True
 
-        self.open("Calendar correction", [
-            Field("day", "Day", placeholder="YYYY-MM-DD or DD/MM/YYYY"),
-            Field("is", "It is", "select", "non-working", [("An extra non-working day", "non-working"),
-                                                           ("A working day after all", "working")]),
-            Field("note", "Note", placeholder="e.g. Extra bank holiday"),
-        ], save, intro="Working days are Monday to Friday less England and Wales bank holidays.")
+        self.open(
+            "Calendar correction",
+            [
+                Field("day", "Day", placeholder="YYYY-MM-DD or DD/MM/YYYY"),
+                Field(
+                    "is",
+                    "It is",
+                    "select",
+                    "non-working",
+                    [("An extra non-working day", "non-working"), ("A working day after all", "working")],
+                ),
+                Field("note", "Note", placeholder="e.g. Extra bank holiday"),
+            ],
+            save,
+            intro="Working days are Monday to Friday less England and Wales bank holidays.",
+        )
 
     def toggle_calendar(self) -> None:
         key = self.current_key()
@@ -537,8 +792,12 @@ class AdminScreen(Screen):
 
         ctx = self.ctx
         day = date.fromisoformat(key)
-        self.open(f"Remove the correction on {key}?", [], lambda _v: A.remove_calendar_day(ctx, day) or True,
-                  save_label="Remove")
+        self.open(
+            f"Remove the correction on {key}?",
+            [],
+            lambda _v: A.remove_calendar_day(ctx, day) or True,
+            save_label="Remove",
+        )
 
     # -- letters
     def edit_letters(self) -> None:
@@ -548,10 +807,13 @@ class AdminScreen(Screen):
             return self._nothing()
         ctx = self.ctx
         fields = ", ".join("{" + f + "}" for f in t.fields)
-        self.open(f"{t.title} (to {t.recipient})", [Field("text", "Wording", "textarea", t.text)],
-                  lambda v: letters.set_template(ctx, t.name, v["text"]),
-                  intro=f"Fields it may use: {fields}. Write {{{{ or }}}} for a brace. A line whose fields are all "
-                        "empty is left out.")
+        self.open(
+            f"{t.title} (to {t.recipient})",
+            [Field("text", "Wording", "textarea", t.text)],
+            lambda v: letters.set_template(ctx, t.name, v["text"]),
+            intro=f"Fields it may use: {fields}. Write {{{{ or }}}} for a brace. A line whose fields are all "
+            "empty is left out.",
+        )
 
     def toggle_letters(self) -> None:
         key = self.current_key()
@@ -559,8 +821,12 @@ class AdminScreen(Screen):
         if t is None:
             return self._nothing()
         ctx = self.ctx
-        self.open(f"Reset {t.title} to the built-in wording?", [], lambda _v: letters.reset_template(ctx, t.name),
-                  save_label="Reset")
+        self.open(
+            f"Reset {t.title} to the built-in wording?",
+            [],
+            lambda _v: letters.reset_template(ctx, t.name),
+            save_label="Reset",
+        )
 
     # -- export / import
     def edit_transfer(self) -> None:
@@ -582,10 +848,16 @@ class AdminScreen(Screen):
                 fh.write(text_)
             return path
 
-        self.open("Export the configuration", [
-            Field("path", "File to write", placeholder="navigator-config.toml"),
-            Field("force", "Overwrite the file if it exists", "bool", False),
-        ], save, save_label="Export", after=lambda p: self.notify(f"Configuration written to {p}."))
+        self.open(
+            "Export the configuration",
+            [
+                Field("path", "File to write", placeholder="navigator-config.toml"),
+                Field("force", "Overwrite the file if it exists", "bool", False),
+            ],
+            save,
+            save_label="Export",
+            after=lambda p: self.notify(f"Configuration written to {p}."),
+        )
 
     def add_transfer(self) -> None:
         ctx = self.ctx
@@ -597,19 +869,29 @@ class AdminScreen(Screen):
             try:
                 return config_io.import_config(ctx, text_, dry_run=v["dry_run"])
             except ValidationErrors as exc:
-                raise DomainError(f"{len(exc.errors)} problem(s), nothing imported: " + "; ".join(
-                    f"{k}: {m}" for k, m in exc.errors.items()), field="path") from None
+                raise DomainError(
+                    f"{len(exc.errors)} problem(s), nothing imported: "
+                    + "; ".join(f"{k}: {m}" for k, m in exc.errors.items()),
+                    field="path",
+                ) from None
 
         def after(report) -> None:
             head = "Would change (dry run, nothing saved)" if report.dry_run else "Imported"
-            self.app.push_screen(InfoDialog(f"{head}: {len(report.changes)} change(s)",
-                                            list(report.changes) or ["Nothing to change."]))
+            self.app.push_screen(
+                InfoDialog(f"{head}: {len(report.changes)} change(s)", list(report.changes) or ["Nothing to change."])
+            )
 
-        self.open("Import a configuration file", [
-            Field("path", "File", placeholder="navigator-config.toml"),
-            Field("dry_run", "Dry run: only say what would change", "bool", True),
-        ], save, save_label="Import", after=after,
-            intro="Adds and updates by name or code, never deletes; checked whole first, all or nothing.")
+        self.open(
+            "Import a configuration file",
+            [
+                Field("path", "File", placeholder="navigator-config.toml"),
+                Field("dry_run", "Dry run: only say what would change", "bool", True),
+            ],
+            save,
+            save_label="Import",
+            after=after,
+            intro="Adds and updates by name or code, never deletes; checked whole first, all or nothing.",
+        )
 
     toggle_transfer = add_transfer
 

@@ -6,27 +6,37 @@ new id) and with None when cancelled (escape).
 """
 
 from navigator.tui.forms.base import FormScreen
-from navigator.tui.forms.onward import FeedbackFollowUpForm, OnwardForm, PartnerUpdateForm
+from navigator.tui.forms.onward import (
+    FeedbackFollowUpForm,
+    OnwardForm,
+    PartnerUpdateForm,
+)
 from navigator.tui.forms.person import ClientEditForm, FindReasonForm
 from navigator.tui.forms.plan import GoalForm, GoalProgressForm, MeasureForm, ReviewForm
 from navigator.tui.forms.referral import ReferralForm
-from navigator.tui.forms.steps import CloseForm, ContactForm, DecisionForm, ReassignForm, StartForm
+from navigator.tui.forms.steps import (
+    CloseForm,
+    ContactForm,
+    DecisionForm,
+    ReassignForm,
+    StartForm,
+)
 
 __all__ = [
-    "FormScreen",
-    "ReferralForm",
+    "ClientEditForm",
+    "CloseForm",
     "ContactForm",
     "DecisionForm",
-    "StartForm",
+    "FeedbackFollowUpForm",
+    "FindReasonForm",
+    "FormScreen",
     "GoalForm",
     "GoalProgressForm",
-    "ReviewForm",
     "MeasureForm",
     "OnwardForm",
     "PartnerUpdateForm",
-    "FeedbackFollowUpForm",
-    "CloseForm",
     "ReassignForm",
-    "ClientEditForm",
-    "FindReasonForm",
+    "ReferralForm",
+    "ReviewForm",
+    "StartForm",
 ]

@@ -169,7 +169,7 @@ class FormScreen(ModalScreen[T], Generic[T]):
         if not domain_field or domain_field in GENERAL_FIELDS:
             return None
         name = self.FIELD_ALIASES.get(domain_field, domain_field)
-        if name.startswith("item") and name[4:].isdigit() or name == "items":
+        if (name.startswith("item") and name[4:].isdigit()) or name == "items":
             name = self.FIELD_ALIASES.get("items", "swemwbs")
         if self.has_field(name):
             f = self.field(name)
@@ -254,7 +254,7 @@ class FormScreen(ModalScreen[T], Generic[T]):
         try:
             self.clock.calendar = self.ctx.calendar()
             data = self.load()
-        except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
+        except Exception as exc:
             self.post_message(self.LoadFailed(exc))
             return
         self.post_message(self.Loaded(data))
@@ -344,11 +344,11 @@ class FormScreen(ModalScreen[T], Generic[T]):
         worker = get_current_worker()
         try:
             result = self.save(payload)
-        except Exception as exc:  # noqa: BLE001 - every failure is shown in the form
+        except Exception as exc:
             extra = None
             try:
                 extra = self.on_save_error(payload, exc)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 extra = None
             if not worker.is_cancelled:
                 self.post_message(self.SaveFailed(exc, extra))

@@ -8,21 +8,30 @@ the form from reference data its worker loaded.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
-from textual.widgets import Checkbox, Input, Label, Select, SelectionList, Static, TextArea
+from textual.widgets import (
+    Checkbox,
+    Input,
+    Label,
+    Select,
+    SelectionList,
+    Static,
+    TextArea,
+)
 
 from navigator.domain import swemwbs
 from navigator.domain.dates import age_on, parse_date
 from navigator.domain.errors import DomainError
 from navigator.domain.workdays import DEFAULT_CALENDAR, WorkingCalendar
-from navigator.services.admin import WORDING_HINT
+from navigator.services.setup.admin import WORDING_HINT
 
 
 def nice_date(d: date) -> str:
@@ -59,8 +68,16 @@ class FormField(Vertical):
     FormField Input:focus, FormField TextArea:focus { background: $primary 25%; }
     """
 
-    def __init__(self, name: str, label: str, *, required: bool = False, hint: str = "",
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        label: str,
+        *,
+        required: bool = False,
+        hint: str = "",
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id or f"field-{name}", classes=classes)
         self.field_name = name
         self.label_text = label
@@ -152,6 +169,7 @@ class FormField(Vertical):
 
 # ---------------------------------------------------------------- text
 
+
 class TextField(FormField):
     """One line of text; ``parse`` may normalise (NHS number, postcode) or refuse it."""
 
@@ -159,10 +177,22 @@ class TextField(FormField):
     TextField Input { width: 1fr; }
     """
 
-    def __init__(self, name: str, label: str, *, value: str = "", required: bool = False,
-                 placeholder: str = "", max_len: int = 200, parse: Callable[[str], Any] | None = None,
-                 show: Callable[[Any], str] | None = None, restrict: str | None = None, width: int | None = None,
-                 hint: str = "", **kw) -> None:
+    def __init__(
+        self,
+        name: str,
+        label: str,
+        *,
+        value: str = "",
+        required: bool = False,
+        placeholder: str = "",
+        max_len: int = 200,
+        parse: Callable[[str], Any] | None = None,
+        show: Callable[[Any], str] | None = None,
+        restrict: str | None = None,
+        width: int | None = None,
+        hint: str = "",
+        **kw,
+    ) -> None:
         super().__init__(name, label, required=required, hint=hint, **kw)
         self._initial = value
         self.placeholder = placeholder
@@ -173,8 +203,14 @@ class TextField(FormField):
         self.width = width
 
     def compose_control(self) -> ComposeResult:
-        inp = Input(self._initial, placeholder=self.placeholder, id=f"f-{self.field_name}", compact=True,
-                    restrict=self.restrict, max_length=self.max_len + 50)
+        inp = Input(
+            self._initial,
+            placeholder=self.placeholder,
+            id=f"f-{self.field_name}",
+            compact=True,
+            restrict=self.restrict,
+            max_length=self.max_len + 50,
+        )
         if self.width:
             inp.styles.width = self.width
         self._input = inp
@@ -222,9 +258,19 @@ class TextField(FormField):
 class DateField(TextField):
     """A date as people type it; shows what it understood ("Wed 25 Nov 2026") as you type."""
 
-    def __init__(self, name: str, label: str, clock: Clock, *, value: date | str | None = "today",
-                 required: bool = True, relative: bool = True, not_future: bool = False,
-                 extra: Callable[[date], tuple[str, bool] | None] | None = None, **kw) -> None:
+    def __init__(
+        self,
+        name: str,
+        label: str,
+        clock: Clock,
+        *,
+        value: date | str | None = "today",
+        required: bool = True,
+        relative: bool = True,
+        not_future: bool = False,
+        extra: Callable[[date], tuple[str, bool] | None] | None = None,
+        **kw,
+    ) -> None:
         if isinstance(value, date):
             initial = value.isoformat()
         elif value == "today":
@@ -232,9 +278,17 @@ class DateField(TextField):
         else:
             initial = value or ""
         hint = "YYYY-MM-DD, DD/MM/YYYY, today, yesterday, +N/-N working days" if relative else ""
-        super().__init__(name, label, value=initial, required=required,
-                         placeholder="e.g. today, -2" if relative else "YYYY-MM-DD", max_len=20,
-                         width=16, hint="" if initial else hint, **kw)
+        super().__init__(
+            name,
+            label,
+            value=initial,
+            required=required,
+            placeholder="e.g. today, -2" if relative else "YYYY-MM-DD",
+            max_len=20,
+            width=16,
+            hint="" if initial else hint,
+            **kw,
+        )
         self.clock = clock
         self.relative = relative
         self.not_future = not_future
@@ -259,8 +313,13 @@ class DateField(TextField):
                 raise self._required()
             return None
         try:
-            d = parse_date(raw, today=self.clock.today(), calendar=self.clock.calendar, field=self.field_name,
-                           relative=self.relative)
+            d = parse_date(
+                raw,
+                today=self.clock.today(),
+                calendar=self.clock.calendar,
+                field=self.field_name,
+                relative=self.relative,
+            )
         except DomainError as exc:
             raise DomainError(exc.message, field=self.field_name) from None
         if self.not_future and d is not None and d > self.clock.today():
@@ -294,15 +353,30 @@ class NoteField(FormField):
     NoteField TextArea { height: 4; width: 1fr; }
     """
 
-    def __init__(self, name: str, label: str, *, value: str = "", required: bool = False, max_len: int = 4000,
-                 hint: str = "", **kw) -> None:
+    def __init__(
+        self,
+        name: str,
+        label: str,
+        *,
+        value: str = "",
+        required: bool = False,
+        max_len: int = 4000,
+        hint: str = "",
+        **kw,
+    ) -> None:
         super().__init__(name, label, required=required, hint=hint, **kw)
         self._initial = value
         self.max_len = max_len
 
     def compose_control(self) -> ComposeResult:
-        yield TextArea(self._initial, id=f"f-{self.field_name}", compact=True, soft_wrap=True,
-                       tab_behavior="focus", show_line_numbers=False)
+        yield TextArea(
+            self._initial,
+            id=f"f-{self.field_name}",
+            compact=True,
+            soft_wrap=True,
+            tab_behavior="focus",
+            show_line_numbers=False,
+        )
 
     @property
     def control(self) -> TextArea:
@@ -332,6 +406,7 @@ class NoteField(FormField):
 
 # ---------------------------------------------------------------- choices
 
+
 class SelectField(FormField):
     """Pick one from a list (type to jump to an option)."""
 
@@ -339,8 +414,18 @@ class SelectField(FormField):
     SelectField Select { width: 1fr; max-width: 70; }
     """
 
-    def __init__(self, name: str, label: str, options: Iterable[tuple[str, Any]] = (), *, value: Any = None,
-                 required: bool = False, prompt: str = "Choose…", hint: str = "", **kw) -> None:
+    def __init__(
+        self,
+        name: str,
+        label: str,
+        options: Iterable[tuple[str, Any]] = (),
+        *,
+        value: Any = None,
+        required: bool = False,
+        prompt: str = "Choose…",
+        hint: str = "",
+        **kw,
+    ) -> None:
         super().__init__(name, label, required=required, hint=hint, **kw)
         self._options = list(options)
         self._initial = value
@@ -350,8 +435,9 @@ class SelectField(FormField):
         kwargs = {}
         if self._initial is not None and any(v == self._initial for _, v in self._options):
             kwargs["value"] = self._initial
-        yield Select(self._options, prompt=self.prompt, allow_blank=True, id=f"f-{self.field_name}",
-                     compact=True, **kwargs)
+        yield Select(
+            self._options, prompt=self.prompt, allow_blank=True, id=f"f-{self.field_name}", compact=True, **kwargs
+        )
 
     @property
     def control(self) -> Select:
@@ -423,8 +509,7 @@ class MultiField(FormField):
     MultiField SelectionList { height: auto; max-height: 9; width: 1fr; }
     """
 
-    def __init__(self, name: str, label: str, options: Iterable[tuple[str, Any]] = (), *, hint: str = "",
-                 **kw) -> None:
+    def __init__(self, name: str, label: str, options: Iterable[tuple[str, Any]] = (), *, hint: str = "", **kw) -> None:
         super().__init__(name, label, hint=hint or "space ticks; arrows move", **kw)
         self._options = list(options)
 
@@ -446,6 +531,7 @@ class MultiField(FormField):
 
 
 # ---------------------------------------------------------------- measures
+
 
 class ItemInput(Input):
     """One answer of a measure: a narrow input."""
@@ -471,21 +557,32 @@ class SwemwbsField(FormField):
     SwemwbsField Checkbox { width: auto; }
     """
 
-    def __init__(self, name: str, label: str, *, mode: str = "required", skip_text: str = "Not taken",
-                 hint: str = "", **kw) -> None:
+    def __init__(
+        self, name: str, label: str, *, mode: str = "required", skip_text: str = "Not taken", hint: str = "", **kw
+    ) -> None:
         super().__init__(name, label, required=mode != "optional", hint=hint, **kw)
         self.mode = mode
         self.skip_text = skip_text
         self.statements = [f"Statement {n}" for n in range(1, swemwbs.ITEMS + 1)]
 
     def compose_control(self) -> ComposeResult:
-        yield Static("Over the last 2 weeks. Type 1-5 for each: 1 None of the time · 2 Rarely · "
-                     "3 Some of the time · 4 Often · 5 All of the time", classes="sw-note", markup=False)
+        yield Static(
+            "Over the last 2 weeks. Type 1-5 for each: 1 None of the time · 2 Rarely · "
+            "3 Some of the time · 4 Often · 5 All of the time",
+            classes="sw-note",
+            markup=False,
+        )
         for n in range(1, swemwbs.ITEMS + 1):
             with Horizontal(classes="sw-row"):
                 yield Label(self.statements[n - 1], classes="sw-statement", id=f"sw-{self.field_name}-label{n}")
-                yield ItemInput(placeholder="1-5", id=f"f-{self.field_name}-{n}", compact=True,
-                                restrict=r"[1-5]?", max_length=1, select_on_focus=True)
+                yield ItemInput(
+                    placeholder="1-5",
+                    id=f"f-{self.field_name}-{n}",
+                    compact=True,
+                    restrict=r"[1-5]?",
+                    max_length=1,
+                    select_on_focus=True,
+                )
                 yield Static("", classes="sw-answer", id=f"sw-{self.field_name}-answer{n}", markup=False)
         yield Static("", classes="sw-score", markup=False)
         if self.mode == "skippable":
@@ -549,8 +646,10 @@ class SwemwbsField(FormField):
             raise DomainError("Answer all seven statements (1 to 5).", field=self.field_name)
         missing = [str(n) for n, a in enumerate(answers, start=1) if a is None]
         if missing:
-            raise DomainError(f"SWEMWBS counts only when all 7 are answered: statement {', '.join(missing)} "
-                              "still blank.", field=self.field_name)
+            raise DomainError(
+                f"SWEMWBS counts only when all 7 are answered: statement {', '.join(missing)} still blank.",
+                field=self.field_name,
+            )
         try:
             return swemwbs.validate_items(answers)
         except DomainError as exc:
@@ -624,8 +723,9 @@ class Ons4Field(FormField):
         for n, q in enumerate(swemwbs.ONS4_QUESTIONS, start=1):
             with Horizontal(classes="o4-row"):
                 yield Label(q, classes="o4-question")
-                yield ItemInput(placeholder="0-10", id=f"f-{self.field_name}-{n}", compact=True,
-                                restrict=r"\d{0,2}", max_length=2)
+                yield ItemInput(
+                    placeholder="0-10", id=f"f-{self.field_name}-{n}", compact=True, restrict=r"\d{0,2}", max_length=2
+                )
 
     @property
     def inputs(self) -> list[ItemInput]:
@@ -659,12 +759,16 @@ class Ons4Field(FormField):
 
 # ---------------------------------------------------------------- helpers for forms
 
+
 def age_note(dob: date | None, received: date | None, min_age: int) -> tuple[str, bool] | None:
     """'aged 46 when referred' (and a warning under the minimum age)."""
     if dob is None or received is None or dob > received:
         return None
     age = age_on(dob, received)
     if age < min_age:
-        return (f"Aged {age} when referred: under {min_age}, so this referral can only be rejected "
-                f"(reason 'Under {min_age}').", True)
+        return (
+            f"Aged {age} when referred: under {min_age}, so this referral can only be rejected "
+            f"(reason 'Under {min_age}').",
+            True,
+        )
     return (f"Aged {age} when referred.", False)

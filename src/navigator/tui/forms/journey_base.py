@@ -7,9 +7,10 @@ from typing import Any, TypeVar
 
 from textual.binding import Binding
 
-from navigator.services import admin, queries
-from navigator.services.admin import MeasureSettings
+from navigator.services.casework import queries
 from navigator.services.dto import JourneyDetail
+from navigator.services.setup import admin
+from navigator.services.setup.admin import MeasureSettings
 from navigator.tui.forms.base import FormScreen
 from navigator.tui.forms.fields import SwemwbsField, nice_date
 
@@ -25,8 +26,10 @@ class JourneyData:
 
 def journey_context(detail: JourneyDetail) -> str:
     c = detail.client
-    return (f"{c.name} · {c.client_ref} · {detail.state_label} (since {nice_date(detail.state_since)})"
-            f" · navigator {detail.navigator}")
+    return (
+        f"{c.name} · {c.client_ref} · {detail.state_label} (since {nice_date(detail.state_since)})"
+        f" · navigator {detail.navigator}"
+    )
 
 
 class JourneyForm(FormScreen[T]):

@@ -12,9 +12,10 @@ from textual.widgets import Button, Static
 
 from navigator.domain import lifecycle as L
 from navigator.domain.errors import DomainError, ValidationErrors
-from navigator.services import journeys as J
-from navigator.services import queries, setup
+from navigator.services.casework import journeys as J
+from navigator.services.casework import queries
 from navigator.services.dto import JourneyDetail, OnwardView
+from navigator.services.setup import reference as setup
 from navigator.tui.forms.base import shown
 from navigator.tui.forms.fields import DateField, NoteField, SelectField, nice_date
 from navigator.tui.forms.journey_base import JourneyForm
@@ -76,7 +77,8 @@ class OnwardForm(JourneyForm[int]):
             fields.display = False
             self.query_one("#consent-text", Static).update(
                 f"{detail.client.name} has not consented to share their details with partners, so there is "
-                "nothing to refer yet. If they now consent, record it in their details first.")
+                "nothing to refer yet. If they now consent, record it in their details first."
+            )
         else:
             box.display = False
             fields.display = True
@@ -117,8 +119,9 @@ class OnwardForm(JourneyForm[int]):
 
     def collect(self) -> dict:
         if not self.consented:
-            raise ValidationErrors({"consent": "No consent to share: record the person's consent before referring "
-                                               "on (ctrl+e)."})
+            raise ValidationErrors(
+                {"consent": "No consent to share: record the person's consent before referring on (ctrl+e)."}
+            )
         return self.values()
 
     def save(self, v: dict) -> int:
@@ -162,8 +165,9 @@ class PartnerUpdateForm(_OnwardItemForm):
 
     def save(self, v: dict) -> str:
         assert self.onward is not None
-        return J.partner_update(self.ctx, self.onward_id, v["kind"], v["date"], v["note"],
-                                expected_version=self.onward.version)
+        return J.partner_update(
+            self.ctx, self.onward_id, v["kind"], v["date"], v["note"], expected_version=self.onward.version
+        )
 
 
 class FeedbackFollowUpForm(_OnwardItemForm):
@@ -181,8 +185,10 @@ class FeedbackFollowUpForm(_OnwardItemForm):
         if o.feedback_pending_since is None:
             self.set_note("#onward-text", onward_summary(o) + "\nThere is no partner feedback waiting.")
         else:
-            self.set_note("#onward-text", onward_summary(o)
-                          + f"\nWaiting for follow-up since {nice_date(o.feedback_pending_since)}.")
+            self.set_note(
+                "#onward-text",
+                onward_summary(o) + f"\nWaiting for follow-up since {nice_date(o.feedback_pending_since)}.",
+            )
 
     def save(self, v: dict) -> int:
         J.follow_up_feedback(self.ctx, self.onward_id, v["note"])

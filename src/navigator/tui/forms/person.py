@@ -8,16 +8,38 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 
 from navigator.domain.errors import DomainError
-from navigator.domain.identifiers import format_nhs_number, normalise_nhs_number, normalise_postcode
-from navigator.services import journeys as J
-from navigator.services import queries, setup
+from navigator.domain.identifiers import (
+    format_nhs_number,
+    normalise_nhs_number,
+    normalise_postcode,
+)
+from navigator.services.casework import journeys as J
+from navigator.services.casework import queries
 from navigator.services.dto import ClientDetail, ReferenceData
+from navigator.services.setup import reference as setup
 from navigator.tui.forms.base import FormScreen
 from navigator.tui.forms.fields import CheckField, DateField, SelectField, TextField
-from navigator.tui.forms.referral import METHOD_OPTIONS, parse_decile, parse_email, show_nhs
+from navigator.tui.forms.referral import (
+    METHOD_OPTIONS,
+    parse_decile,
+    parse_email,
+    show_nhs,
+)
 
-PERSON_FIELDS = ("first_name", "last_name", "date_of_birth", "nhs_number", "locality", "postcode", "phone", "email",
-                 "address", "preferred_method", "imd_decile", "consent_to_share")
+PERSON_FIELDS = (
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "nhs_number",
+    "locality",
+    "postcode",
+    "phone",
+    "email",
+    "address",
+    "preferred_method",
+    "imd_decile",
+    "consent_to_share",
+)
 
 
 @dataclass(frozen=True)
@@ -42,16 +64,24 @@ class ClientEditForm(FormScreen[int]):
         yield TextField("first_name", "First name", required=True, max_len=100)
         yield TextField("last_name", "Last name", required=True, max_len=100)
         yield DateField("date_of_birth", "Date of birth", clock, value=None, relative=False)
-        yield TextField("nhs_number", "NHS number", placeholder="10 digits", parse=normalise_nhs_number,
-                        show=show_nhs, max_len=14)
+        yield TextField(
+            "nhs_number", "NHS number", placeholder="10 digits", parse=normalise_nhs_number, show=show_nhs, max_len=14
+        )
         yield SelectField("locality", "Locality", required=True, prompt="Choose the locality…")
         yield TextField("postcode", "Postcode", parse=normalise_postcode, show=lambda v: v, max_len=10)
         yield TextField("phone", "Phone", max_len=40)
         yield TextField("email", "Email", parse=parse_email)
         yield TextField("address", "Address", max_len=400)
         yield SelectField("preferred_method", "Preferred contact", METHOD_OPTIONS, prompt="No preference")
-        yield TextField("imd_decile", "IMD decile", parse=parse_decile, restrict=r"\d{0,2}", width=28,
-                        placeholder="1 (most deprived) to 10", max_len=2)
+        yield TextField(
+            "imd_decile",
+            "IMD decile",
+            parse=parse_decile,
+            restrict=r"\d{0,2}",
+            width=28,
+            placeholder="1 (most deprived) to 10",
+            max_len=2,
+        )
         yield CheckField("consent_to_share", "Consent", "Consents to share details with partners")
 
     def load(self) -> _ClientData:
@@ -63,15 +93,21 @@ class ClientEditForm(FormScreen[int]):
         c = data.client
         first_load = self.client is None
         self.client = c
-        self.set_context(f"{c.client_ref} · {c.locality} ({c.lot}) · saved only if nobody changed it since "
-                         "you opened it")
+        self.set_context(
+            f"{c.client_ref} · {c.locality} ({c.lot}) · saved only if nobody changed it since you opened it"
+        )
         loc = self.field("locality")
         assert isinstance(loc, SelectField)
         loc.set_options([(f"{x.name} ({x.lot_code})", x.id) for x in data.ref.localities])
         values = {
-            "first_name": c.first_name, "last_name": c.last_name, "date_of_birth": c.date_of_birth.isoformat(),
-            "nhs_number": format_nhs_number(c.nhs_number), "postcode": c.postcode or "", "phone": c.phone or "",
-            "email": c.email or "", "address": c.address or "",
+            "first_name": c.first_name,
+            "last_name": c.last_name,
+            "date_of_birth": c.date_of_birth.isoformat(),
+            "nhs_number": format_nhs_number(c.nhs_number),
+            "postcode": c.postcode or "",
+            "phone": c.phone or "",
+            "email": c.email or "",
+            "address": c.address or "",
             "imd_decile": str(c.imd_decile) if c.imd_decile is not None else "",
         }
         for name, text in values.items():
@@ -91,10 +127,18 @@ class ClientEditForm(FormScreen[int]):
     def collect(self) -> J.ClientInput:
         v = self.values()
         return J.ClientInput(
-            first_name=v["first_name"], last_name=v["last_name"], date_of_birth=v["date_of_birth"],
-            locality=v["locality"], postcode=v["postcode"], nhs_number=v["nhs_number"], phone=v["phone"],
-            email=v["email"], address=v["address"], preferred_method=v["preferred_method"],
-            imd_decile=v["imd_decile"], consent_to_share=v["consent_to_share"],
+            first_name=v["first_name"],
+            last_name=v["last_name"],
+            date_of_birth=v["date_of_birth"],
+            locality=v["locality"],
+            postcode=v["postcode"],
+            nhs_number=v["nhs_number"],
+            phone=v["phone"],
+            email=v["email"],
+            address=v["address"],
+            preferred_method=v["preferred_method"],
+            imd_decile=v["imd_decile"],
+            consent_to_share=v["consent_to_share"],
         )
 
     def save(self, data: J.ClientInput) -> int:
@@ -121,8 +165,14 @@ class FindReasonForm(FormScreen[int]):
         self.client_id = client_id
 
     def compose_fields(self) -> ComposeResult:
-        yield TextField("reason", "Reason", required=True, max_len=400, parse=parse_reason,
-                        placeholder="e.g. covering for a colleague on leave")
+        yield TextField(
+            "reason",
+            "Reason",
+            required=True,
+            max_len=400,
+            parse=parse_reason,
+            placeholder="e.g. covering for a colleague on leave",
+        )
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -11,9 +11,10 @@ from textual.widgets import Select, Static
 
 from navigator.domain import lifecycle as L
 from navigator.domain.errors import DomainError, ValidationErrors
-from navigator.services import journeys as J
-from navigator.services import queries, setup
+from navigator.services.casework import journeys as J
+from navigator.services.casework import queries
 from navigator.services.dto import GoalView, JourneyDetail, JourneyRef
+from navigator.services.setup import reference as setup
 from navigator.tui.forms.fields import (
     DateField,
     NoteField,
@@ -37,6 +38,7 @@ def _find_goal(detail: JourneyDetail, goal_id: int | None) -> GoalView:
 
 # ---------------------------------------------------------------- goals
 
+
 class GoalForm(JourneyForm[int]):
     """Add a goal to the plan, or edit one. Dismisses with the goal's id."""
 
@@ -50,9 +52,15 @@ class GoalForm(JourneyForm[int]):
 
     def compose_fields(self) -> ComposeResult:
         yield SelectField("outcome", "Personal outcome", required=True, prompt="Choose the outcome…")
-        yield TextField("statement", "Goal", required=True, max_len=1000,
-                        placeholder="I want to…", parse=L.check_goal_statement,
-                        hint="An 'I' statement, in the person's own words")
+        yield TextField(
+            "statement",
+            "Goal",
+            required=True,
+            max_len=1000,
+            placeholder="I want to…",
+            parse=L.check_goal_statement,
+            hint="An 'I' statement, in the person's own words",
+        )
         yield DateField("target_date", "Target date", self.clock, value=None, required=False)
 
     def on_mount(self) -> None:
@@ -82,8 +90,14 @@ class GoalForm(JourneyForm[int]):
         if self.goal_id is None:
             return J.add_goal(self.ctx, self.journey_id, v["outcome"], v["statement"], v["target_date"])
         assert self.goal is not None
-        J.update_goal(self.ctx, self.goal_id, statement=v["statement"], target_date=v["target_date"],
-                      outcome=v["outcome"], expected_version=self.goal.version)
+        J.update_goal(
+            self.ctx,
+            self.goal_id,
+            statement=v["statement"],
+            target_date=v["target_date"],
+            outcome=v["outcome"],
+            expected_version=self.goal.version,
+        )
         return self.goal_id
 
 
@@ -132,12 +146,14 @@ class GoalProgressForm(JourneyForm[int]):
     def save(self, v: dict) -> int:
         assert self.goal is not None
         status = v["status"] if v["status"] != self.goal.status else None
-        J.update_goal(self.ctx, self.goal_id, status=status, note=v["note"], on=v["on"],
-                      expected_version=self.goal.version)
+        J.update_goal(
+            self.ctx, self.goal_id, status=status, note=v["note"], on=v["on"], expected_version=self.goal.version
+        )
         return self.goal_id
 
 
 # ---------------------------------------------------------------- reviews and measures
+
 
 class ReviewForm(JourneyForm[JourneyRef]):
     """A plan review, optionally with a SWEMWBS."""
@@ -150,8 +166,7 @@ class ReviewForm(JourneyForm[JourneyRef]):
     def compose_fields(self) -> ComposeResult:
         yield DateField("on", "Review date", self.clock, not_future=True)
         yield NoteField("note", "Review note")
-        yield SwemwbsField("swemwbs", "SWEMWBS", mode="optional",
-                           hint="Optional at a review: leave blank if not taken")
+        yield SwemwbsField("swemwbs", "SWEMWBS", mode="optional", hint="Optional at a review: leave blank if not taken")
 
     def save(self, v: dict) -> JourneyRef:
         return J.record_review(self.ctx, self.journey_id, v["on"], v["note"], swemwbs_items=v["swemwbs"])
@@ -209,4 +224,4 @@ class MeasureForm(JourneyForm[int]):
         return J.record_measure(self.ctx, self.journey_id, v["point"], v["date"], list(v["items"]), kind=v["kind"])
 
 
-__all__ = ["GoalForm", "GoalProgressForm", "ReviewForm", "MeasureForm", "journey_context"]
+__all__ = ["GoalForm", "GoalProgressForm", "MeasureForm", "ReviewForm", "journey_context"]

@@ -15,10 +15,14 @@ from textual.worker import get_current_worker
 
 from navigator.domain import lifecycle as L
 from navigator.domain.errors import DomainError, DuplicatePerson
-from navigator.domain.identifiers import format_nhs_number, normalise_nhs_number, normalise_postcode
-from navigator.services import journeys as J
-from navigator.services import setup
+from navigator.domain.identifiers import (
+    format_nhs_number,
+    normalise_nhs_number,
+    normalise_postcode,
+)
+from navigator.services.casework import journeys as J
 from navigator.services.dto import ClientSummary, JourneyRef, ReferenceData
+from navigator.services.setup import reference as setup
 from navigator.tui.forms.base import FormScreen
 from navigator.tui.forms.fields import (
     CheckField,
@@ -50,8 +54,11 @@ def show_nhs(value: str) -> str:
 
 
 def navigator_options(ref: ReferenceData) -> list[tuple[str, str]]:
-    return [(f"{u.name} ({u.username})", u.username) for u in ref.navigators
-            if u.active and u.role in ("navigator", "team_lead", "admin")]
+    return [
+        (f"{u.name} ({u.username})", u.username)
+        for u in ref.navigators
+        if u.active and u.role in ("navigator", "team_lead", "admin")
+    ]
 
 
 @dataclass(frozen=True)
@@ -63,8 +70,9 @@ class UseClientButton(Button):
     """'Use this existing person' for one match."""
 
     def __init__(self, match: ClientSummary) -> None:
-        label = (f"Use {match.client_ref}: {match.name}, born {match.date_of_birth.isoformat()}, {match.locality}"
-                 + (f", NHS {format_nhs_number(match.nhs_number)}" if match.nhs_number else ""))
+        label = f"Use {match.client_ref}: {match.name}, born {match.date_of_birth.isoformat()}, {match.locality}" + (
+            f", NHS {format_nhs_number(match.nhs_number)}" if match.nhs_number else ""
+        )
         super().__init__(label, classes="use-client", compact=True)
         self.client_id = match.id
 
@@ -118,25 +126,45 @@ class ReferralForm(FormScreen[JourneyRef]):
                 with Vertical(id="person-fields"):
                     yield TextField("first_name", "First name", required=True, max_len=100)
                     yield TextField("last_name", "Last name", required=True, max_len=100)
-                    yield DateField("date_of_birth", "Date of birth", clock, value=None, relative=False,
-                                    extra=self._age_extra)
-                    yield TextField("nhs_number", "NHS number", placeholder="10 digits", parse=normalise_nhs_number,
-                                    show=show_nhs, max_len=14)
+                    yield DateField(
+                        "date_of_birth", "Date of birth", clock, value=None, relative=False, extra=self._age_extra
+                    )
+                    yield TextField(
+                        "nhs_number",
+                        "NHS number",
+                        placeholder="10 digits",
+                        parse=normalise_nhs_number,
+                        show=show_nhs,
+                        max_len=14,
+                    )
                     with Vertical(id="dups"):
                         yield Static("", id="dups-text", markup=False)
                         yield Vertical(id="dups-list")
-                        yield Button("This is someone else: enter as a new person", id="dups-someone-else",
-                                     compact=True)
+                        yield Button(
+                            "This is someone else: enter as a new person", id="dups-someone-else", compact=True
+                        )
                     yield Static("", id="dup-note", markup=False)
                     yield SelectField("locality", "Locality", required=True, prompt="Choose the locality…")
-                    yield TextField("postcode", "Postcode", parse=normalise_postcode, show=lambda v: v, max_len=10,
-                                    placeholder="e.g. ME14 1XX")
+                    yield TextField(
+                        "postcode",
+                        "Postcode",
+                        parse=normalise_postcode,
+                        show=lambda v: v,
+                        max_len=10,
+                        placeholder="e.g. ME14 1XX",
+                    )
                     yield TextField("phone", "Phone", max_len=40)
                     yield TextField("email", "Email", parse=parse_email)
-                    yield SelectField("preferred_method", "Preferred contact", METHOD_OPTIONS,
-                                      prompt="No preference")
-                    yield TextField("imd_decile", "IMD decile", parse=parse_decile, restrict=r"\d{0,2}", width=28,
-                                    placeholder="1 (most deprived) to 10", max_len=2)
+                    yield SelectField("preferred_method", "Preferred contact", METHOD_OPTIONS, prompt="No preference")
+                    yield TextField(
+                        "imd_decile",
+                        "IMD decile",
+                        parse=parse_decile,
+                        restrict=r"\d{0,2}",
+                        width=28,
+                        placeholder="1 (most deprived) to 10",
+                        max_len=2,
+                    )
                     yield CheckField("consent_to_share", "Consent", "Consents to share details with partners")
             with Vertical(classes="section", id="referral-section"):
                 yield Static("The referral", classes="section-title")
@@ -179,7 +207,7 @@ class ReferralForm(FormScreen[JourneyRef]):
     def _received(self) -> date | None:
         try:
             return self.field("received_date").value()
-        except Exception:  # noqa: BLE001 - not typed yet, or not mounted yet
+        except Exception:
             return None
 
     def _age_extra(self, dob: date) -> tuple[str, bool] | None:
@@ -248,7 +276,7 @@ class ReferralForm(FormScreen[JourneyRef]):
         worker = get_current_worker()
         try:
             matches = J.check_duplicates(self.ctx, data)
-        except Exception:  # noqa: BLE001 - the save checks again; a failed look-up only loses the hint
+        except Exception:
             return
         if not worker.is_cancelled:
             self.post_message(self.DuplicatesFound(key, matches))
@@ -270,14 +298,14 @@ class ReferralForm(FormScreen[JourneyRef]):
             return
         if ids <= self.dismissed_ids:
             panel.display = False
-            self.set_note("#dup-note", "Entered as someone else, not "
-                          + ", ".join(m.client_ref for m in matches) + ".")
+            self.set_note("#dup-note", "Entered as someone else, not " + ", ".join(m.client_ref for m in matches) + ".")
             return
         self.set_note("#dup-note", None)
         n = len(matches)
         self.query_one("#dups-text", Static).update(
             f"{'This person may' if n == 1 else f'{n} people may'} already be known "
-            "(same name and date of birth, or the same NHS number). Tab to a choice, enter to take it:")
+            "(same name and date of birth, or the same NHS number). Tab to a choice, enter to take it:"
+        )
         box = self.query_one("#dups-list", Vertical)
         await box.remove_children()
         await box.mount_all([UseClientButton(m) for m in matches[:5]])
@@ -295,7 +323,8 @@ class ReferralForm(FormScreen[JourneyRef]):
         self.query_one("#existing").display = True
         self.query_one("#existing-text", Static).update(
             f"Referral for {chosen.client_ref} {chosen.name}, born {chosen.date_of_birth.isoformat()} "
-            f"({chosen.locality}). Their details are kept as they are.")
+            f"({chosen.locality}). Their details are kept as they are."
+        )
         self._update_age_warning()
         self.field("received_date").focus_control()
 
@@ -325,18 +354,33 @@ class ReferralForm(FormScreen[JourneyRef]):
         else:
             v = self.values()
             client = J.ClientInput(
-                first_name=v["first_name"], last_name=v["last_name"], date_of_birth=v["date_of_birth"],
-                locality=v["locality"], postcode=v["postcode"], nhs_number=v["nhs_number"], phone=v["phone"],
-                email=v["email"], preferred_method=v["preferred_method"], imd_decile=v["imd_decile"],
+                first_name=v["first_name"],
+                last_name=v["last_name"],
+                date_of_birth=v["date_of_birth"],
+                locality=v["locality"],
+                postcode=v["postcode"],
+                nhs_number=v["nhs_number"],
+                phone=v["phone"],
+                email=v["email"],
+                preferred_method=v["preferred_method"],
+                imd_decile=v["imd_decile"],
                 consent_to_share=v["consent_to_share"],
             )
             client_id = None
         allow = bool(self.matches) and frozenset(m.id for m in self.matches) <= self.dismissed_ids
-        return _Payload(J.ReferralInput(
-            received_date=v["received_date"], source=v["source"], client=client, client_id=client_id,
-            navigator=v["navigator"], referrer=v["referrer"], reason=v["reason"],
-            support_areas=tuple(v["support_areas"]), allow_duplicate=allow,
-        ))
+        return _Payload(
+            J.ReferralInput(
+                received_date=v["received_date"],
+                source=v["source"],
+                client=client,
+                client_id=client_id,
+                navigator=v["navigator"],
+                referrer=v["referrer"],
+                reason=v["reason"],
+                support_areas=tuple(v["support_areas"]),
+                allow_duplicate=allow,
+            )
+        )
 
     def save(self, payload: _Payload) -> JourneyRef:
         return J.receive_referral(self.ctx, payload.data)
@@ -351,8 +395,10 @@ class ReferralForm(FormScreen[JourneyRef]):
             self.dismissed_ids = frozenset()
             found = self._identity()
             self._dup_key = found[0] if found else None
-            self.set_message("Not saved: this person may already be known. Use the existing person, "
-                             "or say this is someone else, then save again.")
+            self.set_message(
+                "Not saved: this person may already be known. Use the existing person, "
+                "or say this is someone else, then save again."
+            )
 
             async def show_and_focus() -> None:
                 await self._show_matches(list(extra or []))

@@ -13,11 +13,17 @@ from textual.widgets import Select, Static
 
 from navigator.domain import lifecycle as L
 from navigator.domain.errors import DomainError, ValidationErrors
-from navigator.services import journeys as J
-from navigator.services import setup
+from navigator.services.casework import journeys as J
 from navigator.services.dto import JourneyDetail, JourneyRef, ReferenceData
+from navigator.services.setup import reference as setup
 from navigator.tui.forms.base import FormScreen
-from navigator.tui.forms.fields import DateField, NoteField, SelectField, SwemwbsField, nice_date
+from navigator.tui.forms.fields import (
+    DateField,
+    NoteField,
+    SelectField,
+    SwemwbsField,
+    nice_date,
+)
 from navigator.tui.forms.journey_base import JourneyForm
 from navigator.tui.forms.referral import METHOD_OPTIONS, navigator_options
 
@@ -26,6 +32,7 @@ _ATTEMPT = re.compile(r"Attempt (\d+) of (\d+): (\w+)")
 
 
 # ---------------------------------------------------------------- contact
+
 
 class ContactForm(JourneyForm[JourneyRef]):
     """A contact attempt: date, method, outcome, note."""
@@ -83,8 +90,7 @@ class DecisionForm(JourneyForm[JourneyRef]):
         yield SelectField("decision", "Decision", DECISION_OPTIONS, required=True, prompt="Accept or reject…")
         yield DateField("decision_date", "Date", self.clock, not_future=True)
         with Vertical(id="reject-box"):
-            yield SelectField("reject_reason", "Reason", REJECT_OPTIONS, required=True,
-                              prompt="Why is it rejected…")
+            yield SelectField("reject_reason", "Reason", REJECT_OPTIONS, required=True, prompt="Why is it rejected…")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -93,8 +99,11 @@ class DecisionForm(JourneyForm[JourneyRef]):
 
     def apply_detail(self, detail: JourneyDetail, extra: Any) -> None:
         if detail.under_17:
-            self.set_note("#age-warning", f"Under {L.MIN_AGE} when the referral was received: it can only be "
-                                          f"rejected, with reason '{L.REJECT_LABELS[L.RejectReason.UNDER_17]}'.")
+            self.set_note(
+                "#age-warning",
+                f"Under {L.MIN_AGE} when the referral was received: it can only be "
+                f"rejected, with reason '{L.REJECT_LABELS[L.RejectReason.UNDER_17]}'.",
+            )
             decision = self.field("decision")
             assert isinstance(decision, SelectField)
             decision.selected = L.Decision.REJECTED.value
@@ -114,11 +123,18 @@ class DecisionForm(JourneyForm[JourneyRef]):
 
     def save(self, v: dict) -> JourneyRef:
         assert self.detail is not None
-        return J.decide(self.ctx, self.journey_id, v["decision"], v["decision_date"], v["reject_reason"],
-                        expected_version=self.detail.version)
+        return J.decide(
+            self.ctx,
+            self.journey_id,
+            v["decision"],
+            v["decision_date"],
+            v["reject_reason"],
+            expected_version=self.detail.version,
+        )
 
 
 # ---------------------------------------------------------------- start
+
 
 class StartForm(JourneyForm[JourneyRef]):
     """The person signs up: start date and the first SWEMWBS."""
@@ -134,11 +150,13 @@ class StartForm(JourneyForm[JourneyRef]):
 
     def save(self, v: dict) -> JourneyRef:
         assert self.detail is not None
-        return J.start(self.ctx, self.journey_id, v["start_date"], swemwbs_items=v["swemwbs"],
-                       expected_version=self.detail.version)
+        return J.start(
+            self.ctx, self.journey_id, v["start_date"], swemwbs_items=v["swemwbs"], expected_version=self.detail.version
+        )
 
 
 # ---------------------------------------------------------------- close
+
 
 class CloseForm(JourneyForm[JourneyRef]):
     """Close: a reason that fits the state; completed asks for outcome evidence and the end SWEMWBS."""
@@ -152,8 +170,12 @@ class CloseForm(JourneyForm[JourneyRef]):
         yield SelectField("end_reason", "Reason", required=True, prompt="Why is it closing…")
         yield DateField("end_date", "End date", self.clock, not_future=True)
         with Vertical(id="completed-box"):
-            yield NoteField("evidence", "Outcome evidence", required=True,
-                            hint="What the person achieved (goals met, SWEMWBS change, partners completed)")
+            yield NoteField(
+                "evidence",
+                "Outcome evidence",
+                required=True,
+                hint="What the person achieved (goals met, SWEMWBS change, partners completed)",
+            )
             yield SwemwbsField("swemwbs", "End SWEMWBS", mode="skippable", skip_text="Not taken at the end")
         yield Static("", id="close-note", classes="notice", markup=False)
 
@@ -188,11 +210,19 @@ class CloseForm(JourneyForm[JourneyRef]):
 
     def save(self, v: dict) -> JourneyRef:
         assert self.detail is not None
-        return J.close(self.ctx, self.journey_id, v["end_date"], v["end_reason"], evidence=v["evidence"],
-                       swemwbs_end=v["swemwbs"], expected_version=self.detail.version)
+        return J.close(
+            self.ctx,
+            self.journey_id,
+            v["end_date"],
+            v["end_reason"],
+            evidence=v["evidence"],
+            swemwbs_end=v["swemwbs"],
+            expected_version=self.detail.version,
+        )
 
 
 # ---------------------------------------------------------------- reassign
+
 
 @dataclass(frozen=True)
 class _ReassignData:
@@ -236,4 +266,4 @@ class ReassignForm(FormScreen[list]):
         return J.reassign(self.ctx, self.journey_ids, v["navigator"])
 
 
-__all__ = ["ContactForm", "DecisionForm", "StartForm", "CloseForm", "ReassignForm"]
+__all__ = ["CloseForm", "ContactForm", "DecisionForm", "ReassignForm", "StartForm"]

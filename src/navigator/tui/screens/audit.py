@@ -10,8 +10,8 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
-from navigator.services import sar
-from navigator.services.sar import AuditHistory
+from navigator.services.operations import sar
+from navigator.services.operations.sar import AuditHistory
 from navigator.tui.widgets import describe_error
 
 
@@ -62,7 +62,7 @@ class AuditHistoryScreen(ModalScreen[None]):
         worker = get_current_worker()
         try:
             history = sar.journey_audit_history(self.app.ctx, self.journey_id)
-        except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
+        except Exception as exc:
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._failed, exc)
             return

@@ -14,9 +14,15 @@ from textual.widgets import DataTable, Header, Input, Select, Static
 
 from navigator.domain.followups import TaskKind
 from navigator.domain.lifecycle import State
-from navigator.services import queries
+from navigator.services.casework import queries
 from navigator.services.dto import CaseloadPage, CaseloadRow
-from navigator.tui.widgets import DataScreen, NavFooter, RowTable, alert, fmt_date, plural
+from navigator.tui.widgets import (
+    DataScreen,
+    NavFooter,
+    RowTable,
+    alert,
+    fmt_date,
+)
 
 PAGE = 100  # rows fetched at a time
 PREFETCH = 30  # fetch the next page when the cursor is this close to the end of what is loaded
@@ -53,8 +59,13 @@ STATE_FILTERS = (
 ) + tuple((s.label, s.value) for s in State)
 
 SHORT_STATE = {
-    "received": "Received", "accepted": "Accepted", "started": "Started", "completed": "Completed",
-    "closed_without_start": "Closed", "ended_early": "Ended", "rejected": "Rejected",
+    "received": "Received",
+    "accepted": "Accepted",
+    "started": "Started",
+    "completed": "Completed",
+    "closed_without_start": "Closed",
+    "ended_early": "Ended",
+    "rejected": "Rejected",
 }
 SHORT_NEXT = {
     TaskKind.FIRST_CONTACT.label: "First contact",
@@ -94,7 +105,9 @@ def gap(cell: str | Text, right: bool = False) -> Text:
 
 
 def _reference_and_actor(ctx) -> tuple:
-    from navigator.services.setup import reference  # the ORM: not needed before the first frame
+    from navigator.services.setup.reference import (
+        reference,  # the ORM: not needed before the first frame
+    )
 
     return reference(ctx), ctx.actor()
 
@@ -131,8 +144,7 @@ class CaseloadScreen(DataScreen):
         yield Header()
         with Horizontal(id="caseload-filters", classes="filters"):
             yield Input(placeholder="Filter (/): name, ref, place", id="filter")
-            yield Select(STATE_FILTERS, value="open", allow_blank=False, id="state-filter",
-                         prompt="State")
+            yield Select(STATE_FILTERS, value="open", allow_blank=False, id="state-filter", prompt="State")
             yield Select([], prompt="All localities", id="locality-filter")
             # team leads and admins: whose caseload (shown once the reference data says who may)
             me = self.navigator or self.app.ctx.username
@@ -175,31 +187,47 @@ class CaseloadScreen(DataScreen):
         if locality is not Select.NULL and locality:
             args["locality"] = locality
         picker = self.query_one("#navigator-filter", Select)
-        if (picker.display or self.navigator) and picker.value is not Select.NULL \
-                and picker.value != self.ctx.username:
+        if (picker.display or self.navigator) and picker.value is not Select.NULL and picker.value != self.ctx.username:
             args["navigator"] = picker.value
         return args
 
     def reload(self) -> None:
         self._seq += 1
         self._loading_more = False
-        self.call_service("page", queries.caseload, self.ctx, offset=0, limit=PAGE, seq=self._seq,
-                          group="caseload", **self.query_args())
+        self.call_service(
+            "page",
+            queries.caseload,
+            self.ctx,
+            offset=0,
+            limit=PAGE,
+            seq=self._seq,
+            group="caseload",
+            **self.query_args(),
+        )
 
     def _load_more(self) -> None:
         if self._loading_more or len(self.rows) >= self.total:
             return
         self._loading_more = True
-        self.call_service("page", queries.caseload, self.ctx, offset=len(self.rows), limit=PAGE, seq=self._seq,
-                          group="caseload-more", **self.query_args())
+        self.call_service(
+            "page",
+            queries.caseload,
+            self.ctx,
+            offset=len(self.rows),
+            limit=PAGE,
+            seq=self._seq,
+            group="caseload-more",
+            **self.query_args(),
+        )
 
     def loaded_reference(self, result: tuple, seq: int) -> None:
         ref, actor = result
         select = self.query_one("#locality-filter", Select)
         select.set_options([(f"{loc.name} ({loc.lot_code})", loc.name) for loc in ref.localities])
         if actor.is_team_lead:
-            navigators = [(u.username, u.username) for u in ref.navigators
-                          if u.role in ("navigator", "team_lead", "admin")]
+            navigators = [
+                (u.username, u.username) for u in ref.navigators if u.role in ("navigator", "team_lead", "admin")
+            ]
             if self.navigator and all(v != self.navigator for _, v in navigators):
                 navigators.append((f"{self.navigator} (inactive)", self.navigator))  # a leaver's journeys
             picker = self.query_one("#navigator-filter", Select)
@@ -243,8 +271,16 @@ class CaseloadScreen(DataScreen):
         due = Text(due_text)
         if r.next_due is not None and r.next_due < today:
             due = Text(due_text + "!", style=alert(self.app))  # overdue: not by colour alone
-        cells = (mark + r.client_name, r.client_ref, r.locality, state, str(r.days_in_state), next_action, due,
-                 fmt_date(r.last_contact, today, short=True).strip())
+        cells = (
+            mark + r.client_name,
+            r.client_ref,
+            r.locality,
+            state,
+            str(r.days_in_state),
+            next_action,
+            due,
+            fmt_date(r.last_contact, today, short=True).strip(),
+        )
         return tuple(gap(cell, c.right) for cell, c in zip(cells, COLUMNS))
 
     def _render_table(self, keep_cursor: bool = False) -> None:
@@ -272,7 +308,7 @@ class CaseloadScreen(DataScreen):
         if current is not None:
             try:
                 table.move_cursor(row=table.get_row_index(str(current.journey_id)), animate=False)
-            except Exception:  # noqa: BLE001 - that journey is no longer in the list
+            except Exception:
                 pass
 
     def _update_status(self) -> None:
@@ -285,7 +321,10 @@ class CaseloadScreen(DataScreen):
         else:
             text = Content.from_markup(
                 "$shown of $total $what  [dim]·[/]  sorted by $sort $dir",
-                shown=f"{len(self.rows):,}", total=f"{self.total:,}", what=what, sort=sort.lower(),
+                shown=f"{len(self.rows):,}",
+                total=f"{self.total:,}",
+                what=what,
+                sort=sort.lower(),
                 dir="(descending)" if self.descending else "(ascending)",
             )
         if self.marked:

@@ -51,8 +51,9 @@ class ErrorDialog(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="error-box dialog"):
             yield Static(self.title_text, classes="error-title")
-            yield Static(_body(self.message, "Nothing half-written was kept. Press escape to go back."),
-                         id="error-message")
+            yield Static(
+                _body(self.message, "Nothing half-written was kept. Press escape to go back."), id="error-message"
+            )
             yield Button("Close", variant="error", id="close")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

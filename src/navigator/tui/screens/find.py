@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import DataTable, Header, Input, Static
 
-from navigator.services import queries
+from navigator.services.casework import queries
 from navigator.services.dto import FindHit
 from navigator.tui.screens.caseload import SHORT_STATE
 from navigator.tui.widgets import DataScreen, NavFooter, RowTable, fmt_date, plural
@@ -38,9 +38,16 @@ class FindScreen(DataScreen):
     def on_mount(self) -> None:
         self.sub_title = "Find"
         table = self.query_one("#find-results", DataTable)
-        for key, label in (("name", "Name"), ("ref", "Ref"), ("dob", "Born"), ("postcode", "Postcode"),
-                           ("nhs", "NHS number"), ("locality", "Locality"), ("state", "Latest"),
-                           ("navigator", "Navigator")):
+        for key, label in (
+            ("name", "Name"),
+            ("ref", "Ref"),
+            ("dob", "Born"),
+            ("postcode", "Postcode"),
+            ("nhs", "NHS number"),
+            ("locality", "Locality"),
+            ("state", "Latest"),
+            ("navigator", "Navigator"),
+        ):
             table.add_column(label, key=key)
         self._status()
         self.query_one("#find-query", Input).focus()
@@ -57,13 +64,22 @@ class FindScreen(DataScreen):
     def _status(self) -> None:
         status = self.query_one("#find-status", Static)
         if not self.searched:
-            status.update(Content.from_markup("[dim]Type at least two characters and press enter. "
-                                              "People outside your caseload ask for a reason before opening.[/]"))
+            status.update(
+                Content.from_markup(
+                    "[dim]Type at least two characters and press enter. "
+                    "People outside your caseload ask for a reason before opening.[/]"
+                )
+            )
         elif not self.hits:
             status.update(Content.from_markup("No one found for [b]$q[/].", q=self.searched))
         else:
-            status.update(Content.from_markup("$n for [b]$q[/]  [dim]· enter opens their latest journey[/]",
-                                              n=plural(len(self.hits), "person", "people"), q=self.searched))
+            status.update(
+                Content.from_markup(
+                    "$n for [b]$q[/]  [dim]· enter opens their latest journey[/]",
+                    n=plural(len(self.hits), "person", "people"),
+                    q=self.searched,
+                )
+            )
 
     @on(Input.Submitted, "#find-query")
     def submitted(self, event: Input.Submitted) -> None:
@@ -81,8 +97,17 @@ class FindScreen(DataScreen):
         for h in self.hits:
             state = SHORT_STATE.get(h.latest_state, h.latest_state) if h.latest_state else "none"
             name = h.name if h.mine else f"{h.name} (not in my caseload)"
-            table.add_row(name, h.client_ref, fmt_date(h.date_of_birth), h.postcode or "", h.nhs_number or "",
-                          h.locality, state, h.navigator or "", key=str(h.client_id))
+            table.add_row(
+                name,
+                h.client_ref,
+                fmt_date(h.date_of_birth),
+                h.postcode or "",
+                h.nhs_number or "",
+                h.locality,
+                state,
+                h.navigator or "",
+                key=str(h.client_id),
+            )
         self._status()
         if self.hits:
             table.focus()

@@ -13,8 +13,9 @@ from textual.widgets import Static
 def _line(key: str, description: str, available: bool) -> Content:
     if available:
         return Content.from_markup("  [b $accent]$key[/] $description", key=key.ljust(12), description=description)
-    return Content.from_markup("  [b $accent]$key[/] [dim]$description (not available now)[/]",
-                               key=key.ljust(12), description=description)
+    return Content.from_markup(
+        "  [b $accent]$key[/] [dim]$description (not available now)[/]", key=key.ljust(12), description=description
+    )
 
 
 def _merge(rows: list[tuple[str, str, str, bool]]) -> list[tuple[str, str, bool]]:
@@ -47,19 +48,25 @@ class HelpScreen(ModalScreen[None]):
 
         app = self.app
         own = []
-        for key, binding in screen_bindings(self.target):
+        for _key, binding in screen_bindings(self.target):
             if binding.description:
                 state = self.target.check_action(binding.action, ())
                 own.append((binding.action, app.get_key_display(binding), binding.description, state is True))
         everywhere = []
-        for key, binding in app._bindings:
+        for _key, binding in app._bindings:
             if binding.description and not binding.system:
                 state = app.check_action(binding.action, ())
-                everywhere.append((binding.action, app.get_key_display(binding), binding.description,
-                                   state is not False))
+                everywhere.append(
+                    (binding.action, app.get_key_display(binding), binding.description, state is not False)
+                )
         own, everywhere = _merge(own), _merge(everywhere)
-        everywhere.append((app.get_key_display(Binding(app.COMMAND_PALETTE_BINDING, "command_palette")),
-                           "Command palette: every screen and action", True))
+        everywhere.append(
+            (
+                app.get_key_display(Binding(app.COMMAND_PALETTE_BINDING, "command_palette")),
+                "Command palette: every screen and action",
+                True,
+            )
+        )
         everywhere.append(("tab", "Next field or panel (shift+tab: previous)", True))
         return [(f"{screen_name(self.target)} screen", own), ("Everywhere", everywhere)]
 

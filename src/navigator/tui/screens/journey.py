@@ -16,20 +16,20 @@ from textual.content import Content
 from textual.events import Resize, ScreenResume
 from textual.widgets import DataTable, Header, Sparkline, Static, TabbedContent, TabPane
 
-from navigator.services import queries
+from navigator.services.casework import queries
 from navigator.services.dto import GoalView, JourneyDetail, OnwardView
 from navigator.tui.messages import Failed
 from navigator.tui.widgets import (
     DataScreen,
     NavFooter,
     RowTable,
+    Section,
     age_on,
+    alert,
+    describe_error,
     fmt_change,
     fmt_date,
     fmt_metric,
-    Section,
-    alert,
-    describe_error,
     heading,
     kv_table,
     plural,
@@ -70,18 +70,39 @@ ACTIONS_BY_NAME = {a.action: a for a in JOURNEY_ACTIONS}
 TABLE_COLUMNS = {
     "timeline": (("on", "Date", 11), ("what", "What", None), ("who", "Who", 12)),
     "sum-timeline": (("on", "Date", 11), ("what", "What", None), ("who", "Who", 12)),
-    "goals": (("n", "#", 2), ("statement", "Goal", None), ("outcome", "Outcome", 22), ("target", "Target", 9),
-              ("status", "Status", 12)),
-    "measures": (("on", "Date", 11), ("point", "Point", 6), ("raw", "Raw", 3), ("metric", "Metric", 6),
-                 ("change", "Change", 6), ("label", "Meaning", 22), ("bar", "Chart", 8)),
-    "onward": (("programme", "Partner: programme", None), ("referred", "Referred", 9), ("status", "Status", 16),
-               ("feedback", "Follow up", 14)),
+    "goals": (
+        ("n", "#", 2),
+        ("statement", "Goal", None),
+        ("outcome", "Outcome", 22),
+        ("target", "Target", 9),
+        ("status", "Status", 12),
+    ),
+    "measures": (
+        ("on", "Date", 11),
+        ("point", "Point", 6),
+        ("raw", "Raw", 3),
+        ("metric", "Metric", 6),
+        ("change", "Change", 6),
+        ("label", "Meaning", 22),
+        ("bar", "Chart", 8),
+    ),
+    "onward": (
+        ("programme", "Partner: programme", None),
+        ("referred", "Referred", 9),
+        ("status", "Status", 16),
+        ("feedback", "Follow up", 14),
+    ),
 }
 
 # the table of each tab, and the method that fills it
 TAB_TABLES = {"tab-timeline": "timeline", "tab-plan": "goals", "tab-wellbeing": "measures", "tab-onward": "onward"}
-TABLE_FILLERS = {"sum-timeline": "_show_sum_timeline", "timeline": "_show_timeline", "goals": "_show_goals",
-                 "measures": "_show_measures", "onward": "_show_onward"}
+TABLE_FILLERS = {
+    "sum-timeline": "_show_sum_timeline",
+    "timeline": "_show_timeline",
+    "goals": "_show_goals",
+    "measures": "_show_measures",
+    "onward": "_show_onward",
+}
 
 TABS = (
     ("tab-summary", "Summary"),
@@ -117,7 +138,7 @@ def open_journey(app, journey_id: int) -> None:
     def read() -> None:
         try:
             result: JourneyDetail | BaseException = queries.journey_detail(app.ctx, journey_id)
-        except Exception as exc:  # noqa: BLE001 - the screen shows it (describe_error keeps no personal data)
+        except Exception as exc:
             result = describe_error(exc)
 
         def done() -> None:
@@ -142,14 +163,18 @@ def bar(metric: Decimal | None, width: int = 8) -> str:
 
 class JourneyScreen(DataScreen):
     SCREEN_NAME = "Journey"
-    BINDINGS = [Binding(a.key, a.action, a.description) for a in JOURNEY_ACTIONS] + [
-        Binding("w", "letter", "Letter", show=False),
-        Binding("j", "other_journey", "Other journey", show=False),
-        Binding("H", "audit_history", "Audit history (team leads)", show=False),
-    ] + [
-        Binding(str(i), f"show_tab('{tab_id}')", f"{label} tab", show=False)
-        for i, (tab_id, label) in enumerate(TABS, 1)
-    ]
+    BINDINGS = (
+        [Binding(a.key, a.action, a.description) for a in JOURNEY_ACTIONS]
+        + [
+            Binding("w", "letter", "Letter", show=False),
+            Binding("j", "other_journey", "Other journey", show=False),
+            Binding("H", "audit_history", "Audit history (team leads)", show=False),
+        ]
+        + [
+            Binding(str(i), f"show_tab('{tab_id}')", f"{label} tab", show=False)
+            for i, (tab_id, label) in enumerate(TABS, 1)
+        ]
+    )
 
     def __init__(self, journey_id: int, *, preloaded: JourneyDetail | BaseException | object | None = None) -> None:
         """``preloaded``: the detail already read (and its view audited) by ``open_journey``, or its error;
@@ -252,9 +277,11 @@ class JourneyScreen(DataScreen):
             self.footer_hold = False
             self.refresh_bindings()
         if self.detail is None:
-            self.query_one("#journey-head", Static).update(Content.from_markup(
-                "[b $error]This journey cannot be shown.[/] $msg\n[dim]Press escape to go back.[/]",
-                msg=str(error)))
+            self.query_one("#journey-head", Static).update(
+                Content.from_markup(
+                    "[b $error]This journey cannot be shown.[/] $msg\n[dim]Press escape to go back.[/]", msg=str(error)
+                )
+            )
         return False
 
     def loaded_detail(self, detail: JourneyDetail, seq: int) -> None:
@@ -273,13 +300,20 @@ class JourneyScreen(DataScreen):
         c = d.client
         line1 = Content.from_markup(
             "[b]$name[/]  $ref  [dim]born[/] $dob [dim]($age)[/]  $locality[dim], $lot[/]",
-            name=c.name, ref=c.client_ref, dob=fmt_date(c.date_of_birth),
-            age=str(age_on(c.date_of_birth, today)), locality=d.locality, lot=d.lot)
+            name=c.name,
+            ref=c.client_ref,
+            dob=fmt_date(c.date_of_birth),
+            age=str(age_on(c.date_of_birth, today)),
+            locality=d.locality,
+            lot=d.lot,
+        )
         line2 = Content.from_markup(
-            "[dim]Journey received[/] $received  [b $accent]$state[/] [dim]since[/] $since  "
-            "[dim]navigator[/] $nav",
-            received=fmt_date(d.received_date), state=d.state_label, since=fmt_date(d.state_since),
-            nav=d.navigator_name or d.navigator)
+            "[dim]Journey received[/] $received  [b $accent]$state[/] [dim]since[/] $since  [dim]navigator[/] $nav",
+            received=fmt_date(d.received_date),
+            state=d.state_label,
+            since=fmt_date(d.state_since),
+            nav=d.navigator_name or d.navigator,
+        )
         lines = [line1, line2]
         if d.under_17:
             lines.append(Content.from_markup("[b $warning]Under 17 when the referral was received.[/]"))
@@ -287,24 +321,38 @@ class JourneyScreen(DataScreen):
 
     def _person(self, d: JourneyDetail) -> Content:
         c = d.client
-        return kv_table([
-            ("Name", c.name), ("Ref", c.client_ref),
-            ("Born", f"{fmt_date(c.date_of_birth)} (age {age_on(c.date_of_birth, self.ctx.today())})"),
-            ("Postcode", c.postcode), ("NHS number", c.nhs_number), ("Phone", c.phone), ("Email", c.email),
-            ("Address", c.address), ("Prefers", c.preferred_method),
-            ("Consent", "consents to share with partners" if c.consent_to_share else "no consent to share"),
-            ("Locality", f"{c.locality} ({c.lot})"),
-        ])
+        return kv_table(
+            [
+                ("Name", c.name),
+                ("Ref", c.client_ref),
+                ("Born", f"{fmt_date(c.date_of_birth)} (age {age_on(c.date_of_birth, self.ctx.today())})"),
+                ("Postcode", c.postcode),
+                ("NHS number", c.nhs_number),
+                ("Phone", c.phone),
+                ("Email", c.email),
+                ("Address", c.address),
+                ("Prefers", c.preferred_method),
+                ("Consent", "consents to share with partners" if c.consent_to_share else "no consent to share"),
+                ("Locality", f"{c.locality} ({c.lot})"),
+            ]
+        )
 
     def _journeys(self, d: JourneyDetail) -> Content:
         lines = []
         for j in d.journeys:
             ended = f", ended {fmt_date(j.end_date)}" if j.end_date else ""
             marker = "▶ " if j.id == d.id else "  "
-            lines.append(Content.from_markup(
-                "$marker$received  [b]$state[/]$ended\n    [dim]$source · $nav[/]", marker=marker,
-                received=fmt_date(j.received_date), state=j.state_label, ended=ended, source=j.source,
-                nav=j.navigator))
+            lines.append(
+                Content.from_markup(
+                    "$marker$received  [b]$state[/]$ended\n    [dim]$source · $nav[/]",
+                    marker=marker,
+                    received=fmt_date(j.received_date),
+                    state=j.state_label,
+                    ended=ended,
+                    source=j.source,
+                    nav=j.navigator,
+                )
+            )
         if len(d.journeys) > 1:
             lines.append(Content.from_markup("[dim]Press j for the next one.[/]"))
         return Content("\n").join(lines)
@@ -317,9 +365,14 @@ class JourneyScreen(DataScreen):
         for t in d.tasks:
             late = t.due_date <= today
             style = "$error" if t.due_date < today else ("$warning" if late else "dim")
-            lines.append(Content.from_markup(
-                f"• [b]$label[/]: $detail\n  [dim]due[/] [{style}]$due[/]",
-                label=t.label, detail=t.detail or "", due=fmt_date(t.due_date) + (" (overdue)" if t.overdue else "")))
+            lines.append(
+                Content.from_markup(
+                    f"• [b]$label[/]: $detail\n  [dim]due[/] [{style}]$due[/]",
+                    label=t.label,
+                    detail=t.detail or "",
+                    due=fmt_date(t.due_date) + (" (overdue)" if t.overdue else ""),
+                )
+            )
         return Content("\n").join(lines)
 
     def _facts(self, d: JourneyDetail) -> Content:
@@ -339,11 +392,15 @@ class JourneyScreen(DataScreen):
             ended = f"{fmt_date(d.end_date)}: {(d.end_reason or '').replace('_', ' ')}"
         pairs = [
             ("Received", f"{fmt_date(d.received_date)} from {d.source}"),
-            ("Referrer", d.referrer), ("Reason", d.reason),
+            ("Referrer", d.referrer),
+            ("Reason", d.reason),
             ("Support", ", ".join(d.support_areas)),
             ("Navigator", f"{d.navigator_name} ({d.navigator})"),
-            ("First contact", first), ("Last contact", fmt_date(d.last_contact_date)),
-            ("Decision", decision), ("Started", started), ("Ended", ended),
+            ("First contact", first),
+            ("Last contact", fmt_date(d.last_contact_date)),
+            ("Decision", decision),
+            ("Started", started),
+            ("Ended", ended),
         ]
         if d.outcome_evidence:
             pairs.append(("Evidence", d.outcome_evidence))
@@ -380,14 +437,22 @@ class JourneyScreen(DataScreen):
         if d.onward:
             onward = f"{plural(len(d.onward), 'referral')}: " + ", ".join(
                 f"{o.programme} {o.status.replace('_', ' ')}" + (" (follow up)" if o.feedback_pending_since else "")
-                for o in d.onward)
+                for o in d.onward
+            )
         else:
             onward = "none"
-        return kv_table([
-            ("Plan", plan), ("Wellbeing", wellbeing), ("Onward", onward),
-            ("Timeline", f"{plural(len(d.timeline), 'event')}" + (
-                f", latest {fmt_date(d.timeline[-1].on)}" if d.timeline else "")),
-        ])
+        return kv_table(
+            [
+                ("Plan", plan),
+                ("Wellbeing", wellbeing),
+                ("Onward", onward),
+                (
+                    "Timeline",
+                    f"{plural(len(d.timeline), 'event')}"
+                    + (f", latest {fmt_date(d.timeline[-1].on)}" if d.timeline else ""),
+                ),
+            ]
+        )
 
     def _fit(self, table_id: str) -> DataTable:
         """Give the flexible columns of a table what the fixed ones leave of the width."""
@@ -456,12 +521,18 @@ class JourneyScreen(DataScreen):
         table.clear()
         today = self.ctx.today()
         for i, g in enumerate(d.goals, 1):
-            style = {"achieved": "bold green", "not_achieved": alert(self.app), "in_progress": "bold"}.get(
-                g.status, "")
+            style = {"achieved": "bold green", "not_achieved": alert(self.app), "in_progress": "bold"}.get(g.status, "")
             if self.app.no_color and g.status == "achieved":
                 style = "bold underline"
-            table.add_row(str(i), Text(g.statement), Text(g.outcome), fmt_date(g.target_date, today, short=True),
-                          Text(g.status_label, style=style), key=str(g.id), height=None)
+            table.add_row(
+                str(i),
+                Text(g.statement),
+                Text(g.outcome),
+                fmt_date(g.target_date, today, short=True),
+                Text(g.status_label, style=style),
+                key=str(g.id),
+                height=None,
+            )
         if d.goals:
             table.move_cursor(row=min(row, len(d.goals) - 1), animate=False)
         self._show_goal_notes()
@@ -476,16 +547,19 @@ class JourneyScreen(DataScreen):
         notes = self.query_one("#goal-notes", Static)
         d = self.detail
         if d is None or not d.goals:
-            notes.update(Content.from_markup(
-                "[dim]No goals yet.[/]" + ("  Press [b]g[/] to add one." if self.check_action("add_goal", ()) else "")))
+            notes.update(
+                Content.from_markup(
+                    "[dim]No goals yet.[/]"
+                    + ("  Press [b]g[/] to add one." if self.check_action("add_goal", ()) else "")
+                )
+            )
             return
         g = self.selected_goal()
-        lines = [Content.from_markup("[b]$statement[/]  [dim]($outcome)[/]", statement=g.statement,
-                                     outcome=g.outcome)]
+        lines = [Content.from_markup("[b]$statement[/]  [dim]($outcome)[/]", statement=g.statement, outcome=g.outcome)]
         if not g.notes:
             lines.append(Content.from_markup("[dim]No progress notes.[/]"))
-        for on, note, who in g.notes:
-            lines.append(Content.from_markup("$on  $note  [dim]$who[/]", on=fmt_date(on), note=note, who=who))
+        for on_day, note, who in g.notes:
+            lines.append(Content.from_markup("$on  $note  [dim]$who[/]", on=fmt_date(on_day), note=note, who=who))
         notes.update(Content("\n").join(lines))
 
     def _show_measures(self, d: JourneyDetail) -> None:
@@ -496,33 +570,65 @@ class JourneyScreen(DataScreen):
             if m.kind == "swemwbs":
                 label = m.label or ""
                 style = "bold" if "meaningful" in label else ""
-                table.add_row(fmt_date(m.on), m.point, str(m.raw), fmt_metric(m.metric), fmt_change(m.change_since_start),
-                              Text(label, style=style), bar(m.metric), key=str(m.id))
+                table.add_row(
+                    fmt_date(m.on),
+                    m.point,
+                    str(m.raw),
+                    fmt_metric(m.metric),
+                    fmt_change(m.change_since_start),
+                    Text(label, style=style),
+                    bar(m.metric),
+                    key=str(m.id),
+                )
             else:
-                table.add_row(fmt_date(m.on), f"{m.kind.upper()} {m.point}", " ".join(map(str, m.items)), "", "",
-                              "", "", key=str(m.id))
+                table.add_row(
+                    fmt_date(m.on),
+                    f"{m.kind.upper()} {m.point}",
+                    " ".join(map(str, m.items)),
+                    "",
+                    "",
+                    "",
+                    "",
+                    key=str(m.id),
+                )
         spark = self.query_one("#swem-spark", Sparkline)
         spark.data = [float(m.metric) for m in swem if m.metric is not None]
         spark.display = len(spark.data) >= 2
         summary = self.query_one("#swem-summary", Static)
         threshold = f"{d.meaningful_threshold:g}"
         if not swem:
-            summary.update(Content.from_markup(
-                "[dim]No SWEMWBS yet: the first is taken at the start.[/]  "
-                "[dim]A change of $t or more (metric) is meaningful.[/]", t=threshold))
+            summary.update(
+                Content.from_markup(
+                    "[dim]No SWEMWBS yet: the first is taken at the start.[/]  "
+                    "[dim]A change of $t or more (metric) is meaningful.[/]",
+                    t=threshold,
+                )
+            )
             return
         first, last = swem[0], swem[-1]
         if len(swem) == 1 or last.change_since_start is None:
-            summary.update(Content.from_markup(
-                "[b]SWEMWBS[/] $point $metric [dim](raw $raw)[/].  [dim]A change of $t or more is meaningful.[/]",
-                point=first.point, metric=fmt_metric(first.metric), raw=str(first.raw), t=threshold))
+            summary.update(
+                Content.from_markup(
+                    "[b]SWEMWBS[/] $point $metric [dim](raw $raw)[/].  [dim]A change of $t or more is meaningful.[/]",
+                    point=first.point,
+                    metric=fmt_metric(first.metric),
+                    raw=str(first.raw),
+                    t=threshold,
+                )
+            )
             return
         flag = last.label or ""
-        summary.update(Content.from_markup(
-            "[b]SWEMWBS[/] $start → $latest: [b]$change[/] since start  [b $accent]$flag[/]\n"
-            "[dim]Meaningful at a change of $t or more (metric score).[/]",
-            start=fmt_metric(first.metric), latest=fmt_metric(last.metric),
-            change=fmt_change(last.change_since_start), flag=flag, t=threshold))
+        summary.update(
+            Content.from_markup(
+                "[b]SWEMWBS[/] $start → $latest: [b]$change[/] since start  [b $accent]$flag[/]\n"
+                "[dim]Meaningful at a change of $t or more (metric score).[/]",
+                start=fmt_metric(first.metric),
+                latest=fmt_metric(last.metric),
+                change=fmt_change(last.change_since_start),
+                flag=flag,
+                t=threshold,
+            )
+        )
 
     def _show_onward(self, d: JourneyDetail) -> None:
         table = self._fit("onward")
@@ -537,8 +643,14 @@ class JourneyScreen(DataScreen):
             pending = ""
             if o.feedback_pending_since:
                 pending = f"since {fmt_date(o.feedback_pending_since, today, short=True).strip()}!"
-            table.add_row(Text(f"{o.partner}: {o.programme}"), fmt_date(o.referral_date, today, short=True), status,
-                          Text(pending, style=alert(self.app)), key=str(o.id), height=None)
+            table.add_row(
+                Text(f"{o.partner}: {o.programme}"),
+                fmt_date(o.referral_date, today, short=True),
+                status,
+                Text(pending, style=alert(self.app)),
+                key=str(o.id),
+                height=None,
+            )
         if d.onward:
             table.move_cursor(row=min(row, len(d.onward) - 1), animate=False)
         self._show_onward_updates()
@@ -559,9 +671,12 @@ class JourneyScreen(DataScreen):
         lines = [Content.from_markup("[b]$p[/]: partner updates", p=f"{o.partner}: {o.programme}")]
         if not o.updates:
             lines.append(Content.from_markup("[dim]None yet.[/]"))
-        for on, kind, note in o.updates:
-            lines.append(Content.from_markup("$on  $kind  [dim]$note[/]", on=fmt_date(on),
-                                             kind=kind.replace("_", " "), note=note))
+        for on_day, kind, note in o.updates:
+            lines.append(
+                Content.from_markup(
+                    "$on  $kind  [dim]$note[/]", on=fmt_date(on_day), kind=kind.replace("_", " "), note=note
+                )
+            )
         box.update(Content("\n").join(lines))
 
     @on(DataTable.RowHighlighted, "#goals")

@@ -14,10 +14,17 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import DataTable, Header, Select, Static
 
-from navigator.services import team
-from navigator.services.team import PartnersView, PartnerStats
+from navigator.services.casework import team
+from navigator.services.casework.team import PartnerStats, PartnersView
 from navigator.tui.screens.team import Col, cell, count_text, set_columns
-from navigator.tui.widgets import DataScreen, NavFooter, RowTable, Title, alert, fmt_date
+from navigator.tui.widgets import (
+    DataScreen,
+    NavFooter,
+    RowTable,
+    Title,
+    alert,
+    fmt_date,
+)
 
 PERIODS = (("All time", 0), ("Last 12 months", 12), ("Last 6 months", 6), ("Last 3 months", 3))
 
@@ -84,13 +91,20 @@ class PartnersScreen(DataScreen):
         self._draw()
         made = sum(r.made for r in view.rows)
         late = sum(r.waiting_past_expected for r in view.rows)
-        self.query_one("#partners-title", Title).update(Content.from_markup(
-            "[b]Partners[/]  $made onward referrals$since [dim]·[/] $late waiting past due",
-            made=f"{made:,}", since=f" since {fmt_date(view.since)}" if view.since else "",
-            late=f"{late:,}"))
-        self.query_one("#partners-status", Static).update(Content.from_markup(
-            "[dim]Accepted: started ÷ (started + did not start + declined) · days: median working days from "
-            "referral to the partner's first update · past expected (late): chase-partner follow-ups overdue[/]"))
+        self.query_one("#partners-title", Title).update(
+            Content.from_markup(
+                "[b]Partners[/]  $made onward referrals$since [dim]·[/] $late waiting past due",
+                made=f"{made:,}",
+                since=f" since {fmt_date(view.since)}" if view.since else "",
+                late=f"{late:,}",
+            )
+        )
+        self.query_one("#partners-status", Static).update(
+            Content.from_markup(
+                "[dim]Accepted: started ÷ (started + did not start + declined) · days: median working days from "
+                "referral to the partner's first update · past expected (late): chase-partner follow-ups overdue[/]"
+            )
+        )
 
     def _draw(self) -> None:
         view = self.view
@@ -110,10 +124,19 @@ class PartnersScreen(DataScreen):
         name = Text(r.partner, style="bold") + Text(": " + r.programme)
         rate = "-" if r.acceptance_rate is None else f"{r.acceptance_rate}%"
         median = "-" if r.median_first_update is None else f"{r.median_first_update}"
-        return [cell(name, right=False), cell(count_text(r.made)), cell(count_text(r.open)),
-                cell(count_text(r.started)), cell(count_text(r.completed)), cell(count_text(r.withdrew)),
-                cell(count_text(r.did_not_start)), cell(count_text(r.declined)), cell(rate), cell(median),
-                cell(count_text(r.waiting_past_expected), style=late_style if r.waiting_past_expected else "")]
+        return [
+            cell(name, right=False),
+            cell(count_text(r.made)),
+            cell(count_text(r.open)),
+            cell(count_text(r.started)),
+            cell(count_text(r.completed)),
+            cell(count_text(r.withdrew)),
+            cell(count_text(r.did_not_start)),
+            cell(count_text(r.declined)),
+            cell(rate),
+            cell(median),
+            cell(count_text(r.waiting_past_expected), style=late_style if r.waiting_past_expected else ""),
+        ]
 
     @on(Select.Changed, "#partners-period")
     def period_changed(self, event: Select.Changed) -> None:

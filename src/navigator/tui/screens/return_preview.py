@@ -16,10 +16,22 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import DataTable, Header, Select, Static
 
-from navigator.services import returns
-from navigator.services.returns import ALL, MonthlyReturn, ReturnRow, SentReturnInfo
+from navigator.services.returns import figures as returns
+from navigator.services.returns.figures import (
+    ALL,
+    MonthlyReturn,
+    ReturnRow,
+    SentReturnInfo,
+)
 from navigator.tui.screens.team import Col, cell, set_columns
-from navigator.tui.widgets import DataScreen, NavFooter, RowTable, Title, fmt_date, plural
+from navigator.tui.widgets import (
+    DataScreen,
+    NavFooter,
+    RowTable,
+    Title,
+    fmt_date,
+    plural,
+)
 
 LABELS = {
     "referrals_received": "Referrals received",
@@ -111,8 +123,9 @@ class ReturnPreviewScreen(DataScreen):
         yield Header()
         with Horizontal(id="return-bar"):
             yield Title("Return preview", id="return-title")
-            yield Select([("The whole service", f"{ALL}|{ALL}")], value=f"{ALL}|{ALL}", allow_blank=False,
-                         id="return-place")
+            yield Select(
+                [("The whole service", f"{ALL}|{ALL}")], value=f"{ALL}|{ALL}", allow_blank=False, id="return-place"
+            )
         yield Static("", id="return-banner")
         yield RowTable(id="return-table", zebra_stripes=True, cell_padding=0)
         yield Static("", id="return-status", classes="status")
@@ -128,8 +141,11 @@ class ReturnPreviewScreen(DataScreen):
     # ---------------------------------------------------------------- loading
     def months(self) -> dict[str, str]:
         assert self.month is not None
-        return {"current": self.month, "previous": returns.previous_month(self.month),
-                "last_year": returns.same_month_last_year(self.month)}
+        return {
+            "current": self.month,
+            "previous": returns.previous_month(self.month),
+            "last_year": returns.same_month_last_year(self.month),
+        }
 
     def reload(self) -> None:
         if self.month is None:
@@ -183,9 +199,14 @@ class ReturnPreviewScreen(DataScreen):
     def _show_title(self, loading: bool = False) -> None:
         lot, locality = self.place
         where = "the whole service" if lot == ALL else (lot if locality == ALL else f"{locality} ({lot})")
-        self.query_one("#return-title", Title).update(Content.from_markup(
-            "[b]Return[/] $month  [dim]·[/] $where$loading", month=month_title(self.month or ""), where=where,
-            loading="  [computing…]" if loading else ""))
+        self.query_one("#return-title", Title).update(
+            Content.from_markup(
+                "[b]Return[/] $month  [dim]·[/] $where$loading",
+                month=month_title(self.month or ""),
+                where=where,
+                loading="  [computing…]" if loading else "",
+            )
+        )
 
     def _show_banner(self) -> None:
         banner = self.query_one("#return-banner", Static)
@@ -195,10 +216,15 @@ class ReturnPreviewScreen(DataScreen):
         info, moved = self.sent
         sent = f"Sent {fmt_date(info.sent_at.date())} by {info.username}"
         if moved:
-            banner.update(Content.from_markup(
-                "[b]$sent; $moved moved since.[/] `navigator returns show $month` says which journeys' edits "
-                "moved them.", sent=sent, moved=plural(moved, "figure") + (" has" if moved == 1 else " have"),
-                month=self.month or ""))
+            banner.update(
+                Content.from_markup(
+                    "[b]$sent; $moved moved since.[/] `navigator returns show $month` says which journeys' edits "
+                    "moved them.",
+                    sent=sent,
+                    moved=plural(moved, "figure") + (" has" if moved == 1 else " have"),
+                    month=self.month or "",
+                )
+            )
             banner.set_class(True, "-moved")
         else:
             banner.update(Content.from_markup("$sent; no figure has moved since.", sent=sent))
@@ -209,13 +235,28 @@ class ReturnPreviewScreen(DataScreen):
         m = self.months()
         cols = [
             Col("measure", "Measure", "Measure", 20, 30, grow=1, right=False),
-            Col("current", month_title(m["current"], True), month_title(m["current"], True)[:3] + " "
-                + m["current"][2:4], 7, 9),
-            Col("previous", month_title(m["previous"], True), month_title(m["previous"], True)[:3] + " "
-                + m["previous"][2:4], 7, 9),
+            Col(
+                "current",
+                month_title(m["current"], True),
+                month_title(m["current"], True)[:3] + " " + m["current"][2:4],
+                7,
+                9,
+            ),
+            Col(
+                "previous",
+                month_title(m["previous"], True),
+                month_title(m["previous"], True)[:3] + " " + m["previous"][2:4],
+                7,
+                9,
+            ),
             Col("d_prev", "Change", "Chg", 6, 7),
-            Col("last_year", month_title(m["last_year"], True), month_title(m["last_year"], True)[:3] + " "
-                + m["last_year"][2:4], 7, 9),
+            Col(
+                "last_year",
+                month_title(m["last_year"], True),
+                month_title(m["last_year"], True)[:3] + " " + m["last_year"][2:4],
+                7,
+                9,
+            ),
         ]
         if self._wide:
             cols.append(Col("d_year", "Change", "Chg", 6, 7))
@@ -241,21 +282,28 @@ class ReturnPreviewScreen(DataScreen):
             prev = _row(self.results.get("previous"), measure, lot, locality)
             year = _row(self.results.get("last_year"), measure, lot, locality)
             label = measure_label(measure, narrow)
-            cells = [cell(Text(label, style="dim" if label.startswith("  ") else ""), right=False),
-                     cell(Text(now.text if now else "", style="bold")),
-                     cell(prev.text if prev else ""), cell(Text(change_text(now, prev), style="dim")),
-                     cell(year.text if year else "")]
+            cells = [
+                cell(Text(label, style="dim" if label.startswith("  ") else ""), right=False),
+                cell(Text(now.text if now else "", style="bold")),
+                cell(prev.text if prev else ""),
+                cell(Text(change_text(now, prev), style="dim")),
+                cell(year.text if year else ""),
+            ]
             if self._wide:
                 cells.append(cell(Text(change_text(now, year), style="dim")))
                 cells.append(cell(Text(defs.get(measure, ""), style="dim"), right=False))
             table.add_row(*cells, key=measure)
         if table.row_count:
             table.move_cursor(row=min(max(row_index, 0), table.row_count - 1), animate=False)
-        first, last = returns.month_bounds(current.month)
+        _first, last = returns.month_bounds(current.month)
         note = "this month is not over yet · " if last >= self.ctx.today() else ""
-        self.query_one("#return-status", Static).update(Content.from_markup(
-            "[dim]$note$n referrals · the same SQL as `navigator export`, unsuppressed · blank: no cases[/]",
-            note=note, n=f"{current.referrals:,}"))
+        self.query_one("#return-status", Static).update(
+            Content.from_markup(
+                "[dim]$note$n referrals · the same SQL as `navigator export`, unsuppressed · blank: no cases[/]",
+                note=note,
+                n=f"{current.referrals:,}",
+            )
+        )
 
     # ---------------------------------------------------------------- actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

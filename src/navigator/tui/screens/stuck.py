@@ -11,13 +11,16 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import DataTable, Header, Static
 
-from navigator.services import team
-from navigator.services.team import StuckView
+from navigator.services.casework import team
+from navigator.services.casework.team import StuckView
 from navigator.tui.screens.team import Col, PanedScreen, cell, set_columns
 from navigator.tui.widgets import NavFooter, RowTable, Title, fmt_date, heading, plural
 
-PANES = (("stuck-waiting", "Waiting to start"), ("stuck-onward", "No partner update"),
-         ("stuck-reviews", "Reviews overdue"))
+PANES = (
+    ("stuck-waiting", "Waiting to start"),
+    ("stuck-onward", "No partner update"),
+    ("stuck-reviews", "Reviews overdue"),
+)
 
 PERSON = (
     Col("client", "Person", "Person", 12, 20, grow=2, right=False),
@@ -41,9 +44,11 @@ REVIEW_COLUMNS = PERSON + (
     Col("since", "Since", "Since", 7, 8),
     Col("overdue", "Overdue by", "Over", 6, 10),
 )
-TABLES = {"stuck-waiting": ("stuck-waiting-table", WAITING_COLUMNS),
-          "stuck-onward": ("stuck-onward-table", ONWARD_COLUMNS),
-          "stuck-reviews": ("stuck-reviews-table", REVIEW_COLUMNS)}
+TABLES = {
+    "stuck-waiting": ("stuck-waiting-table", WAITING_COLUMNS),
+    "stuck-onward": ("stuck-onward-table", ONWARD_COLUMNS),
+    "stuck-reviews": ("stuck-reviews-table", REVIEW_COLUMNS),
+}
 
 
 def days(n: int) -> str:
@@ -110,12 +115,19 @@ class StuckScreen(PanedScreen):
         self.partner_days = view.partner_days
         self._draw()
         self.refresh_pane_tabs()
-        self.query_one("#stuck-title", Title).update(Content.from_markup(
-            "[b]Waiting and stuck[/] $on  [dim]·[/] longest first, in working days",
-            on=f"{view.on:%a} {fmt_date(view.on)}"))
-        self.query_one("#stuck-status", Static).update(Content.from_markup(
-            "[dim]+/-[/] $n working days without a partner update [dim]·[/] plan reviews every $r",
-            n=str(view.partner_days), r=str(view.review_every)))
+        self.query_one("#stuck-title", Title).update(
+            Content.from_markup(
+                "[b]Waiting and stuck[/] $on  [dim]·[/] longest first, in working days",
+                on=f"{view.on:%a} {fmt_date(view.on)}",
+            )
+        )
+        self.query_one("#stuck-status", Static).update(
+            Content.from_markup(
+                "[dim]+/-[/] $n working days without a partner update [dim]·[/] plan reviews every $r",
+                n=str(view.partner_days),
+                r=str(view.review_every),
+            )
+        )
         self.refresh_bindings()
 
     def _draw(self) -> None:
@@ -126,21 +138,51 @@ class StuckScreen(PanedScreen):
         short = {"short": True, "today": today}
 
         def person(r) -> list[Text]:
-            return [cell(r.client_name, right=False), cell(Text(r.client_ref, style="dim"), right=False),
-                    cell(r.navigator, right=False)]
+            return [
+                cell(r.client_name, right=False),
+                cell(Text(r.client_ref, style="dim"), right=False),
+                cell(r.navigator, right=False),
+            ]
 
         sections = {
-            "stuck-waiting": (v.waiting, v.waiting_total, lambda r: person(r) + [
-                cell(r.locality, right=False), cell(fmt_date(r.decision_date, **short).strip(), right=False),
-                cell(days(r.waited))]),
-            "stuck-onward": (v.onward, v.onward_total, lambda r: person(r) + [
-                cell(f"{r.partner}: {r.programme}", right=False),
-                cell(fmt_date(r.referral_date, **short).strip(), right=False),
-                cell(fmt_date(r.last_update, **short).strip() or "none", right=False), cell(days(r.silent))]),
-            "stuck-reviews": (v.reviews, v.reviews_total, lambda r: person(r) + [
-                cell(r.locality, right=False),
-                cell(fmt_date(r.last_review, **short).strip() or "never", right=False),
-                cell(days(r.since)), cell(days(r.overdue_by))]),
+            "stuck-waiting": (
+                v.waiting,
+                v.waiting_total,
+                lambda r: (
+                    person(r)
+                    + [
+                        cell(r.locality, right=False),
+                        cell(fmt_date(r.decision_date, **short).strip(), right=False),
+                        cell(days(r.waited)),
+                    ]
+                ),
+            ),
+            "stuck-onward": (
+                v.onward,
+                v.onward_total,
+                lambda r: (
+                    person(r)
+                    + [
+                        cell(f"{r.partner}: {r.programme}", right=False),
+                        cell(fmt_date(r.referral_date, **short).strip(), right=False),
+                        cell(fmt_date(r.last_update, **short).strip() or "none", right=False),
+                        cell(days(r.silent)),
+                    ]
+                ),
+            ),
+            "stuck-reviews": (
+                v.reviews,
+                v.reviews_total,
+                lambda r: (
+                    person(r)
+                    + [
+                        cell(r.locality, right=False),
+                        cell(fmt_date(r.last_review, **short).strip() or "never", right=False),
+                        cell(days(r.since)),
+                        cell(days(r.overdue_by)),
+                    ]
+                ),
+            ),
         }
         titles = {
             "stuck-waiting": "Waiting to start",
@@ -159,8 +201,10 @@ class StuckScreen(PanedScreen):
                 table.move_cursor(row=min(max(current, 0), table.row_count - 1), animate=False)
             more = f", the first {len(rows):,} shown" if total > len(rows) else ""
             self.query_one(f"#{pane_id}-title", Static).update(
-                heading(titles[pane_id] + more, total) if total else Content.from_markup(
-                    "[b $accent]$t[/] [dim]- none[/]", t=titles[pane_id]))
+                heading(titles[pane_id] + more, total)
+                if total
+                else Content.from_markup("[b $accent]$t[/] [dim]- none[/]", t=titles[pane_id])
+            )
 
     # ---------------------------------------------------------------- actions
     def _current(self) -> int | None:
@@ -193,8 +237,7 @@ class StuckScreen(PanedScreen):
         if new != current:
             self.partner_days = new
             self.reload()
-            self.notify(f"Onward referrals with no partner update for {plural(new, 'working day')} or more.",
-                        timeout=3)
+            self.notify(f"Onward referrals with no partner update for {plural(new, 'working day')} or more.", timeout=3)
 
     def on_descendant_focus(self, event) -> None:
         self.refresh_bindings()

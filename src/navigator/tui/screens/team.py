@@ -18,9 +18,18 @@ from textual.content import Content
 from textual.events import Resize
 from textual.widgets import DataTable, Header, Static
 
-from navigator.services import team
-from navigator.services.team import Load, NavigatorLoad, PlaceLoad, TeamView
-from navigator.tui.widgets import DataScreen, NavFooter, RowTable, Title, alert, fmt_date, heading, plural
+from navigator.services.casework import team
+from navigator.services.casework.team import Load, NavigatorLoad, PlaceLoad, TeamView
+from navigator.tui.widgets import (
+    DataScreen,
+    NavFooter,
+    RowTable,
+    Title,
+    alert,
+    fmt_date,
+    heading,
+    plural,
+)
 
 # ---------------------------------------------------------------- shared: columns that fit
 
@@ -71,8 +80,7 @@ def set_columns(table: DataTable, columns: tuple[Col, ...]) -> bool:
         if "\n" in label:
             label = Text("\n").join(cell(part, c.right) for part in label.split("\n"))
             label.justify = "right" if c.right else "left"
-        table.add_column(label if isinstance(label, Text) else cell(label, c.right), width=widths[c.key] + 1,
-                         key=c.key)
+        table.add_column(label if isinstance(label, Text) else cell(label, c.right), width=widths[c.key] + 1, key=c.key)
     return narrow
 
 
@@ -229,13 +237,21 @@ class TeamScreen(PanedScreen):
         self._draw()
         lots = ", ".join(view.scope) if view.scope else "every lot"
         inactive = sum(1 for n in view.navigators if not n.active)
-        self.query_one("#team-title", Title).update(Content.from_markup(
-            "[b]Team[/] $on  [dim]·[/] $lots  [dim]·[/] $navs$inactive",
-            on=f"{view.on:%a} {fmt_date(view.on)}", lots=lots, navs=plural(len(view.navigators), "navigator"),
-            inactive=f" ({inactive} deactivated, to reassign)" if inactive else ""))
-        self.query_one("#team-status", Static).update(Content.from_markup(
-            "[dim]enter opens the caseload · overdue: due before today · done: completed in $month[/]",
-            month=f"{view.on:%b}"))
+        self.query_one("#team-title", Title).update(
+            Content.from_markup(
+                "[b]Team[/] $on  [dim]·[/] $lots  [dim]·[/] $navs$inactive",
+                on=f"{view.on:%a} {fmt_date(view.on)}",
+                lots=lots,
+                navs=plural(len(view.navigators), "navigator"),
+                inactive=f" ({inactive} deactivated, to reassign)" if inactive else "",
+            )
+        )
+        self.query_one("#team-status", Static).update(
+            Content.from_markup(
+                "[dim]enter opens the caseload · overdue: due before today · done: completed in $month[/]",
+                month=f"{view.on:%b}",
+            )
+        )
         self.refresh_bindings()
 
     def _draw(self) -> None:
@@ -260,16 +276,25 @@ class TeamScreen(PanedScreen):
         self._places = []
         for lot in view.lots:
             self._places.append(lot)
-            places.add_row(cell(Text(lot.lot, style="bold"), right=False), *load_cells(lot.load, self.app, "bold"),
-                           key=f"lot:{lot.lot}")
+            places.add_row(
+                cell(Text(lot.lot, style="bold"), right=False),
+                *load_cells(lot.load, self.app, "bold"),
+                key=f"lot:{lot.lot}",
+            )
             for loc in view.localities:
                 if loc.lot == lot.lot:
                     self._places.append(loc)
-                    places.add_row(cell("  " + loc.locality, right=False), *load_cells(loc.load, self.app),
-                                   key=f"loc:{loc.locality}")
+                    places.add_row(
+                        cell("  " + loc.locality, right=False),
+                        *load_cells(loc.load, self.app),
+                        key=f"loc:{loc.locality}",
+                    )
         self._places.append(view.total)
-        places.add_row(cell(Text("Service", style="bold"), right=False),
-                       *load_cells(view.total.load, self.app, "bold"), key="service")
+        places.add_row(
+            cell(Text("Service", style="bold"), right=False),
+            *load_cells(view.total.load, self.app, "bold"),
+            key="service",
+        )
 
     # ---------------------------------------------------------------- actions
     def current_navigator(self) -> NavigatorLoad | None:
@@ -298,8 +323,11 @@ class TeamScreen(PanedScreen):
             from navigator.tui.screens.trends import TrendsScreen
 
             p = self._places[i]
-            scope = ("service", None) if p.level == "service" else (
-                ("lot", p.lot) if p.level == "lot" else ("locality", p.locality))
+            scope = (
+                ("service", None)
+                if p.level == "service"
+                else (("lot", p.lot) if p.level == "lot" else ("locality", p.locality))
+            )
             self.app.push_screen(TrendsScreen(scope=scope))
 
     def action_open(self) -> None:

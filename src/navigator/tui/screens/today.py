@@ -12,9 +12,17 @@ from textual.content import Content
 from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from navigator.services import queries
+from navigator.services.casework import queries
 from navigator.services.dto import TodayItem, TodayView
-from navigator.tui.widgets import DataScreen, NavFooter, Title, alert, fmt_date, heading, plural
+from navigator.tui.widgets import (
+    DataScreen,
+    NavFooter,
+    Title,
+    alert,
+    fmt_date,
+    heading,
+    plural,
+)
 
 
 def _grid(person_width: int = 24) -> Table:
@@ -36,10 +44,18 @@ def header_prompt(person_width: int = 24) -> Table:
 def item_prompt(item: TodayItem, today=None, person_width: int = 24, late_style: str = "bold red") -> Table:
     """One line: the due date, how late (working days), the person and ref, and what to do."""
     grid = _grid(person_width)
-    late = Text("today", style="bold") if item.overdue_days <= 0 else Text(
-        plural(item.overdue_days, "day"), style=late_style)
-    grid.add_row(fmt_date(item.due_date, today, short=True), late, Text(item.client_name, style="bold"),
-                 Text(item.client_ref, style="dim"), item.what)
+    late = (
+        Text("today", style="bold")
+        if item.overdue_days <= 0
+        else Text(plural(item.overdue_days, "day"), style=late_style)
+    )
+    grid.add_row(
+        fmt_date(item.due_date, today, short=True),
+        late,
+        Text(item.client_name, style="bold"),
+        Text(item.client_ref, style="dim"),
+        item.what,
+    )
     return grid
 
 
@@ -80,9 +96,13 @@ class TodayScreen(DataScreen):
         previous = option_list.highlighted_option.id if option_list.highlighted_option else None
         total = len(view.items)
         on = f"{view.on:%a} {fmt_date(view.on)}"
-        self.query_one("#today-title", Title).update(Content.from_markup(
-            "[b]Today[/] $on  [dim]·[/] $due", on=on,
-            due=(f"{total:,} due or overdue · days are working days") if total else "nothing due"))
+        self.query_one("#today-title", Title).update(
+            Content.from_markup(
+                "[b]Today[/] $on  [dim]·[/] $due",
+                on=on,
+                due=(f"{total:,} due or overdue · days are working days") if total else "nothing due",
+            )
+        )
         counts = dict(view.counts)
         options: list[Option | None] = []
         person_width = 18 if self.app.size.width < 100 else 28
@@ -91,8 +111,7 @@ class TodayScreen(DataScreen):
             options.append(Option(header_prompt(person_width), id="header", disabled=True))
         for group, items in groupby(view.items, key=lambda i: i.group):
             items = list(items)
-            options.append(Option(heading(group, counts.get(group, len(items))), id=f"group:{group}",
-                                  disabled=True))
+            options.append(Option(heading(group, counts.get(group, len(items))), id=f"group:{group}", disabled=True))
             for item in items:
                 key = f"task:{item.task_id}"
                 self._items[key] = item
@@ -100,10 +119,13 @@ class TodayScreen(DataScreen):
         option_list.set_options(options)
         empty = self.query_one("#today-empty", Static)
         if not view.items:
-            empty.update(Content.from_markup(
-                "[b]Nothing is due today.[/]\n\n[dim]New referrals, contact attempts, reviews and partner "
-                "follow-ups appear here when they fall due.\nPress[/] n [dim]for a new referral,[/] l "
-                "[dim]for your caseload,[/] f [dim]to find a person.[/]"))
+            empty.update(
+                Content.from_markup(
+                    "[b]Nothing is due today.[/]\n\n[dim]New referrals, contact attempts, reviews and partner "
+                    "follow-ups appear here when they fall due.\nPress[/] n [dim]for a new referral,[/] l "
+                    "[dim]for your caseload,[/] f [dim]to find a person.[/]"
+                )
+            )
         empty.display = not view.items
         option_list.display = bool(view.items)
         self.refresh_bindings()
@@ -112,7 +134,7 @@ class TodayScreen(DataScreen):
             if previous is not None:
                 try:
                     index = option_list.get_option_index(previous)
-                except Exception:  # noqa: BLE001 - the item is gone (done)
+                except Exception:
                     index = None
             if index is None:
                 index = next(i for i, o in enumerate(option_list.options) if not o.disabled)

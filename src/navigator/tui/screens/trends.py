@@ -12,15 +12,19 @@ from textual.content import Content
 from textual.widgets import DataTable, Header, Select, Static
 from textual_plotext import PlotextPlot
 
-from navigator.services import team
-from navigator.services.setup import reference
-from navigator.services.team import TrendsView
+from navigator.services.casework import team
+from navigator.services.casework.team import TrendsView
+from navigator.services.setup.reference import reference
 from navigator.tui.screens.team import Col, PanedScreen, cell, set_columns
 from navigator.tui.widgets import NavFooter, RowTable, Title, fmt_date
 
 PANES = (("trends-activity", "Activity"), ("trends-wait", "Waiting time"), ("trends-figures", "Figures"))
-SERIES = (("received", "Received"), ("starts", "Starts"), ("completions", "Completions"),
-          ("no_response", "No-response closures"))
+SERIES = (
+    ("received", "Received"),
+    ("starts", "Starts"),
+    ("completions", "Completions"),
+    ("no_response", "No-response closures"),
+)
 FIGURE_COLUMNS = (
     Col("month", "Month", "Month", 8, 10, right=False),
     Col("received", "Received", "Recd", 5, 9),
@@ -175,17 +179,25 @@ class TrendsScreen(PanedScreen):
         self.view = view
         where = {"service": "the whole service", "lot": view.place, "locality": view.place}[view.level]
         first, last = view.months[0].month, view.months[-1].month
-        self.query_one("#trends-title", Title).update(Content.from_markup(
-            "[b]Trends[/] $where  [dim]·[/] $first to $last  [dim]· as on[/] $on",
-            where=where, first=month_title(first), last=month_title(last),
-            on=fmt_date(view.on)))
+        self.query_one("#trends-title", Title).update(
+            Content.from_markup(
+                "[b]Trends[/] $where  [dim]·[/] $first to $last  [dim]· as on[/] $on",
+                where=where,
+                first=month_title(first),
+                last=month_title(last),
+                on=fmt_date(view.on),
+            )
+        )
         self.query_one("#trends-activity-chart", Chart).draw(view, "activity")
         self.query_one("#trends-wait-chart", Chart).draw(view, "wait")
         self._render_table()
         partial = view.months[-1].partial
-        self.query_one("#trends-status", Static).update(Content.from_markup(
-            "[dim]Counted as the monthly return counts them$partial[/]",
-            partial=f" · {month_label(view.months[-1].month)}: so far" if partial else ""))
+        self.query_one("#trends-status", Static).update(
+            Content.from_markup(
+                "[dim]Counted as the monthly return counts them$partial[/]",
+                partial=f" · {month_label(view.months[-1].month)}: so far" if partial else "",
+            )
+        )
 
     def _render_table(self) -> None:
         view = self.view
@@ -196,9 +208,16 @@ class TrendsScreen(PanedScreen):
         for m in view.months:
             wait = "-" if m.mean_wait is None else f"{m.mean_wait}"
             note = Text("so far", style="dim") if m.partial else ""
-            table.add_row(cell(f"{month_title(m.month)}", right=False), cell(m.received),
-                          cell(m.starts), cell(m.completions), cell(m.no_response), cell(wait),
-                          cell(note, right=False), key=m.month)
+            table.add_row(
+                cell(f"{month_title(m.month)}", right=False),
+                cell(m.received),
+                cell(m.starts),
+                cell(m.completions),
+                cell(m.no_response),
+                cell(wait),
+                cell(note, right=False),
+                key=m.month,
+            )
 
     @on(Select.Changed, "#trends-scope")
     def scope_changed(self, event: Select.Changed) -> None:

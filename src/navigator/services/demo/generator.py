@@ -12,7 +12,7 @@ The shape follows the seed figures: about 23% of referrals do not progress,
 most of those for no response; waits of a few working days; a few under-17s
 and people in crisis rejected; some people referred more than once.
 
-Everything goes through the bulk writer (services/bulk.py), i.e. through the
+Everything goes through the bulk writer (services/casework/bulk.py), i.e. through the
 same domain rules as the services, in one transaction. Same seed and same
 today => same data.
 """
@@ -23,13 +23,13 @@ import gc
 import multiprocessing
 import os
 import random
-from bisect import bisect_left, bisect_right
-from itertools import accumulate
 import time
 import unicodedata
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Callable
+from itertools import accumulate
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -40,9 +40,8 @@ from navigator.domain.errors import AccessDenied, DomainError
 from navigator.domain.followups import Protocol
 from navigator.domain.workdays import WorkingCalendar
 from navigator.services import audit
-from navigator.services.bulk import (
+from navigator.services.casework.bulk import (
     BulkWriter,
-    RowBuilder,
     ClientSpec,
     Close,
     Contact,
@@ -54,6 +53,7 @@ from navigator.services.bulk import (
     Onward,
     PartnerReport,
     Review,
+    RowBuilder,
     Start,
     Step,
     gc_paused,
@@ -80,34 +80,344 @@ Progress = Callable[[int, int], None]
 
 # ---------------------------------------------------------------- fixed lists (no Faker)
 
-FEMALE = (
-    "Olivia Amelia Isla Ava Mia Ivy Lily Isabella Rosie Sophia Grace Freya Willow Emily Ella Poppy Evie Charlotte "
-    "Sienna Daisy Phoebe Harper Sofia Alice Florence Matilda Ruby Esme Emma Jessica Sarah Rebecca Laura Hannah "
-    "Lauren Chloe Megan Amy Katie Claire Emma Nicola Joanne Michelle Lisa Karen Julie Susan Helen Tracey Donna "
-    "Deborah Alison Angela Jacqueline Gillian Margaret Patricia Linda Barbara Carol Christine Janet Maureen "
-    "Pauline Sandra Jean Sheila Brenda Valerie Asha Priya Anjali Sunita Fatima Aisha Amira Zainab Maryam Noor "
-    "Agnieszka Katarzyna Oksana Ioana Chiamaka Ngozi Adaeze Abena Grace Siobhan Niamh Aoife Bronwen Rhiannon "
-    "Kirsty Shannon Jade Leanne Kelly Gemma Stacey Natalie Danielle Zoe"
-).split()
-MALE = (
-    "Oliver George Noah Arthur Muhammad Leo Harry Oscar Archie Henry Theodore Freddie Jack Charlie Thomas Jacob "
-    "Alfie William James Joshua Daniel Ryan Liam Connor Callum Jordan Luke Adam Samuel Benjamin Matthew Joseph "
-    "David Michael Paul Mark Andrew Richard Stephen Robert Peter John Ian Gary Steven Darren Lee Wayne Craig "
-    "Simon Neil Colin Keith Graham Trevor Derek Brian Kevin Terry Raymond Dennis Ravi Sanjay Arjun Rahul Imran "
-    "Tariq Bilal Yusuf Omar Hamza Piotr Tomasz Marek Andrei Florin Chinedu Emeka Kwame Kofi Tunde Sean Ciaran "
-    "Declan Rhys Gareth Owen Dylan Kieran Jamie Dean Ashley Shane Ricky Aaron"
-).split()
-SURNAMES = (
-    "Smith Jones Taylor Brown Williams Wilson Johnson Davies Robinson Wright Thompson Evans Walker White Roberts "
-    "Green Hall Wood Jackson Clarke Patel Khan Lewis James Phillips Mason Mitchell Rose Davis Rodriguez Cox "
-    "Alexander Morgan Moore Mills King Harris Cooper Baker Ward Turner Hill Edwards Hughes Carter Collins Shaw "
-    "Bennett Bailey Price Chapman Palmer Webb Ellis Lloyd Murray Kelly Marshall Simpson Harvey Stevens Fox Hunt "
-    "Barnes Knight Pearce Begum Ahmed Hussain Ali Akhtar Rahman Singh Kaur Sharma Gill Chaudhry Shah Mistry "
-    "Okafor Adeyemi Mensah Owusu Boateng Nwosu Okonkwo Kowalski Nowak Wisniewski Popescu Ionescu Murphy Byrne "
-    "O'Brien O'Connor McCarthy Doyle Kennedy Quinn Fletcher Dixon Holmes Gibson Watts Hayes Barker Lawrence "
-    "Russell Burton Hart Atkinson Stone Pope Newman Fisher Fuller Saunders Hobbs Godden Larkin Buss Ashdown "
-    "Goodwin Rolfe Hammond Wenham Beal Pattenden Catt Ovenden Wraight Tapp Hogben"
-).split()
+FEMALE = [
+    "Olivia",
+    "Amelia",
+    "Isla",
+    "Ava",
+    "Mia",
+    "Ivy",
+    "Lily",
+    "Isabella",
+    "Rosie",
+    "Sophia",
+    "Grace",
+    "Freya",
+    "Willow",
+    "Emily",
+    "Ella",
+    "Poppy",
+    "Evie",
+    "Charlotte",
+    "Sienna",
+    "Daisy",
+    "Phoebe",
+    "Harper",
+    "Sofia",
+    "Alice",
+    "Florence",
+    "Matilda",
+    "Ruby",
+    "Esme",
+    "Emma",
+    "Jessica",
+    "Sarah",
+    "Rebecca",
+    "Laura",
+    "Hannah",
+    "Lauren",
+    "Chloe",
+    "Megan",
+    "Amy",
+    "Katie",
+    "Claire",
+    "Emma",
+    "Nicola",
+    "Joanne",
+    "Michelle",
+    "Lisa",
+    "Karen",
+    "Julie",
+    "Susan",
+    "Helen",
+    "Tracey",
+    "Donna",
+    "Deborah",
+    "Alison",
+    "Angela",
+    "Jacqueline",
+    "Gillian",
+    "Margaret",
+    "Patricia",
+    "Linda",
+    "Barbara",
+    "Carol",
+    "Christine",
+    "Janet",
+    "Maureen",
+    "Pauline",
+    "Sandra",
+    "Jean",
+    "Sheila",
+    "Brenda",
+    "Valerie",
+    "Asha",
+    "Priya",
+    "Anjali",
+    "Sunita",
+    "Fatima",
+    "Aisha",
+    "Amira",
+    "Zainab",
+    "Maryam",
+    "Noor",
+    "Agnieszka",
+    "Katarzyna",
+    "Oksana",
+    "Ioana",
+    "Chiamaka",
+    "Ngozi",
+    "Adaeze",
+    "Abena",
+    "Grace",
+    "Siobhan",
+    "Niamh",
+    "Aoife",
+    "Bronwen",
+    "Rhiannon",
+    "Kirsty",
+    "Shannon",
+    "Jade",
+    "Leanne",
+    "Kelly",
+    "Gemma",
+    "Stacey",
+    "Natalie",
+    "Danielle",
+    "Zoe",
+]
+MALE = [
+    "Oliver",
+    "George",
+    "Noah",
+    "Arthur",
+    "Muhammad",
+    "Leo",
+    "Harry",
+    "Oscar",
+    "Archie",
+    "Henry",
+    "Theodore",
+    "Freddie",
+    "Jack",
+    "Charlie",
+    "Thomas",
+    "Jacob",
+    "Alfie",
+    "William",
+    "James",
+    "Joshua",
+    "Daniel",
+    "Ryan",
+    "Liam",
+    "Connor",
+    "Callum",
+    "Jordan",
+    "Luke",
+    "Adam",
+    "Samuel",
+    "Benjamin",
+    "Matthew",
+    "Joseph",
+    "David",
+    "Michael",
+    "Paul",
+    "Mark",
+    "Andrew",
+    "Richard",
+    "Stephen",
+    "Robert",
+    "Peter",
+    "John",
+    "Ian",
+    "Gary",
+    "Steven",
+    "Darren",
+    "Lee",
+    "Wayne",
+    "Craig",
+    "Simon",
+    "Neil",
+    "Colin",
+    "Keith",
+    "Graham",
+    "Trevor",
+    "Derek",
+    "Brian",
+    "Kevin",
+    "Terry",
+    "Raymond",
+    "Dennis",
+    "Ravi",
+    "Sanjay",
+    "Arjun",
+    "Rahul",
+    "Imran",
+    "Tariq",
+    "Bilal",
+    "Yusuf",
+    "Omar",
+    "Hamza",
+    "Piotr",
+    "Tomasz",
+    "Marek",
+    "Andrei",
+    "Florin",
+    "Chinedu",
+    "Emeka",
+    "Kwame",
+    "Kofi",
+    "Tunde",
+    "Sean",
+    "Ciaran",
+    "Declan",
+    "Rhys",
+    "Gareth",
+    "Owen",
+    "Dylan",
+    "Kieran",
+    "Jamie",
+    "Dean",
+    "Ashley",
+    "Shane",
+    "Ricky",
+    "Aaron",
+]
+SURNAMES = [
+    "Smith",
+    "Jones",
+    "Taylor",
+    "Brown",
+    "Williams",
+    "Wilson",
+    "Johnson",
+    "Davies",
+    "Robinson",
+    "Wright",
+    "Thompson",
+    "Evans",
+    "Walker",
+    "White",
+    "Roberts",
+    "Green",
+    "Hall",
+    "Wood",
+    "Jackson",
+    "Clarke",
+    "Patel",
+    "Khan",
+    "Lewis",
+    "James",
+    "Phillips",
+    "Mason",
+    "Mitchell",
+    "Rose",
+    "Davis",
+    "Rodriguez",
+    "Cox",
+    "Alexander",
+    "Morgan",
+    "Moore",
+    "Mills",
+    "King",
+    "Harris",
+    "Cooper",
+    "Baker",
+    "Ward",
+    "Turner",
+    "Hill",
+    "Edwards",
+    "Hughes",
+    "Carter",
+    "Collins",
+    "Shaw",
+    "Bennett",
+    "Bailey",
+    "Price",
+    "Chapman",
+    "Palmer",
+    "Webb",
+    "Ellis",
+    "Lloyd",
+    "Murray",
+    "Kelly",
+    "Marshall",
+    "Simpson",
+    "Harvey",
+    "Stevens",
+    "Fox",
+    "Hunt",
+    "Barnes",
+    "Knight",
+    "Pearce",
+    "Begum",
+    "Ahmed",
+    "Hussain",
+    "Ali",
+    "Akhtar",
+    "Rahman",
+    "Singh",
+    "Kaur",
+    "Sharma",
+    "Gill",
+    "Chaudhry",
+    "Shah",
+    "Mistry",
+    "Okafor",
+    "Adeyemi",
+    "Mensah",
+    "Owusu",
+    "Boateng",
+    "Nwosu",
+    "Okonkwo",
+    "Kowalski",
+    "Nowak",
+    "Wisniewski",
+    "Popescu",
+    "Ionescu",
+    "Murphy",
+    "Byrne",
+    "O'Brien",
+    "O'Connor",
+    "McCarthy",
+    "Doyle",
+    "Kennedy",
+    "Quinn",
+    "Fletcher",
+    "Dixon",
+    "Holmes",
+    "Gibson",
+    "Watts",
+    "Hayes",
+    "Barker",
+    "Lawrence",
+    "Russell",
+    "Burton",
+    "Hart",
+    "Atkinson",
+    "Stone",
+    "Pope",
+    "Newman",
+    "Fisher",
+    "Fuller",
+    "Saunders",
+    "Hobbs",
+    "Godden",
+    "Larkin",
+    "Buss",
+    "Ashdown",
+    "Goodwin",
+    "Rolfe",
+    "Hammond",
+    "Wenham",
+    "Beal",
+    "Pattenden",
+    "Catt",
+    "Ovenden",
+    "Wraight",
+    "Tapp",
+    "Hogben",
+]
 
 # (locality, relative size, outward postcodes, town for addresses)
 LOCALITY_DATA = {
@@ -127,12 +437,41 @@ LOCALITY_DATA = {
     "Folkestone & Hythe": (110, ("CT18", "CT19", "CT20", "CT21", "TN28", "TN29"), "Folkestone"),
 }
 STREETS = (
-    "High Street", "Station Road", "Church Lane", "London Road", "Victoria Road", "Mill Lane", "Park Avenue",
-    "The Street", "Queens Road", "Kings Road", "School Lane", "Orchard Close", "Hop Garden Way", "Oast Court",
-    "Marine Parade", "Cherry Tree Road", "Beech Grove", "Chestnut Avenue", "St Johns Road", "Albion Place",
+    "High Street",
+    "Station Road",
+    "Church Lane",
+    "London Road",
+    "Victoria Road",
+    "Mill Lane",
+    "Park Avenue",
+    "The Street",
+    "Queens Road",
+    "Kings Road",
+    "School Lane",
+    "Orchard Close",
+    "Hop Garden Way",
+    "Oast Court",
+    "Marine Parade",
+    "Cherry Tree Road",
+    "Beech Grove",
+    "Chestnut Avenue",
+    "St Johns Road",
+    "Albion Place",
 )
-SURGERIES = ("Riverside", "Medway", "Castle", "Harbour", "Orchard", "Priory", "Market Square", "Weald", "Downs",
-             "Seaview", "Parkwood", "Abbey")
+SURGERIES = (
+    "Riverside",
+    "Medway",
+    "Castle",
+    "Harbour",
+    "Orchard",
+    "Priory",
+    "Market Square",
+    "Weald",
+    "Downs",
+    "Seaview",
+    "Parkwood",
+    "Abbey",
+)
 INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 
 REASONS = {
@@ -157,10 +496,14 @@ GOALS = {
     "recovery": ("I want to spot the signs when my mood dips", "I want a plan for bad days"),
 }
 NOTES = (
-    "Went to the first session; found it hard but stayed.", "Has been twice now and is enjoying it.",
-    "Missed this week; we talked about what got in the way.", "Made the call herself; really pleased.",
-    "Benefits check done; now receiving the correct award.", "Walking most days with a neighbour.",
-    "Feeling more settled; sleeping better.", "Set up a budget together; first payment made to the creditor.",
+    "Went to the first session; found it hard but stayed.",
+    "Has been twice now and is enjoying it.",
+    "Missed this week; we talked about what got in the way.",
+    "Made the call herself; really pleased.",
+    "Benefits check done; now receiving the correct award.",
+    "Walking most days with a neighbour.",
+    "Feeling more settled; sleeping better.",
+    "Set up a budget together; first payment made to the creditor.",
 )
 EVIDENCE = (
     "Goals achieved: attending the peer group weekly; SWEMWBS improved; person says they feel more connected.",
@@ -184,16 +527,39 @@ REFERRER_BY_SOURCE = {
     "support_line": lambda r, s: "24/7 support line",
     "other": lambda r, s: "Pharmacy",
 }
-SOURCE_WEIGHTS = {"gp": 34, "self": 20, "cmht": 8, "talking_therapies": 7, "housing": 6, "jobcentre": 5,
-                  "voluntary_sector": 8, "social_care": 5, "support_line": 5, "other": 2}
+SOURCE_WEIGHTS = {
+    "gp": 34,
+    "self": 20,
+    "cmht": 8,
+    "talking_therapies": 7,
+    "housing": 6,
+    "jobcentre": 5,
+    "voluntary_sector": 8,
+    "social_care": 5,
+    "support_line": 5,
+    "other": 2,
+}
 
 # Journey paths: (name, weight). About 23% do not progress, most for no response.
 PATHS = (
-    ("start", 765), ("no_response", 140), ("declined", 30), ("insufficient", 15), ("not_aware", 10),
-    ("moved_before", 5), ("other_before", 3), ("crisis", 12), ("reject_other", 10),
+    ("start", 765),
+    ("no_response", 140),
+    ("declined", 30),
+    ("insufficient", 15),
+    ("not_aware", 10),
+    ("moved_before", 5),
+    ("other_before", 3),
+    ("crisis", 12),
+    ("reject_other", 10),
 )
-AFTER_START = (("completed", 77), ("no_response", 7), ("withdrew", 7), ("moved_away", 3),
-               ("escalated", 3), ("other", 3))
+AFTER_START = (
+    ("completed", 77),
+    ("no_response", 7),
+    ("withdrew", 7),
+    ("moved_away", 3),
+    ("escalated", 3),
+    ("other", 3),
+)
 
 
 @dataclass(frozen=True)
@@ -237,6 +603,7 @@ def is_empty(session: Session) -> bool:
 
 # ---------------------------------------------------------------- the generator
 
+
 @dataclass(frozen=True)
 class _Reference:
     """The reference data the generator draws on (a plain snapshot: a worker process gets a copy)."""
@@ -250,19 +617,31 @@ class _Reference:
     calendar: WorkingCalendar
 
     @classmethod
-    def load(cls, s: Session, ctx: Ctx) -> "_Reference":
+    def load(cls, s: Session, ctx: Ctx) -> _Reference:
         from navigator.services.context import protocol as load_protocol
 
         lots = {lot.id: lot.code for lot in s.exec(select(Lot)).all()}
         return cls(
-            localities=tuple((loc.id, loc.name, lots[loc.lot_id]) for loc in
-                             s.exec(select(Locality).where(Locality.active).order_by(Locality.id)).all()),
-            sources={code: sid for sid, code in s.exec(select(ReferralSource.id, ReferralSource.code)
-                                                       .where(ReferralSource.active)).all()},
-            areas={code: aid for aid, code in s.exec(select(SupportArea.id, SupportArea.code)
-                                                     .where(SupportArea.active)).all()},
-            outcomes={code: oid for oid, code in s.exec(select(PersonalOutcome.id, PersonalOutcome.code)
-                                                        .where(PersonalOutcome.active)).all()},
+            localities=tuple(
+                (loc.id, loc.name, lots[loc.lot_id])
+                for loc in s.exec(select(Locality).where(Locality.active).order_by(Locality.id)).all()
+            ),
+            sources={
+                code: sid
+                for sid, code in s.exec(
+                    select(ReferralSource.id, ReferralSource.code).where(ReferralSource.active)
+                ).all()
+            },
+            areas={
+                code: aid
+                for aid, code in s.exec(select(SupportArea.id, SupportArea.code).where(SupportArea.active)).all()
+            },
+            outcomes={
+                code: oid
+                for oid, code in s.exec(
+                    select(PersonalOutcome.id, PersonalOutcome.code).where(PersonalOutcome.active)
+                ).all()
+            },
             programmes=tuple(s.exec(select(Programme.id).where(Programme.active).order_by(Programme.id)).all()),
             protocol=load_protocol(s),
             calendar=ctx.calendar(s),
@@ -344,16 +723,25 @@ class _Gen:
         self.ref_n += 1
         loc_id, loc_name, _ = locality
         town = LOCALITY_DATA.get(loc_name, (0, (), loc_name))[2]
-        email = f"{_ascii(first).lower()}.{_ascii(last).lower()}{r.randrange(1, 99)}@example.com" \
-            if r.random() < 0.45 else None
+        email = (
+            f"{_ascii(first).lower()}.{_ascii(last).lower()}{r.randrange(1, 99)}@example.com"
+            if r.random() < 0.45
+            else None
+        )
         phone = f"07700 900{r.randrange(1000):03d}" if r.random() < 0.88 else None
-        methods = [("phone", 60)] + ([("text", 20)] if phone else []) + ([("email", 10)] if email else []) \
-            + [("letter", 10)]
+        methods = (
+            [("phone", 60)] + ([("text", 20)] if phone else []) + ([("email", 10)] if email else []) + [("letter", 10)]
+        )
         return ClientSpec(
-            client_ref=f"NAV{self.ref_n:06d}", first_name=first, last_name=last, date_of_birth=dob,
-            locality_id=loc_id, postcode=self.postcode(loc_name),
+            client_ref=f"NAV{self.ref_n:06d}",
+            first_name=first,
+            last_name=last,
+            date_of_birth=dob,
+            locality_id=loc_id,
+            postcode=self.postcode(loc_name),
             nhs_number=self.nhs_number() if r.random() < 0.85 else None,
-            phone=phone, email=email,
+            phone=phone,
+            email=email,
             address=f"{r.randrange(1, 180)} {r.choice(STREETS)}, {town}" if r.random() < 0.9 else None,
             preferred_method=self.pick(methods),
             imd_decile=r.choices(range(1, 11), (14, 13, 12, 11, 10, 9, 9, 8, 7, 7))[0],
@@ -366,20 +754,29 @@ class _Gen:
         span = 3 * 365
         u = r.random()
         # uniform, or with a density falling linearly with age (so recent months are busiest)
-        age = int(span * u) if r.random() < 0.5 else int(span * (1 - u ** 0.5))
+        age = int(span * u) if r.random() < 0.5 else int(span * (1 - u**0.5))
         d = self.today - timedelta(days=age)
         return self.wd(d, 0) if d.weekday() >= 5 else d
 
-    def referral(self, client: ClientSpec, navigator_id: int, received: date, steps: list[Step],
-                 locality_id: int) -> JourneySpec:
+    def referral(
+        self, client: ClientSpec, navigator_id: int, received: date, steps: list[Step], locality_id: int
+    ) -> JourneySpec:
         r = self.rng
         code = r.choices(self.source_codes, self.source_w)[0]
         areas = r.sample(sorted(self.areas), k=r.choice((1, 1, 2, 2, 3)))
         referrer = REFERRER_BY_SOURCE[code](r, r.choice(SURNAMES)) if code in REFERRER_BY_SOURCE else None
-        return JourneySpec(client=client, navigator_id=navigator_id, source_id=self.sources[code],
-                           received_date=received, locality_id=locality_id, referrer=referrer,
-                           reason=REASONS.get(areas[0]), support_area_ids=[self.areas[a] for a in areas],
-                           steps=steps, recorded_by=navigator_id)
+        return JourneySpec(
+            client=client,
+            navigator_id=navigator_id,
+            source_id=self.sources[code],
+            received_date=received,
+            locality_id=locality_id,
+            referrer=referrer,
+            reason=REASONS.get(areas[0]),
+            support_area_ids=[self.areas[a] for a in areas],
+            steps=steps,
+            recorded_by=navigator_id,
+        )
 
     def swemwbs_items(self, raw: int) -> tuple[int, ...]:
         raw = min(max(raw, 7), 35)
@@ -417,8 +814,11 @@ class _Gen:
                 if i:
                     on = wd(on, gap(i - 1) + r.choices((0, 0, 0, 1, 2), k=1)[0])
                 method = methods[min(i, len(methods) - 1)]
-                outcome = "sent" if method in ("letter", "text", "email") else r.choice(
-                    ("no_answer", "no_answer", "voicemail"))
+                outcome = (
+                    "sent"
+                    if method in ("letter", "text", "email")
+                    else r.choice(("no_answer", "no_answer", "voicemail"))
+                )
                 add(on, 0, Contact(on, method, outcome, CONTACT_NOTES.get(outcome)))
             return on
 
@@ -438,8 +838,12 @@ class _Gen:
             add(end, 9, Close(end, "no_response"))
         elif path in ("declined", "not_aware", "moved_before", "other_before"):
             spoke = reach(d)
-            reason = {"declined": "declined", "not_aware": "not_aware_of_referral", "moved_before": "moved_away",
-                      "other_before": "other"}[path]
+            reason = {
+                "declined": "declined",
+                "not_aware": "not_aware_of_referral",
+                "moved_before": "moved_away",
+                "other_before": "other",
+            }[path]
             on = spoke
             if path == "declined" and r.random() < 0.4:
                 on = wd(spoke, r.choice((0, 1, 2)))
@@ -465,7 +869,8 @@ class _Gen:
                 end = on
             else:
                 reason = self.pick(
-                    (("out_of_area", 40), ("needs_secondary_care", 30), ("duplicate", 15), ("other", 15)))
+                    (("out_of_area", 40), ("needs_secondary_care", 30), ("duplicate", 15), ("other", 15))
+                )
                 on = reach(d) if reason != "out_of_area" or r.random() < 0.5 else d
                 dec = wd(on, r.choice((0, 0, 1, 2)))
                 add(dec, 1, Decide(dec, "rejected", reason))
@@ -490,15 +895,29 @@ class _Gen:
         # the plan: 1-3 goals agreed at sign-up, then notes and reviews
         goal_codes = r.sample(sorted(self.outcomes), k=r.choice((1, 2, 2, 3)))
         for i, code in enumerate(goal_codes):
-            add(started, 3, Goal(self.outcomes[code], r.choice(GOALS.get(code, ("I want to feel better",))),
-                                 wd(started, r.choice((40, 50, 60)))))
+            add(
+                started,
+                3,
+                Goal(
+                    self.outcomes[code],
+                    r.choice(GOALS.get(code, ("I want to feel better",))),
+                    wd(started, r.choice((40, 50, 60))),
+                ),
+            )
             first_note = wd(started, r.randint(5, 20))
             if first_note < end:
                 add(first_note, 4, GoalUpdate(i, first_note, "in_progress", r.choice(NOTES)))
         review = wd(started, p.review_every + r.choice((-3, -1, 0, 0, 1, 2, 5)))
         while review < end:
-            add(review, 5, Review(review, "Plan reviewed together; goals still right.",
-                                  self.swemwbs_items(raw0 + r.randint(-1, 3)) if r.random() < 0.4 else None))
+            add(
+                review,
+                5,
+                Review(
+                    review,
+                    "Plan reviewed together; goals still right.",
+                    self.swemwbs_items(raw0 + r.randint(-1, 3)) if r.random() < 0.4 else None,
+                ),
+            )
             review = wd(review, p.review_every + r.choice((-3, 0, 0, 2, 5)))
         # onward referrals (only with consent to share)
         n_onward = r.choices((0, 1, 2), (30, 45, 25))[0] if consent and self.programmes else 0
@@ -532,7 +951,7 @@ class _Gen:
             for i in range(len(goal_codes)):
                 status = r.choices(("achieved", "not_achieved"), (82, 18))[0]
                 add(end, 8, GoalUpdate(i, end, status))
-            raw1 = min(max(raw0 + int(round(r.gauss(3.5, 3.5))), 7), 35)
+            raw1 = min(max(raw0 + round(r.gauss(3.5, 3.5)), 7), 35)
             add(end, 9, Close(end, "completed", r.choice(EVIDENCE), self.swemwbs_items(raw1)))
         else:
             if outcome == "no_response":
@@ -543,9 +962,14 @@ class _Gen:
                     m = p.methods[i]
                     add(last, 0, Contact(last, m, "sent" if m in ("letter", "text", "email") else "no_answer"))
                 end = wd(last, p.opt_in_days)
-            reason = {"no_response": "no_response", "withdrew": "withdrew", "moved_away": "moved_away",
-                      "escalated": "escalated_secondary_care", "other": "other"}[outcome]
-            raw1 = min(max(raw0 + int(round(r.gauss(1, 3))), 7), 35)
+            reason = {
+                "no_response": "no_response",
+                "withdrew": "withdrew",
+                "moved_away": "moved_away",
+                "escalated": "escalated_secondary_care",
+                "other": "other",
+            }[outcome]
+            raw1 = min(max(raw0 + round(r.gauss(1, 3)), 7), 35)
             add(end, 9, Close(end, reason, None, self.swemwbs_items(raw1) if r.random() < 0.3 else None))
         return end
 
@@ -584,23 +1008,49 @@ class _Gen:
         # plan review due today
         st = wd(t, -p.review_every)
         r = wd(st, -6)
-        out.append((r, [Contact(wd(r, 1), "phone", "spoke"), Decide(wd(r, 2), "accepted"),
-                        Start(st, self.swemwbs_items(18)),
-                        Goal(first, "I want to join a local group and meet new people")]))
+        out.append(
+            (
+                r,
+                [
+                    Contact(wd(r, 1), "phone", "spoke"),
+                    Decide(wd(r, 2), "accepted"),
+                    Start(st, self.swemwbs_items(18)),
+                    Goal(first, "I want to join a local group and meet new people"),
+                ],
+            )
+        )
         if prog:
             # the partner says the person no longer wishes to attend: follow up
             st = wd(t, -25)
             r = wd(st, -5)
             made = wd(st, 2)
-            out.append((r, [Contact(wd(r, 1), "phone", "spoke"), Decide(wd(r, 2), "accepted"),
-                            Start(st, self.swemwbs_items(20)), Onward(prog[0], made),
-                            PartnerReport(0, "started", wd(made, 4)),
-                            PartnerReport(0, "withdrew", wd(t, -1), "No longer wishes to attend.")]))
+            out.append(
+                (
+                    r,
+                    [
+                        Contact(wd(r, 1), "phone", "spoke"),
+                        Decide(wd(r, 2), "accepted"),
+                        Start(st, self.swemwbs_items(20)),
+                        Onward(prog[0], made),
+                        PartnerReport(0, "started", wd(made, 4)),
+                        PartnerReport(0, "withdrew", wd(t, -1), "No longer wishes to attend."),
+                    ],
+                )
+            )
             # no word from the partner: chase them
             st = wd(t, -20)
             r = wd(st, -4)
-            out.append((r, [Contact(wd(r, 1), "phone", "spoke"), Decide(wd(r, 1), "accepted"),
-                            Start(st, self.swemwbs_items(17)), Onward(prog[-1], wd(st, 1))]))
+            out.append(
+                (
+                    r,
+                    [
+                        Contact(wd(r, 1), "phone", "spoke"),
+                        Decide(wd(r, 1), "accepted"),
+                        Start(st, self.swemwbs_items(17)),
+                        Onward(prog[-1], wd(st, 1)),
+                    ],
+                )
+            )
         return out
 
 
@@ -628,8 +1078,7 @@ def _make_users(s: Session, ctx: Ctx, rng: random.Random, clients: int) -> tuple
         s.add(u)
         s.flush()
         s.add(UserLot(user_id=u.id, lot_id=lot.id))
-        audit.record(s, ctx, "user.add", "user", u.id, after={"username": username, "role": role,
-                                                              "lots": [lot.code]})
+        audit.record(s, ctx, "user.add", "user", u.id, after={"username": username, "role": role, "lots": [lot.code]})
         created.append(username)
         return u.id
 
@@ -713,9 +1162,15 @@ def _worker(conn, plan: _Plan, batch: int) -> None:
     """A worker process: builds journeys (rules, rows, events) and sends them to the writer in batches."""
     gc.disable()  # as in the writer (bulk.gc_paused); this process ends when the batches are sent
     try:
-        builder = RowBuilder(today=plan.today, now=plan.now, actor_id=plan.actor_id,
-                             protocol=plan.ref.protocol, calendar=plan.ref.calendar, next_ids=plan.next_ids,
-                             expected_days=plan.expected_days)
+        builder = RowBuilder(
+            today=plan.today,
+            now=plan.now,
+            actor_id=plan.actor_id,
+            protocol=plan.ref.protocol,
+            calendar=plan.ref.calendar,
+            next_ids=plan.next_ids,
+            expected_days=plan.expected_days,
+        )
 
         def emit(done: int) -> None:
             if builder.pending >= batch or done == plan.clients:
@@ -726,7 +1181,7 @@ def _worker(conn, plan: _Plan, batch: int) -> None:
         conn.send(("done", builder.next_ids))
     except (KeyboardInterrupt, BrokenPipeError):
         pass  # interrupted, or the writer stopped listening: it reports, not us
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which says nothing was saved
+    except Exception as exc:
         message = exc.message if isinstance(exc, DomainError) else f"the demo generator failed ({type(exc).__name__})"
         try:
             conn.send(("error", message))
@@ -740,8 +1195,9 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
 
 
-def generate(ctx: Ctx, clients: int = 600, seed: int = 1, progress: Progress | None = None, *,
-             workers: int | None = None) -> DemoSummary:
+def generate(
+    ctx: Ctx, clients: int = 600, seed: int = 1, progress: Progress | None = None, *, workers: int | None = None
+) -> DemoSummary:
     """Fill an empty store with demo data (one transaction) and summarise what was created.
 
     ``workers=2`` builds the journeys in a second process while this one writes (the same data as
@@ -763,18 +1219,30 @@ def generate(ctx: Ctx, clients: int = 600, seed: int = 1, progress: Progress | N
             raise DomainError(
                 f"This store already holds {n:,} people, so no demo data was added (it would mix with them). "
                 "Demo data goes only into an empty store: use `navigator demo --fresh` to rebuild the demo "
-                "store, or `--db NEW_FILE`.", field="store")
+                "store, or `--db NEW_FILE`.",
+                field="store",
+            )
         by_lot, created = _make_users(s, ctx, rng, clients)
         writer = BulkWriter(s, ctx)
-        plan = _Plan(clients=clients, today=today, me=actor.id, by_lot=by_lot, ref=_Reference.load(s, ctx),
-                     rng_state=rng.getstate(), now=writer.now, actor_id=writer.actor_id, next_ids=writer.next_ids,
-                     expected_days=writer.expected_days)
+        plan = _Plan(
+            clients=clients,
+            today=today,
+            me=actor.id,
+            by_lot=by_lot,
+            ref=_Reference.load(s, ctx),
+            rng_state=rng.getstate(),
+            now=writer.now,
+            actor_id=writer.actor_id,
+            next_ids=writer.next_ids,
+            expected_days=writer.expected_days,
+        )
         if workers is None:
             workers = 2 if clients >= 5000 else 1
         parallel = workers > 1 and ctx.store.is_sqlite and _can_fork()
         if parallel:
             _write_from_worker(writer, plan, progress)
         else:
+
             def emit(done: int) -> None:
                 if progress is not None:
                     progress(done, clients)
@@ -825,8 +1293,12 @@ def _summary(s: Session, ctx: Ctx, today: date, me: int, created: list[str], see
 
     states = dict(s.exec(select(Journey.state, func.count()).group_by(Journey.state)).all())
     order = [st.value for st in L.State]
-    my_items = s.exec(select(func.count()).select_from(Task).join(Journey, Journey.id == Task.journey_id)
-                      .where(Task.status == "open", Task.due_date <= today, Journey.navigator_id == me)).one()
+    my_items = s.exec(
+        select(func.count())
+        .select_from(Task)
+        .join(Journey, Journey.id == Task.journey_id)
+        .where(Task.status == "open", Task.due_date <= today, Journey.navigator_id == me)
+    ).one()
     return dict(
         path=str(ctx.store.path) if ctx.store.path else None,
         seed=seed,

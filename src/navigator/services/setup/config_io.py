@@ -28,9 +28,10 @@ from sqlmodel import Session, select
 
 from navigator.domain.errors import DomainError, ValidationErrors
 from navigator.domain.followups import Protocol
-from navigator.services import admin as A
-from navigator.services import audit, letters
+from navigator.services import audit
+from navigator.services.casework import letters
 from navigator.services.context import Ctx, get_setting, protocol
+from navigator.services.setup import admin as A
 from navigator.store.models import (
     CalendarCorrection,
     Locality,
@@ -49,6 +50,7 @@ VERSION = 1
 
 # ---------------------------------------------------------------- export
 
+
 def _drop_none(d: dict) -> dict:
     return {k: v for k, v in d.items() if v is not None}
 
@@ -58,46 +60,76 @@ def snapshot(s: Session) -> dict[str, Any]:
     lots = {lot.id: lot for lot in s.exec(select(Lot)).all()}
     users = []
     for u in sorted(s.exec(select(User)).all(), key=lambda u: u.username):
-        users.append({"username": u.username, "name": u.name, "role": u.role, "active": bool(u.active),
-                      "lots": list(A._lots_of(s, u.id))})
+        users.append(
+            {
+                "username": u.username,
+                "name": u.name,
+                "role": u.role,
+                "active": bool(u.active),
+                "lots": list(A._lots_of(s, u.id)),
+            }
+        )
 
     def coded(model):
-        return [{"code": r.code, "name": r.name, "active": bool(r.active)}
-                for r in sorted(s.exec(select(model)).all(), key=lambda r: r.code)]
+        return [
+            {"code": r.code, "name": r.name, "active": bool(r.active)}
+            for r in sorted(s.exec(select(model)).all(), key=lambda r: r.code)
+        ]
 
-    localities = [{"name": loc.name, "lot": lots[loc.lot_id].code, "active": bool(loc.active)}
-                  for loc in sorted(s.exec(select(Locality)).all(), key=lambda r: r.name)]
+    localities = [
+        {"name": loc.name, "lot": lots[loc.lot_id].code, "active": bool(loc.active)}
+        for loc in sorted(s.exec(select(Locality)).all(), key=lambda r: r.name)
+    ]
     partners = []
     for p in sorted(s.exec(select(Partner)).all(), key=lambda r: r.name):
         progs = []
         for g in sorted(s.exec(select(Programme).where(Programme.partner_id == p.id)).all(), key=lambda r: r.name):
-            progs.append(_drop_none({
-                "name": g.name, "expected_response_days": g.expected_response_days,
-                "eligibility_notes": g.eligibility_notes, "contact": g.contact, "active": bool(g.active),
-                "localities": list(A._prog_localities(s, g.id)),
-            }))
-        partners.append(_drop_none({"name": p.name, "contact": p.contact, "active": bool(p.active),
-                                    "programmes": progs}))
+            progs.append(
+                _drop_none(
+                    {
+                        "name": g.name,
+                        "expected_response_days": g.expected_response_days,
+                        "eligibility_notes": g.eligibility_notes,
+                        "contact": g.contact,
+                        "active": bool(g.active),
+                        "localities": list(A._prog_localities(s, g.id)),
+                    }
+                )
+            )
+        partners.append(
+            _drop_none({"name": p.name, "contact": p.contact, "active": bool(p.active), "programmes": progs})
+        )
     wording = A._wording_in(s)
     measures: dict[str, Any] = {
         "swemwbs_threshold": A.threshold_text(A._threshold_in(s)),
         "ons4_enabled": bool(get_setting(s, "ons4_enabled", False)),
     }
     if wording.configured:
-        measures["swemwbs_wording"] = {"statements": list(wording.statements or ()),
-                                       "copyright": wording.copyright or ""}
+        measures["swemwbs_wording"] = {
+            "statements": list(wording.statements or ()),
+            "copyright": wording.copyright or "",
+        }
     service = get_setting(s, "service") or {}
-    calendar = [_drop_none({"day": r.day, "working": bool(r.is_working_day), "note": r.note})
-                for r in s.exec(select(CalendarCorrection).order_by(CalendarCorrection.day)).all()]
+    calendar = [
+        _drop_none({"day": r.day, "working": bool(r.is_working_day), "note": r.note})
+        for r in s.exec(select(CalendarCorrection).order_by(CalendarCorrection.day)).all()
+    ]
     templates = {name: letters._template_in(s, name).text for name in letters.KINDS}
     return {
-        "format": FORMAT, "version": VERSION,
+        "format": FORMAT,
+        "version": VERSION,
         "service": {k: service[k] for k in A.SERVICE_FIELDS if service.get(k)},
         "protocol": protocol(s).to_dict(),
         "measures": measures,
-        "lots": coded(Lot), "localities": localities,
-        "sources": coded(ReferralSource), "areas": coded(SupportArea), "outcomes": coded(PersonalOutcome),
-        "partners": partners, "users": users, "calendar": calendar, "letters": templates,
+        "lots": coded(Lot),
+        "localities": localities,
+        "sources": coded(ReferralSource),
+        "areas": coded(SupportArea),
+        "outcomes": coded(PersonalOutcome),
+        "partners": partners,
+        "users": users,
+        "calendar": calendar,
+        "letters": templates,
     }
 
 
@@ -117,12 +149,19 @@ def export_config(ctx: Ctx) -> str:
     with ctx.write() as s:
         A._admin(s, ctx)
         data = snapshot(s)
-        audit.record(s, ctx, "config.export", "setting", None,
-                     after={"users": len(data["users"]), "partners": len(data["partners"])})
+        audit.record(
+            s,
+            ctx,
+            "config.export",
+            "setting",
+            None,
+            after={"users": len(data["users"]), "partners": len(data["partners"])},
+        )
     return to_toml(data)
 
 
 # ---------------------------------------------------------------- import: reading and checking
+
 
 @dataclass(frozen=True)
 class ImportReport:
@@ -198,8 +237,22 @@ class _Checker:
 
 
 _TYPE_NAMES = {str: "a text in quotes", int: "a whole number", bool: "true or false", date: "a date (2026-05-08)"}
-_SECTIONS = {"format", "version", "service", "protocol", "measures", "lots", "localities", "sources", "areas",
-             "outcomes", "partners", "users", "calendar", "letters"}
+_SECTIONS = {
+    "format",
+    "version",
+    "service",
+    "protocol",
+    "measures",
+    "lots",
+    "localities",
+    "sources",
+    "areas",
+    "outcomes",
+    "partners",
+    "users",
+    "calendar",
+    "letters",
+}
 
 
 def parse(text: str) -> dict[str, Any]:
@@ -210,7 +263,7 @@ def parse(text: str) -> dict[str, Any]:
         raise DomainError(f"The file is not valid TOML: {exc}.", field="file") from None
     c = _Checker()
     if data.get("format") != FORMAT:
-        c.fail("format", f"should be \"{FORMAT}\": is this a navigator configuration file?")
+        c.fail("format", f'should be "{FORMAT}": is this a navigator configuration file?')
     if data.get("version") != VERSION:
         c.fail("version", f"this navigator reads version {VERSION} files.")
     c.known("file", data, _SECTIONS)
@@ -233,7 +286,7 @@ def parse(text: str) -> dict[str, Any]:
     if "swemwbs_threshold" in meas:
         thr = meas["swemwbs_threshold"]
         if isinstance(thr, bool) or not isinstance(thr, (str, int, float)):
-            c.fail("measures.swemwbs_threshold", "should be a number in quotes, e.g. \"3\".")
+            c.fail("measures.swemwbs_threshold", 'should be a number in quotes, e.g. "3".')
         else:
             out["threshold"] = c.rule("measures.swemwbs_threshold", A.check_threshold, thr)
     if "ons4_enabled" in meas:
@@ -241,8 +294,12 @@ def parse(text: str) -> dict[str, Any]:
     if "swemwbs_wording" in meas:
         wd = meas["swemwbs_wording"] if isinstance(meas["swemwbs_wording"], dict) else {}
         statements = c.strings("measures.swemwbs_wording", wd, "statements") or []
-        out["wording"] = c.rule("measures.swemwbs_wording", A.check_wording, statements,
-                                c.get("measures.swemwbs_wording", wd, "copyright", str, required=True))
+        out["wording"] = c.rule(
+            "measures.swemwbs_wording",
+            A.check_wording,
+            statements,
+            c.get("measures.swemwbs_wording", wd, "copyright", str, required=True),
+        )
 
     def coded(key: str, kind: str) -> list[dict]:
         rows = []
@@ -271,8 +328,13 @@ def parse(text: str) -> dict[str, Any]:
         name = c.get(where, row, "name", str, required=True)
         if name is not None:
             c.rule(f"{where}.name", A.check_code, "locality", name)
-        out["localities"].append({"name": name, "lot": c.get(where, row, "lot", str, required=True),
-                                  "active": c.get(where, row, "active", bool, default=True)})
+        out["localities"].append(
+            {
+                "name": name,
+                "lot": c.get(where, row, "lot", str, required=True),
+                "active": c.get(where, row, "active", bool, default=True),
+            }
+        )
     _unique(c, "localities", [r["name"] for r in out["localities"]], "name")
 
     out["partners"] = []
@@ -282,21 +344,29 @@ def parse(text: str) -> dict[str, Any]:
         progs = []
         for j, g in enumerate(c.tables(row, "programmes")):
             gw = f"{where}.programmes[{j + 1}]"
-            c.known(gw, g, {"name", "expected_response_days", "eligibility_notes", "contact", "active",
-                            "localities"})
+            c.known(gw, g, {"name", "expected_response_days", "eligibility_notes", "contact", "active", "localities"})
             days = c.get(gw, g, "expected_response_days", int)
             if days is not None:
                 c.rule(f"{gw}.expected_response_days", A._check_days, days)
-            progs.append({"name": c.get(gw, g, "name", str, required=True),
-                          "expected_response_days": days,
-                          "eligibility_notes": c.get(gw, g, "eligibility_notes", str),
-                          "contact": c.get(gw, g, "contact", str),
-                          "active": c.get(gw, g, "active", bool, default=True),
-                          "localities": c.strings(gw, g, "localities") or []})
+            progs.append(
+                {
+                    "name": c.get(gw, g, "name", str, required=True),
+                    "expected_response_days": days,
+                    "eligibility_notes": c.get(gw, g, "eligibility_notes", str),
+                    "contact": c.get(gw, g, "contact", str),
+                    "active": c.get(gw, g, "active", bool, default=True),
+                    "localities": c.strings(gw, g, "localities") or [],
+                }
+            )
         _unique(c, f"{where}.programmes", [g["name"] for g in progs], "name")
-        out["partners"].append({"name": c.get(where, row, "name", str, required=True),
-                                "contact": c.get(where, row, "contact", str),
-                                "active": c.get(where, row, "active", bool, default=True), "programmes": progs})
+        out["partners"].append(
+            {
+                "name": c.get(where, row, "name", str, required=True),
+                "contact": c.get(where, row, "contact", str),
+                "active": c.get(where, row, "active", bool, default=True),
+                "programmes": progs,
+            }
+        )
     _unique(c, "partners", [p["name"] for p in out["partners"]], "name")
 
     out["users"] = []
@@ -309,9 +379,15 @@ def parse(text: str) -> dict[str, Any]:
         role = c.get(where, row, "role", str, required=True)
         if role is not None:
             c.rule(f"{where}.role", A.check_role, role)
-        out["users"].append({"username": username, "name": c.get(where, row, "name", str, required=True),
-                             "role": role, "active": c.get(where, row, "active", bool, default=True),
-                             "lots": c.strings(where, row, "lots") or []})
+        out["users"].append(
+            {
+                "username": username,
+                "name": c.get(where, row, "name", str, required=True),
+                "role": role,
+                "active": c.get(where, row, "active", bool, default=True),
+                "lots": c.strings(where, row, "lots") or [],
+            }
+        )
     _unique(c, "users", [u["username"] for u in out["users"]], "username")
 
     out["calendar"] = []
@@ -327,8 +403,13 @@ def parse(text: str) -> dict[str, Any]:
         if not isinstance(day, date) or hasattr(day, "hour"):
             c.fail(f"{where}.day", "should be a date (2026-05-08).")
             day = None
-        out["calendar"].append({"day": day, "working": c.get(where, row, "working", bool, required=True),
-                                "note": c.get(where, row, "note", str)})
+        out["calendar"].append(
+            {
+                "day": day,
+                "working": c.get(where, row, "working", bool, required=True),
+                "note": c.get(where, row, "note", str),
+            }
+        )
     _unique(c, "calendar", [r["day"] for r in out["calendar"]], "day")
 
     lt = c.table(data, "letters")
@@ -359,6 +440,7 @@ def _unique(c: _Checker, where: str, keys: list, what: str) -> None:
 
 # ---------------------------------------------------------------- import: applying
 
+
 def _exists(s: Session, model, **where) -> Any:
     from sqlalchemy import func
 
@@ -380,9 +462,8 @@ def _apply(s: Session, ctx: Ctx, plan: dict[str, Any]) -> list[str]:
         except DomainError as exc:
             raise DomainError(f"{where}: {exc.message} Nothing was imported.", field=where) from None
 
-    if plan["service"]:
-        if step("service", A._set_service_in, **plan["service"]):
-            changes.append("service details")
+    if plan["service"] and step("service", A._set_service_in, **plan["service"]):
+        changes.append("service details")
     if plan.get("protocol") is not None and step("protocol", A._set_protocol_in, plan["protocol"]):
         changes.append("no-response protocol")
     if plan.get("threshold") is not None and step("measures", A._set_threshold_in, plan["threshold"]):
@@ -412,18 +493,29 @@ def _apply(s: Session, ctx: Ctx, plan: dict[str, Any]) -> list[str]:
         else:
             lot = _exists(s, Lot, code=r["lot"])
             if lot is None or lot.id != row.lot_id:
-                raise DomainError(f"{where}: '{r['name']}' is in another lot in this store; navigator does not move "
-                                  "a locality between lots (past returns would change). Nothing was imported.",
-                                  field=where)
+                raise DomainError(
+                    f"{where}: '{r['name']}' is in another lot in this store; navigator does not move "
+                    "a locality between lots (past returns would change). Nothing was imported.",
+                    field=where,
+                )
             if row.name != r["name"] and step(where, A._rename_ref_in, "locality", row.name, r["name"]):
                 changes.append(f"rename locality {r['name']}")
     # Bring back what the file says is active now (lots before their localities); retiring comes last,
     # after users and programmes that may still name a retired lot or locality.
-    acts = [(k, kind, r) for k, kind in (("lots", "lot"), ("localities", "locality"), ("sources", "source"),
-                                         ("areas", "area"), ("outcomes", "outcome")) for r in plan[k]]
+    acts = [
+        (k, kind, r)
+        for k, kind in (
+            ("lots", "lot"),
+            ("localities", "locality"),
+            ("sources", "source"),
+            ("areas", "area"),
+            ("outcomes", "outcome"),
+        )
+        for r in plan[k]
+    ]
 
     def activation(active: bool) -> None:
-        for key, kind, r in (acts if active else list(reversed(acts))):
+        for key, kind, r in acts if active else list(reversed(acts)):
             if r["active"] is not active:
                 continue
             code = r["name"] if kind == "locality" else r["code"]
@@ -438,21 +530,36 @@ def _apply(s: Session, ctx: Ctx, plan: dict[str, Any]) -> list[str]:
         if row is None:
             row = step(where, A._add_partner_in, p["name"], p["contact"], active=p["active"])
             changes.append(f"add partner {p['name']}")
-        elif step(where, A._edit_partner_in, row.id, name=p["name"], contact=p["contact"] or "",
-                  active=p["active"]):
+        elif step(where, A._edit_partner_in, row.id, name=p["name"], contact=p["contact"] or "", active=p["active"]):
             changes.append(f"update partner {p['name']}")
         for j, g in enumerate(p["programmes"]):
             gw = f"{where}.programmes[{j + 1}]"
             prog = s.exec(select(Programme).where(Programme.partner_id == row.id)).all()
             prog = next((x for x in prog if x.name.lower() == g["name"].lower()), None)
             if prog is None:
-                step(gw, A._add_programme_in, row.id, g["name"], localities=g["localities"],
-                     eligibility_notes=g["eligibility_notes"], expected_response_days=g["expected_response_days"],
-                     contact=g["contact"], active=g["active"])
+                step(
+                    gw,
+                    A._add_programme_in,
+                    row.id,
+                    g["name"],
+                    localities=g["localities"],
+                    eligibility_notes=g["eligibility_notes"],
+                    expected_response_days=g["expected_response_days"],
+                    contact=g["contact"],
+                    active=g["active"],
+                )
                 changes.append(f"add programme {p['name']}: {g['name']}")
-            elif step(gw, A._edit_programme_in, prog.id, name=g["name"], localities=g["localities"],
-                      eligibility_notes=g["eligibility_notes"] or "", contact=g["contact"] or "",
-                      expected_response_days=g["expected_response_days"], active=g["active"]):
+            elif step(
+                gw,
+                A._edit_programme_in,
+                prog.id,
+                name=g["name"],
+                localities=g["localities"],
+                eligibility_notes=g["eligibility_notes"] or "",
+                contact=g["contact"] or "",
+                expected_response_days=g["expected_response_days"],
+                active=g["active"],
+            ):
                 changes.append(f"update programme {p['name']}: {g['name']}")
 
     # Active admins first, so that a file which hands admin over from one person to another never
@@ -462,11 +569,20 @@ def _apply(s: Session, ctx: Ctx, plan: dict[str, Any]) -> list[str]:
         where = f"users[{i + 1}]"
         row = _exists(s, User, username=u["username"])
         if row is None:
-            step(where, A._add_user_in, u["username"], u["name"], u["role"], u["lots"], active=u["active"],
-                 allow_retired_lots=True)
+            step(
+                where,
+                A._add_user_in,
+                u["username"],
+                u["name"],
+                u["role"],
+                u["lots"],
+                active=u["active"],
+                allow_retired_lots=True,
+            )
             changes.append(f"add user {u['username']}")
-        elif step(where, A._edit_user_in, row.username, name=u["name"], role=u["role"], lots=u["lots"],
-                  active=u["active"]):
+        elif step(
+            where, A._edit_user_in, row.username, name=u["name"], role=u["role"], lots=u["lots"], active=u["active"]
+        ):
             changes.append(f"update user {u['username']}")
     if A._active_admins(s) == 0:
         raise DomainError("users: the file would leave no active admin. Nothing was imported.", field="users")

@@ -23,13 +23,18 @@ import re
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from navigator.domain.errors import StoreError
-from navigator.store.engine import SQLITE_HEADER, Store, alembic_config, backup_sqlite_file
+from navigator.store.engine import (
+    SQLITE_HEADER,
+    Store,
+    alembic_config,
+    backup_sqlite_file,
+)
 
 DEFAULT_KEEP = 7
 BACKUP_DIR = "backups"
@@ -62,14 +67,18 @@ def backup_dir(store_path: Path) -> Path:
         folder.mkdir(mode=0o700, exist_ok=True)
         os.chmod(folder, 0o700)
     except OSError as exc:
-        raise StoreError(f"Cannot use the backup folder {folder}: {exc.strerror}. Check the folder's permissions.") from None
+        raise StoreError(
+            f"Cannot use the backup folder {folder}: {exc.strerror}. Check the folder's permissions."
+        ) from None
     return folder
 
 
 def _require_sqlite(store: Store) -> Path:
     if store.path is None:
-        raise StoreError("Backups here are for SQLite stores. Back up a PostgreSQL database with pg_dump "
-                         "(or your database service's backups).")
+        raise StoreError(
+            "Backups here are for SQLite stores. Back up a PostgreSQL database with pg_dump "
+            "(or your database service's backups)."
+        )
     return store.path
 
 
@@ -83,8 +92,9 @@ def _unique(folder: Path, stem: str, kind: str, now: datetime) -> Path:
     return dest
 
 
-def take_backup(store: Store, out: Path | str | None = None, *, kind: str = "manual",
-                now: datetime | None = None) -> BackupResult:
+def take_backup(
+    store: Store, out: Path | str | None = None, *, kind: str = "manual", now: datetime | None = None
+) -> BackupResult:
     """A consistent copy of the store, integrity-checked, mode 0600. Refuses to overwrite a file."""
     path = _require_sqlite(store)
     now = now or datetime.now()
@@ -147,8 +157,9 @@ def list_backups(store_path: Path, kind: str | None = None) -> list[Path]:
 
 def backup_keep(store: Store) -> int:
     """The ``backup_keep`` setting (how many daily backups to keep), default 7."""
-    from navigator.services.context import get_setting
     from sqlmodel import Session
+
+    from navigator.services.context import get_setting
 
     with Session(store.engine) as s:
         value = get_setting(s, "backup_keep", DEFAULT_KEEP)
@@ -171,13 +182,15 @@ def set_backup_keep(ctx, keep: int) -> int:
         access.require_admin(ctx.actor(s))
         before = get_setting(s, "backup_keep", DEFAULT_KEEP)
         put_setting(s, "backup_keep", keep, ctx.now())
-        audit.record(s, ctx, "config.backup_keep", "setting", None, before={"backup_keep": before},
-                     after={"backup_keep": keep})
+        audit.record(
+            s, ctx, "config.backup_keep", "setting", None, before={"backup_keep": before}, after={"backup_keep": keep}
+        )
     return keep
 
 
-def ensure_daily_backup(store: Store, *, now_fn: Callable[[], datetime] = datetime.now,
-                        keep: int | None = None) -> BackupResult | None:
+def ensure_daily_backup(
+    store: Store, *, now_fn: Callable[[], datetime] = datetime.now, keep: int | None = None
+) -> BackupResult | None:
     """Take today's rolling backup if there is none yet; keep the newest ``backup_keep``.
 
     Returns the new backup, or None (already taken today, or not a SQLite store).
@@ -199,6 +212,7 @@ def ensure_daily_backup(store: Store, *, now_fn: Callable[[], datetime] = dateti
 
 
 # ---------------------------------------------------------------- restore
+
 
 def _known_revisions() -> set[str]:
     from alembic.script import ScriptDirectory
@@ -242,9 +256,12 @@ def _check_copy(copy: Path, shown: Path) -> FileCheck:
             if revision is not None and revision not in _known_revisions():
                 raise StoreError(
                     f"{shown} was written by a newer version of navigator (schema {revision}). "
-                    "Upgrade navigator before restoring it. Nothing was changed.")
-            counts = [con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] if t in tables else 0
-                      for t in ("client", "journey", "audit_event")]
+                    "Upgrade navigator before restoring it. Nothing was changed."
+                )
+            counts = [
+                con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] if t in tables else 0
+                for t in ("client", "journey", "audit_event")
+            ]
         finally:
             con.close()
     except sqlite3.DatabaseError as exc:
@@ -270,14 +287,18 @@ def _exclusive_checkpoint(path: Path) -> None:
         mode = con.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
     except sqlite3.OperationalError as exc:
         if "locked" in str(exc).lower() or "busy" in str(exc).lower():
-            raise StoreError("The store is open in navigator (or another program). Close it everywhere, "
-                             "then restore again. Nothing was changed.") from None
+            raise StoreError(
+                "The store is open in navigator (or another program). Close it everywhere, "
+                "then restore again. Nothing was changed."
+            ) from None
         raise StoreError(_sqlite_message(exc, "The store could not be prepared for the restore")) from None
     finally:
         con.close()
     if str(mode).lower() != "delete":
-        raise StoreError("The store is open in navigator (or another program). Close it everywhere, "
-                         "then restore again. Nothing was changed.")
+        raise StoreError(
+            "The store is open in navigator (or another program). Close it everywhere, "
+            "then restore again. Nothing was changed."
+        )
 
 
 def restore(store_path: Path, source: Path | str, *, now: datetime | None = None) -> RestoreResult:
@@ -407,14 +428,30 @@ def record_restore(store: Store, username: str, result: RestoreResult, acting_as
     from navigator.services import audit
 
     with Session(store.write_engine) as s, s.begin():
-        w = audit.AuditWriter(s, username, acting_as, datetime.now(timezone.utc))
-        w.add("store.restore", "store", None, after={
-            "from": result.restored_from.name, "safety_backup": result.safety_backup.name
-            if result.safety_backup else None, "schema": result.check.revision,
-        })
+        w = audit.AuditWriter(s, username, acting_as, datetime.now(UTC))
+        w.add(
+            "store.restore",
+            "store",
+            None,
+            after={
+                "from": result.restored_from.name,
+                "safety_backup": result.safety_backup.name if result.safety_backup else None,
+                "schema": result.check.revision,
+            },
+        )
 
 
 __all__ = [
-    "BackupResult", "FileCheck", "RestoreResult", "backup_dir", "backup_keep", "check_backup_file",
-    "ensure_daily_backup", "list_backups", "record_restore", "restore", "set_backup_keep", "take_backup",
+    "BackupResult",
+    "FileCheck",
+    "RestoreResult",
+    "backup_dir",
+    "backup_keep",
+    "check_backup_file",
+    "ensure_daily_backup",
+    "list_backups",
+    "record_restore",
+    "restore",
+    "set_backup_keep",
+    "take_backup",
 ]

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Iterable, Sequence
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
@@ -34,8 +34,8 @@ from navigator.domain.followups import Protocol
 from navigator.domain.identifiers import clean_text
 from navigator.domain.workdays import WorkingCalendar
 from navigator.services import access, audit
-from navigator.services.admin_text import PROTOCOL_LABELS, WORDING_FORMAT  # noqa: F401 - re-exported
 from navigator.services.context import Ctx, get_setting, protocol, put_setting
+from navigator.services.setup.admin_text import PROTOCOL_LABELS, WORDING_FORMAT  # noqa: F401 - re-exported
 from navigator.store.models import (
     CalendarCorrection,
     Client,
@@ -60,6 +60,7 @@ _UNSET = object()
 
 # ====================================================================== helpers
 
+
 def _admin(s: Session, ctx: Ctx):
     actor = ctx.actor(s)
     access.require_admin(actor)
@@ -78,6 +79,7 @@ def _optional(value, current, field: str, *, max_len: int = 2000, multiline: boo
 
 
 # ====================================================================== users
+
 
 @dataclass(frozen=True)
 class UserRow:
@@ -107,8 +109,11 @@ class OpenJourneyRow:
 def check_username(value: str | None) -> str:
     text_ = (value or "").strip()
     if not USERNAME_RE.match(text_):
-        raise DomainError("A username is 1 to 64 lowercase letters, digits, dots, underscores or hyphens "
-                          "(for example 'j.smith'): the person's login name.", field="username")
+        raise DomainError(
+            "A username is 1 to 64 lowercase letters, digits, dots, underscores or hyphens "
+            "(for example 'j.smith'): the person's login name.",
+            field="username",
+        )
     return text_
 
 
@@ -122,8 +127,7 @@ def check_role(value: str | None) -> str:
 def _find_user(s: Session, username: str) -> User:
     user = s.exec(select(User).where(User.username == (username or "").strip())).first()
     if user is None:
-        raise NotFound(f"There is no user '{username}'. `navigator users list` shows who there is.",
-                       field="username")
+        raise NotFound(f"There is no user '{username}'. `navigator users list` shows who there is.", field="username")
     return user
 
 
@@ -137,14 +141,21 @@ def _user_row(s: Session, u: User) -> UserRow:
 
 
 def _user_state(s: Session, u: User) -> dict:
-    return {"username": u.username, "name": u.name, "role": u.role, "active": bool(u.active),
-            "lots": list(_lots_of(s, u.id))}
+    return {
+        "username": u.username,
+        "name": u.name,
+        "role": u.role,
+        "active": bool(u.active),
+        "lots": list(_lots_of(s, u.id)),
+    }
 
 
 def _find_lot(s: Session, value: str) -> Lot:
     key = (value or "").strip().lower()
-    lot = s.exec(select(Lot).where(func.lower(Lot.code) == key)).first() or \
-        s.exec(select(Lot).where(func.lower(Lot.name) == key)).first()
+    lot = (
+        s.exec(select(Lot).where(func.lower(Lot.code) == key)).first()
+        or s.exec(select(Lot).where(func.lower(Lot.name) == key)).first()
+    )
     if lot is None:
         raise NotFound(f"There is no lot '{value}'. `navigator reference list lot` shows the lots.", field="lots")
     return lot
@@ -193,16 +204,27 @@ def get_user(ctx: Ctx, username: str) -> UserRow:
         return _user_row(s, _find_user(s, username))
 
 
-def _add_user_in(s: Session, ctx: Ctx, w: audit.AuditWriter, username: str, name: str, role: str,
-                 lots: Sequence[str] = (), active: bool = True, allow_retired_lots: bool = False) -> User:
+def _add_user_in(
+    s: Session,
+    ctx: Ctx,
+    w: audit.AuditWriter,
+    username: str,
+    name: str,
+    role: str,
+    lots: Sequence[str] = (),
+    active: bool = True,
+    allow_retired_lots: bool = False,
+) -> User:
     username = check_username(username)
     name_ = _text(name, "name", max_len=200, required=True)
     role = check_role(role)
     if s.exec(select(User.id).where(User.username == username)).first() is not None:
-        raise DomainError(f"There is already a user '{username}'. Use `navigator users edit` to change them.",
-                          field="username")
-    lot_ids = _resolve_lots(s, lots, keep_ids=[lot.id for lot in s.exec(select(Lot)).all()]
-                            if allow_retired_lots else ())
+        raise DomainError(
+            f"There is already a user '{username}'. Use `navigator users edit` to change them.", field="username"
+        )
+    lot_ids = _resolve_lots(
+        s, lots, keep_ids=[lot.id for lot in s.exec(select(Lot)).all()] if allow_retired_lots else ()
+    )
     user = User(username=username, name=name_, role=role, active=bool(active), created_at=ctx.now())
     s.add(user)
     s.flush()
@@ -211,8 +233,18 @@ def _add_user_in(s: Session, ctx: Ctx, w: audit.AuditWriter, username: str, name
     return user
 
 
-def _edit_user_in(s: Session, ctx: Ctx, w: audit.AuditWriter, username: str, *, name=None, role=None,
-                  lots: Sequence[str] | None = None, active: bool | None = None, action: str = "user.edit") -> bool:
+def _edit_user_in(
+    s: Session,
+    ctx: Ctx,
+    w: audit.AuditWriter,
+    username: str,
+    *,
+    name=None,
+    role=None,
+    lots: Sequence[str] | None = None,
+    active: bool | None = None,
+    action: str = "user.edit",
+) -> bool:
     """Change a user; False when nothing changed. Refuses to leave the store without an active admin."""
     user = _find_user(s, username)
     before = _user_state(s, user)
@@ -224,8 +256,11 @@ def _edit_user_in(s: Session, ctx: Ctx, w: audit.AuditWriter, username: str, *, 
         user.active = bool(active)
     was_admin = before["role"] == "admin" and before["active"]
     if was_admin and not (user.role == "admin" and user.active) and _active_admins(s, excluding=user.id) == 0:
-        raise DomainError(f"'{user.username}' is the last active admin: add or reactivate another admin first, "
-                          "or nobody could configure the service.", field="role" if active is None else "active")
+        raise DomainError(
+            f"'{user.username}' is the last active admin: add or reactivate another admin first, "
+            "or nobody could configure the service.",
+            field="role" if active is None else "active",
+        )
     if lots is not None:
         current = [ul.lot_id for ul in s.exec(select(UserLot).where(UserLot.user_id == user.id)).all()]
         _set_lots(s, user, _resolve_lots(s, lots, keep_ids=current))
@@ -248,8 +283,9 @@ def add_user(ctx: Ctx, username: str, name: str, role: str = "navigator", lots: 
         return _user_row(s, user)
 
 
-def edit_user(ctx: Ctx, username: str, *, name: str | None = None, role: str | None = None,
-              lots: Sequence[str] | None = None) -> UserRow:
+def edit_user(
+    ctx: Ctx, username: str, *, name: str | None = None, role: str | None = None, lots: Sequence[str] | None = None
+) -> UserRow:
     """Change a user's name, role and/or lots (``lots`` replaces the whole list; None keeps it)."""
     with ctx.write() as s:
         _admin(s, ctx)
@@ -297,14 +333,24 @@ def open_journeys_of(ctx: Ctx, username: str) -> tuple[OpenJourneyRow, ...]:
             .order_by(Journey.received_date, Journey.id)
         ).all()
         return tuple(
-            OpenJourneyRow(j.id, c.client_ref, f"{c.first_name} {c.last_name}", j.state,
-                           L.State(j.state).label, j.received_date, loc.name, lot.code, user.username)
+            OpenJourneyRow(
+                j.id,
+                c.client_ref,
+                f"{c.first_name} {c.last_name}",
+                j.state,
+                L.State(j.state).label,
+                j.received_date,
+                loc.name,
+                lot.code,
+                user.username,
+            )
             for j, c, loc, lot in rows
             if actor.is_admin or access.in_my_lots(actor, lot.id)
         )
 
 
 # ====================================================================== reference data
+
 
 @dataclass(frozen=True)
 class RefRow:
@@ -316,16 +362,37 @@ class RefRow:
     lot: str | None = None  # a locality's lot code
 
 
-KIND_MODELS = {"lot": Lot, "locality": Locality, "source": ReferralSource, "area": SupportArea,
-               "outcome": PersonalOutcome}
-KIND_LABELS = {"lot": "lot", "locality": "locality", "source": "referral source", "area": "support area",
-               "outcome": "personal outcome"}
+KIND_MODELS = {
+    "lot": Lot,
+    "locality": Locality,
+    "source": ReferralSource,
+    "area": SupportArea,
+    "outcome": PersonalOutcome,
+}
+KIND_LABELS = {
+    "lot": "lot",
+    "locality": "locality",
+    "source": "referral source",
+    "area": "support area",
+    "outcome": "personal outcome",
+}
 _KIND_ALIASES = {
-    "lot": "lot", "lots": "lot",
-    "locality": "locality", "localities": "locality",
-    "source": "source", "sources": "source", "referral_source": "source", "referral_sources": "source",
-    "area": "area", "areas": "area", "support_area": "area", "support_areas": "area",
-    "outcome": "outcome", "outcomes": "outcome", "personal_outcome": "outcome", "personal_outcomes": "outcome",
+    "lot": "lot",
+    "lots": "lot",
+    "locality": "locality",
+    "localities": "locality",
+    "source": "source",
+    "sources": "source",
+    "referral_source": "source",
+    "referral_sources": "source",
+    "area": "area",
+    "areas": "area",
+    "support_area": "area",
+    "support_areas": "area",
+    "outcome": "outcome",
+    "outcomes": "outcome",
+    "personal_outcome": "outcome",
+    "personal_outcomes": "outcome",
 }
 
 
@@ -361,8 +428,9 @@ def _find_ref(s: Session, kind: str, code: str):
         if row is None:
             row = s.exec(select(model).where(func.lower(model.name) == key)).first()
     if row is None:
-        raise NotFound(f"There is no {KIND_LABELS[kind]} '{code}'. "
-                       f"`navigator reference list {kind}` shows them.", field="code")
+        raise NotFound(
+            f"There is no {KIND_LABELS[kind]} '{code}'. `navigator reference list {kind}` shows them.", field="code"
+        )
     return row
 
 
@@ -387,8 +455,11 @@ def check_code(kind: str, code: str | None) -> str:
         return _text(code, "code", max_len=40, required=True)
     value = (code or "").strip()
     if not CODE_RE.match(value):
-        raise DomainError("A code is 1 to 40 lowercase letters, digits or underscores (for example 'debt_advice'); "
-                          "it never changes, so choose it with care.", field="code")
+        raise DomainError(
+            "A code is 1 to 40 lowercase letters, digits or underscores (for example 'debt_advice'); "
+            "it never changes, so choose it with care.",
+            field="code",
+        )
     return value
 
 
@@ -402,8 +473,16 @@ def list_reference(ctx: Ctx, kind: str, *, include_retired: bool = True) -> tupl
         return tuple(_ref_row(s, kind, r) for r in rows if include_retired or r.active)
 
 
-def _add_ref_in(s: Session, ctx: Ctx, w: audit.AuditWriter, kind: str, code: str, name: str | None = None,
-                lot: str | None = None, active: bool = True):
+def _add_ref_in(
+    s: Session,
+    ctx: Ctx,
+    w: audit.AuditWriter,
+    kind: str,
+    code: str,
+    name: str | None = None,
+    lot: str | None = None,
+    active: bool = True,
+):
     model = KIND_MODELS[kind]
     code = check_code(kind, code)
     if kind == "locality":
@@ -455,11 +534,12 @@ def _set_ref_active_in(s: Session, ctx: Ctx, w: audit.AuditWriter, kind: str, co
     if bool(row.active) == bool(active):
         return False
     if kind == "lot" and not active:
-        live = s.exec(select(Locality.name)
-                      .where(Locality.lot_id == row.id, Locality.active == True)).all()  # noqa: E712
+        live = s.exec(select(Locality.name).where(Locality.lot_id == row.id, Locality.active == True)).all()  # noqa: E712
         if live:
-            raise DomainError(f"The lot '{row.code}' still has active localities ({', '.join(sorted(live))}): "
-                              "retire them first.", field="code")
+            raise DomainError(
+                f"The lot '{row.code}' still has active localities ({', '.join(sorted(live))}): retire them first.",
+                field="code",
+            )
     if kind == "locality" and active:
         lot = s.get(Lot, row.lot_id)
         if lot is not None and not lot.active:
@@ -469,8 +549,13 @@ def _set_ref_active_in(s: Session, ctx: Ctx, w: audit.AuditWriter, kind: str, co
     s.add(row)
     s.flush()
     b, a = audit.diff(before, _ref_state(s, kind, row))
-    w.add("reference.retire" if not active else "reference.unretire", model.__tablename__, row.id,
-          before=b | {"name": row.name}, after=a | {"name": row.name})
+    w.add(
+        "reference.retire" if not active else "reference.unretire",
+        model.__tablename__,
+        row.id,
+        before=b | {"name": row.name},
+        after=a | {"name": row.name},
+    )
     return True
 
 
@@ -513,6 +598,7 @@ def unretire_reference(ctx: Ctx, kind: str, code: str) -> RefRow:
 
 # ====================================================================== partners and programmes
 
+
 @dataclass(frozen=True)
 class ProgrammeRow:
     id: int
@@ -544,21 +630,38 @@ class PartnerRow:
 
 
 def _prog_localities(s: Session, programme_id: int) -> tuple[str, ...]:
-    rows = s.exec(select(Locality.name).join(ProgrammeLocality, ProgrammeLocality.locality_id == Locality.id)
-                  .where(ProgrammeLocality.programme_id == programme_id)).all()
+    rows = s.exec(
+        select(Locality.name)
+        .join(ProgrammeLocality, ProgrammeLocality.locality_id == Locality.id)
+        .where(ProgrammeLocality.programme_id == programme_id)
+    ).all()
     return tuple(sorted(rows))
 
 
 def _programme_row(s: Session, p: Programme, partner: Partner | None = None) -> ProgrammeRow:
     partner = partner or s.get(Partner, p.partner_id)
-    return ProgrammeRow(p.id, p.partner_id, partner.name, p.name, p.eligibility_notes, p.expected_response_days,
-                        p.contact, bool(p.active), _prog_localities(s, p.id))
+    return ProgrammeRow(
+        p.id,
+        p.partner_id,
+        partner.name,
+        p.name,
+        p.eligibility_notes,
+        p.expected_response_days,
+        p.contact,
+        bool(p.active),
+        _prog_localities(s, p.id),
+    )
 
 
 def _partner_row(s: Session, partner: Partner) -> PartnerRow:
     progs = s.exec(select(Programme).where(Programme.partner_id == partner.id).order_by(Programme.name)).all()
-    return PartnerRow(partner.id, partner.name, partner.contact, bool(partner.active),
-                      tuple(_programme_row(s, p, partner) for p in progs))
+    return PartnerRow(
+        partner.id,
+        partner.name,
+        partner.contact,
+        bool(partner.active),
+        tuple(_programme_row(s, p, partner) for p in progs),
+    )
 
 
 def _partner_state(p: Partner) -> dict:
@@ -566,9 +669,14 @@ def _partner_state(p: Partner) -> dict:
 
 
 def _programme_state(s: Session, p: Programme) -> dict:
-    return {"name": p.name, "eligibility_notes": p.eligibility_notes,
-            "expected_response_days": p.expected_response_days, "contact": p.contact, "active": bool(p.active),
-            "localities": list(_prog_localities(s, p.id))}
+    return {
+        "name": p.name,
+        "eligibility_notes": p.eligibility_notes,
+        "expected_response_days": p.expected_response_days,
+        "contact": p.contact,
+        "active": bool(p.active),
+        "localities": list(_prog_localities(s, p.id)),
+    }
 
 
 def _find_partner(s: Session, partner: str | int) -> Partner:
@@ -593,8 +701,9 @@ def _find_programme(s: Session, programme: str | int, partner: str | int | None 
         key = str(programme or "").strip()
         if partner is not None:
             p = _find_partner(s, partner)
-            row = s.exec(select(Programme).where(Programme.partner_id == p.id,
-                                                 func.lower(Programme.name) == key.lower())).first()
+            row = s.exec(
+                select(Programme).where(Programme.partner_id == p.id, func.lower(Programme.name) == key.lower())
+            ).first()
         elif key.isdigit():
             row = s.get(Programme, int(key))
         else:
@@ -602,17 +711,24 @@ def _find_programme(s: Session, programme: str | int, partner: str | int | None 
                 pname, _, gname = key.partition(":")
                 p = s.exec(select(Partner).where(func.lower(Partner.name) == pname.strip().lower())).first()
                 if p is not None:
-                    row = s.exec(select(Programme).where(Programme.partner_id == p.id,
-                                                         func.lower(Programme.name) == gname.strip().lower())).first()
+                    row = s.exec(
+                        select(Programme).where(
+                            Programme.partner_id == p.id, func.lower(Programme.name) == gname.strip().lower()
+                        )
+                    ).first()
             if row is None:
                 rows = s.exec(select(Programme).where(func.lower(Programme.name) == key.lower())).all()
                 if len(rows) > 1:
-                    raise DomainError(f"Several partners run a programme called '{key}': give its number "
-                                      "or 'Partner: Programme'.", field="programme")
+                    raise DomainError(
+                        f"Several partners run a programme called '{key}': give its number or 'Partner: Programme'.",
+                        field="programme",
+                    )
                 row = rows[0] if rows else None
     if row is None:
-        raise NotFound(f"There is no programme '{programme}'. `navigator partners list` shows them with their "
-                       "numbers.", field="programme")
+        raise NotFound(
+            f"There is no programme '{programme}'. `navigator partners list` shows them with their numbers.",
+            field="programme",
+        )
     return row
 
 
@@ -620,8 +736,9 @@ def _check_days(value) -> int:
     try:
         n = int(value)
     except (TypeError, ValueError):
-        raise DomainError("The expected response period is a whole number of working days.",
-                          field="expected_response_days") from None
+        raise DomainError(
+            "The expected response period is a whole number of working days.", field="expected_response_days"
+        ) from None
     if not 1 <= n <= 250:
         raise DomainError("The expected response period is 1 to 250 working days.", field="expected_response_days")
     return n
@@ -632,16 +749,19 @@ def _locality_ids(s: Session, names: Iterable[str]) -> list[int]:
     for name in names:
         loc = s.exec(select(Locality).where(func.lower(Locality.name) == str(name).strip().lower())).first()
         if loc is None:
-            raise NotFound(f"There is no locality '{name}'. `navigator reference list locality` shows them.",
-                           field="localities")
+            raise NotFound(
+                f"There is no locality '{name}'. `navigator reference list locality` shows them.", field="localities"
+            )
         if loc.id not in out:
             out.append(loc.id)
     return out
 
 
 def _set_prog_localities(s: Session, programme: Programme, locality_ids: list[int]) -> None:
-    current = {pl.locality_id: pl for pl in
-               s.exec(select(ProgrammeLocality).where(ProgrammeLocality.programme_id == programme.id)).all()}
+    current = {
+        pl.locality_id: pl
+        for pl in s.exec(select(ProgrammeLocality).where(ProgrammeLocality.programme_id == programme.id)).all()
+    }
     for lid, pl in current.items():
         if lid not in locality_ids:
             s.delete(pl)
@@ -651,8 +771,9 @@ def _set_prog_localities(s: Session, programme: Programme, locality_ids: list[in
     s.flush()
 
 
-def _add_partner_in(s: Session, ctx: Ctx, w: audit.AuditWriter, name: str, contact: str | None = None,
-                    active: bool = True) -> Partner:
+def _add_partner_in(
+    s: Session, ctx: Ctx, w: audit.AuditWriter, name: str, contact: str | None = None, active: bool = True
+) -> Partner:
     name_ = _text(name, "name", max_len=200, required=True)
     if s.exec(select(Partner.id).where(func.lower(Partner.name) == name_.lower())).first() is not None:
         raise DomainError(f"There is already a partner called '{name_}'.", field="name")
@@ -663,8 +784,16 @@ def _add_partner_in(s: Session, ctx: Ctx, w: audit.AuditWriter, name: str, conta
     return p
 
 
-def _edit_partner_in(s: Session, ctx: Ctx, w: audit.AuditWriter, partner: str | int, *, name=None, contact=None,
-                     active: bool | None = None) -> bool:
+def _edit_partner_in(
+    s: Session,
+    ctx: Ctx,
+    w: audit.AuditWriter,
+    partner: str | int,
+    *,
+    name=None,
+    contact=None,
+    active: bool | None = None,
+) -> bool:
     p = _find_partner(s, partner)
     before = _partner_state(p)
     if name is not None:
@@ -688,21 +817,40 @@ def _edit_partner_in(s: Session, ctx: Ctx, w: audit.AuditWriter, partner: str | 
     return True
 
 
-def _add_programme_in(s: Session, ctx: Ctx, w: audit.AuditWriter, partner: str | int, name: str, *,
-                      localities: Sequence[str] = (), eligibility_notes: str | None = None,
-                      expected_response_days: int | None = None, contact: str | None = None,
-                      active: bool = True) -> Programme:
+def _add_programme_in(
+    s: Session,
+    ctx: Ctx,
+    w: audit.AuditWriter,
+    partner: str | int,
+    name: str,
+    *,
+    localities: Sequence[str] = (),
+    eligibility_notes: str | None = None,
+    expected_response_days: int | None = None,
+    contact: str | None = None,
+    active: bool = True,
+) -> Programme:
     p = _find_partner(s, partner)
     name_ = _text(name, "name", max_len=200, required=True)
-    if s.exec(select(Programme.id).where(Programme.partner_id == p.id,
-                                         func.lower(Programme.name) == name_.lower())).first() is not None:
+    if (
+        s.exec(
+            select(Programme.id).where(Programme.partner_id == p.id, func.lower(Programme.name) == name_.lower())
+        ).first()
+        is not None
+    ):
         raise DomainError(f"{p.name} already has a programme called '{name_}'.", field="name")
-    days = _check_days(expected_response_days if expected_response_days is not None
-                       else protocol(s).partner_response_days or 10)
+    days = _check_days(
+        expected_response_days if expected_response_days is not None else protocol(s).partner_response_days or 10
+    )
     loc_ids = _locality_ids(s, localities)
-    prog = Programme(partner_id=p.id, name=name_, expected_response_days=days, active=bool(active),
-                     eligibility_notes=_text(eligibility_notes, "eligibility_notes", max_len=4000, multiline=True),
-                     contact=_text(contact, "contact", max_len=2000, multiline=True))
+    prog = Programme(
+        partner_id=p.id,
+        name=name_,
+        expected_response_days=days,
+        active=bool(active),
+        eligibility_notes=_text(eligibility_notes, "eligibility_notes", max_len=4000, multiline=True),
+        contact=_text(contact, "contact", max_len=2000, multiline=True),
+    )
     s.add(prog)
     s.flush()
     _set_prog_localities(s, prog, loc_ids)
@@ -710,15 +858,31 @@ def _add_programme_in(s: Session, ctx: Ctx, w: audit.AuditWriter, partner: str |
     return prog
 
 
-def _edit_programme_in(s: Session, ctx: Ctx, w: audit.AuditWriter, programme: str | int, *, partner=None,
-                       name=None, localities: Sequence[str] | None = None, eligibility_notes=None,
-                       expected_response_days=None, contact=None, active: bool | None = None) -> bool:
+def _edit_programme_in(
+    s: Session,
+    ctx: Ctx,
+    w: audit.AuditWriter,
+    programme: str | int,
+    *,
+    partner=None,
+    name=None,
+    localities: Sequence[str] | None = None,
+    eligibility_notes=None,
+    expected_response_days=None,
+    contact=None,
+    active: bool | None = None,
+) -> bool:
     prog = _find_programme(s, programme, partner)
     before = _programme_state(s, prog)
     if name is not None:
         name_ = _text(name, "name", max_len=200, required=True)
-        other = s.exec(select(Programme.id).where(Programme.partner_id == prog.partner_id, Programme.id != prog.id,
-                                                  func.lower(Programme.name) == name_.lower())).first()
+        other = s.exec(
+            select(Programme.id).where(
+                Programme.partner_id == prog.partner_id,
+                Programme.id != prog.id,
+                func.lower(Programme.name) == name_.lower(),
+            )
+        ).first()
         if other is not None:
             raise DomainError(f"This partner already has a programme called '{name_}'.", field="name")
         prog.name = name_
@@ -739,8 +903,13 @@ def _edit_programme_in(s: Session, ctx: Ctx, w: audit.AuditWriter, programme: st
     if set(a) == {"active"}:
         action = "programme.retire" if not prog.active else "programme.unretire"
     partner_name = s.get(Partner, prog.partner_id).name
-    w.add(action, "programme", prog.id, before=b | {"name": before["name"]},
-          after=a | {"name": prog.name, "partner": partner_name})
+    w.add(
+        action,
+        "programme",
+        prog.id,
+        before=b | {"name": before["name"]},
+        after=a | {"name": prog.name, "partner": partner_name},
+    )
     return True
 
 
@@ -782,36 +951,68 @@ def retire_partner(ctx: Ctx, partner: str | int, *, retired: bool = True) -> Par
         return _partner_row(s, p)
 
 
-def add_programme(ctx: Ctx, partner: str | int, name: str, *, localities: Sequence[str] = (),
-                  eligibility_notes: str | None = None, expected_response_days: int | None = None,
-                  contact: str | None = None) -> ProgrammeRow:
+def add_programme(
+    ctx: Ctx,
+    partner: str | int,
+    name: str,
+    *,
+    localities: Sequence[str] = (),
+    eligibility_notes: str | None = None,
+    expected_response_days: int | None = None,
+    contact: str | None = None,
+) -> ProgrammeRow:
     """``localities`` empty: the programme serves every locality. The response period defaults to the
     protocol's partner default."""
     with ctx.write() as s:
         _admin(s, ctx)
-        prog = _add_programme_in(s, ctx, audit.writer(s, ctx), partner, name, localities=localities,
-                                 eligibility_notes=eligibility_notes,
-                                 expected_response_days=expected_response_days, contact=contact)
+        prog = _add_programme_in(
+            s,
+            ctx,
+            audit.writer(s, ctx),
+            partner,
+            name,
+            localities=localities,
+            eligibility_notes=eligibility_notes,
+            expected_response_days=expected_response_days,
+            contact=contact,
+        )
         return _programme_row(s, prog)
 
 
-def edit_programme(ctx: Ctx, programme: str | int, *, partner: str | int | None = None, name: str | None = None,
-                   localities: Sequence[str] | None = None, eligibility_notes: str | None = None,
-                   expected_response_days: int | None = None, contact: str | None = None) -> ProgrammeRow:
+def edit_programme(
+    ctx: Ctx,
+    programme: str | int,
+    *,
+    partner: str | int | None = None,
+    name: str | None = None,
+    localities: Sequence[str] | None = None,
+    eligibility_notes: str | None = None,
+    expected_response_days: int | None = None,
+    contact: str | None = None,
+) -> ProgrammeRow:
     """None keeps a value; an empty text clears it; ``localities`` replaces the list (empty: all).
 
     A new response period applies to chases scheduled after the change."""
     with ctx.write() as s:
         _admin(s, ctx)
         prog = _find_programme(s, programme, partner)
-        _edit_programme_in(s, ctx, audit.writer(s, ctx), prog.id, name=name, localities=localities,
-                           eligibility_notes=eligibility_notes, expected_response_days=expected_response_days,
-                           contact=contact)
+        _edit_programme_in(
+            s,
+            ctx,
+            audit.writer(s, ctx),
+            prog.id,
+            name=name,
+            localities=localities,
+            eligibility_notes=eligibility_notes,
+            expected_response_days=expected_response_days,
+            contact=contact,
+        )
         return _programme_row(s, prog)
 
 
-def retire_programme(ctx: Ctx, programme: str | int, *, partner: str | int | None = None,
-                     retired: bool = True) -> ProgrammeRow:
+def retire_programme(
+    ctx: Ctx, programme: str | int, *, partner: str | int | None = None, retired: bool = True
+) -> ProgrammeRow:
     with ctx.write() as s:
         _admin(s, ctx)
         prog = _find_programme(s, programme, partner)
@@ -847,8 +1048,12 @@ def protocol_from(current: Protocol, **changes) -> Protocol:
             if isinstance(value, str) or not all(isinstance(g, int) and not isinstance(g, bool) for g in value):
                 raise DomainError("Give the gaps as whole numbers of working days.", field=key)
         elif isinstance(value, bool) or not isinstance(value, int):
-            raise DomainError("Give the number of attempts as a whole number." if key == "attempts"
-                              else "Give a whole number of working days.", field=key)
+            raise DomainError(
+                "Give the number of attempts as a whole number."
+                if key == "attempts"
+                else "Give a whole number of working days.",
+                field=key,
+            )
         data[key] = value
     try:
         return Protocol.from_dict(data)
@@ -881,8 +1086,10 @@ def set_protocol(ctx: Ctx, **changes) -> Protocol:
 # ====================================================================== measures
 
 SWEMWBS_ITEMS = 7
-WORDING_HINT = ("The SWEMWBS statement wording is not configured: an admin loads the service's licensed text with "
-                "`navigator config wording FILE`.")
+WORDING_HINT = (
+    "The SWEMWBS statement wording is not configured: an admin loads the service's licensed text with "
+    "`navigator config wording FILE`."
+)
 
 
 @dataclass(frozen=True)
@@ -957,13 +1164,16 @@ def parse_wording(text: str) -> tuple[tuple[str, ...], str]:
         if not isinstance(statements, list) or not all(isinstance(x, str) for x in statements):
             raise DomainError("`statements` must be a list of 7 texts.", field="wording")
         if not isinstance(copyright_, str):
-            raise DomainError("Give the copyright line as `copyright = \"...\"`.", field="wording")
+            raise DomainError('Give the copyright line as `copyright = "..."`.', field="wording")
     else:
         lines = [ln.strip() for ln in text.splitlines()]
         lines = [ln for ln in lines if ln and not ln.startswith("#")]
         if len(lines) != SWEMWBS_ITEMS + 1:
-            raise DomainError(f"The wording file has {len(lines)} lines of text; it needs exactly 8: the 7 "
-                              "statements in order, then the copyright line.", field="wording")
+            raise DomainError(
+                f"The wording file has {len(lines)} lines of text; it needs exactly 8: the 7 "
+                "statements in order, then the copyright line.",
+                field="wording",
+            )
         statements, copyright_ = lines[:SWEMWBS_ITEMS], lines[SWEMWBS_ITEMS]
     return check_wording(statements, copyright_)
 
@@ -978,8 +1188,9 @@ def check_wording(statements: Sequence[str], copyright_: str | None) -> tuple[tu
     return clean, c
 
 
-def _set_wording_in(s: Session, ctx: Ctx, w: audit.AuditWriter, statements: Sequence[str] | None,
-                    copyright_: str | None) -> bool:
+def _set_wording_in(
+    s: Session, ctx: Ctx, w: audit.AuditWriter, statements: Sequence[str] | None, copyright_: str | None
+) -> bool:
     before = get_setting(s, "swemwbs_wording")
     if statements is None:
         if before is None:
@@ -1017,11 +1228,11 @@ def check_threshold(value) -> Decimal:
     try:
         d = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise DomainError("The threshold is a number of metric points, for example 3 or 2.5.",
-                          field="threshold") from None
+        raise DomainError(
+            "The threshold is a number of metric points, for example 3 or 2.5.", field="threshold"
+        ) from None
     if not d.is_finite() or not Decimal("0.01") <= d <= Decimal("28"):
-        raise DomainError("The threshold is between 0.01 and 28 metric points (commonly 1 to 3).",
-                          field="threshold")
+        raise DomainError("The threshold is between 0.01 and 28 metric points (commonly 1 to 3).", field="threshold")
     if d.as_tuple().exponent < -2:
         raise DomainError("Give the threshold to at most two decimal places.", field="threshold")
     return d
@@ -1038,8 +1249,13 @@ def _set_threshold_in(s: Session, ctx: Ctx, w: audit.AuditWriter, value) -> bool
     if (before or "3") == text_:
         return False
     put_setting(s, "swemwbs_threshold", text_, ctx.now())
-    w.add("config.threshold", "setting", None, before={"swemwbs_threshold": before or "3"},
-          after={"swemwbs_threshold": text_})
+    w.add(
+        "config.threshold",
+        "setting",
+        None,
+        before={"swemwbs_threshold": before or "3"},
+        after={"swemwbs_threshold": text_},
+    )
     return True
 
 
@@ -1069,6 +1285,7 @@ def set_ons4(ctx: Ctx, enabled: bool) -> bool:
 
 # ====================================================================== the service's own details (for letters)
 
+
 @dataclass(frozen=True)
 class ServiceDetails:
     name: str
@@ -1083,8 +1300,9 @@ SERVICE_FIELDS = ("name", "phone", "email", "address")
 
 def _service_in(s: Session) -> ServiceDetails:
     data = get_setting(s, "service") or {}
-    return ServiceDetails(data.get("name") or DEFAULT_SERVICE_NAME, data.get("phone"), data.get("email"),
-                          data.get("address"))
+    return ServiceDetails(
+        data.get("name") or DEFAULT_SERVICE_NAME, data.get("phone"), data.get("email"), data.get("address")
+    )
 
 
 def service_details(ctx: Ctx) -> ServiceDetails:
@@ -1128,6 +1346,7 @@ def set_service_details(ctx: Ctx, **values) -> ServiceDetails:
 
 
 # ====================================================================== calendar corrections
+
 
 @dataclass(frozen=True)
 class CalendarRow:

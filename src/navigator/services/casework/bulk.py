@@ -1,6 +1,6 @@
 """Bulk writes through the same domain rules: for the demo generator and the tracker import.
 
-One transaction per action (services/journeys.py) is right for a person at a
+One transaction per action (services/casework/journeys.py) is right for a person at a
 desk and far too slow for 200,000 people. Here each journey is *replayed* in
 memory: every step goes through the pure rule functions of
 ``domain/lifecycle.py`` on ``JourneyFacts`` (exactly what the services ask),
@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import gc
 import sqlite3
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from operator import itemgetter
 from types import SimpleNamespace
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
@@ -39,12 +40,22 @@ from sqlmodel import Session
 from navigator.domain import lifecycle as L
 from navigator.domain import swemwbs
 from navigator.domain.errors import DomainError, StoreError
-from navigator.domain.followups import Attempt, FollowUpFacts, OnwardInfo, Protocol, desired_tasks
+from navigator.domain.followups import (
+    Attempt,
+    FollowUpFacts,
+    OnwardInfo,
+    Protocol,
+    desired_tasks,
+)
 from navigator.domain.identifiers import fold_name
 from navigator.domain.workdays import WorkingCalendar
 from navigator.services import audit
+from navigator.services.casework.journeys import (
+    CLIENT_FIELDS,
+    JOURNEY_FIELDS,
+    _state_date,
+)
 from navigator.services.context import Ctx, protocol
-from navigator.services.journeys import CLIENT_FIELDS, JOURNEY_FIELDS, _state_date
 from navigator.store.models import (
     AuditEvent,
     Client,
@@ -66,6 +77,7 @@ Swemwbs = tuple[int, ...] | list[int] | int | None
 
 
 # ---------------------------------------------------------------- what the caller describes
+
 
 @dataclass(eq=False)
 class ClientSpec:
@@ -89,6 +101,7 @@ class ClientSpec:
 
 # Steps, replayed in the order given (the caller keeps them in date order).
 # ``tag`` is the caller's own label (the import puts the CSV column there).
+
 
 @dataclass(frozen=True, slots=True)
 class Contact:
@@ -221,6 +234,7 @@ class StepError(DomainError):
 
 # ---------------------------------------------------------------- replay (pure)
 
+
 @dataclass
 class Replayed:
     """A journey after its steps went through the rules; rows still without ids."""
@@ -321,8 +335,13 @@ def replay(spec: JourneySpec, today: date) -> Replayed:
     except DomainError as exc:
         raise StepError(-1, None, exc) from None
     j: dict[str, Any] = dict.fromkeys(JOURNEY_FIELDS)
-    j.update(received_date=spec.received_date, state=L.State.RECEIVED.value, state_since=spec.received_date,
-             navigator_id=spec.navigator_id, version=1)
+    j.update(
+        received_date=spec.received_date,
+        state=L.State.RECEIVED.value,
+        state_since=spec.received_date,
+        navigator_id=spec.navigator_id,
+        version=1,
+    )
     ops: list[tuple] = []
     goals: list[dict] = []
     onwards: list[dict] = []
@@ -338,8 +357,17 @@ def replay(spec: JourneySpec, today: date) -> Replayed:
     return Replayed(spec, j, ops, goals, onwards, attempts)
 
 
-def _replay_step(step: Step, f: L.JourneyFacts, j: dict, client: ClientSpec, today: date, ops: list,
-                 goals: list, onwards: list, attempts: list) -> L.JourneyFacts:
+def _replay_step(
+    step: Step,
+    f: L.JourneyFacts,
+    j: dict,
+    client: ClientSpec,
+    today: date,
+    ops: list,
+    goals: list,
+    onwards: list,
+    attempts: list,
+) -> L.JourneyFacts:
     """One step through its rule; returns the journey's facts after it."""
     kind = type(step)
     if kind is Contact:
@@ -347,11 +375,17 @@ def _replay_step(step: Step, f: L.JourneyFacts, j: dict, client: ClientSpec, tod
         changes = L.log_contact(f, step.on, m, o, today)
         attempts.append(Attempt(step.on, o.successful))
         b, a, f = _apply(j, changes, client)
-        ops.append(("contact", {"on_date": step.on, "method": m._value_, "outcome": o._value_, "note": step.note},
-                    b, a))
+        ops.append(
+            ("contact", {"on_date": step.on, "method": m._value_, "outcome": o._value_, "note": step.note}, b, a)
+        )
     elif kind is Decide:
-        changes = L.decide(f, _member(_DECISIONS, L.Decision, step.decision), step.on, today,
-                           _member(_REJECTS, L.RejectReason, step.reason) if step.reason else None)
+        changes = L.decide(
+            f,
+            _member(_DECISIONS, L.Decision, step.decision),
+            step.on,
+            today,
+            _member(_REJECTS, L.RejectReason, step.reason) if step.reason else None,
+        )
         b, a, f = _apply(j, changes, client)
         ops.append(("decide", b, a))
     elif kind is Start:
@@ -387,8 +421,13 @@ def _replay_step(step: Step, f: L.JourneyFacts, j: dict, client: ClientSpec, tod
         statement = L.check_goal_statement(step.statement)
         if step.target_date is not None and f.start_date and step.target_date < f.start_date:
             raise DomainError("The target date cannot be before the start.", field="target_date")
-        goal = {"outcome_id": step.outcome_id, "statement": statement, "target_date": step.target_date,
-                "status": L.GoalStatus.NOT_STARTED.value, "version": 1}
+        goal = {
+            "outcome_id": step.outcome_id,
+            "statement": statement,
+            "target_date": step.target_date,
+            "status": L.GoalStatus.NOT_STARTED.value,
+            "version": 1,
+        }
         goals.append(goal)
         ops.append(("goal", len(goals) - 1, dict(goal)))
     elif kind is GoalUpdate:
@@ -412,16 +451,27 @@ def _replay_step(step: Step, f: L.JourneyFacts, j: dict, client: ClientSpec, tod
             ops.append(("goal_update", step.goal, b, a, note))
     elif kind is Onward:
         L.check_onward(f, step.on, today)
-        onwards.append({"programme_id": step.programme_id, "referral_date": step.on,
-                        "status": L.OnwardStatus.MADE.value, "start_date": None, "end_date": None,
-                        "last_update_date": None, "first_update_date": None, "feedback_pending_since": None,
-                        "note": step.note, "version": 1})
+        onwards.append(
+            {
+                "programme_id": step.programme_id,
+                "referral_date": step.on,
+                "status": L.OnwardStatus.MADE.value,
+                "start_date": None,
+                "end_date": None,
+                "last_update_date": None,
+                "first_update_date": None,
+                "feedback_pending_since": None,
+                "note": step.note,
+                "version": 1,
+            }
+        )
         ops.append(("onward", len(onwards) - 1))
     elif kind is PartnerReport:
         o = onwards[step.onward]
         update = _member(_UPDATES, L.PartnerUpdate, step.kind)
-        of = L.OnwardFacts(L.OnwardStatus(o["status"]), o["referral_date"], o["start_date"], o["end_date"],
-                           o["last_update_date"])
+        of = L.OnwardFacts(
+            L.OnwardStatus(o["status"]), o["referral_date"], o["start_date"], o["end_date"], o["last_update_date"]
+        )
         changes = L.partner_update(of, update, step.on, today)
         before = {"status": o["status"], "start_date": o["start_date"], "end_date": o["end_date"]}
         for k, v in changes.items():
@@ -431,10 +481,23 @@ def _replay_step(step: Step, f: L.JourneyFacts, j: dict, client: ClientSpec, tod
         if update in L.NEEDS_FOLLOW_UP and L.state_of(f) == L.State.STARTED:
             o["feedback_pending_since"] = step.on
         o["version"] += 1
-        after = {"status": o["status"], "start_date": o["start_date"], "end_date": o["end_date"],
-                 "kind": update._value_, "on": step.on, "note": step.note}
-        ops.append(("partner_update", step.onward, {"on_date": step.on, "kind": update._value_, "note": step.note},
-                    before, after))
+        after = {
+            "status": o["status"],
+            "start_date": o["start_date"],
+            "end_date": o["end_date"],
+            "kind": update._value_,
+            "on": step.on,
+            "note": step.note,
+        }
+        ops.append(
+            (
+                "partner_update",
+                step.onward,
+                {"on_date": step.on, "kind": update._value_, "note": step.note},
+                before,
+                after,
+            )
+        )
     elif kind is FollowUp:
         o = onwards[step.onward]
         if o["feedback_pending_since"] is None:
@@ -450,6 +513,7 @@ def _replay_step(step: Step, f: L.JourneyFacts, j: dict, client: ClientSpec, tod
 
 
 # ---------------------------------------------------------------- writing
+
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
@@ -504,8 +568,9 @@ def execute_sqlite(conn, table_name: str, cols: list[str], data: list[tuple]) ->
     try:
         cursor.executemany(f"INSERT INTO {quote(table_name)} ({names}) VALUES ({marks})", data)
     except sqlite3.IntegrityError:
-        raise DomainError("The bulk write would break a rule of the store (a duplicate or a missing "
-                          "reference); nothing was saved.") from None
+        raise DomainError(
+            "The bulk write would break a rule of the store (a duplicate or a missing reference); nothing was saved."
+        ) from None
     except sqlite3.Error as exc:
         raise StoreError(f"The database refused the bulk write ({type(exc).__name__}); nothing was saved.") from None
     finally:
@@ -519,10 +584,31 @@ def _fast_insert(conn, table, rows: list[dict]) -> None:
 
 BULK_CACHE_KIB = 65536
 
-_TABLES = (Client, Journey, JourneySupportArea, ContactAttempt, PlanGoal, GoalNote, PlanReview, Measurement,
-           OnwardReferral, PartnerUpdateRow, Task)
-_WITH_IDS = (Client, Journey, ContactAttempt, PlanGoal, GoalNote, PlanReview, Measurement, OnwardReferral,
-             PartnerUpdateRow, Task)
+_TABLES = (
+    Client,
+    Journey,
+    JourneySupportArea,
+    ContactAttempt,
+    PlanGoal,
+    GoalNote,
+    PlanReview,
+    Measurement,
+    OnwardReferral,
+    PartnerUpdateRow,
+    Task,
+)
+_WITH_IDS = (
+    Client,
+    Journey,
+    ContactAttempt,
+    PlanGoal,
+    GoalNote,
+    PlanReview,
+    Measurement,
+    OnwardReferral,
+    PartnerUpdateRow,
+    Task,
+)
 
 
 class _FastAuditWriter(audit.AuditWriter):
@@ -543,8 +629,17 @@ class RowBuilder:
     (ids from the writer's ``next_ids``) while the writer writes what it already built.
     """
 
-    def __init__(self, *, today: date, now: datetime, actor_id: int, protocol: Protocol,
-                 calendar: WorkingCalendar, next_ids: dict[str, int], expected_days: dict[int, int]) -> None:
+    def __init__(
+        self,
+        *,
+        today: date,
+        now: datetime,
+        actor_id: int,
+        protocol: Protocol,
+        calendar: WorkingCalendar,
+        next_ids: dict[str, int],
+        expected_days: dict[int, int],
+    ) -> None:
         self.today = today
         self.now = now
         self.actor_id = actor_id
@@ -583,8 +678,17 @@ class RowBuilder:
         self._rows[table].append(row)
         self.created[table] += 1
 
-    def event(self, action: str, entity: str, entity_id: int | None = None, *, client_id: int | None = None,
-              journey_id: int | None = None, before: Any = None, after: Any = None) -> None:
+    def event(
+        self,
+        action: str,
+        entity: str,
+        entity_id: int | None = None,
+        *,
+        client_id: int | None = None,
+        journey_id: int | None = None,
+        before: Any = None,
+        after: Any = None,
+    ) -> None:
         """An audit event in this writer's chain (use this, not audit.record, while the writer is in use)."""
         self._events.append((action, entity, entity_id, client_id, journey_id, before, after))
 
@@ -595,13 +699,26 @@ class RowBuilder:
         cid = self._id("client")
         spec.id = cid
         row = {
-            "id": cid, "client_ref": spec.client_ref, "first_name": spec.first_name, "last_name": spec.last_name,
-            "first_name_key": fold_name(spec.first_name), "last_name_key": fold_name(spec.last_name),
-            "date_of_birth": spec.date_of_birth, "postcode": spec.postcode, "nhs_number": spec.nhs_number,
-            "phone": spec.phone, "email": spec.email, "address": spec.address,
-            "preferred_method": spec.preferred_method, "imd_decile": spec.imd_decile,
-            "consent_to_share": bool(spec.consent_to_share), "locality_id": spec.locality_id, "anonymised": False,
-            "version": 1, "created_at": self.now, "updated_at": self.now,
+            "id": cid,
+            "client_ref": spec.client_ref,
+            "first_name": spec.first_name,
+            "last_name": spec.last_name,
+            "first_name_key": fold_name(spec.first_name),
+            "last_name_key": fold_name(spec.last_name),
+            "date_of_birth": spec.date_of_birth,
+            "postcode": spec.postcode,
+            "nhs_number": spec.nhs_number,
+            "phone": spec.phone,
+            "email": spec.email,
+            "address": spec.address,
+            "preferred_method": spec.preferred_method,
+            "imd_decile": spec.imd_decile,
+            "consent_to_share": bool(spec.consent_to_share),
+            "locality_id": spec.locality_id,
+            "anonymised": False,
+            "version": 1,
+            "created_at": self.now,
+            "updated_at": self.now,
         }
         self._row("client", row)
         self.event("client.create", "client", cid, client_id=cid, after={k: row[k] for k in CLIENT_FIELDS})
@@ -620,23 +737,37 @@ class RowBuilder:
         by = spec.recorded_by or self.actor_id
         j = r.journey
         jrow = {k: j[k] for k in JOURNEY_FIELDS}
-        jrow.update(id=jid, client_id=cid, locality_id=spec.locality_id or spec.client.locality_id,
-                    source_id=spec.source_id, referrer=spec.referrer, reason=spec.reason,
-                    state_since=j["state_since"], version=j["version"], created_at=now, updated_at=now)
+        jrow.update(
+            id=jid,
+            client_id=cid,
+            locality_id=spec.locality_id or spec.client.locality_id,
+            source_id=spec.source_id,
+            referrer=spec.referrer,
+            reason=spec.reason,
+            state_since=j["state_since"],
+            version=j["version"],
+            created_at=now,
+            updated_at=now,
+        )
         self._row("journey", jrow)
         areas = list(dict.fromkeys(spec.support_area_ids))
         for area_id in areas:
             self._row("journey_support_area", {"journey_id": jid, "support_area_id": area_id})
         received = {k: None for k in JOURNEY_FIELDS}
-        received.update(received_date=spec.received_date, state=L.State.RECEIVED.value,
-                        navigator_id=spec.navigator_id)
+        received.update(received_date=spec.received_date, state=L.State.RECEIVED.value, navigator_id=spec.navigator_id)
         ev = self.event
-        ev("journey.receive", "journey", jid, client_id=cid, journey_id=jid,
-           after=received | {"source_id": spec.source_id, "support_area_ids": areas})
+        ev(
+            "journey.receive",
+            "journey",
+            jid,
+            client_id=cid,
+            journey_id=jid,
+            after=received | {"source_id": spec.source_id, "support_area_ids": areas},
+        )
 
         goal_ids: list[int] = []
         onward_ids: list[int] = []
-        for o in r.onwards:
+        for _ in r.onwards:
             onward_ids.append(self._id("onward_referral"))
         for op in r.ops:
             kind = op[0]
@@ -644,9 +775,24 @@ class RowBuilder:
                 _, row, b, a = op
                 rid = self._id("contact_attempt")
                 self._row("contact_attempt", row | {"id": rid, "journey_id": jid, "user_id": by, "created_at": now})
-                ev("journey.contact", "journey", jid, client_id=cid, journey_id=jid, before=b,
-                   after=a | {"contact": {"id": rid, "on": row["on_date"], "method": row["method"],
-                                          "outcome": row["outcome"], "note": row["note"]}})
+                ev(
+                    "journey.contact",
+                    "journey",
+                    jid,
+                    client_id=cid,
+                    journey_id=jid,
+                    before=b,
+                    after=a
+                    | {
+                        "contact": {
+                            "id": rid,
+                            "on": row["on_date"],
+                            "method": row["method"],
+                            "outcome": row["outcome"],
+                            "note": row["note"],
+                        }
+                    },
+                )
             elif kind == "decide":
                 _, b, a = op
                 ev("journey.decide", "journey", jid, client_id=cid, journey_id=jid, before=b, after=a)
@@ -658,8 +804,10 @@ class RowBuilder:
                 ev(f"journey.{kind}", "journey", jid, client_id=cid, journey_id=jid, before=b, after=a)
             elif kind == "review":
                 _, rv, m_row, b, a = op
-                self._row("plan_review", rv | {"id": self._id("plan_review"), "journey_id": jid, "user_id": by,
-                                               "created_at": now})
+                self._row(
+                    "plan_review",
+                    rv | {"id": self._id("plan_review"), "journey_id": jid, "user_id": by, "created_at": now},
+                )
                 a = a | {"review": {"on": rv["on_date"], "note": rv["note"]}}
                 if m_row is not None:
                     mid = self._measure(m_row, jid, by)
@@ -668,37 +816,70 @@ class RowBuilder:
             elif kind == "measure":
                 m_row = op[1]
                 mid = self._measure(m_row, jid, by)
-                ev("measure.record", "measurement", mid, client_id=cid, journey_id=jid,
-                   after={"kind": "swemwbs", "point": m_row["point"], "on": m_row["on_date"], "raw": m_row["raw"],
-                          "metric_x100": m_row["metric_x100"]})
+                ev(
+                    "measure.record",
+                    "measurement",
+                    mid,
+                    client_id=cid,
+                    journey_id=jid,
+                    after={
+                        "kind": "swemwbs",
+                        "point": m_row["point"],
+                        "on": m_row["on_date"],
+                        "raw": m_row["raw"],
+                        "metric_x100": m_row["metric_x100"],
+                    },
+                )
             elif kind == "goal":
                 _, index, g = op
                 gid = self._id("plan_goal")
                 goal_ids.append(gid)
-                ev("goal.add", "plan_goal", gid, client_id=cid, journey_id=jid,
-                   after={"outcome_id": g["outcome_id"], "statement": g["statement"], "target_date": g["target_date"]})
+                ev(
+                    "goal.add",
+                    "plan_goal",
+                    gid,
+                    client_id=cid,
+                    journey_id=jid,
+                    after={"outcome_id": g["outcome_id"], "statement": g["statement"], "target_date": g["target_date"]},
+                )
             elif kind == "goal_update":
                 _, index, b, a, note = op
                 gid = goal_ids[index]
                 if note is not None:
-                    self._row("goal_note", note | {"id": self._id("goal_note"), "goal_id": gid, "user_id": by,
-                                                   "created_at": now})
+                    self._row(
+                        "goal_note",
+                        note | {"id": self._id("goal_note"), "goal_id": gid, "user_id": by, "created_at": now},
+                    )
                 ev("goal.update", "plan_goal", gid, client_id=cid, journey_id=jid, before=b, after=a)
             elif kind == "onward":
                 index = op[1]
                 o = r.onwards[index]
-                ev("onward.make", "onward_referral", onward_ids[index], client_id=cid, journey_id=jid,
-                   after={"programme_id": o["programme_id"], "referral_date": o["referral_date"], "note": o["note"]})
+                ev(
+                    "onward.make",
+                    "onward_referral",
+                    onward_ids[index],
+                    client_id=cid,
+                    journey_id=jid,
+                    after={"programme_id": o["programme_id"], "referral_date": o["referral_date"], "note": o["note"]},
+                )
             elif kind == "partner_update":
                 _, index, up, b, a = op
                 oid = onward_ids[index]
-                self._row("partner_update", up | {"id": self._id("partner_update"), "onward_id": oid,
-                                                  "user_id": by, "created_at": now})
+                self._row(
+                    "partner_update",
+                    up | {"id": self._id("partner_update"), "onward_id": oid, "user_id": by, "created_at": now},
+                )
                 ev("onward.update", "onward_referral", oid, client_id=cid, journey_id=jid, before=b, after=a)
             elif kind == "followed_up":
                 _, index, note = op
-                ev("onward.followed_up", "onward_referral", onward_ids[index], client_id=cid, journey_id=jid,
-                   after={"note": note})
+                ev(
+                    "onward.followed_up",
+                    "onward_referral",
+                    onward_ids[index],
+                    client_id=cid,
+                    journey_id=jid,
+                    after={"note": note},
+                )
         # goals and onward referrals as they stand at the end of the replay
         for gid, g in zip(goal_ids, r.goals):
             self._row("plan_goal", g | {"id": gid, "journey_id": jid, "created_at": now, "updated_at": now})
@@ -708,15 +889,31 @@ class RowBuilder:
         f = r.facts
         if L.state_of(f).is_open:
             onward = tuple(
-                OnwardInfo(oid, o["status"] in ("made", "started"), o["last_update_date"] or o["referral_date"],
-                           self._expected_days.get(o["programme_id"], 10), o["feedback_pending_since"])
+                OnwardInfo(
+                    oid,
+                    o["status"] in ("made", "started"),
+                    o["last_update_date"] or o["referral_date"],
+                    self._expected_days.get(o["programme_id"], 10),
+                    o["feedback_pending_since"],
+                )
                 for oid, o in zip(onward_ids, r.onwards)
             )
             ff = FollowUpFacts(f, tuple(r.attempts), j["last_review_date"], onward)
             for t in desired_tasks(ff, self.protocol, self.calendar):
-                self._row("task", {"id": self._id("task"), "journey_id": jid, "kind": t.kind.value, "key": t.key,
-                                   "due_date": t.due, "detail": t.detail, "status": "open", "created_at": now,
-                                   "closed_at": None})
+                self._row(
+                    "task",
+                    {
+                        "id": self._id("task"),
+                        "journey_id": jid,
+                        "kind": t.kind.value,
+                        "key": t.key,
+                        "due_date": t.due,
+                        "detail": t.detail,
+                        "status": "open",
+                        "created_at": now,
+                        "closed_at": None,
+                    },
+                )
         self._pending += 1
         return jid
 
@@ -739,8 +936,15 @@ class BulkWriter(RowBuilder):
             table = model.__table__
             top = session.execute(select(func.max(table.c.id))).scalar()
             next_ids[table.name] = (top or 0) + 1
-        super().__init__(today=ctx.today(), now=now, actor_id=ctx.actor(session).id, protocol=protocol(session),
-                         calendar=ctx.calendar(session), next_ids=next_ids, expected_days={})
+        super().__init__(
+            today=ctx.today(),
+            now=now,
+            actor_id=ctx.actor(session).id,
+            protocol=protocol(session),
+            calendar=ctx.calendar(session),
+            next_ids=next_ids,
+            expected_days={},
+        )
         self.audit = _FastAuditWriter(session, ctx.username, ctx.acting_as, now)
         self.refresh_programmes()
         conn = session.connection()
@@ -751,8 +955,7 @@ class BulkWriter(RowBuilder):
 
     def refresh_programmes(self) -> None:
         """Re-read programmes' expected response days (after creating programmes in this transaction)."""
-        self._expected_days = dict(self.session.execute(
-            select(Programme.id, Programme.expected_response_days)).all())
+        self._expected_days = dict(self.session.execute(select(Programme.id, Programme.expected_response_days)).all())
 
     @property
     def expected_days(self) -> dict[int, int]:
@@ -790,7 +993,8 @@ class BulkWriter(RowBuilder):
                         # ids were given here: move the table's sequence past them
                         conn.exec_driver_sql(
                             f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                            f"(SELECT MAX(id) FROM {table.name}))")
+                            f"(SELECT MAX(id) FROM {table.name}))"
+                        )
         if events:
             self.audit.add_many(events)
 

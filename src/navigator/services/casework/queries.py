@@ -85,8 +85,11 @@ def today(ctx: Ctx, navigator: str | None = None, on: date | None = None) -> Tod
         nav_id = _navigator_id(q, actor, navigator)
         cal = ctx.calendar_from(q)
         lots = _lead_lots(actor, nav_id)
-        lots_where = "" if lots is None else (
-            f" AND j.locality_id IN (SELECT id FROM locality WHERE lot_id IN ({_lots_sql(lots)}))")
+        lots_where = (
+            ""
+            if lots is None
+            else (f" AND j.locality_id IN (SELECT id FROM locality WHERE lot_id IN ({_lots_sql(lots)}))")
+        )
         rows = q(_TODAY_SQL.format(lots=lots_where), {"on": on, "nav": nav_id})
         username = navigator or actor.username
     items = []
@@ -97,8 +100,9 @@ def today(ctx: Ctx, navigator: str | None = None, on: date | None = None) -> Tod
         what = detail or k.label
         if waited is not None:
             what = f"{detail} (waited {waited} working day{'s' if waited != 1 else ''})"
-        items.append(TodayItem(tid, jid, ref, f"{first} {last}", kind, k.label, what, due,
-                               max(cal.count(due, on), 0), waited))
+        items.append(
+            TodayItem(tid, jid, ref, f"{first} {last}", kind, k.label, what, due, max(cal.count(due, on), 0), waited)
+        )
     order = {k.value: i for i, k in enumerate(TODAY_ORDER)}
     items.sort(key=lambda i: (order.get(i.kind, 99), i.due_date, i.client_name))
     counts = []
@@ -151,9 +155,19 @@ _STATE_LABELS = {s.value: s.label for s in L.State}
 _TASK_LABELS = {k.value: k.label for k in TaskKind}
 
 
-def caseload(ctx: Ctx, navigator: str | None = None, *, states: list[str] | None = None,
-             locality: str | None = None, text_filter: str | None = None, open_only: bool = True,
-             sort: str = "next", descending: bool = False, offset: int = 0, limit: int = 100) -> CaseloadPage:
+def caseload(
+    ctx: Ctx,
+    navigator: str | None = None,
+    *,
+    states: list[str] | None = None,
+    locality: str | None = None,
+    text_filter: str | None = None,
+    open_only: bool = True,
+    sort: str = "next",
+    descending: bool = False,
+    offset: int = 0,
+    limit: int = 100,
+) -> CaseloadPage:
     """One page of a navigator's journeys, filtered and sorted in the database: one statement, and a
     count only when the page is full (a short page says the total itself)."""
     with ctx.sql() as q:
@@ -185,7 +199,9 @@ def caseload(ctx: Ctx, navigator: str | None = None, *, states: list[str] | None
                 params[key] = "%" + fold_name(word).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         order_col = SORTS.get(sort, "next_due")
         direction = "DESC" if descending else "ASC"
-        nulls = "" if not order_col.endswith("next_due") else "(nt.due_date IS NULL), "  # PostgreSQL: no alias in expressions
+        nulls = (
+            "" if not order_col.endswith("next_due") else "(nt.due_date IS NULL), "
+        )  # PostgreSQL: no alias in expressions
         where_sql = " AND ".join(where)
         limit, offset = max(1, min(limit, 1000)), max(0, offset)
         rows = q(
@@ -215,11 +231,26 @@ def caseload(ctx: Ctx, navigator: str | None = None, *, states: list[str] | None
             days[value] = cal.count(as_date(value), on)
         return days[value]
 
-    out = _frozen_rows(CaseloadRow, (
-        (jid, cid, ref, name, loc, state, states[state], days_since(since), kinds[kind] if kind else None,
-         as_date(due), as_date(last_contact), username)
-        for jid, cid, ref, name, loc, state, since, kind, due, last_contact, username in rows
-    ))
+    out = _frozen_rows(
+        CaseloadRow,
+        (
+            (
+                jid,
+                cid,
+                ref,
+                name,
+                loc,
+                state,
+                states[state],
+                days_since(since),
+                kinds[kind] if kind else None,
+                as_date(due),
+                as_date(last_contact),
+                username,
+            )
+            for jid, cid, ref, name, loc, state, since, kind, due, last_contact, username in rows
+        ),
+    )
     return CaseloadPage(out, total, offset)
 
 
@@ -260,13 +291,14 @@ def _as_date(value) -> date | None:
 
 # ---------------------------------------------------------------- Journey
 
+
 def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> JourneyDetail:
     """Everything on the Journey screen. Viewing a person's record is audited."""
     from sqlmodel import select
 
     from navigator.services import access, audit
-    from navigator.services.journeys import facts
-    from navigator.services.setup import meaningful_threshold
+    from navigator.services.casework.journeys import facts
+    from navigator.services.setup.reference import meaningful_threshold
     from navigator.store.models import (
         Client,
         GoalNote,
@@ -303,33 +335,78 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
         cal = ctx.calendar(s)
         threshold = meaningful_threshold(s)
 
-        client = ClientDetail(c.id, c.client_ref, c.first_name, c.last_name, c.date_of_birth, c.postcode,
-                              c.nhs_number, c.phone, c.email, c.address, c.preferred_method, c.imd_decile,
-                              c.consent_to_share, c.locality_id, loc.name, s.get(Lot, loc.lot_id).code, c.version)
+        client = ClientDetail(
+            c.id,
+            c.client_ref,
+            c.first_name,
+            c.last_name,
+            c.date_of_birth,
+            c.postcode,
+            c.nhs_number,
+            c.phone,
+            c.email,
+            c.address,
+            c.preferred_method,
+            c.imd_decile,
+            c.consent_to_share,
+            c.locality_id,
+            loc.name,
+            s.get(Lot, loc.lot_id).code,
+            c.version,
+        )
         journeys = tuple(
-            JourneySummary(o.id, o.received_date, o.state, L.State(o.state).label, users.get(o.navigator_id, "?"),
-                           src_name, o.end_date, o.end_reason)
+            JourneySummary(
+                o.id,
+                o.received_date,
+                o.state,
+                L.State(o.state).label,
+                users.get(o.navigator_id, "?"),
+                src_name,
+                o.end_date,
+                o.end_reason,
+            )
             for o, src_name in s.exec(
-                select(Journey, ReferralSource.name).join(ReferralSource, ReferralSource.id == Journey.source_id)
-                .where(Journey.client_id == c.id).order_by(Journey.received_date.desc())
+                select(Journey, ReferralSource.name)
+                .join(ReferralSource, ReferralSource.id == Journey.source_id)
+                .where(Journey.client_id == c.id)
+                .order_by(Journey.received_date.desc())
             ).all()
         )
-        areas = tuple(s.exec(select(SupportArea.name).join(JourneySupportArea,
-                                                          JourneySupportArea.support_area_id == SupportArea.id)
-                             .where(JourneySupportArea.journey_id == j.id)).all())
+        areas = tuple(
+            s.exec(
+                select(SupportArea.name)
+                .join(JourneySupportArea, JourneySupportArea.support_area_id == SupportArea.id)
+                .where(JourneySupportArea.journey_id == j.id)
+            ).all()
+        )
         # plan
         outcomes = {o.id: o.name for o in s.exec(select(PersonalOutcome)).all()}
         goals = []
         for g in s.exec(select(PlanGoal).where(PlanGoal.journey_id == j.id).order_by(PlanGoal.id)).all():
-            notes = tuple((n.on_date, n.note, users.get(n.user_id, "?")) for n in s.exec(
-                select(GoalNote).where(GoalNote.goal_id == g.id).order_by(GoalNote.on_date, GoalNote.id)).all())
-            goals.append(GoalView(g.id, outcomes.get(g.outcome_id, "?"), g.statement, g.target_date, g.status,
-                                  L.GOAL_LABELS[L.GoalStatus(g.status)], notes, g.version))
+            notes = tuple(
+                (n.on_date, n.note, users.get(n.user_id, "?"))
+                for n in s.exec(
+                    select(GoalNote).where(GoalNote.goal_id == g.id).order_by(GoalNote.on_date, GoalNote.id)
+                ).all()
+            )
+            goals.append(
+                GoalView(
+                    g.id,
+                    outcomes.get(g.outcome_id, "?"),
+                    g.statement,
+                    g.target_date,
+                    g.status,
+                    L.GOAL_LABELS[L.GoalStatus(g.status)],
+                    notes,
+                    g.version,
+                )
+            )
         # measures
         measures = []
         start_metric: Decimal | None = None
-        for m in s.exec(select(Measurement).where(Measurement.journey_id == j.id)
-                        .order_by(Measurement.on_date, Measurement.id)).all():
+        for m in s.exec(
+            select(Measurement).where(Measurement.journey_id == j.id).order_by(Measurement.on_date, Measurement.id)
+        ).all():
             items = tuple(v for v in (m.item1, m.item2, m.item3, m.item4, m.item5, m.item6, m.item7) if v is not None)
             metric = Decimal(m.metric_x100) / 100 if m.metric_x100 is not None else None
             change = None
@@ -340,26 +417,49 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
                 elif start_metric is not None:
                     change = metric - start_metric
                     label = swemwbs.change_label(start_metric, metric, threshold)
-            measures.append(MeasureView(m.id, m.kind, m.point, m.on_date, items, m.raw or sum(items), metric,
-                                        change, label))
+            measures.append(
+                MeasureView(m.id, m.kind, m.point, m.on_date, items, m.raw or sum(items), metric, change, label)
+            )
         # onward
         onward = []
         for o, prog, partner in s.exec(
-            select(OnwardReferral, Programme, Partner).join(Programme, Programme.id == OnwardReferral.programme_id)
-            .join(Partner, Partner.id == Programme.partner_id).where(OnwardReferral.journey_id == j.id)
+            select(OnwardReferral, Programme, Partner)
+            .join(Programme, Programme.id == OnwardReferral.programme_id)
+            .join(Partner, Partner.id == Programme.partner_id)
+            .where(OnwardReferral.journey_id == j.id)
             .order_by(OnwardReferral.referral_date, OnwardReferral.id)
         ).all():
-            ups = tuple((u.on_date, u.kind, u.note or "") for u in s.exec(
-                select(PartnerUpdateRow).where(PartnerUpdateRow.onward_id == o.id)
-                .order_by(PartnerUpdateRow.on_date, PartnerUpdateRow.id)).all())
-            onward.append(OnwardView(o.id, prog.id, partner.name, prog.name, o.referral_date, o.status,
-                                     o.start_date, o.end_date, o.last_update_date, o.feedback_pending_since, ups,
-                                     o.version))
+            ups = tuple(
+                (u.on_date, u.kind, u.note or "")
+                for u in s.exec(
+                    select(PartnerUpdateRow)
+                    .where(PartnerUpdateRow.onward_id == o.id)
+                    .order_by(PartnerUpdateRow.on_date, PartnerUpdateRow.id)
+                ).all()
+            )
+            onward.append(
+                OnwardView(
+                    o.id,
+                    prog.id,
+                    partner.name,
+                    prog.name,
+                    o.referral_date,
+                    o.status,
+                    o.start_date,
+                    o.end_date,
+                    o.last_update_date,
+                    o.feedback_pending_since,
+                    ups,
+                    o.version,
+                )
+            )
         tasks = tuple(
-            TaskView(t.id, t.journey_id, t.kind, TaskKind(t.kind).label, t.due_date, t.detail or "",
-                     t.due_date < ctx.today())
-            for t in s.exec(select(Task).where(Task.journey_id == j.id, Task.status == "open")
-                            .order_by(Task.due_date)).all()
+            TaskView(
+                t.id, t.journey_id, t.kind, TaskKind(t.kind).label, t.due_date, t.detail or "", t.due_date < ctx.today()
+            )
+            for t in s.exec(
+                select(Task).where(Task.journey_id == j.id, Task.status == "open").order_by(Task.due_date)
+            ).all()
         )
         timeline = _timeline(s, j, users)
         f = facts(j, c)
@@ -367,20 +467,53 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
         if audit_view:
             audit.record(s, ctx, "view.journey", "journey", j.id, client_id=c.id, journey_id=j.id)
         return JourneyDetail(
-            id=j.id, client=client, journeys=journeys, received_date=j.received_date, state=j.state,
-            state_label=state.label, state_since=j.state_since, navigator_id=j.navigator_id,
-            navigator=nav.username, navigator_name=nav.name, source_code=src.code, source=src.name,
-            referrer=j.referrer, reason=j.reason, support_areas=areas, locality=jloc.name, lot=lot.code,
-            first_contact_date=j.first_contact_date, last_contact_date=j.last_contact_date, decision=j.decision,
-            decision_date=j.decision_date, reject_reason=j.reject_reason, start_date=j.start_date,
-            end_date=j.end_date, end_reason=j.end_reason, outcome_evidence=j.outcome_evidence,
-            under_17=L.is_under_age(f), available_actions=frozenset(a.value for a in L.available_actions(f)),
-            end_reasons=tuple(r.value for r in (L.END_REASONS_AFTER_START if state == L.State.STARTED
-                                                else L.END_REASONS_WITHOUT_START if state.is_open else ())),
-            timeline=timeline, goals=tuple(goals), measures=tuple(measures), onward=tuple(onward), tasks=tasks,
+            id=j.id,
+            client=client,
+            journeys=journeys,
+            received_date=j.received_date,
+            state=j.state,
+            state_label=state.label,
+            state_since=j.state_since,
+            navigator_id=j.navigator_id,
+            navigator=nav.username,
+            navigator_name=nav.name,
+            source_code=src.code,
+            source=src.name,
+            referrer=j.referrer,
+            reason=j.reason,
+            support_areas=areas,
+            locality=jloc.name,
+            lot=lot.code,
+            first_contact_date=j.first_contact_date,
+            last_contact_date=j.last_contact_date,
+            decision=j.decision,
+            decision_date=j.decision_date,
+            reject_reason=j.reject_reason,
+            start_date=j.start_date,
+            end_date=j.end_date,
+            end_reason=j.end_reason,
+            outcome_evidence=j.outcome_evidence,
+            under_17=L.is_under_age(f),
+            available_actions=frozenset(a.value for a in L.available_actions(f)),
+            end_reasons=tuple(
+                r.value
+                for r in (
+                    L.END_REASONS_AFTER_START
+                    if state == L.State.STARTED
+                    else L.END_REASONS_WITHOUT_START
+                    if state.is_open
+                    else ()
+                )
+            ),
+            timeline=timeline,
+            goals=tuple(goals),
+            measures=tuple(measures),
+            onward=tuple(onward),
+            tasks=tasks,
             response_working_days=cal.count(j.received_date, j.first_contact_date) if j.first_contact_date else None,
             wait_working_days=cal.count(j.decision_date, j.start_date) if j.start_date and j.decision_date else None,
-            version=j.version, meaningful_threshold=threshold,
+            version=j.version,
+            meaningful_threshold=threshold,
         )
 
 
@@ -423,7 +556,9 @@ def _timeline(s: Session, j: Journey, users: dict[int, str]) -> tuple[TimelineEv
         elif e.action == "journey.contact":
             c = after.get("contact", {})
             on = date.fromisoformat(c.get("on", on.isoformat()))
-            txt = f"Contact by {c.get('method')}: {L.OUTCOME_LABELS.get(L.ContactOutcome(c.get('outcome', 'spoke')), '')}"
+            txt = (
+                f"Contact by {c.get('method')}: {L.OUTCOME_LABELS.get(L.ContactOutcome(c.get('outcome', 'spoke')), '')}"
+            )
             if c.get("note"):
                 txt += f" ({c['note']})"
         elif e.action == "journey.decide":
@@ -462,7 +597,8 @@ def _timeline(s: Session, j: Journey, users: dict[int, str]) -> tuple[TimelineEv
         elif e.action == "measure.record":
             on = date.fromisoformat(after.get("on", on.isoformat()))
             txt = f"{after.get('kind', '').upper()} at {after.get('point')}" + (
-                f": raw {after['raw']}" if after.get("raw") is not None else "")
+                f": raw {after['raw']}" if after.get("raw") is not None else ""
+            )
         elif e.action == "onward.make":
             on = date.fromisoformat(after.get("referral_date", on.isoformat()))
             prog = s.get(Programme, after.get("programme_id"))
@@ -481,6 +617,7 @@ def _timeline(s: Session, j: Journey, users: dict[int, str]) -> tuple[TimelineEv
 
 
 # ---------------------------------------------------------------- Find
+
 
 def find(ctx: Ctx, query: str, limit: int = 50) -> list[FindHit]:
     """Any person by name, ref, date of birth, postcode or NHS number, among those I may see."""
@@ -512,16 +649,18 @@ def find(ctx: Ctx, query: str, limit: int = 50) -> list[FindHit]:
         conds.append(func.lower(Client.client_ref) == q.lower())
         words = [fold_name(w) for w in q.split()]
         if words and d is None:
-            name_conds = [or_(Client.first_name_key.like(w + "%"), Client.last_name_key.like(w + "%"))
-                          for w in words]
+            name_conds = [or_(Client.first_name_key.like(w + "%"), Client.last_name_key.like(w + "%")) for w in words]
             conds.append(and_(*name_conds))
-        latest = (select(Journey.client_id, func.max(Journey.id).label("jid")).group_by(Journey.client_id)
-                  .subquery())
-        stmt = (select(Client, Locality, Journey)
-                .join(Locality, Locality.id == Client.locality_id)
-                .join(latest, latest.c.client_id == Client.id, isouter=True)
-                .join(Journey, Journey.id == latest.c.jid, isouter=True)
-                .where(or_(*conds)).order_by(Client.last_name_key, Client.first_name_key).limit(limit * 4))
+        latest = select(Journey.client_id, func.max(Journey.id).label("jid")).group_by(Journey.client_id).subquery()
+        stmt = (
+            select(Client, Locality, Journey)
+            .join(Locality, Locality.id == Client.locality_id)
+            .join(latest, latest.c.client_id == Client.id, isouter=True)
+            .join(Journey, Journey.id == latest.c.jid, isouter=True)
+            .where(or_(*conds))
+            .order_by(Client.last_name_key, Client.first_name_key)
+            .limit(limit * 4)
+        )
         users = {u.id: u.username for u in s.exec(select(User)).all()}
         hits = []
         for c, loc, j in s.exec(stmt).all():
@@ -533,17 +672,30 @@ def find(ctx: Ctx, query: str, limit: int = 50) -> list[FindHit]:
                     continue
                 mine = True
             else:
-                own = s.exec(select(Journey.id).where(Journey.client_id == c.id,
-                                                      Journey.navigator_id == actor.id)).first()
+                own = s.exec(
+                    select(Journey.id).where(Journey.client_id == c.id, Journey.navigator_id == actor.id)
+                ).first()
                 if own is not None:
                     mine = True
                 elif not access.in_my_lots(actor, loc.lot_id):
                     continue
                 else:
                     mine = access.has_grant(s, actor, c.id)
-            hits.append(FindHit(c.id, c.client_ref, f"{c.first_name} {c.last_name}", c.date_of_birth, c.postcode,
-                                c.nhs_number, loc.name, j.id if j else None, j.state if j else None,
-                                users.get(j.navigator_id) if j else None, mine))
+            hits.append(
+                FindHit(
+                    c.id,
+                    c.client_ref,
+                    f"{c.first_name} {c.last_name}",
+                    c.date_of_birth,
+                    c.postcode,
+                    c.nhs_number,
+                    loc.name,
+                    j.id if j else None,
+                    j.state if j else None,
+                    users.get(j.navigator_id) if j else None,
+                    mine,
+                )
+            )
             if len(hits) >= limit:
                 break
         audit.record(s, ctx, "search", "client", None, after={"query": q, "results": len(hits)})
@@ -570,8 +722,9 @@ def open_with_reason(ctx: Ctx, client_id: int, reason: str) -> None:
         audit.record(s, ctx, "access.grant", "client", c.id, client_id=c.id, after={"reason": text_})
 
 
-def journey_id_for(ctx: Ctx, *, goal_id: int | None = None, onward_id: int | None = None,
-                   client_id: int | None = None) -> int:
+def journey_id_for(
+    ctx: Ctx, *, goal_id: int | None = None, onward_id: int | None = None, client_id: int | None = None
+) -> int:
     """The journey a goal or an onward referral belongs to, or a person's latest journey (the latest
     one the acting user may see, if any).
 
@@ -590,11 +743,19 @@ def journey_id_for(ctx: Ctx, *, goal_id: int | None = None, onward_id: int | Non
             jid = s.exec(select(OnwardReferral.journey_id).where(OnwardReferral.id == onward_id)).first()
             what = "onward referral"
         elif client_id is not None:
-            rows = s.exec(select(Journey).where(Journey.client_id == client_id)
-                          .order_by(Journey.received_date.desc(), Journey.id.desc())).all()
+            rows = s.exec(
+                select(Journey)
+                .where(Journey.client_id == client_id)
+                .order_by(Journey.received_date.desc(), Journey.id.desc())
+            ).all()
             actor = ctx.actor(s)
-            visible = [j for j in rows if access.can_see_journey(
-                s, actor, navigator_id=j.navigator_id, locality_id=j.locality_id, client_id=j.client_id)]
+            visible = [
+                j
+                for j in rows
+                if access.can_see_journey(
+                    s, actor, navigator_id=j.navigator_id, locality_id=j.locality_id, client_id=j.client_id
+                )
+            ]
             jid = (visible or rows)[0].id if rows else None
             what = "person"
         else:

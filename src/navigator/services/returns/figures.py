@@ -32,12 +32,12 @@ import hmac
 import json
 import re
 import sqlite3
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 from sqlalchemy import String, and_, case, func, or_, select, type_coerce
 from sqlmodel import Session
@@ -80,6 +80,7 @@ AGE_BANDS: tuple[tuple[int, int | None, str], ...] = (
 
 # ---------------------------------------------------------------- the definitions (db/measures)
 
+
 @dataclass(frozen=True)
 class MeasureDef:
     position: int
@@ -93,7 +94,7 @@ class MeasureDef:
 
     @property
     def scale(self) -> int:
-        return 10 ** self.decimals
+        return 10**self.decimals
 
     @property
     def is_count(self) -> bool:
@@ -119,12 +120,11 @@ class Definitions:
 
     def cases_view_sql(self) -> str:
         """The union of every measure's cases: (measure, journey_key, lot, locality, x)."""
-        parts = [
-            f"SELECT '{m.measure}' AS measure, journey_key, lot, locality, x FROM {m.view}"
-            for m in self.measures
-        ]
-        return ("-- view: measure_cases\n-- One row per case of each measure (generated from the measure views).\n"
-                "CREATE VIEW measure_cases AS\n" + "\nUNION ALL\n".join(parts) + ";\n")
+        parts = [f"SELECT '{m.measure}' AS measure, journey_key, lot, locality, x FROM {m.view}" for m in self.measures]
+        return (
+            "-- view: measure_cases\n-- One row per case of each measure (generated from the measure views).\n"
+            "CREATE VIEW measure_cases AS\n" + "\nUNION ALL\n".join(parts) + ";\n"
+        )
 
 
 _HEADER = re.compile(r"^--\s*([a-z_]+):\s*(.*?)\s*$")
@@ -159,10 +159,18 @@ def _load(folder: str) -> Definitions:
         head = _header(sql)
         if "measure" in head:
             name = head["measure"]
-            measures.append(MeasureDef(
-                position=len(measures) + 1, measure=name, kind=head.get("kind", "count"),
-                decimals=int(head.get("decimals", "0")), multiplier=int(head.get("multiplier", "1")),
-                definition=head.get("definition", ""), view=f"measure_{name}", sql=sql))
+            measures.append(
+                MeasureDef(
+                    position=len(measures) + 1,
+                    measure=name,
+                    kind=head.get("kind", "count"),
+                    decimals=int(head.get("decimals", "0")),
+                    multiplier=int(head.get("multiplier", "1")),
+                    definition=head.get("definition", ""),
+                    view=f"measure_{name}",
+                    sql=sql,
+                )
+            )
         elif head.get("part") == "schema":
             schema.append(sql)
         elif head.get("part") == "rollup":
@@ -211,6 +219,7 @@ def month_of(d: date) -> str:
 
 # ---------------------------------------------------------------- results
 
+
 @dataclass(frozen=True)
 class ReturnOptions:
     suppress_under: int | None = None
@@ -230,7 +239,7 @@ class ReturnOptions:
         return {"suppress_under": self.suppress_under, "round_to": self.round_to}
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> "ReturnOptions":
+    def from_dict(cls, data: dict | None) -> ReturnOptions:
         data = data or {}
         return cls(data.get("suppress_under"), data.get("round_to"))
 
@@ -326,6 +335,7 @@ class Computed:
 
 # ---------------------------------------------------------------- building the record-level tables
 
+
 def pseudonym(secret: str, kind: str, ident: int) -> str:
     """HMAC-SHA256 (hex) of an internal id under the install's secret: stable, not reversible without it.
 
@@ -373,7 +383,7 @@ def _iso(v) -> str | None:
 
 
 def _as_date(v) -> date | None:
-    if v is None or isinstance(v, date) and not isinstance(v, datetime):
+    if v is None or (isinstance(v, date) and not isinstance(v, datetime)):
         return v
     if isinstance(v, datetime):
         return v.date()
@@ -383,8 +393,10 @@ def _as_date(v) -> date | None:
 def _secret(s: Session) -> str:
     secret = get_setting(s, "pseudonym_secret")
     if not secret:
-        raise StoreError("This store has no pseudonym secret, so the return cannot be pseudonymised. "
-                         "Run `navigator init` as an admin to set the store up.")
+        raise StoreError(
+            "This store has no pseudonym secret, so the return cannot be pseudonymised. "
+            "Run `navigator init` as an admin to set the store up."
+        )
     return str(secret)
 
 
@@ -410,27 +422,54 @@ def _journey_rows(s: Session, first: date, last: date):
     closed_on = func.coalesce(Journey.end_date, rejected_on)
 
     def metric(point: str, newest: bool):
-        order = (Measurement.on_date.desc(), Measurement.id.desc()) if newest else (
-            Measurement.on_date.asc(), Measurement.id.asc())
-        return (select(Measurement.metric_x100)
-                .where(Measurement.journey_id == Journey.id, Measurement.kind == "swemwbs",
-                       Measurement.point == point, Measurement.metric_x100.is_not(None))
-                .order_by(*order).limit(1).scalar_subquery())
+        order = (
+            (Measurement.on_date.desc(), Measurement.id.desc())
+            if newest
+            else (Measurement.on_date.asc(), Measurement.id.asc())
+        )
+        return (
+            select(Measurement.metric_x100)
+            .where(
+                Measurement.journey_id == Journey.id,
+                Measurement.kind == "swemwbs",
+                Measurement.point == point,
+                Measurement.metric_x100.is_not(None),
+            )
+            .order_by(*order)
+            .limit(1)
+            .scalar_subquery()
+        )
 
     q = (
-        select(Journey.id, Journey.client_id, Journey.locality_id, _raw(Client.date_of_birth), Client.imd_decile,
-               ReferralSource.code, _raw(Journey.received_date), _raw(Journey.first_contact_date), Journey.decision,
-               _raw(Journey.decision_date), Journey.reject_reason, _raw(Journey.start_date), _raw(Journey.end_date),
-               Journey.end_reason, metric("start", False).label("sw_start"), metric("end", True).label("sw_end"))
+        select(
+            Journey.id,
+            Journey.client_id,
+            Journey.locality_id,
+            _raw(Client.date_of_birth),
+            Client.imd_decile,
+            ReferralSource.code,
+            _raw(Journey.received_date),
+            _raw(Journey.first_contact_date),
+            Journey.decision,
+            _raw(Journey.decision_date),
+            Journey.reject_reason,
+            _raw(Journey.start_date),
+            _raw(Journey.end_date),
+            Journey.end_reason,
+            metric("start", False).label("sw_start"),
+            metric("end", True).label("sw_end"),
+        )
         .join(Client, Client.id == Journey.client_id)
         .join(ReferralSource, ReferralSource.id == Journey.source_id)
-        .where(or_(
-            and_(Journey.received_date <= last, or_(closed_on.is_(None), closed_on >= first)),
-            _in(Journey.first_contact_date, first, last),
-            _in(Journey.decision_date, first, last),
-            _in(Journey.start_date, first, last),
-            _in(Journey.end_date, first, last),
-        ))
+        .where(
+            or_(
+                and_(Journey.received_date <= last, or_(closed_on.is_(None), closed_on >= first)),
+                _in(Journey.first_contact_date, first, last),
+                _in(Journey.decision_date, first, last),
+                _in(Journey.start_date, first, last),
+                _in(Journey.end_date, first, last),
+            )
+        )
         .order_by(Journey.id)
     )
     return s.execute(q).all()
@@ -438,18 +477,31 @@ def _journey_rows(s: Session, first: date, last: date):
 
 def _onward_rows(s: Session, first: date, last: date):
     q = (
-        select(OnwardReferral.id, OnwardReferral.journey_id, Journey.client_id, Journey.locality_id, Partner.name,
-               Programme.name, _raw(OnwardReferral.referral_date), OnwardReferral.status,
-               _raw(OnwardReferral.start_date), _raw(OnwardReferral.end_date))
+        select(
+            OnwardReferral.id,
+            OnwardReferral.journey_id,
+            Journey.client_id,
+            Journey.locality_id,
+            Partner.name,
+            Programme.name,
+            _raw(OnwardReferral.referral_date),
+            OnwardReferral.status,
+            _raw(OnwardReferral.start_date),
+            _raw(OnwardReferral.end_date),
+        )
         .join(Journey, Journey.id == OnwardReferral.journey_id)
         .join(Programme, Programme.id == OnwardReferral.programme_id)
         .join(Partner, Partner.id == Programme.partner_id)
-        .where(or_(
-            and_(OnwardReferral.referral_date <= last,
-                 or_(OnwardReferral.end_date.is_(None), OnwardReferral.end_date >= first)),
-            _in(OnwardReferral.start_date, first, last),
-            _in(OnwardReferral.end_date, first, last),
-        ))
+        .where(
+            or_(
+                and_(
+                    OnwardReferral.referral_date <= last,
+                    or_(OnwardReferral.end_date.is_(None), OnwardReferral.end_date >= first),
+                ),
+                _in(OnwardReferral.start_date, first, last),
+                _in(OnwardReferral.end_date, first, last),
+            )
+        )
         .order_by(OnwardReferral.id)
     )
     return s.execute(q).all()
@@ -459,7 +511,8 @@ def _places(s: Session) -> tuple[dict[int, tuple[str, str]], list[tuple[int, str
     """locality id -> (lot code, locality name); and every locality (id, lot, name, reported)."""
     rows = s.execute(
         select(Locality.id, Locality.name, Locality.active, Lot.id, Lot.code, Lot.active)
-        .join(Lot, Lot.id == Locality.lot_id).order_by(Lot.id, Locality.id)
+        .join(Lot, Lot.id == Locality.lot_id)
+        .order_by(Lot.id, Locality.id)
     ).all()
     places = {r[0]: (r[4], r[1]) for r in rows}
     every = [(r[0], r[4], r[1], bool(r[2] and r[5])) for r in rows]
@@ -471,9 +524,16 @@ def _exec_script(conn: sqlite3.Connection, sql: str) -> None:
     conn.executescript(sql)
 
 
-def build_record_tables(conn: sqlite3.Connection, s: Session, ctx: Ctx, month: str, *,
-                        meta: dict[str, str] | None = None, progress: Progress | None = None,
-                        steps: int = 6) -> RecordSet:
+def build_record_tables(
+    conn: sqlite3.Connection,
+    s: Session,
+    ctx: Ctx,
+    month: str,
+    *,
+    meta: dict[str, str] | None = None,
+    progress: Progress | None = None,
+    steps: int = 6,
+) -> RecordSet:
     """Create the record-level tables, calendar, meta and the measure views in ``conn``.
 
     ``conn`` is a private SQLite database (in memory for a preview, the new
@@ -496,16 +556,50 @@ def build_record_tables(conn: sqlite3.Connection, s: Session, ctx: Ctx, month: s
     used_localities: set[int] = set()
     ref_rows = []
     lo_date, hi_date = first.isoformat(), last.isoformat()
-    for (jid, cid, loc_id, dob, imd, source, received, first_contact, decision, decision_date, reject_reason,
-         start, end, end_reason, sw_start, sw_end) in journeys:
+    for (
+        jid,
+        cid,
+        loc_id,
+        dob,
+        imd,
+        source,
+        received,
+        first_contact,
+        decision,
+        decision_date,
+        reject_reason,
+        start,
+        end,
+        end_reason,
+        sw_start,
+        sw_end,
+    ) in journeys:
         key = pseudo("journey", jid)
         journey_ids[key] = jid
         used_localities.add(loc_id)
         lot, locality = places[loc_id]
         rec, fc, dd, st, en = _iso(received), _iso(first_contact), _iso(decision_date), _iso(start), _iso(end)
-        ref_rows.append((key, pseudo("client", cid), lot, locality,
-                         age_band(_iso(dob), rec), source, imd,
-                         rec, fc, decision, dd, reject_reason, st, en, end_reason, sw_start, sw_end))
+        ref_rows.append(
+            (
+                key,
+                pseudo("client", cid),
+                lot,
+                locality,
+                age_band(_iso(dob), rec),
+                source,
+                imd,
+                rec,
+                fc,
+                decision,
+                dd,
+                reject_reason,
+                st,
+                en,
+                end_reason,
+                sw_start,
+                sw_end,
+            )
+        )
         known = [x for x in (rec, fc, dd, st, en) if x is not None]
         earliest, latest = min(known), max(known)
         if earliest < lo_date:
@@ -522,8 +616,9 @@ def build_record_tables(conn: sqlite3.Connection, s: Session, ctx: Ctx, month: s
         used_localities.add(loc_id)
         lot, locality = places[loc_id]
         rd, st, en = _iso(ref_date), _iso(start), _iso(end)
-        onward_rows.append((pseudo("onward", oid), jkey, pseudo("client", cid), lot,
-                            locality, partner, programme, rd, status, st, en))
+        onward_rows.append(
+            (pseudo("onward", oid), jkey, pseudo("client", cid), lot, locality, partner, programme, rd, status, st, en)
+        )
         known = [x for x in (rd, st, en) if x is not None]
         lo_date = min(lo_date, *known)
         hi_date = max(hi_date, *known)
@@ -540,8 +635,9 @@ def build_record_tables(conn: sqlite3.Connection, s: Session, ctx: Ctx, month: s
 
     step("Building the calendar", 2)
     cal = ctx.calendar(s)
-    cal_rows = [(d.isoformat(), 1 if w else 0)
-                for d, w in cal.days(date.fromisoformat(lo_date), date.fromisoformat(hi_date))]
+    cal_rows = [
+        (d.isoformat(), 1 if w else 0) for d, w in cal.days(date.fromisoformat(lo_date), date.fromisoformat(hi_date))
+    ]
     conn.executemany("INSERT INTO calendar VALUES (?, ?)", cal_rows)
     conn.execute("COMMIT")
     install_measures(conn)
@@ -565,8 +661,10 @@ def install_measures(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN")
     conn.executemany(
         "INSERT INTO measure_definition VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(m.position, m.measure, m.kind, m.decimals, m.multiplier, m.scale, m.definition, m.view, m.sql)
-         for m in defs.measures],
+        [
+            (m.position, m.measure, m.kind, m.decimals, m.multiplier, m.scale, m.definition, m.view, m.sql)
+            for m in defs.measures
+        ],
     )
     conn.execute("COMMIT")
     for _view, sql in defs.base:
@@ -580,6 +678,7 @@ def install_measures(conn: sqlite3.Connection) -> None:
 
 # ---------------------------------------------------------------- computing
 
+
 def exact_value(m: MeasureDef, cases: int, total: int) -> Decimal | None:
     """count: the count. mean: round half away from zero of multiplier*total/cases at m.decimals."""
     if m.is_count:
@@ -591,8 +690,13 @@ def exact_value(m: MeasureDef, cases: int, total: int) -> Decimal | None:
     return Decimal(-q if a < 0 else q).scaleb(-m.decimals)
 
 
-def compute(conn: sqlite3.Connection, month: str, options: ReturnOptions = ReturnOptions(),
-            *, journey_ids: dict[str, int] | None = None) -> Computed:
+def compute(
+    conn: sqlite3.Connection,
+    month: str,
+    options: ReturnOptions = ReturnOptions(),
+    *,
+    journey_ids: dict[str, int] | None = None,
+) -> Computed:
     """Run the measure views in ``conn`` (built by build_record_tables) and apply suppression."""
     defs = definitions()
     by_name = {m.measure: m for m in defs.measures}
@@ -606,13 +710,15 @@ def compute(conn: sqlite3.Connection, month: str, options: ReturnOptions = Retur
         exact = exact_value(m, cases, total)
         sql_value = None if value is None else float(value)
         if (exact is None) != (sql_value is None) or (exact is not None and float(exact) != sql_value):
-            raise StoreError(f"The return's SQL and its definition disagree on {measure} ({lot}/{locality}); "
-                             "reinstall navigator.")
+            raise StoreError(
+                f"The return's SQL and its definition disagree on {measure} ({lot}/{locality}); reinstall navigator."
+            )
         exact_rows.append(ReturnRow(mon, lot, locality, measure, exact, False, exact, cases, m.kind, m.decimals))
     published = apply_suppression(exact_rows, options)
 
     partners = tuple(
-        PartnerRow(*r) for r in conn.execute(
+        PartnerRow(*r)
+        for r in conn.execute(
             "SELECT month, partner, programme, made, started, completed, withdrew FROM onward_by_partner_derived "
             "ORDER BY partner, programme"
         ).fetchall()
@@ -624,14 +730,23 @@ def compute(conn: sqlite3.Connection, month: str, options: ReturnOptions = Retur
         lots.setdefault(lot, []).append(locality)
     n_ref = conn.execute("SELECT COUNT(*) FROM referrals").fetchone()[0]
     n_onward = conn.execute("SELECT COUNT(*) FROM onward_referrals").fetchone()[0]
-    result = MonthlyReturn(month, options, tuple(published), partners, defs.names,
-                           tuple((lot, tuple(locs)) for lot, locs in lots.items()), n_ref, n_onward)
+    result = MonthlyReturn(
+        month,
+        options,
+        tuple(published),
+        partners,
+        defs.names,
+        tuple((lot, tuple(locs)) for lot, locs in lots.items()),
+        n_ref,
+        n_onward,
+    )
 
     cases: dict[str, dict[int, int]] = {}
     places: dict[int, tuple[str, str]] = {}
     if journey_ids is not None:
         for measure, key, lot, locality, x in conn.execute(
-                "SELECT measure, journey_key, lot, locality, x FROM measure_cases"):
+            "SELECT measure, journey_key, lot, locality, x FROM measure_cases"
+        ):
             jid = journey_ids[key]
             cases.setdefault(measure, {})
             cases[measure][jid] = cases[measure].get(jid, 0) + int(x)
@@ -748,8 +863,14 @@ def suppress_partner_rows(rows: Sequence[PartnerRow], options: ReturnOptions) ->
     return tuple(replace(r, **v) for r, v in zip(rows, values))
 
 
-def compute_for(ctx: Ctx, month: str, options: ReturnOptions = ReturnOptions(), *,
-                progress: Progress | None = None, with_cases: bool = True) -> Computed:
+def compute_for(
+    ctx: Ctx,
+    month: str,
+    options: ReturnOptions = ReturnOptions(),
+    *,
+    progress: Progress | None = None,
+    with_cases: bool = True,
+) -> Computed:
     """Build the record-level tables in a private in-memory database and compute the return."""
     month = parse_month(month)
     conn = sqlite3.connect(":memory:")
@@ -769,6 +890,7 @@ def preview(ctx: Ctx, month: str, options: ReturnOptions | None = None) -> Month
 
 # ---------------------------------------------------------------- sent returns
 
+
 @dataclass(frozen=True)
 class SentReturnInfo:
     id: int
@@ -780,35 +902,60 @@ class SentReturnInfo:
 
 def _figures_json(computed: Computed, audit_id: int) -> str:
     r = computed.result
-    return json.dumps({
-        "definitions_version": DEFINITIONS_VERSION,
-        "rows": [
-            {"lot": x.lot, "locality": x.locality, "measure": x.measure,
-             "value": None if x.value is None else str(x.value), "suppressed": int(x.suppressed),
-             "exact": None if x.exact is None else str(x.exact), "cases": x.cases}
-            for x in r.rows
-        ],
-        "onward_by_partner": [
-            {"partner": p.partner, "programme": p.programme, "made": p.made, "started": p.started,
-             "completed": p.completed, "withdrew": p.withdrew}
-            for p in r.onward_by_partner
-        ],
-        "cases": {m: sorted([jid, x] for jid, x in c.items()) for m, c in sorted(computed.cases.items())},
-        "places": {str(jid): list(p) for jid, p in sorted(computed.places.items())},
-        "audit_id": audit_id,
-    }, sort_keys=True)
+    return json.dumps(
+        {
+            "definitions_version": DEFINITIONS_VERSION,
+            "rows": [
+                {
+                    "lot": x.lot,
+                    "locality": x.locality,
+                    "measure": x.measure,
+                    "value": None if x.value is None else str(x.value),
+                    "suppressed": int(x.suppressed),
+                    "exact": None if x.exact is None else str(x.exact),
+                    "cases": x.cases,
+                }
+                for x in r.rows
+            ],
+            "onward_by_partner": [
+                {
+                    "partner": p.partner,
+                    "programme": p.programme,
+                    "made": p.made,
+                    "started": p.started,
+                    "completed": p.completed,
+                    "withdrew": p.withdrew,
+                }
+                for p in r.onward_by_partner
+            ],
+            "cases": {m: sorted([jid, x] for jid, x in c.items()) for m, c in sorted(computed.cases.items())},
+            "places": {str(jid): list(p) for jid, p in sorted(computed.places.items())},
+            "audit_id": audit_id,
+        },
+        sort_keys=True,
+    )
 
 
 def record_sent(s: Session, ctx: Ctx, computed: Computed, *, file_name: str | None = None) -> int:
     """Record a return as sent (inside the caller's write transaction), with an audit event."""
     r = computed.result
-    sent = SentReturn(month=r.month, sent_at=ctx.now(), username=ctx.username,
-                      options=json.dumps(r.options.as_dict(), sort_keys=True), figures="{}")
+    sent = SentReturn(
+        month=r.month,
+        sent_at=ctx.now(),
+        username=ctx.username,
+        options=json.dumps(r.options.as_dict(), sort_keys=True),
+        figures="{}",
+    )
     s.add(sent)
     s.flush()
-    audit.record(s, ctx, "return.final", "sent_return", sent.id,
-                 after={"month": r.month, "options": r.options.as_dict(), "figures": len(r.rows),
-                        "file": file_name})
+    audit.record(
+        s,
+        ctx,
+        "return.final",
+        "sent_return",
+        sent.id,
+        after={"month": r.month, "options": r.options.as_dict(), "figures": len(r.rows), "file": file_name},
+    )
     audit_id = s.execute(select(func.max(AuditEvent.id))).scalar_one()
     sent.figures = _figures_json(computed, audit_id)
     s.add(sent)
@@ -817,8 +964,9 @@ def record_sent(s: Session, ctx: Ctx, computed: Computed, *, file_name: str | No
 
 
 def _info(row: SentReturn) -> SentReturnInfo:
-    return SentReturnInfo(row.id, row.month, row.sent_at, row.username,
-                          ReturnOptions.from_dict(json.loads(row.options or "{}")))
+    return SentReturnInfo(
+        row.id, row.month, row.sent_at, row.username, ReturnOptions.from_dict(json.loads(row.options or "{}"))
+    )
 
 
 def sent_returns(ctx: Ctx) -> tuple[SentReturnInfo, ...]:
@@ -834,8 +982,11 @@ def latest_sent(ctx: Ctx, month: str) -> SentReturnInfo | None:
     month = parse_month(month)
     with ctx.read() as s:
         access.require_team_lead(ctx.actor(s))
-        row = s.execute(select(SentReturn).where(SentReturn.month == month)
-                        .order_by(SentReturn.id.desc()).limit(1)).scalars().first()
+        row = (
+            s.execute(select(SentReturn).where(SentReturn.month == month).order_by(SentReturn.id.desc()).limit(1))
+            .scalars()
+            .first()
+        )
         return _info(row) if row else None
 
 
@@ -874,8 +1025,11 @@ class FigureDrift:
 
     @property
     def moved(self) -> bool:
-        return (self.sent_exact != self.today_exact or self.sent_value != self.today_value
-                or self.sent_suppressed != self.today_suppressed)
+        return (
+            self.sent_exact != self.today_exact
+            or self.sent_value != self.today_value
+            or self.sent_suppressed != self.today_suppressed
+        )
 
     @property
     def level(self) -> str:
@@ -902,9 +1056,24 @@ class Drift:
         return tuple(f for f in self.figures if f.moved)
 
 
-FREE_TEXT_KEYS = frozenset({"note", "reason", "referrer", "outcome_evidence", "evidence", "statement",
-                            "first_name", "last_name", "address", "phone", "email", "postcode", "nhs_number",
-                            "date_of_birth"})
+FREE_TEXT_KEYS = frozenset(
+    {
+        "note",
+        "reason",
+        "referrer",
+        "outcome_evidence",
+        "evidence",
+        "statement",
+        "first_name",
+        "last_name",
+        "address",
+        "phone",
+        "email",
+        "postcode",
+        "nhs_number",
+        "date_of_birth",
+    }
+)
 
 
 def _summarise_change(before: str | None, after: str | None) -> str:
@@ -921,8 +1090,11 @@ def _summarise_change(before: str | None, after: str | None) -> str:
         if key in FREE_TEXT_KEYS:
             parts.append(f"{key} changed")
         elif isinstance(new, dict):
-            inner = ", ".join(f"{k}={v}" for k, v in sorted(new.items())
-                              if k not in FREE_TEXT_KEYS and not isinstance(v, (dict, list)) and v is not None)
+            inner = ", ".join(
+                f"{k}={v}"
+                for k, v in sorted(new.items())
+                if k not in FREE_TEXT_KEYS and not isinstance(v, (dict, list)) and v is not None
+            )
             parts.append(f"{key} ({inner})" if inner else key)
         elif key in b:
             parts.append(f"{key}: {old} -> {new}")
@@ -968,24 +1140,32 @@ def drift(ctx: Ctx, sent_id: int) -> Drift:
         except KeyError:
             tr = None
         fig = FigureDrift(
-            lot, locality, measure, kind, decimals,
-            _parse_dec(sr["value"]) if sr else None, bool(sr["suppressed"]) if sr else False,
+            lot,
+            locality,
+            measure,
+            kind,
+            decimals,
+            _parse_dec(sr["value"]) if sr else None,
+            bool(sr["suppressed"]) if sr else False,
             _parse_dec(sr["exact"]) if sr else None,
-            tr.value if tr else None, tr.suppressed if tr else False, tr.exact if tr else None,
+            tr.value if tr else None,
+            tr.suppressed if tr else False,
+            tr.exact if tr else None,
         )
         if not fig.moved:
             out.append(fig)
             continue
 
-        def in_scope(place) -> bool:
+        def in_scope(place, lot=lot, locality=locality) -> bool:
             if place is None:
                 return False
             return lot == ALL or (place[0] == lot and (locality == ALL or place[1] == locality))
 
         before = {j: x for j, x in sent_cases.get(measure, {}).items() if in_scope(sent_places.get(j))}
         now = {j: x for j, x in today.cases.get(measure, {}).items() if in_scope(today.places.get(j))}
-        changed = [(j, before.get(j), now.get(j)) for j in sorted(set(before) | set(now))
-                   if before.get(j) != now.get(j)]
+        changed = [
+            (j, before.get(j), now.get(j)) for j in sorted(set(before) | set(now)) if before.get(j) != now.get(j)
+        ]
         wanted.update(j for j, _, _ in changed)
         pending.append((fig, changed))
         out.append(fig)
@@ -996,23 +1176,30 @@ def drift(ctx: Ctx, sent_id: int) -> Drift:
     edits: dict[int, list[JourneyEdit]] = {}
     with ctx.read() as s:
         ids = sorted(wanted)
-        for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
             for jid, ref, cid in s.execute(
-                    select(Journey.id, Client.client_ref, Client.id).join(Client, Client.id == Journey.client_id)
-                    .where(Journey.id.in_(chunk))).all():
+                select(Journey.id, Client.client_ref, Client.id)
+                .join(Client, Client.id == Journey.client_id)
+                .where(Journey.id.in_(chunk))
+            ).all():
                 refs[jid] = (ref, cid)
         by_client: dict[int, list[int]] = {}
         for jid, (_ref, cid) in refs.items():
             by_client.setdefault(cid, []).append(jid)
-        for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-            for ev in s.execute(select(AuditEvent).where(AuditEvent.id > audit_id, AuditEvent.journey_id.in_(chunk))
-                                .order_by(AuditEvent.id)).scalars():
+        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+            for ev in s.execute(
+                select(AuditEvent)
+                .where(AuditEvent.id > audit_id, AuditEvent.journey_id.in_(chunk))
+                .order_by(AuditEvent.id)
+            ).scalars():
                 edits.setdefault(ev.journey_id, []).append(_edit(ev))
         clients = sorted(by_client)
-        for chunk in (clients[i:i + 500] for i in range(0, len(clients), 500)):
-            for ev in s.execute(select(AuditEvent).where(AuditEvent.id > audit_id, AuditEvent.journey_id.is_(None),
-                                                         AuditEvent.client_id.in_(chunk))
-                                .order_by(AuditEvent.id)).scalars():
+        for chunk in (clients[i : i + 500] for i in range(0, len(clients), 500)):
+            for ev in s.execute(
+                select(AuditEvent)
+                .where(AuditEvent.id > audit_id, AuditEvent.journey_id.is_(None), AuditEvent.client_id.in_(chunk))
+                .order_by(AuditEvent.id)
+            ).scalars():
                 for jid in by_client[ev.client_id]:
                     edits.setdefault(jid, []).append(_edit(ev))
     final: list[FigureDrift] = []
@@ -1024,8 +1211,7 @@ def drift(ctx: Ctx, sent_id: int) -> Drift:
             final.append(fig)
             continue
         journeys = tuple(
-            MovedJourney(j, refs.get(j, ("?", 0))[0], sx, tx,
-                         tuple(sorted(edits.get(j, []), key=lambda e: e.at)))
+            MovedJourney(j, refs.get(j, ("?", 0))[0], sx, tx, tuple(sorted(edits.get(j, []), key=lambda e: e.at)))
             for j, sx, tx in changed
         )
         final.append(replace(fig, journeys=journeys))

@@ -12,7 +12,7 @@ one audit event saying who moved it and where.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, func, insert, select, text
 from sqlmodel import Session
@@ -64,7 +64,7 @@ def _fix_row(row: dict, tz_columns: list[str]) -> dict:
     for c in tz_columns:
         v = row.get(c)
         if isinstance(v, datetime) and v.tzinfo is None:
-            row[c] = v.replace(tzinfo=timezone.utc)  # SQLite keeps UTC times without their zone
+            row[c] = v.replace(tzinfo=UTC)  # SQLite keeps UTC times without their zone
     return row
 
 
@@ -78,8 +78,10 @@ def migrate_store(ctx: Ctx, target_url: str, *, progress=None) -> MigrationResul
     target = open_store(target_url, create=True)
     try:
         if not _is_empty(target):
-            raise StoreError(f"{describe(target_url)} already holds navigator data. Give an empty database "
-                             "(moving into a used one would mix two teams' records). Nothing was copied.")
+            raise StoreError(
+                f"{describe(target_url)} already holds navigator data. Give an empty database "
+                "(moving into a used one would mix two teams' records). Nothing was copied."
+            )
         # Say who moved the store and where: this event is copied too.
         with ctx.write() as s:
             audit.record(s, ctx, "store.migrate", "store", None, after={"to": describe(target_url)})
@@ -100,11 +102,17 @@ def migrate_store(ctx: Ctx, target_url: str, *, progress=None) -> MigrationResul
                     progress(table.name, n)
             if target.engine.dialect.name == "postgresql":
                 for table in _tables():
-                    if "id" in table.columns and table.columns["id"].primary_key and \
-                            table.columns["id"].autoincrement in (True, "auto"):
-                        dst.execute(text(
-                            f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
-                            f"COALESCE((SELECT MAX(id) FROM \"{table.name}\"), 0) + 1, false)"))
+                    if (
+                        "id" in table.columns
+                        and table.columns["id"].primary_key
+                        and table.columns["id"].autoincrement in (True, "auto")
+                    ):
+                        dst.execute(
+                            text(
+                                f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                                f'COALESCE((SELECT MAX(id) FROM "{table.name}"), 0) + 1, false)'
+                            )
+                        )
         with source.engine.connect() as src, target.engine.connect() as dst:
             for table in _tables():
                 a = src.execute(select(func.count()).select_from(table)).scalar_one()

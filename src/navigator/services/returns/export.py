@@ -42,7 +42,7 @@ from pathlib import Path
 from navigator.domain.errors import DomainError
 from navigator.services import access, audit
 from navigator.services.context import Ctx
-from navigator.services.returns import (
+from navigator.services.returns.figures import (
     Computed,
     MonthlyReturn,
     Progress,
@@ -83,15 +83,15 @@ def csv_text(result: MonthlyReturn) -> str:
     w.writerow(CSV_COLUMNS)
     for r in result.rows:
         value = "" if r.suppressed else (r.text if r.value is not None else "")
-        w.writerow([neutralise(str(c)) for c in (r.month, r.lot, r.locality, r.measure, value,
-                                                 1 if r.suppressed else 0)])
+        w.writerow(
+            [neutralise(str(c)) for c in (r.month, r.lot, r.locality, r.measure, value, 1 if r.suppressed else 0)]
+        )
     return buf.getvalue()
 
 
 def _check_target(path: Path, force: bool, what: str) -> None:
     if path.exists() and not force:
-        raise DomainError(f"{path} already exists. Choose another file name, or add --force to replace it.",
-                          field=what)
+        raise DomainError(f"{path} already exists. Choose another file name, or add --force to replace it.", field=what)
     if path.exists() and path.is_dir():
         raise DomainError(f"{path} is a folder; give a file name.", field=what)
     if not path.parent.is_dir():
@@ -106,12 +106,14 @@ def _place(tmp: Path, target: Path, force: bool) -> None:
     try:
         os.link(tmp, target)  # atomic, fails if the target appeared meanwhile
     except FileExistsError:
-        raise DomainError(f"{target} already exists. Choose another name, or add --force to replace it.",
-                          field="out") from None
+        raise DomainError(
+            f"{target} already exists. Choose another name, or add --force to replace it.", field="out"
+        ) from None
     except OSError:
         if target.exists():
-            raise DomainError(f"{target} already exists. Choose another name, or add --force to replace it.",
-                              field="out") from None
+            raise DomainError(
+                f"{target} already exists. Choose another name, or add --force to replace it.", field="out"
+            ) from None
         os.replace(tmp, target)
         return
     os.unlink(tmp)
@@ -125,28 +127,44 @@ def _temp_beside(target: Path, suffix: str) -> Path:
 
 def write_return_tables(conn: sqlite3.Connection, result: MonthlyReturn) -> None:
     conn.execute("BEGIN")
-    conn.execute("CREATE TABLE monthly_return (month TEXT NOT NULL, lot TEXT NOT NULL, locality TEXT NOT NULL, "
-                 "measure TEXT NOT NULL, value REAL, suppressed INTEGER NOT NULL, "
-                 "PRIMARY KEY (lot, locality, measure))")
+    conn.execute(
+        "CREATE TABLE monthly_return (month TEXT NOT NULL, lot TEXT NOT NULL, locality TEXT NOT NULL, "
+        "measure TEXT NOT NULL, value REAL, suppressed INTEGER NOT NULL, "
+        "PRIMARY KEY (lot, locality, measure))"
+    )
     conn.executemany(
         "INSERT INTO monthly_return VALUES (?, ?, ?, ?, ?, ?)",
-        [(r.month, r.lot, r.locality, r.measure, None if r.value is None else float(r.value), int(r.suppressed))
-         for r in result.rows],
+        [
+            (r.month, r.lot, r.locality, r.measure, None if r.value is None else float(r.value), int(r.suppressed))
+            for r in result.rows
+        ],
     )
-    conn.execute("CREATE TABLE onward_by_partner (month TEXT NOT NULL, partner TEXT NOT NULL, "
-                 "programme TEXT NOT NULL, made INTEGER, started INTEGER, completed INTEGER, withdrew INTEGER, "
-                 "PRIMARY KEY (partner, programme))")
+    conn.execute(
+        "CREATE TABLE onward_by_partner (month TEXT NOT NULL, partner TEXT NOT NULL, "
+        "programme TEXT NOT NULL, made INTEGER, started INTEGER, completed INTEGER, withdrew INTEGER, "
+        "PRIMARY KEY (partner, programme))"
+    )
     conn.executemany(
         "INSERT INTO onward_by_partner VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(p.month, p.partner, p.programme, p.made, p.started, p.completed, p.withdrew)
-         for p in result.onward_by_partner],
+        [
+            (p.month, p.partner, p.programme, p.made, p.started, p.completed, p.withdrew)
+            for p in result.onward_by_partner
+        ],
     )
     conn.execute("COMMIT")
 
 
-def export_month(ctx: Ctx, month: str, out: str | os.PathLike, *, csv_path: str | os.PathLike | None = None,
-                 options: ReturnOptions = ReturnOptions(), final: bool = False, force: bool = False,
-                 progress: Progress | None = None) -> ExportResult:
+def export_month(
+    ctx: Ctx,
+    month: str,
+    out: str | os.PathLike,
+    *,
+    csv_path: str | os.PathLike | None = None,
+    options: ReturnOptions = ReturnOptions(),  # noqa: B008 - a frozen dataclass, safe to share
+    final: bool = False,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> ExportResult:
     """Write the month's return to a new SQLite file (and CSV); audit it; record it as sent if final."""
     month = parse_month(month)
     target = Path(out).expanduser().absolute()
@@ -167,9 +185,11 @@ def export_month(ctx: Ctx, month: str, out: str | os.PathLike, *, csv_path: str 
         try:
             conn.execute("PRAGMA journal_mode=MEMORY")
             generated_at = ctx.now().isoformat(timespec="seconds")
-            meta = {"generated_at": generated_at,
-                    "suppress_under": "" if options.suppress_under is None else str(options.suppress_under),
-                    "round_to": "" if options.round_to is None else str(options.round_to)}
+            meta = {
+                "generated_at": generated_at,
+                "suppress_under": "" if options.suppress_under is None else str(options.suppress_under),
+                "round_to": "" if options.round_to is None else str(options.round_to),
+            }
             with ctx.read() as s:
                 rs = build_record_tables(conn, s, ctx, month, meta=meta, progress=progress, steps=STEPS)
             if progress:
@@ -195,11 +215,23 @@ def export_month(ctx: Ctx, month: str, out: str | os.PathLike, *, csv_path: str 
             progress("Recording the export", 5, STEPS)
         sent_id = None
         with ctx.write() as s:
-            audit.record(s, ctx, "return.export", "return", None, after={
-                "month": month, "options": options.as_dict(), "final": final, "file": target.name,
-                "csv": csv_target.name if csv_target else None, "figures": len(computed.result.rows),
-                "referrals": rs.referrals, "onward_referrals": rs.onward,
-            })
+            audit.record(
+                s,
+                ctx,
+                "return.export",
+                "return",
+                None,
+                after={
+                    "month": month,
+                    "options": options.as_dict(),
+                    "final": final,
+                    "file": target.name,
+                    "csv": csv_target.name if csv_target else None,
+                    "figures": len(computed.result.rows),
+                    "referrals": rs.referrals,
+                    "onward_referrals": rs.onward,
+                },
+            )
             if final:
                 sent_id = record_sent(s, ctx, computed, file_name=target.name)
             _place(tmp, target, force)
@@ -210,8 +242,9 @@ def export_month(ctx: Ctx, month: str, out: str | os.PathLike, *, csv_path: str 
         placed.clear()  # committed: the export is recorded and in place
         if progress:
             progress("Done", STEPS, STEPS)
-        return ExportResult(target, csv_target, month, computed.result, rs.referrals, rs.onward,
-                            rs.calendar_days, sent_id)
+        return ExportResult(
+            target, csv_target, month, computed.result, rs.referrals, rs.onward, rs.calendar_days, sent_id
+        )
     except BaseException:
         for p in placed:  # the store refused the record: do not leave an unrecorded export behind
             try:

@@ -9,7 +9,13 @@ from sqlmodel import Session, select
 
 from navigator.services import audit
 from navigator.services.context import Ctx, get_setting, put_setting
-from navigator.services.dto import LocalityOption, Option, ProgrammeOption, ReferenceData, UserOption
+from navigator.services.dto import (
+    LocalityOption,
+    Option,
+    ProgrammeOption,
+    ReferenceData,
+    UserOption,
+)
 from navigator.store import seed
 from navigator.store.engine import Store, open_store
 from navigator.store.models import (
@@ -35,8 +41,7 @@ def initialise(ctx: Ctx, *, admin_name: str | None = None) -> bool:
         if is_initialised(s):
             return False
         now = ctx.now()
-        admin = User(username=ctx.username, name=admin_name or ctx.username, role="admin", active=True,
-                     created_at=now)
+        admin = User(username=ctx.username, name=admin_name or ctx.username, role="admin", active=True, created_at=now)
         s.add(admin)
         w = audit.writer(s, ctx)
         s.flush()
@@ -47,8 +52,11 @@ def initialise(ctx: Ctx, *, admin_name: str | None = None) -> bool:
             s.flush()
             for loc in localities:
                 s.add(Locality(lot_id=lot.id, name=loc))
-        for model, rows in ((ReferralSource, seed.REFERRAL_SOURCES), (SupportArea, seed.SUPPORT_AREAS),
-                            (PersonalOutcome, seed.PERSONAL_OUTCOMES)):
+        for model, rows in (
+            (ReferralSource, seed.REFERRAL_SOURCES),
+            (SupportArea, seed.SUPPORT_AREAS),
+            (PersonalOutcome, seed.PERSONAL_OUTCOMES),
+        ):
             for code, name in rows:
                 s.add(model(code=code, name=name))
         for partner, programme, days in seed.PARTNERS:
@@ -77,8 +85,7 @@ def reference(ctx: Ctx, *, include_retired: bool = False) -> ReferenceData:
 def reference_in(s: Session, *, include_retired: bool = False) -> ReferenceData:
     def opts(model):
         q = select(model).order_by(model.id)
-        return tuple(Option(r.id, r.code, r.name, r.active) for r in s.exec(q).all()
-                     if include_retired or r.active)
+        return tuple(Option(r.id, r.code, r.name, r.active) for r in s.exec(q).all() if include_retired or r.active)
 
     lots = {lot.id: lot for lot in s.exec(select(Lot)).all()}
     localities = tuple(
@@ -87,10 +94,12 @@ def reference_in(s: Session, *, include_retired: bool = False) -> ReferenceData:
         if include_retired or loc.active
     )
     programmes = tuple(
-        ProgrammeOption(p.id, p.partner_id, partner.name, p.name, p.expected_response_days,
-                        p.active and partner.active)
-        for p, partner in s.exec(select(Programme, Partner).join(Partner, Partner.id == Programme.partner_id)
-                                 .order_by(Partner.name, Programme.name)).all()
+        ProgrammeOption(p.id, p.partner_id, partner.name, p.name, p.expected_response_days, p.active and partner.active)
+        for p, partner in s.exec(
+            select(Programme, Partner)
+            .join(Partner, Partner.id == Programme.partner_id)
+            .order_by(Partner.name, Programme.name)
+        ).all()
         if include_retired or (p.active and partner.active)
     )
     user_lots: dict[int, list[str]] = {}
@@ -102,8 +111,9 @@ def reference_in(s: Session, *, include_retired: bool = False) -> ReferenceData:
         if include_retired or u.active
     )
     return ReferenceData(
-        lots=tuple(Option(lot.id, lot.code, lot.name, lot.active) for lot in lots.values()
-                   if include_retired or lot.active),
+        lots=tuple(
+            Option(lot.id, lot.code, lot.name, lot.active) for lot in lots.values() if include_retired or lot.active
+        ),
         localities=localities,
         sources=opts(ReferralSource),
         support_areas=opts(SupportArea),
@@ -117,4 +127,3 @@ def meaningful_threshold(s: Session):
     from decimal import Decimal
 
     return Decimal(str(get_setting(s, "swemwbs_threshold", "3")))
-

@@ -32,8 +32,8 @@ from navigator.domain import lifecycle as L
 from navigator.domain.errors import DomainError, NotFound
 from navigator.domain.identifiers import clean_text, format_nhs_number
 from navigator.services import access, audit
-from navigator.services.admin import _admin, _service_in
 from navigator.services.context import Ctx, get_setting, protocol, put_setting
+from navigator.services.setup.admin import _admin, _service_in
 from navigator.store.models import (
     Client,
     Journey,
@@ -73,8 +73,7 @@ FIELD_HELP = {
     "referrer": "the referrer's name as recorded (else 'Colleague')",
     "referral_source": "the kind of referrer, e.g. GP / primary care",
     "opt_in_days": "the protocol's opt-in period in working days",
-    "opt_in_deadline": "the last day to opt in (the scheduled no-response closure, else today plus the "
-                       "opt-in period)",
+    "opt_in_deadline": "the last day to opt in (the scheduled no-response closure, else today plus the opt-in period)",
     "end_date": "the date the journey was closed",
     "closure_reason": "why it was closed, e.g. No response",
     "partner": "the delivery partner",
@@ -83,8 +82,7 @@ FIELD_HELP = {
     "support_areas": "the support areas of the referral, e.g. Housing, Employment",
 }
 
-_COMMON = ("today", "service_name", "service_phone", "service_email", "service_address", "navigator_name",
-           "client_ref")
+_COMMON = ("today", "service_name", "service_phone", "service_email", "service_address", "navigator_name", "client_ref")
 
 
 @dataclass(frozen=True)
@@ -186,22 +184,68 @@ Our reference: {client_ref}
 """
 
 KINDS: dict[str, TemplateKind] = {
-    k.name: k for k in (
-        TemplateKind("opt_in_letter", "Opt-in letter", "the person referred",
-                     _COMMON + ("client_first_name", "client_last_name", "client_name", "client_address",
-                                "client_postcode", "received_date", "referrer", "referral_source",
-                                "opt_in_days", "opt_in_deadline"),
-                     OPT_IN_LETTER),
-        TemplateKind("closure_notice", "Closure notice to the referrer", "the referrer",
-                     _COMMON + ("client_first_name", "client_last_name", "client_name", "client_date_of_birth",
-                                "client_nhs_number", "received_date", "referrer", "referral_source", "end_date",
-                                "closure_reason"),
-                     CLOSURE_NOTICE),
-        TemplateKind("partner_summary", "Onward-referral summary for a partner", "the delivery partner",
-                     _COMMON + ("client_first_name", "client_last_name", "client_name", "client_phone",
-                                "client_email", "client_address", "client_postcode", "client_preferred_method",
-                                "locality", "partner", "programme", "referral_date", "support_areas"),
-                     PARTNER_SUMMARY),
+    k.name: k
+    for k in (
+        TemplateKind(
+            "opt_in_letter",
+            "Opt-in letter",
+            "the person referred",
+            _COMMON
+            + (
+                "client_first_name",
+                "client_last_name",
+                "client_name",
+                "client_address",
+                "client_postcode",
+                "received_date",
+                "referrer",
+                "referral_source",
+                "opt_in_days",
+                "opt_in_deadline",
+            ),
+            OPT_IN_LETTER,
+        ),
+        TemplateKind(
+            "closure_notice",
+            "Closure notice to the referrer",
+            "the referrer",
+            _COMMON
+            + (
+                "client_first_name",
+                "client_last_name",
+                "client_name",
+                "client_date_of_birth",
+                "client_nhs_number",
+                "received_date",
+                "referrer",
+                "referral_source",
+                "end_date",
+                "closure_reason",
+            ),
+            CLOSURE_NOTICE,
+        ),
+        TemplateKind(
+            "partner_summary",
+            "Onward-referral summary for a partner",
+            "the delivery partner",
+            _COMMON
+            + (
+                "client_first_name",
+                "client_last_name",
+                "client_name",
+                "client_phone",
+                "client_email",
+                "client_address",
+                "client_postcode",
+                "client_preferred_method",
+                "locality",
+                "partner",
+                "programme",
+                "referral_date",
+                "support_areas",
+            ),
+            PARTNER_SUMMARY,
+        ),
     )
 }
 
@@ -219,8 +263,9 @@ class LetterTemplate:
 def kind(name: str) -> TemplateKind:
     k = KINDS.get((name or "").strip().lower().replace("-", "_"))
     if k is None:
-        raise NotFound(f"There is no letter template '{name}'. The templates are: {', '.join(KINDS)}.",
-                       field="template")
+        raise NotFound(
+            f"There is no letter template '{name}'. The templates are: {', '.join(KINDS)}.", field="template"
+        )
     return k
 
 
@@ -230,15 +275,18 @@ def fields_used(text: str) -> list[str]:
     try:
         parsed = list(string.Formatter().parse(text))
     except ValueError:
-        raise DomainError("A brace is not closed. Fields look like {client_first_name}; write {{ or }} for a "
-                          "brace in the text.", field="template") from None
+        raise DomainError(
+            "A brace is not closed. Fields look like {client_first_name}; write {{ or }} for a brace in the text.",
+            field="template",
+        ) from None
     for _literal, name, spec, conversion in parsed:
         if name is None:
             continue
         if not name.isidentifier() or spec or conversion:
             shown = "{" + name + ("!" + conversion if conversion else "") + (":" + spec if spec else "") + "}"
-            raise DomainError(f"{shown} is not a field: fields are plain names such as {{client_first_name}}.",
-                              field="template")
+            raise DomainError(
+                f"{shown} is not a field: fields are plain names such as {{client_first_name}}.", field="template"
+            )
         if name not in out:
             out.append(name)
     return out
@@ -251,8 +299,11 @@ def check_template(name: str, text: str) -> str:
     assert body is not None
     bad = [f for f in fields_used(body) if f not in k.fields]
     if bad:
-        raise DomainError(f"The {k.title.lower()} may not use {', '.join('{' + b + '}' for b in bad)}: it goes to "
-                          f"{k.recipient}. Allowed fields: {', '.join(k.fields)}.", field="template")
+        raise DomainError(
+            f"The {k.title.lower()} may not use {', '.join('{' + b + '}' for b in bad)}: it goes to "
+            f"{k.recipient}. Allowed fields: {', '.join(k.fields)}.",
+            field="template",
+        )
     return body + "\n"
 
 
@@ -293,8 +344,13 @@ def _set_template_in(s: Session, ctx: Ctx, w: audit.AuditWriter, name: str, text
     else:
         overrides[k.name] = new
     put_setting(s, "letter_templates", overrides, ctx.now())
-    w.add("letter.template", "setting", None, before={"template": k.name, "text": before},
-          after={"template": k.name, "text": new})
+    w.add(
+        "letter.template",
+        "setting",
+        None,
+        before={"template": k.name, "text": before},
+        after={"template": k.name, "text": new},
+    )
     return True
 
 
@@ -314,23 +370,28 @@ def reset_template(ctx: Ctx, name: str) -> LetterTemplate:
 
 # ---------------------------------------------------------------- rendering
 
+
 def long_date(d: date | None) -> str:
     return f"{d.day} {d:%B %Y}" if d else ""
 
 
-def _values(s: Session, ctx: Ctx, k: TemplateKind, journey: Journey, client: Client,
-            onward_id: int | None) -> dict[str, str]:
+def _values(
+    s: Session, ctx: Ctx, k: TemplateKind, journey: Journey, client: Client, onward_id: int | None
+) -> dict[str, str]:
     service = _service_in(s)
     nav = s.get(User, journey.navigator_id)
     source = s.get(ReferralSource, journey.source_id)
     loc = s.get(Locality, client.locality_id)
     v: dict[str, str] = {
         "today": long_date(ctx.today()),
-        "service_name": service.name, "service_phone": service.phone or "", "service_email": service.email or "",
+        "service_name": service.name,
+        "service_phone": service.phone or "",
+        "service_email": service.email or "",
         "service_address": service.address or "",
         "navigator_name": nav.name if nav else "",
         "client_ref": client.client_ref,
-        "client_first_name": client.first_name, "client_last_name": client.last_name,
+        "client_first_name": client.first_name,
+        "client_last_name": client.last_name,
         "client_name": f"{client.first_name} {client.last_name}",
         "received_date": long_date(journey.received_date),
         "referrer": journey.referrer or "Colleague",
@@ -339,45 +400,71 @@ def _values(s: Session, ctx: Ctx, k: TemplateKind, journey: Journey, client: Cli
     state = L.State(journey.state)
     if k.name == "opt_in_letter":
         if not state.is_open:
-            raise DomainError("This journey is closed: an opt-in letter is for a person still being contacted.",
-                              field="template")
+            raise DomainError(
+                "This journey is closed: an opt-in letter is for a person still being contacted.", field="template"
+            )
         p = protocol(s)
-        task = s.exec(select(Task).where(Task.journey_id == journey.id, Task.status == "open",
-                                         Task.kind == "no_response_close")).first()
+        task = s.exec(
+            select(Task).where(Task.journey_id == journey.id, Task.status == "open", Task.kind == "no_response_close")
+        ).first()
         deadline = task.due_date if task else ctx.calendar(s).add(ctx.today(), p.opt_in_days)
-        v |= {"client_address": client.address or "", "client_postcode": client.postcode or "",
-              "opt_in_days": str(p.opt_in_days), "opt_in_deadline": long_date(deadline)}
+        v |= {
+            "client_address": client.address or "",
+            "client_postcode": client.postcode or "",
+            "opt_in_days": str(p.opt_in_days),
+            "opt_in_deadline": long_date(deadline),
+        }
     elif k.name == "closure_notice":
         if state.is_open or journey.end_date is None:
-            raise DomainError("The journey is not closed yet: close it first, then produce the closure notice.",
-                              field="template")
+            raise DomainError(
+                "The journey is not closed yet: close it first, then produce the closure notice.", field="template"
+            )
         reason = journey.end_reason
         label = L.END_LABELS.get(L.EndReason(reason), reason) if reason else ""
-        v |= {"client_date_of_birth": long_date(client.date_of_birth),
-              "client_nhs_number": format_nhs_number(client.nhs_number),
-              "end_date": long_date(journey.end_date), "closure_reason": label}
+        v |= {
+            "client_date_of_birth": long_date(client.date_of_birth),
+            "client_nhs_number": format_nhs_number(client.nhs_number),
+            "end_date": long_date(journey.end_date),
+            "closure_reason": label,
+        }
     elif k.name == "partner_summary":
         if not client.consent_to_share:
-            raise DomainError("The person has not consented to share their details, so no summary can go to a "
-                              "partner. Record their consent first (if they give it).", field="consent_to_share")
+            raise DomainError(
+                "The person has not consented to share their details, so no summary can go to a "
+                "partner. Record their consent first (if they give it).",
+                field="consent_to_share",
+            )
         q = select(OnwardReferral).where(OnwardReferral.journey_id == journey.id)
         if onward_id is not None:
             q = q.where(OnwardReferral.id == onward_id)
         onward = s.exec(q.order_by(OnwardReferral.referral_date.desc(), OnwardReferral.id.desc())).first()
         if onward is None:
-            raise DomainError("There is no onward referral on this journey" +
-                              (" with that number" if onward_id is not None else "") +
-                              ": make the onward referral first.", field="onward")
+            raise DomainError(
+                "There is no onward referral on this journey"
+                + (" with that number" if onward_id is not None else "")
+                + ": make the onward referral first.",
+                field="onward",
+            )
         prog = s.get(Programme, onward.programme_id)
         partner = s.get(Partner, prog.partner_id)
-        areas = s.exec(select(SupportArea.name).join(JourneySupportArea,
-                                                     JourneySupportArea.support_area_id == SupportArea.id)
-                       .where(JourneySupportArea.journey_id == journey.id).order_by(SupportArea.id)).all()
-        v |= {"client_phone": client.phone or "", "client_email": client.email or "",
-              "client_address": client.address or "", "client_postcode": client.postcode or "",
-              "client_preferred_method": client.preferred_method or "",
-              "locality": loc.name if loc else "", "partner": partner.name, "programme": prog.name,
-              "referral_date": long_date(onward.referral_date), "support_areas": "; ".join(areas)}
+        areas = s.exec(
+            select(SupportArea.name)
+            .join(JourneySupportArea, JourneySupportArea.support_area_id == SupportArea.id)
+            .where(JourneySupportArea.journey_id == journey.id)
+            .order_by(SupportArea.id)
+        ).all()
+        v |= {
+            "client_phone": client.phone or "",
+            "client_email": client.email or "",
+            "client_address": client.address or "",
+            "client_postcode": client.postcode or "",
+            "client_preferred_method": client.preferred_method or "",
+            "locality": loc.name if loc else "",
+            "partner": partner.name,
+            "programme": prog.name,
+            "referral_date": long_date(onward.referral_date),
+            "support_areas": "; ".join(areas),
+        }
     return {f: v.get(f, "") for f in k.fields}
 
 
@@ -403,10 +490,11 @@ def to_html(title: str, text: str) -> str:
     paragraphs = [p for p in text.strip("\n").split("\n\n")]
     body = "\n".join(
         "<p>" + "<br>\n".join(html.escape(line, quote=True) for line in p.split("\n")) + "</p>"
-        for p in paragraphs if p.strip()
+        for p in paragraphs
+        if p.strip()
     )
     return (
-        "<!DOCTYPE html>\n<html lang=\"en-GB\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en-GB">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(title, quote=True)}</title>\n"
         "<style>body{font-family:Arial,Helvetica,sans-serif;font-size:12pt;line-height:1.45;max-width:42em;"
         "margin:2em auto;padding:0 1em}p{margin:0 0 1em}</style>\n</head>\n<body>\n"
@@ -429,6 +517,14 @@ def render(ctx: Ctx, journey_id: int, template: str, fmt: str = "text", *, onwar
         client = s.get(Client, journey.client_id)
         tpl = _template_in(s, k.name)
         text = fill(tpl.text, _values(s, ctx, k, journey, client, onward_id)).rstrip("\n") + "\n"
-        audit.record(s, ctx, "letter.render", "journey", journey.id, client_id=client.id, journey_id=journey.id,
-                     after={"template": k.name, "format": fmt})
+        audit.record(
+            s,
+            ctx,
+            "letter.render",
+            "journey",
+            journey.id,
+            client_id=client.id,
+            journey_id=journey.id,
+            after={"template": k.name, "format": fmt},
+        )
     return to_html(k.title, text) if fmt == "html" else text

@@ -6,19 +6,30 @@ apply the changes, keep the follow-ups in step, and record an audit event.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Iterable, Sequence
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from navigator.domain import lifecycle as L
 from navigator.domain import swemwbs
-from navigator.domain.errors import ConflictError, DomainError, DuplicatePerson, NotFound, ValidationErrors
+from navigator.domain.errors import (
+    ConflictError,
+    DomainError,
+    DuplicatePerson,
+    NotFound,
+    ValidationErrors,
+)
 from navigator.domain.followups import Attempt, FollowUpFacts, OnwardInfo, desired_tasks
-from navigator.domain.identifiers import clean_text, fold_name, normalise_nhs_number, normalise_postcode
+from navigator.domain.identifiers import (
+    clean_text,
+    fold_name,
+    normalise_nhs_number,
+    normalise_postcode,
+)
 from navigator.services import access, audit
 from navigator.services.context import Ctx, protocol
 from navigator.services.dto import ClientSummary, JourneyRef
@@ -43,14 +54,40 @@ from navigator.store.models import (
     User,
 )
 
-JOURNEY_FIELDS = ("received_date", "decision", "decision_date", "reject_reason", "start_date", "end_date",
-                  "end_reason", "first_contact_date", "last_contact_date", "state", "navigator_id",
-                  "outcome_evidence", "last_review_date")
-CLIENT_FIELDS = ("client_ref", "first_name", "last_name", "date_of_birth", "postcode", "nhs_number", "phone",
-                 "email", "address", "preferred_method", "imd_decile", "consent_to_share", "locality_id")
+JOURNEY_FIELDS = (
+    "received_date",
+    "decision",
+    "decision_date",
+    "reject_reason",
+    "start_date",
+    "end_date",
+    "end_reason",
+    "first_contact_date",
+    "last_contact_date",
+    "state",
+    "navigator_id",
+    "outcome_evidence",
+    "last_review_date",
+)
+CLIENT_FIELDS = (
+    "client_ref",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "postcode",
+    "nhs_number",
+    "phone",
+    "email",
+    "address",
+    "preferred_method",
+    "imd_decile",
+    "consent_to_share",
+    "locality_id",
+)
 
 
 # ---------------------------------------------------------------- helpers
+
 
 def snapshot(obj, fields: Iterable[str]) -> dict:
     return {f: getattr(obj, f) for f in fields}
@@ -87,8 +124,10 @@ def check_version(session: Session, row, expected: int | None, entity: str) -> N
     if expected is None or row.version == expected:
         return
     last = session.exec(
-        select(AuditEvent).where(AuditEvent.entity == entity, AuditEvent.entity_id == row.id)
-        .order_by(AuditEvent.id.desc()).limit(1)
+        select(AuditEvent)
+        .where(AuditEvent.entity == entity, AuditEvent.entity_id == row.id)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
     ).first()
     who = last.username if last else "someone else"
     when = last.at.strftime("%Y-%m-%d %H:%M") if last else "an unknown time"
@@ -130,8 +169,9 @@ def sync_tasks(session: Session, ctx: Ctx, journey: Journey, client: Client) -> 
         ).all()
     )
     onward = tuple(
-        OnwardInfo(o.id, o.status in ("made", "started"), o.last_update_date or o.referral_date,
-                   days, o.feedback_pending_since)
+        OnwardInfo(
+            o.id, o.status in ("made", "started"), o.last_update_date or o.referral_date, days, o.feedback_pending_since
+        )
         for o, days in session.exec(
             select(OnwardReferral, Programme.expected_response_days)
             .join(Programme, Programme.id == OnwardReferral.programme_id)
@@ -150,8 +190,17 @@ def sync_tasks(session: Session, ctx: Ctx, journey: Journey, client: Client) -> 
             task.closed_at = now
             session.add(task)
     for t in wanted.values():
-        session.add(Task(journey_id=journey.id, kind=t.kind.value, key=t.key, due_date=t.due, detail=t.detail,
-                         status="open", created_at=now))
+        session.add(
+            Task(
+                journey_id=journey.id,
+                kind=t.kind.value,
+                key=t.key,
+                due_date=t.due,
+                detail=t.detail,
+                status="open",
+                created_at=now,
+            )
+        )
 
 
 def _code_id(session: Session, model, code: str | None, what: str, field_: str) -> int:
@@ -186,6 +235,7 @@ def _locality(session: Session, value: int | str | None) -> Locality:
 
 
 # ---------------------------------------------------------------- clients
+
 
 @dataclass(frozen=True)
 class ClientInput:
@@ -252,13 +302,22 @@ def validate_client(session: Session, data: ClientInput, today: date) -> dict:
     return out
 
 
-def find_duplicates(session: Session, first_name: str, last_name: str, dob: date | None,
-                    nhs_number: str | None, exclude_id: int | None = None) -> list[ClientSummary]:
+def find_duplicates(
+    session: Session,
+    first_name: str,
+    last_name: str,
+    dob: date | None,
+    nhs_number: str | None,
+    exclude_id: int | None = None,
+) -> list[ClientSummary]:
     """People already in the store with the same name and date of birth, or the same NHS number."""
     conds = []
     if first_name and last_name and dob:
-        conds.append((Client.first_name_key == fold_name(first_name)) & (Client.last_name_key == fold_name(last_name))
-                     & (Client.date_of_birth == dob))
+        conds.append(
+            (Client.first_name_key == fold_name(first_name))
+            & (Client.last_name_key == fold_name(last_name))
+            & (Client.date_of_birth == dob)
+        )
     if nhs_number:
         conds.append(Client.nhs_number == nhs_number)
     if not conds:
@@ -300,17 +359,27 @@ def update_client(ctx: Ctx, client_id: int, data: ClientInput, expected_version:
         actor = ctx.actor(s)
         journeys = s.exec(select(Journey).where(Journey.client_id == client_id)).all()
         if not actor.is_admin and not any(
-            access.can_see_journey(s, actor, navigator_id=j.navigator_id, locality_id=j.locality_id,
-                                   client_id=client_id) for j in journeys
+            access.can_see_journey(
+                s, actor, navigator_id=j.navigator_id, locality_id=j.locality_id, client_id=client_id
+            )
+            for j in journeys
         ):
             raise access.AccessDenied("This person is not in your caseload.")
         check_version(s, client, expected_version, "client")
         clean = validate_client(s, data, ctx.today())
-        dups = find_duplicates(s, clean["first_name"], clean["last_name"], clean["date_of_birth"],
-                               clean.get("nhs_number"), exclude_id=client_id)
+        dups = find_duplicates(
+            s,
+            clean["first_name"],
+            clean["last_name"],
+            clean["date_of_birth"],
+            clean.get("nhs_number"),
+            exclude_id=client_id,
+        )
         if dups:
-            raise DuplicatePerson("Another person already has these details (same name and date of birth, "
-                                  "or the same NHS number).", [d.id for d in dups])
+            raise DuplicatePerson(
+                "Another person already has these details (same name and date of birth, or the same NHS number).",
+                [d.id for d in dups],
+            )
         before = snapshot(client, CLIENT_FIELDS)
         for k, v in clean.items():
             setattr(client, k, v)
@@ -332,6 +401,7 @@ def update_client(ctx: Ctx, client_id: int, data: ClientInput, expected_version:
 
 
 # ---------------------------------------------------------------- referral
+
 
 @dataclass(frozen=True)
 class ReferralInput:
@@ -389,8 +459,9 @@ def _receive(s: Session, ctx: Ctx, data: ReferralInput) -> JourneyRef:
         elif not actor.is_admin:
             # A new referral for a known person: only within the user's lots (or their own person).
             lot_id = access.lot_of_locality(s, client.locality_id)
-            own = s.exec(select(Journey.id).where(Journey.client_id == client.id,
-                                                  Journey.navigator_id == actor.id)).first()
+            own = s.exec(
+                select(Journey.id).where(Journey.client_id == client.id, Journey.navigator_id == actor.id)
+            ).first()
             if own is None and not access.in_my_lots(actor, lot_id):
                 raise access.AccessDenied("This person lives outside your lots; ask their team lead to refer them.")
     elif data.client is not None:
@@ -405,8 +476,9 @@ def _receive(s: Session, ctx: Ctx, data: ReferralInput) -> JourneyRef:
     dob = client.date_of_birth if client else clean["date_of_birth"]
     L.check_receive(data.received_date, dob, today)
     if clean is not None:
-        dups = find_duplicates(s, clean["first_name"], clean["last_name"], clean["date_of_birth"],
-                               clean.get("nhs_number"))
+        dups = find_duplicates(
+            s, clean["first_name"], clean["last_name"], clean["date_of_birth"], clean.get("nhs_number")
+        )
         if dups and not data.allow_duplicate:
             raise DuplicatePerson(
                 "This person may already be known: "
@@ -420,32 +492,52 @@ def _receive(s: Session, ctx: Ctx, data: ReferralInput) -> JourneyRef:
         if s.exec(select(Client.id).where(Client.client_ref == ref)).first() is not None:
             raise DomainError(f"The reference {ref} is already used by another person.", field="client_ref")
         now = ctx.now()
-        client = Client(client_ref=ref, first_name_key=fold_name(clean["first_name"]),
-                        last_name_key=fold_name(clean["last_name"]), created_at=now, updated_at=now, **clean)
+        client = Client(
+            client_ref=ref,
+            first_name_key=fold_name(clean["first_name"]),
+            last_name_key=fold_name(clean["last_name"]),
+            created_at=now,
+            updated_at=now,
+            **clean,
+        )
         s.add(client)
         s.flush()
-        audit.record(s, ctx, "client.create", "client", client.id, client_id=client.id,
-                     after=snapshot(client, CLIENT_FIELDS))
+        audit.record(
+            s, ctx, "client.create", "client", client.id, client_id=client.id, after=snapshot(client, CLIENT_FIELDS)
+        )
     assert client is not None
-    if s.exec(select(Journey.id).where(Journey.client_id == client.id,
-                                       Journey.received_date == data.received_date)).first():
+    if s.exec(
+        select(Journey.id).where(Journey.client_id == client.id, Journey.received_date == data.received_date)
+    ).first():
         raise DomainError("This person already has a referral received on that date.", field="received_date")
     now = ctx.now()
-    journey = Journey(client_id=client.id, locality_id=client.locality_id, navigator_id=navigator.id,
-                      source_id=source_id, referrer=referrer, reason=reason, received_date=data.received_date,
-                      state=L.State.RECEIVED.value, state_since=data.received_date, created_at=now, updated_at=now)
+    journey = Journey(
+        client_id=client.id,
+        locality_id=client.locality_id,
+        navigator_id=navigator.id,
+        source_id=source_id,
+        referrer=referrer,
+        reason=reason,
+        received_date=data.received_date,
+        state=L.State.RECEIVED.value,
+        state_since=data.received_date,
+        created_at=now,
+        updated_at=now,
+    )
     s.add(journey)
     s.flush()
     for area_id in dict.fromkeys(area_ids):
         s.add(JourneySupportArea(journey_id=journey.id, support_area_id=area_id))
     sync_tasks(s, ctx, journey, client)
     after = snapshot(journey, JOURNEY_FIELDS) | {"source_id": source_id, "support_area_ids": area_ids}
-    audit.record(s, ctx, "journey.receive", "journey", journey.id, client_id=client.id, journey_id=journey.id,
-                 after=after)
+    audit.record(
+        s, ctx, "journey.receive", "journey", journey.id, client_id=client.id, journey_id=journey.id, after=after
+    )
     return JourneyRef(journey.id, client.id, client.client_ref, journey.state)
 
 
 # ---------------------------------------------------------------- steps
+
 
 def _step(ctx: Ctx, journey_id: int, action: str, fn, expected_version: int | None = None) -> JourneyRef:
     """Run one journey step: load, rule check (fn returns changes), apply, follow-ups, audit."""
@@ -458,8 +550,17 @@ def _step(ctx: Ctx, journey_id: int, action: str, fn, expected_version: int | No
         s.flush()
         sync_tasks(s, ctx, journey, client)
         b, a = audit.diff(before, snapshot(journey, JOURNEY_FIELDS))
-        audit.record(s, ctx, action, "journey", journey.id, client_id=client.id, journey_id=journey.id,
-                     before=b, after=a | (extra or {}))
+        audit.record(
+            s,
+            ctx,
+            action,
+            "journey",
+            journey.id,
+            client_id=client.id,
+            journey_id=journey.id,
+            before=b,
+            after=a | (extra or {}),
+        )
         return JourneyRef(journey.id, client.id, client.client_ref, journey.state)
 
 
@@ -471,16 +572,25 @@ def log_contact(ctx: Ctx, journey_id: int, on: date, method: str, outcome: str, 
             raise DomainError("Choose a contact method and an outcome.", field="method") from None
         changes = L.log_contact(facts(journey, client), on, m, o, ctx.today())
         text_ = clean_text(note, "note", max_len=4000, multiline=True)
-        row = ContactAttempt(journey_id=journey.id, on_date=on, method=m.value, outcome=o.value, note=text_,
-                             user_id=ctx.actor(s).id, created_at=ctx.now())
+        row = ContactAttempt(
+            journey_id=journey.id,
+            on_date=on,
+            method=m.value,
+            outcome=o.value,
+            note=text_,
+            user_id=ctx.actor(s).id,
+            created_at=ctx.now(),
+        )
         s.add(row)
         s.flush()
         return changes, {"contact": {"id": row.id, "on": on, "method": m.value, "outcome": o.value, "note": text_}}
+
     return _step(ctx, journey_id, "journey.contact", fn)
 
 
-def decide(ctx: Ctx, journey_id: int, decision: str, on: date, reason: str | None = None,
-           expected_version: int | None = None) -> JourneyRef:
+def decide(
+    ctx: Ctx, journey_id: int, decision: str, on: date, reason: str | None = None, expected_version: int | None = None
+) -> JourneyRef:
     def fn(s, journey, client):
         try:
             d = L.Decision(decision)
@@ -488,11 +598,13 @@ def decide(ctx: Ctx, journey_id: int, decision: str, on: date, reason: str | Non
         except ValueError:
             raise DomainError("Choose accepted or rejected, and a reason for a rejection.", field="decision") from None
         return L.decide(facts(journey, client), d, on, ctx.today(), r), None
+
     return _step(ctx, journey_id, "journey.decide", fn, expected_version)
 
 
-def _measurement(s: Session, ctx: Ctx, journey_id: int, point: str, on: date, items: Sequence[int | None],
-                 kind: str = "swemwbs") -> Measurement:
+def _measurement(
+    s: Session, ctx: Ctx, journey_id: int, point: str, on: date, items: Sequence[int | None], kind: str = "swemwbs"
+) -> Measurement:
     if kind == "swemwbs":
         raw, metric = swemwbs.score(items)
         vals = list(swemwbs.validate_items(items))
@@ -502,17 +614,31 @@ def _measurement(s: Session, ctx: Ctx, journey_id: int, point: str, on: date, it
         raw, metric_x100 = None, None
     else:
         raise DomainError("Unknown measure.", field="kind")
-    m = Measurement(journey_id=journey_id, kind=kind, point=point, on_date=on, raw=raw, metric_x100=metric_x100,
-                    user_id=ctx.actor(s).id, created_at=ctx.now(),
-                    **{f"item{i + 1}": v for i, v in enumerate(vals)})
+    m = Measurement(
+        journey_id=journey_id,
+        kind=kind,
+        point=point,
+        on_date=on,
+        raw=raw,
+        metric_x100=metric_x100,
+        user_id=ctx.actor(s).id,
+        created_at=ctx.now(),
+        **{f"item{i + 1}": v for i, v in enumerate(vals)},
+    )
     s.add(m)
     s.flush()
     return m
 
 
-def start(ctx: Ctx, journey_id: int, on: date, swemwbs_items: Sequence[int | None] | None = None,
-          expected_version: int | None = None) -> JourneyRef:
+def start(
+    ctx: Ctx,
+    journey_id: int,
+    on: date,
+    swemwbs_items: Sequence[int | None] | None = None,
+    expected_version: int | None = None,
+) -> JourneyRef:
     """The person signs up: the journey starts, and the first SWEMWBS is taken (if given)."""
+
     def fn(s, journey, client):
         changes = L.start(facts(journey, client), on, ctx.today())
         extra = {}
@@ -520,6 +646,7 @@ def start(ctx: Ctx, journey_id: int, on: date, swemwbs_items: Sequence[int | Non
             m = _measurement(s, ctx, journey.id, "start", on, swemwbs_items)
             extra = {"measure": {"id": m.id, "point": "start", "raw": m.raw}}
         return changes, extra
+
     return _step(ctx, journey_id, "journey.start", fn, expected_version)
 
 
@@ -534,9 +661,17 @@ def _last_activity(s: Session, journey_id: int) -> date | None:
     return max((d for d in dates if d), default=None)
 
 
-def close(ctx: Ctx, journey_id: int, on: date, reason: str, evidence: str | None = None,
-          swemwbs_end: Sequence[int | None] | None = None, expected_version: int | None = None) -> JourneyRef:
+def close(
+    ctx: Ctx,
+    journey_id: int,
+    on: date,
+    reason: str,
+    evidence: str | None = None,
+    swemwbs_end: Sequence[int | None] | None = None,
+    expected_version: int | None = None,
+) -> JourneyRef:
     """Close a journey: completed (with evidence, end SWEMWBS), closed without start, or ended early."""
+
     def fn(s, journey, client):
         try:
             r = L.EndReason(reason)
@@ -551,6 +686,7 @@ def close(ctx: Ctx, journey_id: int, on: date, reason: str, evidence: str | None
             m = _measurement(s, ctx, journey.id, "end", on, swemwbs_end)
             extra = {"measure": {"id": m.id, "point": "end", "raw": m.raw}}
         return changes, extra
+
     return _step(ctx, journey_id, "journey.close", fn, expected_version)
 
 
@@ -577,13 +713,23 @@ def reassign(ctx: Ctx, journey_ids: Sequence[int], to_username: str) -> list[Jou
             journey.version += 1
             journey.updated_at = ctx.now()
             s.add(journey)
-            audit.record(s, ctx, "journey.reassign", "journey", journey.id, client_id=client.id,
-                         journey_id=journey.id, before=before, after={"navigator_id": target.id})
+            audit.record(
+                s,
+                ctx,
+                "journey.reassign",
+                "journey",
+                journey.id,
+                client_id=client.id,
+                journey_id=journey.id,
+                before=before,
+                after={"navigator_id": target.id},
+            )
             out.append(JourneyRef(journey.id, client.id, client.client_ref, journey.state))
         return out
 
 
 # ---------------------------------------------------------------- plan
+
 
 def add_goal(ctx: Ctx, journey_id: int, outcome: str, statement: str, target_date: date | None = None) -> int:
     with ctx.write() as s:
@@ -594,18 +740,42 @@ def add_goal(ctx: Ctx, journey_id: int, outcome: str, statement: str, target_dat
         if target_date is not None and journey.start_date and target_date < journey.start_date:
             raise DomainError("The target date cannot be before the start.", field="target_date")
         now = ctx.now()
-        goal = PlanGoal(journey_id=journey.id, outcome_id=outcome_id, statement=text_, target_date=target_date,
-                        status=L.GoalStatus.NOT_STARTED.value, created_at=now, updated_at=now)
+        goal = PlanGoal(
+            journey_id=journey.id,
+            outcome_id=outcome_id,
+            statement=text_,
+            target_date=target_date,
+            status=L.GoalStatus.NOT_STARTED.value,
+            created_at=now,
+            updated_at=now,
+        )
         s.add(goal)
         s.flush()
-        audit.record(s, ctx, "goal.add", "plan_goal", goal.id, client_id=client.id, journey_id=journey.id,
-                     after={"outcome_id": outcome_id, "statement": text_, "target_date": target_date})
+        audit.record(
+            s,
+            ctx,
+            "goal.add",
+            "plan_goal",
+            goal.id,
+            client_id=client.id,
+            journey_id=journey.id,
+            after={"outcome_id": outcome_id, "statement": text_, "target_date": target_date},
+        )
         return goal.id
 
 
-def update_goal(ctx: Ctx, goal_id: int, *, status: str | None = None, statement: str | None = None,
-                target_date: date | None = None, outcome: str | None = None, note: str | None = None,
-                on: date | None = None, expected_version: int | None = None) -> int:
+def update_goal(
+    ctx: Ctx,
+    goal_id: int,
+    *,
+    status: str | None = None,
+    statement: str | None = None,
+    target_date: date | None = None,
+    outcome: str | None = None,
+    note: str | None = None,
+    on: date | None = None,
+    expected_version: int | None = None,
+) -> int:
     """Edit a goal, move its status, and/or add a progress note. Returns the new version."""
     with ctx.write() as s:
         goal = s.get(PlanGoal, goal_id)
@@ -614,23 +784,33 @@ def update_goal(ctx: Ctx, goal_id: int, *, status: str | None = None, statement:
         journey, client = _load(s, ctx, goal.journey_id)
         L.check_plan_change(facts(journey, client))
         check_version(s, goal, expected_version, "plan_goal")
-        before = {"status": goal.status, "statement": goal.statement, "target_date": goal.target_date,
-                  "outcome_id": goal.outcome_id}
+        before = {
+            "status": goal.status,
+            "statement": goal.statement,
+            "target_date": goal.target_date,
+            "outcome_id": goal.outcome_id,
+        }
         if status is not None:
             try:
                 goal.status = L.GoalStatus(status).value
             except ValueError:
                 raise DomainError("Choose a goal status.", field="status") from None
         if statement is not None:
-            goal.statement = L.check_goal_statement(clean_text(statement, "statement", max_len=1000, required=True) or "")
+            goal.statement = L.check_goal_statement(
+                clean_text(statement, "statement", max_len=1000, required=True) or ""
+            )
         if target_date is not None:
             if journey.start_date and target_date < journey.start_date:
                 raise DomainError("The target date cannot be before the start.", field="target_date")
             goal.target_date = target_date
         if outcome is not None:
             goal.outcome_id = _code_id(s, PersonalOutcome, outcome, "personal outcome", "outcome")
-        after = {"status": goal.status, "statement": goal.statement, "target_date": goal.target_date,
-                 "outcome_id": goal.outcome_id}
+        after = {
+            "status": goal.status,
+            "statement": goal.statement,
+            "target_date": goal.target_date,
+            "outcome_id": goal.outcome_id,
+        }
         b, a = audit.diff(before, after)
         note_text = clean_text(note, "note", max_len=4000, multiline=True)
         if note_text:
@@ -641,22 +821,26 @@ def update_goal(ctx: Ctx, goal_id: int, *, status: str | None = None, statement:
                 raise DomainError("A progress note cannot be dated in the future.", field="on")
             if journey.start_date and when < journey.start_date:
                 raise DomainError("A progress note cannot be dated before the start.", field="on")
-            s.add(GoalNote(goal_id=goal.id, on_date=when, note=note_text, user_id=ctx.actor(s).id,
-                           created_at=ctx.now()))
+            s.add(
+                GoalNote(goal_id=goal.id, on_date=when, note=note_text, user_id=ctx.actor(s).id, created_at=ctx.now())
+            )
             a["note"] = note_text
         if not a:
             return goal.version
         goal.version += 1
         goal.updated_at = ctx.now()
         s.add(goal)
-        audit.record(s, ctx, "goal.update", "plan_goal", goal.id, client_id=client.id, journey_id=journey.id,
-                     before=b, after=a)
+        audit.record(
+            s, ctx, "goal.update", "plan_goal", goal.id, client_id=client.id, journey_id=journey.id, before=b, after=a
+        )
         return goal.version
 
 
-def record_review(ctx: Ctx, journey_id: int, on: date, note: str | None = None,
-                  swemwbs_items: Sequence[int | None] | None = None) -> JourneyRef:
+def record_review(
+    ctx: Ctx, journey_id: int, on: date, note: str | None = None, swemwbs_items: Sequence[int | None] | None = None
+) -> JourneyRef:
     """A plan review (optionally with a SWEMWBS): the next review is scheduled from it."""
+
     def fn(s, journey, client):
         L.check_plan_change(facts(journey, client))
         if not isinstance(on, date):
@@ -666,29 +850,39 @@ def record_review(ctx: Ctx, journey_id: int, on: date, note: str | None = None,
         if journey.start_date and on < journey.start_date:
             raise DomainError("The review date cannot be before the start.", field="on")
         text_ = clean_text(note, "note", max_len=4000, multiline=True)
-        s.add(PlanReview(journey_id=journey.id, on_date=on, note=text_, user_id=ctx.actor(s).id,
-                         created_at=ctx.now()))
+        s.add(PlanReview(journey_id=journey.id, on_date=on, note=text_, user_id=ctx.actor(s).id, created_at=ctx.now()))
         extra = {"review": {"on": on, "note": text_}}
         if swemwbs_items is not None:
             m = _measurement(s, ctx, journey.id, "review", on, swemwbs_items)
             extra["measure"] = {"id": m.id, "point": "review", "raw": m.raw}
         last = journey.last_review_date
         return {"last_review_date": max(on, last) if last else on}, extra
+
     return _step(ctx, journey_id, "journey.review", fn)
 
 
-def record_measure(ctx: Ctx, journey_id: int, point: str, on: date, items: Sequence[int | None],
-                   kind: str = "swemwbs") -> int:
+def record_measure(
+    ctx: Ctx, journey_id: int, point: str, on: date, items: Sequence[int | None], kind: str = "swemwbs"
+) -> int:
     with ctx.write() as s:
         journey, client = _load(s, ctx, journey_id)
         L.check_measure(facts(journey, client), point, on, ctx.today())
         m = _measurement(s, ctx, journey.id, point, on, items, kind)
-        audit.record(s, ctx, "measure.record", "measurement", m.id, client_id=client.id, journey_id=journey.id,
-                     after={"kind": kind, "point": point, "on": on, "raw": m.raw, "metric_x100": m.metric_x100})
+        audit.record(
+            s,
+            ctx,
+            "measure.record",
+            "measurement",
+            m.id,
+            client_id=client.id,
+            journey_id=journey.id,
+            after={"kind": kind, "point": point, "on": on, "raw": m.raw, "metric_x100": m.metric_x100},
+        )
         return m.id
 
 
 # ---------------------------------------------------------------- onward referrals
+
 
 def make_onward(ctx: Ctx, journey_id: int, programme_id: int, on: date, note: str | None = None) -> int:
     with ctx.write() as s:
@@ -699,18 +893,34 @@ def make_onward(ctx: Ctx, journey_id: int, programme_id: int, on: date, note: st
             raise DomainError("Choose an active partner programme.", field="programme")
         text_ = clean_text(note, "note", max_len=4000, multiline=True)
         now = ctx.now()
-        o = OnwardReferral(journey_id=journey.id, programme_id=prog.id, referral_date=on, status="made",
-                           note=text_, created_at=now, updated_at=now)
+        o = OnwardReferral(
+            journey_id=journey.id,
+            programme_id=prog.id,
+            referral_date=on,
+            status="made",
+            note=text_,
+            created_at=now,
+            updated_at=now,
+        )
         s.add(o)
         s.flush()
         sync_tasks(s, ctx, journey, client)
-        audit.record(s, ctx, "onward.make", "onward_referral", o.id, client_id=client.id, journey_id=journey.id,
-                     after={"programme_id": prog.id, "referral_date": on, "note": text_})
+        audit.record(
+            s,
+            ctx,
+            "onward.make",
+            "onward_referral",
+            o.id,
+            client_id=client.id,
+            journey_id=journey.id,
+            after={"programme_id": prog.id, "referral_date": on, "note": text_},
+        )
         return o.id
 
 
-def partner_update(ctx: Ctx, onward_id: int, kind: str, on: date, note: str | None = None,
-                   expected_version: int | None = None) -> str:
+def partner_update(
+    ctx: Ctx, onward_id: int, kind: str, on: date, note: str | None = None, expected_version: int | None = None
+) -> str:
     """The partner reports back. Returns the onward referral's new status."""
     with ctx.write() as s:
         o = s.get(OnwardReferral, onward_id)
@@ -735,14 +945,32 @@ def partner_update(ctx: Ctx, onward_id: int, kind: str, on: date, note: str | No
         o.version += 1
         o.updated_at = ctx.now()
         s.add(o)
-        s.add(PartnerUpdateRow(onward_id=o.id, on_date=on, kind=k.value, note=text_, user_id=ctx.actor(s).id,
-                               created_at=ctx.now()))
+        s.add(
+            PartnerUpdateRow(
+                onward_id=o.id, on_date=on, kind=k.value, note=text_, user_id=ctx.actor(s).id, created_at=ctx.now()
+            )
+        )
         s.flush()
         if L.state_of(facts(journey, client)).is_open:
             sync_tasks(s, ctx, journey, client)
-        audit.record(s, ctx, "onward.update", "onward_referral", o.id, client_id=client.id, journey_id=journey.id,
-                     before=before, after={"status": o.status, "start_date": o.start_date, "end_date": o.end_date,
-                                           "kind": k.value, "on": on, "note": text_})
+        audit.record(
+            s,
+            ctx,
+            "onward.update",
+            "onward_referral",
+            o.id,
+            client_id=client.id,
+            journey_id=journey.id,
+            before=before,
+            after={
+                "status": o.status,
+                "start_date": o.start_date,
+                "end_date": o.end_date,
+                "kind": k.value,
+                "on": on,
+                "note": text_,
+            },
+        )
         return o.status
 
 
@@ -763,8 +991,16 @@ def follow_up_feedback(ctx: Ctx, onward_id: int, note: str | None = None) -> Non
         s.flush()
         if L.state_of(facts(journey, client)).is_open:
             sync_tasks(s, ctx, journey, client)
-        audit.record(s, ctx, "onward.followed_up", "onward_referral", o.id, client_id=client.id,
-                     journey_id=journey.id, after={"note": text_})
+        audit.record(
+            s,
+            ctx,
+            "onward.followed_up",
+            "onward_referral",
+            o.id,
+            client_id=client.id,
+            journey_id=journey.id,
+            after={"note": text_},
+        )
 
 
 def metric(m: Measurement) -> Decimal | None:

@@ -108,7 +108,9 @@ def retention_years(s: Session) -> int:
     try:
         years = int(value)
     except (TypeError, ValueError):
-        raise DomainError("The retention_years setting is not a whole number of years; ask an admin to fix it.")
+        raise DomainError(
+            "The retention_years setting is not a whole number of years; ask an admin to fix it."
+        ) from None
     if years < 1:
         raise DomainError("The retention_years setting must be at least 1.")
     return years
@@ -122,8 +124,15 @@ def set_retention_years(ctx: Ctx, years: int) -> int:
         access.require_admin(ctx.actor(s))
         before = get_setting(s, "retention_years", DEFAULT_RETENTION_YEARS)
         put_setting(s, "retention_years", years, ctx.now())
-        audit.record(s, ctx, "config.retention", "setting", None, before={"retention_years": before},
-                     after={"retention_years": years})
+        audit.record(
+            s,
+            ctx,
+            "config.retention",
+            "setting",
+            None,
+            before={"retention_years": before},
+            after={"retention_years": years},
+        )
     return years
 
 
@@ -149,12 +158,16 @@ def _candidates(s: Session, cutoff: date) -> list[Candidate]:
     if not eligible:
         return []
     out = []
-    for c, loc in s.exec(select(Client, Locality.name).join(Locality, Locality.id == Client.locality_id)
-                         .where(Client.id.in_(eligible), Client.anonymised == False)  # noqa: E712
-                         .order_by(Client.client_ref)).all():
+    for c, loc in s.exec(
+        select(Client, Locality.name)
+        .join(Locality, Locality.id == Client.locality_id)
+        .where(Client.id.in_(eligible), Client.anonymised == False)  # noqa: E712
+        .order_by(Client.client_ref)
+    ).all():
         js = by_client[c.id]
-        out.append(Candidate(c.id, c.client_ref, len(js), max(_closed_on(j) for j in js), loc,
-                             tuple(j.state for j in js)))
+        out.append(
+            Candidate(c.id, c.client_ref, len(js), max(_closed_on(j) for j in js), loc, tuple(j.state for j in js))
+        )
     return out
 
 
@@ -165,8 +178,14 @@ def review(ctx: Ctx) -> RetentionReport:
         years = retention_years(s)
         cutoff = cutoff_date(ctx.today(), years)
         found = _candidates(s, cutoff)
-        audit.record(s, ctx, "retention.list", "client", None,
-                     after={"retention_years": years, "cutoff": cutoff, "people": len(found)})
+        audit.record(
+            s,
+            ctx,
+            "retention.list",
+            "client",
+            None,
+            after={"retention_years": years, "cutoff": cutoff, "people": len(found)},
+        )
         return RetentionReport(years, cutoff, tuple(found))
 
 
@@ -207,23 +226,50 @@ def apply(ctx: Ctx, *, dry_run: bool = False) -> RetentionReport:
                 v1 += len(hits) - len(search_ids)
                 searches = [row for row in searches if row[0] not in {eid for eid, _ in hits}]
                 # The event first: the database allows a redaction only after a retention event about the person.
-                w.add("retention.anonymise", "client", cand.client_id, client_id=cand.client_id,
-                      after={"journeys": cand.journeys, "last_closed": cand.last_closed, "retention_years": years,
-                             "cutoff": cutoff, "audit_events_redacted": len(ids),
-                             "searches_redacted": len(search_ids), "audit_events_unredactable": v1})
+                w.add(
+                    "retention.anonymise",
+                    "client",
+                    cand.client_id,
+                    client_id=cand.client_id,
+                    after={
+                        "journeys": cand.journeys,
+                        "last_closed": cand.last_closed,
+                        "retention_years": years,
+                        "cutoff": cutoff,
+                        "audit_events_redacted": len(ids),
+                        "searches_redacted": len(search_ids),
+                        "audit_events_unredactable": v1,
+                    },
+                )
                 redacted += audit.redact_events(s, ids + search_ids)
                 unredactable += v1
-            w.add("retention.apply", "client", None,
-                  after={"retention_years": years, "cutoff": cutoff, "anonymised": len(found),
-                         "audit_events_redacted": redacted, "audit_events_unredactable": unredactable})
+            w.add(
+                "retention.apply",
+                "client",
+                None,
+                after={
+                    "retention_years": years,
+                    "cutoff": cutoff,
+                    "anonymised": len(found),
+                    "audit_events_redacted": redacted,
+                    "audit_events_unredactable": unredactable,
+                },
+            )
             s.flush()
         finally:
             if sqlite and found:
                 s.connection().exec_driver_sql("PRAGMA secure_delete = OFF")
     if sqlite and found:
         _truncate_wal(ctx)
-    return RetentionReport(years, cutoff, tuple(found), dry_run=False, anonymised=len(found),
-                           audit_redacted=redacted, audit_unredactable=unredactable)
+    return RetentionReport(
+        years,
+        cutoff,
+        tuple(found),
+        dry_run=False,
+        anonymised=len(found),
+        audit_redacted=redacted,
+        audit_unredactable=unredactable,
+    )
 
 
 @dataclass(frozen=True)
@@ -251,9 +297,13 @@ def _mentions(query: str, t: _Tokens) -> bool:
 
 def _searches(s: Session) -> list[tuple[int, int, str]]:
     """Recorded searches that still hold their query: (event id, hash version, query)."""
-    rows = s.exec(select(AuditEvent.id, AuditEvent.hash_version, AuditEvent.after)
-                  .where(AuditEvent.action == "search", AuditEvent.client_id == None,  # noqa: E711
-                         AuditEvent.after != None)).all()  # noqa: E711
+    rows = s.exec(
+        select(AuditEvent.id, AuditEvent.hash_version, AuditEvent.after).where(
+            AuditEvent.action == "search",
+            AuditEvent.client_id == None,  # noqa: E711
+            AuditEvent.after is not None,
+        )
+    ).all()
     out = []
     for eid, version, after in rows:
         try:
@@ -273,7 +323,7 @@ def _truncate_wal(ctx: Ctx) -> None:
             raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         finally:
             raw.close()
-    except Exception:  # noqa: BLE001 - a busy reader only delays it to the next checkpoint
+    except Exception:
         pass
 
 

@@ -26,7 +26,12 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from navigator.store.engine import SQLITE_HEADER, alembic_config, describe, head_revision
+from navigator.store.engine import (
+    SQLITE_HEADER,
+    alembic_config,
+    describe,
+    head_revision,
+)
 from navigator.store.paths import filesystem_type, is_network_filesystem
 
 OK, WARN, PROBLEM = "ok", "warning", "problem"
@@ -70,25 +75,36 @@ def examine(url: str, *, min_free_bytes: int = MIN_FREE_BYTES) -> Report:
 
 # ---------------------------------------------------------------- SQLite
 
+
 def _sqlite_checks(url: str, path: Path, min_free_bytes: int):
     if not path.exists():
-        yield Finding("file", PROBLEM, f"There is no database at {path}.",
-                      "Check --db / NAVIGATOR_DB, or restore a backup with `navigator restore FILE`.")
+        yield Finding(
+            "file",
+            PROBLEM,
+            f"There is no database at {path}.",
+            "Check --db / NAVIGATOR_DB, or restore a backup with `navigator restore FILE`.",
+        )
         return
     if path.is_dir():
-        yield Finding("file", PROBLEM, f"{path} is a folder, not a database file.",
-                      "Point --db at the database file itself.")
+        yield Finding(
+            "file", PROBLEM, f"{path} is a folder, not a database file.", "Point --db at the database file itself."
+        )
         return
     try:
         with open(path, "rb") as fh:
             header = fh.read(16)
     except OSError as exc:
-        yield Finding("file", PROBLEM, f"{path} cannot be read ({exc.strerror}).",
-                      "Check the file's owner and permissions.")
+        yield Finding(
+            "file", PROBLEM, f"{path} cannot be read ({exc.strerror}).", "Check the file's owner and permissions."
+        )
         return
     if header != SQLITE_HEADER:
-        yield Finding("file", PROBLEM, "The file is not an SQLite database (damaged or the wrong file).",
-                      "Restore the latest backup with `navigator restore FILE` (see backups/ beside the store).")
+        yield Finding(
+            "file",
+            PROBLEM,
+            "The file is not an SQLite database (damaged or the wrong file).",
+            "Restore the latest backup with `navigator restore FILE` (see backups/ beside the store).",
+        )
         return
     yield Finding("file", OK, f"{path} ({path.stat().st_size // 1024} KB)")
     yield _permissions(path)
@@ -98,8 +114,12 @@ def _sqlite_checks(url: str, path: Path, min_free_bytes: int):
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=15)
     except sqlite3.Error as exc:
-        yield Finding("integrity", PROBLEM, f"The database cannot be opened ({exc}).",
-                      "Restore the latest backup with `navigator restore FILE`.")
+        yield Finding(
+            "integrity",
+            PROBLEM,
+            f"The database cannot be opened ({exc}).",
+            "Restore the latest backup with `navigator restore FILE`.",
+        )
         return
     try:
         yield from _sqlite_db_checks(con)
@@ -112,16 +132,23 @@ def _sqlite_checks(url: str, path: Path, min_free_bytes: int):
 def _permissions(path: Path) -> Finding:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
-        return Finding("permissions", WARN, f"The database file is mode {mode:04o}: other users can read it.",
-                       f"Run: chmod 600 {path}")
+        return Finding(
+            "permissions",
+            WARN,
+            f"The database file is mode {mode:04o}: other users can read it.",
+            f"Run: chmod 600 {path}",
+        )
     return Finding("permissions", OK, f"mode {mode:04o} (only its owner can read it)")
 
 
 def _network(path: Path) -> Finding:
     if is_network_filesystem(path.parent):
-        return Finding("filesystem", WARN,
-                       f"The store is on a network filesystem ({filesystem_type(path.parent)}): SQLite can corrupt there.",
-                       "Move the file to a local disk, or move the team to PostgreSQL (`navigator migrate-store`).")
+        return Finding(
+            "filesystem",
+            WARN,
+            f"The store is on a network filesystem ({filesystem_type(path.parent)}): SQLite can corrupt there.",
+            "Move the file to a local disk, or move the team to PostgreSQL (`navigator migrate-store`).",
+        )
     return Finding("filesystem", OK, f"local ({filesystem_type(path.parent) or 'unknown type'})")
 
 
@@ -132,8 +159,12 @@ def _disk(path: Path, min_free_bytes: int) -> Finding:
         return Finding("disk", WARN, "Free disk space could not be read.", "Check the disk holding the store.")
     mb = free // (1024 * 1024)
     if free < min_free_bytes:
-        return Finding("disk", WARN, f"Only {mb} MB free beside the store (backups need room too).",
-                       f"Free some space on the disk holding {path.parent} (at least {min_free_bytes // 2**20} MB).")
+        return Finding(
+            "disk",
+            WARN,
+            f"Only {mb} MB free beside the store (backups need room too).",
+            f"Free some space on the disk holding {path.parent} (at least {min_free_bytes // 2**20} MB).",
+        )
     return Finding("disk", OK, f"{mb} MB free")
 
 
@@ -141,36 +172,52 @@ def _sqlite_db_checks(con: sqlite3.Connection):
     try:
         rows = [r[0] for r in con.execute("PRAGMA integrity_check").fetchall()]
     except sqlite3.DatabaseError as exc:
-        yield Finding("integrity", PROBLEM, f"The integrity check could not run ({exc}).",
-                      "Restore the latest backup with `navigator restore FILE`.")
+        yield Finding(
+            "integrity",
+            PROBLEM,
+            f"The integrity check could not run ({exc}).",
+            "Restore the latest backup with `navigator restore FILE`.",
+        )
         return
     if rows == ["ok"]:
         yield Finding("integrity", OK, "PRAGMA integrity_check: ok")
     else:
-        yield Finding("integrity", PROBLEM, f"The database is damaged ({len(rows)} problem(s), first: {rows[0]}).",
-                      "Restore the latest backup with `navigator restore FILE`; keep the damaged file for support.")
+        yield Finding(
+            "integrity",
+            PROBLEM,
+            f"The database is damaged ({len(rows)} problem(s), first: {rows[0]}).",
+            "Restore the latest backup with `navigator restore FILE`; keep the damaged file for support.",
+        )
     try:
         fk = con.execute("PRAGMA foreign_key_check").fetchall()
     except sqlite3.DatabaseError as exc:
-        yield Finding("foreign keys", PROBLEM, f"The foreign key check could not run ({exc}).",
-                      "Restore the latest backup with `navigator restore FILE`.")
+        yield Finding(
+            "foreign keys",
+            PROBLEM,
+            f"The foreign key check could not run ({exc}).",
+            "Restore the latest backup with `navigator restore FILE`.",
+        )
         return
     if fk:
         tables = sorted({r[0] for r in fk})
-        yield Finding("foreign keys", PROBLEM,
-                      f"{len(fk)} row(s) refer to missing records (in {', '.join(tables)}).",
-                      "Restore the latest backup with `navigator restore FILE`, or ask support to repair.")
+        yield Finding(
+            "foreign keys",
+            PROBLEM,
+            f"{len(fk)} row(s) refer to missing records (in {', '.join(tables)}).",
+            "Restore the latest backup with `navigator restore FILE`, or ask support to repair.",
+        )
     else:
         yield Finding("foreign keys", OK, "PRAGMA foreign_key_check: no broken references")
 
 
 def _backups(path: Path) -> Finding:
-    from navigator.services.backup import list_backups
+    from navigator.services.operations.backup import list_backups
 
     found = list_backups(path)
     if not found:
-        return Finding("backups", OK, "none yet (navigator takes one each day it is opened; "
-                       "`navigator backup` takes one now)")
+        return Finding(
+            "backups", OK, "none yet (navigator takes one each day it is opened; `navigator backup` takes one now)"
+        )
     newest = found[-1]
     when = datetime.fromtimestamp(newest.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
     return Finding("backups", OK, f"{len(found)} in {newest.parent}; newest {newest.name} ({when})")
@@ -178,12 +225,17 @@ def _backups(path: Path) -> Finding:
 
 # ---------------------------------------------------------------- both
 
+
 def _schema_and_chain(url: str):
     try:
         engine = create_engine(url)
-    except Exception as exc:  # noqa: BLE001 - a missing driver
-        yield Finding("connection", PROBLEM, f"Cannot connect ({type(exc).__name__}).",
-                      "Install navigator[postgres] and check the URL.")
+    except Exception as exc:
+        yield Finding(
+            "connection",
+            PROBLEM,
+            f"Cannot connect ({type(exc).__name__}).",
+            "Install navigator[postgres] and check the URL.",
+        )
         return
     try:
         try:
@@ -192,9 +244,13 @@ def _schema_and_chain(url: str):
                 current = None
                 if "alembic_version" in tables:
                     current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        except Exception as exc:  # noqa: BLE001 - any database failure is a finding
-            yield Finding("schema", PROBLEM, f"The schema cannot be read ({type(exc).__name__}).",
-                          "Restore the latest backup with `navigator restore FILE`.")
+        except Exception as exc:
+            yield Finding(
+                "schema",
+                PROBLEM,
+                f"The schema cannot be read ({type(exc).__name__}).",
+                "Restore the latest backup with `navigator restore FILE`.",
+            )
             return
         yield _schema(current, tables)
         if "audit_event" in tables:
@@ -211,15 +267,27 @@ def _schema(current: str | None, tables: set[str]) -> Finding:
         return Finding("schema", OK, f"version {current} (current)")
     if current is None:
         if tables:
-            return Finding("schema", PROBLEM, "Tables but no navigator schema version: not a navigator database.",
-                           "Check --db / --db-url points at navigator's database.")
+            return Finding(
+                "schema",
+                PROBLEM,
+                "Tables but no navigator schema version: not a navigator database.",
+                "Check --db / --db-url points at navigator's database.",
+            )
         return Finding("schema", PROBLEM, "The database is empty.", "Run `navigator init` to create the store.")
     known = {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
     if current not in known:
-        return Finding("schema", PROBLEM, f"version {current} is newer than this navigator (head {head}).",
-                       "Upgrade navigator on this machine before using the store.")
-    return Finding("schema", WARN, f"version {current} is older than head {head}.",
-                   "Open the store with navigator (e.g. `navigator init`): it backs up, then upgrades it.")
+        return Finding(
+            "schema",
+            PROBLEM,
+            f"version {current} is newer than this navigator (head {head}).",
+            "Upgrade navigator on this machine before using the store.",
+        )
+    return Finding(
+        "schema",
+        WARN,
+        f"version {current} is older than head {head}.",
+        "Open the store with navigator (e.g. `navigator init`): it backs up, then upgrades it.",
+    )
 
 
 def _chain(engine) -> Finding:
@@ -230,22 +298,33 @@ def _chain(engine) -> Finding:
             n = s.execute(text("SELECT count(*) FROM audit_event")).scalar_one()
             problems = verify_chain(s)
             redacted = redacted_count(s)
-    except Exception as exc:  # noqa: BLE001
-        return Finding("audit chain", PROBLEM, f"The audit log cannot be read ({type(exc).__name__}).",
-                       "Restore the latest backup with `navigator restore FILE`.")
+    except Exception as exc:
+        return Finding(
+            "audit chain",
+            PROBLEM,
+            f"The audit log cannot be read ({type(exc).__name__}).",
+            "Restore the latest backup with `navigator restore FILE`.",
+        )
     if not problems:
-        return Finding("audit chain", OK, f"{n} events, every hash checks"
-                       + (f" ({redacted} with personal data removed by retention)" if redacted else ""))
+        return Finding(
+            "audit chain",
+            OK,
+            f"{n} events, every hash checks"
+            + (f" ({redacted} with personal data removed by retention)" if redacted else ""),
+        )
     ids = ", ".join(str(p.event_id) for p in problems[:5]) + (" ..." if len(problems) > 5 else "")
     first = problems[0]
-    return Finding("audit chain", PROBLEM,
-                   f"{len(problems)} audit event(s) fail the hash chain (events {ids}); "
-                   f"event {first.event_id} {first.problem}.",
-                   "The audit log was edited outside navigator. Keep this store as evidence, tell your data "
-                   "protection lead, and compare with a backup taken before those events (`navigator restore`).")
+    return Finding(
+        "audit chain",
+        PROBLEM,
+        f"{len(problems)} audit event(s) fail the hash chain (events {ids}); event {first.event_id} {first.problem}.",
+        "The audit log was edited outside navigator. Keep this store as evidence, tell your data "
+        "protection lead, and compare with a backup taken before those events (`navigator restore`).",
+    )
 
 
 # ---------------------------------------------------------------- PostgreSQL
+
 
 def _server_checks(url: str):
     try:
@@ -253,13 +332,20 @@ def _server_checks(url: str):
         with engine.connect() as conn:
             version = conn.execute(text("SHOW server_version")).scalar()
         engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - unreachable server, bad credentials, missing driver
-        yield Finding("connection", PROBLEM, f"Cannot connect to {describe(url)} ({type(exc).__name__}).",
-                      "Check the server is running, the URL (NAVIGATOR_DATABASE_URL / --db-url) and credentials.")
+    except Exception as exc:
+        yield Finding(
+            "connection",
+            PROBLEM,
+            f"Cannot connect to {describe(url)} ({type(exc).__name__}).",
+            "Check the server is running, the URL (NAVIGATOR_DATABASE_URL / --db-url) and credentials.",
+        )
         return
     yield Finding("connection", OK, f"PostgreSQL {version}")
-    yield Finding("file checks", OK, "integrity, permissions, disk and filesystem are the server's business "
-                  "on PostgreSQL (skipped)")
+    yield Finding(
+        "file checks",
+        OK,
+        "integrity, permissions, disk and filesystem are the server's business on PostgreSQL (skipped)",
+    )
     yield from _schema_and_chain(url)
 
 
@@ -267,4 +353,4 @@ def exit_code(report: Report) -> int:
     return 0 if report.healthy else 1
 
 
-__all__ = ["Finding", "Report", "examine", "exit_code", "MIN_FREE_BYTES", "OK", "WARN", "PROBLEM"]
+__all__ = ["MIN_FREE_BYTES", "OK", "PROBLEM", "WARN", "Finding", "Report", "examine", "exit_code"]

@@ -57,6 +57,7 @@ STUCK_LIMIT = 500  # rows per Waiting-and-stuck section (the totals count every 
 
 # ---------------------------------------------------------------- helpers
 
+
 def _as_date(v) -> date | None:
     if v is None or (isinstance(v, date) and not hasattr(v, "hour")):
         return v
@@ -110,14 +111,18 @@ def cutoff(cal: WorkingCalendar, on: date, n: int) -> date:
 
 def _places(s: Session, localities: list[int] | None) -> list[tuple[int, str, int, str, bool]]:
     """(locality id, name, lot id, lot code, active) in report order."""
-    q = (select(Locality.id, Locality.name, Lot.id, Lot.code, and_(Locality.active, Lot.active))
-         .join(Lot, Lot.id == Locality.lot_id).order_by(Lot.id, Locality.id))
+    q = (
+        select(Locality.id, Locality.name, Lot.id, Lot.code, and_(Locality.active, Lot.active))
+        .join(Lot, Lot.id == Locality.lot_id)
+        .order_by(Lot.id, Locality.id)
+    )
     if localities is not None:
         q = q.where(Locality.id.in_(localities or [-1]))
     return [(a, b, c, d, bool(e)) for a, b, c, d, e in s.execute(q).all()]
 
 
 # ---------------------------------------------------------------- Team
+
 
 @dataclass(frozen=True)
 class Load:
@@ -164,7 +169,7 @@ class TeamView:
 
 
 class _Acc:
-    __slots__ = ("open", "active", "awaiting", "waiting", "earliest", "overdue", "no_resp", "completions")
+    __slots__ = ("active", "awaiting", "completions", "earliest", "no_resp", "open", "overdue", "waiting")
 
     def __init__(self) -> None:
         self.open = self.active = self.awaiting = self.waiting = 0
@@ -184,9 +189,8 @@ class _Acc:
         self.overdue += int(overdue or 0)
         self.no_resp += int(no_resp or 0)
 
-    def merge(self, other: "_Acc") -> None:
-        self.add_journeys(other.open, other.active, other.awaiting, other.waiting, other.earliest,
-                          other.completions)
+    def merge(self, other: _Acc) -> None:
+        self.add_journeys(other.open, other.active, other.awaiting, other.waiting, other.earliest, other.completions)
         self.add_tasks(other.overdue, other.no_resp)
 
     @property
@@ -195,8 +199,9 @@ class _Acc:
 
     def load(self, cal: WorkingCalendar, on: date) -> Load:
         wait = cal.count(self.earliest, on) if self.earliest is not None and self.waiting else None
-        return Load(self.open, self.active, self.awaiting, self.waiting, wait, self.overdue, self.no_resp,
-                    self.completions)
+        return Load(
+            self.open, self.active, self.awaiting, self.waiting, wait, self.overdue, self.no_resp, self.completions
+        )
 
 
 def team(ctx: Ctx, on: date | None = None) -> TeamView:
@@ -219,19 +224,26 @@ def team(ctx: Ctx, on: date | None = None) -> TeamView:
             return func.sum(case((cond, 1), else_=0))
 
         jrows = s.execute(
-            select(Journey.navigator_id, Journey.locality_id,
-                   flag(is_open), flag(Journey.state.in_(ACTIVE_STATES)),
-                   flag(and_(Journey.state == "received", Journey.first_contact_date.is_(None))),
-                   flag(Journey.state == "accepted"),
-                   func.min(case((Journey.state == "accepted", Journey.decision_date), else_=None)),
-                   flag(completed))
+            select(
+                Journey.navigator_id,
+                Journey.locality_id,
+                flag(is_open),
+                flag(Journey.state.in_(ACTIVE_STATES)),
+                flag(and_(Journey.state == "received", Journey.first_contact_date.is_(None))),
+                flag(Journey.state == "accepted"),
+                func.min(case((Journey.state == "accepted", Journey.decision_date), else_=None)),
+                flag(completed),
+            )
             .where(or_(is_open, completed), _in_scope(Journey.locality_id, scope))
             .group_by(Journey.navigator_id, Journey.locality_id)
         ).all()
         trows = s.execute(
-            select(Journey.navigator_id, Journey.locality_id,
-                   flag(Task.due_date < on),
-                   flag(Task.kind == "no_response_close"))
+            select(
+                Journey.navigator_id,
+                Journey.locality_id,
+                flag(Task.due_date < on),
+                flag(Task.kind == "no_response_close"),
+            )
             .join(Journey, Journey.id == Task.journey_id)
             .where(Task.status == "open", Task.due_date <= on, is_open, _in_scope(Journey.locality_id, scope))
             .group_by(Journey.navigator_id, Journey.locality_id)
@@ -263,9 +275,17 @@ def team(ctx: Ctx, on: date | None = None) -> TeamView:
     navs = []
     for uid in wanted:
         u = users[uid]
-        navs.append(NavigatorLoad(uid, u.username, u.name, u.role, bool(u.active),
-                                  tuple(sorted(lot_codes[x] for x in user_lots.get(uid, ()))),
-                                  by_nav.get(uid, _Acc()).load(cal, on)))
+        navs.append(
+            NavigatorLoad(
+                uid,
+                u.username,
+                u.name,
+                u.role,
+                bool(u.active),
+                tuple(sorted(lot_codes[x] for x in user_lots.get(uid, ()))),
+                by_nav.get(uid, _Acc()).load(cal, on),
+            )
+        )
     navs.sort(key=lambda n: (not n.active, n.name.lower(), n.username))
 
     loc_rows, lot_rows = [], []
@@ -281,12 +301,19 @@ def team(ctx: Ctx, on: date | None = None) -> TeamView:
             loc_rows.append(PlaceLoad("locality", code, name, acc.load(cal, on)))
     for lot_id, acc in lot_acc.items():
         lot_rows.append(PlaceLoad("lot", lot_names[lot_id], "ALL", acc.load(cal, on)))
-    return TeamView(on, _month_key(on), tuple(navs), tuple(loc_rows), tuple(lot_rows),
-                    PlaceLoad("service", "ALL", "ALL", total.load(cal, on)),
-                    tuple(lot_names[x] for x in lot_acc) if scope is not None else ())
+    return TeamView(
+        on,
+        _month_key(on),
+        tuple(navs),
+        tuple(loc_rows),
+        tuple(lot_rows),
+        PlaceLoad("service", "ALL", "ALL", total.load(cal, on)),
+        tuple(lot_names[x] for x in lot_acc) if scope is not None else (),
+    )
 
 
 # ---------------------------------------------------------------- Waiting and stuck
+
 
 @dataclass(frozen=True)
 class WaitingRow:
@@ -349,16 +376,16 @@ def stuck_partner_days(s: Session) -> int:
     return n if 1 <= n <= 250 else DEFAULT_STUCK_PARTNER_DAYS
 
 
-def waiting_and_stuck(ctx: Ctx, on: date | None = None, partner_days: int | None = None,
-                      limit: int = STUCK_LIMIT) -> StuckView:
+def waiting_and_stuck(
+    ctx: Ctx, on: date | None = None, partner_days: int | None = None, limit: int = STUCK_LIMIT
+) -> StuckView:
     """Journeys waiting longest to start; onward referrals with no partner update for
     ``partner_days`` working days (setting ``stuck_partner_days``, default 10); started plans
     with no review within their review period (the protocol's ``review_every`` working days
     since the last review, or the start). Longest first; each row names its journey."""
     on = on or ctx.today()
     if partner_days is not None and (not isinstance(partner_days, int) or not 1 <= partner_days <= 250):
-        raise DomainError("Give the number of working days as a whole number from 1 to 250.",
-                          field="partner_days")
+        raise DomainError("Give the number of working days as a whole number from 1 to 250.", field="partner_days")
     limit = max(1, min(int(limit), 5000))
     with ctx.read() as s:
         actor = _lead(s, ctx)
@@ -374,61 +401,107 @@ def waiting_and_stuck(ctx: Ctx, on: date | None = None, partner_days: int | None
         waiting_total = s.execute(select(func.count()).select_from(Journey).where(*cond)).scalar_one()
         wrows = s.execute(
             select(Journey.id, Client.client_ref, name, User.username, Locality.name, Journey.decision_date)
-            .join(Client, Client.id == Journey.client_id).join(User, User.id == Journey.navigator_id)
+            .join(Client, Client.id == Journey.client_id)
+            .join(User, User.id == Journey.navigator_id)
             .join(Locality, Locality.id == Journey.locality_id)
-            .where(*cond).order_by(Journey.decision_date, Journey.id).limit(limit)
+            .where(*cond)
+            .order_by(Journey.decision_date, Journey.id)
+            .limit(limit)
         ).all()
 
         # onward referrals with no partner update
         last_activity = func.coalesce(OnwardReferral.last_update_date, OnwardReferral.referral_date)
-        ocond = [OnwardReferral.status.in_(OPEN_ONWARD), Journey.state.in_(OPEN_STATES),
-                 last_activity <= cutoff(cal, on, days), *where]
+        ocond = [
+            OnwardReferral.status.in_(OPEN_ONWARD),
+            Journey.state.in_(OPEN_STATES),
+            last_activity <= cutoff(cal, on, days),
+            *where,
+        ]
         onward_total = s.execute(
-            select(func.count()).select_from(OnwardReferral).join(Journey, Journey.id == OnwardReferral.journey_id)
-            .where(*ocond)).scalar_one()
-        orows = s.execute(
-            select(OnwardReferral.journey_id, OnwardReferral.id, Client.client_ref, name, User.username,
-                   Partner.name, Programme.name, OnwardReferral.referral_date, OnwardReferral.status,
-                   OnwardReferral.last_update_date)
+            select(func.count())
+            .select_from(OnwardReferral)
             .join(Journey, Journey.id == OnwardReferral.journey_id)
-            .join(Client, Client.id == Journey.client_id).join(User, User.id == Journey.navigator_id)
+            .where(*ocond)
+        ).scalar_one()
+        orows = s.execute(
+            select(
+                OnwardReferral.journey_id,
+                OnwardReferral.id,
+                Client.client_ref,
+                name,
+                User.username,
+                Partner.name,
+                Programme.name,
+                OnwardReferral.referral_date,
+                OnwardReferral.status,
+                OnwardReferral.last_update_date,
+            )
+            .join(Journey, Journey.id == OnwardReferral.journey_id)
+            .join(Client, Client.id == Journey.client_id)
+            .join(User, User.id == Journey.navigator_id)
             .join(Programme, Programme.id == OnwardReferral.programme_id)
             .join(Partner, Partner.id == Programme.partner_id)
-            .where(*ocond).order_by(last_activity, OnwardReferral.id).limit(limit)
+            .where(*ocond)
+            .order_by(last_activity, OnwardReferral.id)
+            .limit(limit)
         ).all()
 
         # plans with no review in their review period
-        base = case((and_(Journey.last_review_date.is_not(None), Journey.last_review_date > Journey.start_date),
-                     Journey.last_review_date), else_=Journey.start_date)
-        rcond = [Journey.state == "started", Journey.start_date.is_not(None),
-                 base <= cutoff(cal, on, review_every + 1), *where]
+        base = case(
+            (
+                and_(Journey.last_review_date.is_not(None), Journey.last_review_date > Journey.start_date),
+                Journey.last_review_date,
+            ),
+            else_=Journey.start_date,
+        )
+        rcond = [
+            Journey.state == "started",
+            Journey.start_date.is_not(None),
+            base <= cutoff(cal, on, review_every + 1),
+            *where,
+        ]
         reviews_total = s.execute(select(func.count()).select_from(Journey).where(*rcond)).scalar_one()
         rrows = s.execute(
-            select(Journey.id, Client.client_ref, name, User.username, Locality.name, Journey.start_date,
-                   Journey.last_review_date)
-            .join(Client, Client.id == Journey.client_id).join(User, User.id == Journey.navigator_id)
+            select(
+                Journey.id,
+                Client.client_ref,
+                name,
+                User.username,
+                Locality.name,
+                Journey.start_date,
+                Journey.last_review_date,
+            )
+            .join(Client, Client.id == Journey.client_id)
+            .join(User, User.id == Journey.navigator_id)
             .join(Locality, Locality.id == Journey.locality_id)
-            .where(*rcond).order_by(base, Journey.id).limit(limit)
+            .where(*rcond)
+            .order_by(base, Journey.id)
+            .limit(limit)
         ).all()
 
-    waiting = tuple(WaitingRow(jid, ref, nm, nav, loc, _as_date(dd), cal.count(_as_date(dd), on))
-                    for jid, ref, nm, nav, loc, dd in wrows)
+    waiting = tuple(
+        WaitingRow(jid, ref, nm, nav, loc, _as_date(dd), cal.count(_as_date(dd), on))
+        for jid, ref, nm, nav, loc, dd in wrows
+    )
     onward = []
     for jid, oid, ref, nm, nav, partner, prog, rdate, status, last in orows:
         rdate, last = _as_date(rdate), _as_date(last)
-        onward.append(StuckOnwardRow(jid, oid, ref, nm, nav, partner, prog, rdate, status, last,
-                                     cal.count(last or rdate, on)))
+        onward.append(
+            StuckOnwardRow(jid, oid, ref, nm, nav, partner, prog, rdate, status, last, cal.count(last or rdate, on))
+        )
     reviews = []
     for jid, ref, nm, nav, loc, start, last in rrows:
         start, last = _as_date(start), _as_date(last)
         b = max(start, last) if last else start
         since = cal.count(b, on)
         reviews.append(ReviewRow(jid, ref, nm, nav, loc, start, last, since, since - review_every))
-    return StuckView(on, days, review_every, waiting, waiting_total, tuple(onward), onward_total,
-                     tuple(reviews), reviews_total)
+    return StuckView(
+        on, days, review_every, waiting, waiting_total, tuple(onward), onward_total, tuple(reviews), reviews_total
+    )
 
 
 # ---------------------------------------------------------------- Trends
+
 
 @dataclass(frozen=True)
 class TrendMonth:
@@ -450,13 +523,14 @@ class TrendsView:
 
 
 def _round_half_away(total: int, n: int, decimals: int = 1) -> Decimal:
-    a = total * 10 ** decimals
+    a = total * 10**decimals
     q = (2 * abs(a) + n) // (2 * n)
     return Decimal(-q if a < 0 else q).scaleb(-decimals)
 
 
-def trends(ctx: Ctx, scope: tuple[str, str | None] = ("service", None), months: int = 12,
-           on: date | None = None) -> TrendsView:
+def trends(
+    ctx: Ctx, scope: tuple[str, str | None] = ("service", None), months: int = 12, on: date | None = None
+) -> TrendsView:
     """Per month, the last ``months`` months up to and including the month of ``on``:
 
     referrals received (received date in the month), starts (start date in it), completions
@@ -498,8 +572,11 @@ def trends(ctx: Ctx, scope: tuple[str, str | None] = ("service", None), months: 
             localities = list(s.execute(select(Locality.id).where(Locality.lot_id == lot[0])).scalars())
             place_name = lot[1]
         else:
-            loc = s.execute(select(Locality.id, Locality.name, Locality.lot_id)
-                            .where(func.lower(Locality.name) == str(place or "").lower())).first()
+            loc = s.execute(
+                select(Locality.id, Locality.name, Locality.lot_id).where(
+                    func.lower(Locality.name) == str(place or "").lower()
+                )
+            ).first()
             if loc is None:
                 raise NotFound(f"There is no locality '{place}'.")
             if mine is not None and loc[0] not in mine:
@@ -509,8 +586,9 @@ def trends(ctx: Ctx, scope: tuple[str, str | None] = ("service", None), months: 
         where = _in_scope(Journey.locality_id, localities)
 
         def by_day(col, *cond):
-            return s.execute(select(col, func.count()).where(col.between(first, last), where, *cond)
-                             .group_by(col)).all()
+            return s.execute(
+                select(col, func.count()).where(col.between(first, last), where, *cond).group_by(col)
+            ).all()
 
         received = by_day(Journey.received_date)
         starts = by_day(Journey.start_date)
@@ -539,15 +617,22 @@ def trends(ctx: Ctx, scope: tuple[str, str | None] = ("service", None), months: 
         wait_n[k] = wait_n.get(k, 0) + int(n)
     current = _month_key(on)
     out = tuple(
-        TrendMonth(k, rec.get(k, 0), st.get(k, 0), comp.get(k, 0), nr.get(k, 0),
-                   _round_half_away(wait_sum[k], wait_n[k]) if wait_n.get(k) else None,
-                   partial=(k == current and on < last))
+        TrendMonth(
+            k,
+            rec.get(k, 0),
+            st.get(k, 0),
+            comp.get(k, 0),
+            nr.get(k, 0),
+            _round_half_away(wait_sum[k], wait_n[k]) if wait_n.get(k) else None,
+            partial=(k == current and on < last),
+        )
         for k in keys
     )
     return TrendsView(on, level, place_name, out)
 
 
 # ---------------------------------------------------------------- Partners
+
 
 @dataclass(frozen=True)
 class PartnerStats:
@@ -593,40 +678,67 @@ def partners(ctx: Ctx, on: date | None = None, since: date | None = None) -> Par
             return func.sum(case((c, 1), else_=0))
 
         counts = s.execute(
-            select(OnwardReferral.programme_id, func.count(),
-                   flag(st.in_(OPEN_ONWARD)),
-                   flag(or_(OnwardReferral.start_date.is_not(None), st.in_(("started", "completed", "withdrew")))),
-                   flag(st == "completed"), flag(st == "withdrew"), flag(st == "did_not_start"),
-                   flag(st == "declined"))
+            select(
+                OnwardReferral.programme_id,
+                func.count(),
+                flag(st.in_(OPEN_ONWARD)),
+                flag(or_(OnwardReferral.start_date.is_not(None), st.in_(("started", "completed", "withdrew")))),
+                flag(st == "completed"),
+                flag(st == "withdrew"),
+                flag(st == "did_not_start"),
+                flag(st == "declined"),
+            )
             .join(Journey, Journey.id == OnwardReferral.journey_id)
-            .where(*cond).group_by(OnwardReferral.programme_id)
+            .where(*cond)
+            .group_by(OnwardReferral.programme_id)
         ).all()
         firsts = s.execute(
-            select(OnwardReferral.programme_id, OnwardReferral.referral_date, OnwardReferral.first_update_date,
-                   func.count())
+            select(
+                OnwardReferral.programme_id,
+                OnwardReferral.referral_date,
+                OnwardReferral.first_update_date,
+                func.count(),
+            )
             .join(Journey, Journey.id == OnwardReferral.journey_id)
             .where(OnwardReferral.first_update_date.is_not(None), *cond)
             .group_by(OnwardReferral.programme_id, OnwardReferral.referral_date, OnwardReferral.first_update_date)
         ).all()
-        chase_keys = s.execute(
-            select(Task.key).join(Journey, Journey.id == Task.journey_id)
-            .where(Task.status == "open", Task.kind == "chase_partner", Task.due_date < on,
-                   Journey.state.in_(OPEN_STATES), _in_scope(Journey.locality_id, scope))
-        ).scalars().all()
-        onward_ids = sorted({int(k.split(":")[1]) for k in chase_keys if k.count(":") >= 1
-                             and k.split(":")[1].isdigit()})
+        chase_keys = (
+            s.execute(
+                select(Task.key)
+                .join(Journey, Journey.id == Task.journey_id)
+                .where(
+                    Task.status == "open",
+                    Task.kind == "chase_partner",
+                    Task.due_date < on,
+                    Journey.state.in_(OPEN_STATES),
+                    _in_scope(Journey.locality_id, scope),
+                )
+            )
+            .scalars()
+            .all()
+        )
+        onward_ids = sorted(
+            {int(k.split(":")[1]) for k in chase_keys if k.count(":") >= 1 and k.split(":")[1].isdigit()}
+        )
         programme_of: dict[int, int] = {}
         for i in range(0, len(onward_ids), 500):
-            chunk = onward_ids[i:i + 500]
-            for oid, pid in s.execute(select(OnwardReferral.id, OnwardReferral.programme_id)
-                                      .where(OnwardReferral.id.in_(chunk))).all():
+            chunk = onward_ids[i : i + 500]
+            for oid, pid in s.execute(
+                select(OnwardReferral.id, OnwardReferral.programme_id).where(OnwardReferral.id.in_(chunk))
+            ).all():
                 programme_of[oid] = pid
         progs: dict[int, tuple[str, str, int]] = {}
         active_progs: set[int] = set()
         for pid, prog, days_, pname, active in s.execute(
-                select(Programme.id, Programme.name, Programme.expected_response_days, Partner.name,
-                       and_(Programme.active, Partner.active))
-                .join(Partner, Partner.id == Programme.partner_id)).all():
+            select(
+                Programme.id,
+                Programme.name,
+                Programme.expected_response_days,
+                Partner.name,
+                and_(Programme.active, Partner.active),
+            ).join(Partner, Partner.id == Programme.partner_id)
+        ).all():
             progs[pid] = (pname, prog, days_)
             if active:
                 active_progs.add(pid)
@@ -648,8 +760,24 @@ def partners(ctx: Ctx, on: date | None = None, since: date | None = None) -> Par
         ds = days.get(pid, [])
         median = Decimal(str(statistics.median(ds))).quantize(Decimal("0.1")) if ds else None
         pname, prog, expected = progs[pid]
-        rows.append(PartnerStats(pname, prog, expected, int(made), int(open_ or 0), started, int(completed or 0),
-                                 int(withdrew or 0), dns, declined, rate, median, len(ds), waiting.get(pid, 0)))
+        rows.append(
+            PartnerStats(
+                pname,
+                prog,
+                expected,
+                int(made),
+                int(open_ or 0),
+                started,
+                int(completed or 0),
+                int(withdrew or 0),
+                dns,
+                declined,
+                rate,
+                median,
+                len(ds),
+                waiting.get(pid, 0),
+            )
+        )
     seen = {r[0] for r in counts}
     # active programmes with nothing made (yet), and past-due chases on referrals made before `since`
     for pid in sorted((active_progs | set(waiting)) - seen):
@@ -661,6 +789,7 @@ def partners(ctx: Ctx, on: date | None = None, since: date | None = None) -> Par
 
 # ---------------------------------------------------------------- reassigning a navigator's journeys
 
+
 def open_journey_ids(ctx: Ctx, username: str) -> tuple[int, ...]:
     """The open journeys a navigator holds in the lead's lots (e.g. a leaver's), oldest first, to reassign."""
     with ctx.read() as s:
@@ -669,8 +798,12 @@ def open_journey_ids(ctx: Ctx, username: str) -> tuple[int, ...]:
         if user is None:
             raise NotFound(f"There is no user '{username}'.")
         scope = _scope_localities(s, actor)
-        return tuple(s.execute(
-            select(Journey.id).where(Journey.navigator_id == user, Journey.state.in_(OPEN_STATES),
-                                     _in_scope(Journey.locality_id, scope))
-            .order_by(Journey.received_date, Journey.id)
-        ).scalars())
+        return tuple(
+            s.execute(
+                select(Journey.id)
+                .where(
+                    Journey.navigator_id == user, Journey.state.in_(OPEN_STATES), _in_scope(Journey.locality_id, scope)
+                )
+                .order_by(Journey.received_date, Journey.id)
+            ).scalars()
+        )

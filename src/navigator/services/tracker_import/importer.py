@@ -24,19 +24,24 @@ import io
 import re
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterable
 
-from sqlalchemy import func, tuple_, update
+from sqlalchemy import tuple_, update
 from sqlmodel import Session, select
 
 from navigator.domain import lifecycle as L
 from navigator.domain.dates import age_on, parse_date
 from navigator.domain.errors import AccessDenied, DomainError
-from navigator.domain.identifiers import clean_text, fold_name, normalise_nhs_number, normalise_postcode
-from navigator.services import bulk
+from navigator.domain.identifiers import (
+    clean_text,
+    fold_name,
+    normalise_nhs_number,
+    normalise_postcode,
+)
+from navigator.services.casework import bulk
 from navigator.services.context import Ctx, protocol
 from navigator.store.models import (
     Client,
@@ -54,12 +59,37 @@ DEFAULT_PROGRAMME = "General referral"
 KEEP_REPLAYS = 50_000  # rows: above this, journeys are replayed again when written instead of kept
 USERNAME_RE = re.compile(r"^[a-z0-9._-]{1,64}$")
 
-REQUIRED = ("client_ref", "first_name", "last_name", "date_of_birth", "locality", "navigator", "referral_source",
-            "received_date")
-OPTIONAL = ("postcode", "nhs_number", "imd_decile", "first_contact_date", "contact_attempts", "decision",
-            "decision_date", "reject_reason", "start_date", "swemwbs_start", "onward_partner", "onward_programme",
-            "onward_referral_date", "onward_start_date", "onward_end_date", "onward_outcome", "end_date",
-            "end_reason", "swemwbs_end")
+REQUIRED = (
+    "client_ref",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "locality",
+    "navigator",
+    "referral_source",
+    "received_date",
+)
+OPTIONAL = (
+    "postcode",
+    "nhs_number",
+    "imd_decile",
+    "first_contact_date",
+    "contact_attempts",
+    "decision",
+    "decision_date",
+    "reject_reason",
+    "start_date",
+    "swemwbs_start",
+    "onward_partner",
+    "onward_programme",
+    "onward_referral_date",
+    "onward_start_date",
+    "onward_end_date",
+    "onward_outcome",
+    "end_date",
+    "end_reason",
+    "swemwbs_end",
+)
 COLUMNS = REQUIRED + OPTIONAL
 ONWARD_OUTCOMES = ("completed", "withdrew", "did_not_start", "declined")
 
@@ -116,13 +146,20 @@ class _Row:
 
 # ---------------------------------------------------------------- reading the file
 
+
 def _decode(data: bytes) -> tuple[str | None, list[tuple[int, str, str]]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        return None, [(line, "", f"The file is not UTF-8 text (byte 0x{data[exc.start]:02x} on this line). "
-                                 "Save it from the spreadsheet as 'CSV UTF-8' and import again.")]
+        line = data[: exc.start].count(b"\n") + 1
+        return None, [
+            (
+                line,
+                "",
+                f"The file is not UTF-8 text (byte 0x{data[exc.start]:02x} on this line). "
+                "Save it from the spreadsheet as 'CSV UTF-8' and import again.",
+            )
+        ]
     if not text.strip():
         return None, [(0, "", "The file is empty: expected a header row and one row per referral.")]
     return text, []
@@ -176,15 +213,20 @@ def read_rows(data: bytes) -> tuple[dict[str, int], list[tuple[int, list[str]]],
             last = reader.line_num
             if not any(c.strip() for c in cells):
                 continue  # a blank line
-            if len(cells) > len(header) and not any(c.strip() for c in cells[len(header):]):
-                cells = cells[:len(header)]
+            if len(cells) > len(header) and not any(c.strip() for c in cells[len(header) :]):
+                cells = cells[: len(header)]
             if len(cells) != len(header):
                 errors.append((line, "", f"This row has {len(cells)} cells but the header has {len(header)}."))
                 continue
             for i in unnamed:
                 if cells[i].strip():
-                    errors.append((line, f"column {i + 1}", "This cell is in a column with no name in the header: "
-                                                            "name the column, or leave it empty."))
+                    errors.append(
+                        (
+                            line,
+                            f"column {i + 1}",
+                            "This cell is in a column with no name in the header: name the column, or leave it empty.",
+                        )
+                    )
             rows.append((line, cells))
     except csv.Error as exc:
         errors.append((reader.line_num, "", f"The CSV cannot be read here ({exc}). Check the quotes on this line."))
@@ -195,6 +237,7 @@ def read_rows(data: bytes) -> tuple[dict[str, int], list[tuple[int, list[str]]],
 
 
 # ---------------------------------------------------------------- checking one row
+
 
 def _norm_code(value: str) -> str:
     return re.sub(r"[\s\-]+", "_", value.strip().lower())
@@ -252,8 +295,11 @@ class _Checker:
                 try:
                     d = parse_date(value, today=today, relative=False, field=col)
                 except DomainError as exc:
-                    d = (f"{exc.message.rstrip('.')} ('{value}'): use YYYY-MM-DD or DD/MM/YYYY."
-                         if "no such date" not in exc.message else exc.message)
+                    d = (
+                        f"{exc.message.rstrip('.')} ('{value}'): use YYYY-MM-DD or DD/MM/YYYY."
+                        if "no such date" not in exc.message
+                        else exc.message
+                    )
                 dates[value] = d
             if isinstance(d, str):
                 row.err(col, d)
@@ -320,8 +366,11 @@ class _Checker:
         if not nav:
             row.err("navigator", "Required: this cell is empty.")
         elif not USERNAME_RE.match(nav):
-            row.err("navigator", "A navigator is given by username: 1 to 64 letters, digits, dots, underscores "
-                                 "or hyphens (for example 'asha.patel').")
+            row.err(
+                "navigator",
+                "A navigator is given by username: 1 to 64 letters, digits, dots, underscores "
+                "or hyphens (for example 'asha.patel').",
+            )
         else:
             v["navigator"] = nav
         src = raw.get("referral_source")
@@ -333,15 +382,24 @@ class _Checker:
         elif _norm_code(src) in self.sources:
             v["referral_source"] = self.sources[_norm_code(src)]
         else:
-            row.err("referral_source", f"'{src}' is not a configured referral source (use its code, e.g. gp, "
-                                       "self, cmht, or its name).")
+            row.err(
+                "referral_source",
+                f"'{src}' is not a configured referral source (use its code, e.g. gp, self, cmht, or its name).",
+            )
         if not raw.get("received_date"):
             row.err("received_date", "Required: this cell is empty.")
             v["received_date"] = BAD
         else:
             v["received_date"] = a_date("received_date")
-        for col in ("first_contact_date", "decision_date", "start_date", "onward_referral_date",
-                    "onward_start_date", "onward_end_date", "end_date"):
+        for col in (
+            "first_contact_date",
+            "decision_date",
+            "start_date",
+            "onward_referral_date",
+            "onward_start_date",
+            "onward_end_date",
+            "end_date",
+        ):
             v[col] = a_date(col)
         attempts = []
         for part in (raw.get("contact_attempts") or "").split(";"):
@@ -371,7 +429,10 @@ class _Checker:
             err("decision_date", "Required with decision.")
         if g("decision") == "rejected":
             if g("reject_reason") is None:
-                err("reject_reason", "Required for a rejected referral: " + ", ".join(r.value for r in L.RejectReason) + ".")
+                err(
+                    "reject_reason",
+                    "Required for a rejected referral: " + ", ".join(r.value for r in L.RejectReason) + ".",
+                )
             for col in ("start_date", "end_date", "end_reason"):
                 if g(col) is not None:
                     err(col, f"A rejected referral is closed by its decision: it has no {col}.")
@@ -393,15 +454,28 @@ class _Checker:
         reason = g("end_reason")
         if reason not in (None, BAD) and g("decision") != "rejected" and g("start_date") is not BAD:
             if g("start_date") is None and L.EndReason(reason) not in L.END_REASONS_WITHOUT_START:
-                err("end_reason", f"A journey with no start_date cannot end as '{reason}': it can end only with "
-                                  + ", ".join(r.value for r in L.END_REASONS_WITHOUT_START) + ".")
+                err(
+                    "end_reason",
+                    f"A journey with no start_date cannot end as '{reason}': it can end only with "
+                    + ", ".join(r.value for r in L.END_REASONS_WITHOUT_START)
+                    + ".",
+                )
             elif g("start_date") is not None and L.EndReason(reason) not in L.END_REASONS_AFTER_START:
-                err("end_reason", f"A started journey cannot end as '{reason}': it can end only with "
-                                  + ", ".join(r.value for r in L.END_REASONS_AFTER_START) + ".")
+                err(
+                    "end_reason",
+                    f"A started journey cannot end as '{reason}': it can end only with "
+                    + ", ".join(r.value for r in L.END_REASONS_AFTER_START)
+                    + ".",
+                )
         partner = g("onward_partner")
         if partner is None:
-            for col in ("onward_programme", "onward_referral_date", "onward_start_date", "onward_end_date",
-                        "onward_outcome"):
+            for col in (
+                "onward_programme",
+                "onward_referral_date",
+                "onward_start_date",
+                "onward_end_date",
+                "onward_outcome",
+            ):
                 if g(col) is not None:
                     err(col, f"{col} is given but onward_partner is empty.")
         elif partner is not BAD:
@@ -419,17 +493,23 @@ class _Checker:
             if outcome in ("completed", "withdrew") and g("onward_start_date") is None:
                 err("onward_start_date", f"An onward outcome '{outcome}' needs the programme's onward_start_date.")
             if outcome in ("did_not_start", "declined") and g("onward_start_date") is not None:
-                err("onward_outcome", f"The person started the programme (onward_start_date), so the outcome "
-                                      f"cannot be '{outcome}'.")
+                err(
+                    "onward_outcome",
+                    f"The person started the programme (onward_start_date), so the outcome cannot be '{outcome}'.",
+                )
         # age on the received date
         dob, received = g("date_of_birth"), g("received_date")
         if dob not in (None, BAD) and received not in (None, BAD):
             if dob > received:
                 err("date_of_birth", "The date of birth is after the referral was received.")
-            elif age_on(dob, received) < L.MIN_AGE and not (g("decision") == "rejected"
-                                                              and g("reject_reason") == "under_17"):
-                err("date_of_birth", f"The person was {age_on(dob, received)} on the received_date: a referral "
-                                     "of someone under 17 must be rejected with reject_reason under_17.")
+            elif age_on(dob, received) < L.MIN_AGE and not (
+                g("decision") == "rejected" and g("reject_reason") == "under_17"
+            ):
+                err(
+                    "date_of_birth",
+                    f"The person was {age_on(dob, received)} on the received_date: a referral "
+                    "of someone under 17 must be rejected with reject_reason under_17.",
+                )
         # order of dates
         self._order(row)
 
@@ -457,18 +537,24 @@ class _Checker:
             received, decision, end = d("received_date"), d("decision_date"), d("end_date")
             for a in attempts:
                 if received and a < received:
-                    err("contact_attempts", f"An attempt ({a.isoformat()}) is before received_date "
-                                            f"({received.isoformat()}).")
+                    err(
+                        "contact_attempts",
+                        f"An attempt ({a.isoformat()}) is before received_date ({received.isoformat()}).",
+                    )
                 elif decision and a > decision:
-                    err("contact_attempts", f"An attempt ({a.isoformat()}) is after decision_date "
-                                            f"({decision.isoformat()}).")
+                    err(
+                        "contact_attempts",
+                        f"An attempt ({a.isoformat()}) is after decision_date ({decision.isoformat()}).",
+                    )
                 elif end and a > end:
                     err("contact_attempts", f"An attempt ({a.isoformat()}) is after end_date ({end.isoformat()}).")
         after("onward_referral_date", "start_date")
         referral, end = d("onward_referral_date"), d("end_date")
         if referral and end and referral > end:
-            err("onward_referral_date", f"onward_referral_date ({referral.isoformat()}) is after the journey's "
-                                        f"end_date ({end.isoformat()}).")
+            err(
+                "onward_referral_date",
+                f"onward_referral_date ({referral.isoformat()}) is after the journey's end_date ({end.isoformat()}).",
+            )
         after("onward_start_date", "onward_referral_date")
         if d("onward_start_date") is not None:
             after("onward_end_date", "onward_start_date")
@@ -478,11 +564,17 @@ class _Checker:
 
 # ---------------------------------------------------------------- the journey as steps
 
-_STEP_PRIORITY = {bulk.Contact: 0, bulk.Decide: 2, bulk.Start: 3, bulk.Onward: 4, bulk.PartnerReport: 5,
-                  bulk.Close: 7}
-_FIELD_COLUMNS = {"decision": "decision", "reject_reason": "reject_reason", "decision_date": "decision_date",
-                  "start_date": "start_date", "end_date": "end_date", "end_reason": "end_reason",
-                  "received_date": "received_date", "date_of_birth": "date_of_birth"}
+_STEP_PRIORITY = {bulk.Contact: 0, bulk.Decide: 2, bulk.Start: 3, bulk.Onward: 4, bulk.PartnerReport: 5, bulk.Close: 7}
+_FIELD_COLUMNS = {
+    "decision": "decision",
+    "reject_reason": "reject_reason",
+    "decision_date": "decision_date",
+    "start_date": "start_date",
+    "end_date": "end_date",
+    "end_reason": "end_reason",
+    "received_date": "received_date",
+    "date_of_birth": "date_of_birth",
+}
 
 
 def _steps(v: dict, programme_id: int | None) -> list[bulk.Step]:
@@ -510,8 +602,15 @@ def _steps(v: dict, programme_id: int | None) -> list[bulk.Step]:
     if v.get("end_date"):
         d = v["end_date"]
         reason = v["end_reason"]
-        dated.append((d, 7, bulk.Close(d, reason, PROVENANCE if reason == "completed" else None,
-                                       v.get("swemwbs_end"), tag="end_reason")))
+        dated.append(
+            (
+                d,
+                7,
+                bulk.Close(
+                    d, reason, PROVENANCE if reason == "completed" else None, v.get("swemwbs_end"), tag="end_reason"
+                ),
+            )
+        )
     dated.sort(key=lambda x: (x[0], x[1]))
     return [s for _, _, s in dated]
 
@@ -527,6 +626,7 @@ def _column_for(exc: bulk.StepError) -> str:
 
 
 # ---------------------------------------------------------------- the import
+
 
 @dataclass
 class _Person:
@@ -551,8 +651,9 @@ def import_file(ctx: Ctx, path: str | Path, *, dry_run: bool = False, progress: 
     return import_bytes(ctx, data, name=path.name, dry_run=dry_run, progress=progress)
 
 
-def import_bytes(ctx: Ctx, data: bytes, *, name: str = "tracker.csv", dry_run: bool = False,
-                 progress: Progress | None = None) -> ImportReport:
+def import_bytes(
+    ctx: Ctx, data: bytes, *, name: str = "tracker.csv", dry_run: bool = False, progress: Progress | None = None
+) -> ImportReport:
     started = time.perf_counter()
     index, raw_rows, file_errors = read_rows(data)
     if file_errors and not raw_rows and not index:
@@ -568,9 +669,17 @@ def import_bytes(ctx: Ctx, data: bytes, *, name: str = "tracker.csv", dry_run: b
     return report
 
 
-def _run(s: Session, ctx: Ctx, name: str, index: dict[str, int], raw_rows: list[tuple[int, list[str]]],
-         file_errors: list[tuple[int, str, str]], dry_run: bool, progress: Progress | None,
-         started: float) -> ImportReport:
+def _run(
+    s: Session,
+    ctx: Ctx,
+    name: str,
+    index: dict[str, int],
+    raw_rows: list[tuple[int, list[str]]],
+    file_errors: list[tuple[int, str, str]],
+    dry_run: bool,
+    progress: Progress | None,
+    started: float,
+) -> ImportReport:
     today = ctx.today()
     checker = _Checker(s, today)
     total = len(raw_rows)
@@ -604,15 +713,21 @@ def _run(s: Session, ctx: Ctx, name: str, index: dict[str, int], raw_rows: list[
                     continue
                 same = (fold_name(a) == fold_name(b)) if isinstance(a, str) and isinstance(b, str) else a == b
                 if not same:
-                    row.err(col, f"client_ref {ref} has a different {col.replace('_', ' ')} on line {first.line}: "
-                                 "the same client_ref must be the same person.")
+                    row.err(
+                        col,
+                        f"client_ref {ref} has a different {col.replace('_', ' ')} on line {first.line}: "
+                        "the same client_ref must be the same person.",
+                    )
             person.rows.append(row)
         received = v.get("received_date")
         if received not in (None, BAD):
             key = (ref, received)
             if key in seen_journeys:
-                row.err("received_date", f"Line {seen_journeys[key]} has the same client_ref and received_date "
-                                         "(a journey is identified by both).")
+                row.err(
+                    "received_date",
+                    f"Line {seen_journeys[key]} has the same client_ref and received_date "
+                    "(a journey is identified by both).",
+                )
             else:
                 seen_journeys[key] = row.line
 
@@ -625,8 +740,9 @@ def _run(s: Session, ctx: Ctx, name: str, index: dict[str, int], raw_rows: list[
     existing_journeys: set[tuple[int, date]] = set()
     ids = [c.id for c in existing.values()]
     for chunk in _chunks(ids, 500):
-        existing_journeys.update(s.exec(select(Journey.client_id, Journey.received_date)
-                                        .where(Journey.client_id.in_(chunk))).all())
+        existing_journeys.update(
+            s.exec(select(Journey.client_id, Journey.received_date).where(Journey.client_id.in_(chunk))).all()
+        )
     users = {u.username.lower(): u for u in s.exec(select(User)).all()}
     partners = {p.name.lower(): p for p in s.exec(select(Partner)).all()}
     programmes: dict[int, dict[str, Programme]] = defaultdict(dict)
@@ -659,8 +775,11 @@ def _run(s: Session, ctx: Ctx, name: str, index: dict[str, int], raw_rows: list[
             if row.ok("locality"):
                 lots.add(row.v["locality"].lot_id)
         elif not u.active and row.v.get("end_date") is None and row.v.get("decision") != "rejected":
-            row.err("navigator", f"{nav} is deactivated: an open journey needs an active navigator "
-                                 "(reactivate them, or give another navigator).")
+            row.err(
+                "navigator",
+                f"{nav} is deactivated: an open journey needs an active navigator "
+                "(reactivate them, or give another navigator).",
+            )
 
     # partners and programmes: unknown ones will be created
     new_partners: list[str] = []
@@ -677,20 +796,33 @@ def _run(s: Session, ctx: Ctx, name: str, index: dict[str, int], raw_rows: list[
             prog_name = known[0].name if len(known) == 1 else DEFAULT_PROGRAMME
         if p is None and partner.lower() not in {x.lower() for x in new_partners}:
             new_partners.append(partner)
-        if (p is None or prog_name.lower() not in programmes.get(p.id, {})) and \
-                (partner.lower(), prog_name.lower()) not in {(a.lower(), b.lower()) for a, b in new_programmes}:
+        if (p is None or prog_name.lower() not in programmes.get(p.id, {})) and (
+            partner.lower(),
+            prog_name.lower(),
+        ) not in {(a.lower(), b.lower()) for a, b in new_programmes}:
             new_programmes.append((partner, prog_name))
         wanted_programme[row.line] = (partner, prog_name)
 
     # the client each row belongs to (details from the person's latest row)
     for ref, person in people.items():
-        good = [r for r in person.rows if r.ok("date_of_birth", "first_name", "last_name", "locality",
-                                                 "received_date") and r.v.get("received_date")]
+        good = [
+            r
+            for r in person.rows
+            if r.ok("date_of_birth", "first_name", "last_name", "locality", "received_date")
+            and r.v.get("received_date")
+        ]
         consent = any(r.v.get("onward_partner") not in (None, BAD) for r in person.rows)
         if person.existing is not None:
             c = person.existing
-            person.spec = bulk.ClientSpec(c.client_ref, c.first_name, c.last_name, c.date_of_birth, c.locality_id,
-                                          consent_to_share=c.consent_to_share or consent, id=c.id)
+            person.spec = bulk.ClientSpec(
+                c.client_ref,
+                c.first_name,
+                c.last_name,
+                c.date_of_birth,
+                c.locality_id,
+                consent_to_share=c.consent_to_share or consent,
+                id=c.id,
+            )
             continue
         if not good:
             continue
@@ -701,9 +833,15 @@ def _run(s: Session, ctx: Ctx, name: str, index: dict[str, int], raw_rows: list[
             for r in good:
                 if r.v.get(col) not in (None, BAD):
                     extra[col] = r.v[col]
-        person.spec = bulk.ClientSpec(ref, good[0].v["first_name"], good[0].v["last_name"],
-                                      good[0].v["date_of_birth"], latest["locality"].id,
-                                      consent_to_share=consent, **extra)
+        person.spec = bulk.ClientSpec(
+            ref,
+            good[0].v["first_name"],
+            good[0].v["last_name"],
+            good[0].v["date_of_birth"],
+            latest["locality"].id,
+            consent_to_share=consent,
+            **extra,
+        )
 
     # replay every new journey through the lifecycle rules
     placeholder_programme = -1
@@ -731,9 +869,14 @@ def _run(s: Session, ctx: Ctx, name: str, index: dict[str, int], raw_rows: list[
             found = programmes.get(p.id, {}).get(prog_name.lower()) if p is not None else None
             prog = found.id if found is not None else placeholder_programme
         user = users.get(v["navigator"])
-        spec = bulk.JourneySpec(client=person.spec, navigator_id=user.id if user else -1, source_id=v["referral_source"],
-                                received_date=v["received_date"], locality_id=v["locality"].id,
-                                steps=_steps(v, prog))
+        spec = bulk.JourneySpec(
+            client=person.spec,
+            navigator_id=user.id if user else -1,
+            source_id=v["referral_source"],
+            received_date=v["received_date"],
+            locality_id=v["locality"].id,
+            steps=_steps(v, prog),
+        )
         try:
             r = bulk.replay(spec, today)
         except bulk.StepError as exc:
@@ -750,15 +893,30 @@ def _run(s: Session, ctx: Ctx, name: str, index: dict[str, int], raw_rows: list[
             errors.append((row.line, col, why))
     errors.sort(key=lambda e: (e[0], COLUMNS.index(e[1]) if e[1] in COLUMNS else -1))
     new_clients = {id(spec.client) for _, spec, _ in replays if spec.client.id is None}
-    base = dict(file=name, rows=total, dry_run=dry_run, duplicates=tuple(duplicates), skipped_existing=skipped,
-                users_created=tuple(sorted(new_users)), partners_created=tuple(new_partners),
-                programmes_created=tuple(f"{p}: {g}" for p, g in new_programmes))
+    base = dict(
+        file=name,
+        rows=total,
+        dry_run=dry_run,
+        duplicates=tuple(duplicates),
+        skipped_existing=skipped,
+        users_created=tuple(sorted(new_users)),
+        partners_created=tuple(new_partners),
+        programmes_created=tuple(f"{p}: {g}" for p, g in new_programmes),
+    )
     if errors:
-        return ImportReport(errors=tuple(errors), seconds=time.perf_counter() - started,
-                            **(base | dict(users_created=(), partners_created=(), programmes_created=())))
+        return ImportReport(
+            errors=tuple(errors),
+            seconds=time.perf_counter() - started,
+            **(base | dict(users_created=(), partners_created=(), programmes_created=())),
+        )
     if dry_run:
-        return ImportReport(clients_created=len(new_clients), journeys_created=len(replays), onward_created=onward,
-                            seconds=time.perf_counter() - started, **base)
+        return ImportReport(
+            clients_created=len(new_clients),
+            journeys_created=len(replays),
+            onward_created=onward,
+            seconds=time.perf_counter() - started,
+            **base,
+        )
 
     # ---- write: everything in this one transaction
     writer = bulk.BulkWriter(s, ctx)
@@ -771,8 +929,12 @@ def _run(s: Session, ctx: Ctx, name: str, index: dict[str, int], raw_rows: list[
         for lot_id in sorted(lot_ids & lots):
             s.add(UserLot(user_id=u.id, lot_id=lot_id))
         users[username] = u
-        writer.event("user.add", "user", u.id, after={"username": username, "name": u.name, "role": "navigator",
-                                                      "active": True, "source": "import"})
+        writer.event(
+            "user.add",
+            "user",
+            u.id,
+            after={"username": username, "name": u.name, "role": "navigator", "active": True, "source": "import"},
+        )
     days = protocol(s).partner_response_days or 10
     for partner in new_partners:
         p = Partner(name=partner, active=True)
@@ -786,21 +948,35 @@ def _run(s: Session, ctx: Ctx, name: str, index: dict[str, int], raw_rows: list[
         s.add(prog)
         s.flush()
         programmes[p.id][prog_name.lower()] = prog
-        writer.event("programme.add", "programme", prog.id, after={"partner": p.name, "name": prog_name,
-                                                                   "expected_response_days": days,
-                                                                   "source": "import"})
+        writer.event(
+            "programme.add",
+            "programme",
+            prog.id,
+            after={"partner": p.name, "name": prog_name, "expected_response_days": days, "source": "import"},
+        )
     s.flush()
     writer.refresh_programmes()
-    consent_updates = [p.existing for p in people.values()
-                       if p.existing is not None and p.spec is not None and p.spec.consent_to_share
-                       and not p.existing.consent_to_share]
+    consent_updates = [
+        p.existing
+        for p in people.values()
+        if p.existing is not None and p.spec is not None and p.spec.consent_to_share and not p.existing.consent_to_share
+    ]
     importing = {id(spec.client) for _, spec, _ in replays}
     for c in consent_updates:
         if id(people[c.client_ref].spec) in importing:
-            s.execute(update(Client).where(Client.id == c.id).values(consent_to_share=True, version=Client.version + 1,
-                                                                    updated_at=now))
-            writer.event("client.update", "client", c.id, client_id=c.id, before={"consent_to_share": False},
-                         after={"consent_to_share": True})
+            s.execute(
+                update(Client)
+                .where(Client.id == c.id)
+                .values(consent_to_share=True, version=Client.version + 1, updated_at=now)
+            )
+            writer.event(
+                "client.update",
+                "client",
+                c.id,
+                client_id=c.id,
+                before={"consent_to_share": False},
+                after={"consent_to_share": True},
+            )
     total_w = len(replays)
     for n in range(total_w):
         row, spec, r = replays[n]
@@ -818,14 +994,31 @@ def _run(s: Session, ctx: Ctx, name: str, index: dict[str, int], raw_rows: list[
         if progress is not None and n % tick == 0:
             progress("Writing", n, total_w)
     writer.flush()
-    report = ImportReport(clients_created=len(new_clients), journeys_created=len(replays), onward_created=onward,
-                          written=True, seconds=time.perf_counter() - started, **base)
-    writer.event("import", "import", None, after={
-        "file": name, "rows": total, "clients_created": report.clients_created,
-        "journeys_created": report.journeys_created, "onward_created": report.onward_created,
-        "users_created": list(report.users_created), "partners_created": list(report.partners_created),
-        "programmes_created": list(report.programmes_created), "skipped_existing": skipped,
-        "duplicates": len(duplicates)})
+    report = ImportReport(
+        clients_created=len(new_clients),
+        journeys_created=len(replays),
+        onward_created=onward,
+        written=True,
+        seconds=time.perf_counter() - started,
+        **base,
+    )
+    writer.event(
+        "import",
+        "import",
+        None,
+        after={
+            "file": name,
+            "rows": total,
+            "clients_created": report.clients_created,
+            "journeys_created": report.journeys_created,
+            "onward_created": report.onward_created,
+            "users_created": list(report.users_created),
+            "partners_created": list(report.partners_created),
+            "programmes_created": list(report.programmes_created),
+            "skipped_existing": skipped,
+            "duplicates": len(duplicates),
+        },
+    )
     writer.flush()
     if progress is not None:
         progress("Writing", total_w, total_w)
@@ -834,7 +1027,7 @@ def _run(s: Session, ctx: Ctx, name: str, index: dict[str, int], raw_rows: list[
 
 def _chunks(items: list, size: int):
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def _duplicates(s: Session, people: dict[str, _Person]) -> list[tuple[int, str, str]]:
@@ -852,8 +1045,9 @@ def _duplicates(s: Session, people: dict[str, _Person]) -> list[tuple[int, str, 
     keys = list(by_key)
     for chunk in _chunks(keys, 300):
         for ref, last, first, dob in s.exec(
-            select(Client.client_ref, Client.last_name_key, Client.first_name_key, Client.date_of_birth)
-            .where(tuple_(Client.last_name_key, Client.first_name_key, Client.date_of_birth).in_(chunk))
+            select(Client.client_ref, Client.last_name_key, Client.first_name_key, Client.date_of_birth).where(
+                tuple_(Client.last_name_key, Client.first_name_key, Client.date_of_birth).in_(chunk)
+            )
         ).all():
             store_by_key[(last, first, dob)].append(ref)
     store_by_nhs: dict[str, list[str]] = defaultdict(list)
@@ -867,8 +1061,9 @@ def _duplicates(s: Session, people: dict[str, _Person]) -> list[tuple[int, str, 
                 out.append((line, p.ref, f"Same name and date of birth as {ref}, already in the store."))
             for other in group:
                 if other is not p and other.rows[0].line < line:
-                    out.append((line, p.ref, f"Same name and date of birth as {other.ref} (line "
-                                             f"{other.rows[0].line})."))
+                    out.append(
+                        (line, p.ref, f"Same name and date of birth as {other.ref} (line {other.rows[0].line}).")
+                    )
     for nhs, group in by_nhs.items():
         for p in group:
             line = p.rows[0].line

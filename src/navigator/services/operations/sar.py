@@ -16,7 +16,7 @@ import html
 import json
 import os
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +95,7 @@ class SarResult:
 
 # ---------------------------------------------------------------- access
 
+
 def _client_by_ref(s: Session, client_ref: str) -> Client:
     ref = (clean_text(client_ref, "client_ref", max_len=40) or "").strip()
     if not ref:
@@ -114,13 +115,16 @@ def require_lead_for_client(s: Session, actor: Actor, client: Client) -> None:
     if actor.role != "team_lead":
         raise AccessDenied("Only a team lead or an admin can do that.")
     lots = {access.lot_of_locality(s, client.locality_id)}
-    lots |= {access.lot_of_locality(s, loc) for loc in
-             s.exec(select(Journey.locality_id).where(Journey.client_id == client.id)).all()}
+    lots |= {
+        access.lot_of_locality(s, loc)
+        for loc in s.exec(select(Journey.locality_id).where(Journey.client_id == client.id)).all()
+    }
     if not any(access.in_my_lots(actor, lot) for lot in lots):
         raise AccessDenied("This person is not in your lots; ask their team lead or an admin.")
 
 
 # ---------------------------------------------------------------- audit history
+
 
 def _changes(before: str | None, after: str | None) -> tuple[Change, ...]:
     b = json.loads(before) if before else {}
@@ -134,7 +138,7 @@ def _changes(before: str | None, after: str | None) -> tuple[Change, ...]:
 
 
 def _aware(at: datetime) -> datetime:
-    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _events(s: Session, client: Client) -> list[AuditRow]:
@@ -143,8 +147,20 @@ def _events(s: Session, client: Client) -> list[AuditRow]:
     if jids:
         cond = or_(cond, AuditEvent.journey_id.in_(jids))
     rows = s.exec(select(AuditEvent).where(cond).order_by(AuditEvent.id)).all()
-    return [AuditRow(e.id, _aware(e.at), e.username, e.acting_as, e.action, e.entity, e.entity_id, e.journey_id,
-                     _changes(e.before, e.after)) for e in rows]
+    return [
+        AuditRow(
+            e.id,
+            _aware(e.at),
+            e.username,
+            e.acting_as,
+            e.action,
+            e.entity,
+            e.entity_id,
+            e.journey_id,
+            _changes(e.before, e.after),
+        )
+        for e in rows
+    ]
 
 
 def audit_history(ctx: Ctx, client_ref: str) -> AuditHistory:
@@ -154,8 +170,7 @@ def audit_history(ctx: Ctx, client_ref: str) -> AuditHistory:
         client = _client_by_ref(s, client_ref)
         require_lead_for_client(s, actor, client)
         events = _events(s, client)
-        audit.record(s, ctx, "view.audit", "client", client.id, client_id=client.id,
-                     after={"events": len(events)})
+        audit.record(s, ctx, "view.audit", "client", client.id, client_id=client.id, after={"events": len(events)})
         return AuditHistory(client.client_ref, f"{client.first_name} {client.last_name}", tuple(events))
 
 
@@ -172,18 +187,45 @@ def journey_audit_history(ctx: Ctx, journey_id: int) -> AuditHistory:
         access.require_team_lead(actor)
         access.require_journey(s, actor, journey)
         client = s.get(Client, journey.client_id)
-        rows = s.exec(select(AuditEvent).where(or_(
-            AuditEvent.journey_id == journey.id,
-            (AuditEvent.client_id == client.id) & AuditEvent.journey_id.is_(None),
-        )).order_by(AuditEvent.id)).all()
-        events = [AuditRow(e.id, _aware(e.at), e.username, e.acting_as, e.action, e.entity, e.entity_id,
-                           e.journey_id, _changes(e.before, e.after)) for e in rows]
-        audit.record(s, ctx, "view.audit", "journey", journey.id, client_id=client.id, journey_id=journey.id,
-                     after={"events": len(events)})
+        rows = s.exec(
+            select(AuditEvent)
+            .where(
+                or_(
+                    AuditEvent.journey_id == journey.id,
+                    (AuditEvent.client_id == client.id) & AuditEvent.journey_id.is_(None),
+                )
+            )
+            .order_by(AuditEvent.id)
+        ).all()
+        events = [
+            AuditRow(
+                e.id,
+                _aware(e.at),
+                e.username,
+                e.acting_as,
+                e.action,
+                e.entity,
+                e.entity_id,
+                e.journey_id,
+                _changes(e.before, e.after),
+            )
+            for e in rows
+        ]
+        audit.record(
+            s,
+            ctx,
+            "view.audit",
+            "journey",
+            journey.id,
+            client_id=client.id,
+            journey_id=journey.id,
+            after={"events": len(events)},
+        )
         return AuditHistory(client.client_ref, f"{client.first_name} {client.last_name}", tuple(events))
 
 
 # ---------------------------------------------------------------- subject access request
+
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
@@ -217,8 +259,10 @@ def collect(s: Session, client: Client) -> dict:
         "area": {r.id: r.name for r in s.exec(select(SupportArea)).all()},
         "outcome": {r.id: r.name for r in s.exec(select(PersonalOutcome)).all()},
     }
-    programmes = {p.id: (partner.name, p.name) for p, partner in
-                  s.exec(select(Programme, Partner).join(Partner, Partner.id == Programme.partner_id)).all()}
+    programmes = {
+        p.id: (partner.name, p.name)
+        for p, partner in s.exec(select(Programme, Partner).join(Partner, Partner.id == Programme.partner_id)).all()
+    }
 
     person = _row(client, skip=("first_name_key", "last_name_key"))
     person["locality"] = names["locality"].get(client.locality_id)
@@ -230,51 +274,104 @@ def collect(s: Session, client: Client) -> dict:
         jd["navigator"] = who(j.navigator_id)
         jd["source"] = names["source"].get(j.source_id)
         jd["locality"] = names["locality"].get(j.locality_id)
-        jd["support_areas"] = [names["area"].get(a) for a in s.exec(
-            select(JourneySupportArea.support_area_id).where(JourneySupportArea.journey_id == j.id)).all()]
+        jd["support_areas"] = [
+            names["area"].get(a)
+            for a in s.exec(
+                select(JourneySupportArea.support_area_id).where(JourneySupportArea.journey_id == j.id)
+            ).all()
+        ]
         jd["contacts"] = [
-            {"on": c.on_date, "method": c.method, "outcome": c.outcome, "note": c.note, "by": who(c.user_id),
-             "recorded_at": c.created_at}
-            for c in s.exec(select(ContactAttempt).where(ContactAttempt.journey_id == j.id)
-                            .order_by(ContactAttempt.on_date, ContactAttempt.id)).all()]
+            {
+                "on": c.on_date,
+                "method": c.method,
+                "outcome": c.outcome,
+                "note": c.note,
+                "by": who(c.user_id),
+                "recorded_at": c.created_at,
+            }
+            for c in s.exec(
+                select(ContactAttempt)
+                .where(ContactAttempt.journey_id == j.id)
+                .order_by(ContactAttempt.on_date, ContactAttempt.id)
+            ).all()
+        ]
         goals = []
         for g in s.exec(select(PlanGoal).where(PlanGoal.journey_id == j.id).order_by(PlanGoal.id)).all():
-            goals.append({
-                "outcome": names["outcome"].get(g.outcome_id), "statement": g.statement,
-                "target_date": g.target_date, "status": g.status, "created_at": g.created_at,
-                "notes": [{"on": n.on_date, "note": n.note, "by": who(n.user_id)} for n in s.exec(
-                    select(GoalNote).where(GoalNote.goal_id == g.id).order_by(GoalNote.on_date, GoalNote.id)).all()],
-            })
+            goals.append(
+                {
+                    "outcome": names["outcome"].get(g.outcome_id),
+                    "statement": g.statement,
+                    "target_date": g.target_date,
+                    "status": g.status,
+                    "created_at": g.created_at,
+                    "notes": [
+                        {"on": n.on_date, "note": n.note, "by": who(n.user_id)}
+                        for n in s.exec(
+                            select(GoalNote).where(GoalNote.goal_id == g.id).order_by(GoalNote.on_date, GoalNote.id)
+                        ).all()
+                    ],
+                }
+            )
         jd["plan_goals"] = goals
-        jd["plan_reviews"] = [{"on": r.on_date, "note": r.note, "by": who(r.user_id)} for r in s.exec(
-            select(PlanReview).where(PlanReview.journey_id == j.id).order_by(PlanReview.on_date)).all()]
+        jd["plan_reviews"] = [
+            {"on": r.on_date, "note": r.note, "by": who(r.user_id)}
+            for r in s.exec(select(PlanReview).where(PlanReview.journey_id == j.id).order_by(PlanReview.on_date)).all()
+        ]
         jd["measurements"] = [
-            {"kind": m.kind, "point": m.point, "on": m.on_date,
-             "items": [v for v in (m.item1, m.item2, m.item3, m.item4, m.item5, m.item6, m.item7) if v is not None],
-             "raw": m.raw, "metric": (m.metric_x100 / 100 if m.metric_x100 is not None else None),
-             "by": who(m.user_id)}
-            for m in s.exec(select(Measurement).where(Measurement.journey_id == j.id)
-                            .order_by(Measurement.on_date, Measurement.id)).all()]
+            {
+                "kind": m.kind,
+                "point": m.point,
+                "on": m.on_date,
+                "items": [v for v in (m.item1, m.item2, m.item3, m.item4, m.item5, m.item6, m.item7) if v is not None],
+                "raw": m.raw,
+                "metric": (m.metric_x100 / 100 if m.metric_x100 is not None else None),
+                "by": who(m.user_id),
+            }
+            for m in s.exec(
+                select(Measurement).where(Measurement.journey_id == j.id).order_by(Measurement.on_date, Measurement.id)
+            ).all()
+        ]
         onward = []
-        for o in s.exec(select(OnwardReferral).where(OnwardReferral.journey_id == j.id)
-                        .order_by(OnwardReferral.referral_date)).all():
+        for o in s.exec(
+            select(OnwardReferral).where(OnwardReferral.journey_id == j.id).order_by(OnwardReferral.referral_date)
+        ).all():
             partner, programme = programmes.get(o.programme_id, (None, None))
             od = _row(o, skip=("journey_id",))
-            od.update(partner=partner, programme=programme, updates=[
-                {"on": u.on_date, "kind": u.kind, "note": u.note, "by": who(u.user_id)} for u in s.exec(
-                    select(PartnerUpdateRow).where(PartnerUpdateRow.onward_id == o.id)
-                    .order_by(PartnerUpdateRow.on_date, PartnerUpdateRow.id)).all()])
+            od.update(
+                partner=partner,
+                programme=programme,
+                updates=[
+                    {"on": u.on_date, "kind": u.kind, "note": u.note, "by": who(u.user_id)}
+                    for u in s.exec(
+                        select(PartnerUpdateRow)
+                        .where(PartnerUpdateRow.onward_id == o.id)
+                        .order_by(PartnerUpdateRow.on_date, PartnerUpdateRow.id)
+                    ).all()
+                ],
+            )
             onward.append(od)
         jd["onward_referrals"] = onward
-        jd["follow_ups"] = [{"kind": t.kind, "due": t.due_date, "status": t.status, "detail": t.detail}
-                            for t in s.exec(select(Task).where(Task.journey_id == j.id)
-                                            .order_by(Task.due_date, Task.id)).all()]
+        jd["follow_ups"] = [
+            {"kind": t.kind, "due": t.due_date, "status": t.status, "detail": t.detail}
+            for t in s.exec(select(Task).where(Task.journey_id == j.id).order_by(Task.due_date, Task.id)).all()
+        ]
         journeys.append(jd)
 
-    grants = [{"user": who(g.user_id), "reason": g.reason, "at": g.granted_at} for g in s.exec(
-        select(AccessGrant).where(AccessGrant.client_id == client.id).order_by(AccessGrant.id)).all()]
-    events = [{"at": e.at, "who": e.username, "acting_for": e.acting_as, "action": e.action, "entity": e.entity,
-               "changes": [asdict(c) for c in e.changes]} for e in _events(s, client)]
+    grants = [
+        {"user": who(g.user_id), "reason": g.reason, "at": g.granted_at}
+        for g in s.exec(select(AccessGrant).where(AccessGrant.client_id == client.id).order_by(AccessGrant.id)).all()
+    ]
+    events = [
+        {
+            "at": e.at,
+            "who": e.username,
+            "acting_for": e.acting_as,
+            "action": e.action,
+            "entity": e.entity,
+            "changes": [asdict(c) for c in e.changes],
+        }
+        for e in _events(s, client)
+    ]
     return {"person": person, "journeys": journeys, "record_opened_with_reason": grants, "audit_history": events}
 
 
@@ -292,24 +389,35 @@ def subject_access(ctx: Ctx, client_ref: str, out_dir: Path | str) -> SarResult:
             stamp = ctx.now().strftime("%Y%m%d-%H%M%S")
             base = f"{client.client_ref}-subject-access-{stamp}"
             json_path, html_path = out / f"{base}.json", out / f"{base}.html"
-            audit.record(s, ctx, "sar.export", "client", client.id, client_id=client.id,
-                         after={"files": [json_path.name, html_path.name]})
+            audit.record(
+                s,
+                ctx,
+                "sar.export",
+                "client",
+                client.id,
+                client_id=client.id,
+                after={"files": [json_path.name, html_path.name]},
+            )
             s.flush()
             data = collect(s, client)
-            data = {"subject_access_request": {
-                "client_ref": client.client_ref, "generated_at": ctx.now(), "generated_by": actor.username,
-                "acting_for": ctx.acting_as, "navigator_version": __version__,
-                "contents": "Everything this navigator store holds about the person: their details, every "
-                            "journey with its contacts, plan, reviews, measures, onward referrals and "
-                            "follow-ups, who opened the record outside their caseload and why, and every "
-                            "audit event (who viewed or changed what, and when).",
-            }} | data
+            data = {
+                "subject_access_request": {
+                    "client_ref": client.client_ref,
+                    "generated_at": ctx.now(),
+                    "generated_by": actor.username,
+                    "acting_for": ctx.acting_as,
+                    "navigator_version": __version__,
+                    "contents": "Everything this navigator store holds about the person: their details, every "
+                    "journey with its contacts, plan, reviews, measures, onward referrals and "
+                    "follow-ups, who opened the record outside their caseload and why, and every "
+                    "audit event (who viewed or changed what, and when).",
+                }
+            } | data
             data = _jsonable(data)
             out.mkdir(parents=True, exist_ok=True, mode=0o700)
             _write_private(json_path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False), written)
             _write_private(html_path, render_html(data), written)
-            return SarResult(client.client_ref, json_path, html_path, len(data["journeys"]),
-                             len(data["audit_history"]))
+            return SarResult(client.client_ref, json_path, html_path, len(data["journeys"]), len(data["audit_history"]))
     except BaseException:
         for p in written:
             try:
@@ -353,8 +461,11 @@ def _label(key: str) -> str:
 
 
 def _kv(d: dict, skip: tuple[str, ...] = ()) -> str:
-    rows = "".join(f"<tr><th>{_label(k)}</th><td>{_e(v)}</td></tr>" for k, v in d.items()
-                   if k not in skip and not isinstance(v, list))
+    rows = "".join(
+        f"<tr><th>{_label(k)}</th><td>{_e(v)}</td></tr>"
+        for k, v in d.items()
+        if k not in skip and not isinstance(v, list)
+    )
     return f"<table>{rows}</table>"
 
 
@@ -371,15 +482,17 @@ def render_html(data: dict) -> str:
     meta = data["subject_access_request"]
     person = data["person"]
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
         f"<title>Subject access: {html.escape(meta['client_ref'])}</title>",
         f"<style>{_CSS}</style></head><body>",
         f"<h1>Subject access request: {html.escape(meta['client_ref'])}</h1>",
         f"<p>{html.escape(meta['contents'])}</p>",
-        f"<p class=\"muted\">Generated {html.escape(meta['generated_at'])} by {html.escape(meta['generated_by'])}"
+        f'<p class="muted">Generated {html.escape(meta["generated_at"])} by {html.escape(meta["generated_by"])}'
         + (f" (acting for {html.escape(meta['acting_for'])})" if meta.get("acting_for") else "")
         + f" with navigator {html.escape(meta['navigator_version'])}.</p>",
-        "<h2>Personal details</h2>", _kv(person),
+        "<h2>Personal details</h2>",
+        _kv(person),
     ]
     for n, j in enumerate(data["journeys"], 1):
         parts.append(f"<h2>Journey {n}: referral received {_e(j.get('received_date'))}</h2>")
@@ -401,14 +514,30 @@ def render_html(data: dict) -> str:
         if not j["onward_referrals"]:
             parts.append('<p class="muted">None.</p>')
         parts.append("<h3>Follow-ups</h3>" + _table(j["follow_ups"]))
-    parts.append("<h2>Record opened outside the caseload</h2>"
-                 + _table(data["record_opened_with_reason"], "Nobody opened this record outside their caseload."))
+    parts.append(
+        "<h2>Record opened outside the caseload</h2>"
+        + _table(data["record_opened_with_reason"], "Nobody opened this record outside their caseload.")
+    )
     parts.append("<h2>Who viewed and changed this record</h2>")
-    parts.append(_table([{"when (UTC)": e["at"], "who": e["who"], "acting for": e["acting_for"],
-                          "action": e["action"], "what": e["entity"],
-                          "changes": "; ".join(f"{c['field']}: {c['before']!r} → {c['after']!r}"
-                                               if c["before"] is not None else f"{c['field']}: {c['after']!r}"
-                                               for c in e["changes"])}
-                         for e in data["audit_history"]]))
+    parts.append(
+        _table(
+            [
+                {
+                    "when (UTC)": e["at"],
+                    "who": e["who"],
+                    "acting for": e["acting_for"],
+                    "action": e["action"],
+                    "what": e["entity"],
+                    "changes": "; ".join(
+                        f"{c['field']}: {c['before']!r} → {c['after']!r}"
+                        if c["before"] is not None
+                        else f"{c['field']}: {c['after']!r}"
+                        for c in e["changes"]
+                    ),
+                }
+                for e in data["audit_history"]
+            ]
+        )
+    )
     parts.append("</body></html>")
     return "\n".join(parts)

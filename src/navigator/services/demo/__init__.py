@@ -1,0 +1,1 @@
+"""The demo store: realistic generated people and journeys, written through the same paths as real work."""

@@ -1,0 +1,1 @@
+"""Keeping the store healthy: backups and restore, the health check, retention, subject access requests, moving to PostgreSQL."""

@@ -1,0 +1,1 @@
+"""Setting a service up: users, reference data, protocol, wording, letters' templates, configuration files."""

@@ -1,0 +1,1 @@
+"""Bringing in a spreadsheet tracker: parse, check, then write through the bulk writer."""
