@@ -176,10 +176,18 @@ class Journey(SQLModel, table=True):
             name="state",
         ),
         Index("ix_journey_navigator_state", "navigator_id", "state"),
+        CheckConstraint("imd_decile IS NULL OR imd_decile BETWEEN 1 AND 10", name="imd_decile"),
     )
     id: int | None = Field(default=None, primary_key=True)
     client_id: int = fk("client.id")
     locality_id: int = fk("locality.id")  # the client's locality when referred
+    # Migration 0003: the person's attributes at the time of the referral (domain/referral.py); every measure of
+    # the monthly return reads these, never the person's current ones. attributes_basis: received | import |
+    # current (filled by the migration from the person's values at upgrade time, not the referral's).
+    lot_id: int | None = fk("lot.id", nullable=True)  # the lot of that locality when referred
+    imd_decile: int | None = None  # the person's IMD decile when referred
+    age_band: str | None = Field(default=None, max_length=16)  # on the received date
+    attributes_basis: str = Field(default="received", max_length=16, sa_column_kwargs={"server_default": "received"})
     navigator_id: int = fk("user.id", index=False)
     source_id: int = fk("referral_source.id")
     referrer: str | None = Field(default=None, max_length=200)

@@ -31,14 +31,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from operator import itemgetter
-from types import SimpleNamespace
+from types import EllipsisType, SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from navigator.domain import lifecycle as L
-from navigator.domain import swemwbs
+from navigator.domain import referral, swemwbs
 from navigator.domain.errors import DomainError, StoreError
 from navigator.domain.followups import (
     Attempt,
@@ -63,6 +63,7 @@ from navigator.store.models import (
     GoalNote,
     Journey,
     JourneySupportArea,
+    Locality,
     Measurement,
     OnwardReferral,
     PartnerUpdateRow,
@@ -210,6 +211,9 @@ class JourneySpec:
     source_id: int
     received_date: date
     locality_id: int | None = None  # default: the client's locality
+    # the person's IMD decile when referred (None: unknown); default (...): the client's. The import gives its row's.
+    imd_decile: int | EllipsisType | None = ...
+    attributes_basis: str = referral.BASIS_RECEIVED  # domain/referral.py: received | import
     referrer: str | None = None
     reason: str | None = None
     support_area_ids: Sequence[int] = ()
@@ -741,6 +745,10 @@ class RowBuilder:
             id=jid,
             client_id=cid,
             locality_id=spec.locality_id or spec.client.locality_id,
+            lot_id=None,  # the lot of that locality, filled by the writer (write_rows)
+            imd_decile=spec.client.imd_decile if spec.imd_decile is ... else spec.imd_decile,
+            age_band=referral.age_band(spec.client.date_of_birth, spec.received_date),
+            attributes_basis=spec.attributes_basis,
             source_id=spec.source_id,
             referrer=spec.referrer,
             reason=spec.reason,
@@ -981,6 +989,8 @@ class BulkWriter(RowBuilder):
             for name, batch in rows.items():
                 self.created[name] += len(batch)
         conn = self.session.connection()
+        if rows["journey"]:
+            self._fill_lots(rows["journey"])
         for model in _TABLES:
             table = model.__table__
             batch = rows[table.name]
@@ -997,6 +1007,15 @@ class BulkWriter(RowBuilder):
                         )
         if events:
             self.audit.add_many(events)
+
+    def _fill_lots(self, journeys: list[dict]) -> None:
+        """Each journey's lot_id: the lot of its locality now, as it is received (localities read once)."""
+        lots = getattr(self, "_lot_of", None)
+        if lots is None or any(j["locality_id"] not in lots for j in journeys):
+            lots = self._lot_of = dict(self.session.execute(select(Locality.id, Locality.lot_id)).all())
+        for j in journeys:
+            if j.get("lot_id") is None:
+                j["lot_id"] = lots[j["locality_id"]]
 
     def skip_ids(self, next_ids: dict[str, int]) -> None:
         """After a worker built with ids from ``next_ids``: continue after the ids it used."""

@@ -15,7 +15,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from navigator.domain import lifecycle as L
-from navigator.domain import swemwbs
+from navigator.domain import referral, swemwbs
 from navigator.domain.errors import (
     ConflictError,
     DomainError,
@@ -514,6 +514,11 @@ def _receive(s: Session, ctx: Ctx, data: ReferralInput) -> JourneyRef:
     journey = Journey(
         client_id=client.id,
         locality_id=client.locality_id,
+        # the person's attributes at the time of the referral (domain/referral.py): the return reads these
+        lot_id=access.lot_of_locality(s, client.locality_id),
+        imd_decile=client.imd_decile,
+        age_band=referral.age_band(client.date_of_birth, data.received_date),
+        attributes_basis=referral.BASIS_RECEIVED,
         navigator_id=navigator.id,
         source_id=source_id,
         referrer=referrer,
