@@ -33,7 +33,8 @@ from navigator.domain.errors import DomainError, NotFound
 from navigator.domain.identifiers import clean_text, format_nhs_number
 from navigator.services import access, audit
 from navigator.services.context import Ctx, get_setting, protocol, put_setting
-from navigator.services.setup.admin import _admin, _service_in
+from navigator.services.setup.common import admin_actor as _admin
+from navigator.services.setup.settings import service_in as _service_in
 from navigator.store.models import (
     Client,
     Journey,

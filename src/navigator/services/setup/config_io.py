@@ -66,7 +66,7 @@ def snapshot(s: Session) -> dict[str, Any]:
                 "name": u.name,
                 "role": u.role,
                 "active": bool(u.active),
-                "lots": list(A._lots_of(s, u.id)),
+                "lots": list(A.lots_of(s, u.id)),
             }
         )
 
@@ -92,16 +92,16 @@ def snapshot(s: Session) -> dict[str, Any]:
                         "eligibility_notes": g.eligibility_notes,
                         "contact": g.contact,
                         "active": bool(g.active),
-                        "localities": list(A._prog_localities(s, g.id)),
+                        "localities": list(A.programme_localities(s, g.id)),
                     }
                 )
             )
         partners.append(
             _drop_none({"name": p.name, "contact": p.contact, "active": bool(p.active), "programmes": progs})
         )
-    wording = A._wording_in(s)
+    wording = A.wording_in(s)
     measures: dict[str, Any] = {
-        "swemwbs_threshold": A.threshold_text(A._threshold_in(s)),
+        "swemwbs_threshold": A.threshold_text(A.threshold_in(s)),
         "ons4_enabled": bool(get_setting(s, "ons4_enabled", False)),
     }
     if wording.configured:
@@ -147,7 +147,7 @@ def to_toml(data: dict[str, Any]) -> str:
 def export_config(ctx: Ctx) -> str:
     """The whole configuration as TOML (admins only: it lists the users). The export is audited."""
     with ctx.write() as s:
-        A._admin(s, ctx)
+        A.admin_actor(s, ctx)
         data = snapshot(s)
         audit.record(
             s,
@@ -311,7 +311,7 @@ def parse(text: str) -> dict[str, Any]:
             if code is not None:
                 c.rule(f"{where}.code", A.check_code, kind, code)
             if name is not None:
-                c.rule(f"{where}.name", A._text, name, "name", max_len=200, required=True)
+                c.rule(f"{where}.name", A.checked_text, name, "name", max_len=200, required=True)
             rows.append({"code": code, "name": name, "active": c.get(where, row, "active", bool, default=True)})
         _unique(c, key, [r["code"] for r in rows], "code")
         return rows
@@ -347,7 +347,7 @@ def parse(text: str) -> dict[str, Any]:
             c.known(gw, g, {"name", "expected_response_days", "eligibility_notes", "contact", "active", "localities"})
             days = c.get(gw, g, "expected_response_days", int)
             if days is not None:
-                c.rule(f"{gw}.expected_response_days", A._check_days, days)
+                c.rule(f"{gw}.expected_response_days", A.check_days, days)
             progs.append(
                 {
                     "name": c.get(gw, g, "name", str, required=True),
@@ -462,15 +462,15 @@ def _apply(s: Session, ctx: Ctx, plan: dict[str, Any]) -> list[str]:
         except DomainError as exc:
             raise DomainError(f"{where}: {exc.message} Nothing was imported.", field=where) from None
 
-    if plan["service"] and step("service", A._set_service_in, **plan["service"]):
+    if plan["service"] and step("service", A.set_service_in, **plan["service"]):
         changes.append("service details")
-    if plan.get("protocol") is not None and step("protocol", A._set_protocol_in, plan["protocol"]):
+    if plan.get("protocol") is not None and step("protocol", A.set_protocol_in, plan["protocol"]):
         changes.append("no-response protocol")
-    if plan.get("threshold") is not None and step("measures", A._set_threshold_in, plan["threshold"]):
+    if plan.get("threshold") is not None and step("measures", A.set_threshold_in, plan["threshold"]):
         changes.append("SWEMWBS threshold")
-    if plan.get("ons4") is not None and step("measures", A._set_ons4_in, plan["ons4"]):
+    if plan.get("ons4") is not None and step("measures", A.set_ons4_in, plan["ons4"]):
         changes.append("ONS4 " + ("on" if plan["ons4"] else "off"))
-    if plan.get("wording") is not None and step("measures", A._set_wording_in, *plan["wording"]):
+    if plan.get("wording") is not None and step("measures", A.set_wording_in, *plan["wording"]):
         changes.append("SWEMWBS wording")
 
     # Reference lists: lots before localities; activation after, so a lot is retired after its localities.
@@ -480,15 +480,15 @@ def _apply(s: Session, ctx: Ctx, plan: dict[str, Any]) -> list[str]:
             where = f"{key}[{i + 1}]"
             row = _exists(s, model, code=r["code"])
             if row is None:
-                step(where, A._add_ref_in, kind, r["code"], r["name"], active=True)
+                step(where, A.add_ref_in, kind, r["code"], r["name"], active=True)
                 changes.append(f"add {A.KIND_LABELS[kind]} {r['code']}")
-            elif step(where, A._rename_ref_in, kind, row.code, r["name"]):
+            elif step(where, A.rename_ref_in, kind, row.code, r["name"]):
                 changes.append(f"rename {A.KIND_LABELS[kind]} {r['code']}")
     for i, r in enumerate(plan["localities"]):
         where = f"localities[{i + 1}]"
         row = _exists(s, Locality, name=r["name"])
         if row is None:
-            step(where, A._add_ref_in, "locality", r["name"], None, r["lot"], active=True)
+            step(where, A.add_ref_in, "locality", r["name"], None, r["lot"], active=True)
             changes.append(f"add locality {r['name']}")
         else:
             lot = _exists(s, Lot, code=r["lot"])
@@ -498,7 +498,7 @@ def _apply(s: Session, ctx: Ctx, plan: dict[str, Any]) -> list[str]:
                     "a locality between lots (past returns would change). Nothing was imported.",
                     field=where,
                 )
-            if row.name != r["name"] and step(where, A._rename_ref_in, "locality", row.name, r["name"]):
+            if row.name != r["name"] and step(where, A.rename_ref_in, "locality", row.name, r["name"]):
                 changes.append(f"rename locality {r['name']}")
     # Bring back what the file says is active now (lots before their localities); retiring comes last,
     # after users and programmes that may still name a retired lot or locality.
@@ -519,7 +519,7 @@ def _apply(s: Session, ctx: Ctx, plan: dict[str, Any]) -> list[str]:
             if r["active"] is not active:
                 continue
             code = r["name"] if kind == "locality" else r["code"]
-            if step(key, A._set_ref_active_in, kind, code, active):
+            if step(key, A.set_ref_active_in, kind, code, active):
                 changes.append(f"{'bring back' if active else 'retire'} {A.KIND_LABELS[kind]} {code}")
 
     activation(True)
@@ -528,9 +528,9 @@ def _apply(s: Session, ctx: Ctx, plan: dict[str, Any]) -> list[str]:
         where = f"partners[{i + 1}]"
         row = _exists(s, Partner, name=p["name"])
         if row is None:
-            row = step(where, A._add_partner_in, p["name"], p["contact"], active=p["active"])
+            row = step(where, A.add_partner_in, p["name"], p["contact"], active=p["active"])
             changes.append(f"add partner {p['name']}")
-        elif step(where, A._edit_partner_in, row.id, name=p["name"], contact=p["contact"] or "", active=p["active"]):
+        elif step(where, A.edit_partner_in, row.id, name=p["name"], contact=p["contact"] or "", active=p["active"]):
             changes.append(f"update partner {p['name']}")
         for j, g in enumerate(p["programmes"]):
             gw = f"{where}.programmes[{j + 1}]"
@@ -539,7 +539,7 @@ def _apply(s: Session, ctx: Ctx, plan: dict[str, Any]) -> list[str]:
             if prog is None:
                 step(
                     gw,
-                    A._add_programme_in,
+                    A.add_programme_in,
                     row.id,
                     g["name"],
                     localities=g["localities"],
@@ -551,7 +551,7 @@ def _apply(s: Session, ctx: Ctx, plan: dict[str, Any]) -> list[str]:
                 changes.append(f"add programme {p['name']}: {g['name']}")
             elif step(
                 gw,
-                A._edit_programme_in,
+                A.edit_programme_in,
                 prog.id,
                 name=g["name"],
                 localities=g["localities"],
@@ -571,7 +571,7 @@ def _apply(s: Session, ctx: Ctx, plan: dict[str, Any]) -> list[str]:
         if row is None:
             step(
                 where,
-                A._add_user_in,
+                A.add_user_in,
                 u["username"],
                 u["name"],
                 u["role"],
@@ -581,16 +581,16 @@ def _apply(s: Session, ctx: Ctx, plan: dict[str, Any]) -> list[str]:
             )
             changes.append(f"add user {u['username']}")
         elif step(
-            where, A._edit_user_in, row.username, name=u["name"], role=u["role"], lots=u["lots"], active=u["active"]
+            where, A.edit_user_in, row.username, name=u["name"], role=u["role"], lots=u["lots"], active=u["active"]
         ):
             changes.append(f"update user {u['username']}")
-    if A._active_admins(s) == 0:
+    if A.active_admins(s) == 0:
         raise DomainError("users: the file would leave no active admin. Nothing was imported.", field="users")
 
     activation(False)
 
     for i, r in enumerate(plan["calendar"]):
-        if step(f"calendar[{i + 1}]", A._set_day_in, r["day"], r["working"], r["note"]):
+        if step(f"calendar[{i + 1}]", A.set_day_in, r["day"], r["working"], r["note"]):
             changes.append(f"calendar {r['day'].isoformat()}")
 
     for name, text_ in plan["letters"].items():
@@ -605,7 +605,7 @@ def import_config(ctx: Ctx, text: str, *, dry_run: bool = False) -> ImportReport
     plan = parse(text)
     try:
         with ctx.write() as s:
-            A._admin(s, ctx)
+            A.admin_actor(s, ctx)
             changes = _apply(s, ctx, plan)
             if dry_run:
                 raise _DryRun(changes)
