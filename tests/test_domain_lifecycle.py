@@ -453,3 +453,141 @@ def test_close_not_before_the_last_recorded_activity():
     f = started().with_changes({"last_activity_date": date(2026, 11, 18)})
     refused(L.close, f, date(2026, 11, 10), L.EndReason.WITHDREW, TODAY, field="end_date", match="2026-11-18")
     L.close(f, date(2026, 11, 18), L.EndReason.WITHDREW, TODAY)
+
+
+# ---------------------------------------------------------------- the step model (domain/steps.py)
+
+from navigator.domain import steps as S  # noqa: E402
+
+
+def through(*steps, dob=ADULT, consent=True) -> S.Changes:
+    """Apply steps in order from a new journey; the last step's changes."""
+    ch = S.Changes(L.JourneyFacts.unreceived(dob, consent))
+    for st in steps:
+        ch = S.apply(ch.facts, st, TODAY)
+    return ch
+
+
+RECV = S.Receive(RECEIVED, referrer=" Dr  Who ", reason="Low mood\r\nand isolated")
+ACC = S.Decide(date(2026, 11, 4), "accepted")
+STARTED = (RECV, ACC, S.Start(date(2026, 11, 6), [3] * 7))
+
+
+def step_refused(field: str, *steps, **kw) -> str:
+    with pytest.raises(DomainError) as err:
+        through(*steps, **kw)
+    assert err.value.field == field, err.value.message
+    return err.value.message
+
+
+def test_receive_sets_state_and_its_date_and_checks_text():
+    ch = through(RECV)
+    assert ch.journey == {
+        "received_date": RECEIVED,
+        "referrer": "Dr Who",
+        "reason": "Low mood\nand isolated",
+        "state": "received",
+        "state_since": RECEIVED,
+    }
+    step_refused("referrer", S.Receive(RECEIVED, referrer="\x1b[31mDr"))
+    step_refused("received_date", S.Receive(date(2026, 11, 26)))
+    step_refused("date_of_birth", S.Receive(RECEIVED), dob=date(2026, 11, 3))
+    step_refused("state", RECV, RECV)
+    step_refused("state", S.Contact(RECEIVED, "phone", "spoke"))  # nothing before the referral
+
+
+def test_each_state_counts_from_its_own_date():
+    assert through(RECV, ACC).journey["state_since"] == date(2026, 11, 4)
+    ch = through(*STARTED)
+    assert (ch.journey["state"], ch.journey["state_since"]) == ("started", date(2026, 11, 6))
+    assert ch.measure["point"] == "start" and ch.measure["raw"] == 21
+    ch = through(*STARTED, S.Close(date(2026, 11, 20), "withdrew"))
+    assert (ch.journey["state"], ch.journey["state_since"]) == ("ended_early", date(2026, 11, 20))
+    ch = through(RECV, S.Decide(date(2026, 11, 5), "rejected", "out_of_area"))
+    assert (ch.journey["state"], ch.journey["state_since"]) == ("rejected", date(2026, 11, 5))
+    assert "state" not in through(RECV, S.Contact(date(2026, 11, 3), "phone", "no_answer")).journey
+
+
+def test_contact_and_decide_refusals_name_the_field():
+    ch = through(RECV, S.Contact(date(2026, 11, 3), "phone", "spoke", note="Rang\ttwice"))
+    assert ch.record == {"on_date": date(2026, 11, 3), "method": "phone", "outcome": "spoke", "note": "Rang\ttwice"}
+    assert ch.journey == {"last_contact_date": date(2026, 11, 3), "first_contact_date": date(2026, 11, 3)}
+    step_refused("method", RECV, S.Contact(date(2026, 11, 3), "pigeon", "spoke"))
+    step_refused("outcome", RECV, S.Contact(date(2026, 11, 3), "phone", "maybe"))
+    step_refused("date", RECV, S.Contact(date(2026, 11, 1), "phone", "spoke"))
+    step_refused("note", RECV, S.Contact(date(2026, 11, 3), "phone", "spoke", note="\x07"))
+    step_refused("decision", RECV, S.Decide(date(2026, 11, 4), "maybe"))
+    step_refused("reject_reason", RECV, S.Decide(date(2026, 11, 4), "rejected", "bored"))
+    step_refused("reject_reason", RECV, S.Decide(date(2026, 11, 4), "rejected"))
+    step_refused("decision", S.Receive(RECEIVED), ACC, dob=date(2010, 1, 1))
+    step_refused("start_date", RECV, ACC, S.Start(date(2026, 11, 3)))
+
+
+def test_close_cannot_come_before_a_review_onward_or_measure():
+    review = S.Review(date(2026, 11, 20), note="Going well")
+    ch = through(*STARTED, review)
+    assert ch.journey == {"last_review_date": date(2026, 11, 20)}
+    assert ch.record == {"on_date": date(2026, 11, 20), "note": "Going well"}
+    assert ch.facts.last_activity_date == date(2026, 11, 20)
+    step_refused("end_date", *STARTED, review, S.Close(date(2026, 11, 10), "withdrew"))
+    step_refused("end_date", *STARTED, S.Onward(7, date(2026, 11, 18)), S.Close(date(2026, 11, 10), "withdrew"))
+    step_refused(
+        "end_date", *STARTED, S.Measure("review", date(2026, 11, 19), 20), S.Close(date(2026, 11, 10), "withdrew")
+    )
+    step_refused("on", *STARTED, S.Review(date(2026, 11, 5)))
+    step_refused("on", *STARTED, S.Review(date(2026, 11, 26)))
+    step_refused("state", RECV, S.Review(date(2026, 11, 5)))
+    step_refused("evidence", *STARTED, S.Close(date(2026, 11, 20), "completed"))
+    step_refused("end_reason", *STARTED, S.Close(date(2026, 11, 20), "declined"))
+    step_refused("end_reason", *STARTED, S.Close(date(2026, 11, 20), "nope"))
+    step_refused("swemwbs", RECV, S.Close(date(2026, 11, 20), "declined", swemwbs=20))
+    ch = through(*STARTED, S.Close(date(2026, 11, 20), "completed", " Back at work ", swemwbs=24))
+    assert ch.journey["outcome_evidence"] == "Back at work" and ch.measure["point"] == "end"
+
+
+def test_goal_edit_and_progress_note_rules():
+    goal = S.Goal(3, "I want to join a walking group", date(2026, 12, 20))
+    ch = through(*STARTED, goal)
+    assert ch.key == 0 and ch.goal["status"] == "not_started" and ch.goal["statement"].startswith("I want")
+    ch = through(*STARTED, goal, S.GoalUpdate(0, date(2026, 11, 10), "in_progress", "First walk"))
+    assert ch.goal == {"status": "in_progress"} and ch.record == {"on_date": date(2026, 11, 10), "note": "First walk"}
+    assert through(*STARTED, goal, S.GoalUpdate(0, None, statement="I will walk weekly")).goal == {
+        "statement": "I will walk weekly"
+    }
+    step_refused("statement", *STARTED, S.Goal(3, "Join a group"))
+    step_refused("outcome", *STARTED, S.Goal(None, "I want to"))
+    step_refused("target_date", *STARTED, S.Goal(3, "I want to", date(2026, 11, 1)))
+    step_refused("goal", *STARTED, S.GoalUpdate(0, date(2026, 11, 10), "in_progress"))
+    step_refused("status", *STARTED, goal, S.GoalUpdate(0, date(2026, 11, 10), "done"))
+    step_refused("on", *STARTED, goal, S.GoalUpdate(0, date(2026, 11, 5), note="early"))
+    step_refused("on", *STARTED, goal, S.GoalUpdate(0, date(2026, 11, 26), note="later"))
+    step_refused("state", RECV, ACC, goal)
+
+
+def test_onward_partner_report_and_follow_up():
+    on = S.Onward(7, date(2026, 11, 10), note="Debt advice")
+    ch = through(*STARTED, on)
+    assert ch.key == 0 and ch.onward["status"] == "made" and ch.onward["programme_id"] == 7
+    ch = through(*STARTED, on, S.PartnerReport(0, "declined", date(2026, 11, 12)))
+    assert ch.onward == {
+        "last_update_date": date(2026, 11, 12),
+        "status": "declined",
+        "end_date": date(2026, 11, 12),
+        "first_update_date": date(2026, 11, 12),
+        "feedback_pending_since": date(2026, 11, 12),
+    }
+    assert ch.record == {"on_date": date(2026, 11, 12), "kind": "declined", "note": None}
+    ch = through(*STARTED, on, S.PartnerReport(0, "declined", date(2026, 11, 12)), S.FollowUp(0, date(2026, 11, 13)))
+    assert ch.onward == {"feedback_pending_since": None}
+    step_refused("onward", *STARTED, on, S.FollowUp(0, date(2026, 11, 13)))
+    step_refused("onward", *STARTED, S.PartnerReport(0, "started", date(2026, 11, 12)))
+    step_refused("kind", *STARTED, on, S.PartnerReport(0, "attendance", date(2026, 11, 12)))
+    step_refused("kind", *STARTED, on, S.PartnerReport(0, "?", date(2026, 11, 12)))
+    step_refused("consent", *STARTED, on, consent=False)
+    step_refused("referral_date", *STARTED, S.Onward(7, date(2026, 11, 5)))
+
+
+def test_state_groups_come_from_the_domain():
+    assert set(L.State) == L.OPEN_STATES | L.FINISHED_STATES
+    assert not L.OPEN_STATES & L.FINISHED_STATES
+    assert L.sql_in(L.ACTIVE_STATES) == "'accepted', 'started'"

@@ -14,8 +14,8 @@ through these functions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 
@@ -52,7 +52,20 @@ STATE_LABELS = {
     State.CLOSED_WITHOUT_START: "Closed without start",
     State.ENDED_EARLY: "Ended early",
 }
+# State groups: every list of states anywhere in the code comes from these.
 OPEN_STATES = frozenset({State.RECEIVED, State.ACCEPTED, State.STARTED})
+ACTIVE_STATES = frozenset({State.ACCEPTED, State.STARTED})  # accepted and not yet closed
+WAITING_STATES = frozenset({State.ACCEPTED})  # accepted, waiting to start
+CLOSED_STATES = frozenset({State.COMPLETED, State.CLOSED_WITHOUT_START, State.ENDED_EARLY})
+FINISHED_STATES = CLOSED_STATES | {State.REJECTED}  # nothing more happens: closed or rejected
+
+
+def sql_in(states: Iterable[str]) -> str:
+    """A group of states (or statuses) as the inside of an SQL ``IN (...)``: ``'accepted', 'started'``.
+
+    The values are this module's own enum values (never user input), in a stable order.
+    """
+    return ", ".join(f"'{s}'" for s in sorted(str(s) for s in states))
 
 
 class Decision(StrEnum):
@@ -163,9 +176,15 @@ class Action(StrEnum):
 
 @dataclass(frozen=True)
 class JourneyFacts:
-    """What the rules need to know about one journey."""
+    """What the rules need to know about one journey.
 
-    received_date: date
+    ``received_date`` is None only before the ``Receive`` step (``JourneyFacts.unreceived``).
+    ``goals`` and ``onwards`` map a key (the row id in the services, the index in a bulk
+    replay) to the facts of each goal and onward referral; the steps that need them
+    (``steps.GoalUpdate``, ``steps.PartnerReport``, ``steps.FollowUp``) look them up there.
+    """
+
+    received_date: date | None
     date_of_birth: date
     decision: Decision | None = None
     decision_date: date | None = None
@@ -176,8 +195,16 @@ class JourneyFacts:
     first_contact_date: date | None = None
     last_contact_date: date | None = None
     consent_to_share: bool = False
-    # The latest onward referral, review or measure: the services fill it in where it matters (close).
+    # The latest onward referral, review or measure (a journey cannot end before it).
     last_activity_date: date | None = None
+    last_review_date: date | None = None
+    goals: Mapping[int, GoalFacts] = field(default_factory=dict, hash=False)
+    onwards: Mapping[int, OnwardFacts] = field(default_factory=dict, hash=False)
+
+    @classmethod
+    def unreceived(cls, date_of_birth: date, consent_to_share: bool = False) -> JourneyFacts:
+        """A person's journey before its referral is received: only ``steps.Receive`` applies."""
+        return cls(received_date=None, date_of_birth=date_of_birth, consent_to_share=consent_to_share)
 
     @property
     def state(self) -> State:
@@ -200,6 +227,18 @@ def state_of(f: JourneyFacts) -> State:
     if f.decision == Decision.ACCEPTED:
         return State.ACCEPTED
     return State.RECEIVED
+
+
+def state_since(f: JourneyFacts) -> date | None:
+    """The date the journey's current state counts from (stored as ``journey.state_since``)."""
+    s = state_of(f)
+    if s in CLOSED_STATES:
+        return f.end_date
+    if s == State.STARTED:
+        return f.start_date
+    if s in (State.ACCEPTED, State.REJECTED):
+        return f.decision_date
+    return f.received_date
 
 
 def available_actions(f: JourneyFacts) -> frozenset[Action]:
@@ -244,6 +283,7 @@ def check_receive(received: date, dob: date, today: date) -> None:
 
 
 def is_under_age(f: JourneyFacts) -> bool:
+    assert f.received_date is not None
     return age_on(f.date_of_birth, f.received_date) < MIN_AGE
 
 
@@ -283,7 +323,7 @@ def decide(f: JourneyFacts, decision: Decision, on: date, today: date, reason: R
     reason = RejectReason(reason)
     if reason == RejectReason.UNDER_17 and not under:
         raise DomainError(
-            f"The person was {age_on(f.date_of_birth, f.received_date)} when referred, not under 17.",
+            f"The person was {age_on(f.date_of_birth, f.received_date)} when referred, not under 17.",  # type: ignore[arg-type]
             field="reject_reason",
         )
     return {"decision": decision, "decision_date": on, "reject_reason": reason}
@@ -364,6 +404,9 @@ class OnwardStatus(StrEnum):
     DECLINED = "declined"
 
 
+OPEN_ONWARD = frozenset({OnwardStatus.MADE, OnwardStatus.STARTED})  # the partner has more to report
+
+
 class PartnerUpdate(StrEnum):
     STARTED = "started"
     ATTENDANCE = "attendance"
@@ -398,6 +441,9 @@ class OnwardFacts:
     start_date: date | None = None
     end_date: date | None = None
     last_update_date: date | None = None
+    first_update_date: date | None = None
+    feedback_pending_since: date | None = None  # a partner said the person stopped: follow them up
+    programme_id: int | None = None
 
 
 def partner_update(o: OnwardFacts, kind: PartnerUpdate, on: date, today: date) -> dict:
@@ -435,6 +481,14 @@ GOAL_LABELS = {
     GoalStatus.ACHIEVED: "Achieved",
     GoalStatus.NOT_ACHIEVED: "Not achieved",
 }
+
+
+@dataclass(frozen=True)
+class GoalFacts:
+    status: GoalStatus
+    statement: str
+    target_date: date | None = None
+    outcome_id: int | None = None
 
 
 def check_goal_statement(statement: str) -> str:
