@@ -25,20 +25,20 @@ from __future__ import annotations
 
 import gc
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import Enum
 from operator import itemgetter
-from types import EllipsisType, SimpleNamespace
+from types import EllipsisType
 from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from navigator.domain import lifecycle as L
-from navigator.domain import referral, swemwbs
+from navigator.domain import referral
+from navigator.domain import steps as S
 from navigator.domain.errors import DomainError, StoreError
 from navigator.domain.followups import (
     Attempt,
@@ -48,13 +48,23 @@ from navigator.domain.followups import (
     desired_tasks,
 )
 from navigator.domain.identifiers import fold_name
+from navigator.domain.steps import (
+    Close,
+    Contact,
+    Decide,
+    FollowUp,
+    Goal,
+    GoalUpdate,
+    Measure,
+    Onward,
+    PartnerReport,
+    Review,
+    Start,
+    Swemwbs,
+)
 from navigator.domain.workdays import WorkingCalendar
 from navigator.services import audit
-from navigator.services.casework.journeys import (
-    CLIENT_FIELDS,
-    JOURNEY_FIELDS,
-    _state_date,
-)
+from navigator.services.casework.journeys import CLIENT_FIELDS, JOURNEY_FIELDS
 from navigator.services.context import Ctx, protocol
 from navigator.store.models import (
     AuditEvent,
@@ -73,9 +83,31 @@ from navigator.store.models import (
     Task,
 )
 
-# A SWEMWBS result: the seven items (1-5 each), or only the raw total (7-35) as a tracker holds it.
-Swemwbs = tuple[int, ...] | list[int] | int | None
-
+# The steps are the domain's (re-exported: the import and the demo build ``bulk.Contact(...)``).
+__all__ = [
+    "BulkWriter",
+    "ClientSpec",
+    "Close",
+    "Contact",
+    "Decide",
+    "FollowUp",
+    "Goal",
+    "GoalUpdate",
+    "JourneySpec",
+    "Measure",
+    "Onward",
+    "PartnerReport",
+    "Replayed",
+    "Review",
+    "RowBuilder",
+    "Start",
+    "Step",
+    "StepError",
+    "Swemwbs",
+    "gc_paused",
+    "measurement",
+    "replay",
+]
 
 # ---------------------------------------------------------------- what the caller describes
 
@@ -100,108 +132,10 @@ class ClientSpec:
     id: int | None = None
 
 
-# Steps, replayed in the order given (the caller keeps them in date order).
-# ``tag`` is the caller's own label (the import puts the CSV column there).
-
-
-@dataclass(frozen=True, slots=True)
-class Contact:
-    on: date
-    method: str
-    outcome: str
-    note: str | None = None
-    tag: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Decide:
-    on: date
-    decision: str
-    reason: str | None = None
-    tag: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Start:
-    on: date
-    swemwbs: Swemwbs = None
-    tag: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Close:
-    on: date
-    reason: str
-    evidence: str | None = None
-    swemwbs: Swemwbs = None
-    tag: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Review:
-    on: date
-    note: str | None = None
-    swemwbs: Swemwbs = None
-    tag: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Measure:
-    point: str
-    on: date
-    swemwbs: Swemwbs
-    tag: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Goal:
-    """A plan goal; later steps refer to it by its number among this journey's goals (0, 1, ...)."""
-
-    outcome_id: int
-    statement: str
-    target_date: date | None = None
-    tag: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class GoalUpdate:
-    goal: int
-    on: date
-    status: str | None = None
-    note: str | None = None
-    tag: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Onward:
-    """An onward referral; later steps refer to it by its number among this journey's (0, 1, ...)."""
-
-    programme_id: int
-    on: date
-    note: str | None = None
-    tag: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PartnerReport:
-    onward: int
-    kind: str
-    on: date
-    note: str | None = None
-    tag: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FollowUp:
-    """The navigator followed the person up after the partner said they stopped."""
-
-    onward: int
-    on: date
-    note: str | None = None
-    tag: str | None = None
-
-
-Step = Contact | Decide | Start | Close | Review | Measure | Goal | GoalUpdate | Onward | PartnerReport | FollowUp
+# Steps (domain/steps.py), replayed in the order given (the caller keeps them in date order).
+# ``tag`` is the caller's own label (the import puts the CSV column there). They are re-exported
+# here so the import and the demo build them as ``bulk.Contact(...)``.
+Step = S.Step
 
 
 @dataclass(eq=False)
@@ -249,271 +183,122 @@ class Replayed:
     goals: list[dict]
     onwards: list[dict]
     attempts: list[Attempt]
-
-    @property
-    def facts(self) -> L.JourneyFacts:
-        return _facts(self.journey, self.spec.client)
+    facts: L.JourneyFacts  # the journey's facts after its last step
 
     @property
     def state(self) -> str:
         return self.journey["state"]
 
 
-_DECISIONS = {e.value: e for e in L.Decision}
-_REJECTS = {e.value: e for e in L.RejectReason}
-_ENDS = {e.value: e for e in L.EndReason}
-_METHODS = {e.value: e for e in L.ContactMethod}
-_OUTCOMES = {e.value: e for e in L.ContactOutcome}
-_UPDATES = {e.value: e for e in L.PartnerUpdate}
-
-
-def _member(members: dict, enum_cls, value):
-    """The enum member for a value (a dict look-up; the enum itself raises ValueError for an unknown one)."""
-    m = members.get(value)
-    return m if m is not None else enum_cls(value)
-
-
-def _facts(j: dict, client: ClientSpec) -> L.JourneyFacts:
-    return L.JourneyFacts(
-        received_date=j["received_date"],
-        date_of_birth=client.date_of_birth,
-        decision=_DECISIONS.get(j["decision"]),
-        decision_date=j["decision_date"],
-        reject_reason=_REJECTS.get(j["reject_reason"]),
-        start_date=j["start_date"],
-        end_date=j["end_date"],
-        end_reason=_ENDS.get(j["end_reason"]),
-        first_contact_date=j["first_contact_date"],
-        last_contact_date=j["last_contact_date"],
-        consent_to_share=client.consent_to_share,
-    )
-
-
 def measurement(point: str, on: date, value: Swemwbs) -> dict:
     """A SWEMWBS measurement row (no ids): items when given, raw, and the metric in hundredths."""
-    if isinstance(value, bool) or value is None:
-        raise DomainError("Give the SWEMWBS answers or the raw total.", field="swemwbs")
-    if isinstance(value, int):
-        raw, metric = value, swemwbs.metric_for_raw(value)
-        items: list[int | None] = [None] * swemwbs.ITEMS
-    else:
-        items = list(swemwbs.validate_items(value))
-        raw, metric = swemwbs.score(items)
-    row = {"kind": "swemwbs", "point": point, "on_date": on, "raw": raw, "metric_x100": int(metric * 100)}
-    for i, v in enumerate(items, start=1):
-        row[f"item{i}"] = v
-    return row
+    return S.measurement("swemwbs", point, on, value)
 
 
-def _apply(j: dict, changes: dict, client: ClientSpec) -> tuple[dict, dict, L.JourneyFacts]:
-    """Apply rule changes as services.journeys._apply does (state, state_since, version).
-
-    Returns the audit diff (before, after) over JOURNEY_FIELDS, as audit.diff would give it, and the
-    journey's new facts.
-    """
+def _set(j: dict, cols: Mapping[str, Any]) -> tuple[dict, dict]:
+    """Write a step's journey columns into ``j`` (and count a version); the audit diff over JOURNEY_FIELDS."""
     before: dict = {}
     after: dict = {}
-    for k, v in changes.items():
-        v = v._value_ if isinstance(v, Enum) else v
-        old = j[k]
+    for k, v in cols.items():
+        old = j.get(k)
         if old != v:
-            before[k] = old
-            after[k] = v
             j[k] = v
-    f = _facts(j, client)
-    new_state = L.state_of(f)._value_
-    if new_state != j["state"]:
-        before["state"] = j["state"]
-        after["state"] = new_state
-        j["state"] = new_state
-        j["state_since"] = _state_date(SimpleNamespace(**j))
+            if k in _AUDITED:
+                before[k] = old
+                after[k] = v
     j["version"] += 1
-    return before, after, f
+    return before, after
+
+
+_AUDITED = frozenset(JOURNEY_FIELDS)
 
 
 def replay(spec: JourneySpec, today: date) -> Replayed:
-    """Run every step of a journey through the domain rules, in order. Raises StepError."""
+    """Run every step of a journey through the domain's ``steps.apply``, in order. Raises StepError.
+
+    Nothing here decides anything: each step's changes come from the domain and are only kept
+    as rows (and audit events, shaped like the services') to write.
+    """
     client = spec.client
+    f = L.JourneyFacts.unreceived(client.date_of_birth, client.consent_to_share)
     try:
-        L.check_receive(spec.received_date, client.date_of_birth, today)
+        ch = S.apply(f, S.Receive(spec.received_date, spec.referrer, spec.reason), today)
     except DomainError as exc:
         raise StepError(-1, None, exc) from None
     j: dict[str, Any] = dict.fromkeys(JOURNEY_FIELDS)
-    j.update(
-        received_date=spec.received_date,
-        state=L.State.RECEIVED.value,
-        state_since=spec.received_date,
-        navigator_id=spec.navigator_id,
-        version=1,
-    )
+    j.update(ch.journey, navigator_id=spec.navigator_id, version=1)
+    f = ch.facts
     ops: list[tuple] = []
     goals: list[dict] = []
     onwards: list[dict] = []
     attempts: list[Attempt] = []
-    f = _facts(j, client)
     for index, step in enumerate(spec.steps):
         try:
-            f = _replay_step(step, f, j, client, today, ops, goals, onwards, attempts)
+            ch = S.apply(f, step, today)
         except DomainError as exc:
             raise StepError(index, step, exc) from None
-        except (ValueError, KeyError, IndexError):
+        except (ValueError, KeyError, IndexError, TypeError):
             raise StepError(index, step, DomainError("That step does not fit this journey.")) from None
-    return Replayed(spec, j, ops, goals, onwards, attempts)
+        f = ch.facts
+        _keep(step, ch, j, ops, goals, onwards, attempts)
+    return Replayed(spec, j, ops, goals, onwards, attempts, f)
 
 
-def _replay_step(
-    step: Step,
-    f: L.JourneyFacts,
-    j: dict,
-    client: ClientSpec,
-    today: date,
-    ops: list,
-    goals: list,
-    onwards: list,
-    attempts: list,
-) -> L.JourneyFacts:
-    """One step through its rule; returns the journey's facts after it."""
+def _keep(step: Step, ch: S.Changes, j: dict, ops: list, goals: list, onwards: list, attempts: list) -> None:
+    """What one applied step writes, kept as an op (in step order) for the writer."""
     kind = type(step)
-    if kind is Contact:
-        m, o = _member(_METHODS, L.ContactMethod, step.method), _member(_OUTCOMES, L.ContactOutcome, step.outcome)
-        changes = L.log_contact(f, step.on, m, o, today)
-        attempts.append(Attempt(step.on, o.successful))
-        b, a, f = _apply(j, changes, client)
-        ops.append(
-            ("contact", {"on_date": step.on, "method": m._value_, "outcome": o._value_, "note": step.note}, b, a)
-        )
-    elif kind is Decide:
-        changes = L.decide(
-            f,
-            _member(_DECISIONS, L.Decision, step.decision),
-            step.on,
-            today,
-            _member(_REJECTS, L.RejectReason, step.reason) if step.reason else None,
-        )
-        b, a, f = _apply(j, changes, client)
-        ops.append(("decide", b, a))
-    elif kind is Start:
-        changes = L.start(f, step.on, today)
-        m_row = measurement("start", step.on, step.swemwbs) if step.swemwbs is not None else None
-        b, a, f = _apply(j, changes, client)
-        ops.append(("start", m_row, b, a))
-    elif kind is Close:
-        changes = L.close(f, step.on, _member(_ENDS, L.EndReason, step.reason), today, step.evidence)
-        changes["outcome_evidence"] = step.evidence
-        m_row = None
-        if step.swemwbs is not None:
-            if f.start_date is None:
-                raise DomainError("An end SWEMWBS needs a journey that started.", field="swemwbs")
-            m_row = measurement("end", step.on, step.swemwbs)
-        b, a, f = _apply(j, changes, client)
-        ops.append(("close", m_row, b, a))
-    elif kind is Review:
-        L.check_plan_change(f)
-        if step.on > today:
-            raise DomainError("The review date cannot be in the future.", field="on")
-        if f.start_date and step.on < f.start_date:
-            raise DomainError("The review date cannot be before the start.", field="on")
-        m_row = measurement("review", step.on, step.swemwbs) if step.swemwbs is not None else None
-        last = j["last_review_date"]
-        b, a, f = _apply(j, {"last_review_date": max(step.on, last) if last else step.on}, client)
-        ops.append(("review", {"on_date": step.on, "note": step.note}, m_row, b, a))
-    elif kind is Measure:
-        L.check_measure(f, step.point, step.on, today)
-        ops.append(("measure", measurement(step.point, step.on, step.swemwbs)))
-    elif kind is Goal:
-        L.check_plan_change(f)
-        statement = L.check_goal_statement(step.statement)
-        if step.target_date is not None and f.start_date and step.target_date < f.start_date:
-            raise DomainError("The target date cannot be before the start.", field="target_date")
-        goal = {
-            "outcome_id": step.outcome_id,
-            "statement": statement,
-            "target_date": step.target_date,
-            "status": L.GoalStatus.NOT_STARTED.value,
-            "version": 1,
-        }
-        goals.append(goal)
-        ops.append(("goal", len(goals) - 1, dict(goal)))
-    elif kind is GoalUpdate:
-        L.check_plan_change(f)
-        goal = goals[step.goal]
-        b: dict = {}
-        a: dict = {}
-        if step.status is not None:
-            status = L.GoalStatus(step.status).value
-            if status != goal["status"]:
-                b["status"], a["status"] = goal["status"], status
-                goal["status"] = status
-        note = None
-        if step.note:
-            if step.on > today:
-                raise DomainError("A progress note cannot be dated in the future.", field="on")
-            note = {"on_date": step.on, "note": step.note}
-            a["note"] = step.note
-        if a:
+    if kind is S.Contact:
+        row = dict(ch.record or {})
+        attempts.append(Attempt(row["on_date"], L.ContactOutcome(row["outcome"]).successful))
+        ops.append(("contact", row, *_set(j, ch.journey)))
+    elif kind is S.Decide:
+        ops.append(("decide", *_set(j, ch.journey)))
+    elif kind is S.Start or kind is S.Close:
+        ops.append(("start" if kind is S.Start else "close", ch.measure, *_set(j, ch.journey)))
+    elif kind is S.Review:
+        ops.append(("review", dict(ch.record or {}), ch.measure, *_set(j, ch.journey)))
+    elif kind is S.Measure:
+        ops.append(("measure", dict(ch.measure or {})))
+    elif kind is S.Goal:
+        goals.append({**(ch.goal or {}), "version": 1})
+        ops.append(("goal", ch.key, dict(goals[-1])))
+    elif kind is S.GoalUpdate:
+        goal = goals[ch.key]  # type: ignore[index]
+        cols = dict(ch.goal or {})
+        before = {k: goal[k] for k in cols}
+        after = dict(cols)
+        goal.update(cols)
+        note = dict(ch.record) if ch.record else None
+        if note is not None:
+            after["note"] = note["note"]
+        if after:
             goal["version"] += 1
-            ops.append(("goal_update", step.goal, b, a, note))
-    elif kind is Onward:
-        L.check_onward(f, step.on, today)
-        onwards.append(
-            {
-                "programme_id": step.programme_id,
-                "referral_date": step.on,
-                "status": L.OnwardStatus.MADE.value,
-                "start_date": None,
-                "end_date": None,
-                "last_update_date": None,
-                "first_update_date": None,
-                "feedback_pending_since": None,
-                "note": step.note,
-                "version": 1,
-            }
-        )
-        ops.append(("onward", len(onwards) - 1))
-    elif kind is PartnerReport:
-        o = onwards[step.onward]
-        update = _member(_UPDATES, L.PartnerUpdate, step.kind)
-        of = L.OnwardFacts(
-            L.OnwardStatus(o["status"]), o["referral_date"], o["start_date"], o["end_date"], o["last_update_date"]
-        )
-        changes = L.partner_update(of, update, step.on, today)
+            ops.append(("goal_update", ch.key, before, after, note))
+    elif kind is S.Onward:
+        onwards.append({**(ch.onward or {}), "version": 1})
+        ops.append(("onward", ch.key))
+    elif kind is S.PartnerReport:
+        o = onwards[ch.key]  # type: ignore[index]
         before = {"status": o["status"], "start_date": o["start_date"], "end_date": o["end_date"]}
-        for k, v in changes.items():
-            o[k] = v._value_ if isinstance(v, Enum) else v
-        if o["first_update_date"] is None or step.on < o["first_update_date"]:
-            o["first_update_date"] = step.on
-        if update in L.NEEDS_FOLLOW_UP and L.state_of(f) == L.State.STARTED:
-            o["feedback_pending_since"] = step.on
+        o.update(ch.onward or {})
         o["version"] += 1
+        up = dict(ch.record or {})
         after = {
             "status": o["status"],
             "start_date": o["start_date"],
             "end_date": o["end_date"],
-            "kind": update._value_,
-            "on": step.on,
-            "note": step.note,
+            "kind": up["kind"],
+            "on": up["on_date"],
+            "note": up["note"],
         }
-        ops.append(
-            (
-                "partner_update",
-                step.onward,
-                {"on_date": step.on, "kind": update._value_, "note": step.note},
-                before,
-                after,
-            )
-        )
-    elif kind is FollowUp:
-        o = onwards[step.onward]
-        if o["feedback_pending_since"] is None:
-            raise DomainError("There is no partner feedback waiting to be followed up.", field="onward")
-        if step.on > today:
-            raise DomainError("The follow-up cannot be in the future.", field="on")
-        o["feedback_pending_since"] = None
+        ops.append(("partner_update", ch.key, up, before, after))
+    elif kind is S.FollowUp:
+        o = onwards[ch.key]  # type: ignore[index]
+        o.update(ch.onward or {})
         o["version"] += 1
-        ops.append(("followed_up", step.onward, step.note))
-    else:  # pragma: no cover - a programming error
-        raise TypeError(f"unknown step {step!r}")
-    return f
+        ops.append(("followed_up", ch.key, (ch.record or {}).get("note")))
+    else:  # pragma: no cover - a step the bulk path cannot write yet
+        raise TypeError(f"the bulk writer cannot write {type(step).__name__}")
 
 
 # ---------------------------------------------------------------- writing
@@ -750,8 +535,8 @@ class RowBuilder:
             age_band=referral.age_band(spec.client.date_of_birth, spec.received_date),
             attributes_basis=spec.attributes_basis,
             source_id=spec.source_id,
-            referrer=spec.referrer,
-            reason=spec.reason,
+            referrer=j["referrer"],
+            reason=j["reason"],
             state_since=j["state_since"],
             version=j["version"],
             created_at=now,
@@ -831,7 +616,7 @@ class RowBuilder:
                     client_id=cid,
                     journey_id=jid,
                     after={
-                        "kind": "swemwbs",
+                        "kind": m_row["kind"],
                         "point": m_row["point"],
                         "on": m_row["on_date"],
                         "raw": m_row["raw"],
@@ -899,7 +684,7 @@ class RowBuilder:
             onward = tuple(
                 OnwardInfo(
                     oid,
-                    o["status"] in ("made", "started"),
+                    o["status"] in L.OPEN_ONWARD,
                     o["last_update_date"] or o["referral_date"],
                     self._expected_days.get(o["programme_id"], 10),
                     o["feedback_pending_since"],
