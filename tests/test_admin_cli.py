@@ -30,7 +30,9 @@ def run(db, *argv) -> int:
 
 @pytest.fixture
 def db(tmp_path):
-    return tmp_path / "cli.sqlite3"
+    path = tmp_path / "cli.sqlite3"
+    assert main(["--db", str(path), "init", "--template", "kent"]) == 0
+    return path
 
 
 def ctx_for(db, username=None):
@@ -162,7 +164,7 @@ def test_non_admins_are_refused_and_store_unchanged(db, capsys):
             ("letters", "reset", "opt_in_letter"),
             ("config", "import", str(export)),
         ):
-            assert run(db, "--as", who, *argv) == 2, argv
+            assert run(db, "--as", who, *argv) == 3, argv  # refused by permissions
     err = capsys.readouterr().err
     assert "Only an admin" in err and "Traceback" not in err
     again = db.parent / "after.toml"
@@ -185,11 +187,13 @@ def test_deactivate_lists_open_journeys(db, capsys):
     finally:
         nav.store.dispose()
     capsys.readouterr()
-    assert run(db, "users", "deactivate", "nav") == 0
+    assert run(db, "users", "deactivate", "nav") == 2  # not at a terminal: needs --yes
+    assert "--yes" in capsys.readouterr().err
+    assert run(db, "users", "deactivate", "nav", "--yes") == 0
     out = capsys.readouterr().out
     assert "Deactivated nav" in out and "Ann Smith" in out and ref.client_ref in out
-    assert run(db, "--as", "nav", "users", "list") == 2
-    assert run(db, "users", "deactivate", os_username()) == 2  # the last active admin
+    assert run(db, "--as", "nav", "users", "list") == 3
+    assert run(db, "users", "deactivate", os_username(), "--yes") == 3  # the last active admin
     assert "last active admin" in capsys.readouterr().err
 
 
@@ -204,6 +208,9 @@ def test_export_import_export_same_toml(db, tmp_path):
     assert stat.S_IMODE(os.stat(first).st_mode) == 0o600
     assert run(db, "config", "export", str(first)) == 2  # never overwritten without --force
     fresh = tmp_path / "fresh.sqlite3"
+    assert run(fresh, "config", "import", str(first), "--dry-run") == 4  # no store there: init first
+    assert not fresh.exists()
+    assert run(fresh, "init", "--template", "blank") == 0
     assert run(fresh, "config", "import", str(first), "--dry-run") == 0
     assert run(fresh, "config", "import", str(first)) == 0
     assert run(fresh, "config", "export", str(second)) == 0
@@ -213,18 +220,18 @@ def test_export_import_export_same_toml(db, tmp_path):
 def test_bad_inputs_give_messages_not_tracebacks(db, tmp_path, capsys):
     bad = tmp_path / "bad.txt"
     bad.write_text("only\nthree\nlines\n")
-    assert run(db, "config", "wording", str(bad)) == 2
-    assert run(db, "config", "wording", str(tmp_path / "missing.txt")) == 2
+    assert run(db, "config", "wording", str(bad)) == 3  # refused by the rules
+    assert run(db, "config", "wording", str(tmp_path / "missing.txt")) == 2  # usage: no such file
     bad.write_bytes(b"\xff\xfe\x00bad")
     assert run(db, "config", "wording", str(bad)) == 2
     assert run(db, "config", "import", str(bad)) == 2
-    assert run(db, "users", "add", "Bad Name", "--name", "X") == 2
+    assert run(db, "users", "add", "Bad Name", "--name", "X") == 3
     assert run(db, "protocol", "set", "--attempts", "2") == 2
     assert run(db, "protocol", "set") == 2
-    assert run(db, "calendar", "add", "2026-02-30", "--non-working") == 2
-    assert run(db, "reference", "list", "colours") == 2
+    assert run(db, "calendar", "add", "2026-02-30", "--non-working") == 3
+    assert run(db, "reference", "list", "colours") == 3
     bad.write_text("Dear {client_nhs_number}\n")
-    assert run(db, "letters", "set", "partner_summary", str(bad)) == 2
+    assert run(db, "letters", "set", "partner_summary", str(bad)) == 3
     err = capsys.readouterr().err
     assert "Traceback" not in err and "8" in err and "UTF-8" in err
 

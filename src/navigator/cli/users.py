@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from rich.table import Table
-from rich.text import Text
+
+from navigator.cli._output import add_json_flag, cell
+from navigator.cli._prompt import add_yes_flag
 
 HELP = """\
 Usernames are the person's login name on this computer: 1 to 64 lowercase letters, digits, dots,
@@ -19,6 +21,7 @@ def register(sub) -> None:
 
     q = us.add_parser("list", help="everyone with an account")
     q.add_argument("--active", action="store_true", help="only active users")
+    add_json_flag(q)
     q.set_defaults(handler=run_list)
 
     q = us.add_parser("add", help="add a user", description=HELP)
@@ -37,8 +40,9 @@ def register(sub) -> None:
     g.add_argument("--no-lots", action="store_true", help="remove all their lots")
     q.set_defaults(handler=run_edit)
 
-    q = us.add_parser("deactivate", help="a leaver: they can no longer open the store")
+    q = us.add_parser("deactivate", help="a leaver: they can no longer open the store (asks first)")
     q.add_argument("username")
+    add_yes_flag(q)
     q.set_defaults(handler=run_deactivate)
 
     q = us.add_parser("reactivate", help="let a deactivated user back in")
@@ -47,6 +51,7 @@ def register(sub) -> None:
 
     q = us.add_parser("journeys", help="a user's open journeys (for reassignment)")
     q.add_argument("username")
+    add_json_flag(q)
     q.set_defaults(handler=run_journeys)
 
 
@@ -56,11 +61,11 @@ def _user_table(rows) -> Table:
         t.add_column(col)
     for u in rows:
         t.add_row(
-            Text(u.username),
-            Text(u.name),
-            Text(u.role),
-            Text(", ".join(u.lots) or "all"),
-            Text("active" if u.active else "deactivated", style="" if u.active else "dim"),
+            cell(u.username),
+            cell(u.name),
+            cell(u.role),
+            cell(", ".join(u.lots) or "all"),
+            cell("active" if u.active else "deactivated", style="" if u.active else "dim"),
         )
     return t
 
@@ -71,6 +76,18 @@ def run_list(args) -> int:
 
     _, ctx = context_from_args(args)
     rows = admin.list_users(ctx, include_inactive=not args.active)
+    if args.json:
+        from navigator.cli._output import print_json
+
+        print_json(
+            {
+                "users": [
+                    {"username": u.username, "name": u.name, "role": u.role, "lots": list(u.lots), "active": u.active}
+                    for u in rows
+                ]
+            }
+        )
+        return 0
     console.print(_user_table(rows))
     console.print(f"{len(rows)} user(s).")
     return 0
@@ -82,7 +99,7 @@ def run_add(args) -> int:
 
     _, ctx = context_from_args(args)
     u = admin.add_user(ctx, args.username, args.name, args.role, args.lot)
-    console.print(Text(f"Added {u.username} ({u.name}), {u.role}, lots: {', '.join(u.lots) or 'none (all)'}."))
+    console.print(cell(f"Added {u.username} ({u.name}), {u.role}, lots: {', '.join(u.lots) or 'none (all)'}."))
     return 0
 
 
@@ -95,7 +112,7 @@ def run_edit(args) -> int:
         raise CommandError("Say what to change: --name, --role, --lot or --no-lots.")
     _, ctx = context_from_args(args)
     u = admin.edit_user(ctx, args.username, name=args.name, role=args.role, lots=lots)
-    console.print(Text(f"{u.username}: {u.name}, {u.role}, lots: {', '.join(u.lots) or 'none (all)'}."))
+    console.print(cell(f"{u.username}: {u.name}, {u.role}, lots: {', '.join(u.lots) or 'none (all)'}."))
     return 0
 
 
@@ -103,19 +120,19 @@ def print_open_journeys(rows, username: str) -> None:
     from navigator.cli import console
 
     if not rows:
-        console.print(Text(f"{username} has no open journeys."))
+        console.print(cell(f"{username} has no open journeys."))
         return
-    t = Table(show_edge=False, header_style="bold", title=f"Open journeys of {username}: reassign them")
+    t = Table(show_edge=False, header_style="bold", title=cell(f"Open journeys of {username}: reassign them"))
     for col in ("journey", "ref", "person", "state", "received", "locality"):
         t.add_column(col)
     for r in rows:
         t.add_row(
             str(r.journey_id),
-            Text(r.client_ref),
-            Text(r.client_name),
-            Text(r.state_label),
+            cell(r.client_ref),
+            cell(r.client_name),
+            cell(r.state_label),
             r.received_date.isoformat(),
-            Text(r.locality),
+            cell(r.locality),
         )
     console.print(t)
     console.print(f"{len(rows)} open journey(s) to reassign (a team lead's Caseload screen, or the reassign service).")
@@ -123,11 +140,13 @@ def print_open_journeys(rows, username: str) -> None:
 
 def run_deactivate(args) -> int:
     from navigator.cli import console, context_from_args
+    from navigator.cli._prompt import confirm
     from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
+    confirm(args, f"Deactivate {args.username}: they will no longer be able to open the store")
     u = admin.deactivate_user(ctx, args.username)
-    console.print(Text(f"Deactivated {u.username} ({u.name}): they can no longer open the store."))
+    console.print(cell(f"Deactivated {u.username} ({u.name}): they can no longer open the store."))
     print_open_journeys(admin.open_journeys_of(ctx, u.username), u.username)
     return 0
 
@@ -138,7 +157,7 @@ def run_reactivate(args) -> int:
 
     _, ctx = context_from_args(args)
     u = admin.reactivate_user(ctx, args.username)
-    console.print(Text(f"Reactivated {u.username} ({u.name})."))
+    console.print(cell(f"Reactivated {u.username} ({u.name})."))
     return 0
 
 
@@ -147,5 +166,28 @@ def run_journeys(args) -> int:
     from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
-    print_open_journeys(admin.open_journeys_of(ctx, args.username), args.username)
+    rows = admin.open_journeys_of(ctx, args.username)
+    if args.json:
+        from navigator.cli._output import print_json
+
+        print_json(
+            {
+                "username": args.username,
+                "journeys": [
+                    {
+                        "journey_id": r.journey_id,
+                        "client_ref": r.client_ref,
+                        "client_name": r.client_name,
+                        "state": r.state,
+                        "state_label": r.state_label,
+                        "received_date": r.received_date,
+                        "locality": r.locality,
+                        "lot": r.lot,
+                    }
+                    for r in rows
+                ],
+            }
+        )
+        return 0
+    print_open_journeys(rows, args.username)
     return 0

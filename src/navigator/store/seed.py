@@ -1,4 +1,5 @@
-"""Reference data seeded into a new store: Kent's lots, localities and lists (editable data)."""
+"""Reference data seeded into a new store (editable data): the service model's lists, and Kent's
+lots, localities and partners for the "kent" template."""
 
 from __future__ import annotations
 
@@ -56,3 +57,11 @@ PARTNERS = [
     ("Calm Kent", "Yoga", 10),
     ("Green Paths", "Outdoor activities", 10),
 ]
+
+#: What `navigator init --template NAME` seeds. Every template has the service model's generic lists
+#: (referral sources, support areas, personal outcomes; admins edit or retire them); "kent" adds
+#: Kent's lots, localities and example partners, "blank" has no lot, locality or partner at all.
+TEMPLATES = {
+    "blank": {"lots": [], "partners": []},
+    "kent": {"lots": LOTS, "partners": PARTNERS},
+}

@@ -35,8 +35,10 @@ def is_initialised(session: Session) -> bool:
     return session.exec(select(func.count()).select_from(User)).one() > 0
 
 
-def initialise(ctx: Ctx, *, admin_name: str | None = None) -> bool:
-    """Seed a new store and make ctx.username its first admin. Returns False if already set up."""
+def initialise(ctx: Ctx, *, admin_name: str | None = None, template: str = "kent") -> bool:
+    """Seed a new store (``template``: a key of ``seed.TEMPLATES``) and make ctx.username its first
+    admin. Returns False if already set up."""
+    data = seed.TEMPLATES[template]
     with ctx.write() as s:
         if is_initialised(s):
             return False
@@ -46,7 +48,7 @@ def initialise(ctx: Ctx, *, admin_name: str | None = None) -> bool:
         w = audit.writer(s, ctx)
         s.flush()
         w.add("store.initialise", "user", admin.id, after={"username": admin.username, "role": "admin"})
-        for code, name, localities in seed.LOTS:
+        for code, name, localities in data["lots"]:
             lot = Lot(code=code, name=name)
             s.add(lot)
             s.flush()
@@ -59,13 +61,18 @@ def initialise(ctx: Ctx, *, admin_name: str | None = None) -> bool:
         ):
             for code, name in rows:
                 s.add(model(code=code, name=name))
-        for partner, programme, days in seed.PARTNERS:
+        for partner, programme, days in data["partners"]:
             p = Partner(name=partner)
             s.add(p)
             s.flush()
             s.add(Programme(partner_id=p.id, name=programme, expected_response_days=days))
         put_setting(s, "pseudonym_secret", secrets.token_hex(32), now)
-        w.add("store.seed", "reference", None, after={"lots": len(seed.LOTS), "sources": len(seed.REFERRAL_SOURCES)})
+        w.add(
+            "store.seed",
+            "reference",
+            None,
+            after={"template": template, "lots": len(data["lots"]), "sources": len(seed.REFERRAL_SOURCES)},
+        )
         return True
 
 
