@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from calendar import isleap
 from datetime import date, timedelta
+
+from dateutil.relativedelta import relativedelta
 
 from navigator.domain.errors import DomainError
 from navigator.domain.workdays import DEFAULT_CALENDAR, WorkingCalendar
@@ -37,7 +40,8 @@ def parse_date(
         m = _REL.match(s)
         if m:
             n = int(m.group(2))
-            return calendar.add(today, n if m.group(1) == "+" else -n)
+            # "+0" is today itself (even on a weekend), as "today" is: never a day in the future.
+            return calendar.add(today, n if m.group(1) == "+" else -n) if n else today
     m = _ISO.match(s)
     if m:
         y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
@@ -57,10 +61,32 @@ def parse_date(
 
 
 def age_on(dob: date, on: date) -> int:
-    years = on.year - dob.year
-    if (on.month, on.day) < (dob.month, dob.day):
-        years -= 1
+    """Age in whole years on a date. Someone born on 29 February is a year older on 1 March in a
+    common year (the UK rule), not on 28 February as plain year arithmetic would have it."""
+    years = relativedelta(on, dob).years
+    if (dob.month, dob.day) == (2, 29) and (on.month, on.day) == (2, 28) and not isleap(on.year) and on > dob:
+        years -= 1  # relativedelta moves the birthday back to 28 February in a common year
     return years
+
+
+def add_months(d: date, n: int) -> date:
+    """The same day n months later (earlier when n < 0), or the month's last day when it is shorter
+    (31 March - 1 month is 28 or 29 February)."""
+    return d + relativedelta(months=n)
+
+
+def add_years(d: date, n: int) -> date:
+    """The same day n years later (earlier when n < 0); 29 February becomes 28 February in a common year."""
+    return d + relativedelta(years=n)
+
+
+def month_start(d: date) -> date:
+    return d.replace(day=1)
+
+
+def month_end(d: date) -> date:
+    """The last day of d's month (31 December, 28 or 29 February)."""
+    return d + relativedelta(day=31)
 
 
 def fmt(d: date | None) -> str:

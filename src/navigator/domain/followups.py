@@ -6,12 +6,15 @@ services keep the stored tasks in step with it: a task that is still wanted
 keeps the due date it was given (so a protocol change applies only to
 follow-ups scheduled after it), a new one is added, one no longer wanted is
 marked done.
+
+Every due date is a working day (``WorkingCalendar.add``): a decision or a partner's report dated
+on a weekend or bank holiday makes its follow-up due on the next working day.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from navigator.domain.lifecycle import ContactMethod, JourneyFacts, State, state_of
@@ -156,6 +159,18 @@ def trailing_unsuccessful(attempts: tuple[Attempt, ...]) -> list[Attempt]:
     return out
 
 
+def days_overdue(due: date, on: date, cal: WorkingCalendar) -> int:
+    """How late a follow-up is on ``on``, in working days: 0 when it is due that day (or later);
+    otherwise the working days from its due date up to the day before, and never less than 1.
+
+    A follow-up due on Friday is 1 day late on Saturday, Sunday and Monday, 2 on Tuesday; nothing
+    past its due date is ever "overdue by 0 days", whatever day (weekend, bank holiday) ``on`` is.
+    """
+    if due >= on:
+        return 0
+    return max(cal.count(due - timedelta(days=1), on - timedelta(days=1)), 1)
+
+
 def desired_tasks(facts: FollowUpFacts, protocol: Protocol, cal: WorkingCalendar) -> list[DesiredTask]:
     j = facts.journey
     s = state_of(j)
@@ -204,7 +219,12 @@ def desired_tasks(facts: FollowUpFacts, protocol: Protocol, cal: WorkingCalendar
     if s == State.ACCEPTED:
         assert j.decision_date is not None
         tasks.append(
-            DesiredTask(TaskKind.WAITING_TO_START, "waiting_to_start", j.decision_date, "Arrange the start (sign-up)")
+            DesiredTask(
+                TaskKind.WAITING_TO_START,
+                "waiting_to_start",
+                cal.add(j.decision_date, 0),
+                "Arrange the start (sign-up)",
+            )
         )
     if s == State.STARTED:
         assert j.start_date is not None
@@ -223,7 +243,7 @@ def desired_tasks(facts: FollowUpFacts, protocol: Protocol, cal: WorkingCalendar
                     DesiredTask(
                         TaskKind.PARTNER_FEEDBACK,
                         f"partner_feedback:{o.id}",
-                        o.feedback_pending_since,
+                        cal.add(o.feedback_pending_since, 0),
                         "The partner reported the person stopped; follow up",
                     )
                 )

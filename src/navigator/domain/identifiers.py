@@ -10,6 +10,16 @@ from navigator.domain.errors import DomainError
 _POSTCODE = re.compile(r"^(GIR0AA|[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2})$")
 
 
+def nhs_check_digit(nine: str) -> int | None:
+    """The Modulus 11 check digit for an NHS number's first nine digits; None when it would be 10
+    (no valid number starts with those nine digits)."""
+    total = sum(int(d) * w for d, w in zip(nine, range(10, 1, -1)))
+    check = 11 - total % 11
+    if check == 11:
+        return 0
+    return None if check == 10 else check
+
+
 def normalise_nhs_number(value: str | None) -> str | None:
     """10 digits (spaces allowed), Modulus 11 check digit valid, not all one digit."""
     if value is None:
@@ -21,11 +31,8 @@ def normalise_nhs_number(value: str | None) -> str | None:
         raise DomainError("An NHS number is 10 digits.", field="nhs_number")
     if len(set(digits)) == 1:
         raise DomainError("That NHS number is not valid (all one digit).", field="nhs_number")
-    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1)))
-    check = 11 - (total % 11)
-    if check == 11:
-        check = 0
-    if check == 10 or check != int(digits[9]):
+    check = nhs_check_digit(digits[:9])
+    if check is None or check != int(digits[9]):
         raise DomainError("That NHS number is not valid (check digit does not match).", field="nhs_number")
     return digits
 

@@ -7,6 +7,7 @@ with extra non-working days or days that are working after all.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from datetime import date, timedelta
 from functools import lru_cache
@@ -25,8 +26,7 @@ class WorkingCalendar:
     def __init__(self, extra_non_working: Iterable[date] = (), extra_working: Iterable[date] = ()) -> None:
         self.extra_non_working = frozenset(extra_non_working)
         self.extra_working = frozenset(extra_working)
-        self._index_start: date | None = None
-        self._cumulative: list[int] = []
+        self._index: tuple[date, list[int]] | None = None
 
     def is_bank_holiday(self, d: date) -> bool:
         return d in _bank_holidays(d.year)
@@ -38,15 +38,17 @@ class WorkingCalendar:
             return False
         return d.weekday() < 5 and not self.is_bank_holiday(d)
 
-    # A cumulative index makes counting O(1) for the span used most.
-    def _ensure_index(self, lo: date, hi: date) -> None:
-        start = self._index_start
-        if start is not None and start <= lo and hi < start + timedelta(days=len(self._cumulative)):
-            return
-        new_lo = min(lo, start) if start else lo
-        new_lo = date(new_lo.year - 1, 1, 1)
-        end = max(hi, start + timedelta(days=len(self._cumulative) - 1)) if start else hi
-        new_hi = date(end.year + 2, 12, 31)
+    # A cumulative index (working days from its first day up to each day) makes counting O(1) and
+    # adding a bisection. It is one tuple, replaced whole, so a reader never sees half an update.
+    def _ensure_index(self, lo: date, hi: date) -> tuple[date, list[int]]:
+        index = self._index
+        if index is not None:
+            start, cumulative = index
+            if start <= lo and hi < start + timedelta(days=len(cumulative)):
+                return index
+            lo = min(lo, start)
+            hi = max(hi, start + timedelta(days=len(cumulative) - 1))
+        new_lo, new_hi = date(lo.year - 1, 1, 1), date(hi.year + 2, 12, 31)
         cumulative = []
         total = 0
         d = new_lo
@@ -56,25 +58,45 @@ class WorkingCalendar:
                 total += 1
             cumulative.append(total)
             d += one
-        self._index_start = new_lo
-        self._cumulative = cumulative
-
-    def _ordinal(self, d: date) -> int:
-        assert self._index_start is not None
-        return self._cumulative[(d - self._index_start).days]
+        self._index = (new_lo, cumulative)
+        return self._index
 
     def count(self, a: date, b: date) -> int:
         """Working days d with a < d <= b; negative when b is before a."""
         if b < a:
             return -self.count(b, a)
-        self._ensure_index(a, b)
-        return self._ordinal(b) - self._ordinal(a)
+        start, cumulative = self._ensure_index(a, b)
+        return cumulative[(b - start).days] - cumulative[(a - start).days]
 
     def add(self, d: date, n: int) -> date:
         """The date n working days after d (before d when n is negative).
 
-        ``add(d, 0)`` is d itself when d is a working day, else the next one.
+        ``add(d, 0)`` is d itself when d is a working day, else the next one. For n > 0 it is the
+        first day w with ``count(d, w) == n`` (from a Saturday, +1 is Monday); for n < 0 the
+        |n|-th working day before d (from a Sunday, -1 is Friday). Same answers as ``walk_add``.
         """
+        if n == 0 and self.is_working_day(d):
+            return d
+        span = abs(n) * 2 + 31  # widened until the answer is inside the index
+        while True:
+            lo, hi = (d - timedelta(days=span), d) if n < 0 else (d, d + timedelta(days=span))
+            start, cumulative = self._ensure_index(lo, hi)
+            i = (d - start).days
+            here = cumulative[i]
+            if n >= 0:
+                # the first day on which the running total reaches here + n (here + 1 for n == 0)
+                j = bisect_left(cumulative, here + max(n, 1), i)
+                if j < len(cumulative):
+                    return start + timedelta(days=j)
+            else:
+                before = here - (1 if self.is_working_day(d) else 0)  # working days before d
+                target = before + n + 1  # the running total on the working day we want
+                if target >= 1:
+                    return start + timedelta(days=bisect_left(cumulative, target, 0, i))
+            span *= 2
+
+    def walk_add(self, d: date, n: int) -> date:
+        """``add`` by walking day by day (the definition; the tests compare the two)."""
         one = timedelta(days=1)
         if n == 0:
             while not self.is_working_day(d):
@@ -87,6 +109,10 @@ class WorkingCalendar:
             if self.is_working_day(d):
                 remaining -= 1
         return d
+
+    def on_or_before(self, d: date) -> date:
+        """The last working day on or before d (d itself on a working day; Friday for a weekend)."""
+        return d if self.is_working_day(d) else self.add(d, -1)
 
     def days(self, a: date, b: date) -> list[tuple[date, bool]]:
         """Every day from a to b inclusive with whether it is a working day."""

@@ -25,7 +25,7 @@ import os
 import random
 import time
 import unicodedata
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -38,6 +38,7 @@ from navigator.domain import lifecycle as L
 from navigator.domain.dates import age_on
 from navigator.domain.errors import AccessDenied, DomainError
 from navigator.domain.followups import Protocol
+from navigator.domain.identifiers import nhs_check_digit
 from navigator.domain.workdays import WorkingCalendar
 from navigator.services import audit
 from navigator.services.casework.bulk import (
@@ -584,15 +585,6 @@ class DemoSummary:
         return self.journeys / self.seconds if self.seconds else 0.0
 
 
-def nhs_check_digit(nine: str) -> int | None:
-    """The Modulus 11 check digit for nine digits; None when it would be 10 (no valid number)."""
-    total = sum(int(d) * w for d, w in zip(nine, range(10, 1, -1)))
-    check = 11 - total % 11
-    if check == 11:
-        return 0
-    return None if check == 10 else check
-
-
 def _ascii(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if c.isascii() and c.isalnum())
 
@@ -651,7 +643,10 @@ class _Reference:
 class _Gen:
     def __init__(self, ref: _Reference, rng: random.Random, today: date) -> None:
         self.rng, self.today, self.cal, self.p = rng, today, ref.calendar, ref.protocol
-        cal = ref.calendar
+        # Every date is made relative to the last working day on or before today (a Sunday's demo
+        # is Friday's), and nothing is ever dated after today.
+        self.anchor = ref.calendar.on_or_before(today)
+        self.wd = ref.calendar.add  # n working days after (before) a date: the domain's working days
         self.nhs_used: set[str] = set()
         self.ref_n = 0
         self.localities = list(ref.localities)
@@ -662,28 +657,9 @@ class _Gen:
         self.programmes = list(ref.programmes)
         self.source_codes = [c for c in SOURCE_WEIGHTS if c in self.sources] or list(self.sources)
         self.source_w = [SOURCE_WEIGHTS.get(c, 1) for c in self.source_codes]
-        # working days as ordinals, for quick arithmetic (same answers as cal.add, which walks day by day)
-        lo, hi = date(today.year - 6, 1, 1), date(today.year + 3, 12, 31)
-        self._lo, self._hi = lo, hi
-        self._work = [d.toordinal() for d, working in cal.days(lo, hi) if working]
         self._cum: dict[tuple, list[int]] = {}
 
     # ------------------------------------------------------------ small helpers
-    def wd(self, d: date, n: int) -> date:
-        """The date n working days after d (as WorkingCalendar.add)."""
-        if not (self._lo < d < self._hi):
-            return self.cal.add(d, n)
-        o = d.toordinal()
-        if n > 0:
-            i = bisect_right(self._work, o) + n - 1
-        elif n < 0:
-            i = bisect_left(self._work, o) + n
-        else:
-            i = bisect_left(self._work, o)
-        if not 0 <= i < len(self._work):
-            return self.cal.add(d, n)
-        return date.fromordinal(self._work[i])
-
     def pick(self, weighted):
         key = weighted if isinstance(weighted, tuple) else tuple(weighted)
         cum = self._cum.get(key)
@@ -755,8 +731,7 @@ class _Gen:
         u = r.random()
         # uniform, or with a density falling linearly with age (so recent months are busiest)
         age = int(span * u) if r.random() < 0.5 else int(span * (1 - u**0.5))
-        d = self.today - timedelta(days=age)
-        return self.wd(d, 0) if d.weekday() >= 5 else d
+        return self.cal.on_or_before(self.anchor - timedelta(days=age))
 
     def referral(
         self, client: ClientSpec, navigator_id: int, received: date, steps: list[Step], locality_id: int
@@ -976,7 +951,7 @@ class _Gen:
     # ------------------------------------------------------------ showcase for the acting user's Today
     def showcase(self) -> list[tuple[date, list[Step]]]:
         """Journeys for the acting user with something due today or overdue: one per kind of follow-up."""
-        t, wd, p = self.today, self.wd, self.p
+        t, wd, p = self.anchor, self.wd, self.p  # "due today" is due on the last working day
         prog = self.programmes
         first = self.outcomes.get("connect") or next(iter(self.outcomes.values()))
 
@@ -1275,7 +1250,8 @@ def _write_from_worker(writer: BulkWriter, plan: _Plan, progress: Progress | Non
                 writer.skip_ids(message[1])
                 break
             else:
-                raise DomainError(f"Demo data could not be made: {message[1]}. Nothing was saved.")
+                reason = str(message[1]).rstrip(".")
+                raise DomainError(f"Demo data could not be made: {reason}. Nothing was saved.")
     finally:
         receive.close()
         proc.join(timeout=30)
