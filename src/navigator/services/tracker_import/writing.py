@@ -1,0 +1,290 @@
+"""Writing a checked tracker without making anyone wait, all or nothing.
+
+Everything was checked before (read-only). Then:
+
+1. one short transaction creates the navigators, partners and programmes the file names (through the
+   admin services, so with their usual audit events) and leaves a *pending import* marker (a setting
+   row) saying which process writes which import;
+2. the journeys go in batches, each its own short write transaction (about ``BATCH_SECONDS``; another
+   user's save waits at most one batch), each recording in the marker, in the same transaction, the
+   id ranges of the people and journeys it wrote;
+3. one last short transaction writes the ``import`` event and removes the marker.
+
+If anything fails on the way, or the process is killed, the marker says exactly what to take back:
+``undo`` removes those rows (and what anyone added to them meanwhile), the people it updated and the
+users, partners and programmes it created that nothing else uses, and records an ``import.undo``
+event. The process that failed does this at once; a killed one's marker is found (its process is
+gone) by the next import, by ``recover`` (run by ``navigator import`` and ``doctor``-style callers)
+and undone there. Audit events are never deleted: the log keeps what was written and then taken back.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from navigator.domain.errors import DomainError
+from navigator.services import audit
+from navigator.services.casework import bulk
+from navigator.services.context import Ctx, get_setting, put_setting
+from navigator.services.setup import partners as partner_admin
+from navigator.services.setup import users as user_admin
+from navigator.store.models import Client, Lot, Partner, Programme, Setting, User
+
+PENDING = "tracker_import.pending"
+BATCH_SECONDS = 0.15  # aim for write transactions this long (another user's save waits at most one)
+FIRST_BATCH = 100  # journeys in the first batch; later batches are sized from the time the last one took
+MAX_BATCH = 5000
+
+
+def _alive(marker: dict) -> bool:
+    """Is the process that wrote this marker still running (on this machine)?"""
+    if marker.get("host") != socket.gethostname():
+        return True  # another machine's import: only it can say; never taken back from here
+    try:
+        os.kill(int(marker["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, ValueError):
+        return True
+    return True
+
+
+def _ranges_sql(column: str, ranges: list[list[int]]) -> str:
+    if not ranges:
+        return "0"
+    return " OR ".join(f"({column} >= {int(lo)} AND {column} < {int(hi)})" for lo, hi in ranges)
+
+
+def undo_in(s: Session, ctx: Ctx, marker: dict) -> dict:
+    """Take back everything a pending import wrote (in the caller's transaction); what was removed."""
+    conn = s.connection()
+    clients = _ranges_sql("id", marker.get("clients", []))
+    journeys = f"SELECT id FROM journey WHERE {_ranges_sql('id', marker.get('journeys', []))} OR client_id IN (SELECT id FROM client WHERE {clients})"
+    removed: dict = {}
+
+    def run(label: str, sql: str) -> None:
+        n = conn.execute(text(sql)).rowcount
+        if label:
+            removed[label] = n
+
+    run("", f"DELETE FROM goal_note WHERE goal_id IN (SELECT id FROM plan_goal WHERE journey_id IN ({journeys}))")
+    run(
+        "",
+        f"DELETE FROM partner_update WHERE onward_id IN "
+        f"(SELECT id FROM onward_referral WHERE journey_id IN ({journeys}))",
+    )
+    for table in ("task", "contact_attempt", "plan_review", "measurement", "plan_goal", "journey_support_area"):
+        run("", f"DELETE FROM {table} WHERE journey_id IN ({journeys})")
+    run("onward_referrals", f"DELETE FROM onward_referral WHERE journey_id IN ({journeys})")
+    run("journeys", f"DELETE FROM journey WHERE id IN ({journeys})")
+    run("", f"DELETE FROM access_grant WHERE client_id IN (SELECT id FROM client WHERE {clients})")
+    run("clients", f"DELETE FROM client WHERE {clients}")
+    for cid in marker.get("consent", []):
+        c = s.get(Client, int(cid))
+        if c is not None and c.consent_to_share:
+            c.consent_to_share = False
+            c.version += 1
+            s.add(c)
+    s.flush()
+    # what the import created for itself, if nothing else uses it now
+    gone_programmes = []
+    for pid in marker.get("programmes", []):
+        used = conn.execute(text("SELECT 1 FROM onward_referral WHERE programme_id = :p LIMIT 1"), {"p": pid}).first()
+        if used is None and s.get(Programme, pid) is not None:
+            conn.execute(text("DELETE FROM programme_locality WHERE programme_id = :p"), {"p": pid})
+            conn.execute(text("DELETE FROM programme WHERE id = :p"), {"p": pid})
+            gone_programmes.append(pid)
+    gone_partners = []
+    for pid in marker.get("partners", []):
+        used = conn.execute(text("SELECT 1 FROM programme WHERE partner_id = :p LIMIT 1"), {"p": pid}).first()
+        partner = s.get(Partner, pid)
+        if used is None and partner is not None:
+            gone_partners.append(partner.name)
+            conn.execute(text("DELETE FROM partner WHERE id = :p"), {"p": pid})
+    gone_users = []
+    for uid in marker.get("users", []):
+        used = conn.execute(text("SELECT 1 FROM journey WHERE navigator_id = :u LIMIT 1"), {"u": uid}).first()
+        user = s.get(User, uid)
+        if used is None and user is not None:
+            gone_users.append(user.username)
+            conn.execute(text("DELETE FROM user_lot WHERE user_id = :u"), {"u": uid})
+            conn.execute(text("DELETE FROM access_grant WHERE user_id = :u"), {"u": uid})
+            conn.execute(text('DELETE FROM "user" WHERE id = :u'), {"u": uid})
+    s.expire_all()
+    removed.update(users=gone_users, partners=gone_partners, programmes=len(gone_programmes))
+    row = s.get(Setting, PENDING)
+    if row is not None:
+        s.delete(row)
+        s.flush()
+    audit.record(
+        s, ctx, "import.undo", "import", None, after={"file": marker.get("file"), "import": marker.get("id")} | removed
+    )
+    return removed
+
+
+def recover(ctx: Ctx) -> dict | None:
+    """Take back an import whose process is gone (killed, or the machine stopped); what was removed."""
+    with ctx.write() as s:
+        marker = get_setting(s, PENDING)
+        if marker is None or _alive(marker):
+            return None
+        return undo_in(s, ctx, marker)
+
+
+class Batches:
+    """Writes prepared journeys in short transactions, keeping the pending-import marker up to date."""
+
+    def __init__(self, ctx: Ctx, marker: dict) -> None:
+        self.ctx = ctx
+        self.marker = marker
+        self.count = 0
+        self.longest = 0.0
+
+    def write(self, items: list, prepare: Callable[[object], tuple], progress: Callable[[int, int], None]) -> None:
+        """``items``: what ``prepare(item)`` turns into (JourneySpec, Replayed or None)."""
+        size = FIRST_BATCH
+        done = 0
+        total = len(items)
+        while done < total:
+            part = items[done : done + size]
+            t0 = time.perf_counter()
+            self._one(part, prepare)
+            took = time.perf_counter() - t0
+            self.longest = max(self.longest, took)
+            done += len(part)
+            progress(done, total)
+            size = max(20, min(MAX_BATCH, int(len(part) * BATCH_SECONDS / max(took, 1e-3))))
+
+    def _one(self, part: list, prepare: Callable[[object], tuple]) -> None:
+        ctx = self.ctx
+        with ctx.write() as s:
+            w = bulk.BulkWriter(s, ctx, chunk=10**9)
+            first = w.next_ids
+            for item in part:
+                spec, replayed = prepare(item)
+                w.add_journey(spec, replayed)
+            w.flush()
+            last = w.next_ids
+            for table, key in (("client", "clients"), ("journey", "journeys")):
+                if last[table] > first[table]:
+                    self.marker.setdefault(key, []).append([first[table], last[table]])
+            put_setting(s, PENDING, self.marker, ctx.now())
+        self.count += 1
+
+
+def begin(
+    ctx: Ctx,
+    file: str,
+    new_users: dict[str, set[int]],
+    new_partners: list[str],
+    new_programmes: list[tuple[str, str]],
+    consent: list[int],
+) -> tuple[dict, dict[str, int], dict[tuple[str, str], int]]:
+    """The first short transaction: a pending marker, and the users, partners and programmes the file needs.
+
+    Returns (marker, user ids by username, programme ids by (partner, programme) in lower case)."""
+    with ctx.write() as s:
+        old = get_setting(s, PENDING)
+        if old is not None:
+            if _alive(old):
+                raise DomainError(
+                    f"Another import ({old.get('file')}) is being written right now: run this one when it has "
+                    "finished. Nothing was imported.",
+                    field="file",
+                )
+            undo_in(s, ctx, old)
+        user_admin.admin_actor(s, ctx)
+        marker = {
+            "id": uuid.uuid4().hex,
+            "file": file,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": ctx.now().isoformat(),
+            "users": [],
+            "partners": [],
+            "programmes": [],
+            "consent": [],
+        }
+        w = audit.writer(s, ctx)
+        lot_codes = dict(s.exec(select(Lot.id, Lot.code)).all())
+        for username, lot_ids in sorted(new_users.items()):
+            if s.exec(select(User.id).where(User.username == username)).first() is not None:
+                continue
+            u = user_admin.add_user_in(
+                s,
+                ctx,
+                w,
+                username,
+                username_to_name(username),
+                "navigator",
+                [lot_codes[i] for i in sorted(lot_ids) if i in lot_codes],
+                allow_retired_lots=True,
+            )
+            marker["users"].append(u.id)
+        for name in new_partners:
+            if s.exec(select(Partner.id).where(Partner.name == name)).first() is None:
+                marker["partners"].append(partner_admin.add_partner_in(s, ctx, w, name).id)
+        for partner, programme in new_programmes:
+            p = partner_admin.find_partner(s, partner)
+            prog = partner_admin.add_programme_in(s, ctx, w, p.id, programme)
+            marker["programmes"].append(prog.id)
+        for cid in consent:
+            c = s.get(Client, cid)
+            if c is not None and not c.consent_to_share:
+                c.consent_to_share = True
+                c.version += 1
+                c.updated_at = ctx.now()
+                s.add(c)
+                w.add(
+                    "client.update",
+                    "client",
+                    c.id,
+                    client_id=c.id,
+                    before={"consent_to_share": False},
+                    after={"consent_to_share": True},
+                )
+                marker["consent"].append(c.id)
+        s.flush()
+        put_setting(s, PENDING, marker, ctx.now())
+        users = {u.username: u.id for u in s.exec(select(User)).all()}
+        programmes = {
+            (p.name.lower(), g.name.lower()): g.id
+            for g, p in s.exec(select(Programme, Partner).join(Partner, Partner.id == Programme.partner_id)).all()
+        }
+    return marker, users, programmes
+
+
+def finish(ctx: Ctx, marker: dict, summary: dict) -> None:
+    """The last short transaction: the ``import`` event; the marker goes (the import is complete)."""
+    with ctx.write() as s:
+        current = get_setting(s, PENDING)
+        if current is None or current.get("id") != marker["id"]:
+            raise DomainError("The import was taken back while it was being written. Nothing was imported.")
+        s.delete(s.get(Setting, PENDING))
+        s.flush()
+        audit.record(s, ctx, "import", "import", None, after=summary)
+
+
+def abandon(ctx: Ctx, marker: dict) -> None:
+    """Take back a failed import at once (if this fails too, the next import or ``recover`` does it)."""
+    try:
+        with ctx.write() as s:
+            current = get_setting(s, PENDING)
+            if current is not None and current.get("id") == marker["id"]:
+                undo_in(s, ctx, current)
+    except Exception:  # the original failure is what the caller reports
+        pass
+
+
+def username_to_name(username: str) -> str:
+    import re
+
+    parts = [p for p in re.split(r"[._\-]+", username) if p]
+    return " ".join(p[:1].upper() + p[1:] for p in parts) or username
