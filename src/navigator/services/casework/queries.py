@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from navigator.domain import lifecycle as L
 from navigator.domain import swemwbs
 from navigator.domain.errors import AccessDenied, DomainError, NotFound
-from navigator.domain.followups import TODAY_ORDER, TaskKind
+from navigator.domain.followups import TODAY_ORDER, TaskKind, days_overdue
 from navigator.domain.identifiers import clean_text, fold_name
 from navigator.services.context import Actor, Ctx, SqlReader
 from navigator.services.dto import (
@@ -101,7 +101,7 @@ def today(ctx: Ctx, navigator: str | None = None, on: date | None = None) -> Tod
         if waited is not None:
             what = f"{detail} (waited {waited} working day{'s' if waited != 1 else ''})"
         items.append(
-            TodayItem(tid, jid, ref, f"{first} {last}", kind, k.label, what, due, max(cal.count(due, on), 0), waited)
+            TodayItem(tid, jid, ref, f"{first} {last}", kind, k.label, what, due, days_overdue(due, on, cal), waited)
         )
     order = {k.value: i for i, k in enumerate(TODAY_ORDER)}
     items.sort(key=lambda i: (order.get(i.kind, 99), i.due_date, i.client_name))

@@ -31,6 +31,7 @@ from decimal import Decimal
 from sqlalchemy import and_, case, func, or_, select, true
 from sqlmodel import Session
 
+from navigator.domain.dates import add_months, month_end, month_start
 from navigator.domain.errors import AccessDenied, DomainError, NotFound
 from navigator.domain.workdays import WorkingCalendar
 from navigator.services import access
@@ -65,9 +66,7 @@ def _as_date(v) -> date | None:
 
 
 def _month_bounds(d: date) -> tuple[date, date]:
-    first = d.replace(day=1)
-    nxt = date(first.year + 1, 1, 1) if first.month == 12 else date(first.year, first.month + 1, 1)
-    return first, nxt - timedelta(days=1)
+    return month_start(d), month_end(d)
 
 
 def _month_key(d: date) -> str:
@@ -546,10 +545,7 @@ def trends(
     level, place = scope if scope else ("service", None)
     if level not in ("service", "lot", "locality"):
         raise DomainError("Choose the service, a lot or a locality.", field="scope")
-    y, m = on.year, on.month - (months - 1)
-    while m < 1:
-        y, m = y - 1, m + 12
-    first = date(y, m, 1)
+    first = month_start(add_months(on, -(months - 1)))
     _, last = _month_bounds(on)
     keys = []
     d = first

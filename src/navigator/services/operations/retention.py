@@ -59,6 +59,7 @@ from datetime import date, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from navigator.domain.dates import add_years
 from navigator.domain.errors import DomainError
 from navigator.domain.identifiers import fold_name
 from navigator.services import access, audit
@@ -137,10 +138,7 @@ def set_retention_years(ctx: Ctx, years: int) -> int:
 
 
 def cutoff_date(today: date, years: int) -> date:
-    try:
-        return today.replace(year=today.year - years)
-    except ValueError:  # 29 February
-        return today.replace(year=today.year - years, day=28)
+    return add_years(today, -years)  # 29 February gives 28 February in a common year
 
 
 def _closed_on(j: Journey) -> date:

@@ -14,6 +14,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import DataTable, Header, Select, Static
 
+from navigator.domain.dates import add_months
 from navigator.services.casework import team
 from navigator.services.casework.team import PartnerStats, PartnersView
 from navigator.tui.screens.team import Col, cell, count_text, set_columns
@@ -44,10 +45,7 @@ COLUMNS = (
 
 
 def months_before(on: date, months: int) -> date:
-    y, m = on.year, on.month - months
-    while m < 1:
-        y, m = y - 1, m + 12
-    return date(y, m, min(on.day, 28))
+    return add_months(on, -months)  # 31 May - 3 months is 28 (or 29) February
 
 
 class PartnersScreen(DataScreen):
