@@ -152,6 +152,7 @@ class Batches:
         size = FIRST_BATCH
         done = 0
         total = len(items)
+        progress(0, total)
         while done < total:
             part = items[done : done + size]
             t0 = time.perf_counter()

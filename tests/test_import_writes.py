@@ -1,0 +1,280 @@
+"""The tracker import's write: per-row referral-time attributes, 'Not specified' programmes, one way to
+create users, and no one waits: short batches that another process's saves slip between, all or
+nothing under failure and SIGKILL (taken back by the next import or ``recover``)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from conftest import new_referral
+from navigator.services import audit
+from navigator.services.setup import admin
+from navigator.services.tracker_import import importer, writing
+from navigator.store.models import AuditEvent, Client, Journey, OnwardReferral, Partner, Programme, Setting
+from test_import import HEADER, dump, row, write
+from test_roundtrip import HEADER as FULL_HEADER
+from test_roundtrip import tracker_rows
+
+CHILD = Path(__file__).parent / "helpers" / "import_child.py"
+
+
+def _tracker(tmp_path: Path, n: int, name: str = "big.csv") -> Path:
+    path = tmp_path / name
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=FULL_HEADER)
+        w.writeheader()
+        w.writerows(tracker_rows(n))
+    return path
+
+
+# ---------------------------------------------------------------- what is written
+
+
+def test_each_journey_keeps_its_own_rows_locality_and_decile(ctx, tmp_path):
+    body = (
+        HEADER
+        + ",imd_decile\n"
+        + row(ref="M1", loc="Maidstone", received="2026-01-05")
+        + ",2\n"
+        + row(ref="M1", loc="Dover", received="2026-06-01")
+        + ",9\n"
+        + row(ref="M1", loc="Dover", received="2026-09-01")
+        + ",\n"
+    )
+    assert importer.import_file(ctx, write(tmp_path, body)).ok
+    with ctx.read() as s:
+        got = {
+            j.received_date: (j.locality_id, j.imd_decile, j.attributes_basis)
+            for j in s.exec(select(Journey).order_by(Journey.received_date)).all()
+        }
+        names = {loc.id: loc.name for loc in admin.list_reference(ctx, "locality")}
+    assert {d: (names[loc], imd, basis) for d, (loc, imd, basis) in got.items()} == {
+        date(2026, 1, 5): ("Maidstone", 2, "import"),
+        date(2026, 6, 1): ("Dover", 9, "import"),
+        date(2026, 9, 1): ("Dover", None, "import"),
+    }
+
+
+def test_a_blank_programme_is_not_specified_never_a_guess(ctx, tmp_path):
+    head = HEADER + ",onward_partner,onward_programme,onward_referral_date\n"
+    started = dict(contact="2026-03-10", decision="accepted", decision_date="2026-03-11", start="2026-03-12")
+    body = (
+        head
+        + row(ref="P1", **started)
+        + ",Kent Money Advice,,2026-03-13\n"
+        + row(ref="P2", **started)
+        + ",New Partner Ltd,,2026-03-13\n"
+        + row(ref="P3", **started)
+        + ",New Partner Ltd,Walks,2026-03-13\n"
+    )
+    report = importer.import_file(ctx, write(tmp_path, body))
+    assert report.ok, report.errors
+    assert report.programmes_created == (
+        "Kent Money Advice: Not specified",
+        "New Partner Ltd: Not specified",
+        "New Partner Ltd: Walks",
+    )
+    with ctx.read() as s:
+        made = {
+            c.client_ref: (p.name, g.name)
+            for o, g, p, c in s.exec(
+                select(OnwardReferral, Programme, Partner, Client)
+                .join(Programme, Programme.id == OnwardReferral.programme_id)
+                .join(Partner, Partner.id == Programme.partner_id)
+                .join(Journey, Journey.id == OnwardReferral.journey_id)
+                .join(Client, Client.id == Journey.client_id)
+            ).all()
+        }
+        assert s.exec(select(Programme).where(Programme.name == "General referral")).first() is None
+    assert made == {
+        "P1": ("Kent Money Advice", "Not specified"),
+        "P2": ("New Partner Ltd", "Not specified"),
+        "P3": ("New Partner Ltd", "Walks"),
+    }
+    again = body.replace("P1", "Q1").replace("P2", "Q2").replace("P3", "Q3")
+    assert importer.import_file(ctx, write(tmp_path, again, "again.csv")).programmes_created == ()
+
+
+def test_users_partners_and_programmes_are_created_as_the_admin_service_creates_them(ctx, tmp_path):
+    admin.add_user(ctx, "desk.made", "Desk Made", "navigator", ["Lot 2"])
+    admin.add_partner(ctx, "Desk Partner")
+    admin.add_programme(ctx, "Desk Partner", "Desk programme")
+    body = (
+        HEADER
+        + ",onward_partner,onward_programme,onward_referral_date\n"
+        + row(
+            ref="U1",
+            nav="file.made",
+            contact="2026-03-10",
+            decision="accepted",
+            decision_date="2026-03-11",
+            start="2026-03-12",
+        )
+        + ",File Partner,File programme,2026-03-13\n"
+    )
+    assert importer.import_file(ctx, write(tmp_path, body)).ok
+    with ctx.read() as s:
+        events = {
+            (e.action, json.loads(e.after).get("username") or json.loads(e.after).get("name")): json.loads(e.after)
+            for e in s.exec(
+                select(AuditEvent).where(AuditEvent.action.in_(("user.add", "partner.add", "programme.add")))
+            ).all()
+        }
+    shapes = {action: set(after) for (action, _), after in events.items()}
+    assert set(events[("user.add", "file.made")]) == set(events[("user.add", "desk.made")])
+    assert events[("user.add", "file.made")]["lots"] == ["Lot 2"]  # the lot of its rows' locality
+    assert set(events[("partner.add", "File Partner")]) == set(events[("partner.add", "Desk Partner")])
+    assert set(events[("programme.add", "File programme")]) == set(events[("programme.add", "Desk programme")])
+    assert shapes["user.add"] == {"username", "name", "role", "active", "lots"}
+
+
+# ---------------------------------------------------------------- all or nothing, in short batches
+
+
+def test_a_failure_half_way_takes_back_every_batch(ctx, tmp_path, monkeypatch):
+    new_referral(ctx)  # something already there to keep
+    before = dump(ctx, skip=("audit_event",))
+    path = _tracker(tmp_path, 120)
+    monkeypatch.setattr(writing, "FIRST_BATCH", 10)
+    monkeypatch.setattr(writing, "BATCH_SECONDS", 0.0)  # then batches of 20
+    real = writing.Batches._one
+    calls = []
+
+    def flaky(self, part, prepare):
+        calls.append(len(part))
+        if len(calls) == 4:
+            raise RuntimeError("disk on fire")
+        return real(self, part, prepare)
+
+    monkeypatch.setattr(writing.Batches, "_one", flaky)
+    with pytest.raises(RuntimeError):
+        importer.import_file(ctx, path)
+    assert len(calls) == 4  # three batches were written (and committed) before the failure
+    assert dump(ctx, skip=("audit_event",)) == before
+    with ctx.read() as s:
+        undo = s.exec(select(AuditEvent).where(AuditEvent.action == "import.undo")).one()
+        assert json.loads(undo.after)["journeys"] == 50
+        assert s.get(Setting, writing.PENDING) is None
+        assert audit.verify_chain(s) == []
+    monkeypatch.setattr(writing.Batches, "_one", real)
+    report = importer.import_file(ctx, path)  # and the same file goes in whole afterwards
+    assert report.ok and report.journeys_created == 120 and report.batches > 1
+
+
+@pytest.mark.slow
+def test_a_desk_save_during_a_long_import_succeeds(ctx, db_path, tmp_path):
+    """Another process imports a few thousand rows; saves here go in between its batches."""
+    path = _tracker(tmp_path, 3000)
+    ctx.store.dispose()
+    child = subprocess.Popen(
+        [sys.executable, str(CHILD), f"sqlite:///{db_path}", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout.readline().strip() == "READY", child.stderr.read()
+        assert child.stdout.readline().strip() == "WRITING", child.stderr.read()
+        saved = []
+        while child.poll() is None and len(saved) < 20:
+            ref = new_referral(ctx, first=f"Desk{len(saved)}", last="Save")  # raises on "locked"
+            saved.append(ref.journey_id)
+        out, err = child.communicate(timeout=300)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0, err
+    assert out.strip() == "DONE 3000"
+    assert len(saved) >= 1
+    with ctx.read() as s:
+        assert len(s.exec(select(Journey).where(Journey.id.in_(saved))).all()) == len(saved)
+        assert len(s.exec(select(Journey)).all()) == 3000 + len(saved)
+        events = s.exec(select(AuditEvent.action)).all()
+        assert events.count("import") == 1
+        assert audit.verify_chain(s) == []
+
+
+def _consistent(db: Path) -> tuple[int, bool]:
+    """(tracker journeys in the store, a pending marker left); the store's own checks pass."""
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert con.execute("PRAGMA foreign_key_check").fetchall() == []
+        n = con.execute(
+            "SELECT count(*) FROM journey j JOIN client c ON c.id = j.client_id WHERE c.client_ref LIKE 'T%'"
+        ).fetchone()[0]
+        pending = con.execute("SELECT 1 FROM setting WHERE key = ?", (writing.PENDING,)).fetchone() is not None
+        # no journey without its audit event, no person without theirs
+        assert (
+            con.execute(
+                "SELECT count(*) FROM journey WHERE id NOT IN "
+                "(SELECT journey_id FROM audit_event WHERE action = 'journey.receive')"
+            ).fetchone()[0]
+            == 0
+        )
+        assert (
+            con.execute(
+                "SELECT count(*) FROM client WHERE id NOT IN (SELECT entity_id FROM audit_event WHERE action = 'client.create')"
+            ).fetchone()[0]
+            == 0
+        )
+    finally:
+        con.close()
+    return n, pending
+
+
+@pytest.mark.slow
+def test_sigkill_during_an_import_leaves_all_or_nothing(ctx, db_path, tmp_path):
+    rows = 600
+    path = _tracker(tmp_path, rows)
+    ctx.store.dispose()
+    rng = random.Random(20261206)
+    outcomes = set()
+    for _run in range(6):
+        child = subprocess.Popen(
+            [sys.executable, str(CHILD), f"sqlite:///{db_path}", str(path), "20"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert child.stdout.readline().strip() == "READY", child.stderr.read()
+            assert child.stdout.readline().strip() in ("WRITING", "DONE 0"), child.stderr.read()
+            time.sleep(rng.uniform(0.0, 0.4))
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=60)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        child.stdout.close()
+        child.stderr.close()
+        n, pending = _consistent(db_path)
+        if pending:  # killed mid-write: what it wrote is visible until taken back, then none of it is
+            removed = importer.recover(ctx)
+            assert removed is not None and removed["journeys"] == n
+            assert _consistent(db_path) == (0, False)
+            outcomes.add("taken back")
+        else:
+            assert n in (0, rows)
+            outcomes.add("whole" if n else "not started")
+        ctx.store.dispose()
+        with ctx.read() as s:
+            assert audit.verify_chain(s) == []
+        ctx.store.dispose()
+        if n == rows and not pending:
+            break
+    assert "taken back" in outcomes
