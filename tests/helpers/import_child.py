@@ -19,6 +19,7 @@ def main() -> None:
     if len(sys.argv) > 3:
         writing.FIRST_BATCH = writing.MAX_BATCH = int(sys.argv[3])  # many small batches: more kill points
         writing.BATCH_SECONDS = 0.0
+        writing.PAUSE_SECONDS = 0.0
     store = open_store(url, create=False)
     ctx = Ctx(store, username="admin", today_fn=lambda: date(2026, 11, 25))
     ctx.actor()

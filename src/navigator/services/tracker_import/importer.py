@@ -285,12 +285,16 @@ def _write(ctx: Ctx, plan: _Plan, name: str, tell: Progress, started: float) -> 
     def prepare(item) -> tuple[bulk.JourneySpec, bulk.Replayed]:
         row, spec, replayed = item
         spec.navigator_id = user_ids[row.v["navigator"]]
+        programme_id = None
         if row.line in plan.programme_of:
             partner, programme = plan.programme_of[row.line]
-            spec.steps = steps_of(row, programme_ids[(partner.lower(), programme.lower())])
-            replayed = None
+            programme_id = programme_ids[(partner.lower(), programme.lower())]
+            spec.steps = steps_of(row, programme_id)
         if replayed is None:
             replayed = bulk.replay(spec, today)
+        elif programme_id is not None:  # checked with a placeholder: the programme exists now
+            for onward in replayed.onwards:
+                onward["programme_id"] = programme_id
         replayed.journey["navigator_id"] = spec.navigator_id
         return spec, replayed
 

@@ -6,7 +6,7 @@ Everything was checked before (read-only). Then:
    admin services, so with their usual audit events) and leaves a *pending import* marker (a setting
    row) saying which process writes which import;
 2. the journeys go in batches, each its own short write transaction (about ``BATCH_SECONDS``; another
-   user's save waits at most one batch), each recording in the marker, in the same transaction, the
+   user's save waits at most one batch; a short pause after each lets a waiting save in), each recording in the marker, in the same transaction, the
    id ranges of the people and journeys it wrote;
 3. one last short transaction writes the ``import`` event and removes the marker.
 
@@ -38,7 +38,10 @@ from navigator.services.setup import users as user_admin
 from navigator.store.models import Client, Lot, Partner, Programme, Setting, User
 
 PENDING = "tracker_import.pending"
-BATCH_SECONDS = 0.15  # aim for write transactions this long (another user's save waits at most one)
+BATCH_SECONDS = 0.3  # aim for write transactions this long (another user's save waits at most one)
+# A pause between batches, longer than SQLite's busy handler sleeps between tries (100 ms at most): without
+# it the import would take the lock again before a waiting save wakes up, batch after batch.
+PAUSE_SECONDS = 0.11
 FIRST_BATCH = 100  # journeys in the first batch; later batches are sized from the time the last one took
 MAX_BATCH = 5000
 
@@ -158,6 +161,8 @@ class Batches:
             t0 = time.perf_counter()
             self._one(part, prepare)
             took = time.perf_counter() - t0
+            if done + len(part) < total:
+                time.sleep(PAUSE_SECONDS)
             self.longest = max(self.longest, took)
             done += len(part)
             progress(done, total)
