@@ -60,6 +60,7 @@ from navigator.services.casework.bulk import (
     gc_paused,
 )
 from navigator.services.context import Ctx
+from navigator.services.setup.users import add_user_in
 from navigator.store.models import (
     Client,
     ContactAttempt,
@@ -74,7 +75,6 @@ from navigator.store.models import (
     SupportArea,
     Task,
     User,
-    UserLot,
 )
 
 Progress = Callable[[int, int], None]
@@ -1037,7 +1037,7 @@ def _make_users(s: Session, ctx: Ctx, rng: random.Random, clients: int) -> tuple
     taken = set(s.exec(select(User.username)).all())
     by_lot: dict[str, list[int]] = {lot.code: [] for lot in lots}
     created: list[str] = []
-    now = ctx.now()
+    w = audit.writer(s, ctx)
 
     def new_user(role: str, lot: Lot) -> int:
         while True:
@@ -1049,11 +1049,7 @@ def _make_users(s: Session, ctx: Ctx, rng: random.Random, clients: int) -> tuple
             if username not in taken:
                 break
         taken.add(username)
-        u = User(username=username, name=f"{first} {last}", role=role, active=True, created_at=now)
-        s.add(u)
-        s.flush()
-        s.add(UserLot(user_id=u.id, lot_id=lot.id))
-        audit.record(s, ctx, "user.add", "user", u.id, after={"username": username, "role": role, "lots": [lot.code]})
+        u = add_user_in(s, ctx, w, username, f"{first} {last}", role, [lot.code])  # the admin service's one way
         created.append(username)
         return u.id
 
