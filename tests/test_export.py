@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from navigator.cli import EXIT_REFUSED
 from navigator.domain.errors import AccessDenied, DomainError
 from navigator.services.casework import journeys as J
 from navigator.services.context import os_username
@@ -34,6 +35,7 @@ from test_return_measures import (
 )
 
 REQUIRED_TABLES = {"monthly_return", "onward_by_partner", "referrals", "onward_referrals", "calendar", "meta"}
+PUBLICATION_TABLES = {"monthly_return", "onward_by_partner", "measure_definition", "meta"}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,7 @@ def may(tmp_path_factory):
 @pytest.fixture(scope="module")
 def exported(may, tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
-    res = E.export_month(may.ctx, MONTH, out / "may.sqlite", csv_path=out / "may.csv")
+    res = E.export_month(may.ctx, MONTH, out / "may.sqlite", csv_path=out / "may.csv", product=E.ANALYSIS)
     return res
 
 
@@ -66,7 +68,12 @@ def test_the_file_has_every_table_and_meta(exported):
     assert set(got) >= REQUIRED_TABLES
     meta = dict(got["meta"])
     assert meta["month"] == MONTH
-    assert meta["definitions_version"] == "1"
+    assert meta["definitions_version"] == "2"
+    assert meta["product"] == "analysis" and "data-sharing agreement" in meta["about"]
+    assert "never suppressed" in meta["about"] and meta["suppress_under"] == "" and meta["round_to"] == ""
+    assert meta["linkage"].startswith("none")
+    assert meta["quasi_identifiers"] == "lot,locality,imd_group,received_month"
+    assert int(meta["k_min"]) >= 1 and 0 <= float(meta["unique_share"]) <= 1
     assert meta["app_version"]
     assert meta["generated_at"].startswith("20")
     conn = sqlite3.connect(exported.path)
@@ -82,7 +89,7 @@ def test_the_file_has_every_table_and_meta(exported):
     assert len(got["referrals"]) == 13 == exported.referrals
     assert len(got["onward_referrals"]) == 2
     days = [r[0] for r in got["calendar"]]
-    assert days[0] == "2026-03-02" and days[-1] == "2026-05-31"  # the span of the record-level dates
+    assert days[0] == "2026-05-01" and days[-1] == "2026-05-31"  # the month's days (the file holds no dates)
     assert dict(got["calendar"])["2026-05-25"] == 0 and dict(got["calendar"])["2026-05-26"] == 1
 
 
@@ -127,7 +134,7 @@ def _all_text(path: Path) -> list[str]:
 def test_no_direct_identifiers_or_free_text_anywhere_in_the_file(may, exported):
     cells = _all_text(exported.path)
     raw = exported.path.read_bytes().lower()
-    csv_text = exported.csv_path.read_text(encoding="utf-8").lower()
+    csv_text = exported.csv_path.read_text(encoding="utf-8-sig").lower()
     assert len(may.pii) > 100
     for secret in may.pii:
         s = secret.lower()
@@ -159,32 +166,88 @@ def test_no_direct_identifiers_or_free_text_anywhere_in_the_file(may, exported):
     for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
         cols = {r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')}
         assert not cols & forbidden_columns, (name, cols & forbidden_columns)
-    ages = {r[0] for r in conn.execute("SELECT age_band FROM referrals")}
-    assert ages == {"45-54", "under 17"}
+    # only what the measures need: no dates, no decile, no age band, no source or reject reason
+    cols = {r[1] for r in conn.execute("PRAGMA table_info(referrals)")}
+    assert not cols & {"age_band", "imd_decile", "source", "reject_reason", "received_date", "end_date"}
+    assert {r[0] for r in conn.execute("SELECT imd_group FROM referrals")} <= {"1-4", "5-10", "unknown"}
+    assert {r[0] for r in conn.execute("SELECT end_reason FROM referrals")} <= {
+        None,
+        "completed",
+        "no_response",
+        "other",
+    }
+    import re
+
+    for table in ("referrals", "onward_referrals"):
+        for row in conn.execute(f"SELECT * FROM {table}"):
+            assert not any(isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v) for v in row), row
     conn.close()
 
 
-def test_pseudonyms_are_stable_and_keyed(may, exported, tmp_path):
-    conn = sqlite3.connect(exported.path)
-    people = [r[0] for r in conn.execute("SELECT person FROM referrals")]
-    conn.close()
+def _people(path):
+    conn = sqlite3.connect(path)
+    try:
+        return [r[0] for r in conn.execute("SELECT person FROM referrals")]
+    finally:
+        conn.close()
+
+
+def test_pseudonyms_differ_from_file_to_file_unless_linkable(may, exported, tmp_path):
+    people = _people(exported.path)
     assert len(set(people)) == len(people) and all(len(p) == 64 for p in people)
-    # the same person has the same pseudonym in another month's file
-    res = E.export_month(may.ctx, "2026-04", tmp_path / "april.sqlite")
-    conn = sqlite3.connect(res.path)
-    april = {r[0] for r in conn.execute("SELECT person FROM referrals")}
-    conn.close()
-    assert april & set(people)
+    # another month's file: nobody can be linked across the two
+    april = E.export_month(may.ctx, "2026-04", tmp_path / "april.sqlite", product=E.ANALYSIS)
+    assert _people(april.path) and not set(_people(april.path)) & set(people)
+    # --linkable: the same person has the same pseudonym in both, and the files and the audit say so
+    a = E.export_month(may.ctx, "2026-04", tmp_path / "a-link.sqlite", product=E.ANALYSIS, linkable=True)
+    b = E.export_month(may.ctx, MONTH, tmp_path / "m-link.sqlite", product=E.ANALYSIS, linkable=True)
+    assert set(_people(a.path)) & set(_people(b.path))
+    assert dict(tables(b.path)["meta"])["linkage"].startswith("linkable")
+    with may.ctx.read() as s:
+        ev = s.exec(
+            select(AuditEvent).where(AuditEvent.action == "return.export").order_by(AuditEvent.id.desc())
+        ).first()
+    assert json.loads(ev.after)["linkable"] is True
+    with pytest.raises(DomainError, match="linkable"):
+        E.export_month(may.ctx, MONTH, tmp_path / "p-link.sqlite", linkable=True)
 
 
 def test_exporting_twice_gives_identical_tables(may, exported, tmp_path):
-    again = E.export_month(may.ctx, MONTH, tmp_path / "again.sqlite", csv_path=tmp_path / "again.csv")
+    again = E.export_month(
+        may.ctx, MONTH, tmp_path / "again.sqlite", csv_path=tmp_path / "again.csv", product=E.ANALYSIS
+    )
     a, b = tables(exported.path), tables(again.path)
     meta_a = {k: v for k, v in a.pop("meta") if k != "generated_at"}
     meta_b = {k: v for k, v in b.pop("meta") if k != "generated_at"}
     assert meta_a == meta_b
     assert a == b
     assert exported.csv_path.read_bytes() == again.csv_path.read_bytes()
+    p1 = E.export_month(may.ctx, MONTH, tmp_path / "p1.sqlite", options=R.ReturnOptions(5, 5))
+    p2 = E.export_month(may.ctx, MONTH, tmp_path / "p2.sqlite", options=R.ReturnOptions(5, 5))
+    a, b = tables(p1.path), tables(p2.path)
+    assert [r for r in a.pop("meta") if r[0] != "generated_at"] == [r for r in b.pop("meta") if r[0] != "generated_at"]
+    assert a == b
+
+
+def test_the_publication_holds_aggregates_only(may, tmp_path):
+    res = E.export_month(may.ctx, MONTH, tmp_path / "pub.sqlite", options=R.ReturnOptions(5, 5))
+    conn = sqlite3.connect(res.path)
+    names = {r[0]: r[1] for r in conn.execute("SELECT name, type FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")}
+    assert set(names) == PUBLICATION_TABLES and set(names.values()) == {"table"}  # no view, no record-level row
+    meta = dict(conn.execute("SELECT key, value FROM meta"))
+    assert meta["product"] == "publication" and (meta["suppress_under"], meta["round_to"]) == ("5", "5")
+    assert "k_min" not in meta and "linkage" not in meta
+    conn.close()
+    raw = res.path.read_bytes()
+    for secret in may.pii:
+        assert secret.lower().encode() not in raw.lower()
+
+
+def test_a_record_level_file_is_never_called_suppressed(may, tmp_path):
+    for options in (R.ReturnOptions(5), R.ReturnOptions(round_to=5), R.ReturnOptions(5, 5)):
+        with pytest.raises(DomainError, match="never suppressed"):
+            E.export_month(may.ctx, MONTH, tmp_path / "a.sqlite", product=E.ANALYSIS, options=options)
+    assert not (tmp_path / "a.sqlite").exists()
 
 
 def test_the_file_is_new_private_and_complete(may, exported, tmp_path):
@@ -234,6 +297,9 @@ def test_only_team_leads_and_admins_export(may, tmp_path):
 def test_suppression_and_rounding_on_the_may_caseload(may, tmp_path):
     """--suppress-under 3 --round-to 5, worked out by hand from EXPECTED."""
     res = E.export_month(may.ctx, MONTH, tmp_path / "s.sqlite", options=R.ReturnOptions(3, 5))
+    from suppression_check import check_file
+
+    assert check_file(res.path) == []
     conn = sqlite3.connect(res.path)
     got = {
         (r[0], r[1], r[2]): (r[3], r[4])
@@ -247,32 +313,33 @@ def test_suppression_and_rounding_on_the_may_caseload(may, tmp_path):
         for (lot, locality), want in expect.items():
             assert got[(lot, locality, measure)] == want, (measure, lot, locality)
 
-    # received: Maidstone 4, Sevenoaks 2 (<3), Dartford 2 (<3). Sevenoaks alone is blank in Lot 2, so
-    # the next-smallest, Maidstone, is blanked too. Lot 1 (2) is blank; as the only blank lot, the
-    # next-smallest lot, Lot 2 (6), is blanked too. The service's 8 rounds to 10; zeros stay 0.
+    # received: Maidstone 4, Sevenoaks 2 (<3), Dartford 2 (<3); Lot 1 = 2 and Lot 2 = 6; the service 8.
+    # Shown, rounded: service 10 (so 8..12), Lot 2 5 (3..7), Maidstone 5 (3..7). Sevenoaks = Lot 2 -
+    # Maidstone lies in 1..4 and Lot 1 = service - Lot 2 in 1..9: the rounding hides them, and
+    # nothing further is blanked (the old rule blanked Maidstone and Lot 2 as well).
     check(
         "referrals_received",
         {
             ("ALL", "ALL"): (10.0, 0),
             ("Lot 1", "ALL"): B,
-            ("Lot 2", "ALL"): B,
+            ("Lot 2", "ALL"): (5.0, 0),
             ("Lot 3", "ALL"): (0.0, 0),
-            ("Lot 2", "Maidstone"): B,
+            ("Lot 2", "Maidstone"): (5.0, 0),
             ("Lot 2", "Sevenoaks"): B,
             ("Lot 1", "Dartford"): B,
             ("Lot 2", "Tonbridge & Malling"): (0.0, 0),
             ("Lot 1", "Gravesham"): (0.0, 0),
         },
     )
-    # accepted: Maidstone 3, Sevenoaks 1, Dartford 1 -> Sevenoaks and (secondary) Maidstone blank;
-    # Lot 1 (1) blank, Lot 2 (4) secondary; service 5 stays 5.
+    # accepted: Maidstone 3, Sevenoaks 1, Dartford 1; Lot 2 = 4, Lot 1 = 1, service 5, all shown as 5
+    # (3..7): Sevenoaks and Lot 1 each lie in 1..4.
     check(
         "referrals_accepted",
         {
             ("ALL", "ALL"): (5.0, 0),
             ("Lot 1", "ALL"): B,
-            ("Lot 2", "ALL"): B,
-            ("Lot 2", "Maidstone"): B,
+            ("Lot 2", "ALL"): (5.0, 0),
+            ("Lot 2", "Maidstone"): (5.0, 0),
             ("Lot 2", "Sevenoaks"): B,
             ("Lot 1", "Dartford"): B,
         },
@@ -338,13 +405,8 @@ def test_suppression_and_rounding_on_the_may_caseload(may, tmp_path):
         "SELECT partner, made, started, completed, withdrew FROM onward_by_partner ORDER BY partner"
     ).fetchall()
     assert partners == [("Kent Active Wellbeing", None, None, None, 0), ("Peer Connect", None, None, 0, None)]
-    # the views still give the exact figures
-    exact = {
-        (r[0], r[1], r[2]): r[3]
-        for r in conn.execute("SELECT lot, locality, measure, value FROM monthly_return_derived")
-    }
-    assert exact[("ALL", "ALL", "referrals_received")] == 8
-    assert exact[("Lot 2", "Sevenoaks", "referrals_received")] == 2
+    # no view or record-level table to recompute a blank from
+    assert conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'view'").fetchone()[0] == 0
     conn.close()
 
 
@@ -361,6 +423,10 @@ def _row(measure, lot, locality, v, kind="count", cases=None):
         cases if cases is not None else (int(v) if v is not None and kind == "count" else 0),
         kind,
     )
+
+
+def _suppress(rows, options):
+    return R.apply_suppression(rows, [], options)[0]
 
 
 def test_secondary_suppression_blanks_the_next_smallest_in_the_same_lot_and_measure():
@@ -382,7 +448,7 @@ def test_secondary_suppression_blanks_the_next_smallest_in_the_same_lot_and_meas
         _row("n", "L2", "E", 4),
         _row("n", "L2", "F", 16),
     ]
-    out = {(r.measure, r.lot, r.locality): r for r in R.apply_suppression(rows, R.ReturnOptions(5))}
+    out = {(r.measure, r.lot, r.locality): r for r in _suppress(rows, R.ReturnOptions(5))}
     blanked = {k for k, r in out.items() if r.suppressed}
     # m: A (3) is blanked; the next-smallest in L1 is C (7), not B (9) or D (21); L2 untouched
     # n: E (4) is blanked, and F (16), the only other non-zero count in L2
@@ -391,7 +457,7 @@ def test_secondary_suppression_blanks_the_next_smallest_in_the_same_lot_and_meas
     for r in out.values():
         assert (r.value is None) == r.suppressed
     # nothing suppressed or rounded without the flags
-    assert R.apply_suppression(rows, R.ReturnOptions()) == rows
+    assert _suppress(rows, R.ReturnOptions()) == rows
 
 
 def test_two_blanks_in_a_lot_need_no_more_and_zero_is_never_blanked():
@@ -403,7 +469,7 @@ def test_two_blanks_in_a_lot_need_no_more_and_zero_is_never_blanked():
         _row("m", "L1", "C", 0),
         _row("m", "L1", "D", 17),
     ]
-    out = R.apply_suppression(rows, R.ReturnOptions(5))
+    out = _suppress(rows, R.ReturnOptions(5))
     assert [r.suppressed for r in out] == [False, False, True, True, False, False]
     assert out[4].value == 0
 
@@ -414,15 +480,15 @@ def test_means_are_blanked_over_fewer_than_n_cases_and_never_rounded():
         _row("mean", "L1", "ALL", "1.3", "mean", cases=4),
         _row("mean", "L1", "A", None, "mean", cases=0),
     ]
-    out = R.apply_suppression(rows, R.ReturnOptions(5, 5))
+    out = _suppress(rows, R.ReturnOptions(5, 5))
     assert [(r.value, r.suppressed) for r in out] == [(Decimal("2.5"), False), (None, True), (None, False)]
 
 
 def test_round_to_nearest_k_halves_up():
     rows = [_row("m", "L", str(v), v) for v in (0, 1, 2, 3, 7, 8, 12, 13, 15, 25)]
-    out = R.apply_suppression(rows, R.ReturnOptions(round_to=5))
+    out = _suppress(rows, R.ReturnOptions(round_to=5))
     assert [int(r.value) for r in out] == [0, 0, 0, 5, 5, 10, 10, 15, 15, 25]
-    out = R.apply_suppression([_row("m", "L", "x", 15)], R.ReturnOptions(round_to=10))
+    out = _suppress([_row("m", "L", "x", 15)], R.ReturnOptions(round_to=10))
     assert out[0].value == 20
     assert not any(r.suppressed for r in out)
 
@@ -457,15 +523,19 @@ def test_csv_cells_cannot_become_formulas(ctx, tmp_path):
             J.start(ctx, ref.journey_id, date(2026, 10, 2), HIGH)
             J.close(ctx, ref.journey_id, date(2026, 10, 20), "completed", evidence="Done", swemwbs_end=MID_PLUS)
     res = E.export_month(ctx, "2026-10", tmp_path / "oct.sqlite", csv_path=tmp_path / "oct.csv")
-    text = res.csv_path.read_bytes().decode("utf-8")  # keep a CR inside a quoted cell as it is
+    raw = res.csv_path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with a byte-order mark
+    text = raw.decode("utf-8-sig")  # keep a CR inside a quoted cell as it is
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert rows[0] == ["month", "lot", "locality", "measure", "value", "suppressed"]
     assert len(rows) == 1 + len(res.result.rows)
     for row in rows[1:]:
-        for cell in row:
+        for cell in row[:4]:  # text cells: guarded
             assert not cell or cell[0] not in "=+-@\t\r", row
+        for cell in row[4:]:  # numbers stay numbers
+            assert cell == "" or float(cell) == float(Decimal(cell)), row
     got = {(r[1], r[2], r[3]): r[4] for r in rows[1:]}
-    assert got[("'=1+1", "'-Minus town", "swemwbs_mean_change")] == "'-5.05"  # 19.98 - 25.03
+    assert got[("'=1+1", "'-Minus town", "swemwbs_mean_change")] == "-5.05"  # 19.98 - 25.03: a number
     assert got[("'=1+1", '\'=HYPERLINK("http://x")', "referrals_received")] == "1"
     assert ("'=1+1", "'\tTab town", "referrals_received") in got
     assert ("'=1+1", "'\rCR town", "referrals_received") in got
@@ -483,9 +553,27 @@ def test_csv_cells_cannot_become_formulas(ctx, tmp_path):
     assert E.neutralise("-1.5") == "'-1.5" and E.neutralise("1.5") == "1.5" and E.neutralise("") == ""
 
 
+def test_the_csv_reads_back_with_numbers_as_numbers_and_names_intact(may, tmp_path):
+    with may.ctx.write() as s:  # a non-ASCII place name
+        s.add(Locality(lot_id=s.exec(select(Lot.id).where(Lot.code == "Lot 3")).first(), name="Ynys Môn – Ŵ"))
+    res = E.export_month(may.ctx, MONTH, tmp_path / "n.sqlite", csv_path=tmp_path / "n.csv")
+    with open(res.csv_path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(res.result.rows) and "Ynys Môn – Ŵ" in {r["locality"] for r in rows}
+    numeric = 0
+    for r in rows:
+        assert r["suppressed"] in ("0", "1")
+        if r["value"] != "":
+            float(r["value"])  # every numeric cell parses as a number
+            numeric += 1
+    assert numeric > 100
+    change = next(r for r in rows if r["lot"] == "ALL" and r["measure"] == "swemwbs_mean_change")
+    assert float(change["value"]) == 0.24
+
+
 def test_suppressed_cells_are_blank_in_the_csv(may, tmp_path):
     res = E.export_month(may.ctx, MONTH, tmp_path / "s.sqlite", csv_path=tmp_path / "s.csv", options=R.ReturnOptions(3))
-    rows = list(csv.DictReader(io.StringIO(res.csv_path.read_bytes().decode("utf-8"), newline="")))
+    rows = list(csv.DictReader(io.StringIO(res.csv_path.read_bytes().decode("utf-8-sig"), newline="")))
     sev = next(r for r in rows if r["locality"] == "Sevenoaks" and r["measure"] == "referrals_received")
     assert sev["value"] == "" and sev["suppressed"] == "1"
     svc = next(r for r in rows if r["lot"] == "ALL" and r["measure"] == "referrals_received")
@@ -542,6 +630,7 @@ def test_cli_export_writes_the_file_and_a_summary(cli_store, tmp_path, capsys):
             "--db",
             str(cli_store),
             "export",
+            "--publication",
             "--month",
             MONTH,
             "--out",
@@ -557,14 +646,27 @@ def test_cli_export_writes_the_file_and_a_summary(cli_store, tmp_path, capsys):
     captured = capsys.readouterr().out
     assert rc == 0, captured
     assert out.exists() and (tmp_path / "ret.csv").exists()
-    assert "Wrote" in captured and "323 figures" in captured and "blanked" in captured
+    assert "Wrote" in captured and "PUBLICATION" in captured and "323 figures" in captured and "blanked" in captured
     assert "referrals_received" in captured
-    rc = main(["--db", str(cli_store), "export", "--month", MONTH, "--out", str(out)])
+    rc = main(["--db", str(cli_store), "export", "--publication", "--month", MONTH, "--out", str(out)])
     err = " ".join(capsys.readouterr().err.split())
-    assert rc == 2 and "already exists" in err and "--force" in err
-    rc = main(["--db", str(cli_store), "export", "--month", "2026-5", "--out", str(tmp_path / "bad.sqlite")])
-    assert rc == 2 and "YYYY-MM" in capsys.readouterr().err
-    assert not (tmp_path / "bad.sqlite").exists()
+    assert rc == EXIT_REFUSED and "already exists" in err and "--force" in err
+    bad = tmp_path / "bad.sqlite"
+    rc = main(["--db", str(cli_store), "export", "--publication", "--month", "2026-5", "--out", str(bad)])
+    assert rc == EXIT_REFUSED and "YYYY-MM" in capsys.readouterr().err
+    # the product must be chosen
+    with pytest.raises(SystemExit) as exc:
+        main(["--db", str(cli_store), "export", "--month", MONTH, "--out", str(bad)])
+    assert exc.value.code == 2 and "--publication" in capsys.readouterr().err
+    # a record-level file is never suppressed: the options are refused with the reason
+    argv = ["--db", str(cli_store), "export", "--analysis", "--month", MONTH, "--out", str(bad)]
+    rc = main([*argv, "--suppress-under", "5"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert rc == EXIT_REFUSED and "never suppressed" in err
+    assert not bad.exists()
+    rc = main(argv)
+    captured = capsys.readouterr().out
+    assert rc == 0 and "RECORD-LEVEL ANALYSIS FILE" in " ".join(captured.split()) and bad.exists()
 
 
 def test_cli_export_refuses_a_navigator(cli_store, tmp_path, capsys):
@@ -577,8 +679,11 @@ def test_cli_export_refuses_a_navigator(cli_store, tmp_path, capsys):
     make_user(Ctx(store, username=os_username(), today_fn=lambda: TODAY), "plainnav", "navigator")
     store.dispose()
     rc = main(
-        ["--db", str(cli_store), "--as", "plainnav", "export", "--month", MONTH, "--out", str(tmp_path / "n.sqlite")]
+        [
+            *("--db", str(cli_store), "--as", "plainnav", "export", "--publication"),
+            *("--month", MONTH, "--out", str(tmp_path / "n.sqlite")),
+        ]
     )
-    assert rc == 2
+    assert rc == EXIT_REFUSED
     assert "team lead" in capsys.readouterr().err
     assert not (tmp_path / "n.sqlite").exists()

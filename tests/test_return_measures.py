@@ -408,10 +408,10 @@ def test_months():
 
 def test_age_bands():
     assert R.age_band(date(2010, 1, 1), date(2026, 4, 27)) == "under 17"
-    assert R.age_band("2009-04-27", "2026-04-27") == "17-24"
-    assert R.age_band("2009-04-28", "2026-04-27") == "under 17"
-    assert R.age_band("1980-03-14", "2026-05-01") == "45-54"
-    assert R.age_band("1940-01-01", "2026-05-01") == "75+"
+    assert R.age_band(date(2009, 4, 27), date(2026, 4, 27)) == "17-24"
+    assert R.age_band(date(2009, 4, 28), date(2026, 4, 27)) == "under 17"
+    assert R.age_band(date(1980, 3, 14), date(2026, 5, 1)) == "45-54"
+    assert R.age_band(date(1940, 1, 1), date(2026, 5, 1)) == "75+"
 
 
 def test_every_measure_has_a_definition_file():

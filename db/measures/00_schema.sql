@@ -1,43 +1,47 @@
--- The monthly return, definitions version 1 (shared/spec/monthly-return.md).
+-- The monthly return, definitions version 2 (shared/spec/monthly-return.md).
 --
 -- part: schema
--- The record-level tables every measure is computed from. They hold no names,
--- dates of birth, postcodes, NHS numbers, contact details or free text.
--- Dates are ISO text (YYYY-MM-DD). `person` is a pseudonym: HMAC-SHA256 of the
--- person's id under the install's secret, stable across months, not reversible
--- without the secret. `journey_key` and `onward_key` are pseudonyms too.
+-- The record-level tables every measure is computed from. They carry only what
+-- the measures need: no names, dates of birth, postcodes, NHS numbers, contact
+-- details or free text, no dates (the month of each event, YYYY-MM, and the
+-- working-day intervals the means use), an IMD group rather than the decile, no
+-- age band. A journey's lot, locality and IMD group are those of its referral.
+-- `journey_key`, `onward_key` and `person` are pseudonyms: HMAC-SHA256 under a
+-- key derived from the install's secret and the month, so they differ from one
+-- month's file to another's (unless meta.linkage says the file was made linkable).
 
 CREATE TABLE meta (
     key TEXT PRIMARY KEY,
     value TEXT
 );
 
--- Every lot and locality the return reports on, in the order it reports them.
+-- Every lot and locality the return reports on, in the order it reports them
+-- (a locality appears under each lot its journeys were referred in).
 CREATE TABLE locality (
     lot TEXT NOT NULL,
-    locality TEXT NOT NULL PRIMARY KEY,
+    locality TEXT NOT NULL,
     lot_order INTEGER NOT NULL,
-    locality_order INTEGER NOT NULL
-);
+    locality_order INTEGER NOT NULL,
+    PRIMARY KEY (lot, locality)
+) WITHOUT ROWID;
 
 -- One row per journey (one referral of one person) that touches the month or
--- is open in it. lot/locality: the person's locality when referred.
+-- is open in it.
 CREATE TABLE referrals (
     journey_key TEXT PRIMARY KEY,
     person TEXT NOT NULL,
-    lot TEXT NOT NULL,
+    lot TEXT NOT NULL,                 -- the lot and locality of the referral
     locality TEXT NOT NULL,
-    age_band TEXT NOT NULL,            -- age on the received date
-    source TEXT NOT NULL,              -- referral source code
-    imd_decile INTEGER,                -- 1 (most deprived) .. 10, NULL if unknown
-    received_date TEXT NOT NULL,
-    first_contact_date TEXT,           -- first successful contact
+    imd_group TEXT NOT NULL,           -- IMD decile at referral: '1-4', '5-10' or 'unknown'
+    received_month TEXT NOT NULL,      -- YYYY-MM
+    first_contact_month TEXT,          -- first successful contact
     decision TEXT,                     -- accepted | rejected
-    decision_date TEXT,
-    reject_reason TEXT,
-    start_date TEXT,
-    end_date TEXT,
-    end_reason TEXT,
+    decision_month TEXT,
+    start_month TEXT,
+    end_month TEXT,
+    end_reason TEXT,                   -- completed | no_response | other
+    response_working_days INTEGER,     -- received -> first successful contact (working days d, A < d <= B)
+    wait_working_days INTEGER,         -- accepted decision -> start
     swemwbs_start_x100 INTEGER,        -- SWEMWBS metric score at start, in hundredths
     swemwbs_end_x100 INTEGER           -- SWEMWBS metric score at the end, in hundredths
 ) WITHOUT ROWID;
@@ -51,15 +55,15 @@ CREATE TABLE onward_referrals (
     lot TEXT NOT NULL,
     locality TEXT NOT NULL,
     partner TEXT NOT NULL,
-    programme TEXT NOT NULL,
-    referral_date TEXT NOT NULL,
+    programme TEXT NOT NULL,           -- 'not specified' when the referral named none
+    referral_month TEXT NOT NULL,
     status TEXT NOT NULL,              -- made | started | completed | withdrew | did_not_start | declined
-    start_date TEXT,
-    end_date TEXT
+    start_month TEXT,
+    end_month TEXT
 ) WITHOUT ROWID;
 
--- Every day the record-level dates span: Monday to Friday, less England and
--- Wales bank holidays (substitute days included), with the service's corrections.
+-- The days of the month M: Monday to Friday, less England and Wales bank
+-- holidays (substitute days included), with the service's corrections.
 CREATE TABLE calendar (
     date TEXT PRIMARY KEY,
     is_working_day INTEGER NOT NULL
@@ -80,4 +84,3 @@ CREATE TABLE measure_definition (
     view TEXT NOT NULL,
     sql TEXT NOT NULL
 );
-

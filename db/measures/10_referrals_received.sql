@@ -4,4 +4,4 @@
 CREATE VIEW measure_referrals_received AS
 SELECT r.journey_key, r.lot, r.locality, 1 AS x
 FROM referrals r, period p
-WHERE r.received_date BETWEEN p.first_day AND p.last_day;
+WHERE r.received_month = p.month;

@@ -5,4 +5,4 @@ CREATE VIEW measure_referrals_accepted AS
 SELECT r.journey_key, r.lot, r.locality, 1 AS x
 FROM referrals r, period p
 WHERE r.decision = 'accepted'
-  AND r.decision_date BETWEEN p.first_day AND p.last_day;
+  AND r.decision_month = p.month;

@@ -4,4 +4,4 @@
 CREATE VIEW measure_starts AS
 SELECT r.journey_key, r.lot, r.locality, 1 AS x
 FROM referrals r, period p
-WHERE r.start_date BETWEEN p.first_day AND p.last_day;
+WHERE r.start_month = p.month;

@@ -5,5 +5,5 @@ CREATE VIEW measure_unable_to_start AS
 SELECT r.journey_key, r.lot, r.locality, 1 AS x
 FROM referrals r, period p
 WHERE COALESCE(r.decision, '') <> 'rejected'
-  AND r.start_date IS NULL
-  AND r.end_date BETWEEN p.first_day AND p.last_day;
+  AND r.start_month IS NULL
+  AND r.end_month = p.month;

@@ -5,4 +5,4 @@ CREATE VIEW measure_completions AS
 SELECT r.journey_key, r.lot, r.locality, 1 AS x
 FROM referrals r, period p
 WHERE r.end_reason = 'completed'
-  AND r.end_date BETWEEN p.first_day AND p.last_day;
+  AND r.end_month = p.month;

@@ -4,6 +4,6 @@
 CREATE VIEW measure_ended_early AS
 SELECT r.journey_key, r.lot, r.locality, 1 AS x
 FROM referrals r, period p
-WHERE r.start_date IS NOT NULL
+WHERE r.start_month IS NOT NULL
   AND COALESCE(r.end_reason, '') <> 'completed'
-  AND r.end_date BETWEEN p.first_day AND p.last_day;
+  AND r.end_month = p.month;

@@ -4,4 +4,4 @@
 CREATE VIEW measure_onward_referrals_made AS
 SELECT o.journey_key, o.lot, o.locality, 1 AS x
 FROM onward_referrals o, period p
-WHERE o.referral_date BETWEEN p.first_day AND p.last_day;
+WHERE o.referral_month = p.month;

@@ -5,4 +5,4 @@ CREATE VIEW measure_onward_referrals_completed AS
 SELECT o.journey_key, o.lot, o.locality, 1 AS x
 FROM onward_referrals o, period p
 WHERE o.status = 'completed'
-  AND o.end_date BETWEEN p.first_day AND p.last_day;
+  AND o.end_month = p.month;

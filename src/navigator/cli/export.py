@@ -18,12 +18,27 @@ def _positive(text: str) -> int:
 def register(sub) -> None:
     p = sub.add_parser(
         "export",
-        help="write the monthly return for commissioners (team leads and admins)",
-        description="Write month M's return to a NEW SQLite file: the monthly_return figures per locality, "
-        "lot and service, onward_by_partner, the pseudonymised record-level tables, the calendar "
-        "and the measure views that re-derive every figure. No names, dates of birth, postcodes, "
-        "NHS numbers, contact details or free text. In the CSV, cells that begin with = + - @ tab "
-        "or carriage return are prefixed with a single quote (so -1.5 is written '-1.5).",
+        help="write the monthly return: the publication, or the record-level analysis file (team leads and admins)",
+        description="Write month M's return to a NEW SQLite file, one of two products. --publication: the "
+        "aggregates only (monthly_return per locality, lot and service; onward_by_partner; the measure "
+        "definitions; meta), suppressed and rounded as asked: safe to publish. --analysis: the record-level "
+        "analysis file for analysts under a data-sharing agreement: pseudonymised rows (months and "
+        "working-day intervals, no dates; IMD group, no decile; no age band) and the measure views that "
+        "re-derive every figure; never suppressed; pseudonyms differ from month to month unless --linkable. "
+        "Neither holds names, dates of birth, postcodes, NHS numbers, contact details or free text. The "
+        "CSV is UTF-8 with a byte-order mark; numbers stay numbers, and text cells that begin with "
+        "= + - @ tab or carriage return are prefixed with a single quote.",
+    )
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--publication", dest="product", action="store_const", const="publication", help="aggregates only"
+    )
+    which.add_argument(
+        "--analysis",
+        dest="product",
+        action="store_const",
+        const="analysis",
+        help="the record-level analysis file (never suppressed; for use under a data-sharing agreement)",
     )
     p.add_argument("--month", required=True, metavar="YYYY-MM", help="the reporting month")
     p.add_argument("--out", required=True, metavar="FILE.sqlite", help="the new SQLite file to write")
@@ -36,6 +51,12 @@ def register(sub) -> None:
         "suppression); commissioners commonly use 5",
     )
     p.add_argument("--round-to", type=_positive, metavar="K", help="round every unsuppressed count to the nearest K")
+    p.add_argument(
+        "--linkable",
+        action="store_true",
+        help="analysis file only: pseudonyms the same in every file made with --linkable (recorded in meta "
+        "and the audit log), so one person's rows link across months",
+    )
     p.add_argument(
         "--final",
         action="store_true",
@@ -56,6 +77,7 @@ def run(args) -> int:
 
     month = returns.parse_month(args.month)
     options = returns.ReturnOptions(args.suppress_under, args.round_to)
+    export.check_product(args.product, options, linkable=args.linkable)  # before opening the store
     store, ctx = context_from_args(args)
     try:
         require_team_lead(ctx.actor())
@@ -76,7 +98,9 @@ def run(args) -> int:
                 ctx,
                 month,
                 args.out,
+                product=args.product,
                 csv_path=args.csv,
+                linkable=args.linkable,
                 options=options,
                 final=args.final,
                 force=args.force,
@@ -93,22 +117,35 @@ def run(args) -> int:
         table.add_row(measure, r.row(measure).text or "-")
     console.print(table)
     n_loc = sum(len(locs) for _lot, locs in r.lots)
-    console.print(
-        f"Wrote [bold]{res.path}[/]: {len(r.rows)} figures ({len(r.lots)} lots, {n_loc} localities, "
-        f"the service), {len(r.onward_by_partner)} partner programmes, {res.referrals} journeys and "
-        f"{res.onward_referrals} onward referrals (pseudonymised), {res.calendar_days} calendar days."
-    )
-    if options.suppress_under or options.round_to:
+    if res.product == export.ANALYSIS:
+        p = res.privacy or {}
         console.print(
-            f"Suppression: under {options.suppress_under or '-'}, rounding to {options.round_to or '-'}; "
-            f"{r.suppressed_count} figures blanked."
+            f"Wrote [bold]{res.path}[/]: the RECORD-LEVEL ANALYSIS FILE (not for publication; for use under a "
+            f"data-sharing agreement): {res.referrals} journeys and {res.onward_referrals} onward referrals "
+            f"(pseudonymised), the measure views and {len(r.rows)} exact figures. Never suppressed."
+        )
+        console.print(
+            f"Quasi-identifiers ({p.get('quasi_identifiers', '')}): smallest group k = {p.get('k_min', '-')}, "
+            f"{float(p.get('unique_share', 0)) * 100:.1f}% of rows unique. Pseudonyms: "
+            + ("linkable across files (--linkable)." if args.linkable else "this month's file only.")
         )
     else:
-        console.print("No suppression or rounding (exact figures).")
+        console.print(
+            f"Wrote [bold]{res.path}[/]: the PUBLICATION (aggregates only): {len(r.rows)} figures "
+            f"({len(r.lots)} lots, {n_loc} localities, the service), {len(r.onward_by_partner)} partner "
+            "programmes; no record-level rows."
+        )
+        if options.suppress_under or options.round_to:
+            console.print(
+                f"Suppression: under {options.suppress_under or '-'}, rounding to {options.round_to or '-'}; "
+                f"{r.suppressed_count} figures blanked."
+            )
+        else:
+            console.print("No suppression or rounding (exact figures).")
     if res.csv_path:
         console.print(
-            f"Wrote [bold]{res.csv_path}[/] (spreadsheet-safe: risky first characters, including a "
-            "leading minus, are prefixed with ')."
+            f"Wrote [bold]{res.csv_path}[/] (UTF-8 with a byte-order mark; numbers as numbers; text cells "
+            "that begin with = + - @ are prefixed with ')."
         )
     if month >= returns.month_of(ctx.today()):
         console.print(f"[yellow]Note:[/] {month} is not over yet; its figures will still change.")

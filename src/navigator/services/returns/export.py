@@ -1,32 +1,32 @@
 """`navigator export`: the monthly return as a new, standalone SQLite file (and optionally CSV).
 
-The file holds (shared/spec/monthly-return.md):
+Two products, named for what they are (shared/spec/monthly-return.md, "Two products"):
 
-- ``monthly_return(month, lot, locality, measure, value, suppressed)``: the
-  published figures (after --suppress-under / --round-to, if given);
-- ``onward_by_partner(month, partner, programme, made, started, completed, withdrew)``
-  (the same suppression and rounding applied per column; a blank is NULL);
-- the pseudonymised record-level ``referrals`` and ``onward_referrals``, and
-  ``calendar``, with ``locality`` (every lot and locality reported on) and
-  ``measure_definition`` (each measure's kind, rounding and SQL);
-- ``meta`` (key, value): app_version, definitions_version, month, generated_at,
-  suppress_under, round_to;
-- the measure views (``measure_<name>``, ``measure_cases``, ``monthly_return_derived``,
-  ``onward_by_partner_derived``): the very SQL that computed the figures, so the
-  file re-derives them (``monthly_return_derived`` gives the exact figures, before
-  suppression and rounding).
+- the **publication** (``PUBLICATION``): aggregates only: ``monthly_return(month,
+  lot, locality, measure, value, suppressed)``, ``onward_by_partner(month, partner,
+  programme, made, started, completed, withdrew)``, ``measure_definition`` (each
+  measure's kind, rounding, definition and SQL, as text) and ``meta``. Suppressed
+  and rounded as asked (services/returns/suppression.py). No record-level row and
+  no view: nothing in it can recompute a blanked figure.
+- the **record-level analysis file** (``ANALYSIS``): the pseudonymised ``referrals``
+  and ``onward_referrals`` (only what the measures need: months, working-day
+  intervals, IMD group), ``calendar``, ``locality``, the measure views
+  (``monthly_return_derived`` re-derives every figure) and the same aggregate
+  tables, never suppressed or rounded; ``meta`` says it is record-level, for use
+  under a data-sharing agreement, how its pseudonyms are keyed (``linkage``) and
+  its smallest group size (``k_min``) and share of unique rows (``unique_share``)
+  on its quasi-identifiers.
 
-It is written to a temporary file beside the target (mode 0600) and moved into
-place only when complete; an existing file is never overwritten unless
+Files are written to a temporary file beside the target (mode 0600) and moved
+into place only when complete; an existing file is never overwritten unless
 ``force``. Exporting the same month twice from the same data gives identical
 tables apart from ``meta.generated_at``.
 
-CSV (``--csv``): ``monthly_return`` with the same columns, safe to open in a
-spreadsheet: any cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a
-carriage return is written with a single quote in front. That includes negative
-numbers: a value of -1.5 (only ``swemwbs_mean_change`` can be negative) is
-written as ``'-1.5``, consistently, so a spreadsheet shows it as text. Read it
-back by dropping the leading quote.
+CSV (``--csv``): ``monthly_return`` with the same columns, UTF-8 with a byte-order
+mark (spreadsheets then read non-ASCII names right). Numbers stay numbers
+(``-1.62`` is a number); only text cells that begin with ``=``, ``+``, ``-``, ``@``,
+a tab or a carriage return get a single quote in front, so a spreadsheet cannot
+read them as formulas.
 """
 
 from __future__ import annotations
@@ -39,23 +39,31 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from navigator import __version__
 from navigator.domain.errors import DomainError
 from navigator.services import access, audit
 from navigator.services.context import Ctx
-from navigator.services.returns.figures import (
-    Computed,
-    MonthlyReturn,
-    Progress,
-    ReturnOptions,
+from navigator.services.returns.compute import compute
+from navigator.services.returns.definitions import DEFINITIONS_VERSION, parse_month
+from navigator.services.returns.records import (
     build_record_tables,
-    compute,
-    parse_month,
-    record_sent,
+    privacy_stats,
+    write_definitions,
 )
+from navigator.services.returns.results import MonthlyReturn, Progress, ReturnOptions
+from navigator.services.returns.sent import record_sent
 
 CSV_COLUMNS = ("month", "lot", "locality", "measure", "value", "suppressed")
 DANGEROUS_FIRST = ("=", "+", "-", "@", "\t", "\r")
 STEPS = 6
+PUBLICATION = "publication"
+ANALYSIS = "analysis"
+PRODUCTS = (PUBLICATION, ANALYSIS)
+PRODUCT_TEXT = {
+    PUBLICATION: "publication: aggregates only, suppressed and rounded as stated in suppress_under and round_to",
+    ANALYSIS: "record-level analysis file: pseudonymised rows, never suppressed or rounded; "
+    "for use under a data-sharing agreement only, not for publication",
+}
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,8 @@ class ExportResult:
     onward_referrals: int
     calendar_days: int
     sent_id: int | None
+    product: str = PUBLICATION
+    privacy: dict[str, str] | None = None  # the analysis file's k_min, unique_share, ...
 
 
 def neutralise(cell: str) -> str:
@@ -78,13 +88,15 @@ def neutralise(cell: str) -> str:
 
 
 def csv_text(result: MonthlyReturn) -> str:
+    """monthly_return as CSV: text cells guarded, numbers written as numbers (no BOM here: see write_csv)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(CSV_COLUMNS)
     for r in result.rows:
-        value = "" if r.suppressed else (r.text if r.value is not None else "")
+        value = "" if r.suppressed or r.value is None else r.text
         w.writerow(
-            [neutralise(str(c)) for c in (r.month, r.lot, r.locality, r.measure, value, 1 if r.suppressed else 0)]
+            [neutralise(r.month), neutralise(r.lot), neutralise(r.locality), neutralise(r.measure)]
+            + [value, 1 if r.suppressed else 0]
         )
     return buf.getvalue()
 
@@ -154,19 +166,78 @@ def write_return_tables(conn: sqlite3.Connection, result: MonthlyReturn) -> None
     conn.execute("COMMIT")
 
 
+def check_product(product: str, options: ReturnOptions, *, linkable: bool = False) -> None:
+    """A record-level file is never called suppressed; only it has pseudonyms to link."""
+    if product not in PRODUCTS:
+        raise DomainError(
+            f"Choose the publication or the record-level analysis file, not '{product}'.", field="product"
+        )
+    if product == ANALYSIS and (options.suppress_under or options.round_to):
+        raise DomainError(
+            "The record-level analysis file holds every journey's row, so suppression or rounding would "
+            "protect nothing: it is never suppressed. Leave out --suppress-under / --round-to, or export "
+            "the publication (aggregates only) with them.",
+            field="options",
+        )
+    if product == PUBLICATION and linkable:
+        raise DomainError("The publication holds no pseudonyms: --linkable is for the analysis file.", field="linkable")
+
+
+def _write_publication(conn: sqlite3.Connection, ctx: Ctx, month: str, options: ReturnOptions, meta, final, progress):
+    """Compute in a private in-memory database; write only the aggregates, definitions and meta."""
+    work = sqlite3.connect(":memory:")
+    try:
+        with ctx.read() as s:
+            rs = build_record_tables(work, s, ctx, month, progress=progress, steps=STEPS, pseudonymise=False)
+        if progress:
+            progress("Computing the measures", 3, STEPS)
+        computed = compute(work, month, options, journey_ids=rs.journey_ids if final else None, places=rs.places)
+    finally:
+        work.close()
+    conn.isolation_level = None
+    conn.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+        "CREATE TABLE measure_definition (position INTEGER PRIMARY KEY, measure TEXT NOT NULL UNIQUE, "
+        "kind TEXT NOT NULL, decimals INTEGER NOT NULL, multiplier INTEGER NOT NULL, scale INTEGER NOT NULL, "
+        "definition TEXT NOT NULL, view TEXT NOT NULL, sql TEXT NOT NULL);"
+    )
+    rows = {"month": month, "definitions_version": DEFINITIONS_VERSION, "app_version": __version__, **meta}
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", sorted(rows.items()))
+    conn.execute("COMMIT")
+    write_definitions(conn)
+    return rs, computed, None
+
+
+def _write_analysis(conn: sqlite3.Connection, ctx: Ctx, month: str, meta, final, progress, linkable: bool):
+    with ctx.read() as s:
+        rs = build_record_tables(conn, s, ctx, month, meta=meta, progress=progress, steps=STEPS, linkable=linkable)
+    if progress:
+        progress("Computing the measures", 3, STEPS)
+    computed = compute(conn, month, ReturnOptions(), journey_ids=rs.journey_ids if final else None, places=rs.places)
+    privacy = privacy_stats(conn)
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", sorted(privacy.items()))
+    conn.execute("COMMIT")
+    return rs, computed, privacy
+
+
 def export_month(
     ctx: Ctx,
     month: str,
     out: str | os.PathLike,
     *,
+    product: str = PUBLICATION,
     csv_path: str | os.PathLike | None = None,
     options: ReturnOptions = ReturnOptions(),  # noqa: B008 - a frozen dataclass, safe to share
     final: bool = False,
     force: bool = False,
+    linkable: bool = False,
     progress: Progress | None = None,
 ) -> ExportResult:
-    """Write the month's return to a new SQLite file (and CSV); audit it; record it as sent if final."""
+    """Write the month's publication or record-level analysis file (and CSV); audit it; record it if final."""
     month = parse_month(month)
+    check_product(product, options, linkable=linkable)
     target = Path(out).expanduser().absolute()
     csv_target = Path(csv_path).expanduser().absolute() if csv_path else None
     _check_target(target, force, "out")
@@ -184,17 +255,22 @@ def export_month(
         conn = sqlite3.connect(tmp)
         try:
             conn.execute("PRAGMA journal_mode=MEMORY")
-            generated_at = ctx.now().isoformat(timespec="seconds")
             meta = {
-                "generated_at": generated_at,
+                "generated_at": ctx.now().isoformat(timespec="seconds"),
+                "product": product,
+                "about": PRODUCT_TEXT[product],
                 "suppress_under": "" if options.suppress_under is None else str(options.suppress_under),
                 "round_to": "" if options.round_to is None else str(options.round_to),
             }
-            with ctx.read() as s:
-                rs = build_record_tables(conn, s, ctx, month, meta=meta, progress=progress, steps=STEPS)
-            if progress:
-                progress("Computing the measures", 3, STEPS)
-            computed: Computed = compute(conn, month, options, journey_ids=rs.journey_ids if final else None)
+            if product == ANALYSIS:
+                meta["linkage"] = (
+                    "linkable: pseudonyms are the same in every file made with --linkable"
+                    if linkable
+                    else "none: pseudonyms differ from one month's file to another's"
+                )
+                rs, computed, privacy = _write_analysis(conn, ctx, month, meta, final, progress, linkable)
+            else:
+                rs, computed, privacy = _write_publication(conn, ctx, month, options, meta, final, progress)
             if progress:
                 progress("Writing the file", 4, STEPS)
             write_return_tables(conn, computed.result)
@@ -206,7 +282,7 @@ def export_month(
             os.fsync(fh.fileno())
         if csv_target is not None:
             tmp_csv = _temp_beside(csv_target, ".tmp")
-            with open(tmp_csv, "w", encoding="utf-8", newline="") as fh:
+            with open(tmp_csv, "w", encoding="utf-8-sig", newline="") as fh:
                 fh.write(csv_text(computed.result))
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -223,7 +299,9 @@ def export_month(
                 None,
                 after={
                     "month": month,
+                    "product": product,
                     "options": options.as_dict(),
+                    "linkable": linkable,
                     "final": final,
                     "file": target.name,
                     "csv": csv_target.name if csv_target else None,
@@ -243,7 +321,16 @@ def export_month(
         if progress:
             progress("Done", STEPS, STEPS)
         return ExportResult(
-            target, csv_target, month, computed.result, rs.referrals, rs.onward, rs.calendar_days, sent_id
+            target,
+            csv_target,
+            month,
+            computed.result,
+            rs.referrals,
+            rs.onward,
+            rs.calendar_days,
+            sent_id,
+            product,
+            privacy,
         )
     except BaseException:
         for p in placed:  # the store refused the record: do not leave an unrecorded export behind

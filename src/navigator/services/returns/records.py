@@ -1,0 +1,397 @@
+"""The record-level tables of month M, built in a private SQLite database (never the store).
+
+One row per journey or onward referral that touches M (an event in M) or is open
+in it, carrying only what the measures need (db/measures/00_schema.sql): the month
+of each event (not its date), the working-day intervals the means use (counted
+with the service's calendar, domain/workdays.py), the IMD group of the referral
+(domain/referral.py), its lot and locality, SWEMWBS metric scores, reasons as the
+measures group them. Lot, locality and IMD decile are the journey's own, fixed
+when it was received (migration 0003), never the person's current ones.
+
+Pseudonyms (``journey_key``, ``onward_key``, ``person``) are HMAC-SHA256 under a
+key derived from the install's secret and the month: they differ from one
+month's file to another's, and the same month built twice gives the same keys
+(exports are reproducible). ``linkable`` keys them with the secret itself, the
+same in every file (recorded in meta). The preview, which never leaves the
+process, keys rows by journey id (no hashing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import String, and_, case, func, or_, select, type_coerce
+from sqlmodel import Session
+
+from navigator import __version__
+from navigator.domain.errors import StoreError
+from navigator.domain.referral import imd_group
+from navigator.services.context import Ctx, get_setting
+from navigator.services.returns.definitions import DEFINITIONS_VERSION, definitions, month_bounds
+from navigator.services.returns.results import Progress
+from navigator.store.models import (
+    Journey,
+    Locality,
+    Lot,
+    Measurement,
+    OnwardReferral,
+    Partner,
+    Programme,
+)
+
+# The quasi-identifiers of a record-level file: what someone who knows a person could match a row on.
+QUASI_IDENTIFIERS = ("lot", "locality", "imd_group", "received_month")
+END_REASONS = ("completed", "no_response")  # what the measures tell apart; any other reason is 'other'
+
+
+def pseudonym(secret: str, kind: str, ident: int) -> str:
+    """HMAC-SHA256 (hex) of an internal id under ``secret``: not reversible without it."""
+    return Pseudonymiser(secret)(kind, ident)
+
+
+class Pseudonymiser:
+    """Keyed once; each pseudonym copies the keyed state (fast for tens of thousands of rows)."""
+
+    def __init__(self, secret: str) -> None:
+        base = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
+        self._base = getattr(base, "_hmac", None) or base  # the C object when OpenSSL backs hmac
+
+    def __call__(self, kind: str, ident: int) -> str:
+        h = self._base.copy()
+        h.update((str(ident) if kind == "client" else f"{kind}:{ident}").encode("ascii"))
+        return h.hexdigest()
+
+
+class _Plain:
+    """The preview's keys: internal ids as text (the private database never leaves the process)."""
+
+    def __call__(self, kind: str, ident: int) -> str:
+        return f"{kind[0]}{ident}"
+
+
+def file_key(secret: str, month: str, *, linkable: bool) -> str:
+    """The key a file's pseudonyms are made with: per month unless linkable."""
+    if linkable:
+        return secret
+    return hmac.new(secret.encode("utf-8"), f"navigator-export:{month}".encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def _secret(s: Session) -> str:
+    secret = get_setting(s, "pseudonym_secret")
+    if not secret:
+        raise StoreError(
+            "This store has no pseudonym secret, so the return cannot be pseudonymised. "
+            "Run `navigator init` as an admin to set the store up."
+        )
+    return str(secret)
+
+
+@dataclass
+class RecordSet:
+    journey_ids: dict[str, int]  # journey_key -> internal journey id (never leaves the store)
+    places: dict[tuple[str, str], tuple[int, int]]  # (lot code, locality name) -> (lot id, locality id)
+    referrals: int
+    onward: int
+    calendar_days: int
+
+
+def _raw(col):
+    """A date column as the driver gives it (ISO text on SQLite): no per-row parsing."""
+    return type_coerce(col, String)
+
+
+def _as_date(v) -> date | None:
+    if v is None or type(v) is date:
+        return v
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, date):
+        return v
+    return date.fromisoformat(str(v)[:10])
+
+
+def _month(v) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v[:7]
+    return f"{v.year:04d}-{v.month:02d}"
+
+
+def _journey_rows(s: Session, first: date, last: date):
+    rejected_on = case((Journey.decision == "rejected", Journey.decision_date), else_=None)
+    closed_on = func.coalesce(Journey.end_date, rejected_on)
+
+    def metric(point: str, newest: bool):
+        order = (
+            (Measurement.on_date.desc(), Measurement.id.desc())
+            if newest
+            else (Measurement.on_date.asc(), Measurement.id.asc())
+        )
+        return (
+            select(Measurement.metric_x100)
+            .where(
+                Measurement.journey_id == Journey.id,
+                Measurement.kind == "swemwbs",
+                Measurement.point == point,
+                Measurement.metric_x100.is_not(None),
+            )
+            .order_by(*order)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    q = (
+        select(
+            Journey.id,
+            Journey.client_id,
+            Journey.lot_id,
+            Journey.locality_id,
+            Journey.imd_decile,
+            _raw(Journey.received_date),
+            _raw(Journey.first_contact_date),
+            Journey.decision,
+            _raw(Journey.decision_date),
+            _raw(Journey.start_date),
+            _raw(Journey.end_date),
+            Journey.end_reason,
+            metric("start", False).label("sw_start"),
+            metric("end", True).label("sw_end"),
+        )
+        .where(
+            or_(
+                and_(Journey.received_date <= last, or_(closed_on.is_(None), closed_on >= first)),
+                Journey.first_contact_date.between(first, last),
+                Journey.decision_date.between(first, last),
+                Journey.start_date.between(first, last),
+                Journey.end_date.between(first, last),
+            )
+        )
+        .order_by(Journey.id)
+    )
+    return s.execute(q).all()
+
+
+def _onward_rows(s: Session, first: date, last: date):
+    q = (
+        select(
+            OnwardReferral.id,
+            OnwardReferral.journey_id,
+            Journey.client_id,
+            Journey.lot_id,
+            Journey.locality_id,
+            Partner.name,
+            Programme.name,
+            _raw(OnwardReferral.referral_date),
+            OnwardReferral.status,
+            _raw(OnwardReferral.start_date),
+            _raw(OnwardReferral.end_date),
+        )
+        .join(Journey, Journey.id == OnwardReferral.journey_id)
+        .join(Programme, Programme.id == OnwardReferral.programme_id)
+        .join(Partner, Partner.id == Programme.partner_id)
+        .where(
+            or_(
+                and_(
+                    OnwardReferral.referral_date <= last,
+                    or_(OnwardReferral.end_date.is_(None), OnwardReferral.end_date >= first),
+                ),
+                OnwardReferral.start_date.between(first, last),
+                OnwardReferral.end_date.between(first, last),
+            )
+        )
+        .order_by(OnwardReferral.id)
+    )
+    return s.execute(q).all()
+
+
+def _reference(s: Session):
+    """lot id -> code; locality id -> (name, its current lot id); localities reported (active, in active lots)."""
+    lots = {r[0]: (r[1], bool(r[2])) for r in s.execute(select(Lot.id, Lot.code, Lot.active).order_by(Lot.id))}
+    locs = {}
+    reported = []
+    for loc_id, name, lot_id, active in s.execute(
+        select(Locality.id, Locality.name, Locality.lot_id, Locality.active).order_by(Locality.lot_id, Locality.id)
+    ):
+        locs[loc_id] = (name, lot_id)
+        if active and lots[lot_id][1]:
+            reported.append((lot_id, loc_id))
+    return {k: v[0] for k, v in lots.items()}, locs, reported
+
+
+def build_record_tables(
+    conn: sqlite3.Connection,
+    s: Session,
+    ctx: Ctx,
+    month: str,
+    *,
+    meta: dict[str, str] | None = None,
+    progress: Progress | None = None,
+    steps: int = 6,
+    pseudonymise: bool = True,
+    linkable: bool = False,
+) -> RecordSet:
+    """Create the record-level tables, calendar, meta and the measure views in ``conn``.
+
+    ``conn`` is a private SQLite database (in memory, or the new record-level export
+    file): never the store.
+    """
+    first, last = month_bounds(month)
+    pseudo = Pseudonymiser(file_key(_secret(s), month, linkable=linkable)) if pseudonymise else _Plain()
+
+    def step(what: str, n: int) -> None:
+        if progress:
+            progress(what, n, steps)
+
+    create_schema(conn, month, meta)
+    conn.execute("BEGIN")
+
+    step("Reading journeys", 0)
+    lot_codes, locs, reported = _reference(s)
+    cal = ctx.calendar(s)
+    count = cal.count
+    journey_ids: dict[str, int] = {}
+    used: set[tuple[int, int]] = set()
+    ref_rows = []
+    for (
+        jid,
+        cid,
+        lot_id,
+        loc_id,
+        imd,
+        received,
+        first_contact,
+        decision,
+        decision_date,
+        start,
+        end,
+        end_reason,
+        sw_start,
+        sw_end,
+    ) in _journey_rows(s, first, last):
+        key = pseudo("journey", jid)
+        journey_ids[key] = jid
+        if lot_id is None:  # never after migration 0003; a journey written around it takes its locality's lot
+            lot_id = locs[loc_id][1]
+        used.add((lot_id, loc_id))
+        rec, fc, dd, st = _as_date(received), _as_date(first_contact), _as_date(decision_date), _as_date(start)
+        ref_rows.append(
+            (
+                key,
+                pseudo("client", cid),
+                lot_codes[lot_id],
+                locs[loc_id][0],
+                imd_group(imd),
+                _month(received),
+                _month(first_contact),
+                decision,
+                _month(decision_date),
+                _month(start),
+                _month(end),
+                None if end_reason is None else (end_reason if end_reason in END_REASONS else "other"),
+                count(rec, fc) if fc is not None else None,
+                count(dd, st) if dd is not None and st is not None else None,
+                sw_start,
+                sw_end,
+            )
+        )
+    conn.executemany("INSERT INTO referrals VALUES (" + ",".join("?" * 16) + ")", ref_rows)
+
+    step("Reading onward referrals", 1)
+    onward_rows = []
+    for oid, jid, cid, lot_id, loc_id, partner, programme, ref_date, status, start, end in _onward_rows(s, first, last):
+        jkey = pseudo("journey", jid)
+        journey_ids.setdefault(jkey, jid)
+        if lot_id is None:
+            lot_id = locs[loc_id][1]
+        used.add((lot_id, loc_id))
+        onward_rows.append(
+            (
+                pseudo("onward", oid),
+                jkey,
+                pseudo("client", cid),
+                lot_codes[lot_id],
+                locs[loc_id][0],
+                partner,
+                programme,
+                _month(ref_date),
+                status,
+                _month(start),
+                _month(end),
+            )
+        )
+    conn.executemany("INSERT INTO onward_referrals VALUES (" + ",".join("?" * 11) + ")", onward_rows)
+
+    # every reported locality under its lot, and any (lot, locality) a journey of the month was referred in
+    pairs = sorted(set(reported) | used, key=lambda p: (p[0], p[1]))
+    lot_order: dict[int, int] = {}
+    loc_rows = []
+    places: dict[tuple[str, str], tuple[int, int]] = {}
+    for lot_id, loc_id in pairs:
+        lot_order.setdefault(lot_id, len(lot_order) + 1)
+        loc_rows.append((lot_codes[lot_id], locs[loc_id][0], lot_order[lot_id], len(loc_rows) + 1))
+        places[(lot_codes[lot_id], locs[loc_id][0])] = (lot_id, loc_id)
+    conn.executemany("INSERT INTO locality VALUES (?, ?, ?, ?)", loc_rows)
+
+    step("Building the calendar", 2)
+    cal_rows = [(d.isoformat(), 1 if w else 0) for d, w in cal.days(first, last)]
+    conn.executemany("INSERT INTO calendar VALUES (?, ?)", cal_rows)
+    conn.execute("COMMIT")
+    install_measures(conn)
+    return RecordSet(journey_ids, places, len(ref_rows), len(onward_rows), len(cal_rows))
+
+
+def create_schema(conn: sqlite3.Connection, month: str, meta: dict[str, str] | None = None) -> None:
+    """The empty record-level tables (db/measures/00_schema.sql) and meta, in autocommit mode."""
+    conn.isolation_level = None
+    conn.executescript(definitions().schema)
+    rows = {"month": month, "definitions_version": DEFINITIONS_VERSION, "app_version": __version__}
+    rows.update(meta or {})
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", sorted(rows.items()))
+    conn.execute("COMMIT")
+
+
+def install_measures(conn: sqlite3.Connection) -> None:
+    """measure_definition and every view of db/measures, over the filled record-level tables."""
+    defs = definitions()
+    write_definitions(conn)
+    for _view, sql in defs.base:
+        conn.executescript(sql)
+    for m in defs.measures:
+        conn.executescript(m.sql)
+    conn.executescript(defs.cases_view_sql())
+    for _view, sql in defs.rollups:
+        conn.executescript(sql)
+
+
+def write_definitions(conn: sqlite3.Connection) -> None:
+    """measure_definition: each measure's kind, rounding, definition and SQL (as text)."""
+    defs = definitions()
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO measure_definition VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (m.position, m.measure, m.kind, m.decimals, m.multiplier, m.scale, m.definition, m.view, m.sql)
+            for m in defs.measures
+        ],
+    )
+    conn.execute("COMMIT")
+
+
+def privacy_stats(conn: sqlite3.Connection) -> dict[str, str]:
+    """The smallest group size k and the share of unique rows of ``referrals`` on its quasi-identifiers."""
+    cols = ", ".join(QUASI_IDENTIFIERS)
+    rows = conn.execute(f"SELECT COUNT(*) FROM referrals GROUP BY {cols}").fetchall()
+    total = sum(n for (n,) in rows)
+    unique = sum(1 for (n,) in rows if n == 1)
+    return {
+        "quasi_identifiers": ",".join(QUASI_IDENTIFIERS),
+        "k_min": str(min((n for (n,) in rows), default=0)),
+        "unique_rows": str(unique),
+        "unique_share": f"{(unique / total if total else 0):.4f}",
+    }
