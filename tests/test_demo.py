@@ -17,7 +17,7 @@ from navigator.services import audit
 from navigator.services.casework import bulk
 from navigator.services.casework import journeys as J
 from navigator.services.casework import queries as Q
-from navigator.services.casework.journeys import ClientInput, ReferralInput, _state_date
+from navigator.services.casework.journeys import ClientInput, ReferralInput
 from navigator.services.demo import generator as demo
 from navigator.services.setup.reference import open_ready, reference
 from navigator.store.models import (
@@ -127,7 +127,7 @@ def test_stored_state_is_the_domain_state(demo_store):
         rows = s.exec(select(Journey, Client).join(Client, Client.id == Journey.client_id)).all()
         for j, c in rows:
             assert j.state == L.state_of(J.facts(j, c)).value, j.id
-            assert j.state_since == _state_date(j), j.id
+            assert j.state_since == L.state_since(J.facts(j, c)), j.id
             assert j.received_date <= TODAY
             for d in (j.first_contact_date, j.decision_date, j.start_date, j.end_date):
                 assert d is None or j.received_date <= d <= TODAY

@@ -70,21 +70,25 @@ def run(capsys):
 
 
 def test_escape_sequences_and_control_characters_are_never_stored(ctx, db_path):
-    ref = J.receive_referral(
-        ctx,
-        J.ReferralInput(
-            received_date=date(2026, 11, 2),
-            source="gp",
-            referrer="Dr \x1b[1mWho\x1b[0m",
-            reason="line one\nline two\x1b[5m blink\x00",
-            client=J.ClientInput(ANSI_FIRST, ANSI_LAST, date(1980, 1, 1), "Maidstone", address="1 High St\x1b[K"),
-        ),
-    )
-    J.log_contact(ctx, ref.journey_id, date(2026, 11, 3), "phone", "spoke", "said \x1b[31mhello\x1b[0m\x08\x08")
-    d = Q.journey_detail(ctx, ref.journey_id)
-    assert (d.client.first_name, d.client.last_name) == ("Ann", "Smith")
-    assert d.referrer == "Dr Who" and d.reason == "line one\nline two blink"
-    assert d.client.address == "1 High St"
+    """Typed text carrying escapes or controls is refused (domain/text.py), naming every field at once."""
+    with pytest.raises(ValidationErrors) as err:
+        J.receive_referral(
+            ctx,
+            J.ReferralInput(
+                received_date=date(2026, 11, 2),
+                source="gp",
+                referrer="Dr \x1b[1mWho\x1b[0m",
+                reason="line one\nline two\x1b[5m blink\x00",
+                client=J.ClientInput(ANSI_FIRST, ANSI_LAST, date(1980, 1, 1), "Maidstone", address="1 High St\x1b[K"),
+            ),
+        )
+    assert set(err.value.errors) == {"referrer", "reason", "first_name", "last_name", "address"}
+    assert all("\x1b" not in m for m in err.value.errors.values())
+    ref = new_referral(ctx)
+    with pytest.raises(DomainError) as one:
+        J.log_contact(ctx, ref.journey_id, date(2026, 11, 3), "phone", "spoke", "said \x1b[31mhello\x1b[0m\x08\x08")
+    assert one.value.field == "note"
+    J.log_contact(ctx, ref.journey_id, date(2026, 11, 3), "phone", "spoke", "line one\nline two ")
     ctx.store.dispose()
     _all_text_is_clean(db_path)
 
@@ -139,11 +143,12 @@ def test_right_to_left_text_and_emoji_are_kept_intact(ctx):
     assert [h.client_ref for h in Q.find(ctx, first)] == [ref.client_ref]
 
 
-def test_bidi_override_characters_are_stripped(ctx):
-    """U+202E (right-to-left override) can disguise text; it is a format character and is removed."""
-    ref = new_referral(ctx, first="Ann\u202eeffoc", last="Smith\u2066")
-    d = Q.journey_detail(ctx, ref.journey_id)
-    assert d.client.first_name == "Anneffoc" and d.client.last_name == "Smith"
+def test_bidi_override_characters_are_refused(ctx):
+    """U+202E (right-to-left override) can disguise text; it is refused, naming the field."""
+    with pytest.raises(ValidationErrors) as err:
+        new_referral(ctx, first="Ann\u202eeffoc", last="Smith\u2066")
+    assert set(err.value.errors) == {"first_name", "last_name"}
+    assert "text-direction" in err.value.errors["first_name"]
 
 
 SQLISH = ["Robert'); DROP TABLE client;--", "1' OR '1'='1", 'x"; DELETE FROM journey; --', "%_\\'"]

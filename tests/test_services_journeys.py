@@ -139,7 +139,7 @@ def test_client_details_are_normalised(ctx):
         ReferralInput(
             date(2026, 11, 2),
             "GP / primary care",
-            referrer=" Dr \x1b[31mWho\x1b[0m ",
+            referrer=" Dr  Who ",
             reason="Low mood\nIsolated",
             support_areas=("money", "wellbeing", "money"),
             client=ClientInput(
@@ -163,6 +163,23 @@ def test_client_details_are_normalised(ctx):
     detail = Q.journey_detail(ctx, ref.journey_id, audit_view=False)
     assert sorted(detail.support_areas) == ["Money, debt and benefits", "Wellbeing activities"]
     assert detail.source_code == "gp" and detail.lot == "Lot 2"
+
+
+def test_typed_text_with_escape_sequences_is_refused_naming_the_field(ctx):
+    """Control characters are refused (not silently stripped), every field at once, nothing written."""
+    bad = ReferralInput(
+        date(2026, 11, 2),
+        "gp",
+        referrer="Dr \x1b[31mWho",
+        reason="ok\nfine",
+        client=ClientInput("Ann\x07", "Lee", date(1990, 3, 4), "Maidstone"),
+    )
+    with pytest.raises(ValidationErrors) as err:
+        J.receive_referral(ctx, bad)
+    assert set(err.value.errors) == {"referrer", "first_name"}
+    assert "escape character" in err.value.errors["referrer"]
+    with ctx.read() as s:
+        assert s.exec(select(Journey)).all() == []
 
 
 def test_second_referral_of_the_same_person(ctx):
@@ -822,7 +839,10 @@ def test_stale_client_edit_names_who_changed_it(ctx):
 
 def test_contact_attempts_are_stored(ctx):
     jid = new_referral(ctx).journey_id
-    J.log_contact(ctx, jid, date(2026, 11, 4), "phone", "no_answer", note="\x1b[1mRang\x1b[0m twice")
+    with pytest.raises(DomainError, match="escape") as err:
+        J.log_contact(ctx, jid, date(2026, 11, 4), "phone", "no_answer", note="\x1b[1mRang\x1b[0m twice")
+    assert err.value.field == "note"
+    J.log_contact(ctx, jid, date(2026, 11, 4), "phone", "no_answer", note=" Rang twice ")
     J.log_contact(ctx, jid, date(2026, 11, 3), "text", "spoke")
     with ctx.read() as s:
         rows = s.exec(select(ContactAttempt).where(ContactAttempt.journey_id == jid).order_by(ContactAttempt.id)).all()

@@ -6,8 +6,8 @@ apply the changes, keep the follow-ups in step, and record an audit event.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -15,7 +15,8 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from navigator.domain import lifecycle as L
-from navigator.domain import referral, swemwbs
+from navigator.domain import referral
+from navigator.domain import steps as S
 from navigator.domain.errors import (
     ConflictError,
     DomainError,
@@ -25,11 +26,11 @@ from navigator.domain.errors import (
 )
 from navigator.domain.followups import Attempt, FollowUpFacts, OnwardInfo, desired_tasks
 from navigator.domain.identifiers import (
-    clean_text,
     fold_name,
     normalise_nhs_number,
     normalise_postcode,
 )
+from navigator.domain.text import check_text
 from navigator.services import access, audit
 from navigator.services.context import Ctx, protocol
 from navigator.services.dto import ClientSummary, JourneyRef
@@ -109,6 +110,45 @@ def facts(journey: Journey, client: Client) -> L.JourneyFacts:
     )
 
 
+def _date(value) -> date | None:
+    return value if isinstance(value, date) or value is None else date.fromisoformat(str(value)[:10])
+
+
+def step_facts(session: Session, journey: Journey, client: Client) -> L.JourneyFacts:
+    """Everything the step rules may ask about a journey: ``facts`` plus its latest activity,
+    last review, goals and onward referrals (keyed by row id)."""
+    jid = journey.id
+    activity = [
+        session.exec(select(func.max(OnwardReferral.referral_date)).where(OnwardReferral.journey_id == jid)).one(),
+        session.exec(select(func.max(PlanReview.on_date)).where(PlanReview.journey_id == jid)).one(),
+        session.exec(select(func.max(Measurement.on_date)).where(Measurement.journey_id == jid)).one(),
+    ]
+    goals = {
+        g.id: L.GoalFacts(L.GoalStatus(g.status), g.statement, g.target_date, g.outcome_id)
+        for g in session.exec(select(PlanGoal).where(PlanGoal.journey_id == jid)).all()
+    }
+    onwards = {
+        o.id: L.OnwardFacts(
+            L.OnwardStatus(o.status),
+            o.referral_date,
+            o.start_date,
+            o.end_date,
+            o.last_update_date,
+            o.first_update_date,
+            o.feedback_pending_since,
+            o.programme_id,
+        )
+        for o in session.exec(select(OnwardReferral).where(OnwardReferral.journey_id == jid)).all()
+    }
+    return replace(
+        facts(journey, client),
+        last_activity_date=max((d for d in map(_date, activity) if d), default=None),
+        last_review_date=journey.last_review_date,
+        goals=goals,
+        onwards=onwards,
+    )
+
+
 def _load(session: Session, ctx: Ctx, journey_id: int, expected_version: int | None = None) -> tuple[Journey, Client]:
     journey = session.get(Journey, journey_id)
     if journey is None:
@@ -138,26 +178,12 @@ def check_version(session: Session, row, expected: int | None, entity: str) -> N
     )
 
 
-def _apply(ctx: Ctx, journey: Journey, client: Client, changes: dict) -> None:
-    for k, v in changes.items():
-        setattr(journey, k, v.value if isinstance(v, L.StrEnum) else v)
-    new_state = L.state_of(facts(journey, client)).value
-    if new_state != journey.state:
-        journey.state = new_state
-        journey.state_since = _state_date(journey)
+def _apply(ctx: Ctx, journey: Journey, changes: S.Changes) -> None:
+    """Write a step's journey columns (the domain gives the state and the date it counts from)."""
+    for k, v in changes.journey.items():
+        setattr(journey, k, v)
     journey.version += 1
     journey.updated_at = ctx.now()
-
-
-def _state_date(journey: Journey) -> date:
-    s = journey.state
-    if s in ("completed", "closed_without_start", "ended_early"):
-        return journey.end_date
-    if s == "started":
-        return journey.start_date
-    if s in ("accepted", "rejected"):
-        return journey.decision_date
-    return journey.received_date
 
 
 def sync_tasks(session: Session, ctx: Ctx, journey: Journey, client: Client) -> None:
@@ -170,7 +196,7 @@ def sync_tasks(session: Session, ctx: Ctx, journey: Journey, client: Client) -> 
     )
     onward = tuple(
         OnwardInfo(
-            o.id, o.status in ("made", "started"), o.last_update_date or o.referral_date, days, o.feedback_pending_since
+            o.id, o.status in L.OPEN_ONWARD, o.last_update_date or o.referral_date, days, o.feedback_pending_since
         )
         for o, days in session.exec(
             select(OnwardReferral, Programme.expected_response_days)
@@ -265,8 +291,8 @@ def validate_client(session: Session, data: ClientInput, today: date) -> dict:
         except DomainError as exc:
             errors[exc.field or name] = exc.message
 
-    attempt("first_name", lambda: clean_text(data.first_name, "first_name", max_len=100, required=True))
-    attempt("last_name", lambda: clean_text(data.last_name, "last_name", max_len=100, required=True))
+    attempt("first_name", lambda: check_text(data.first_name, "first_name", max_len=100, required=True))
+    attempt("last_name", lambda: check_text(data.last_name, "last_name", max_len=100, required=True))
     if data.date_of_birth is None:
         errors["date_of_birth"] = "Required."
     elif not isinstance(data.date_of_birth, date):
@@ -279,11 +305,11 @@ def validate_client(session: Session, data: ClientInput, today: date) -> dict:
         out["date_of_birth"] = data.date_of_birth
     attempt("postcode", lambda: normalise_postcode(data.postcode))
     attempt("nhs_number", lambda: normalise_nhs_number(data.nhs_number))
-    attempt("phone", lambda: clean_text(data.phone, "phone", max_len=40))
-    attempt("email", lambda: clean_text(data.email, "email", max_len=200))
+    attempt("phone", lambda: check_text(data.phone, "phone", max_len=40))
+    attempt("email", lambda: check_text(data.email, "email", max_len=200))
     if out.get("email") and "@" not in out["email"]:
         errors["email"] = "An email address has an @."
-    attempt("address", lambda: clean_text(data.address, "address", max_len=400))
+    attempt("address", lambda: check_text(data.address, "address", max_len=400))
     if data.preferred_method and data.preferred_method not in L.ContactMethod.__members__.values():
         errors["preferred_method"] = "Choose phone, text, email, letter or visit."
     out["preferred_method"] = data.preferred_method or None
@@ -296,7 +322,7 @@ def validate_client(session: Session, data: ClientInput, today: date) -> dict:
     except DomainError as exc:
         errors["locality"] = exc.message
     if data.client_ref is not None:
-        attempt("client_ref", lambda: clean_text(data.client_ref, "client_ref", max_len=40, required=True))
+        attempt("client_ref", lambda: check_text(data.client_ref, "client_ref", max_len=40, required=True))
     if errors:
         raise ValidationErrors(errors)
     return out
@@ -437,11 +463,11 @@ def _receive(s: Session, ctx: Ctx, data: ReferralInput) -> JourneyRef:
     except DomainError as exc:
         errors["navigator"] = exc.message
     try:
-        referrer = clean_text(data.referrer, "referrer", max_len=200)
+        check_text(data.referrer, "referrer", max_len=S.REFERRER_MAX)
     except DomainError as exc:
         errors["referrer"] = exc.message
     try:
-        reason = clean_text(data.reason, "reason", max_len=4000, multiline=True)
+        check_text(data.reason, "reason", max_len=S.NOTE_MAX, multiline=True)
     except DomainError as exc:
         errors["reason"] = exc.message
     area_ids = []
@@ -474,7 +500,9 @@ def _receive(s: Session, ctx: Ctx, data: ReferralInput) -> JourneyRef:
     if errors:
         raise ValidationErrors(errors)
     dob = client.date_of_birth if client else clean["date_of_birth"]
-    L.check_receive(data.received_date, dob, today)
+    received = S.apply(
+        L.JourneyFacts.unreceived(dob), S.Receive(data.received_date, data.referrer, data.reason), today
+    ).journey
     if clean is not None:
         dups = find_duplicates(
             s, clean["first_name"], clean["last_name"], clean["date_of_birth"], clean.get("nhs_number")
@@ -521,11 +549,7 @@ def _receive(s: Session, ctx: Ctx, data: ReferralInput) -> JourneyRef:
         attributes_basis=referral.BASIS_RECEIVED,
         navigator_id=navigator.id,
         source_id=source_id,
-        referrer=referrer,
-        reason=reason,
-        received_date=data.received_date,
-        state=L.State.RECEIVED.value,
-        state_since=data.received_date,
+        **received,  # received_date, referrer, reason, state, state_since
         created_at=now,
         updated_at=now,
     )
@@ -542,15 +566,27 @@ def _receive(s: Session, ctx: Ctx, data: ReferralInput) -> JourneyRef:
 
 
 # ---------------------------------------------------------------- steps
+#
+# Every action below builds a step (domain/steps.py), has ``steps.apply`` check it against the
+# journey's facts, and writes what it returns: the journey's columns, the row the step adds, a
+# measurement, a goal's or an onward referral's columns. No rule is decided here.
 
 
-def _step(ctx: Ctx, journey_id: int, action: str, fn, expected_version: int | None = None) -> JourneyRef:
-    """Run one journey step: load, rule check (fn returns changes), apply, follow-ups, audit."""
+def _step(
+    ctx: Ctx,
+    journey_id: int,
+    action: str,
+    step: S.Step,
+    write: Callable[[Session, Journey, S.Changes], dict | None] | None = None,
+    expected_version: int | None = None,
+) -> JourneyRef:
+    """A journey step: load, ``steps.apply``, write its changes (``write`` adds its rows), follow-ups, audit."""
     with ctx.write() as s:
         journey, client = _load(s, ctx, journey_id, expected_version)
         before = snapshot(journey, JOURNEY_FIELDS)
-        changes, extra = fn(s, journey, client)
-        _apply(ctx, journey, client, changes)
+        ch = S.apply(step_facts(s, journey, client), step, ctx.today())
+        extra = write(s, journey, ch) if write is not None else None
+        _apply(ctx, journey, ch)
         s.add(journey)
         s.flush()
         sync_tasks(s, ctx, journey, client)
@@ -569,70 +605,43 @@ def _step(ctx: Ctx, journey_id: int, action: str, fn, expected_version: int | No
         return JourneyRef(journey.id, client.id, client.client_ref, journey.state)
 
 
+def _measurement(s: Session, ctx: Ctx, journey_id: int, row: Mapping) -> Measurement:
+    m = Measurement(journey_id=journey_id, user_id=ctx.actor(s).id, created_at=ctx.now(), **row)
+    s.add(m)
+    s.flush()
+    return m
+
+
+def _with_measure(s: Session, ctx: Ctx, journey: Journey, ch: S.Changes) -> dict:
+    if ch.measure is None:
+        return {}
+    m = _measurement(s, ctx, journey.id, ch.measure)
+    return {"measure": {"id": m.id, "point": m.point, "raw": m.raw}}
+
+
 def log_contact(ctx: Ctx, journey_id: int, on: date, method: str, outcome: str, note: str | None = None) -> JourneyRef:
-    def fn(s, journey, client):
-        try:
-            m, o = L.ContactMethod(method), L.ContactOutcome(outcome)
-        except ValueError:
-            raise DomainError("Choose a contact method and an outcome.", field="method") from None
-        changes = L.log_contact(facts(journey, client), on, m, o, ctx.today())
-        text_ = clean_text(note, "note", max_len=4000, multiline=True)
-        row = ContactAttempt(
-            journey_id=journey.id,
-            on_date=on,
-            method=m.value,
-            outcome=o.value,
-            note=text_,
-            user_id=ctx.actor(s).id,
-            created_at=ctx.now(),
-        )
+    def write(s, journey, ch):
+        row = ContactAttempt(journey_id=journey.id, user_id=ctx.actor(s).id, created_at=ctx.now(), **ch.record)
         s.add(row)
         s.flush()
-        return changes, {"contact": {"id": row.id, "on": on, "method": m.value, "outcome": o.value, "note": text_}}
+        r = ch.record
+        return {
+            "contact": {
+                "id": row.id,
+                "on": r["on_date"],
+                "method": r["method"],
+                "outcome": r["outcome"],
+                "note": r["note"],
+            }
+        }
 
-    return _step(ctx, journey_id, "journey.contact", fn)
+    return _step(ctx, journey_id, "journey.contact", S.Contact(on, method, outcome, note), write)
 
 
 def decide(
     ctx: Ctx, journey_id: int, decision: str, on: date, reason: str | None = None, expected_version: int | None = None
 ) -> JourneyRef:
-    def fn(s, journey, client):
-        try:
-            d = L.Decision(decision)
-            r = L.RejectReason(reason) if reason else None
-        except ValueError:
-            raise DomainError("Choose accepted or rejected, and a reason for a rejection.", field="decision") from None
-        return L.decide(facts(journey, client), d, on, ctx.today(), r), None
-
-    return _step(ctx, journey_id, "journey.decide", fn, expected_version)
-
-
-def _measurement(
-    s: Session, ctx: Ctx, journey_id: int, point: str, on: date, items: Sequence[int | None], kind: str = "swemwbs"
-) -> Measurement:
-    if kind == "swemwbs":
-        raw, metric = swemwbs.score(items)
-        vals = list(swemwbs.validate_items(items))
-        metric_x100 = int(metric * 100)
-    elif kind == "ons4":
-        vals = list(swemwbs.validate_ons4(items)) + [None, None, None]
-        raw, metric_x100 = None, None
-    else:
-        raise DomainError("Unknown measure.", field="kind")
-    m = Measurement(
-        journey_id=journey_id,
-        kind=kind,
-        point=point,
-        on_date=on,
-        raw=raw,
-        metric_x100=metric_x100,
-        user_id=ctx.actor(s).id,
-        created_at=ctx.now(),
-        **{f"item{i + 1}": v for i, v in enumerate(vals)},
-    )
-    s.add(m)
-    s.flush()
-    return m
+    return _step(ctx, journey_id, "journey.decide", S.Decide(on, decision, reason), None, expected_version)
 
 
 def start(
@@ -643,27 +652,10 @@ def start(
     expected_version: int | None = None,
 ) -> JourneyRef:
     """The person signs up: the journey starts, and the first SWEMWBS is taken (if given)."""
-
-    def fn(s, journey, client):
-        changes = L.start(facts(journey, client), on, ctx.today())
-        extra = {}
-        if swemwbs_items is not None:
-            m = _measurement(s, ctx, journey.id, "start", on, swemwbs_items)
-            extra = {"measure": {"id": m.id, "point": "start", "raw": m.raw}}
-        return changes, extra
-
-    return _step(ctx, journey_id, "journey.start", fn, expected_version)
-
-
-def _last_activity(s: Session, journey_id: int) -> date | None:
-    """The latest onward referral, plan review or measure of a journey (a journey cannot end before it)."""
-    dates = [
-        s.exec(select(func.max(OnwardReferral.referral_date)).where(OnwardReferral.journey_id == journey_id)).one(),
-        s.exec(select(func.max(PlanReview.on_date)).where(PlanReview.journey_id == journey_id)).one(),
-        s.exec(select(func.max(Measurement.on_date)).where(Measurement.journey_id == journey_id)).one(),
-    ]
-    dates = [d if isinstance(d, date) or d is None else date.fromisoformat(str(d)[:10]) for d in dates]
-    return max((d for d in dates if d), default=None)
+    step = S.Start(on, tuple(swemwbs_items) if swemwbs_items is not None else None)
+    return _step(
+        ctx, journey_id, "journey.start", step, lambda s, j, ch: _with_measure(s, ctx, j, ch), expected_version
+    )
 
 
 def close(
@@ -676,23 +668,10 @@ def close(
     expected_version: int | None = None,
 ) -> JourneyRef:
     """Close a journey: completed (with evidence, end SWEMWBS), closed without start, or ended early."""
-
-    def fn(s, journey, client):
-        try:
-            r = L.EndReason(reason)
-        except ValueError:
-            raise DomainError("Choose a reason for closing.", field="end_reason") from None
-        text_ = clean_text(evidence, "evidence", max_len=4000, multiline=True)
-        f = facts(journey, client).with_changes({"last_activity_date": _last_activity(s, journey.id)})
-        changes = L.close(f, on, r, ctx.today(), text_)
-        changes["outcome_evidence"] = text_
-        extra = {}
-        if swemwbs_end is not None:
-            m = _measurement(s, ctx, journey.id, "end", on, swemwbs_end)
-            extra = {"measure": {"id": m.id, "point": "end", "raw": m.raw}}
-        return changes, extra
-
-    return _step(ctx, journey_id, "journey.close", fn, expected_version)
+    step = S.Close(on, reason, evidence, tuple(swemwbs_end) if swemwbs_end is not None else None)
+    return _step(
+        ctx, journey_id, "journey.close", step, lambda s, j, ch: _with_measure(s, ctx, j, ch), expected_version
+    )
 
 
 def reassign(ctx: Ctx, journey_ids: Sequence[int], to_username: str) -> list[JourneyRef]:
@@ -739,21 +718,12 @@ def reassign(ctx: Ctx, journey_ids: Sequence[int], to_username: str) -> list[Jou
 def add_goal(ctx: Ctx, journey_id: int, outcome: str, statement: str, target_date: date | None = None) -> int:
     with ctx.write() as s:
         journey, client = _load(s, ctx, journey_id)
-        L.check_plan_change(facts(journey, client))
+        f = step_facts(s, journey, client)
+        L.check_plan_change(f)  # the journey's state first, then the outcome named
         outcome_id = _code_id(s, PersonalOutcome, outcome, "personal outcome", "outcome")
-        text_ = L.check_goal_statement(clean_text(statement, "statement", max_len=1000, required=True) or "")
-        if target_date is not None and journey.start_date and target_date < journey.start_date:
-            raise DomainError("The target date cannot be before the start.", field="target_date")
+        ch = S.apply(f, S.Goal(outcome_id, statement, target_date), ctx.today())
         now = ctx.now()
-        goal = PlanGoal(
-            journey_id=journey.id,
-            outcome_id=outcome_id,
-            statement=text_,
-            target_date=target_date,
-            status=L.GoalStatus.NOT_STARTED.value,
-            created_at=now,
-            updated_at=now,
-        )
+        goal = PlanGoal(journey_id=journey.id, created_at=now, updated_at=now, **ch.goal)
         s.add(goal)
         s.flush()
         audit.record(
@@ -764,9 +734,12 @@ def add_goal(ctx: Ctx, journey_id: int, outcome: str, statement: str, target_dat
             goal.id,
             client_id=client.id,
             journey_id=journey.id,
-            after={"outcome_id": outcome_id, "statement": text_, "target_date": target_date},
+            after={"outcome_id": goal.outcome_id, "statement": goal.statement, "target_date": goal.target_date},
         )
         return goal.id
+
+
+GOAL_FIELDS = ("status", "statement", "target_date", "outcome_id")
 
 
 def update_goal(
@@ -787,49 +760,27 @@ def update_goal(
         if goal is None:
             raise NotFound("That goal does not exist.")
         journey, client = _load(s, ctx, goal.journey_id)
-        L.check_plan_change(facts(journey, client))
+        f = step_facts(s, journey, client)
+        L.check_plan_change(f)
         check_version(s, goal, expected_version, "plan_goal")
-        before = {
-            "status": goal.status,
-            "statement": goal.statement,
-            "target_date": goal.target_date,
-            "outcome_id": goal.outcome_id,
-        }
-        if status is not None:
-            try:
-                goal.status = L.GoalStatus(status).value
-            except ValueError:
-                raise DomainError("Choose a goal status.", field="status") from None
-        if statement is not None:
-            goal.statement = L.check_goal_statement(
-                clean_text(statement, "statement", max_len=1000, required=True) or ""
-            )
-        if target_date is not None:
-            if journey.start_date and target_date < journey.start_date:
-                raise DomainError("The target date cannot be before the start.", field="target_date")
-            goal.target_date = target_date
-        if outcome is not None:
-            goal.outcome_id = _code_id(s, PersonalOutcome, outcome, "personal outcome", "outcome")
-        after = {
-            "status": goal.status,
-            "statement": goal.statement,
-            "target_date": goal.target_date,
-            "outcome_id": goal.outcome_id,
-        }
-        b, a = audit.diff(before, after)
-        note_text = clean_text(note, "note", max_len=4000, multiline=True)
-        if note_text:
-            when = on or ctx.today()
-            if not isinstance(when, date):
-                raise DomainError("Give the note's date.", field="on")
-            if when > ctx.today():
-                raise DomainError("A progress note cannot be dated in the future.", field="on")
-            if journey.start_date and when < journey.start_date:
-                raise DomainError("A progress note cannot be dated before the start.", field="on")
-            s.add(
-                GoalNote(goal_id=goal.id, on_date=when, note=note_text, user_id=ctx.actor(s).id, created_at=ctx.now())
-            )
-            a["note"] = note_text
+        outcome_id = _code_id(s, PersonalOutcome, outcome, "personal outcome", "outcome") if outcome else None
+        step = S.GoalUpdate(
+            goal.id,
+            on or ctx.today(),
+            status,
+            note,
+            statement=statement,
+            target_date=target_date,
+            outcome_id=outcome_id,
+        )
+        ch = S.apply(f, step, ctx.today())
+        before = snapshot(goal, GOAL_FIELDS)
+        for k, v in (ch.goal or {}).items():
+            setattr(goal, k, v)
+        b, a = audit.diff(before, snapshot(goal, GOAL_FIELDS))
+        if ch.record is not None:
+            s.add(GoalNote(goal_id=goal.id, user_id=ctx.actor(s).id, created_at=ctx.now(), **ch.record))
+            a["note"] = ch.record["note"]
         if not a:
             return goal.version
         goal.version += 1
@@ -846,24 +797,14 @@ def record_review(
 ) -> JourneyRef:
     """A plan review (optionally with a SWEMWBS): the next review is scheduled from it."""
 
-    def fn(s, journey, client):
-        L.check_plan_change(facts(journey, client))
-        if not isinstance(on, date):
-            raise DomainError("Give the review date.", field="on")
-        if on > ctx.today():
-            raise DomainError("The review date cannot be in the future.", field="on")
-        if journey.start_date and on < journey.start_date:
-            raise DomainError("The review date cannot be before the start.", field="on")
-        text_ = clean_text(note, "note", max_len=4000, multiline=True)
-        s.add(PlanReview(journey_id=journey.id, on_date=on, note=text_, user_id=ctx.actor(s).id, created_at=ctx.now()))
-        extra = {"review": {"on": on, "note": text_}}
-        if swemwbs_items is not None:
-            m = _measurement(s, ctx, journey.id, "review", on, swemwbs_items)
-            extra["measure"] = {"id": m.id, "point": "review", "raw": m.raw}
-        last = journey.last_review_date
-        return {"last_review_date": max(on, last) if last else on}, extra
+    def write(s, journey, ch):
+        s.add(PlanReview(journey_id=journey.id, user_id=ctx.actor(s).id, created_at=ctx.now(), **ch.record))
+        extra = {"review": {"on": ch.record["on_date"], "note": ch.record["note"]}}
+        measure = _with_measure(s, ctx, journey, ch)
+        return extra | measure
 
-    return _step(ctx, journey_id, "journey.review", fn)
+    step = S.Review(on, note, tuple(swemwbs_items) if swemwbs_items is not None else None)
+    return _step(ctx, journey_id, "journey.review", step, write)
 
 
 def record_measure(
@@ -871,8 +812,9 @@ def record_measure(
 ) -> int:
     with ctx.write() as s:
         journey, client = _load(s, ctx, journey_id)
-        L.check_measure(facts(journey, client), point, on, ctx.today())
-        m = _measurement(s, ctx, journey.id, point, on, items, kind)
+        step = S.Measure(point, on, tuple(items) if items is not None else None, kind=kind)
+        ch = S.apply(step_facts(s, journey, client), step, ctx.today())
+        m = _measurement(s, ctx, journey.id, ch.measure or {})
         audit.record(
             s,
             ctx,
@@ -881,7 +823,7 @@ def record_measure(
             m.id,
             client_id=client.id,
             journey_id=journey.id,
-            after={"kind": kind, "point": point, "on": on, "raw": m.raw, "metric_x100": m.metric_x100},
+            after={"kind": m.kind, "point": m.point, "on": m.on_date, "raw": m.raw, "metric_x100": m.metric_x100},
         )
         return m.id
 
@@ -892,21 +834,11 @@ def record_measure(
 def make_onward(ctx: Ctx, journey_id: int, programme_id: int, on: date, note: str | None = None) -> int:
     with ctx.write() as s:
         journey, client = _load(s, ctx, journey_id)
-        L.check_onward(facts(journey, client), on, ctx.today())
         prog = s.get(Programme, programme_id) if programme_id is not None else None
-        if prog is None or not prog.active:
-            raise DomainError("Choose an active partner programme.", field="programme")
-        text_ = clean_text(note, "note", max_len=4000, multiline=True)
+        active = prog.id if prog is not None and prog.active else None
+        ch = S.apply(step_facts(s, journey, client), S.Onward(active, on, note), ctx.today())
         now = ctx.now()
-        o = OnwardReferral(
-            journey_id=journey.id,
-            programme_id=prog.id,
-            referral_date=on,
-            status="made",
-            note=text_,
-            created_at=now,
-            updated_at=now,
-        )
+        o = OnwardReferral(journey_id=journey.id, created_at=now, updated_at=now, **ch.onward)
         s.add(o)
         s.flush()
         sync_tasks(s, ctx, journey, client)
@@ -918,9 +850,28 @@ def make_onward(ctx: Ctx, journey_id: int, programme_id: int, on: date, note: st
             o.id,
             client_id=client.id,
             journey_id=journey.id,
-            after={"programme_id": prog.id, "referral_date": on, "note": text_},
+            after={"programme_id": o.programme_id, "referral_date": o.referral_date, "note": o.note},
         )
         return o.id
+
+
+def _load_onward(s: Session, ctx: Ctx, onward_id: int) -> tuple[OnwardReferral, Journey, Client]:
+    o = s.get(OnwardReferral, onward_id)
+    if o is None:
+        raise NotFound("That onward referral does not exist.")
+    journey, client = _load(s, ctx, o.journey_id)
+    return o, journey, client
+
+
+def _write_onward(s: Session, ctx: Ctx, o: OnwardReferral, journey: Journey, client: Client, ch: S.Changes) -> None:
+    for key, value in (ch.onward or {}).items():
+        setattr(o, key, value)
+    o.version += 1
+    o.updated_at = ctx.now()
+    s.add(o)
+    s.flush()
+    if ch.facts.state.is_open:
+        sync_tasks(s, ctx, journey, client)
 
 
 def partner_update(
@@ -928,36 +879,13 @@ def partner_update(
 ) -> str:
     """The partner reports back. Returns the onward referral's new status."""
     with ctx.write() as s:
-        o = s.get(OnwardReferral, onward_id)
-        if o is None:
-            raise NotFound("That onward referral does not exist.")
-        journey, client = _load(s, ctx, o.journey_id)
+        o, journey, client = _load_onward(s, ctx, onward_id)
         check_version(s, o, expected_version, "onward_referral")
-        try:
-            k = L.PartnerUpdate(kind)
-        except ValueError:
-            raise DomainError("Choose what the partner reported.", field="kind") from None
-        of = L.OnwardFacts(L.OnwardStatus(o.status), o.referral_date, o.start_date, o.end_date, o.last_update_date)
-        changes = L.partner_update(of, k, on, ctx.today())
-        text_ = clean_text(note, "note", max_len=4000, multiline=True)
+        ch = S.apply(step_facts(s, journey, client), S.PartnerReport(o.id, kind, on, note), ctx.today())
         before = {"status": o.status, "start_date": o.start_date, "end_date": o.end_date}
-        for key, value in changes.items():
-            setattr(o, key, value.value if isinstance(value, L.StrEnum) else value)
-        if o.first_update_date is None or on < o.first_update_date:
-            o.first_update_date = on
-        if k in L.NEEDS_FOLLOW_UP and L.state_of(facts(journey, client)) == L.State.STARTED:
-            o.feedback_pending_since = on
-        o.version += 1
-        o.updated_at = ctx.now()
-        s.add(o)
-        s.add(
-            PartnerUpdateRow(
-                onward_id=o.id, on_date=on, kind=k.value, note=text_, user_id=ctx.actor(s).id, created_at=ctx.now()
-            )
-        )
-        s.flush()
-        if L.state_of(facts(journey, client)).is_open:
-            sync_tasks(s, ctx, journey, client)
+        s.add(PartnerUpdateRow(onward_id=o.id, user_id=ctx.actor(s).id, created_at=ctx.now(), **ch.record))
+        _write_onward(s, ctx, o, journey, client, ch)
+        r = ch.record or {}
         audit.record(
             s,
             ctx,
@@ -971,9 +899,9 @@ def partner_update(
                 "status": o.status,
                 "start_date": o.start_date,
                 "end_date": o.end_date,
-                "kind": k.value,
-                "on": on,
-                "note": text_,
+                "kind": r["kind"],
+                "on": r["on_date"],
+                "note": r["note"],
             },
         )
         return o.status
@@ -982,20 +910,9 @@ def partner_update(
 def follow_up_feedback(ctx: Ctx, onward_id: int, note: str | None = None) -> None:
     """The navigator followed the person up after a partner said they stopped."""
     with ctx.write() as s:
-        o = s.get(OnwardReferral, onward_id)
-        if o is None:
-            raise NotFound("That onward referral does not exist.")
-        journey, client = _load(s, ctx, o.journey_id)
-        if o.feedback_pending_since is None:
-            raise DomainError("There is no partner feedback waiting to be followed up.", field="onward")
-        text_ = clean_text(note, "note", max_len=4000, multiline=True)
-        o.feedback_pending_since = None
-        o.version += 1
-        o.updated_at = ctx.now()
-        s.add(o)
-        s.flush()
-        if L.state_of(facts(journey, client)).is_open:
-            sync_tasks(s, ctx, journey, client)
+        o, journey, client = _load_onward(s, ctx, onward_id)
+        ch = S.apply(step_facts(s, journey, client), S.FollowUp(o.id, ctx.today(), note), ctx.today())
+        _write_onward(s, ctx, o, journey, client, ch)
         audit.record(
             s,
             ctx,
@@ -1004,7 +921,7 @@ def follow_up_feedback(ctx: Ctx, onward_id: int, note: str | None = None) -> Non
             o.id,
             client_id=client.id,
             journey_id=journey.id,
-            after={"note": text_},
+            after={"note": (ch.record or {}).get("note")},
         )
 
 
