@@ -444,3 +444,55 @@ def test_cli_import_exit_codes_and_summaries(tmp_path, capsys):
     assert "The file is empty" in output()[0]
     assert main(["--db", str(db), "import", str(tmp_path / "missing.csv")]) == 2
     assert "There is no file" in output()[1]
+
+
+# ---------------------------------------------------------------- the domain's refusals, on the right column
+
+ONWARD_HEADER = (
+    HEADER + ",swemwbs_end,onward_partner,onward_referral_date,onward_start_date,onward_end_date,onward_outcome\n"
+)
+_STARTED = dict(contact="2026-03-10", decision="accepted", decision_date="2026-03-11", start="2026-03-12")
+DOMAIN_CASES = {
+    "partner outcome that does not follow": (
+        row(**_STARTED) + ",,Kent Money Advice,2026-03-13,,2026-03-20,completed",
+        ("onward_outcome", "After 'made' the partner can report"),
+    ),
+    "onward referral before the start": (
+        row(**_STARTED) + ",,Kent Money Advice,2026-03-11,,,",
+        ("onward_referral_date", "cannot be before the start"),
+    ),
+    "onward referral of a rejected referral": (
+        row(decision="rejected", decision_date="2026-03-10", reject="other") + ",,Kent Money Advice,2026-03-13,,,",
+        ("onward_partner", "this journey is rejected"),
+    ),
+    "end SWEMWBS of a journey that never started": (
+        row(contact="2026-03-10", end="2026-03-12", end_reason="declined") + ",20,,,,,",
+        ("swemwbs_end", "needs a journey that started"),
+    ),
+    "end before the last contact": (
+        row(contact="2026-03-12", end="2026-03-11", end_reason="declined") + ",,,,,,",
+        ("end_date", "cannot be before the journey's last step"),
+    ),
+    "partner's end before its start": (
+        row(**_STARTED) + ",,Kent Money Advice,2026-03-13,2026-03-16,2026-03-15,completed",
+        ("onward_end_date", "cannot be before the programme start"),
+    ),
+    "attempt before the referral": (
+        row(attempts="2026-03-01") + ",,,,,,",
+        ("contact_attempts", "cannot be before the referral date"),
+    ),
+    "accepted with a reject reason": (
+        row(decision="accepted", decision_date="2026-03-11", reject="other") + ",,,,,,",
+        ("reject_reason", "no rejection reason"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(DOMAIN_CASES))
+def test_a_step_the_domain_refuses_is_reported_on_its_column(ctx, tmp_path, case):
+    body, (column, words) = DOMAIN_CASES[case]
+    before = dump(ctx)
+    report = importer.import_file(ctx, write(tmp_path, ONWARD_HEADER + body + "\n"))
+    assert [(line, col) for line, col, _ in report.errors] == [(2, column)], report.errors
+    assert words in report.errors[0][2]
+    assert dump(ctx) == before

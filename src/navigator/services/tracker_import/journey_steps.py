@@ -2,19 +2,16 @@
 
 The steps go in the order a journey lives them (contacts, decision, start, onward referral and the
 partner's reports, close), so that the domain's rules compare each date with the one before it and
-say which date is out of order. Each step carries its CSV column as its ``tag``.
+say which date is out of order. The steps are the domain's (``domain/steps.py``); each carries its CSV
+column as its ``tag``, and a ``DomainError``'s ``field`` with that tag gives the column to report.
 """
 
 from __future__ import annotations
 
-from navigator.domain import steps as domain_steps
+from navigator.domain import steps as S
 from navigator.services.casework import bulk
 from navigator.services.tracker_import.cells import Row
 from navigator.services.tracker_import.columns import PROVENANCE
-
-# The step types the bulk writer replays: its own for now, the domain's (domain/steps.py, the same fields)
-# once it replays through ``steps.apply``.
-S = bulk if hasattr(bulk, "PartnerReport") else domain_steps
 
 # A step's fields at fault -> the column, where it is not the step's own column (its tag).
 _FIELD_COLUMN = {
@@ -32,7 +29,7 @@ _FIELD_COLUMN = {
 _SWEMWBS_FIELDS = ("swemwbs", "raw") + tuple(f"item{i}" for i in range(1, 8))
 
 
-def steps_of(row: Row, programme_id: int | None) -> list:
+def steps_of(row: Row, programme_id: int | None) -> list[S.Step]:
     """The row's steps (``programme_id`` None: the row has no onward referral)."""
     v = row.v
     out: list = []
