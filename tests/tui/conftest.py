@@ -169,9 +169,8 @@ def tui_store(tui_template, tmp_path) -> tuple[str, dict[str, int]]:
     """A fresh copy of the fixed store: (url, journey ids)."""
     src, ids = tui_template
     dst = tmp_path / "store.sqlite3"
-    for suffix in ("", "-wal", "-shm"):
-        if Path(str(src) + suffix).exists():
-            shutil.copy(str(src) + suffix, str(dst) + suffix)
+    for path in src.parent.glob(src.name + "*"):  # the store, its -wal/-shm, and any file kept beside it
+        shutil.copy(path, str(dst) + path.name.removeprefix(src.name))
     return f"sqlite:///{dst}", ids
 
 

@@ -14,6 +14,8 @@ from navigator.services.setup import admin as A
 from navigator.tui.admin import AdminScreen
 from navigator.tui.admin.dialogs import EditDialog, InfoDialog
 
+from .helpers import press, settle
+
 SIZE = (140, 48)
 
 
@@ -26,20 +28,6 @@ class Host(App):
 
     def on_mount(self) -> None:
         self.push_screen(AdminScreen())
-
-
-async def settle(pilot) -> None:
-    """Let key handlers run, then the workers they started, then what those posted back."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()  # a save's dismissal starts the reload worker
-    await pilot.pause()
-
-
-async def press(pilot, *keys) -> None:
-    await pilot.press(*keys)
-    await settle(pilot)
 
 
 def dialog(app) -> EditDialog:

@@ -6,7 +6,7 @@ from navigator.services.context import Ctx
 from navigator.tui.screens.audit import AuditHistoryScreen
 from navigator.tui.screens.journey import JourneyScreen
 
-from .test_screens import make_app, press, screen_text, settle
+from .helpers import make_app, press, screen_text, settle
 
 
 async def test_team_lead_sees_the_journey_audit_history(tui_ctx):

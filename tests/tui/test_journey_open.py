@@ -11,11 +11,7 @@ from navigator.services.casework import queries
 from navigator.tui.app import NavigatorApp
 from navigator.tui.screens.journey import JourneyScreen
 
-
-async def settle(pilot) -> None:
-    for _ in range(5):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+from .helpers import settle
 
 
 def views(ctx, journey_id: int) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import date
 
 from navigator.services.casework import queries
-from navigator.tui.app import NavigatorApp
 from navigator.tui.forms import (
     CloseForm,
     ContactForm,
@@ -27,21 +26,16 @@ from navigator.tui.screens.caseload import CaseloadScreen
 from navigator.tui.screens.journey import JourneyScreen
 from navigator.tui.screens.today import TodayScreen
 
+from .helpers import make_app, screen_text
 from .test_forms import choose, save, settle, tick, type_into, type_swemwbs
 
 SIZE = (80, 24)
 
 
-def make_app(ctx) -> NavigatorApp:
-    app = NavigatorApp(ctx)
-    app.animation_level = "none"
-    return app
-
-
 async def shown(pilot) -> str:
     """The text on the screen now (after a repaint)."""
     await pilot.pause()
-    return "\n".join(strip.text for strip in pilot.app.screen._compositor.render_strips())
+    return screen_text(pilot.app)
 
 
 async def press(pilot, key: str) -> None:

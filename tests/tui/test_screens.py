@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-import types
+import dataclasses
 from datetime import date
 
 from textual.screen import ModalScreen
@@ -12,7 +11,8 @@ from textual.widgets import DataTable, Static
 from navigator.domain.errors import StoreError
 from navigator.services.casework import journeys as J
 from navigator.services.casework import queries
-from navigator.tui.app import NavigatorApp
+from navigator.tui import forms
+from navigator.tui.screens import journey as journey_screen
 from navigator.tui.screens.caseload import CaseloadScreen
 from navigator.tui.screens.error import ErrorDialog, ErrorScreen
 from navigator.tui.screens.find import FindScreen
@@ -20,38 +20,12 @@ from navigator.tui.screens.help import HelpScreen
 from navigator.tui.screens.journey import JourneyScreen
 from navigator.tui.screens.today import TodayScreen
 
-SIZE = (80, 24)
-
-
-def make_app(ctx, **kwargs) -> NavigatorApp:
-    app = NavigatorApp(ctx, **kwargs)
-    app.animation_level = "none"  # no tab underline animations to wait for
-    return app
-
-
-async def settle(pilot, delay: float = 0.0) -> None:
-    """Let timers fire, workers finish and their messages be handled."""
-    await pilot.pause(delay)
-    for _ in range(5):  # a worker's result may start another worker
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if all(w.is_finished for w in pilot.app.workers):
-            break
-
-
-async def press(pilot, *keys: str) -> None:
-    for key in keys:
-        await pilot.press(key)
-        await settle(pilot)
+from .helpers import SIZE, make_app, press, screen_text, settle
+from .helpers import table_column as _table_column
 
 
 def table_column(app, table_id: str, column: str) -> list[str]:
-    table = app.screen.query_one(table_id, DataTable)
-    return [str(getattr(v, "plain", v)).strip().lstrip("● ") for v in table.get_column(column)]
-
-
-def screen_text(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+    return [v.lstrip("● ") for v in _table_column(app, table_id, column)]
 
 
 # ---------------------------------------------------------------- Today
@@ -211,7 +185,7 @@ async def test_find_asks_a_reason_before_opening_someone_not_in_my_caseload(tui_
             queries.open_with_reason(self.app.ctx, opened[-1], "Covering for Nina today")
             self.dismiss(True)
 
-    monkeypatch.setitem(sys.modules, "navigator.tui.forms", types.SimpleNamespace(FindReasonForm=FindReasonForm))
+    monkeypatch.setattr(forms, "FindReasonForm", FindReasonForm)
     app = make_app(nav_ctx)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -294,7 +268,8 @@ async def test_a_save_reloads_journey_and_today_at_once(tui_ctx, monkeypatch):
             ref = J.log_contact(self.ctx, self.journey_id, date(2026, 11, 25), "phone", "spoke")
             self.dismiss(ref)
 
-    monkeypatch.setitem(sys.modules, "navigator.tui.forms", types.SimpleNamespace(ContactForm=ContactForm))
+    contact = journey_screen.ACTIONS_BY_NAME["contact"]
+    monkeypatch.setitem(journey_screen.ACTIONS_BY_NAME, "contact", dataclasses.replace(contact, form=ContactForm))
     app = make_app(tui_ctx)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -311,16 +286,6 @@ async def test_a_save_reloads_journey_and_today_at_once(tui_ctx, monkeypatch):
         assert "Ann Smith" not in [item.client_name for item in today.view.items]
         await press(pilot, "escape")
         assert app.screen is today
-
-
-async def test_a_missing_form_is_a_notification_not_a_crash(tui_ctx, monkeypatch):
-    monkeypatch.setitem(sys.modules, "navigator.tui.forms", types.SimpleNamespace())
-    app = make_app(tui_ctx)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await press(pilot, "n")
-        assert isinstance(app.screen, TodayScreen)
-        assert any("not available" in n.message for n in app._notifications)
 
 
 # ---------------------------------------------------------------- help, palette, errors
@@ -460,3 +425,87 @@ async def test_j_opens_the_persons_other_journey(tui_ctx):
         assert app.screen.detail.state == "completed"
         await press(pilot, "escape")
         assert isinstance(app.screen, TodayScreen)
+
+
+# ---------------------------------------------------------------- small things
+
+
+async def test_help_longer_than_the_screen_scrolls_with_the_keyboard(tui_ctx):
+    app = make_app(tui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_journey(tui_ctx.ids["dev"])  # the longest help: every journey action
+        await settle(pilot)
+        await press(pilot, "question_mark")
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        scroll = help_screen.query_one("#help-scroll")
+        assert scroll.max_scroll_y > 0, "the help fits: make the screen smaller"
+        assert "escape closes this help" in screen_text(app)  # the hint stays on the screen
+        await press(pilot, "end")
+        assert scroll.scroll_y == scroll.max_scroll_y
+        assert "Command palette" in screen_text(app)  # the last lines, reached by keys alone
+        await press(pilot, "home")
+        assert scroll.scroll_y == 0
+        await press(pilot, "pagedown")
+        assert scroll.scroll_y > 0
+        await press(pilot, "escape")
+        assert isinstance(app.screen, JourneyScreen)
+
+
+async def test_acting_as_someone_is_in_the_header_on_every_screen(tui_ctx):
+    from conftest import make_user
+    from navigator.services.context import Ctx
+    from tui.conftest import fixed
+
+    make_user(tui_ctx, "nora", "team_lead", ("Lot 2",))
+    acting = fixed(Ctx(tui_ctx.store, username="nora", acting_as="admin"))
+    app = make_app(acting)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        for key in ("t", "l", "f", "T", "W"):
+            await press(pilot, key)
+            header = screen_text(app).splitlines()[0]
+            assert "acting as nora (by admin)" in header, (key, header)
+        app.open_journey(tui_ctx.ids["gus"])
+        await settle(pilot)
+        assert "acting as nora (by admin)" in screen_text(app).splitlines()[0]
+
+    plain = make_app(tui_ctx)
+    async with plain.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        assert "acting as" not in screen_text(plain)
+
+
+def test_without_a_terminal_the_app_says_so_and_exits(tui_ctx, monkeypatch, capsys):
+    from navigator.tui import app as tui_app
+
+    class NotATerminal:
+        def isatty(self) -> bool:
+            return False
+
+    ran = []
+    monkeypatch.setattr(tui_app.App, "run", lambda self, *a, **k: ran.append(True))
+    for stream in ("stdin", "stdout"):
+        with monkeypatch.context() as m:
+            m.setattr(f"sys.{stream}", NotATerminal())
+            assert tui_app.run_app(tui_ctx, after_start=lambda: None) == 2
+    assert not ran  # the app never started, so nothing waits for keys that cannot come
+    assert "needs a terminal" in capsys.readouterr().err
+
+
+def test_today_says_due_not_overdue_by_zero_days_on_a_weekend():
+    from navigator.services.dto import TodayItem
+    from navigator.tui.screens.today import late_text
+
+    saturday, friday = date(2026, 11, 28), date(2026, 11, 27)
+
+    def item(due: date, overdue: int) -> TodayItem:
+        return TodayItem(1, 1, "NAV000001", "Ann Smith", "first_contact", "First contact", "Call", due, overdue, None)
+
+    assert late_text(item(friday, 0), saturday).plain == "due"  # no working day since Friday
+    assert late_text(item(saturday, 0), saturday).plain == "today"  # due on the Saturday itself
+    assert late_text(item(date(2026, 11, 26), 1), saturday).plain == "1 day"
+    assert late_text(item(date(2026, 11, 20), 5), saturday).plain == "5 days"
+    for due, late in ((friday, 0), (saturday, 0), (date(2026, 11, 20), 5)):
+        assert "0 day" not in late_text(item(due, late), saturday).plain

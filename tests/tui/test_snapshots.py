@@ -9,22 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from navigator.tui.app import NavigatorApp
+from .helpers import make_app, settle
 
 SIZES = [(80, 24), (160, 48)]
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-def make_app(ctx) -> NavigatorApp:
-    app = NavigatorApp(ctx)
-    app.animation_level = "none"
-    return app
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

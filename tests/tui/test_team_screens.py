@@ -16,7 +16,6 @@ from navigator.services.casework import queries
 from navigator.services.context import Ctx
 from navigator.services.returns.export import export_month
 from navigator.services.setup import admin as admin_service
-from navigator.tui.app import NavigatorApp
 from navigator.tui.screens.caseload import CaseloadScreen
 from navigator.tui.screens.journey import JourneyScreen
 from navigator.tui.screens.partners import PartnersScreen
@@ -27,42 +26,10 @@ from navigator.tui.screens.today import TodayScreen
 from navigator.tui.screens.trends import Chart, TrendsScreen
 from tui.conftest import fixed, referral
 
+from .helpers import cell_of, make_app, press, screen_text, settle
+from .helpers import table_column as column
+
 SIZE = (80, 24)
-
-
-def make_app(ctx) -> NavigatorApp:
-    app = NavigatorApp(ctx)
-    app.animation_level = "none"
-    return app
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    for _ in range(6):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if all(w.is_finished for w in pilot.app.workers):
-            break
-
-
-async def press(pilot, *keys: str) -> None:
-    for key in keys:
-        await pilot.press(key)
-        await settle(pilot)
-
-
-def screen_text(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
-def column(app, table_id: str, key: str) -> list[str]:
-    table = app.screen.query_one(table_id, DataTable)
-    return [str(getattr(v, "plain", v)).strip() for v in table.get_column(key)]
-
-
-def cell_of(app, table_id: str, row_key: str, column_key: str) -> str:
-    value = app.screen.query_one(table_id, DataTable).get_cell(row_key, column_key)
-    return str(getattr(value, "plain", value)).strip()
 
 
 async def choose(pilot, select_id: str, label: str) -> None:

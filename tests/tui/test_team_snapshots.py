@@ -12,23 +12,11 @@ from datetime import date
 import pytest
 
 from navigator.services.returns.export import export_month
-from navigator.tui.app import NavigatorApp
 from tui.conftest import referral
 
+from .helpers import make_app, settle
+
 SIZES = [(80, 24), (160, 48)]
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    for _ in range(4):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-def make_app(ctx) -> NavigatorApp:
-    app = NavigatorApp(ctx)
-    app.animation_level = "none"
-    return app
 
 
 def keys_then_settle(*keys: str):

@@ -12,7 +12,6 @@ showing store data reloads at once.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -22,36 +21,61 @@ from typing import Any
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
 from textual.screen import Screen
 
 from navigator.domain.errors import AccessDenied, DomainError, StoreError
+from navigator.tui.compat import QuietFatalErrors, own_bindings
 from navigator.tui.messages import DataChanged
-from navigator.tui.widgets import describe_error
+from navigator.tui.widgets import NeverRawControls, describe_error, shown
 
 NAV_ACTIONS = frozenset({"today", "caseload", "find", "new_referral", "back", "setup"})
 
+
+def _team_screen() -> type[Screen]:
+    from navigator.tui.screens.team import TeamScreen
+
+    return TeamScreen
+
+
+def _stuck_screen() -> type[Screen]:
+    from navigator.tui.screens.stuck import StuckScreen
+
+    return StuckScreen
+
+
+def _trends_screen() -> type[Screen]:
+    from navigator.tui.screens.trends import TrendsScreen
+
+    return TrendsScreen
+
+
+def _partners_screen() -> type[Screen]:
+    from navigator.tui.screens.partners import PartnersScreen
+
+    return PartnersScreen
+
+
+def _return_preview_screen() -> type[Screen]:
+    from navigator.tui.screens.return_preview import ReturnPreviewScreen
+
+    return ReturnPreviewScreen
+
+
 # Team leads' screens (team leads and admins; their services refuse navigators):
-# (name, key, title, what it shows, module in navigator.tui.screens, class)
-TEAM_SCREENS = (
-    ("team", "T", "Team", "Load per navigator; open a caseload, reassign", "team", "TeamScreen"),
-    ("stuck", "W", "Waiting and stuck", "Waiting to start, no partner update, reviews overdue", "stuck", "StuckScreen"),
+# (name, key, title, what it shows, the screen's class: imported when first asked for, not at start-up)
+TEAM_SCREENS: tuple[tuple[str, str, str, str, Callable[[], type[Screen]]], ...] = (
+    ("team", "T", "Team", "Load per navigator; open a caseload, reassign", _team_screen),
+    ("stuck", "W", "Waiting and stuck", "Waiting to start, no partner update, reviews overdue", _stuck_screen),
     (
         "trends",
         "R",
         "Trends",
         "Referrals, starts, completions, no-response closures, waits by month",
-        "trends",
-        "TrendsScreen",
+        _trends_screen,
     ),
-    ("partners", "P", "Partners", "Onward referrals per partner and programme", "partners", "PartnersScreen"),
-    (
-        "return_preview",
-        "M",
-        "Return preview",
-        "The monthly return before it is exported",
-        "return_preview",
-        "ReturnPreviewScreen",
-    ),
+    ("partners", "P", "Partners", "Onward referrals per partner and programme", _partners_screen),
+    ("return_preview", "M", "Return preview", "The monthly return before it is exported", _return_preview_screen),
 )
 
 
@@ -68,14 +92,13 @@ class NavigatorCommands(Provider):
         yield "Find a person", partial(app.run_action, "find"), "By name, ref, date of birth, postcode, NHS number (f)"
         yield "New referral", partial(app.run_action, "new_referral"), "Record a referral (n)"
         yield "Help: keys on this screen", partial(app.run_action, "help"), "Every binding of this screen (?)"
-        if app.has_admin_screen():
-            yield (
-                "Set up the service (admin)",
-                partial(app.run_action, "setup"),
-                "Users, reference data, partners, protocol, measures, calendar, letters (A)",
-            )
+        yield (  # the setup screen: its services refuse non-admins
+            "Set up the service (admin)",
+            partial(app.run_action, "setup"),
+            "Users, reference data, partners, protocol, measures, calendar, letters (A)",
+        )
         if app.is_team_lead():
-            for name, key, title, what, _module, _cls in TEAM_SCREENS:
+            for name, key, title, what, _screen in TEAM_SCREENS:
                 yield f"Team lead: {title}", partial(app.run_action, f"team_screen('{name}')"), f"{what} ({key})"
         seen: set[str] = set()
         for _key, binding in screen_bindings(screen):
@@ -111,13 +134,13 @@ _BASE_SCREEN_ACTIONS = frozenset(b.action for b in Screen.BINDINGS if isinstance
 
 def screen_bindings(screen: Screen):
     """(key, Binding) pairs a screen defines itself (not its widgets', not the app's, not Screen's own)."""
-    for key, binding in screen._bindings:
+    for key, binding in own_bindings(screen):
         if binding.system or binding.action in _BASE_SCREEN_ACTIONS:
             continue
         yield key, binding
 
 
-class NavigatorApp(App[int]):
+class NavigatorApp(QuietFatalErrors, App[int]):
     """The desk. ``NavigatorApp(ctx)``; ``NavigatorApp(None, error=message)`` shows only the error."""
 
     TITLE = "navigator"
@@ -175,10 +198,26 @@ class NavigatorApp(App[int]):
             self.install_screen(_caseload_screen, "caseload")  # imported when first shown
             self.install_screen(_find_screen, "find")
             self.set_timer(3, self.first_data_shown)  # in case the first screen has no data to show
-            who = self.ctx.username
-            if getattr(self.ctx, "acting_as", None):
-                who += f" (as by {self.ctx.acting_as})"
-            self.sub_title = who
+
+    # ---------------------------------------------------------------- what is shown
+    def format_title(self, title: str, sub_title: str) -> Content:
+        """The header: 'navigator — <screen>', and, with ``--as``, who the user is acting as, on every screen."""
+        content = super().format_title(shown(title), shown(sub_title))
+        acting_as = getattr(self.ctx, "acting_as", None) if self.ctx is not None else None
+        if acting_as:
+            content = Content.assemble(
+                content, (" — ", "dim"), (f"acting as {shown(self.ctx.username)} (by {shown(acting_as)})", "bold")
+            )
+        return content
+
+    def notify(self, message: str, *, title: str = "", markup: bool = False, **kwargs) -> None:
+        """Notifications are plain text: they may quote what a person typed (never read as markup)."""
+        super().notify(shown(message), title=shown(title), markup=False, **kwargs)
+
+    def get_line_filters(self):
+        return [*super().get_line_filters(), self._never_raw]
+
+    _never_raw = NeverRawControls()
 
     def first_data_shown(self) -> None:
         """The first screen shows its data: now warm what the other screens need, and run ``after_start``,
@@ -235,19 +274,10 @@ class NavigatorApp(App[int]):
             return
         self.push_screen(HelpScreen(self.screen))
 
-    @staticmethod
-    def has_admin_screen() -> bool:
-        import importlib.util
-
-        return importlib.util.find_spec("navigator.tui.admin") is not None
-
     async def action_setup(self) -> None:
         """The admin screen (users, reference data, partners, ...): its services refuse non-admins."""
-        try:
-            from navigator.tui.admin import AdminScreen
-        except ImportError:
-            self.notify("The setup screen is not available in this version.", severity="warning")
-            return
+        from navigator.tui.admin import AdminScreen
+
         if isinstance(self.screen, AdminScreen):
             return
         while len(self.screen_stack) > 1:
@@ -272,7 +302,7 @@ class NavigatorApp(App[int]):
         if spec is None or not self.is_team_lead():
             self.notify("Only a team lead or an admin can see that.", title="Not allowed", severity="error")
             return
-        screen_cls = getattr(importlib.import_module(f"navigator.tui.screens.{spec[4]}"), spec[5])
+        screen_cls = spec[4]()
         if isinstance(self.screen, screen_cls):
             return
         while len(self.screen_stack) > 1:
@@ -290,22 +320,22 @@ class NavigatorApp(App[int]):
             if journey_id is not None:
                 self.open_journey(journey_id)
 
-        self.open_form("ReferralForm", on_saved=saved)
+        from navigator.tui.forms import ReferralForm
+
+        self.open_form(ReferralForm, on_saved=saved)
 
     # ---------------------------------------------------------------- forms
     def open_form(
-        self, name: str, *args, journey_id: int | None = None, on_saved: Callable[[Any], None] | None = None
+        self,
+        form_cls: Callable[..., Screen],
+        *args,
+        journey_id: int | None = None,
+        on_saved: Callable[[Any], None] | None = None,
     ) -> bool:
-        """Push ``navigator.tui.forms.<name>(ctx, *args)``; on a save, broadcast DataChanged.
+        """Push ``form_cls(ctx, *args)`` (a form of ``navigator.tui.forms``); on a save, broadcast DataChanged.
 
-        Returns False (with a notification) if the form does not exist yet.
+        Returns False (the error shown) if the form could not be made (its record is gone, not allowed).
         """
-        try:
-            forms = importlib.import_module("navigator.tui.forms")
-            form_cls = getattr(forms, name)
-        except (ImportError, AttributeError):
-            self.notify("That form is not available in this version.", title="Not available", severity="warning")
-            return False
         try:
             form = form_cls(self.ctx, *args)
         except (DomainError, StoreError) as exc:
@@ -350,17 +380,23 @@ class NavigatorApp(App[int]):
         else:
             self.notify(str(describe_error(exc)), title="Something went wrong", severity="error", timeout=10)
 
-    def _fatal_error(self) -> None:
+    no_terminal = False  # run() found no terminal and did not start
+
+    def run(self, *args, headless: bool = False, **kwargs):
+        """Run the app; without a terminal (and not headless) return at once, with ``no_terminal`` set."""
+        if not headless and not has_terminal():
+            self.no_terminal = True
+            return None
+        return super().run(*args, headless=headless, **kwargs)
+
+    def fatal_error_message(self, error_name: str) -> str | None:
         """An unhandled exception: exit with a short message, never a traceback (it may hold personal data)."""
         if os.environ.get("NAVIGATOR_DEBUG"):
-            return super()._fatal_error()
-        name = type(self._exception).__name__ if self._exception is not None else "error"
-        self.bell()
-        self._exit_renderables.append(
-            f"navigator: an unexpected error ({name}). Nothing half-written was kept. "
+            return None
+        return (
+            f"navigator: an unexpected error ({error_name}). Nothing half-written was kept. "
             "Run `navigator doctor`, and report this with NAVIGATOR_DEBUG=1 output to your admin."
         )
-        self._close_messages_no_wait()
 
 
 def _caseload_screen() -> Screen:
@@ -375,6 +411,17 @@ def _find_screen() -> Screen:
     return FindScreen()
 
 
+NO_TERMINAL = (
+    "navigator: the app needs a terminal (its input or output is not one: a pipe, a file, a job without a "
+    "terminal). Run it in a terminal, or use a sub-command (navigator --help)."
+)
+
+
+def has_terminal() -> bool:
+    """Are both standard input and standard output a terminal (the app would wait forever otherwise)?"""
+    return all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout))
+
+
 def run_app(ctx, error: str | None = None, *, after_start: Callable[[], str | None] | None = None) -> int:
     """Run the desk on ``ctx`` (or, with ``ctx`` None, a screen explaining ``error``). Returns an exit code.
 
@@ -383,6 +430,9 @@ def run_app(ctx, error: str | None = None, *, after_start: Callable[[], str | No
     """
     app = NavigatorApp(ctx, error=error, after_start=after_start if ctx is not None else None, freeze_gc=True)
     app.run()
+    if app.no_terminal:
+        print(NO_TERMINAL, file=sys.stderr)
+        return 2
     if ctx is not None and after_start is not None and not app.background_started:
         warning = after_start()
         if warning:

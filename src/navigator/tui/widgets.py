@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from functools import partial
@@ -14,14 +16,103 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
+from textual.filter import LineFilter
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
-from textual.widgets._footer import FooterKey
 from textual.worker import get_current_worker
 
 from navigator.domain.errors import DomainError, StoreError
+from navigator.tui.compat import FooterKey, fixed_compact, mark_bindings_ready
 from navigator.tui.messages import DataChanged, Failed, Loaded
+
+# ---------------------------------------------------------------- user text is data
+
+# What a person typed is shown exactly as typed, never read as markup (Text/Content, markup=False), and
+# control characters already stored (an ANSI escape, a bell, a bidi override) are shown as visible
+# stand-ins, one character each (so the offsets of styles over the text stay right): C0 controls as
+# their Unicode "control pictures" (ESC as ␛), DEL as ␡, C1 controls and bidi embeddings/overrides as �.
+# Newlines and tabs stay (notes may have lines).
+_SHOWN = {i: 0x2400 + i for i in range(0x20) if chr(i) not in "\n\t"}
+_SHOWN[0x7F] = 0x2421
+_SHOWN.update({i: 0xFFFD for i in (*range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A))})
+_SHOWN_RE = re.compile("[" + "".join(re.escape(chr(c)) for c in _SHOWN) + "]")
+_NEVER_RAW = re.compile("[\x00-\x1f\x7f-\x9f]")  # what must never reach the terminal
+
+
+def shown(value: object) -> str:
+    """``value`` as text safe to show: control characters as visible stand-ins (see ``_SHOWN``)."""
+    text = "" if value is None else str(value)
+    return text.translate(_SHOWN) if _SHOWN_RE.search(text) else text
+
+
+def literal(value: object, style: str = "") -> Text:
+    """User text as a Rich Text: exactly as typed (no markup), controls visible."""
+    return Text(shown(value), style=style)
+
+
+def literal_text(text: Text) -> Text:
+    """A Text (whose styles are ours) with any control characters in it made visible, styles kept."""
+    if not _SHOWN_RE.search(text.plain):
+        return text
+    text = text.copy()
+    text.plain = text.plain.translate(_SHOWN)  # one character for one: the spans still fit
+    return text
+
+
+def options(pairs: Iterable[tuple[object, object]]) -> list[tuple[Text, object]]:
+    """(label, value) pairs for a Select / SelectionList whose labels may hold user text (a str label
+    would be read as markup)."""
+    return [(literal(label), value) for label, value in pairs]
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def displayable(value: Any) -> Any:
+    """A service's result with every string in it passed through ``shown`` (frozen dataclasses, tuples,
+    lists and dicts are rebuilt only where something changed). Screens show what they get from here, so
+    a control character stored in any field reaches the screen visible, never raw."""
+    if isinstance(value, str):
+        return value.translate(_SHOWN) if _SHOWN_RE.search(value) else value
+    if isinstance(value, (tuple, list)):
+        items = [displayable(v) for v in value]
+        if all(a is b for a, b in zip(items, value)):
+            return value
+        if isinstance(value, list):
+            return items
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    if isinstance(value, dict):
+        changed = {k: displayable(v) for k, v in value.items()}
+        return value if all(changed[k] is v for k, v in value.items()) else changed
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS.get(type(value))
+        if names is None:
+            names = _FIELDS[type(value)] = tuple(f.name for f in dataclasses.fields(value) if f.init)
+        changes = {}
+        for name in names:
+            old = getattr(value, name)
+            new = displayable(old)
+            if new is not old:
+                changes[name] = new
+        return dataclasses.replace(value, **changes) if changes else value
+    return value
+
+
+class NeverRawControls(LineFilter):
+    """The last guard (the app's line filter): a control character that got past ``shown`` somewhere is
+    dropped from the line (they take no cell, so the layout is unchanged) rather than written raw."""
+
+    def apply(self, segments: list, background) -> list:
+        if not any(_NEVER_RAW.search(segment.text) for segment in segments if not segment.control):
+            return segments
+        return [
+            segment
+            if segment.control or not _NEVER_RAW.search(segment.text)
+            else segment._replace(text=_NEVER_RAW.sub("", segment.text))
+            for segment in segments
+        ]
+
 
 # ---------------------------------------------------------------- formatting
 
@@ -41,17 +132,6 @@ def fmt_date(d: date | None, today: date | None = None, *, short: bool = False) 
     return f"{d.day} {d:%b %Y}"
 
 
-def fmt_iso(d: date | None) -> str:
-    return d.isoformat() if d else ""
-
-
-def overdue_text(days: int) -> str:
-    """How late something is, in working days (0 = due today)."""
-    if days <= 0:
-        return "due today"
-    return f"{plural(days, 'working day')} overdue"
-
-
 def fmt_metric(value: Decimal | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
@@ -60,10 +140,6 @@ def fmt_change(value: Decimal | None) -> str:
     if value is None:
         return ""
     return f"{'+' if value > 0 else ''}{value:.2f}"
-
-
-def age_on(dob: date, on: date) -> int:
-    return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
 
 
 def alert(app) -> str:
@@ -84,7 +160,7 @@ def kv_table(pairs: list[tuple[str, str | None]], width: int = 13) -> Table:
     grid.add_column(width=width, style="dim", no_wrap=True)
     grid.add_column(ratio=1, overflow="fold")
     for label, value in pairs:
-        grid.add_row(label, Text(value if value not in (None, "") else "-"))
+        grid.add_row(Text(label), literal(value) if value not in (None, "") else Text("-"))
     return grid
 
 
@@ -109,7 +185,32 @@ class Section(Vertical):
         self.query_one(".section-body", Static).update(body)
 
 
-class RowTable(DataTable):
+class PlainTable(DataTable):
+    """A DataTable whose cells are data: a str cell is shown as typed (the stock table reads it as markup),
+    and control characters in any cell are shown visible (``shown``)."""
+
+    @staticmethod
+    def _plain(cell: Any) -> Any:
+        if isinstance(cell, str):
+            return literal(cell)
+        if isinstance(cell, Text):
+            return literal_text(cell)
+        return cell
+
+    def add_row(self, *cells: Any, **kwargs: Any):
+        return super().add_row(*(self._plain(c) for c in cells), **kwargs)
+
+    def add_rows(self, rows: Iterable[Iterable[Any]]):
+        return super().add_rows([[self._plain(c) for c in row] for row in rows])
+
+    def update_cell(self, row_key, column_key, value: Any, *, update_width: bool = False) -> None:
+        super().update_cell(row_key, column_key, self._plain(value), update_width=update_width)
+
+    def update_cell_at(self, coordinate, value: Any, *, update_width: bool = False) -> None:
+        super().update_cell_at(coordinate, self._plain(value), update_width=update_width)
+
+
+class RowTable(PlainTable):
     """A row-cursor table: home/end go to the first/last row; says when it scrolls near its end."""
 
     BINDINGS = [
@@ -156,18 +257,16 @@ class NavFooter(Footer):
 
     def compose(self):
         for widget in super().compose():
-            if isinstance(widget, FooterKey) and getattr(widget, "_reactive_connect", None):
+            if isinstance(widget, FooterKey):
                 # The stock keys start compact and are then bound to the footer's (never changing) compact:
                 # two restyles per key per rebuild. Set the value once instead, with no binding.
-                widget.set_reactive(FooterKey.compact, self.compact)
-                widget.set_class(self.compact, "-compact", update=False)
-                widget._reactive_connect = None
+                fixed_compact(widget, self.compact)
             yield widget
 
     def bindings_changed(self, screen) -> None:
         if getattr(screen, "footer_hold", False):
             return
-        self._bindings_ready = True
+        mark_bindings_ready(self)
         if not screen.app.app_focus:
             return
         if self.is_attached and screen is self.screen and not self._pending:
@@ -295,7 +394,7 @@ class DataScreen(Screen):
     def _service_call(self, key: str, fn: Callable[..., Any], args: tuple, kwargs: dict, seq: int) -> None:
         worker = get_current_worker()
         try:
-            result = fn(*args, **kwargs)
+            result = displayable(fn(*args, **kwargs))  # what a person typed reaches the screen visible, never raw
         except BaseException as exc:
             if not worker.is_cancelled:
                 self.post_message(Failed(key, describe_error(exc), seq))

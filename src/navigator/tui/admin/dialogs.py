@@ -32,6 +32,7 @@ from navigator.domain.errors import (
     StoreError,
     ValidationErrors,
 )
+from navigator.tui.widgets import options
 
 
 @dataclass(frozen=True)
@@ -120,14 +121,14 @@ class EditDialog(ModalScreen[Any]):
         wid = f"f-{f.name}"
         if f.kind == "select":
             return Select(
-                list(f.options),
+                options(f.options),
                 value=f.value if f.value is not None else Select.NULL,
                 allow_blank=f.value is None,
                 id=wid,
             )
         if f.kind == "multi":
             chosen = set(f.value or ())
-            return SelectionList[str](*[(label, value, value in chosen) for label, value in f.options], id=wid)
+            return SelectionList[str](*[(label, value, value in chosen) for label, value in options(f.options)], id=wid)
         if f.kind == "bool":
             return Checkbox(f.label, value=bool(f.value), id=wid)
         if f.kind == "textarea":

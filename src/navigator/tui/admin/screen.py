@@ -30,6 +30,7 @@ from navigator.services.casework import letters
 from navigator.services.setup import admin as A
 from navigator.services.setup import config_io
 from navigator.tui.admin.dialogs import EditDialog, Field, InfoDialog, failure_text
+from navigator.tui.widgets import PlainTable
 
 TABS = ("users", "reference", "partners", "protocol", "measures", "calendar", "letters", "transfer")
 TAB_TITLES = (
@@ -132,7 +133,7 @@ class AdminScreen(Screen):
             for name in TABS:
                 with TabPane(TAB_TITLES[TABS.index(name)], id=f"tab-{name}"):
                     yield Static(TAB_HELP[name], classes="tab-help", markup=False)
-                    yield DataTable(id=f"t-{name}", cursor_type="row", zebra_stripes=True)
+                    yield PlainTable(id=f"t-{name}", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -432,7 +433,7 @@ class AdminScreen(Screen):
                         )
                     )
                 else:
-                    self.notify(f"{u.username} is deactivated; they had no open journeys.")
+                    self.notify(f"{u.username} is deactivated; they had no open journeys.", markup=False)
 
             self.open(
                 f"Deactivate {u.username}?",
@@ -856,7 +857,7 @@ class AdminScreen(Screen):
             ],
             save,
             save_label="Export",
-            after=lambda p: self.notify(f"Configuration written to {p}."),
+            after=lambda p: self.notify(f"Configuration written to {p}.", markup=False),
         )
 
     def add_transfer(self) -> None:

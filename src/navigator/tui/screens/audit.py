@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -12,7 +11,7 @@ from textual.worker import get_current_worker
 
 from navigator.services.operations import sar
 from navigator.services.operations.sar import AuditHistory
-from navigator.tui.widgets import describe_error
+from navigator.tui.widgets import PlainTable, describe_error, displayable, literal
 
 
 def _value(v) -> str:
@@ -50,8 +49,8 @@ class AuditHistoryScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("Audit history: loading…", id="audit-title")
-            yield DataTable(id="audit-table", cursor_type="row", zebra_stripes=True)
+            yield Static("Audit history: loading…", id="audit-title", markup=False)
+            yield PlainTable(id="audit-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -61,7 +60,7 @@ class AuditHistoryScreen(ModalScreen[None]):
     def _load(self) -> None:
         worker = get_current_worker()
         try:
-            history = sar.journey_audit_history(self.app.ctx, self.journey_id)
+            history = displayable(sar.journey_audit_history(self.app.ctx, self.journey_id))
         except Exception as exc:
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._failed, exc)
@@ -70,11 +69,11 @@ class AuditHistoryScreen(ModalScreen[None]):
             self.app.call_from_thread(self._show, history)
 
     def _failed(self, exc: BaseException) -> None:
-        self.query_one("#audit-title", Static).update(escape(str(describe_error(exc))))
+        self.query_one("#audit-title", Static).update(literal(describe_error(exc)))
 
     def _show(self, history: AuditHistory) -> None:
         self.query_one("#audit-title", Static).update(
-            escape(f"Audit history: {history.client_name} ({history.client_ref}), {len(history.events)} events")
+            literal(f"Audit history: {history.client_name} ({history.client_ref}), {len(history.events)} events")
         )
         table = self.query_one(DataTable)
         table.clear()

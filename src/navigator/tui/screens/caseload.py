@@ -22,6 +22,7 @@ from navigator.tui.widgets import (
     RowTable,
     alert,
     fmt_date,
+    options,
 )
 
 PAGE = 100  # rows fetched at a time
@@ -148,7 +149,7 @@ class CaseloadScreen(DataScreen):
             yield Select([], prompt="All localities", id="locality-filter")
             # team leads and admins: whose caseload (shown once the reference data says who may)
             me = self.navigator or self.app.ctx.username
-            yield Select([(me, me)], value=me, id="navigator-filter", allow_blank=False)
+            yield Select(options([(me, me)]), value=me, id="navigator-filter", allow_blank=False)
         yield RowTable(id="caseload-table", zebra_stripes=True, cell_padding=0)
         yield Static("", id="caseload-status", classes="status")
         yield NavFooter()
@@ -223,7 +224,7 @@ class CaseloadScreen(DataScreen):
     def loaded_reference(self, result: tuple, seq: int) -> None:
         ref, actor = result
         select = self.query_one("#locality-filter", Select)
-        select.set_options([(f"{loc.name} ({loc.lot_code})", loc.name) for loc in ref.localities])
+        select.set_options(options((f"{loc.name} ({loc.lot_code})", loc.name) for loc in ref.localities))
         if actor.is_team_lead:
             navigators = [
                 (u.username, u.username) for u in ref.navigators if u.role in ("navigator", "team_lead", "admin")
@@ -232,7 +233,7 @@ class CaseloadScreen(DataScreen):
                 navigators.append((f"{self.navigator} (inactive)", self.navigator))  # a leaver's journeys
             picker = self.query_one("#navigator-filter", Select)
             with picker.prevent(Select.Changed):
-                picker.set_options(navigators)
+                picker.set_options(options(navigators))
                 picker.value = self.navigator or actor.username
             picker.display = True
             self._fit_filters()
@@ -418,7 +419,9 @@ class CaseloadScreen(DataScreen):
         if not ids:
             return
 
+        from navigator.tui.forms import ReassignForm
+
         def saved(result) -> None:
             self.marked.clear()
 
-        self.app.open_form("ReassignForm", ids, on_saved=saved)
+        self.app.open_form(ReassignForm, ids, on_saved=saved)

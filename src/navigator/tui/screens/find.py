@@ -134,10 +134,12 @@ class FindScreen(DataScreen):
             self.app.open_journey(hit.latest_journey_id)
             return
 
+        from navigator.tui.forms import FindReasonForm
+
         def reason_given(result) -> None:
             self.app.open_journey(hit.latest_journey_id)
 
-        self.app.open_form("FindReasonForm", hit.client_id, on_saved=reason_given)
+        self.app.open_form(FindReasonForm, hit.client_id, on_saved=reason_given)
 
     def action_focus_query(self) -> None:
         self.query_one("#find-query", Input).focus()

@@ -9,6 +9,8 @@ from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from navigator.tui.compat import own_bindings
+
 
 def _line(key: str, description: str, available: bool) -> Content:
     if available:
@@ -53,7 +55,7 @@ class HelpScreen(ModalScreen[None]):
                 state = self.target.check_action(binding.action, ())
                 own.append((binding.action, app.get_key_display(binding), binding.description, state is True))
         everywhere = []
-        for _key, binding in app._bindings:
+        for _key, binding in own_bindings(app):
             if binding.description and not binding.system:
                 state = app.check_action(binding.action, ())
                 everywhere.append(
@@ -80,6 +82,17 @@ class HelpScreen(ModalScreen[None]):
                     yield Static(Content.from_markup("[b]$title[/]", title=title), classes="help-section")
                     yield Static(Content("\n").join(_line(*row) for row in rows), classes="help-keys")
             yield Static("escape closes this help", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self._fit()
+        self.query_one("#help-scroll").focus()  # up, down, page up/down, home, end scroll it
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Longer than the screen: the list scrolls inside the dialog (its title and hint stay in view)."""
+        self.query_one("#help-scroll").styles.max_height = max(3, self.app.size.height - 10)
 
     def action_close(self) -> None:
         self.dismiss(None)

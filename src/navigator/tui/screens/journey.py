@@ -16,17 +16,20 @@ from textual.content import Content
 from textual.events import Resize, ScreenResume
 from textual.widgets import DataTable, Header, Sparkline, Static, TabbedContent, TabPane
 
+from navigator.domain.dates import age_on
 from navigator.services.casework import queries
 from navigator.services.dto import GoalView, JourneyDetail, OnwardView
+from navigator.tui import forms
+from navigator.tui.forms import FormScreen
 from navigator.tui.messages import Failed
 from navigator.tui.widgets import (
     DataScreen,
     NavFooter,
     RowTable,
     Section,
-    age_on,
     alert,
     describe_error,
+    displayable,
     fmt_change,
     fmt_date,
     fmt_metric,
@@ -44,25 +47,25 @@ class JourneyAction:
     action: str
     key: str
     description: str
-    form: str
+    form: type[FormScreen]
     needs: str | None  # the service action (JourneyDetail.available_actions) it needs, if any
     target: str  # what the form is given: journey, goal, onward, pending, client, journeys
 
 
 JOURNEY_ACTIONS = (
-    JourneyAction("contact", "c", "Contact", "ContactForm", "contact", "journey"),
-    JourneyAction("decide", "d", "Decision", "DecisionForm", "decide", "journey"),
-    JourneyAction("start", "s", "Start", "StartForm", "start", "journey"),
-    JourneyAction("add_goal", "g", "Add goal", "GoalForm", "plan", "journey"),
-    JourneyAction("goal_progress", "p", "Goal progress", "GoalProgressForm", "plan", "goal"),
-    JourneyAction("review", "v", "Plan review", "ReviewForm", "plan", "journey"),
-    JourneyAction("measure", "m", "Measure", "MeasureForm", "measure", "journey"),
-    JourneyAction("onward", "o", "Onward referral", "OnwardForm", "onward", "journey"),
-    JourneyAction("partner_update", "u", "Partner update", "PartnerUpdateForm", None, "onward"),
-    JourneyAction("follow_up", "k", "Follow up feedback", "FeedbackFollowUpForm", None, "pending"),
-    JourneyAction("close", "x", "Close", "CloseForm", "close", "journey"),
-    JourneyAction("reassign", "r", "Reassign", "ReassignForm", "reassign", "journeys"),
-    JourneyAction("edit_person", "e", "Edit person", "ClientEditForm", None, "client"),
+    JourneyAction("contact", "c", "Contact", forms.ContactForm, "contact", "journey"),
+    JourneyAction("decide", "d", "Decision", forms.DecisionForm, "decide", "journey"),
+    JourneyAction("start", "s", "Start", forms.StartForm, "start", "journey"),
+    JourneyAction("add_goal", "g", "Add goal", forms.GoalForm, "plan", "journey"),
+    JourneyAction("goal_progress", "p", "Goal progress", forms.GoalProgressForm, "plan", "goal"),
+    JourneyAction("review", "v", "Plan review", forms.ReviewForm, "plan", "journey"),
+    JourneyAction("measure", "m", "Measure", forms.MeasureForm, "measure", "journey"),
+    JourneyAction("onward", "o", "Onward referral", forms.OnwardForm, "onward", "journey"),
+    JourneyAction("partner_update", "u", "Partner update", forms.PartnerUpdateForm, None, "onward"),
+    JourneyAction("follow_up", "k", "Follow up feedback", forms.FeedbackFollowUpForm, None, "pending"),
+    JourneyAction("close", "x", "Close", forms.CloseForm, "close", "journey"),
+    JourneyAction("reassign", "r", "Reassign", forms.ReassignForm, "reassign", "journeys"),
+    JourneyAction("edit_person", "e", "Edit person", forms.ClientEditForm, None, "client"),
 )
 ACTIONS_BY_NAME = {a.action: a for a in JOURNEY_ACTIONS}
 
@@ -137,7 +140,7 @@ def open_journey(app, journey_id: int) -> None:
 
     def read() -> None:
         try:
-            result: JourneyDetail | BaseException = queries.journey_detail(app.ctx, journey_id)
+            result: JourneyDetail | BaseException = displayable(queries.journey_detail(app.ctx, journey_id))
         except Exception as exc:
             result = describe_error(exc)
 
@@ -236,8 +239,9 @@ class JourneyScreen(DataScreen):
     def on_resize(self, event: Resize) -> None:
         self._apply_width(event.size.width)
 
-    def _on_screen_resume(self, event: ScreenResume) -> None:
-        # Runs before Screen's own handler. Pushed just after mounting, every widget's styles are fresh:
+    @on(ScreenResume)
+    def _first_resume(self, event: ScreenResume) -> None:
+        # A handler of this class runs before Screen's own (handlers are called down the class hierarchy). Pushed just after mounting, every widget's styles are fresh:
         # restyling all of them again would cost the first frame a few tens of milliseconds.
         if not self._resumed:
             self._resumed = True
@@ -789,11 +793,8 @@ class JourneyScreen(DataScreen):
         """Produce a letter (opt-in, referrer notice, partner summary, ...) and record it on the timeline."""
         if self.detail is None:
             return
-        try:
-            from navigator.tui.admin.letter_dialog import letter_dialog
-        except ImportError:
-            self.notify("Letters are not available in this version.", severity="warning")
-            return
+        from navigator.tui.admin.letter_dialog import letter_dialog
+
         journey_id = self.detail.id
 
         def done(result) -> None:

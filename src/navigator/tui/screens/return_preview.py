@@ -32,6 +32,7 @@ from navigator.tui.widgets import (
     fmt_date,
     plural,
 )
+from navigator.tui.widgets import options as literal_options
 
 LABELS = {
     "referrals_received": "Referrals received",
@@ -192,7 +193,7 @@ class ReturnPreviewScreen(DataScreen):
             current = f"{ALL}|{ALL}"
             self.place = (ALL, ALL)
         with select.prevent(Select.Changed):
-            select.set_options(options)
+            select.set_options(literal_options(options))
             select.value = current
 
     # ---------------------------------------------------------------- rendering

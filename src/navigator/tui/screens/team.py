@@ -351,4 +351,6 @@ class TeamScreen(PanedScreen):
 
     def loaded_ids(self, ids: tuple[int, ...], seq: int) -> None:
         if ids:
-            self.app.open_form("ReassignForm", list(ids))
+            from navigator.tui.forms import ReassignForm
+
+            self.app.open_form(ReassignForm, list(ids))

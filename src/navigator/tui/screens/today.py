@@ -41,20 +41,27 @@ def header_prompt(person_width: int = 24) -> Table:
     return grid
 
 
+def late_text(item: TodayItem, today=None, late_style: str = "bold red") -> Text:
+    """How late: working days overdue; 'today' when due today; 'due' when the date has passed but no working
+    day has since (on a weekend or bank holiday, for Friday's tasks): never 'overdue by 0 days'."""
+    if item.overdue_days > 0:
+        return Text(plural(item.overdue_days, "day"), style=late_style)
+    if today is not None and item.due_date > today:
+        return Text("")
+    if today is not None and item.due_date < today:
+        return Text("due", style="bold")
+    return Text("today", style="bold")
+
+
 def item_prompt(item: TodayItem, today=None, person_width: int = 24, late_style: str = "bold red") -> Table:
     """One line: the due date, how late (working days), the person and ref, and what to do."""
     grid = _grid(person_width)
-    late = (
-        Text("today", style="bold")
-        if item.overdue_days <= 0
-        else Text(plural(item.overdue_days, "day"), style=late_style)
-    )
     grid.add_row(
         fmt_date(item.due_date, today, short=True),
-        late,
+        late_text(item, today, late_style),
         Text(item.client_name, style="bold"),
         Text(item.client_ref, style="dim"),
-        item.what,
+        Text(item.what),
     )
     return grid
 

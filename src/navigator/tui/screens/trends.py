@@ -17,6 +17,7 @@ from navigator.services.casework.team import TrendsView
 from navigator.services.setup.reference import reference
 from navigator.tui.screens.team import Col, PanedScreen, cell, set_columns
 from navigator.tui.widgets import NavFooter, RowTable, Title, fmt_date
+from navigator.tui.widgets import options as literal_options
 
 PANES = (("trends-activity", "Activity"), ("trends-wait", "Waiting time"), ("trends-figures", "Figures"))
 SERIES = (
@@ -129,7 +130,7 @@ class TrendsScreen(PanedScreen):
             options = [("The whole service", "service:")]
             if value != "service:":
                 options.append((self.scope[1] or value, value))
-            yield Select(options, value=value, allow_blank=False, id="trends-scope")
+            yield Select(literal_options(options), value=value, allow_blank=False, id="trends-scope")
             yield self.pane_tabs()
         with Horizontal(id="trends-body"):
             with Vertical(id="trends-activity", classes="pane"):
@@ -170,7 +171,7 @@ class TrendsScreen(PanedScreen):
             options.append((self.scope[1] or current, current))
         select = self.query_one("#trends-scope", Select)
         with select.prevent(Select.Changed):
-            select.set_options(options)
+            select.set_options(literal_options(options))
             select.value = current
 
     def loaded_trends(self, view: TrendsView, seq: int) -> None:
