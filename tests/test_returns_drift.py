@@ -172,3 +172,55 @@ def test_a_locality_added_after_sending_is_not_drift(sent):
     assert not any(f.locality == "New Town" for f in d.figures)
     assert not any(f.moved for f in d.figures if f.lot == "Lot 3")
     assert len(d.figures) == 17 * 19
+
+
+def _fresh_final(sent, tmp_path, **kw):
+    """A return of September sent again now (after Tess's edits): nothing has moved since."""
+    res = E.export_month(sent["admin"], SEPT, tmp_path / "again.sqlite", final=True, **kw)
+    assert not R.drift(sent["admin"], res.sent_id).moved
+    return res.sent_id
+
+
+def test_a_rename_moves_nothing_and_returns_show_is_empty(sent, tmp_path, capsys):
+    from navigator.cli import main
+    from navigator.services.setup.reference_data import rename_reference
+
+    sent_id = _fresh_final(sent, tmp_path)
+    rename_reference(sent["admin"], "locality", "Maidstone", "Maidstone Town")
+    d = R.drift(sent["admin"], sent_id)
+    assert d.moved == () and len(d.figures) == 17 * 19
+    assert figure(d, "starts", "Lot 2", "Maidstone Town").sent_value == 1  # shown under today's name
+    rc = main(["--db", str(sent["path"]), "returns", "show", SEPT])
+    out = " ".join(capsys.readouterr().out.split())
+    assert rc == 0 and "0 of 323 figures have moved since" in out and "no longer counted" not in out
+
+
+def test_a_person_who_moves_later_moves_no_figure(sent, tmp_path):
+    sent_id = _fresh_final(sent, tmp_path)
+    with sent["admin"].read() as s:
+        from navigator.store.models import Journey
+
+        client_id = s.get(Journey, sent["c"]).client_id
+    J.update_client(sent["admin"], client_id, ClientInput("Charlie", "Drift", date(1985, 6, 1), "Thanet", imd_decile=1))
+    assert R.drift(sent["admin"], sent_id).moved == ()
+
+
+def test_drift_is_in_the_sent_returns_own_rounding_and_lists_only_edits(sent, tmp_path):
+    sent_id = _fresh_final(sent, tmp_path, options=R.ReturnOptions(round_to=5))
+    # one more September referral in Maidstone: received 3 -> 4, still 5 when rounded to 5
+    d_id = referral(sent["lead"], "Delta", "Maidstone", date(2026, 9, 25))
+    J.log_contact(sent["lead"], d_id, date(2026, 9, 28), "phone", "spoke")
+    from navigator.services.casework import queries as Q
+
+    Q.journey_detail(sent["lead"], d_id)  # a view: audited, but not an edit
+    d = R.drift(sent["admin"], sent_id)
+    service = figure(d, "referrals_received")
+    assert (service.sent_value, service.today_value, service.moved) == (5, 5, False)
+    assert service not in d.moved
+    moved = {(f.measure, f.lot, f.locality) for f in d.moved}
+    assert ("referrals_received", "Lot 2", "Maidstone") in moved  # 2 -> 3: 0 -> 5 when rounded
+    for f in d.moved:
+        assert f.sent_text != f.today_text
+        for j in f.journeys:
+            assert not any(e.action.startswith("view.") for e in j.edits)
+            assert j.journey_id == d_id and "journey.receive" in [e.action for e in j.edits]
