@@ -278,3 +278,49 @@ def test_sigkill_during_an_import_leaves_all_or_nothing(ctx, db_path, tmp_path):
         if n == rows and not pending:
             break
     assert "taken back" in outcomes
+
+
+def test_one_import_at_a_time_and_a_dead_ones_marker_is_taken_back(ctx, tmp_path):
+    import os
+    import socket
+
+    from navigator.domain.errors import DomainError
+    from navigator.services.context import put_setting
+
+    path = write(tmp_path, HEADER + "\n" + row() + "\n")
+    alive = {"id": "x", "file": "other.csv", "pid": os.getpid(), "host": socket.gethostname(), "journeys": []}
+    with ctx.write() as s:
+        put_setting(s, writing.PENDING, alive, ctx.now())
+    with pytest.raises(DomainError, match=r"Another import \(other.csv\) is being written"):
+        importer.import_file(ctx, path)
+    assert importer.recover(ctx) is None  # its process is running: not taken back
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    with ctx.write() as s:
+        put_setting(s, writing.PENDING, alive | {"pid": int(gone.stdout)}, ctx.now())
+    report = importer.import_file(ctx, path)  # the dead one's marker is taken back first
+    assert report.ok and report.journeys_created == 1
+    with ctx.read() as s:
+        assert s.get(Setting, writing.PENDING) is None
+        assert [e.action for e in s.exec(select(AuditEvent).order_by(AuditEvent.id)).all()][-1] == "import"
+        assert len(s.exec(select(AuditEvent).where(AuditEvent.action == "import.undo")).all()) == 1
+
+
+def test_the_import_command_takes_back_an_interrupted_import_first(tmp_path, capsys):
+    from navigator.cli import main
+    from navigator.services.context import Ctx, put_setting
+    from navigator.store.engine import open_store
+
+    db = tmp_path / "cli.sqlite3"
+    assert main(["--db", str(db), "init", "--template", "kent"]) == 0
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    store = open_store(f"sqlite:///{db}", create=False)
+    ctx = Ctx(store)
+    with ctx.write() as s:
+        marker = {"id": "x", "file": "old.csv", "pid": int(gone.stdout), "host": __import__("socket").gethostname()}
+        put_setting(s, writing.PENDING, marker, ctx.now())
+    store.dispose()
+    capsys.readouterr()
+    assert main(["--db", str(db), "import", str(Path(__file__).parent / "data" / "tracker_good.csv")]) == 0
+    out, err = capsys.readouterr()
+    assert "An earlier import was interrupted" in " ".join(err.split())
+    assert "8 rows imported" in " ".join(out.split())

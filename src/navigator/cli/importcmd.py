@@ -1,7 +1,8 @@
 """`navigator import FILE.csv [--dry-run]`: bring a referral tracker's history into the store.
 
 All or nothing: every row is checked first; if any is bad nothing is written and
-every bad row is listed (line, column, reason). Exit code 0 when the file is good
+every bad row is listed (line, column, reason). A good file is written in short
+batches (others keep working); an import interrupted half-way is taken back. Exit code 0 when the file is good
 (imported, or checked with --dry-run), 1 when rows are bad.
 """
 
@@ -13,7 +14,9 @@ first_name, last_name, date_of_birth, locality, navigator, referral_source, rece
 optional ones). Every row is checked first; if any row is bad nothing is written and every bad row
 is listed with its line, column and reason. Re-importing a file changes nothing already imported
 (a journey is identified by client_ref + received_date). Unknown navigators and partners are
-created and listed. --dry-run checks and reports only.
+created and listed; a blank onward_programme is the partner's "Not specified". Others can keep
+working while the file is written (in short batches); an import interrupted half-way is taken back by
+the next one. --dry-run checks and reports only.
 """
 
 MAX_SHOWN = 200
@@ -36,6 +39,7 @@ def run(args) -> int:
         TextColumn,
         TimeElapsedColumn,
     )
+    from rich.text import Text
 
     from navigator.cli import CommandError, console, context_from_args, err_console
     from navigator.services.tracker_import import importer
@@ -45,6 +49,15 @@ def run(args) -> int:
         raise CommandError(f"There is no file {path}. Give the path of the tracker CSV.")
     store, ctx = context_from_args(args)
     try:
+        if not args.dry_run:
+            taken_back = importer.recover(ctx)  # an earlier import killed half-way
+            if taken_back is not None:
+                err_console.print(
+                    Text(
+                        f"An earlier import was interrupted; what it had written is taken back "
+                        f"({taken_back.get('journeys', 0):,} journeys, {taken_back.get('clients', 0):,} people)."
+                    )
+                )
         big = path.stat().st_size > 200_000
         if big:
             with Progress(
