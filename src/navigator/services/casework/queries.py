@@ -183,7 +183,7 @@ def caseload(
             where.append(f"j.state IN ({', '.join(':' + k for k in keys)})")
             params.update(dict(zip(keys, states)))
         elif open_only:
-            where.append("j.state IN ('received', 'accepted', 'started')")
+            where.append(f"j.state IN ({L.sql_in(L.OPEN_STATES)})")
         if locality:
             where.append("lower(loc.name) = :loc")
             params["loc"] = locality.strip().lower()

@@ -31,6 +31,7 @@ from decimal import Decimal
 from sqlalchemy import and_, case, func, or_, select, true
 from sqlmodel import Session
 
+from navigator.domain import lifecycle as L
 from navigator.domain.dates import add_months, month_end, month_start
 from navigator.domain.errors import AccessDenied, DomainError, NotFound
 from navigator.domain.workdays import WorkingCalendar
@@ -49,9 +50,15 @@ from navigator.store.models import (
     UserLot,
 )
 
-OPEN_STATES = ("received", "accepted", "started")
-ACTIVE_STATES = ("accepted", "started")
-OPEN_ONWARD = ("made", "started")
+# State groups from the domain (as plain values, for SQL).
+OPEN_STATES = tuple(sorted(s.value for s in L.OPEN_STATES))
+ACTIVE_STATES = tuple(sorted(s.value for s in L.ACTIVE_STATES))
+OPEN_ONWARD = tuple(sorted(s.value for s in L.OPEN_ONWARD))
+RECEIVED, ACCEPTED, STARTED = L.State.RECEIVED.value, L.State.ACCEPTED.value, L.State.STARTED.value
+COMPLETED = L.EndReason.COMPLETED.value
+ONWARD_BEGUN = tuple(
+    s.value for s in (L.OnwardStatus.STARTED, L.OnwardStatus.COMPLETED, L.OnwardStatus.WITHDREW)
+)  # the person started the programme (a partner may skip reporting the start)
 DEFAULT_STUCK_PARTNER_DAYS = 10
 STUCK_LIMIT = 500  # rows per Waiting-and-stuck section (the totals count every one)
 
@@ -217,7 +224,7 @@ def team(ctx: Ctx, on: date | None = None) -> TeamView:
         cal = ctx.calendar(s)
         scope = _scope_localities(s, actor)
         is_open = Journey.state.in_(OPEN_STATES)
-        completed = and_(Journey.end_reason == "completed", Journey.end_date.between(first, last))
+        completed = and_(Journey.end_reason == COMPLETED, Journey.end_date.between(first, last))
 
         def flag(cond):
             return func.sum(case((cond, 1), else_=0))
@@ -228,9 +235,9 @@ def team(ctx: Ctx, on: date | None = None) -> TeamView:
                 Journey.locality_id,
                 flag(is_open),
                 flag(Journey.state.in_(ACTIVE_STATES)),
-                flag(and_(Journey.state == "received", Journey.first_contact_date.is_(None))),
-                flag(Journey.state == "accepted"),
-                func.min(case((Journey.state == "accepted", Journey.decision_date), else_=None)),
+                flag(and_(Journey.state == RECEIVED, Journey.first_contact_date.is_(None))),
+                flag(Journey.state == ACCEPTED),
+                func.min(case((Journey.state == ACCEPTED, Journey.decision_date), else_=None)),
                 flag(completed),
             )
             .where(or_(is_open, completed), _in_scope(Journey.locality_id, scope))
@@ -396,7 +403,7 @@ def waiting_and_stuck(
         where = [_in_scope(Journey.locality_id, scope)]
 
         # waiting to start
-        cond = [Journey.state == "accepted", *where]
+        cond = [Journey.state == ACCEPTED, *where]
         waiting_total = s.execute(select(func.count()).select_from(Journey).where(*cond)).scalar_one()
         wrows = s.execute(
             select(Journey.id, Client.client_ref, name, User.username, Locality.name, Journey.decision_date)
@@ -454,7 +461,7 @@ def waiting_and_stuck(
             else_=Journey.start_date,
         )
         rcond = [
-            Journey.state == "started",
+            Journey.state == STARTED,
             Journey.start_date.is_not(None),
             base <= cutoff(cal, on, review_every + 1),
             *where,
@@ -588,7 +595,7 @@ def trends(
 
         received = by_day(Journey.received_date)
         starts = by_day(Journey.start_date)
-        completions = by_day(Journey.end_date, Journey.end_reason == "completed")
+        completions = by_day(Journey.end_date, Journey.end_reason == COMPLETED)
         no_response = by_day(Journey.end_date, Journey.end_reason == "no_response")
         waits = s.execute(
             select(Journey.start_date, Journey.decision_date, func.count())
@@ -678,8 +685,8 @@ def partners(ctx: Ctx, on: date | None = None, since: date | None = None) -> Par
                 OnwardReferral.programme_id,
                 func.count(),
                 flag(st.in_(OPEN_ONWARD)),
-                flag(or_(OnwardReferral.start_date.is_not(None), st.in_(("started", "completed", "withdrew")))),
-                flag(st == "completed"),
+                flag(or_(OnwardReferral.start_date.is_not(None), st.in_(ONWARD_BEGUN))),
+                flag(st == L.OnwardStatus.COMPLETED.value),
                 flag(st == "withdrew"),
                 flag(st == "did_not_start"),
                 flag(st == "declined"),

@@ -59,6 +59,7 @@ from datetime import date, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from navigator.domain import lifecycle as L
 from navigator.domain.dates import add_years
 from navigator.domain.errors import DomainError
 from navigator.domain.identifiers import fold_name
@@ -79,7 +80,7 @@ from navigator.store.models import (
 )
 
 DEFAULT_RETENTION_YEARS = 8
-CLOSED_STATES = ("rejected", "completed", "closed_without_start", "ended_early")
+CLOSED_STATES = tuple(sorted(s.value for s in L.FINISHED_STATES))  # closed or rejected: nothing more happens
 ANONYMISED = "Anonymised"
 
 
