@@ -1,4 +1,5 @@
-"""Shared fixtures: a file store under tmp_path (never :memory:), a fixed clock, quick builders."""
+"""Shared fixtures: a file store under tmp_path (never :memory:), a fixed clock (and a clock over
+the awkward days of the year: ``any_day``, ``ctx_on``), quick builders."""
 
 from __future__ import annotations
 
@@ -16,6 +17,20 @@ from navigator.services.context import Ctx
 from navigator.services.setup.reference import open_ready
 
 TODAY = date(2026, 11, 25)  # a Wednesday
+
+# The clock: days on which anything that depends on the weekday or a bank holiday must still hold.
+# Tests of day-sensitive behaviour take ``any_day`` (run once per day below) and ``ctx_on(day)``.
+ANY_DAYS = {
+    "wed": date(2026, 11, 25),
+    "sat": date(2026, 12, 5),
+    "sun": date(2026, 12, 6),
+    "christmas": date(2026, 12, 25),  # a Friday bank holiday
+    "substitute-mon": date(2026, 12, 28),  # Boxing Day's substitute bank holiday
+    "new-years-eve": date(2026, 12, 31),
+    "new-year": date(2027, 1, 1),  # a Friday bank holiday, the year turned
+    "easter-sun": date(2027, 3, 28),  # Good Friday before it, Easter Monday after
+    "leap-day": date(2028, 2, 29),  # a Tuesday
+}
 
 
 @pytest.fixture
@@ -37,6 +52,27 @@ def ctx(store_url: str):
     store, ctx = open_ready(store_url, username="admin", today_fn=lambda: TODAY)
     yield ctx
     store.dispose()
+
+
+@pytest.fixture(params=list(ANY_DAYS.values()), ids=list(ANY_DAYS))
+def any_day(request) -> date:
+    """Today, for a test run once per day of ANY_DAYS (weekdays, weekends, bank holidays, year and leap days)."""
+    return request.param
+
+
+@pytest.fixture
+def ctx_on(store_url: str):
+    """``ctx_on(day)``: the admin of the test's store (the one ``ctx`` opens) on whatever day is given."""
+    stores = []
+
+    def on(day: date) -> Ctx:
+        store, c = open_ready(store_url, username="admin", today_fn=lambda: day)
+        stores.append(store)
+        return c
+
+    yield on
+    for store in stores:
+        store.dispose()
 
 
 def make_user(ctx: Ctx, username: str, role: str = "navigator", lots: tuple[str, ...] = ()) -> Ctx:
