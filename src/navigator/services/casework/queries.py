@@ -16,6 +16,7 @@ from navigator.domain import swemwbs
 from navigator.domain.errors import AccessDenied, DomainError, NotFound
 from navigator.domain.followups import TODAY_ORDER, TaskKind, days_overdue
 from navigator.domain.identifiers import clean_text, fold_name
+from navigator.domain.text import check_text
 from navigator.services.context import Actor, Ctx, SqlReader
 from navigator.services.dto import (
     CaseloadPage,
@@ -707,7 +708,7 @@ def open_with_reason(ctx: Ctx, client_id: int, reason: str) -> None:
     from navigator.services import access, audit
     from navigator.store.models import AccessGrant, Client
 
-    text_ = clean_text(reason, "reason", max_len=400, required=True)
+    text_ = check_text(reason, "reason", max_len=400, required=True)
     if len(text_ or "") < 5:
         raise DomainError("Say why you need to open this record.", field="reason")
     with ctx.write() as s:
