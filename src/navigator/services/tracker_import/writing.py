@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlmodel import Session, select
 
 from navigator.domain.errors import DomainError
@@ -59,36 +59,50 @@ def _alive(marker: dict) -> bool:
     return True
 
 
-def _ranges_sql(column: str, ranges: list[list[int]]) -> str:
-    if not ranges:
-        return "0"
-    return " OR ".join(f"({column} >= {int(lo)} AND {column} < {int(hi)})" for lo, hi in ranges)
+def _ids_in(conn, table: str, ranges: list[list[int]]) -> list[int]:
+    ids: list[int] = []
+    for lo, hi in ranges:
+        ids.extend(
+            r[0]
+            for r in conn.execute(text(f"SELECT id FROM {table} WHERE id >= :lo AND id < :hi"), {"lo": lo, "hi": hi})
+        )
+    return ids
+
+
+def _delete(conn, sql: str, ids: list[int]) -> int:
+    """``sql`` with ``:ids`` run over the ids in chunks (each statement small, whatever the import's size)."""
+    n = 0
+    stmt = text(sql).bindparams(bindparam("ids", expanding=True))
+    for k in range(0, len(ids), 500):
+        n += conn.execute(stmt, {"ids": ids[k : k + 500]}).rowcount
+    return n
 
 
 def undo_in(s: Session, ctx: Ctx, marker: dict) -> dict:
-    """Take back everything a pending import wrote (in the caller's transaction); what was removed."""
+    """Take back everything a pending import wrote (in the caller's transaction); what was removed.
+
+    Its people and journeys are the id ranges its batches recorded; whatever anyone added to them
+    meanwhile (a contact logged on an imported journey) goes with them."""
     conn = s.connection()
-    clients = _ranges_sql("id", marker.get("clients", []))
-    journeys = f"SELECT id FROM journey WHERE {_ranges_sql('id', marker.get('journeys', []))} OR client_id IN (SELECT id FROM client WHERE {clients})"
+    clients = _ids_in(conn, "client", marker.get("clients", []))
+    journeys = set(_ids_in(conn, "journey", marker.get("journeys", [])))
+    for k in range(0, len(clients), 500):
+        stmt = text("SELECT id FROM journey WHERE client_id IN :ids").bindparams(bindparam("ids", expanding=True))
+        journeys.update(r[0] for r in conn.execute(stmt, {"ids": clients[k : k + 500]}))
+    jids = sorted(journeys)
     removed: dict = {}
-
-    def run(label: str, sql: str) -> None:
-        n = conn.execute(text(sql)).rowcount
-        if label:
-            removed[label] = n
-
-    run("", f"DELETE FROM goal_note WHERE goal_id IN (SELECT id FROM plan_goal WHERE journey_id IN ({journeys}))")
-    run(
-        "",
-        f"DELETE FROM partner_update WHERE onward_id IN "
-        f"(SELECT id FROM onward_referral WHERE journey_id IN ({journeys}))",
+    _delete(conn, "DELETE FROM goal_note WHERE goal_id IN (SELECT id FROM plan_goal WHERE journey_id IN :ids)", jids)
+    _delete(
+        conn,
+        "DELETE FROM partner_update WHERE onward_id IN (SELECT id FROM onward_referral WHERE journey_id IN :ids)",
+        jids,
     )
     for table in ("task", "contact_attempt", "plan_review", "measurement", "plan_goal", "journey_support_area"):
-        run("", f"DELETE FROM {table} WHERE journey_id IN ({journeys})")
-    run("onward_referrals", f"DELETE FROM onward_referral WHERE journey_id IN ({journeys})")
-    run("journeys", f"DELETE FROM journey WHERE id IN ({journeys})")
-    run("", f"DELETE FROM access_grant WHERE client_id IN (SELECT id FROM client WHERE {clients})")
-    run("clients", f"DELETE FROM client WHERE {clients}")
+        _delete(conn, f"DELETE FROM {table} WHERE journey_id IN :ids", jids)
+    removed["onward_referrals"] = _delete(conn, "DELETE FROM onward_referral WHERE journey_id IN :ids", jids)
+    removed["journeys"] = _delete(conn, "DELETE FROM journey WHERE id IN :ids", jids)
+    _delete(conn, "DELETE FROM access_grant WHERE client_id IN :ids", clients)
+    removed["clients"] = _delete(conn, "DELETE FROM client WHERE id IN :ids", clients)
     for cid in marker.get("consent", []):
         c = s.get(Client, int(cid))
         if c is not None and c.consent_to_share:
@@ -180,7 +194,11 @@ class Batches:
             last = w.next_ids
             for table, key in (("client", "clients"), ("journey", "journeys")):
                 if last[table] > first[table]:
-                    self.marker.setdefault(key, []).append([first[table], last[table]])
+                    ranges = self.marker.setdefault(key, [])
+                    if ranges and ranges[-1][1] == first[table]:
+                        ranges[-1][1] = last[table]  # straight after the last batch's: one range
+                    else:
+                        ranges.append([first[table], last[table]])
             put_setting(s, PENDING, self.marker, ctx.now())
         self.count += 1
 
