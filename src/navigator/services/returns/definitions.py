@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
+from navigator.domain.dates import add_months, month_end
 from navigator.domain.errors import DomainError, StoreError
 from navigator.store.paths import db_dir
 
@@ -147,20 +148,21 @@ def parse_month(text: str | None) -> str:
     return m.group(0)
 
 
+def _first_day(month: str) -> date:
+    return date(int(month[:4]), int(month[5:7]), 1)
+
+
 def month_bounds(month: str) -> tuple[date, date]:
-    y, mo = int(month[:4]), int(month[5:7])
-    first = date(y, mo, 1)
-    nxt = date(y + 1, 1, 1) if mo == 12 else date(y, mo + 1, 1)
-    return first, nxt - timedelta(days=1)
+    first = _first_day(month)
+    return first, month_end(first)
 
 
 def previous_month(month: str) -> str:
-    y, mo = int(month[:4]), int(month[5:7])
-    return f"{y - 1}-12" if mo == 1 else f"{y}-{mo - 1:02d}"
+    return month_of(add_months(_first_day(month), -1))
 
 
 def same_month_last_year(month: str) -> str:
-    return f"{int(month[:4]) - 1}-{month[5:7]}"
+    return month_of(add_months(_first_day(month), -12))
 
 
 def month_of(d: date) -> str:
