@@ -324,3 +324,28 @@ def test_the_import_command_takes_back_an_interrupted_import_first(tmp_path, cap
     out, err = capsys.readouterr()
     assert "An earlier import was interrupted" in " ".join(err.split())
     assert "8 rows imported" in " ".join(out.split())
+
+
+def test_what_someone_added_to_an_imported_journey_meanwhile_goes_with_it(ctx, tmp_path, monkeypatch):
+    from navigator.services.casework import journeys as J
+
+    before = dump(ctx, skip=("audit_event",))
+    path = _tracker(tmp_path, 80)
+    monkeypatch.setattr(writing, "FIRST_BATCH", 40)
+    monkeypatch.setattr(writing, "PAUSE_SECONDS", 0.0)
+    real = writing.Batches._one
+    calls = []
+
+    def desk_then_fail(self, part, prepare):
+        calls.append(1)
+        if len(calls) == 2:
+            with ctx.read() as s:
+                jid = s.exec(select(Journey.id).where(Journey.state.in_(("received", "accepted", "started")))).first()
+            J.log_contact(ctx, jid, date(2026, 11, 24), "phone", "spoke", "called about the import")
+            raise RuntimeError("disk on fire")
+        return real(self, part, prepare)
+
+    monkeypatch.setattr(writing.Batches, "_one", desk_then_fail)
+    with pytest.raises(RuntimeError):
+        importer.import_file(ctx, path)
+    assert dump(ctx, skip=("audit_event",)) == before
