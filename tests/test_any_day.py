@@ -373,3 +373,23 @@ def test_property_follow_up_scheduler(received, gaps, first_within, opt_in, step
         assert kinds & {TaskKind.CONTACT_ATTEMPT, TaskKind.NO_RESPONSE_CLOSE}
     elif not attempts:
         assert kinds == {TaskKind.FIRST_CONTACT}
+
+
+def test_due_and_overdue_wording_on_any_day(any_day):
+    """What Today and the journey say: "today" only for what is due today, never "0 days" late."""
+    from rich.console import Console
+
+    from navigator.services.dto import TodayItem
+    from navigator.tui.screens.today import item_prompt
+
+    console = Console(width=120, record=True, color_system=None)
+    dues = sorted({CAL.on_or_before(any_day - timedelta(days=k)) for k in range(10)} | {any_day})
+    for due in dues:
+        late = days_overdue(due, any_day, CAL)
+        item = TodayItem(1, 1, "NAV000001", "Ann Smith", "first_contact", "Awaiting first contact", "Call", due, late)
+        console.print(item_prompt(item, any_day))
+        line = console.export_text()
+        words = line.split()
+        assert ("today" in words) == (due == any_day), line
+        assert "0 days" not in line and "0 day" not in line
+        assert (late == 0) == (due == any_day)
