@@ -69,10 +69,17 @@ def template(tmp_path_factory):
 _counter = itertools.count()
 
 
+def copy_store(path, dest) -> None:
+    """A copy of a closed SQLite store with the files kept beside it (its audit key, checkpoint...)."""
+    for side in path.parent.iterdir():
+        if side.name.startswith(path.name) and side.is_file():
+            shutil.copyfile(side, dest.with_name(dest.name + side.name[len(path.name) :]))
+
+
 def fresh(template, tmp_path_factory) -> dict[str, Ctx]:
     path, _ = template
     dest = tmp_path_factory.mktemp("prop") / f"s{next(_counter)}.sqlite3"
-    shutil.copyfile(path, dest)
+    copy_store(path, dest)
     store = open_store(f"sqlite:///{dest}")
     return {u: Ctx(store, username=u, today_fn=lambda: TODAY) for u in ("admin", "nina", "omar")}
 
