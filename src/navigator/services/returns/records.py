@@ -24,7 +24,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import String, and_, case, func, or_, select, type_coerce
+from sqlalchemy import String, and_, case, func, or_, select, type_coerce, union_all
 from sqlmodel import Session
 
 from navigator import __version__
@@ -163,13 +163,24 @@ def _journey_rows(s: Session, first: date, last: date):
             metric("end", True).label("sw_end"),
         )
         .where(
+            # found through indexes, so the cost follows the month's journeys, not the store: every
+            # journey that touches M or is open in it ended on or after M's first day, or has not ended
+            Journey.id.in_(
+                union_all(
+                    select(Journey.id).where(Journey.end_date >= first),
+                    select(Journey.id).where(Journey.end_date.is_(None)),
+                    select(Journey.id).where(Journey.first_contact_date.between(first, last)),
+                    select(Journey.id).where(Journey.decision_date.between(first, last)),
+                    select(Journey.id).where(Journey.start_date.between(first, last)),
+                )
+            ),
             or_(
                 and_(Journey.received_date <= last, or_(closed_on.is_(None), closed_on >= first)),
                 Journey.first_contact_date.between(first, last),
                 Journey.decision_date.between(first, last),
                 Journey.start_date.between(first, last),
                 Journey.end_date.between(first, last),
-            )
+            ),
         )
         .order_by(Journey.id)
     )
@@ -195,6 +206,12 @@ def _onward_rows(s: Session, first: date, last: date):
         .join(Programme, Programme.id == OnwardReferral.programme_id)
         .join(Partner, Partner.id == Programme.partner_id)
         .where(
+            OnwardReferral.id.in_(  # through the end_date index: the month's rows, not the store's
+                union_all(
+                    select(OnwardReferral.id).where(OnwardReferral.end_date >= first),
+                    select(OnwardReferral.id).where(OnwardReferral.end_date.is_(None)),
+                )
+            ),
             or_(
                 and_(
                     OnwardReferral.referral_date <= last,
@@ -202,7 +219,7 @@ def _onward_rows(s: Session, first: date, last: date):
                 ),
                 OnwardReferral.start_date.between(first, last),
                 OnwardReferral.end_date.between(first, last),
-            )
+            ),
         )
         .order_by(OnwardReferral.id)
     )
