@@ -72,7 +72,7 @@ def test_backup_out_file_and_never_overwrites(ctx, db_path, tmp_path, as_admin, 
     assert main(["--db", str(db_path), "backup", "--out", str(out)]) == 0
     assert out.exists() and _mode(out) == 0o600
     before = out.read_bytes()
-    assert main(["--db", str(db_path), "backup", "--out", str(out)]) == 2
+    assert main(["--db", str(db_path), "backup", "--out", str(out)]) == 4  # exit 4: store problem
     assert "already exists" in capsys.readouterr().err
     assert out.read_bytes() == before
 
@@ -99,7 +99,7 @@ def test_backup_refused_for_non_admins(ctx, db_path, monkeypatch, capsys):
 
     make_user(ctx, "nav", "navigator", ("Lot 2",))
     monkeypatch.setattr("navigator.services.context.os_username", lambda: "nav")
-    assert main(["--db", str(db_path), "backup"]) == 2
+    assert main(["--db", str(db_path), "backup"]) == 3  # exit 3: refused
     assert "admin" in capsys.readouterr().err
     assert list_backups(db_path, "manual") == []
 
@@ -182,7 +182,7 @@ def test_restore_refuses_a_file_that_is_not_a_database(ctx, db_path, tmp_path, a
     before = dump_sqlite(db_path)
     junk = tmp_path / "junk.sqlite3"
     junk.write_bytes(b"this is not a database" * 100)
-    assert main(["--db", str(db_path), "restore", str(junk)]) == 2
+    assert main(["--db", str(db_path), "restore", str(junk)]) == 4
     assert "not an SQLite database" in capsys.readouterr().err
     assert dump_sqlite(db_path) == before
     assert list_backups(db_path, "pre-restore") == []
@@ -199,7 +199,7 @@ def test_restore_refuses_a_damaged_backup(ctx, db_path, tmp_path, as_admin, caps
     for off in range(4096 * 3, len(data) - 4096, 4096):  # scribble over interior pages, keep the header
         data[off + 100 : off + 300] = os.urandom(200)
     damaged.write_bytes(bytes(data))
-    assert main(["--db", str(db_path), "restore", str(damaged)]) == 2
+    assert main(["--db", str(db_path), "restore", str(damaged)]) == 4
     err = capsys.readouterr().err
     assert "damaged" in err or "cannot be read" in err
     assert dump_sqlite(db_path) == before
@@ -213,7 +213,7 @@ def test_restore_refuses_an_sqlite_file_that_is_not_navigators(ctx, db_path, tmp
     con.execute("CREATE TABLE t (x)")
     con.commit()
     con.close()
-    assert main(["--db", str(db_path), "restore", str(other)]) == 2
+    assert main(["--db", str(db_path), "restore", str(other)]) == 4
     assert "not a navigator database" in capsys.readouterr().err
     assert dump_sqlite(db_path) == before
 
@@ -226,7 +226,7 @@ def test_restore_refuses_a_backup_from_a_newer_navigator(ctx, db_path, as_admin,
     con.commit()
     con.close()
     before = dump_sqlite(db_path)
-    assert main(["--db", str(db_path), "restore", str(backup)]) == 2
+    assert main(["--db", str(db_path), "restore", str(backup)]) == 4
     assert "newer version" in capsys.readouterr().err
     assert dump_sqlite(db_path) == before
 
@@ -269,7 +269,7 @@ def test_restore_refused_for_non_admins(ctx, db_path, monkeypatch, capsys):
     ctx.store.dispose()
     before = dump_sqlite(db_path)
     monkeypatch.setattr("navigator.services.context.os_username", lambda: "lead")
-    assert main(["--db", str(db_path), "restore", str(backup)]) == 2
+    assert main(["--db", str(db_path), "restore", str(backup)]) == 3
     assert "admin" in capsys.readouterr().err
     assert dump_sqlite(db_path) == before
 
@@ -296,7 +296,7 @@ def test_backup_keep_and_list_commands(ctx, db_path, as_admin, capsys):
     assert backup_keep(ctx.store) == 3
     with ctx.read() as s:
         assert s.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first().action == "config.backup_keep"
-    assert main(["--db", str(db_path), "backup", "--keep", "0"]) == 2
+    assert main(["--db", str(db_path), "backup", "--keep", "0"]) == 3
     assert "between 1 and 365" in capsys.readouterr().err
     assert main(["--db", str(db_path), "backup", "--list"]) == 0
     out = " ".join(capsys.readouterr().out.split())

@@ -216,7 +216,7 @@ def test_a_file_that_is_not_a_database(tmp_path, run):
     p.write_text("Ann Smith, 1 High Street, ME14 1XX\n" * 50)
     before = p.read_bytes()
     code, _, err = run("--db", str(p), "init")
-    assert code == 2 and "not a navigator database" in err
+    assert code == 4 and "not a navigator database" in err
     assert "Ann Smith" not in err and "ME14" not in err  # no personal data in the message
     assert p.read_bytes() == before
 
@@ -230,7 +230,7 @@ def test_a_truncated_database(ctx, db_path, tmp_path, run, as_admin, fraction):
     cut.write_bytes(data[: int(len(data) * fraction) // 4096 * 4096])
     before = cut.read_bytes()
     code, _, err = run("--db", str(cut), "init")
-    assert code == 2 and "damaged" in err and "navigator restore" in err
+    assert code == 4 and "damaged" in err and "navigator restore" in err
     assert "Truncated" not in err
     assert cut.read_bytes() == before
 
@@ -239,7 +239,7 @@ def test_a_folder_where_the_file_should_be(tmp_path, run):
     folder = tmp_path / "store.sqlite3"
     folder.mkdir()
     code, _, err = run("--db", str(folder), "init")
-    assert code == 2 and "is a folder" in err
+    assert code == 4 and "is a folder" in err
     assert list(folder.iterdir()) == []
 
 
@@ -252,7 +252,7 @@ def test_a_database_from_a_newer_navigator(ctx, db_path, run, as_admin):
     con.close()
     before = dump_sqlite(db_path)
     code, _, err = run("--db", str(db_path), "init")
-    assert code == 2 and "newer version of navigator" in err
+    assert code == 4 and "newer version of navigator" in err
     with pytest.raises(StoreError, match="newer version"):
         open_store(f"sqlite:///{db_path}")
     assert dump_sqlite(db_path) == before
@@ -283,7 +283,7 @@ def test_a_read_only_database(ctx, db_path, run, as_admin, read_only):
     before = dump_sqlite(db_path)
     read_only(db_path)
     code, out, err = run("--db", str(db_path), "audit", "--client", ref.client_ref)  # writes a view event
-    assert code == 2 and "read-only" in err, err
+    assert code == 4 and "read-only" in err, err
     assert "Rhoda" not in err
     code, out, _ = run("--db", str(db_path), "doctor")  # reading still works
     assert "integrity" in out
@@ -310,7 +310,7 @@ def test_a_full_disk_leaves_everything_as_it_was(ctx, db_path, tmp_path, run, as
         with pytest.raises(StoreError, match="disk is full"):
             new_referral(ctx, first="Another")
         code, _, err_text = run("--db", str(db_path), "sar", ref.client_ref, "--out", str(tmp_path / "sar"))
-        assert code == 2 and "disk is full" in err_text and "Dolores" not in err_text
+        assert code == 4 and "disk is full" in err_text and "Dolores" not in err_text
         assert not (tmp_path / "sar").exists() or not list((tmp_path / "sar").iterdir())
     finally:
         event.remove(Engine, "before_cursor_execute", fail_writes)
@@ -325,7 +325,7 @@ def test_hostile_arguments_are_not_echoed_raw(ctx, db_path, run, as_admin):
     new_referral(ctx)
     for argv in (["audit", "--client", "\x1b]0;owned\x07NAV\x1b[2J"], ["sar", "\x1b[31m" + LONG, "--out", "x"]):
         code, out, err = run("--db", str(db_path), *argv)
-        assert code == 2
+        assert code == 3
         assert "\x1b" not in out + err and "\x07" not in out + err
 
 

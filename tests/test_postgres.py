@@ -148,7 +148,7 @@ def test_store_errors_are_clear_on_postgresql(pg_url, capsys):
     from sqlalchemy.engine import make_url
 
     bad = make_url(pg_url).set(database="no_such_database_here").render_as_string(hide_password=False)
-    assert main(["--db-url", bad, "init"]) == 2
+    assert main(["--db-url", bad, "init"]) == 4
     err = " ".join(capsys.readouterr().err.split())
     assert "Traceback" not in err and "no_such_database_here" in err
     with pytest.raises(StoreError):
@@ -197,7 +197,7 @@ def test_migrate_store_refuses_a_database_in_use(ctx, db_path, pg_ctx, monkeypat
 
     before = dump_engine(pg_ctx.store.engine)
     monkeypatch.setattr("navigator.services.context.os_username", lambda: "admin")
-    assert main(["--db", str(db_path), "migrate-store", "--to", pg_ctx.store.url]) == 2
+    assert main(["--db", str(db_path), "migrate-store", "--to", pg_ctx.store.url]) == 4
     assert "already holds navigator data" in " ".join(capsys.readouterr().err.split())
     assert dump_engine(pg_ctx.store.engine) == before
 

@@ -304,7 +304,7 @@ def test_setting_the_period(ctx, db_path, backend, monkeypatch, capsys):
         assert retention.retention_years(s) == 6
         ev = s.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
         assert ev.action == "config.retention" and '"retention_years": 6' in ev.after
-    assert main(db + ["retention", "period", "0"]) == 2
+    assert main(db + ["retention", "period", "0"]) == 3
     assert "1 to 100" in capsys.readouterr().err
     lead = make_user(ctx, "lead", "team_lead", ("Lot 2",))
     with pytest.raises(AccessDenied):

@@ -200,7 +200,7 @@ def test_deactivated_user_cannot_open_the_store(ctx, team, db_path, backend, log
     _deactivate(ctx, "nav1")
     login("nav1")
     for command in (["init"], ["audit", "--client", "NAV000001"], ["backup"]):
-        assert main(_db(ctx, db_path, backend) + command) == 2
+        assert main(_db(ctx, db_path, backend) + command) == 3
         assert "deactivated" in capsys.readouterr().err
     with pytest.raises(AccessDenied, match="deactivated"):
         Ctx(ctx.store, username="nav1").actor()
@@ -232,11 +232,11 @@ def test_acting_as_is_recorded_in_every_event(ctx, team, db_path, backend, login
 
 def test_only_admins_may_act_as_someone_else(ctx, team, db_path, backend, login, capsys):
     login("lead2")
-    assert main(_db(ctx, db_path, backend) + ["--as", "nav1", "init"]) == 2
+    assert main(_db(ctx, db_path, backend) + ["--as", "nav1", "init"]) == 3
     assert "Only an admin" in capsys.readouterr().err
     login("admin")
     _deactivate(ctx, "nav3")
-    assert main(_db(ctx, db_path, backend) + ["--as", "nav3", "init"]) == 2
+    assert main(_db(ctx, db_path, backend) + ["--as", "nav3", "init"]) == 3
     assert "deactivated" in capsys.readouterr().err
-    assert main(_db(ctx, db_path, backend) + ["--as", "nobody_here", "init"]) == 2
+    assert main(_db(ctx, db_path, backend) + ["--as", "nobody_here", "init"]) == 3
     assert "no account" in capsys.readouterr().err

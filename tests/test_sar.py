@@ -120,7 +120,7 @@ def test_sar_command(ctx, db_path, backend, tmp_path, monkeypatch, capsys):
     assert ref.client_ref in text_ and ".html" in text_
     assert len(list(out.glob("*.json"))) == 1 and len(list(out.glob("*.html"))) == 1
     # An unknown, hostile reference: a clear message, no escape sequences echoed, nothing written.
-    assert main(db + ["sar", "\x1b[31mNAV\x07", "--out", str(tmp_path / "x")]) == 2
+    assert main(db + ["sar", "\x1b[31mNAV\x07", "--out", str(tmp_path / "x")]) == 3
     err = capsys.readouterr().err
     assert "no person with the reference" in err and "\x1b" not in err and "\x07" not in err
     assert not (tmp_path / "x").exists()
