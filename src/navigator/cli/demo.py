@@ -13,6 +13,8 @@ HELP = """\
 Fills an empty store with a Kent service's last three years: navigators and team leads in every
 lot, people referred once or several times, journeys in every state, contacts, plans, SWEMWBS,
 onward referrals and partner updates, and follow-ups due today and overdue. You get a caseload too.
+Any day works: on a weekend or bank holiday the data runs up to the last working day (so what is
+"due today" is due on that day, and shows as late by one working day).
 The same --seed gives the same data. Without --db the demo has its own file in your data folder,
 separate from your real store; --fresh rebuilds that demo file (and only that file).
 """
