@@ -165,7 +165,7 @@ def context_from_args(
     ``backup``: take today's rolling backup now (SQLite) if there is none yet; the app passes
     False and takes it in the background once its first screen is showing (``daily_backup``).
     """
-    from navigator.services.context import Ctx, os_username
+    from navigator.services.context import Ctx, identity
     from navigator.store.engine import open_store, resolve_url
 
     making = getattr(args, "command", None) in CREATING_COMMANDS
@@ -173,7 +173,7 @@ def context_from_args(
     initialise = making if initialise is None else initialise
     url = resolve_url(args.db, args.db_url)
     store = open_store(url, create=create)
-    ctx = Ctx(store, username=os_username())
+    ctx = Ctx(store, username=identity(store))
     if not _has_users(ctx):
         if not initialise:
             store.dispose()

@@ -13,6 +13,14 @@ Two hash versions (``hash_version``):
   ``verify_chain`` recomputes its hash, so an edited text is still detected; a
   redacted event counts only when a later ``retention.anonymise`` event covers
   the person it is about (the database checks the same before it allows it).
+- 3, every event since migration 0004: version 2's fields, signed with the
+  store's audit key (HMAC-SHA256; the key lives outside the database, see
+  store/anchor.py), so an edited log cannot be re-hashed and a forged event
+  cannot be appended by anyone without the key. Once a signed event exists,
+  every later event must be signed; the first one anchors every unsigned event
+  before it. Checkpoints of (count, head) outside the database catch deletion
+  from the end and truncation (``anchor.compare``). Only a retention event that
+  verifies under the key allows a redaction (``redact_events``; doctor too).
 - 1, events written before 0002 (migration 0002 rehashes them to version 2 when
   their chain checks; a log that failed its check keeps them as evidence): the
   hash covers the text itself, so they cannot be redacted.
@@ -21,6 +29,7 @@ Two hash versions (``hash_version``):
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,6 +40,8 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, inspect, or_, text, update
 from sqlmodel import Session, select
 
+from navigator.domain.errors import StoreError
+from navigator.store import anchor
 from navigator.store.models import AuditEvent
 
 GENESIS = "0" * 64
@@ -115,6 +126,60 @@ def event_hash_v2(
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def event_hash_v3(
+    key: bytes,
+    prev_hash: str,
+    at: str,
+    username: str,
+    acting_as: str | None,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    client_id: int | None,
+    journey_id: int | None,
+    before_hash: str | None,
+    after_hash: str | None,
+) -> str:
+    """Version 3: version 2's fields, signed with the store's audit key (HMAC-SHA256), so nobody without
+    the key can re-hash an edited log or append an event that verifies."""
+    payload = _HASH_ENCODER.encode(
+        [
+            "v3",
+            prev_hash,
+            at,
+            username,
+            acting_as,
+            action,
+            entity,
+            entity_id,
+            client_id,
+            journey_id,
+            before_hash,
+            after_hash,
+        ]
+    )
+    return hmac.new(key, payload.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+KEY_MISSING = (
+    "The audit key for this store ({path}) is missing, yet the audit log was signed with one. Restore the "
+    "key file from where you keep navigator's keys (or a copy beside a backup); nothing was saved."
+)
+
+
+def signing_key(session: Session, *, create: bool = True) -> bytes | None:
+    """The key that signs this store's audit events. A store without one gets one (``create``) while
+    its log holds no signed event; a missing key for a signed log is refused (StoreError)."""
+    path = anchor.key_path_for(session.get_bind())
+    key = anchor.load_key(path)
+    if key is not None or not create:
+        return key
+    signed = session.execute(text("SELECT 1 FROM audit_event WHERE hash_version >= 3 LIMIT 1")).first()
+    if signed:
+        raise StoreError(KEY_MISSING.format(path=path))
+    return anchor.create_key(path)
+
+
 def _at_text(at: datetime) -> str:
     if at.tzinfo is not None:
         at = at.astimezone(UTC)
@@ -135,6 +200,7 @@ class AuditWriter:
     acting_as: str | None
     at: datetime
     prev: str | None = None
+    key: bytes | None = None
 
     def add(
         self,
@@ -152,12 +218,19 @@ class AuditWriter:
     def add_many(self, events: Iterable[tuple]) -> None:
         if self.prev is None:
             self.prev = last_hash(self.session)
+        if self.key is None:
+            existed = anchor.load_key(anchor.key_path_for(self.session.get_bind())) is not None
+            self.key = signing_key(self.session)
+            if not existed and self.prev != GENESIS:
+                # An older store's first signed event: it anchors every unsigned event before it.
+                events = [("audit.key", "audit_event", None, None, None, None, {"signed_from": "here"}), *events]
         at_text = _at_text(self.at)
         rows = []
         for action, entity, entity_id, client_id, journey_id, before, after in events:
             b, a = to_json(before), to_json(after)
             bh, ah = content_hash(b), content_hash(a)
-            h = event_hash_v2(
+            h = event_hash_v3(
+                self.key,
                 self.prev,
                 at_text,
                 self.username,
@@ -187,7 +260,7 @@ class AuditWriter:
                     before_hash=bh,
                     after_hash=ah,
                     redacted=False,
-                    hash_version=2,
+                    hash_version=3,
                 )
             )
             self.prev = h
@@ -224,6 +297,8 @@ RETENTION_ACTION = "retention.anonymise"
 CHANGED = "was changed after it was written"
 UNLINKED = "does not follow the event before it (an event was removed or added)"
 UNAUTHORISED = "had its text removed, but no later retention event covers the person it is about"
+UNSIGNED = "is not signed with the store's key, yet follows signed events (written outside navigator)"
+NO_KEY = "is signed, but the store's audit key is missing, so the log cannot be checked"
 
 _V1_COLUMNS = (
     "id",
@@ -254,10 +329,16 @@ def _stored_at_text(at) -> str:
     return at if "." in at else at + ".000000"
 
 
-def verify_chain(session: Session) -> list[ChainProblem]:
-    """Recompute every hash; report events whose hash, text or link does not match (in id order)."""
+def verify_chain(session: Session, key: bytes | None = None) -> list[ChainProblem]:
+    """Recompute every hash; report events whose hash, text or link does not match (in id order).
+
+    Version 3 events are checked with the store's audit key (``key``, else the key file); once one
+    appears, every later event must be version 3 too. Only events that verify count as retention
+    events that allow a redaction."""
     problems: list[ChainProblem] = []
     v2_columns = _has_v2_columns(session)
+    if key is None:
+        key = signing_key(session, create=False)
     columns = _V1_COLUMNS + (_V2_COLUMNS if v2_columns else ())
     rows = session.execute(
         text(f"SELECT {', '.join(chr(34) + c + chr(34) for c in columns)} FROM audit_event ORDER BY id")
@@ -266,9 +347,12 @@ def verify_chain(session: Session) -> list[ChainProblem]:
     redacted: list[tuple[int, str, int | None, int | None]] = []  # id, action, client id, journey id
     retention_upto: dict[int, int] = {}  # client id -> id of the latest retention.anonymise event about them
     last_retention = 0
+    signed_seen = no_key_reported = False
     for r in rows:
+        bad = False
         if r.prev_hash != prev:
             problems.append(ChainProblem(r.id, UNLINKED))
+            bad = True
         fields = (
             r.prev_hash,
             _stored_at_text(r.at),
@@ -281,8 +365,18 @@ def verify_chain(session: Session) -> list[ChainProblem]:
             r.journey_id,
         )
         version = r.hash_version if v2_columns else 1
-        if version == 2:
-            changed = event_hash_v2(*fields, r.before_hash, r.after_hash) != r.hash
+        if version in (2, 3):
+            if version == 3:
+                signed_seen = True
+                if key is None:
+                    if not no_key_reported:
+                        problems.append(ChainProblem(r.id, NO_KEY))
+                        no_key_reported = True
+                    changed = True
+                else:
+                    changed = not hmac.compare_digest(event_hash_v3(key, *fields, r.before_hash, r.after_hash), r.hash)
+            else:
+                changed = event_hash_v2(*fields, r.before_hash, r.after_hash) != r.hash
             for value, stored in ((r.before, r.before_hash), (r.after, r.after_hash)):
                 if value is not None:
                     changed = changed or content_hash(value) != stored
@@ -294,9 +388,13 @@ def verify_chain(session: Session) -> list[ChainProblem]:
             changed = event_hash(*fields, r.before, r.after) != r.hash or (v2_columns and bool(r.redacted))
         else:
             changed = True
-        if changed:
+        if signed_seen and version != 3:
+            problems.append(ChainProblem(r.id, UNSIGNED))
+            bad = True
+        if changed and not (version == 3 and key is None):
             problems.append(ChainProblem(r.id, CHANGED))
-        if r.action == RETENTION_ACTION:
+        bad = bad or changed
+        if r.action == RETENTION_ACTION and not bad:
             last_retention = r.id
             if r.client_id is not None:
                 retention_upto[r.client_id] = r.id
@@ -305,6 +403,23 @@ def verify_chain(session: Session) -> list[ChainProblem]:
         problems += _unauthorised(session, redacted, retention_upto, last_retention)
         problems.sort(key=lambda p: p.event_id)
     return problems
+
+
+def genuine_retention(session: Session, client_id: int, after_id: int) -> bool:
+    """Is there a retention.anonymise event about ``client_id`` after event ``after_id`` that verifies
+    under the store's key (a forged one, inserted behind navigator's back, does not)?"""
+    key = signing_key(session, create=False)
+    t = AuditEvent.__table__
+    rows = session.execute(
+        select(t).where(t.c.action == RETENTION_ACTION, t.c.client_id == client_id, t.c.id > after_id)
+    ).all()
+    for r in rows:
+        if r.hash_version == 3 and key is not None:
+            fields = (r.prev_hash, _stored_at_text(r.at), r.username, r.acting_as, r.action, r.entity)
+            h = event_hash_v3(key, *fields, r.entity_id, r.client_id, r.journey_id, r.before_hash, r.after_hash)
+            if hmac.compare_digest(h, r.hash) and content_hash(r.after) == r.after_hash:
+                return True
+    return False
 
 
 def _unauthorised(
@@ -336,8 +451,8 @@ def events_about(session: Session, client_id: int, journey_ids: Iterable[int]) -
     jids = list(journey_ids)
     about = or_(t.c.client_id == client_id, t.c.journey_id.in_(jids)) if jids else t.c.client_id == client_id
     has_text = or_(t.c.before.is_not(None), t.c.after.is_not(None))
-    ids = list(session.execute(select(t.c.id).where(about, has_text, t.c.hash_version == 2).order_by(t.c.id)).scalars())
-    v1 = session.execute(select(func.count()).select_from(t).where(about, has_text, t.c.hash_version != 2)).scalar_one()
+    ids = list(session.execute(select(t.c.id).where(about, has_text, t.c.hash_version >= 2).order_by(t.c.id)).scalars())
+    v1 = session.execute(select(func.count()).select_from(t).where(about, has_text, t.c.hash_version < 2)).scalar_one()
     return ids, v1
 
 
@@ -346,15 +461,45 @@ def redact_events(session: Session, event_ids: Iterable[int]) -> int:
     retention.anonymise event about the person, or the database refuses). Returns how many were redacted."""
     t = AuditEvent.__table__
     ids = sorted(set(event_ids))
+    _require_genuine_retention(session, ids)
     n = 0
     for i in range(0, len(ids), 500):
         result = session.execute(
             update(t)
-            .where(t.c.id.in_(ids[i : i + 500]), t.c.hash_version == 2)
+            .where(t.c.id.in_(ids[i : i + 500]), t.c.hash_version >= 2)
             .values(before=None, after=None, redacted=True)
         )
         n += result.rowcount
     return n
+
+
+def _require_genuine_retention(session: Session, ids: list[int]) -> None:
+    """Refuse to redact an event about a person unless a signed retention event about them follows it."""
+    t = AuditEvent.__table__
+    people: dict[int, int] = {}  # client id -> the earliest event id to redact about them
+    journey_client: dict[int, int | None] = {}
+    for i in range(0, len(ids), 500):
+        q = (
+            select(t.c.id, t.c.client_id, t.c.journey_id, t.c.action)
+            .where(t.c.id.in_(ids[i : i + 500]))
+            .order_by(t.c.id)
+        )
+        for eid, cid, jid, _action in session.execute(q).all():
+            if cid is None and jid is not None:
+                if jid not in journey_client:
+                    journey_client[jid] = session.execute(
+                        text("SELECT client_id FROM journey WHERE id = :j"), {"j": jid}
+                    ).scalar()
+                cid = journey_client[jid]
+            if cid is None:
+                continue  # a search: covered by the retention event about the person it named
+            people.setdefault(cid, eid)
+    for cid, first in people.items():
+        if not genuine_retention(session, cid, first):
+            raise StoreError(
+                "Only retention may remove text from the audit log, after its signed event about the person; "
+                "no such event verifies here. Nothing was changed; run `navigator doctor`."
+            )
 
 
 def redacted_count(session: Session) -> int:

@@ -7,7 +7,6 @@ the ``sqlite3`` module alone), so it does not wait for them.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import sqlite3
@@ -32,10 +31,39 @@ SqlReader = Callable[..., "list[tuple[Any, ...]]"]
 
 
 def os_username() -> str:
+    """The operating-system account running this process: its effective uid, looked up with ``pwd``.
+
+    Never an environment variable (``LOGNAME``/``USER``/``USERNAME`` are whatever the caller sets).
+    An account with no name on this computer is ``uid-N``.
+    """
+    import pwd
+
+    uid = os.geteuid()
     try:
-        return getpass.getuser()
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid-{uid}"
+
+
+def identity(store: Store) -> str:
+    """Who is running navigator on ``store``: the one place the acting user's name comes from.
+
+    SQLite: the operating-system account (``os_username``); the file's permissions are what
+    protect a single-file store. PostgreSQL: the database's ``session_user`` when it is a user of
+    the store (each person logs in as their own role), else the operating-system account (a
+    shared login: the database cannot tell people apart).
+    """
+    if store.is_sqlite:
+        return os_username()
+    from sqlalchemy import text
+
+    try:
+        with store.engine.connect() as conn:
+            login = conn.execute(text("SELECT session_user")).scalar()
+            known = conn.execute(text('SELECT 1 FROM "user" WHERE username = :u AND active'), {"u": login}).first()
     except Exception:
-        return "navigator"
+        known = None
+    return str(login) if known else os_username()
 
 
 @dataclass(frozen=True)
@@ -60,7 +88,7 @@ class Ctx:
     """A service context: the store, the acting user, and a clock (injectable for tests)."""
 
     store: Store
-    username: str = field(default_factory=os_username)
+    username: str = field(default_factory=lambda: os_username())
     acting_as: str | None = None  # set when an admin acts as another user: the real admin's name
     today_fn: Callable[[], date] = date.today
     now_fn: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -87,6 +115,7 @@ class Ctx:
 
                     session.execute(text("SELECT pg_advisory_xact_lock(4242)"))
                 yield session
+            self.store.note_write()
         except (DomainError, StoreError):
             raise
         except IntegrityError as exc:

@@ -168,6 +168,7 @@ class Store:
         self._lock = threading.Lock()
         self._idle: list[sqlite3.Connection] = []
         self._disposed = False
+        self._writes = 0  # committed write transactions since the last checkpoint
 
     def __repr__(self) -> str:
         return f"Store({describe(self.url) if self.path is None else str(self.path)!r})"
@@ -226,7 +227,37 @@ class Store:
             if con is not None:
                 con.close()
 
+    def note_write(self) -> None:
+        """A write transaction committed: every ``CHECKPOINT_EVERY`` of them, move the audit checkpoint."""
+        from navigator.store.anchor import CHECKPOINT_EVERY
+
+        self._writes += 1
+        if self._writes >= CHECKPOINT_EVERY:
+            self.checkpoint()
+
+    def checkpoint(self, *, reset: bool = False) -> bool:
+        """Write the audit log's checkpoint (count, head) outside the database; best effort, never
+        over evidence of tampering (see store/anchor.py). Returns whether it was written."""
+        from navigator.store import anchor
+
+        self._writes = 0
+        try:
+            if self.path is not None:
+                con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+                try:
+                    return anchor.update_checkpoint(self.path, self.url, anchor.sqlite_reader(con), reset=reset)
+                finally:
+                    con.close()
+            with self.engine.connect() as conn:
+                return anchor.update_checkpoint(None, self.url, anchor.engine_reader(conn), reset=reset)
+        except (StoreError, OSError, sqlite3.Error):
+            return False
+        except Exception:  # a server gone away: the next close or backup tries again
+            return False
+
     def dispose(self) -> None:
+        if self._writes and not self._disposed:
+            self.checkpoint()
         with self._lock:
             self._disposed = True  # connections still out are closed when they come back
             idle, self._idle = self._idle, []
@@ -273,6 +304,8 @@ def _check_sqlite_path(path: Path, *, create: bool) -> None:
             "disk, or move the team to PostgreSQL (see the README)."
         )
     if path.exists():
+        if not path.is_file():  # a FIFO would hang the first read; a device is nobody's store
+            raise StoreError(f"{path} is not a regular file (a pipe, device or socket); give a database file.")
         if not os.access(path, os.R_OK):
             raise StoreError(f"{path} cannot be read (permission denied). Check the file's owner and mode.")
         size = path.stat().st_size
@@ -296,6 +329,14 @@ def _check_sqlite_path(path: Path, *, create: bool) -> None:
         raise StoreError(
             f"Cannot create the database at {path}: {exc.strerror}. Check the folder exists and is writable."
         ) from None
+    from navigator.store.anchor import create_key
+    from navigator.store.paths import audit_key_path, checkpoint_path
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for left in (audit_key_path(path), checkpoint_path(path)):
+        if left.exists():  # left by an earlier store of that name: kept aside, never used for this one
+            os.replace(left, left.with_name(f"{left.name}.old-{stamp}"))
+    create_key(audit_key_path(path))  # the audit key is created with the store (mode 0600)
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -313,23 +354,113 @@ def _has_tables(engine: Engine) -> bool:
         return bool(set(inspect(conn).get_table_names()) - {"alembic_version"})
 
 
-def backup_sqlite_file(path: Path, dest: Path) -> Path:
-    """A consistent copy through SQLite's backup API, readable by its owner only."""
-    fd = os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    os.close(fd)
-    src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+PARTIAL = ".partial-"  # a backup still being written: ``.<name>.partial-<pid>`` in the destination folder
+
+
+def partial_name(dest: Path) -> Path:
+    return dest.with_name(f".{dest.name}{PARTIAL}{os.getpid()}")
+
+
+def _backup_progress(status: int, remaining: int, total: int) -> None:
+    """Called by SQLite's backup between steps (tests slow it down to kill a backup half-way)."""
+
+
+def backup_sqlite_file(path: Path, dest: Path, check=None) -> Path:
+    """A consistent copy through SQLite's backup API, readable by its owner only, whole or absent.
+
+    Written under a temporary name in ``dest``'s folder (mode 0600), integrity-checked, then
+    ``check(tmp_path)`` (raise StoreError to refuse), flushed to disk, and only then renamed to
+    ``dest``: an interrupted backup never stands as one (``remove_partials`` clears it later).
+    """
+    if dest.exists():
+        raise StoreError(f"{dest} already exists; backups never overwrite.")
+    tmp = partial_name(dest)
     try:
-        dst = sqlite3.connect(dest)
+        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+    except FileExistsError:
+        os.unlink(tmp)  # left by an earlier run of this very process id
+        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+    try:
+        src = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
-            src.backup(dst)
-            ok = dst.execute("PRAGMA integrity_check").fetchone()[0]
+            dst = sqlite3.connect(tmp)
+            try:
+                src.backup(dst, pages=256, progress=_backup_progress)
+                dst.execute("PRAGMA journal_mode=DELETE")
+                ok = dst.execute("PRAGMA integrity_check").fetchone()[0]
+            finally:
+                dst.close()
         finally:
-            dst.close()
-    finally:
-        src.close()
-    if ok != "ok":
-        raise StoreError(f"The backup at {dest} failed its integrity check; the store was not changed.")
+            src.close()
+        if ok != "ok":
+            raise StoreError(f"The backup at {dest} failed its integrity check; the store was not changed.")
+        if check is not None:
+            check(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        if dest.exists():
+            raise StoreError(f"{dest} already exists; backups never overwrite.")
+        os.replace(tmp, dest)
+        _fsync_dir(dest.parent)
+    except BaseException:
+        for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
+            try:
+                leftover.unlink()
+            except OSError:
+                pass
+        raise
     return dest
+
+
+def remove_partials(folder: Path, prefix: str = ".") -> int:
+    """Remove backups left half-written in ``folder`` (names starting ``prefix``) by a process that is
+    gone. Returns how many."""
+    n = 0
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return 0
+    for p in entries:
+        m = _PARTIAL_NAME.match(p.name)
+        if m is None or not p.name.startswith(prefix):
+            continue
+        pid = int(m["pid"])
+        if pid != os.getpid() and _alive(pid):
+            continue  # another process is writing it now
+        try:
+            p.unlink()
+            n += 1
+        except OSError:
+            pass
+    return n
+
+
+_PARTIAL_NAME = re.compile(r"^\..+\.partial-(?P<pid>\d+)(-journal)?$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _refuse_unknown(current: str | None, has_tables: bool) -> None:
@@ -394,6 +525,10 @@ def migrate(store: Store) -> None:
     with store.write_engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+    if current is not None:
+        # A migration may re-hash the log (0002 did; a downgrade's rehash comes back this way): navigator's
+        # own act, after the backup above, so the audit checkpoint starts afresh from the upgraded log.
+        store.checkpoint(reset=True)
 
 
 def _db_error_message(store: Store, exc: Exception) -> str:

@@ -79,3 +79,36 @@ def filesystem_type(path: Path, mounts_file: str = "/proc/mounts") -> str | None
 def is_network_filesystem(path: Path, mounts_file: str = "/proc/mounts") -> bool:
     fstype = filesystem_type(path, mounts_file)
     return fstype is not None and fstype.lower() in NETWORK_FS
+
+
+# ---------------------------------------------------------------- the audit log's anchors outside the database
+
+AUDIT_KEY_SUFFIX = ".audit-key"
+CHECKPOINT_SUFFIX = ".audit-checkpoint"
+
+
+def _server_id(url: str) -> str:
+    """A stable name for a server database (host, port, database; never the user or password)."""
+    import hashlib
+
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    where = f"{u.get_backend_name()}://{u.host or ''}:{u.port or ''}/{u.database or ''}"
+    return hashlib.sha256(where.encode("utf-8")).hexdigest()[:16]
+
+
+def audit_key_path(store_path: Path | None, url: str = "") -> Path:
+    """The key that signs the audit chain: beside a SQLite store (mode 0600, created with it); for a
+    PostgreSQL database, in the admin's user config folder (``~/.config/navigator/audit-keys/``)."""
+    if store_path is not None:
+        return store_path.with_name(store_path.name + AUDIT_KEY_SUFFIX)
+    return Path(platformdirs.user_config_dir(APP, appauthor=False)) / "audit-keys" / f"{_server_id(url)}.key"
+
+
+def checkpoint_path(store_path: Path | None, url: str = "") -> Path:
+    """The audit chain's checkpoint (event count, head hash): beside a SQLite store; for PostgreSQL in
+    the user data folder (``~/.local/share/navigator/checkpoints/``)."""
+    if store_path is not None:
+        return store_path.with_name(store_path.name + CHECKPOINT_SUFFIX)
+    return data_dir() / "checkpoints" / f"{_server_id(url)}.json"

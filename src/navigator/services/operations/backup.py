@@ -29,12 +29,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from navigator.domain.errors import StoreError
+from navigator.store import anchor
 from navigator.store.engine import (
     SQLITE_HEADER,
     Store,
     alembic_config,
     backup_sqlite_file,
+    remove_partials,
 )
+from navigator.store.paths import audit_key_path, checkpoint_path
 
 DEFAULT_KEEP = 7
 BACKUP_DIR = "backups"
@@ -110,18 +113,60 @@ def take_backup(
             raise StoreError(f"The folder {dest.parent} does not exist; create it or choose another place.")
         if dest.resolve() == path.resolve():
             raise StoreError("The backup cannot be written over the store itself; choose another file name.")
+    store.checkpoint()  # the store's own checkpoint first: the copy is checked against it
     try:
-        backup_sqlite_file(path, dest)
+        backup_sqlite_file(path, dest, check=lambda tmp: _check_and_anchor(path, store.url, tmp, dest))
     except StoreError:
-        _remove_quietly(dest)
+        _remove_companions(dest)
         raise
     except sqlite3.Error as exc:
-        _remove_quietly(dest)
+        _remove_companions(dest)
         raise StoreError(_sqlite_message(exc, f"The backup to {dest} failed")) from None
     except OSError as exc:
-        _remove_quietly(dest)
+        _remove_companions(dest)
         raise StoreError(f"The backup to {dest} failed: {exc.strerror}. Check the folder and free space.") from None
     return BackupResult(dest, dest.stat().st_size, kind)
+
+
+def _check_and_anchor(store_path: Path, url: str, tmp: Path, dest: Path) -> None:
+    """Before a copy becomes a backup: it holds navigator's schema and the audit log up to the store's
+    checkpoint; then its key and checkpoint (the sidecar) go beside it (mode 0600)."""
+    con = sqlite3.connect(f"file:{tmp}?mode=ro", uri=True)
+    try:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not {"alembic_version", "audit_event", "client", "user"} <= tables:
+            raise StoreError(f"The backup to {dest} is missing navigator's tables; it was not kept.")
+        if con.execute("SELECT version_num FROM alembic_version").fetchone() is None:
+            raise StoreError(f"The backup to {dest} has no schema version; it was not kept.")
+        q = anchor.sqlite_reader(con)
+        head = anchor.chain_head(q)
+        key = anchor.load_key(audit_key_path(store_path))
+        if key is not None:
+            cp = anchor.read_checkpoint(checkpoint_path(store_path), key)
+            if isinstance(cp, anchor.Checkpoint):
+                problem = anchor.compare(q, cp)
+                if problem is not None:
+                    raise StoreError(f"The backup to {dest} does not hold the audit log up to its checkpoint.")
+    finally:
+        con.close()
+    if key is not None:
+        _write_0600(audit_key_path(dest), key.hex() + "\n")
+        anchor.write_file(checkpoint_path(dest), key, anchor.Checkpoint(head.events, head.head_id, head.head))
+
+
+def _write_0600(path: Path, text: str) -> None:
+    _remove_quietly(path)
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _remove_companions(dest: Path) -> None:
+    for p in (audit_key_path(dest), checkpoint_path(dest)):
+        if not dest.exists():
+            _remove_quietly(p)
 
 
 def _sqlite_message(exc: Exception, what: str) -> str:
@@ -200,6 +245,7 @@ def ensure_daily_backup(
         return None
     now = now_fn()
     today = now.strftime("%Y%m%d")
+    remove_interrupted(store.path)
     daily = list_backups(store.path, "daily")
     result = None
     if not any(_NAME.match(p.name)["stamp"].startswith(today) for p in daily):
@@ -208,7 +254,18 @@ def ensure_daily_backup(
     keep = keep if keep is not None else backup_keep(store)
     for old in daily[:-keep] if len(daily) > keep else []:
         _remove_quietly(old)
+        _remove_companions(old)
     return result
+
+
+def remove_interrupted(store_path: Path) -> int:
+    """Remove backups a killed process left half-written (in backups/, and upgrade backups beside the
+    store): they never count as a backup. Returns how many were removed."""
+    n = 0
+    folder = store_path.parent / BACKUP_DIR
+    if folder.is_dir():
+        n += remove_partials(folder)
+    return n + remove_partials(store_path.parent, prefix=f".{store_path.name}")
 
 
 # ---------------------------------------------------------------- restore
@@ -227,6 +284,8 @@ def check_backup_file(path: Path | str) -> FileCheck:
         raise StoreError(f"There is no file at {p}.")
     if p.is_dir():
         raise StoreError(f"{p} is a folder; give the backup file itself.")
+    if not p.is_file():
+        raise StoreError(f"{p} is not a regular file (a pipe, device or socket); give the backup file itself.")
     try:
         with open(p, "rb") as fh:
             header = fh.read(16)
@@ -336,8 +395,9 @@ def restore(store_path: Path, source: Path | str, *, now: datetime | None = None
                     raise
         else:
             safety = None
-        # 4. The swap.
+        # 4. The swap (the backup's audit key comes with it; the old checkpoint is kept aside).
         _set_wal(tmp)
+        _swap_anchors(src, store_path, now)
         os.replace(tmp, store_path)
         for suffix in ("-wal", "-shm", "-journal"):
             stale = store_path.with_name(store_path.name + suffix)
@@ -349,7 +409,25 @@ def restore(store_path: Path, source: Path | str, *, now: datetime | None = None
     return RestoreResult(src, store_path, safety, check)
 
 
+def _swap_anchors(src: Path, store_path: Path, now: datetime) -> None:
+    """The restored file's key (beside the backup) becomes the store's; the store's checkpoint, which
+    described the file being replaced, is kept aside (``record_restore`` starts a new one)."""
+    stamp = now.strftime(_STAMP)
+    key = anchor.load_key(audit_key_path(src))
+    mine = audit_key_path(store_path)
+    if key is not None and anchor.load_key(mine) != key:
+        if mine.exists():
+            os.replace(mine, mine.with_name(f"{mine.name}.pre-restore-{stamp}"))
+        _write_0600(mine, key.hex() + "\n")
+        anchor.load_key(mine)
+    cp = checkpoint_path(store_path)
+    if cp.exists():
+        os.replace(cp, cp.with_name(f"{cp.name}.pre-restore-{stamp}"))
+
+
 def _is_sqlite(path: Path) -> bool:
+    if not path.is_file():
+        return False
     try:
         with open(path, "rb") as fh:
             return fh.read(16) == SQLITE_HEADER
@@ -363,6 +441,8 @@ def _copy_consistent(src: Path, dest: Path) -> None:
         raise StoreError(f"There is no file at {src}.")
     if src.is_dir():
         raise StoreError(f"{src} is a folder; give the backup file itself.")
+    if not src.is_file():
+        raise StoreError(f"{src} is not a regular file (a pipe, device or socket); give the backup file itself.")
     if not _is_sqlite(src):
         raise StoreError(f"{src} is not a navigator backup (it is not an SQLite database file). Nothing was changed.")
     shutil.copyfile(src, dest)
@@ -439,6 +519,7 @@ def record_restore(store: Store, username: str, result: RestoreResult, acting_as
                 "schema": result.check.revision,
             },
         )
+    store.checkpoint(reset=True)  # checkpoints start afresh from the restored log
 
 
 __all__ = [

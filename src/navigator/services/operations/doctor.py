@@ -90,6 +90,14 @@ def _sqlite_checks(url: str, path: Path, min_free_bytes: int):
             "file", PROBLEM, f"{path} is a folder, not a database file.", "Point --db at the database file itself."
         )
         return
+    if not path.is_file():  # a FIFO, a device, a socket: never opened (reading a FIFO would hang)
+        yield Finding(
+            "file",
+            PROBLEM,
+            f"{path} is not a regular file (a pipe, device or socket), so it is not a database.",
+            "Point --db at the database file itself.",
+        )
+        return
     try:
         with open(path, "rb") as fh:
             header = fh.read(16)
@@ -125,7 +133,7 @@ def _sqlite_checks(url: str, path: Path, min_free_bytes: int):
         yield from _sqlite_db_checks(con)
     finally:
         con.close()
-    yield from _schema_and_chain(url)
+    yield from _schema_and_chain(url, path)
     yield _backups(path)
 
 
@@ -211,6 +219,8 @@ def _sqlite_db_checks(con: sqlite3.Connection):
 
 
 def _backups(path: Path) -> Finding:
+    """When the newest backup was taken, and whether it is whole: it is opened and checked (integrity,
+    schema, its audit log against its own checkpoint sidecar)."""
     from navigator.services.operations.backup import list_backups
 
     found = list_backups(path)
@@ -220,13 +230,55 @@ def _backups(path: Path) -> Finding:
         )
     newest = found[-1]
     when = datetime.fromtimestamp(newest.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
-    return Finding("backups", OK, f"{len(found)} in {newest.parent}; newest {newest.name} ({when})")
+    problem = check_backup_whole(newest)
+    if problem:
+        return Finding(
+            "backups",
+            PROBLEM,
+            f"The newest backup {newest.name} ({when}) is not usable: {problem}.",
+            "Take a new one now with `navigator backup`, then remove the bad file from backups/.",
+        )
+    return Finding("backups", OK, f"{len(found)} in {newest.parent}; newest {newest.name} ({when}) checks")
+
+
+def check_backup_whole(backup: Path) -> str | None:
+    """None when ``backup`` is a whole navigator database matching its sidecar; else what is wrong."""
+    from navigator.store import anchor
+    from navigator.store.paths import audit_key_path, checkpoint_path
+
+    if not backup.is_file():
+        return "it is not a regular file"
+    try:
+        with open(backup, "rb") as fh:
+            if fh.read(16) != SQLITE_HEADER:
+                return "it is not an SQLite database"
+        con = sqlite3.connect(f"file:{backup}?mode=ro&immutable=1", uri=True)
+        try:
+            if con.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                return "it fails SQLite's integrity check"
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if not {"alembic_version", "audit_event", "client"} <= tables:
+                return "it has no navigator tables (a half-written copy)"
+            key = anchor.load_key(audit_key_path(backup))
+            cp = anchor.read_checkpoint(checkpoint_path(backup), key)
+            if cp is None:
+                return None  # a backup from before checkpoints: whole, nothing more to compare
+            if isinstance(cp, str):
+                return cp
+            q = anchor.sqlite_reader(con)
+            if anchor.chain_head(q) != anchor.Checkpoint(cp.events, cp.head_id, cp.head):
+                return "its audit log does not match the checkpoint written with it"
+        finally:
+            con.close()
+    except (sqlite3.Error, OSError) as exc:
+        return f"it cannot be read ({type(exc).__name__})"
+    return None
 
 
 # ---------------------------------------------------------------- both
 
 
-def _schema_and_chain(url: str):
+def _schema_and_chain(url: str, path: Path | None = None):
     try:
         engine = create_engine(url)
     except Exception as exc:
@@ -255,6 +307,8 @@ def _schema_and_chain(url: str):
         yield _schema(current, tables)
         if "audit_event" in tables:
             yield _chain(engine)
+            yield _triggers(engine)
+            yield _checkpoint(engine, url, path)
     finally:
         engine.dispose()
 
@@ -321,6 +375,113 @@ def _chain(engine) -> Finding:
         "The audit log was edited outside navigator. Keep this store as evidence, tell your data "
         "protection lead, and compare with a backup taken before those events (`navigator restore`).",
     )
+
+
+PROTECTIVE_TRIGGERS = ("audit_event_no_delete", "audit_event_no_update")
+
+
+def _triggers(engine) -> Finding:
+    """The triggers that make the audit log append-only must exist (and, on PostgreSQL, be enabled)."""
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                found = {
+                    r[0]
+                    for r in conn.execute(
+                        text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'")
+                    )
+                }
+            else:
+                found = {
+                    r[0]
+                    for r in conn.execute(
+                        text(
+                            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_event'::regclass "
+                            "AND NOT tgisinternal AND tgenabled <> 'D'"
+                        )
+                    )
+                }
+    except Exception as exc:
+        return Finding("audit triggers", PROBLEM, f"The triggers cannot be read ({type(exc).__name__}).")
+    missing = [t for t in PROTECTIVE_TRIGGERS if t not in found]
+    if missing:
+        return Finding(
+            "audit triggers",
+            PROBLEM,
+            f"The audit log's protective trigger(s) {', '.join(missing)} are missing or disabled: "
+            "the log can be edited.",
+            "Someone changed the database outside navigator. Keep this store as evidence, tell your data "
+            "protection lead, and restore the latest backup that passes `navigator doctor`.",
+        )
+    return Finding("audit triggers", OK, "the append-only triggers are in place")
+
+
+def _checkpoint(engine, url: str, path: Path | None) -> Finding:
+    """The log against its checkpoints outside the database: the checkpoint file and the newest
+    backup's sidecar (taken since the last restore). A log that matches moves the checkpoint on."""
+    from navigator.store import anchor
+    from navigator.store.paths import audit_key_path, checkpoint_path
+
+    fix = (
+        "Events were removed from (or rewritten in) the audit log outside navigator. Keep this store as "
+        "evidence, tell your data protection lead, and compare with the newest backup."
+    )
+    try:
+        key = anchor.load_key(audit_key_path(path, url))
+        with engine.connect() as conn:
+            q = anchor.engine_reader(conn)
+            cp = anchor.read_checkpoint(checkpoint_path(path, url), key)
+            anchors = [("the checkpoint file", cp)] if cp is not None else []
+            if path is not None:
+                anchors += _backup_anchor(path, cp)
+            for where, c in anchors:
+                if isinstance(c, str):
+                    return Finding("audit checkpoint", PROBLEM, c[:1].upper() + c[1:] + ".", fix)
+                problem = anchor.compare(q, c)
+                if problem:
+                    return Finding("audit checkpoint", PROBLEM, f"Against {where}: {problem}.", fix)
+            head = anchor.chain_head(q)
+    except Exception as exc:
+        return Finding("audit checkpoint", PROBLEM, f"The checkpoint cannot be checked ({type(exc).__name__}).")
+    if key is None:
+        return Finding(
+            "audit checkpoint",
+            WARN,
+            "There is no audit key yet (it is made with the first signed event), so no checkpoint.",
+            "Open the store with navigator once (any action), then run doctor again.",
+        )
+    if path is not None:
+        from navigator.store.engine import Store
+
+        Store(url, None, None, path).checkpoint()
+    else:
+        with engine.connect() as conn:
+            anchor.update_checkpoint(None, url, anchor.engine_reader(conn))
+    what = f"{len(anchors)} checkpoint(s) outside the database" if anchors else "no checkpoint yet (one is written now)"
+    return Finding("audit checkpoint", OK, f"{head.events} events; the log holds {what}")
+
+
+def _backup_anchor(path: Path, cp):
+    """The newest backup's sidecar, when that backup was taken since the checkpoints last started afresh."""
+    from navigator.services.operations.backup import list_backups
+    from navigator.store import anchor
+    from navigator.store.paths import audit_key_path, checkpoint_path
+
+    found = list_backups(path)
+    if not found:
+        return []
+    newest = found[-1]
+    side = anchor.read_checkpoint(checkpoint_path(newest), anchor.load_key(audit_key_path(newest)))
+    if side is None:
+        return []
+    since = getattr(cp, "since", "") if isinstance(cp, anchor.Checkpoint) else ""
+    if since:
+        from datetime import UTC
+
+        taken = datetime.fromtimestamp(newest.stat().st_mtime, UTC).isoformat(timespec="seconds")
+        if taken <= since:
+            return []
+    return [(f"the newest backup's checkpoint ({newest.name})", side)]
 
 
 # ---------------------------------------------------------------- PostgreSQL

@@ -221,7 +221,7 @@ def apply(ctx: Ctx, *, dry_run: bool = False) -> RetentionReport:
                 jids = _anonymise(s, ctx, cand.client_id)
                 ids, v1 = audit.events_about(s, cand.client_id, jids)
                 hits = [(eid, version) for eid, version, query in searches if _mentions(query, tokens)]
-                search_ids = [eid for eid, version in hits if version == 2]
+                search_ids = [eid for eid, version in hits if version >= 2]
                 v1 += len(hits) - len(search_ids)
                 searches = [row for row in searches if row[0] not in {eid for eid, _ in hits}]
                 # The event first: the database allows a redaction only after a retention event about the person.
