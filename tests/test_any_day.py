@@ -231,6 +231,9 @@ def test_follow_ups_on_any_day(ctx_on, any_day):
     later = CAL.add(any_day, 10)
     check_today(Q.today(nav, on=later), later)
     assert {i.journey_id for i in Q.today(nav, on=later).items} == {fresh, chased, waiting}
+    # waiting to start: the days waited since the decision are counted as lateness is, never "waited 0" when late
+    (wait,) = [i for i in Q.today(nav, on=later).items if i.kind == "waiting_to_start"]
+    assert wait.waited_days == wait.overdue_days >= 9 and f"waited {wait.waited_days} working days" in wait.what
 
 
 def test_month_and_year_arithmetic():

@@ -97,7 +97,8 @@ def today(ctx: Ctx, navigator: str | None = None, on: date | None = None) -> Tod
     for tid, jid, kind, due, detail, ref, first, last, decided in rows:
         due, decided = _as_date(due), _as_date(decided)
         k = TaskKind(kind)
-        waited = cal.count(decided, on) if k == TaskKind.WAITING_TO_START and decided else None
+        # working days waited since the decision, as lateness is counted (a Friday decision has waited 1 on Sunday)
+        waited = days_overdue(decided, on, cal) if k == TaskKind.WAITING_TO_START and decided else None
         what = detail or k.label
         if waited is not None:
             what = f"{detail} (waited {waited} working day{'s' if waited != 1 else ''})"
