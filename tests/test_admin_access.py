@@ -29,7 +29,7 @@ CHANGES = [
     ("unretire_reference", lambda c: admin.unretire_reference(c, "source", "retired_src")),
     ("add_partner", lambda c: admin.add_partner(c, "New Partner")),
     ("edit_partner", lambda c: admin.edit_partner(c, "Calm Kent", contact="x")),
-    ("retire_partner", lambda c: admin.retire_partner(c, "Calm Kent")),
+    ("retire_partner", lambda c: admin.retire_partner(c, "Green Paths")),  # retires its programmes too
     ("add_programme", lambda c: admin.add_programme(c, "Calm Kent", "Pilates")),
     ("edit_programme", lambda c: admin.edit_programme(c, "Calm Kent: Yoga", expected_response_days=3)),
     ("retire_programme", lambda c: admin.retire_programme(c, "Calm Kent: Yoga")),

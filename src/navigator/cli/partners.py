@@ -7,6 +7,9 @@ import argparse
 from rich.table import Table
 from rich.text import Text
 
+from navigator.cli._output import add_json_flag, cell
+from navigator.cli._prompt import add_yes_flag
+
 HELP = """\
 Partners and programmes are never deleted: retire them, and past onward referrals keep them.
 A PARTNER is its name (or number); a PROGRAMME is its number from `navigator partners list`,
@@ -34,6 +37,7 @@ def register(sub) -> None:
 
     q = ps.add_parser("list", help="partners and their programmes")
     q.add_argument("--active", action="store_true", help="hide retired partners and programmes")
+    add_json_flag(q)
     q.set_defaults(handler=run_list)
 
     q = ps.add_parser("add", help="add a partner")
@@ -48,11 +52,13 @@ def register(sub) -> None:
     q.set_defaults(handler=run_edit)
 
     for name, helptext in (
-        ("retire", "stop offering a partner (kept for history)"),
-        ("unretire", "offer a retired partner again"),
+        ("retire", "stop offering a partner and all its programmes (kept for history; asks first)"),
+        ("unretire", "offer a retired partner again (its programmes stay retired until brought back)"),
     ):
         q = ps.add_parser(name, help=helptext)
         q.add_argument("partner")
+        if name == "retire":
+            add_yes_flag(q)
         q.set_defaults(handler=run_retire, retired=name == "retire")
 
     q = ps.add_parser(
@@ -98,7 +104,7 @@ def _programme_options(q) -> None:
 
 def _programme_line(g) -> Text:
     where = ", ".join(g.localities) if g.localities else "all localities"
-    return Text(
+    return cell(
         f"#{g.id} {g.partner}: {g.name}; {g.expected_response_days} working days; {where}"
         + ("" if g.active else " (retired)")
     )
@@ -110,30 +116,62 @@ def run_list(args) -> int:
 
     _, ctx = context_from_args(args)
     rows = admin.list_partners(ctx, include_retired=not args.active)
+    if args.json:
+        from navigator.cli._output import print_json
+
+        print_json({"partners": [_partner_json(p, active_only=args.active) for p in rows]})
+        return 0
     t = Table(show_edge=False, header_style="bold", show_lines=False)
     for col in ("#", "programme", "response", "localities", "status"):
         t.add_column(col)
     for p in rows:
         t.add_row(
             "",
-            Text(p.name, style="bold"),
+            cell(p.name, style="bold"),
             "",
-            Text(p.contact or "", style="dim"),
-            Text("active" if p.active else "retired", style="" if p.active else "dim"),
+            cell(p.contact or "", style="dim"),
+            cell("active" if p.active else "retired", style="" if p.active else "dim"),
         )
         for g in p.programmes:
-            if args.active and not g.active:
+            offered = g.active and p.active  # a retired partner's programmes are not offered
+            if args.active and not offered:
                 continue
             t.add_row(
                 str(g.id),
-                Text("  " + g.name),
+                cell("  " + g.name),
                 f"{g.expected_response_days} wd",
-                Text(", ".join(g.localities) if g.localities else "all"),
-                Text("active" if g.active else "retired", style="" if g.active else "dim"),
+                cell(", ".join(g.localities) if g.localities else "all"),
+                cell(
+                    "active" if offered else ("retired" if not g.active else "retired (partner retired)"),
+                    style="" if offered else "dim",
+                ),
             )
     console.print(t)
     console.print(f"{len(rows)} partner(s), {sum(len(p.programmes) for p in rows)} programme(s).")
     return 0
+
+
+def _partner_json(p, *, active_only: bool = False) -> dict:
+    return {
+        "id": p.id,
+        "name": p.name,
+        "contact": p.contact,
+        "active": p.active,
+        "programmes": [
+            {
+                "id": g.id,
+                "name": g.name,
+                "expected_response_days": g.expected_response_days,
+                "localities": list(g.localities),
+                "eligibility_notes": g.eligibility_notes,
+                "contact": g.contact,
+                "active": g.active,
+                "offered": g.active and p.active,
+            }
+            for g in p.programmes
+            if not active_only or (g.active and p.active)
+        ],
+    }
 
 
 def run_add(args) -> int:
@@ -142,7 +180,7 @@ def run_add(args) -> int:
 
     _, ctx = context_from_args(args)
     p = admin.add_partner(ctx, args.name, args.contact)
-    console.print(Text(f"Added partner {p.name}. Add its programmes with `navigator partners add-programme`."))
+    console.print(cell(f"Added partner {p.name}. Add its programmes with `navigator partners add-programme`."))
     return 0
 
 
@@ -154,18 +192,37 @@ def run_edit(args) -> int:
         raise CommandError("Say what to change: --name or --contact.")
     _, ctx = context_from_args(args)
     p = admin.edit_partner(ctx, args.partner, name=args.name, contact=args.contact)
-    console.print(Text(f"Partner {p.name} updated."))
+    console.print(cell(f"Partner {p.name} updated."))
     return 0
 
 
 def run_retire(args) -> int:
     from navigator.cli import console, context_from_args
+    from navigator.cli._prompt import confirm
     from navigator.services.setup import admin
 
     _, ctx = context_from_args(args)
-    p = admin.retire_partner(ctx, args.partner, retired=args.retired)
-    what = "retired: its programmes are no longer offered" if args.retired else "back in use"
-    console.print(Text(f"{p.name} is {what}."))
+    if args.retired:
+        before = admin.get_partner(ctx, args.partner)
+        offered = [g for g in before.programmes if g.active]
+        confirm(
+            args,
+            f"Retire {before.name} and its {len(offered)} programme(s) in use"
+            + (f" ({', '.join(g.name for g in offered)})" if offered else ""),
+        )
+        p = admin.retire_partner(ctx, args.partner, retired=True)
+        console.print(cell(f"{p.name} is retired, and so are its {len(offered)} programme(s) that were in use:"))
+        for g in offered:
+            console.print(cell(f"  retired #{g.id} {g.name}"))
+        console.print("Past onward referrals keep them; `navigator partners unretire` brings the partner back.")
+    else:
+        p = admin.retire_partner(ctx, args.partner, retired=False)
+        console.print(
+            cell(
+                f"{p.name} is back in use. Its programmes stay retired: bring back the ones to offer with "
+                "`navigator partners unretire-programme`."
+            )
+        )
     return 0
 
 

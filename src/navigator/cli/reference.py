@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from rich.table import Table
-from rich.text import Text
+
+from navigator.cli._output import add_json_flag, cell
 
 HELP = """\
 KIND is lot, locality, source, area or outcome. Lots, sources, areas and outcomes have a CODE
@@ -32,6 +33,7 @@ def register(sub) -> None:
     q = rs.add_parser("list", help="list one kind")
     q.add_argument("kind", help="lot, locality, source, area or outcome")
     q.add_argument("--active", action="store_true", help="hide retired entries")
+    add_json_flag(q)
     q.set_defaults(handler=run_list)
 
     q = rs.add_parser("add", help="add an entry", description=HELP, formatter_class=_raw())
@@ -70,7 +72,7 @@ def _say(row, verb: str) -> None:
 
     extra = f" in {row.lot}" if row.lot else ""
     code = "" if row.kind == "locality" else f"{row.code}: "
-    console.print(Text(f"{verb} {KIND_LABELS[row.kind]} {code}{row.name}{extra}."))
+    console.print(cell(f"{verb} {KIND_LABELS[row.kind]} {code}{row.name}{extra}."))
 
 
 def run_list(args) -> int:
@@ -80,16 +82,26 @@ def run_list(args) -> int:
     _, ctx = context_from_args(args)
     kind = admin.kind_of(args.kind)
     rows = admin.list_reference(ctx, kind, include_retired=not args.active)
+    if args.json:
+        from navigator.cli._output import print_json
+
+        print_json(
+            {
+                "kind": kind,
+                "entries": [{"code": r.code, "name": r.name, "lot": r.lot, "active": r.active} for r in rows],
+            }
+        )
+        return 0
     t = Table(show_edge=False, header_style="bold")
     cols = ("name", "lot", "status") if kind == "locality" else ("code", "name", "status")
     for col in cols:
         t.add_column(col)
     for r in rows:
-        status = Text("active" if r.active else "retired", style="" if r.active else "dim")
+        status = cell("active" if r.active else "retired", style="" if r.active else "dim")
         if kind == "locality":
-            t.add_row(Text(r.name), Text(r.lot or ""), status)
+            t.add_row(cell(r.name), cell(r.lot or ""), status)
         else:
-            t.add_row(Text(r.code), Text(r.name), status)
+            t.add_row(cell(r.code), cell(r.name), status)
     console.print(t)
     console.print(f"{len(rows)} {admin.KIND_LABELS[kind]} entries.")
     return 0

@@ -167,13 +167,21 @@ def check_days(value) -> int:
     return n
 
 
-def locality_ids(s: Session, names: Iterable[str]) -> list[int]:
+def locality_ids(s: Session, names: Iterable[str], *, already: Iterable[int] = ()) -> list[int]:
+    """The localities named; a retired one is refused unless the programme already serves it (``already``)."""
     out = []
+    kept = set(already)
     for name in names:
         loc = s.exec(select(Locality).where(func.lower(Locality.name) == str(name).strip().lower())).first()
         if loc is None:
             raise NotFound(
                 f"There is no locality '{name}'. `navigator reference list locality` shows them.", field="localities"
+            )
+        if not loc.active and loc.id not in kept:
+            raise DomainError(
+                f"{loc.name} is retired: a programme cannot serve it. Bring it back first "
+                "(`navigator reference unretire locality`) or leave it out.",
+                field="localities",
             )
         if loc.id not in out:
             out.append(loc.id)
@@ -318,7 +326,8 @@ def edit_programme_in(
     s.add(prog)
     s.flush()
     if localities is not None:
-        set_programme_localities(s, prog, locality_ids(s, localities))
+        served = s.exec(select(ProgrammeLocality.locality_id).where(ProgrammeLocality.programme_id == prog.id)).all()
+        set_programme_localities(s, prog, locality_ids(s, localities, already=served))
     b, a = audit.diff(before, programme_state(s, prog))
     if not a:
         return False
@@ -365,12 +374,17 @@ def edit_partner(ctx: Ctx, partner: str | int, *, name: str | None = None, conta
 
 
 def retire_partner(ctx: Ctx, partner: str | int, *, retired: bool = True) -> PartnerRow:
-    """A retired partner's programmes are no longer offered; past onward referrals keep them."""
+    """Retiring a partner retires its programmes too (each audited); past onward referrals keep them.
+    Bringing a partner back leaves its programmes retired: bring back the ones to offer again."""
     with ctx.write() as s:
         admin_actor(s, ctx)
         p = find_partner(s, partner)
-        if not edit_partner_in(s, ctx, audit.writer(s, ctx), p.id, active=not retired):
+        w = audit.writer(s, ctx)
+        if not edit_partner_in(s, ctx, w, p.id, active=not retired):
             raise DomainError(f"{p.name} is already {'retired' if retired else 'in use'}.", field="partner")
+        if retired:
+            for prog in s.exec(select(Programme).where(Programme.partner_id == p.id, Programme.active)).all():
+                edit_programme_in(s, ctx, w, prog.id, active=False)
         return partner_row(s, p)
 
 
