@@ -109,6 +109,17 @@ def test_age_on():
     assert age_on(date(2009, 11, 3), date(2026, 11, 2)) == 16
     assert age_on(date(2008, 2, 29), date(2025, 2, 28)) == 16
     assert age_on(date(2008, 2, 29), date(2025, 3, 1)) == 17
+    assert age_on(date(2008, 2, 29), date(2028, 2, 28)) == 19  # a leap year: the birthday is the 29th
+    assert age_on(date(2008, 2, 29), date(2028, 2, 29)) == 20
+    assert age_on(date(2008, 2, 29), date(2008, 2, 29)) == 0
+
+
+def test_plus_zero_is_today_even_on_a_weekend():
+    sunday = date(2026, 12, 6)
+    assert parse_date("+0", today=sunday) == sunday  # not Monday: a typed date is never pushed into the future
+    assert parse_date("-0", today=sunday) == sunday
+    assert parse_date("+1", today=sunday) == date(2026, 12, 7)
+    assert parse_date("-1", today=sunday) == date(2026, 12, 4)
 
 
 def test_fmt():

@@ -9,6 +9,7 @@ from navigator.domain.identifiers import (
     clean_text,
     fold_name,
     format_nhs_number,
+    nhs_check_digit,
     normalise_nhs_number,
     normalise_postcode,
 )
@@ -30,6 +31,17 @@ def test_nhs_check_digit_computed_by_modulus_11():
             normalise_nhs_number("943476591" + wrong)
         assert "check digit" in info.value.message
         assert info.value.field == "nhs_number"
+
+
+def test_nhs_check_digit_is_the_one_the_validator_uses():
+    assert nhs_check_digit("943476591") == 9
+    assert nhs_check_digit("123456789") is None  # 10: no valid number starts with these nine digits
+    assert nhs_check_digit("999000001") == 8
+    for nine in ("401023213", "000000001", "612345678", "765432101"):
+        check = nhs_check_digit(nine)
+        if check is None:
+            continue
+        assert normalise_nhs_number(nine + str(check)) == nine + str(check)
 
 
 def test_nhs_check_value_10_is_never_valid():

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from navigator.domain.workdays import DEFAULT_CALENDAR, WorkingCalendar
 
@@ -187,6 +189,27 @@ def test_add_and_count_agree():
             assert CAL.is_working_day(d)
         back = CAL.add(d, -n) if n else d
         assert CAL.count(back, d) == n
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(
+    d=st.dates(date(2015, 1, 1), date(2040, 12, 31)),
+    n=st.integers(-400, 400),
+    off=st.sets(st.dates(date(2020, 1, 1), date(2030, 12, 31)), max_size=20),
+    on=st.sets(st.dates(date(2020, 1, 1), date(2030, 12, 31)), max_size=10),
+)
+def test_add_is_the_day_by_day_walk(d, n, off, on):
+    """add() answers from the cumulative index; walk_add() is the definition, one day at a time."""
+    cal = WorkingCalendar(extra_non_working=off, extra_working=on)
+    assert cal.add(d, n) == cal.walk_add(d, n)
+
+
+def test_on_or_before():
+    assert CAL.on_or_before(date(2026, 12, 2)) == date(2026, 12, 2)  # a working day is itself
+    assert CAL.on_or_before(date(2026, 12, 6)) == date(2026, 12, 4)  # Sunday: Friday
+    assert CAL.on_or_before(date(2026, 12, 28)) == date(2026, 12, 24)  # over Christmas and its substitute day
+    assert CAL.on_or_before(date(2027, 3, 29)) == date(2027, 3, 25)  # Easter Monday: Maundy Thursday
+    assert CAL.on_or_before(date(2027, 1, 1)) == date(2026, 12, 31)  # across the year end
 
 
 def test_days_lists_each_day():
