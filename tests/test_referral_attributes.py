@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
@@ -12,6 +13,7 @@ from conftest import new_referral
 from navigator.domain import referral
 from navigator.services.casework import bulk
 from navigator.services.casework import journeys as J
+from navigator.services.returns import figures as R
 from navigator.services.setup.reference import reference
 from navigator.store import engine as E
 from navigator.store.models import Client, Journey, Locality
@@ -108,3 +110,24 @@ def test_migration_0003_fills_existing_journeys_from_the_current_values_and_says
             assert conn.execute(text("SELECT COUNT(*) FROM journey")).scalar() == 1
     finally:
         store.dispose()
+
+
+def test_an_imported_person_who_moved_keeps_each_journeys_own_decile_and_locality(ctx, tmp_path):
+    """Two referrals of one person: the first in Maidstone at decile 2, the second in Thanet at decile 8."""
+    importer = pytest.importorskip("navigator.services.tracker_import.importer")
+    path = tmp_path / "tracker.csv"
+    path.write_text(
+        "client_ref,first_name,last_name,date_of_birth,locality,navigator,referral_source,received_date,"
+        "decision,decision_date,start_date,imd_decile\n"
+        "T1,Ivy,Moved,1975-05-05,Maidstone,admin,gp,2026-03-02,accepted,2026-03-03,2026-03-09,2\n"
+        "T1,Ivy,Moved,1975-05-05,Thanet,admin,gp,2026-09-01,accepted,2026-09-02,2026-09-07,8\n",
+        encoding="utf-8",
+    )
+    report = importer.import_file(ctx, path)
+    assert report.ok, report.errors[:3]
+    with ctx.read() as s:
+        rows = s.exec(text("SELECT imd_decile, attributes_basis FROM journey ORDER BY received_date")).all()
+    assert [tuple(r) for r in rows] == [(2, "import"), (8, "import")]
+    march, september = R.preview(ctx, "2026-03"), R.preview(ctx, "2026-09")
+    assert march.value("starts", "Lot 2", "Maidstone") == 1 and march.value("starts_imd_q1_q2_pct") == 100
+    assert september.value("starts", "Lot 4", "Thanet") == 1 and september.value("starts_imd_q1_q2_pct") == 0
