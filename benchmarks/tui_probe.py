@@ -218,7 +218,9 @@ def main() -> None:
     ap.add_argument("--probe", choices=("bare", "startup", "interact"), required=True)
     ap.add_argument("--reps", type=int, default=5)
     a = ap.parse_args()
-    os.environ["LOGNAME"] = a.user  # the CLI acts as the login user
+    import navigator.services.context as _context  # the CLI acts as the OS account: the probe stands in for a.user
+
+    _context.os_username = lambda: a.user
     if a.probe == "bare":
         bare()
     elif a.probe == "startup":

@@ -1,0 +1,331 @@
+"""Issue 14's attacks, each as a test: who you are, a log that cannot be quietly rewritten, backups
+that are whole or absent, and the small ones. (SQLite; PostgreSQL's roles and row-level security
+come with per-person logins.)"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from conftest import make_user, new_referral
+from helpers.tamper import tamper_sqlite
+from navigator.cli import main
+from navigator.domain.errors import StoreError
+from navigator.services import audit
+from navigator.services.context import os_username
+from navigator.services.operations import doctor
+from navigator.services.operations.backup import ensure_daily_backup, list_backups, take_backup
+from navigator.services.operations.doctor import PROBLEM, examine
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def plenty_of_disk(monkeypatch):
+    from collections import namedtuple
+
+    usage = namedtuple("Usage", "total used free")
+    monkeypatch.setattr(doctor.shutil, "disk_usage", lambda p: usage(10**12, 0, 10**11))
+
+
+def _finding(url, check):
+    return {f.check: f for f in examine(url).findings}[check]
+
+
+def _many_events(ctx, n):
+    with ctx.write() as s:
+        audit.writer(s, ctx).add_many(("test.event", "test", i, None, None, None, {"i": i}) for i in range(n))
+
+
+def _closed(ctx):
+    """Close the store the way navigator does at exit (the checkpoint is written then)."""
+    ctx.store.dispose()
+
+
+# ---------------------------------------------------------------- identity
+
+
+def test_the_user_is_the_os_account_never_an_environment_variable(ctx, db_path, monkeypatch, capsys):
+    """`env LOGNAME=admin navigator users add evil1 --role admin`, run by a navigator, is refused."""
+    me = os_username()
+    make_user(ctx, me, "navigator")
+    _closed(ctx)
+    con = sqlite3.connect(db_path)
+    events_as_admin = con.execute("SELECT count(*) FROM audit_event WHERE username = 'admin'").fetchone()[0]
+    con.close()
+    for var in ("LOGNAME", "USER", "USERNAME", "LNAME"):
+        monkeypatch.setenv(var, "admin")
+    assert main(["--db", str(db_path), "users", "add", "evil1", "--name", "Evil", "--role", "admin"]) == 3
+    assert "admin" in capsys.readouterr().err.lower()
+    con = sqlite3.connect(db_path)
+    try:
+        assert con.execute("SELECT count(*) FROM user WHERE username = 'evil1'").fetchone()[0] == 0
+        # Nothing was recorded under the forged name either.
+        assert con.execute("SELECT count(*) FROM audit_event WHERE username = 'admin'").fetchone()[0] == events_as_admin
+    finally:
+        con.close()
+
+
+def test_os_username_comes_from_the_uid(monkeypatch):
+    import pwd
+
+    monkeypatch.setenv("LOGNAME", "somebody_else")
+    monkeypatch.setenv("USER", "somebody_else")
+    assert os_username() == pwd.getpwuid(os.geteuid()).pw_name
+
+
+def test_as_stays_an_audited_admin_feature(ctx, db_path, monkeypatch, capsys):
+    new_referral(ctx)
+    make_user(ctx, "lead", "team_lead")
+    make_user(ctx, os_username(), "admin")
+    _closed(ctx)
+    monkeypatch.setenv("LOGNAME", "lead")
+    assert main(["--db", str(db_path), "--as", "lead", "audit", "--client", "NAV000001"]) == 0
+    con = sqlite3.connect(db_path)
+    try:
+        rows = con.execute("SELECT username, acting_as FROM audit_event WHERE username = 'lead'").fetchall()
+    finally:
+        con.close()
+    assert rows and all(acting == os_username() for _, acting in rows)
+
+
+# ---------------------------------------------------------------- the audit chain
+
+
+def test_a_new_store_has_its_key_beside_it_readable_by_its_owner_only(ctx, db_path):
+    key = db_path.with_name(db_path.name + ".audit-key")
+    assert key.exists() and (key.stat().st_mode & 0o777) == 0o600
+    new_referral(ctx)
+    with ctx.read() as s:
+        versions = {v for (v,) in s.execute(audit.text("SELECT DISTINCT hash_version FROM audit_event"))}
+    assert versions == {3}
+
+
+def test_dropping_the_triggers_and_deleting_the_last_500_events_is_found(ctx, db_path):
+    new_referral(ctx)
+    _many_events(ctx, 600)
+    _closed(ctx)
+    con = sqlite3.connect(db_path, isolation_level=None)
+    con.execute("DROP TRIGGER audit_event_no_delete")
+    con.execute("DROP TRIGGER audit_event_no_update")
+    con.execute("DELETE FROM audit_event WHERE id > (SELECT max(id) - 500 FROM audit_event)")
+    con.close()
+    report = examine(f"sqlite:///{db_path}")
+    checks = {f.check: f for f in report.findings}
+    assert checks["audit chain"].status == "ok"  # what is left still chains...
+    assert checks["audit checkpoint"].status == PROBLEM and "deleted" in checks["audit checkpoint"].detail
+    assert checks["audit triggers"].status == PROBLEM
+    assert main(["--db", str(db_path), "doctor"]) == 1
+    # ...and the evidence stays: the checkpoint is not moved back by the next close or doctor run.
+    assert _finding(f"sqlite:///{db_path}", "audit checkpoint").status == PROBLEM
+
+
+def test_deleting_every_event_is_found(ctx, db_path):
+    new_referral(ctx)
+    _closed(ctx)
+    tamper_sqlite(db_path, "DELETE FROM audit_event")
+    assert _finding(f"sqlite:///{db_path}", "audit checkpoint").status == PROBLEM
+
+
+def test_deleting_the_checkpoint_file_too_is_found_by_the_backups_sidecar(ctx, db_path):
+    new_referral(ctx)
+    take_backup(ctx.store)
+    _closed(ctx)
+    db_path.with_name(db_path.name + ".audit-checkpoint").unlink()
+    tamper_sqlite(db_path, "DELETE FROM audit_event")
+    f = _finding(f"sqlite:///{db_path}", "audit checkpoint")
+    assert f.status == PROBLEM and "backup" in f.detail
+
+
+def _v2(prev, r):
+    return audit.event_hash_v2(prev, *r[1:9], r[9], r[10])
+
+
+def test_rehashing_after_an_edit_is_found(ctx, db_path):
+    """Edit an event, then recompute every hash from there on (without the key)."""
+    new_referral(ctx)
+    new_referral(ctx, first="Bob", last="Jones")
+    _closed(ctx)
+    con = sqlite3.connect(db_path)
+    rows = con.execute(
+        "SELECT id, at, username, acting_as, action, entity, entity_id, client_id, journey_id, before_hash, "
+        "after_hash, after FROM audit_event ORDER BY id"
+    ).fetchall()
+    con.close()
+    target = rows[2][0]
+    statements, prev = [], audit.GENESIS
+    for r in rows:
+        r = list(r)
+        r[1] = audit._stored_at_text(r[1])
+        if r[0] == target:
+            r[2] = "someone_else"
+        # The attacker does not have the key: the v3 payload, hashed without it.
+        h = hashlib.sha256(json.dumps(["v3", prev, *r[1:11]], ensure_ascii=False).encode()).hexdigest()
+        statements.append(
+            f"UPDATE audit_event SET username = '{r[2]}', prev_hash = '{prev}', hash = '{h}' WHERE id = {r[0]}"
+        )
+        prev = h
+    tamper_sqlite(db_path, *statements)
+    chain = _finding(f"sqlite:///{db_path}", "audit chain")
+    assert chain.status == PROBLEM and "changed after it was written" in chain.detail
+
+
+def test_a_forged_event_appended_as_another_user_is_found(ctx, db_path):
+    new_referral(ctx)
+    _closed(ctx)
+    con = sqlite3.connect(db_path)
+    prev = con.execute("SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1").fetchone()[0]
+    con.close()
+    at = "2026-11-25T10:00:00.000000"
+    after = '{"role": "admin", "username": "evil"}'
+    ah = audit.content_hash(after)
+    for version, h in (
+        (2, audit.event_hash_v2(prev, at, "admin", None, "user.add", "user", 99, None, None, None, ah)),
+        (3, audit.event_hash_v3(b"k" * 32, prev, at, "admin", None, "user.add", "user", 99, None, None, None, ah)),
+    ):
+        copy = db_path.with_name(f"forged{version}.sqlite3")
+        copy.write_bytes(db_path.read_bytes())
+        for suffix in (".audit-key",):
+            copy.with_name(copy.name + suffix).write_bytes(db_path.with_name(db_path.name + suffix).read_bytes())
+        con = sqlite3.connect(copy)
+        con.execute(
+            "INSERT INTO audit_event (at, username, action, entity, entity_id, after, prev_hash, hash, after_hash, "
+            f"redacted, hash_version) VALUES ('{at}', 'admin', 'user.add', 'user', 99, '{after}', '{prev}', '{h}', "
+            f"'{ah}', 0, {version})"
+        )
+        con.commit()
+        con.close()
+        chain = _finding(f"sqlite:///{copy}", "audit chain")
+        assert chain.status == PROBLEM, version
+
+
+def test_a_forged_retention_event_does_not_unlock_redaction(ctx, db_path):
+    ref = new_referral(ctx)
+    with ctx.read() as s:
+        about = [e.id for e in s.exec(select(audit.AuditEvent).where(audit.AuditEvent.client_id == ref.client_id))]
+        prev = audit.last_hash(s)
+    at = "2026-11-25T10:00:00.000000"
+    h = audit.event_hash_v3(
+        b"x" * 32,
+        prev,
+        at,
+        "admin",
+        None,
+        audit.RETENTION_ACTION,
+        "client",
+        ref.client_id,
+        ref.client_id,
+        None,
+        None,
+        None,
+    )
+    with ctx.store.write_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO audit_event (at, username, action, entity, entity_id, client_id, prev_hash, hash, "
+            f"redacted, hash_version) VALUES ('{at}', 'admin', '{audit.RETENTION_ACTION}', 'client', "
+            f"{ref.client_id}, {ref.client_id}, '{prev}', '{h}', 0, 3)"
+        )
+    # navigator itself will not redact on the strength of it...
+    with pytest.raises(StoreError), ctx.write() as s:
+        audit.redact_events(s, about)
+    # ...and a redaction done behind its back (the trigger cannot check a signature) is found.
+    with ctx.store.write_engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"UPDATE audit_event SET before = NULL, after = NULL, redacted = 1 WHERE id IN ({','.join(map(str, about))})"
+        )
+    with ctx.read() as s:
+        problems = {(p.event_id, p.problem) for p in audit.verify_chain(s)}
+    assert all((eid, audit.UNAUTHORISED) in problems for eid in about)
+    assert any(p == audit.CHANGED for _, p in problems)
+
+
+def test_an_older_stores_first_signed_event_anchors_its_unsigned_log(ctx, db_path):
+    new_referral(ctx)
+    _closed(ctx)
+    key = db_path.with_name(db_path.name + ".audit-key")
+    # An older store: unsigned (version 2) events, no key yet.
+    con = sqlite3.connect(db_path)
+    assert con.execute("SELECT count(*) FROM audit_event WHERE hash_version = 3").fetchone()[0] > 0
+    con.close()
+    key.unlink()
+    chain = _finding(f"sqlite:///{db_path}", "audit chain")
+    assert chain.status == PROBLEM and "key is missing" in chain.detail
+
+
+# ---------------------------------------------------------------- backups whole or absent
+
+_SLOW_BACKUP = textwrap.dedent(
+    """
+    import sys, time
+    from navigator.store import engine
+    from navigator.services.operations.backup import take_backup
+    def slow(status, remaining, total):
+        print("COPYING", flush=True)
+        time.sleep(0.2)
+    engine._backup_progress = slow
+    store = engine.open_store(sys.argv[1], create=False)
+    take_backup(store, kind="daily")
+    print("DONE", flush=True)
+    """
+)
+
+
+def test_a_backup_killed_half_way_never_counts_and_is_removed_next_start(ctx, db_path):
+    new_referral(ctx)
+    _many_events(ctx, 3000)  # a few hundred pages: the copy takes several steps
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_BACKUP, ctx.store.url], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert child.stdout.readline().strip() == "COPYING"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait()
+    folder = db_path.parent / "backups"
+    partial = [p for p in folder.iterdir() if ".partial-" in p.name]
+    assert partial and all((p.stat().st_mode & 0o777) == 0o600 for p in partial)
+    assert list_backups(db_path) == []  # it does not stand in for today's backup
+    result = ensure_daily_backup(ctx.store, keep=7)  # the next start
+    assert result is not None and [p.name for p in folder.iterdir() if ".partial-" in p.name] == []
+    assert list_backups(db_path) == [result.path]
+    assert _finding(ctx.store.url, "backups").status == "ok"
+
+
+def test_doctor_opens_the_newest_backup_and_checks_it(ctx, db_path):
+    new_referral(ctx)
+    result = take_backup(ctx.store, kind="daily")
+    assert _finding(ctx.store.url, "backups").status == "ok"
+    data = result.path.read_bytes()
+    result.path.write_bytes(data[: len(data) // 3])  # half a file under a backup's name
+    f = _finding(ctx.store.url, "backups")
+    assert f.status == PROBLEM and result.path.name in f.detail
+
+
+# ---------------------------------------------------------------- the small ones
+
+
+def test_a_fifo_is_refused_as_a_store_without_hanging(tmp_path, capsys):
+    fifo = tmp_path / "store.sqlite3"
+    os.mkfifo(fifo)
+    assert main(["--db", str(fifo), "doctor"]) == 1
+    assert "not a regular file" in " ".join(capsys.readouterr().out.split())
+    with pytest.raises(StoreError, match="regular file"):
+        from navigator.store.engine import open_store
+
+        open_store(f"sqlite:///{fifo}")
+    backup = tmp_path / "offered.sqlite3"
+    os.mkfifo(backup)
+    real = tmp_path / "real.sqlite3"
+    assert main(["--db", str(real), "restore", str(backup)]) == 4
+    assert "regular file" in " ".join(capsys.readouterr().err.split())
