@@ -26,7 +26,7 @@ class WorkingCalendar:
     def __init__(self, extra_non_working: Iterable[date] = (), extra_working: Iterable[date] = ()) -> None:
         self.extra_non_working = frozenset(extra_non_working)
         self.extra_working = frozenset(extra_working)
-        self._index: tuple[date, list[int]] | None = None
+        self._index: tuple[int, list[int]] | None = None  # (first day's ordinal, running totals)
 
     def is_bank_holiday(self, d: date) -> bool:
         return d in _bank_holidays(d.year)
@@ -38,16 +38,16 @@ class WorkingCalendar:
             return False
         return d.weekday() < 5 and not self.is_bank_holiday(d)
 
-    # A cumulative index (working days from its first day up to each day) makes counting O(1) and
-    # adding a bisection. It is one tuple, replaced whole, so a reader never sees half an update.
-    def _ensure_index(self, lo: date, hi: date) -> tuple[date, list[int]]:
+    # A cumulative index (working days from its first day up to each day, by ordinal) makes counting
+    # O(1) and adding a bisection. It is one tuple, replaced whole, so a reader never sees half an update.
+    def _ensure_index(self, lo: date, hi: date) -> tuple[int, list[int]]:
         index = self._index
         if index is not None:
             start, cumulative = index
-            if start <= lo and hi < start + timedelta(days=len(cumulative)):
+            if start <= lo.toordinal() and hi.toordinal() < start + len(cumulative):
                 return index
-            lo = min(lo, start)
-            hi = max(hi, start + timedelta(days=len(cumulative) - 1))
+            lo = min(lo, date.fromordinal(start))
+            hi = max(hi, date.fromordinal(start + len(cumulative) - 1))
         new_lo, new_hi = date(lo.year - 1, 1, 1), date(hi.year + 2, 12, 31)
         cumulative = []
         total = 0
@@ -58,7 +58,7 @@ class WorkingCalendar:
                 total += 1
             cumulative.append(total)
             d += one
-        self._index = (new_lo, cumulative)
+        self._index = (new_lo.toordinal(), cumulative)
         return self._index
 
     def count(self, a: date, b: date) -> int:
@@ -66,7 +66,7 @@ class WorkingCalendar:
         if b < a:
             return -self.count(b, a)
         start, cumulative = self._ensure_index(a, b)
-        return cumulative[(b - start).days] - cumulative[(a - start).days]
+        return cumulative[b.toordinal() - start] - cumulative[a.toordinal() - start]
 
     def add(self, d: date, n: int) -> date:
         """The date n working days after d (before d when n is negative).
@@ -75,24 +75,25 @@ class WorkingCalendar:
         first day w with ``count(d, w) == n`` (from a Saturday, +1 is Monday); for n < 0 the
         |n|-th working day before d (from a Sunday, -1 is Friday). Same answers as ``walk_add``.
         """
-        if n == 0 and self.is_working_day(d):
-            return d
-        span = abs(n) * 2 + 31  # widened until the answer is inside the index
+        span = abs(n) * 2 + 31
         while True:
-            lo, hi = (d - timedelta(days=span), d) if n < 0 else (d, d + timedelta(days=span))
-            start, cumulative = self._ensure_index(lo, hi)
-            i = (d - start).days
-            here = cumulative[i]
-            if n >= 0:
-                # the first day on which the running total reaches here + n (here + 1 for n == 0)
-                j = bisect_left(cumulative, here + max(n, 1), i)
-                if j < len(cumulative):
-                    return start + timedelta(days=j)
-            else:
-                before = here - (1 if self.is_working_day(d) else 0)  # working days before d
-                target = before + n + 1  # the running total on the working day we want
-                if target >= 1:
-                    return start + timedelta(days=bisect_left(cumulative, target, 0, i))
+            index = self._index
+            if index is not None:
+                start, cumulative = index
+                i = d.toordinal() - start
+                if 0 < i < len(cumulative):
+                    here, before = cumulative[i], cumulative[i - 1]  # before: working days before d
+                    if n >= 0:
+                        # the first day on or after d whose running total reaches the target
+                        target = here + n if n else (here if here > before else here + 1)
+                        j = bisect_left(cumulative, target, i)
+                        if j < len(cumulative):
+                            return date.fromordinal(start + j)
+                    elif before + n + 1 >= 1:  # the working day whose running total is before + n + 1
+                        return date.fromordinal(start + bisect_left(cumulative, before + n + 1, 0, i))
+            # not answerable from the index as it is: widen it and try again
+            lo, hi = (d - timedelta(days=span), d) if n < 0 else (d - timedelta(days=1), d + timedelta(days=span))
+            self._ensure_index(lo, hi)
             span *= 2
 
     def walk_add(self, d: date, n: int) -> date:
