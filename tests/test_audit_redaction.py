@@ -421,7 +421,7 @@ def test_a_0001_store_whose_log_fails_its_check_is_kept_as_evidence(
         # Retention anonymises, and says how many older events about her it could not redact.
         monkeypatch.setattr("navigator.services.context.os_username", lambda: "admin")
         db = ["--db", str(db_path)] if backend == "sqlite" else ["--db-url", store_url]
-        assert main(db + ["retention", "apply"]) == 0
+        assert main(db + ["retention", "apply", "--yes"]) == 0
         out = " ".join(capsys.readouterr().out.split())
         kept = len([e for e in old if e.client_id == people["zelda"].client_id and (e.before or e.after)])
         searches = 2

@@ -152,7 +152,7 @@ def test_restore_swaps_in_a_backup_after_keeping_the_current_store(ctx, db_path,
     ctx.store.dispose()
     assert _count(db_path, "client") == 2
 
-    assert main(["--db", str(db_path), "restore", str(backup)]) == 0
+    assert main(["--db", str(db_path), "restore", str(backup), "--yes"]) == 0
     out = capsys.readouterr().out
     assert "Restored" in out and "pre-restore" in out
     con = sqlite3.connect(db_path)
@@ -226,7 +226,7 @@ def test_restore_refuses_a_backup_from_a_newer_navigator(ctx, db_path, as_admin,
     con.commit()
     con.close()
     before = dump_sqlite(db_path)
-    assert main(["--db", str(db_path), "restore", str(backup)]) == 4
+    assert main(["--db", str(db_path), "restore", str(backup), "--yes"]) == 4
     assert "newer version" in capsys.readouterr().err
     assert dump_sqlite(db_path) == before
 
@@ -254,7 +254,7 @@ def test_restore_over_a_damaged_store_keeps_its_bytes(ctx, db_path, as_admin, ca
     for suffix in ("-wal", "-shm"):
         Path(str(db_path) + suffix).unlink(missing_ok=True)
     db_path.write_bytes(b"garbage" * 1000)
-    assert main(["--db", str(db_path), "restore", str(backup)]) == 0
+    assert main(["--db", str(db_path), "restore", str(backup), "--yes"]) == 0
     assert _count(db_path, "client") == 1
     damaged = list_backups(db_path, "damaged")
     assert len(damaged) == 1 and damaged[0].read_bytes() == b"garbage" * 1000

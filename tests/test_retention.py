@@ -259,7 +259,7 @@ def test_retention_commands(ctx, db_path, backend, people, monkeypatch, capsys):
     assert main(db + ["retention", "apply", "--dry-run"]) == 0
     assert "nothing was changed" in capsys.readouterr().out
     assert not _client(ctx, people["A"].client_id).anonymised
-    assert main(db + ["retention", "apply"]) == 0
+    assert main(db + ["retention", "apply", "--yes"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "Anonymised 2 person(s)" in out and "Removed their personal data from" in out
     assert "still hold personal data" not in out

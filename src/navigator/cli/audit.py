@@ -11,6 +11,7 @@ def register(sub) -> None:
         "(and who was acting for them), what, and what changed. Looking is audited too.",
     )
     p.add_argument("--client", metavar="REF", required=True, help="the person's reference, e.g. NAV000123")
+    p.add_argument("--json", action="store_true", help="print the events as JSON on stdout (the shape is documented)")
     p.set_defaults(handler=run)
 
 
@@ -36,6 +37,26 @@ def run(args) -> int:
         history = audit_history(ctx, args.client)
     finally:
         store.dispose()
+    if getattr(args, "json", False):
+        from navigator.cli._output import print_json
+
+        print_json(
+            {
+                "client_ref": history.client_ref,
+                "events": [
+                    {
+                        "at": e.at,
+                        "who": e.who,
+                        "action": e.action,
+                        "entity": e.entity,
+                        "entity_id": e.entity_id,
+                        "changes": [{"field": c.field, "before": c.before, "after": c.after} for c in e.changes],
+                    }
+                    for e in history.events
+                ],
+            }
+        )
+        return 0
     table = Table(title=Text(f"Audit history of {history.client_ref}"), show_lines=True, expand=False)
     table.add_column("when (local)", no_wrap=True)
     table.add_column("who")

@@ -10,6 +10,7 @@ def register(sub) -> None:
         description="Check the store without changing it. Exit code 0 when all is well, "
         "1 when any check finds something to fix (each with what to do).",
     )
+    p.add_argument("--json", action="store_true", help="print the findings as JSON on stdout (the shape is documented)")
     p.set_defaults(handler=run)
 
 
@@ -22,6 +23,19 @@ def run(args) -> int:
     from navigator.store.engine import resolve_url
 
     report = examine(resolve_url(args.db, args.db_url))
+    if getattr(args, "json", False):
+        from navigator.cli._output import print_json
+
+        print_json(
+            {
+                "where": report.where,
+                "healthy": report.healthy,
+                "findings": [
+                    {"check": f.check, "status": f.status, "detail": f.detail, "fix": f.fix} for f in report.findings
+                ],
+            }
+        )
+        return exit_code(report)
     table = Table(title=Text(f"navigator doctor: {report.where}"), show_lines=False)
     table.add_column("check")
     table.add_column("result")

@@ -26,6 +26,7 @@ def register(sub) -> None:
     p = sub.add_parser("import", help="import a referral tracker CSV (all or nothing)", description=HELP)
     p.add_argument("file", metavar="FILE.csv", help="the tracker, CSV in UTF-8")
     p.add_argument("--dry-run", action="store_true", help="check and report only; write nothing")
+    p.add_argument("--json", action="store_true", help="print the report as JSON on stdout (the shape is documented)")
     p.set_defaults(handler=run)
 
 
@@ -79,8 +80,35 @@ def run(args) -> int:
             report = importer.import_file(ctx, path, dry_run=args.dry_run)
     finally:
         store.dispose()
-    _print(console, report)
+    if args.json:
+        from navigator.cli._output import print_json
+
+        print_json(report_json(report))
+    else:
+        _print(console, report)
     return 0 if report.ok else 1
+
+
+def report_json(report) -> dict:
+    """The import report for scripts (`--json`): a stable shape."""
+    return {
+        "file": report.file,
+        "rows": report.rows,
+        "dry_run": report.dry_run,
+        "written": report.written,
+        "ok": report.ok,
+        "errors": [{"line": line, "column": column, "reason": reason} for line, column, reason in report.errors],
+        "created": {
+            "clients": report.clients_created,
+            "journeys": report.journeys_created,
+            "onward_referrals": report.onward_created,
+            "users": list(report.users_created),
+            "partners": list(report.partners_created),
+            "programmes": list(report.programmes_created),
+        },
+        "skipped_existing": report.skipped_existing,
+        "duplicates": [{"line": line, "client_ref": ref, "why": why} for line, ref, why in report.duplicates],
+    }
 
 
 def _print(console, report) -> None:

@@ -12,6 +12,7 @@ def register(sub) -> None:
         "atomically. Close navigator everywhere first. An older backup is upgraded when opened.",
     )
     p.add_argument("file", metavar="FILE", help="the backup to restore")
+    p.add_argument("--yes", "-y", action="store_true", help="do it without asking (needed when not at a terminal)")
     p.set_defaults(handler=run)
 
 
@@ -52,6 +53,9 @@ def run(args) -> int:
                 username, acting_as = ctx.username, ctx.acting_as
             finally:
                 store.dispose()
+    from navigator.cli._prompt import confirm
+
+    confirm(args, f"Replace the store {store_path} with {args.file} (the current store is kept in backups/)")
     result = restore(store_path, args.file)
     store = open_store(url, create=False)  # upgrades an older backup (after backing it up)
     try:

@@ -14,9 +14,11 @@ def register(sub) -> None:
     )
     rsub = p.add_subparsers(dest="retention_command", metavar="ACTION", required=True)
     ls = rsub.add_parser("list", help="show who is past retention, for review")
+    ls.add_argument("--json", action="store_true", help="print the list as JSON on stdout (the shape is documented)")
     ls.set_defaults(handler=run_list)
-    ap = rsub.add_parser("apply", help="anonymise everyone past retention")
+    ap = rsub.add_parser("apply", help="anonymise everyone past retention (asks first, or --yes)")
     ap.add_argument("--dry-run", action="store_true", help="show what would be anonymised; change nothing")
+    ap.add_argument("--yes", "-y", action="store_true", help="do it without asking (needed when not at a terminal)")
     ap.set_defaults(handler=run_apply)
     pe = rsub.add_parser("period", help="show, or set, the retention period in years")
     pe.add_argument("years", nargs="?", type=int, help="the new period in whole years (default 8)")
@@ -70,6 +72,26 @@ def run_list(args) -> int:
         report = retention.review(ctx)
     finally:
         store.dispose()
+    if getattr(args, "json", False):
+        from navigator.cli._output import print_json
+
+        print_json(
+            {
+                "cutoff": report.cutoff,
+                "years": report.years,
+                "candidates": [
+                    {
+                        "client_ref": c.client_ref,
+                        "journeys": c.journeys,
+                        "states": sorted(set(c.states)),
+                        "last_closed": c.last_closed,
+                        "locality": c.locality,
+                    }
+                    for c in report.candidates
+                ],
+            }
+        )
+        return 0
     console.print(
         _table(
             report, f"Past retention: every journey closed before {report.cutoff.isoformat()} ({report.years} years)"
@@ -92,6 +114,12 @@ def run_apply(args) -> int:
 
     store, ctx = context_from_args(args)
     try:
+        if not args.dry_run:
+            from navigator.cli._prompt import confirm
+
+            due = retention.review(ctx)
+            if due.candidates:
+                confirm(args, f"Anonymise {len(due.candidates)} person(s) past the retention period")
         report = retention.apply(ctx, dry_run=args.dry_run)
     finally:
         store.dispose()
