@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.table import Table
 from rich.text import Text
@@ -60,12 +60,13 @@ def literal_text(text: Text) -> Text:
     return text
 
 
-def options(pairs: Iterable[tuple[object, object]]) -> list[tuple[Text, object]]:
+def options(pairs: Iterable[tuple[object, V]]) -> list[tuple[Text, V]]:
     """(label, value) pairs for a Select / SelectionList whose labels may hold user text (a str label
     would be read as markup)."""
     return [(literal(label), value) for label, value in pairs]
 
 
+V = TypeVar("V")
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -338,6 +339,12 @@ def warm_up(ctx, *, freeze_gc: bool = False) -> None:
         gc.freeze()
 
 
+if TYPE_CHECKING:
+    from textual import getters
+
+    from navigator.tui.app import NavigatorApp
+
+
 class DataScreen(Screen):
     """A screen showing store data.
 
@@ -350,6 +357,9 @@ class DataScreen(Screen):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._seen_generation: int | None = None  # None until mounted
+
+    if TYPE_CHECKING:
+        app = getters.app(NavigatorApp)  # the type checker's view: screens run inside the navigator's app
 
     @property
     def ctx(self):

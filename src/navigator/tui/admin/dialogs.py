@@ -146,7 +146,7 @@ class EditDialog(ModalScreen[Any]):
     def values(self) -> dict:
         out: dict = {}
         for f in self.fields:
-            w = self.query_one(f"#f-{f.name}")
+            w: Any = self.query_one(f"#f-{f.name}")  # the kind of widget follows from f.kind
             if f.kind == "select":
                 out[f.name] = None if w.value is Select.NULL else w.value
             elif f.kind == "multi":

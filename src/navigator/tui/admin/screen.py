@@ -16,11 +16,11 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
@@ -96,14 +96,15 @@ def _status(active: bool, off: str = "retired") -> Text:
 class AdminScreen(Screen):
     SCREEN_NAME = "Setup"
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "add", "Add"),
         Binding("e", "edit", "Edit"),
-        Binding("x", "toggle", "Retire/back"),
+        Binding("x", "retire", "Retire/back"),
         Binding("p", "add_programme", "Add programme"),
         Binding("w", "wording", "Load wording"),
         Binding("r", "reload", "Reload", show=False),
-    ] + [Binding(str(i + 1), f"tab('{name}')", TAB_TITLES[i], show=False) for i, name in enumerate(TABS)]
+        *(Binding(str(i + 1), f"tab('{name}')", TAB_TITLES[i], show=False) for i, name in enumerate(TABS)),
+    ]
 
     DEFAULT_CSS = """
     AdminScreen #admin-notice { height: auto; color: $warning; text-style: bold; padding: 0 1; }
@@ -355,7 +356,7 @@ class AdminScreen(Screen):
     def action_edit(self) -> None:
         getattr(self, f"edit_{self.tab}", self._nothing)()
 
-    def action_toggle(self) -> None:
+    def action_retire(self) -> None:  # x: retire, deactivate or remove, or bring back (DOMNode has action_toggle)
         getattr(self, f"toggle_{self.tab}", self._nothing)()
 
     def _nothing(self) -> None:
@@ -793,12 +794,12 @@ class AdminScreen(Screen):
 
         ctx = self.ctx
         day = date.fromisoformat(key)
-        self.open(
-            f"Remove the correction on {key}?",
-            [],
-            lambda _v: A.remove_calendar_day(ctx, day) or True,
-            save_label="Remove",
-        )
+
+        def remove(_v) -> bool:
+            A.remove_calendar_day(ctx, day)
+            return True
+
+        self.open(f"Remove the correction on {key}?", [], remove, save_label="Remove")
 
     # -- letters
     def edit_letters(self) -> None:

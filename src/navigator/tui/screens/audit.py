@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -12,6 +14,11 @@ from textual.worker import get_current_worker
 from navigator.services.operations import sar
 from navigator.services.operations.sar import AuditHistory
 from navigator.tui.widgets import PlainTable, describe_error, displayable, literal
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from navigator.tui.app import NavigatorApp
 
 
 def _value(v) -> str:
@@ -33,6 +40,9 @@ def change_text(row: sar.AuditRow) -> str:
 
 class AuditHistoryScreen(ModalScreen[None]):
     """Every audit event of one journey (and its person), newest first. Viewing it is itself audited."""
+
+    if TYPE_CHECKING:
+        app = getters.app(NavigatorApp)
 
     SCREEN_NAME = "Audit history"
     BINDINGS = [Binding("escape", "close", "Close"), Binding("q", "close", "Close", show=False)]

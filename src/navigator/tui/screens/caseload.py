@@ -261,7 +261,7 @@ class CaseloadScreen(DataScreen):
         return False
 
     # ---------------------------------------------------------------- table
-    def _cells(self, r: CaseloadRow) -> tuple:
+    def _cells(self, r: CaseloadRow) -> tuple[Text, ...]:
         today = self.ctx.today()
         mark = "● " if r.journey_id in self.marked else ""
         next_action = r.next_action or ""
@@ -272,7 +272,7 @@ class CaseloadScreen(DataScreen):
         due = Text(due_text)
         if r.next_due is not None and r.next_due < today:
             due = Text(due_text + "!", style=alert(self.app))  # overdue: not by colour alone
-        cells = (
+        cells: tuple[str | Text, ...] = (
             mark + r.client_name,
             r.client_ref,
             r.locality,
@@ -315,7 +315,7 @@ class CaseloadScreen(DataScreen):
     def _update_status(self) -> None:
         status = self.query_one("#caseload-status", Static)
         state = self.query_one("#state-filter", Select)
-        what = dict((v, k) for k, v in STATE_FILTERS).get(state.value, "journeys").lower()
+        what = dict((v, k) for k, v in STATE_FILTERS).get(str(state.value), "journeys").lower()
         sort = next(c.label for c in COLUMNS if c.key == self.sort_key)
         if not self.total:
             text = Content.from_markup("[dim]No $what match.[/]", what=what)
@@ -369,7 +369,7 @@ class CaseloadScreen(DataScreen):
 
     @on(DataTable.HeaderSelected, "#caseload-table")
     def header_selected(self, event: DataTable.HeaderSelected) -> None:
-        key = event.column_key.value
+        key = str(event.column_key.value)
         if key == self.sort_key:
             self.descending = not self.descending
         else:
@@ -415,7 +415,8 @@ class CaseloadScreen(DataScreen):
         self._update_status()
 
     def action_reassign(self) -> None:
-        ids = sorted(self.marked) or ([self.current_row().journey_id] if self.current_row() else [])
+        current = self.current_row()
+        ids = sorted(self.marked) or ([current.journey_id] if current is not None else [])
         if not ids:
             return
 

@@ -58,6 +58,3 @@ class ErrorDialog(ModalScreen[None]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(None)
-
-    def action_dismiss(self) -> None:
-        self.dismiss(None)

@@ -127,17 +127,18 @@ class FindScreen(DataScreen):
         hit = self.selected()
         if hit is None:
             return
-        if hit.latest_journey_id is None:
+        journey_id = hit.latest_journey_id
+        if journey_id is None:
             self.notify("This person has no journey to open.", severity="warning")
             return
         if hit.mine:
-            self.app.open_journey(hit.latest_journey_id)
+            self.app.open_journey(journey_id)
             return
 
         from navigator.tui.forms import FindReasonForm
 
         def reason_given(result) -> None:
-            self.app.open_journey(hit.latest_journey_id)
+            self.app.open_journey(journey_id)
 
         self.app.open_form(FindReasonForm, hit.client_id, on_saved=reason_given)
 

@@ -49,28 +49,28 @@ class HelpScreen(ModalScreen[None]):
         from navigator.tui.app import screen_bindings, screen_name
 
         app = self.app
-        own = []
+        own: list[tuple[str, str, str, bool]] = []
         for _key, binding in screen_bindings(self.target):
             if binding.description:
                 state = self.target.check_action(binding.action, ())
                 own.append((binding.action, app.get_key_display(binding), binding.description, state is True))
-        everywhere = []
+        everywhere: list[tuple[str, str, str, bool]] = []
         for _key, binding in own_bindings(app):
             if binding.description and not binding.system:
                 state = app.check_action(binding.action, ())
                 everywhere.append(
                     (binding.action, app.get_key_display(binding), binding.description, state is not False)
                 )
-        own, everywhere = _merge(own), _merge(everywhere)
-        everywhere.append(
+        here, anywhere = _merge(own), _merge(everywhere)
+        anywhere.append(
             (
                 app.get_key_display(Binding(app.COMMAND_PALETTE_BINDING, "command_palette")),
                 "Command palette: every screen and action",
                 True,
             )
         )
-        everywhere.append(("tab", "Next field or panel (shift+tab: previous)", True))
-        return [(f"{screen_name(self.target)} screen", own), ("Everywhere", everywhere)]
+        anywhere.append(("tab", "Next field or panel (shift+tab: previous)", True))
+        return [(f"{screen_name(self.target)} screen", here), ("Everywhere", anywhere)]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box", classes="dialog"):

@@ -6,15 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import ClassVar
 
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.events import Resize, ScreenResume
 from textual.widgets import DataTable, Header, Sparkline, Static, TabbedContent, TabPane
+from textual.widgets.data_table import ColumnKey
 
 from navigator.domain.dates import age_on
 from navigator.services.casework import queries
@@ -166,18 +169,16 @@ def bar(metric: Decimal | None, width: int = 8) -> str:
 
 class JourneyScreen(DataScreen):
     SCREEN_NAME = "Journey"
-    BINDINGS = (
-        [Binding(a.key, a.action, a.description) for a in JOURNEY_ACTIONS]
-        + [
-            Binding("w", "letter", "Letter", show=False),
-            Binding("j", "other_journey", "Other journey", show=False),
-            Binding("H", "audit_history", "Audit history (team leads)", show=False),
-        ]
-        + [
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(Binding(a.key, a.action, a.description) for a in JOURNEY_ACTIONS),
+        Binding("w", "letter", "Letter", show=False),
+        Binding("j", "other_journey", "Other journey", show=False),
+        Binding("H", "audit_history", "Audit history (team leads)", show=False),
+        *(
             Binding(str(i), f"show_tab('{tab_id}')", f"{label} tab", show=False)
             for i, (tab_id, label) in enumerate(TABS, 1)
-        ]
-    )
+        ),
+    ]
 
     def __init__(self, journey_id: int, *, preloaded: JourneyDetail | BaseException | object | None = None) -> None:
         """``preloaded``: the detail already read (and its view audited) by ``open_journey``, or its error;
@@ -270,7 +271,7 @@ class JourneyScreen(DataScreen):
             result, self._preloaded = self._preloaded, None
             if isinstance(result, BaseException):
                 self.on_failed(Failed("detail", result, 0))
-            else:
+            elif isinstance(result, JourneyDetail):
                 self.loaded_detail(result, 0)
             return
         # The first view of a record is audited; reloads after a save are not views.
@@ -323,7 +324,7 @@ class JourneyScreen(DataScreen):
             lines.append(Content.from_markup("[b $warning]Under 17 when the referral was received.[/]"))
         self.query_one("#journey-head", Static).update(Content("\n").join(lines))
 
-    def _person(self, d: JourneyDetail) -> Content:
+    def _person(self, d: JourneyDetail) -> Table:
         c = d.client
         return kv_table(
             [
@@ -379,7 +380,7 @@ class JourneyScreen(DataScreen):
             )
         return Content("\n").join(lines)
 
-    def _facts(self, d: JourneyDetail) -> Content:
+    def _facts(self, d: JourneyDetail) -> Table:
         decision = ""
         if d.decision == "accepted":
             decision = f"accepted {fmt_date(d.decision_date)}"
@@ -419,7 +420,7 @@ class JourneyScreen(DataScreen):
         self.query_one("#sum-facts", Section).set(self._facts(d))
         self.query_one("#sum-glance", Section).set(self._glance(d))
 
-    def _glance(self, d: JourneyDetail) -> Content:
+    def _glance(self, d: JourneyDetail) -> Table:
         """One line each for the plan, wellbeing and onward referrals (details in their tabs)."""
         from collections import Counter
 
@@ -469,7 +470,7 @@ class JourneyScreen(DataScreen):
         flexible = [k for k, _, w in columns if not w]
         spare = width - fixed - 2 * table.cell_padding * len(columns) - 2
         for key in flexible:
-            column = table.columns[key]
+            column = table.columns[ColumnKey(key)]
             column.auto_width = False
             column.width = max(16, spare // len(flexible))
         return table
@@ -559,6 +560,7 @@ class JourneyScreen(DataScreen):
             )
             return
         g = self.selected_goal()
+        assert g is not None  # there are goals
         lines = [Content.from_markup("[b]$statement[/]  [dim]($outcome)[/]", statement=g.statement, outcome=g.outcome)]
         if not g.notes:
             lines.append(Content.from_markup("[dim]No progress notes.[/]"))
@@ -723,9 +725,15 @@ class JourneyScreen(DataScreen):
         elif spec.target == "journeys":
             args = ([d.id],)
         elif spec.target == "goal":
-            args = (self.selected_goal().id,)
+            goal = self.selected_goal()
+            if goal is None:
+                return
+            args = (goal.id,)
         elif spec.target == "onward":
-            args = (self.selected_onward().id,)
+            onward = self.selected_onward()
+            if onward is None:
+                return
+            args = (onward.id,)
         elif spec.target == "pending":
             selected = self.selected_onward()
             if selected is None or not selected.feedback_pending_since:

@@ -140,7 +140,7 @@ class PartnersScreen(DataScreen):
     def period_changed(self, event: Select.Changed) -> None:
         if event.value is Select.NULL or event.value == self.months:
             return
-        self.months = int(event.value)
+        self.months = int(str(event.value))
         self.reload()
 
     def action_focus_period(self) -> None:

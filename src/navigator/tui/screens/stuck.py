@@ -3,12 +3,16 @@ update for N working days, plans with no review in their review period. Enter op
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
+from textual.events import Resize
 from textual.widgets import DataTable, Header, Static
 
 from navigator.services.casework import team
@@ -96,7 +100,7 @@ class StuckScreen(PanedScreen):
         self._seq += 1
         self.call_service("stuck", team.waiting_and_stuck, self.ctx, partner_days=self.partner_days, seq=self._seq)
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: Resize) -> None:
         if self.view is not None:
             self.call_after_refresh(self._draw)
 
@@ -135,7 +139,9 @@ class StuckScreen(PanedScreen):
         if v is None:
             return
         today = v.on
-        short = {"short": True, "today": today}
+
+        def short(d) -> str:
+            return fmt_date(d, today, short=True)
 
         def person(r) -> list[Text]:
             return [
@@ -144,7 +150,7 @@ class StuckScreen(PanedScreen):
                 cell(r.navigator, right=False),
             ]
 
-        sections = {
+        sections: dict[str, tuple[Any, int, Callable[[Any], list[Text]]]] = {
             "stuck-waiting": (
                 v.waiting,
                 v.waiting_total,
@@ -152,7 +158,7 @@ class StuckScreen(PanedScreen):
                     person(r)
                     + [
                         cell(r.locality, right=False),
-                        cell(fmt_date(r.decision_date, **short).strip(), right=False),
+                        cell(short(r.decision_date).strip(), right=False),
                         cell(days(r.waited)),
                     ]
                 ),
@@ -164,8 +170,8 @@ class StuckScreen(PanedScreen):
                     person(r)
                     + [
                         cell(f"{r.partner}: {r.programme}", right=False),
-                        cell(fmt_date(r.referral_date, **short).strip(), right=False),
-                        cell(fmt_date(r.last_update, **short).strip() or "none", right=False),
+                        cell(short(r.referral_date).strip(), right=False),
+                        cell(short(r.last_update).strip() or "none", right=False),
                         cell(days(r.silent)),
                     ]
                 ),
@@ -177,7 +183,7 @@ class StuckScreen(PanedScreen):
                     person(r)
                     + [
                         cell(r.locality, right=False),
-                        cell(fmt_date(r.last_review, **short).strip() or "never", right=False),
+                        cell(short(r.last_review).strip() or "never", right=False),
                         cell(days(r.since)),
                         cell(days(r.overdue_by)),
                     ]

@@ -76,11 +76,13 @@ def set_columns(table: DataTable, columns: tuple[Col, ...]) -> bool:
     table.clear(columns=True)
     table.header_height = 1 if narrow or not any("\n" in c.label for c in columns) else 2
     for c in columns:
-        label = c.short if narrow else c.label
-        if "\n" in label:
-            label = Text("\n").join(cell(part, c.right) for part in label.split("\n"))
+        text = c.short if narrow else c.label
+        if "\n" in text:
+            label = Text("\n").join(cell(part, c.right) for part in text.split("\n"))
             label.justify = "right" if c.right else "left"
-        table.add_column(label if isinstance(label, Text) else cell(label, c.right), width=widths[c.key] + 1, key=c.key)
+        else:
+            label = cell(text, c.right)
+        table.add_column(label, width=widths[c.key] + 1, key=c.key)
     return narrow
 
 

@@ -116,8 +116,8 @@ class TodayScreen(DataScreen):
         self._items = {}
         if view.items:
             options.append(Option(header_prompt(person_width), id="header", disabled=True))
-        for group, items in groupby(view.items, key=lambda i: i.group):
-            items = list(items)
+        for group, grouped in groupby(view.items, key=lambda i: i.group):
+            items = list(grouped)
             options.append(Option(heading(group, counts.get(group, len(items))), id=f"group:{group}", disabled=True))
             for item in items:
                 key = f"task:{item.task_id}"

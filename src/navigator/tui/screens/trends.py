@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.events import Resize
 from textual.widgets import DataTable, Header, Select, Static
 from textual_plotext import PlotextPlot
 
@@ -93,16 +94,16 @@ class Chart(PlotextPlot):
                 plt.plot(xs, [getattr(m, key) for m in view.months], label=label, marker="braille")
             top = max([getattr(m, k) for m in view.months for k, _ in SERIES] + [1])
             ticks = whole_ticks(top)
-            plt.yticks(ticks)
+            plt.yticks(ticks)  # type: ignore[arg-type]  # whole numbers: labelled as such
             plt.ylim(0, ticks[-1])
         else:
             plt.title("Mean wait to start (working days)")
             values = [float(m.mean_wait) if m.mean_wait is not None else 0.0 for m in view.months]
             plt.bar(xs, values, width=0.6)
             ticks = whole_ticks(int(max(values + [1.0])) + 1)
-            plt.yticks(ticks)
+            plt.yticks(ticks)  # type: ignore[arg-type]
             plt.ylim(0, ticks[-1])
-        plt.xticks(xs, labels)
+        plt.xticks(xs, labels)  # type: ignore[arg-type]
         plt.xlim(0.5, len(xs) + 0.5)
         self.refresh()
 
@@ -151,7 +152,7 @@ class TrendsScreen(PanedScreen):
         self._seq += 1
         self.call_service("trends", team.trends, self.ctx, self.scope, seq=self._seq)
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: Resize) -> None:
         if self.view is not None:
             self.call_after_refresh(self._render_table)
 
