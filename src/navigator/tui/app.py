@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding
@@ -30,6 +30,18 @@ from navigator.tui.messages import DataChanged
 from navigator.tui.widgets import NeverRawControls, describe_error, shown
 
 NAV_ACTIONS = frozenset({"today", "caseload", "find", "new_referral", "back", "setup"})
+
+
+def _caseload_screen() -> Screen:  # the screens' modules are imported when first shown
+    from navigator.tui.screens.caseload import CaseloadScreen
+
+    return CaseloadScreen()
+
+
+def _find_screen() -> Screen:
+    from navigator.tui.screens.find import FindScreen
+
+    return FindScreen()
 
 
 def _team_screen() -> type[Screen]:
@@ -146,7 +158,7 @@ class NavigatorApp(QuietFatalErrors, App[int]):
     TITLE = "navigator"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {NavigatorCommands}
-    SCREENS = {}
+    SCREENS: ClassVar[dict[str, Callable[[], Screen]]] = {"caseload": _caseload_screen, "find": _find_screen}
 
     BINDINGS = [
         Binding("t", "today", "Today", tooltip="What is due or overdue for me"),
@@ -195,8 +207,6 @@ class NavigatorApp(QuietFatalErrors, App[int]):
 
     def on_mount(self) -> None:
         if self.ctx is not None:
-            self.install_screen(_caseload_screen, "caseload")  # imported when first shown
-            self.install_screen(_find_screen, "find")
             self.set_timer(3, self.first_data_shown)  # in case the first screen has no data to show
 
     # ---------------------------------------------------------------- what is shown
@@ -397,18 +407,6 @@ class NavigatorApp(QuietFatalErrors, App[int]):
             f"navigator: an unexpected error ({error_name}). Nothing half-written was kept. "
             "Run `navigator doctor`, and report this with NAVIGATOR_DEBUG=1 output to your admin."
         )
-
-
-def _caseload_screen() -> Screen:
-    from navigator.tui.screens.caseload import CaseloadScreen
-
-    return CaseloadScreen()
-
-
-def _find_screen() -> Screen:
-    from navigator.tui.screens.find import FindScreen
-
-    return FindScreen()
 
 
 NO_TERMINAL = (
