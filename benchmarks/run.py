@@ -76,6 +76,10 @@ def build_store(clients: int, seed: int, today: date, cache: Path = CACHE) -> tu
     con.close()
     for suffix in ("-wal", "-shm"):
         Path(str(tmp) + suffix).unlink(missing_ok=True)
+    for suffix in (".audit-key", ".audit-checkpoint"):  # the audit log's key and checkpoint go with the store
+        companion = Path(str(tmp) + suffix)
+        if companion.exists():
+            companion.rename(str(path) + suffix)
     tmp.rename(path)
     return path, built
 
