@@ -36,6 +36,7 @@ from navigator.tui.forms import (
     ReviewForm,
     StartForm,
 )
+from navigator.tui.forms.base import DiscardDialog, hold_key
 from navigator.tui.forms.fields import FormField
 
 SIZE = (80, 24)
@@ -45,7 +46,13 @@ SIZE = (80, 24)
 
 
 class FormHost(App):
-    """A bare app that pushes one form and keeps what it dismissed with."""
+    """A bare app that pushes one form and keeps what it dismissed with (holding keys typed while the
+    form opens, as the desk does)."""
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded and hold_key(self, event):
+            return
+        await super().on_event(event)
 
     def __init__(self, form) -> None:
         super().__init__()
@@ -431,15 +438,37 @@ async def test_referral_same_nhs_number_is_found(ctx):
         assert "NAV000001" in str(pilot.app.screen.query_one(".use-client", Button).label)
 
 
-async def test_escape_cancels_and_saves_nothing(ctx):
+async def test_escape_on_an_unchanged_form_closes_at_once(ctx):
     app = FormHost(ReferralForm(ctx))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        await press(pilot, "escape")
+        assert app.results == [None]
+        assert not isinstance(app.screen, (ReferralForm, DiscardDialog))
+    assert queries.caseload(ctx).total == 0
+
+
+async def test_escape_on_a_changed_form_asks_keep_editing_or_discard(ctx):
+    app = FormHost(ReferralForm(ctx))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        form = app.screen
         await type_into(pilot, "first_name", "Maya")
         await press(pilot, "escape")
-        await pilot.pause()
+        assert isinstance(app.screen, DiscardDialog), app.screen
+        assert app.results == []
+        # keep editing (escape, or the focused first button): back on the form, with what was typed
+        await press(pilot, "escape")
+        assert app.screen is form and form.field("first_name").text == "Maya"
+        await press(pilot, "escape")
+        assert isinstance(app.screen, DiscardDialog)
+        await press(pilot, "enter")  # "Keep editing" has the focus
+        assert app.screen is form and app.results == []
+        # discard
+        await press(pilot, "escape")
+        await press(pilot, "tab", "enter")
         assert app.results == [None]
-        assert not isinstance(app.screen, ReferralForm)
+        assert not isinstance(app.screen, (ReferralForm, DiscardDialog))
     assert queries.caseload(ctx).total == 0
 
 

@@ -11,10 +11,12 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from rich.console import Console, ConsoleDimensions
@@ -73,6 +75,8 @@ def _default(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
+    if isinstance(value, Decimal):
+        return str(value)  # exactly as computed; a float could change it
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
@@ -92,9 +96,13 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def add_json_flag(parser) -> None:
+def add_json_flag(parser, *, nested: bool = False) -> None:
+    """``nested``: the parser is a sub-command of one that has --json too (either place works)."""
     parser.add_argument(
-        "--json", action="store_true", help="print JSON on stdout instead of a table (the shape is documented)"
+        "--json",
+        action="store_true",
+        help="print JSON on stdout instead of a table (the shape is documented)",
+        **({"default": argparse.SUPPRESS} if nested else {}),
     )
 
 

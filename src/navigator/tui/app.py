@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -72,6 +73,12 @@ def _return_preview_screen() -> type[Screen]:
     from navigator.tui.screens.return_preview import ReturnPreviewScreen
 
     return ReturnPreviewScreen
+
+
+def confirm_discard(app: App, then: Callable[[], Any], *, leaving: str = "quit") -> bool:
+    """True (and asks, running ``then`` on discard) when a form with changes would be left behind."""
+    forms = sys.modules.get("navigator.tui.forms.base")  # None until a form was first opened
+    return forms is not None and forms.confirm_discard(app, then, leaving=leaving)
 
 
 # Team leads' screens (team leads and admins; their services refuse navigators):
@@ -245,6 +252,19 @@ class NavigatorApp(QuietFatalErrors, App[int]):
         if warning:
             self.call_from_thread(self.notify, warning, title="Backup", severity="warning", timeout=15)
 
+    async def on_event(self, event: events.Event) -> None:
+        # keys typed while a form is opening are held, then replayed in order (forms.base.hold_key)
+        forms = sys.modules.get("navigator.tui.forms.base")  # None until a form was first opened
+        key = isinstance(event, events.Key) and not event.is_forwarded
+        if key and forms is not None and forms.hold_key(self, event):
+            return
+        await super().on_event(event)
+
+    async def action_quit(self) -> None:
+        """Quit (q, ctrl+q): asks first when a form with changes is open."""
+        if not confirm_discard(self, self.exit):
+            self.exit()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.ctx is None and action in NAV_ACTIONS | {"help"}:
             return False
@@ -255,6 +275,8 @@ class NavigatorApp(QuietFatalErrors, App[int]):
         return True
 
     async def _show(self, name: str | None) -> None:
+        if confirm_discard(self, partial(self.call_later, self._show, name), leaving="screen"):
+            return  # a form with changes is open: asked first
         target = self.screen_stack[0] if name is None else self.get_screen(name)
         if target in self.screen_stack:
             while self.screen is not target and len(self.screen_stack) > 1:
@@ -290,6 +312,8 @@ class NavigatorApp(QuietFatalErrors, App[int]):
 
         if isinstance(self.screen, AdminScreen):
             return
+        if confirm_discard(self, partial(self.call_later, self.action_setup), leaving="screen"):
+            return
         while len(self.screen_stack) > 1:
             await self.pop_screen()
         await self.push_screen(AdminScreen())
@@ -314,6 +338,8 @@ class NavigatorApp(QuietFatalErrors, App[int]):
             return
         screen_cls = spec[4]()
         if isinstance(self.screen, screen_cls):
+            return
+        if confirm_discard(self, partial(self.call_later, self.action_team_screen, name), leaving="screen"):
             return
         while len(self.screen_stack) > 1:
             await self.pop_screen()

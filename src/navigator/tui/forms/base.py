@@ -9,16 +9,33 @@ A form subclass provides:
   ``save(payload)`` (thread: call the service; return a non-None result to dismiss with).
 
 Keys: tab / shift+tab move between fields, enter moves on (and saves on the last field),
-ctrl+s saves, escape cancels. A save the rules refuse shows the domain's message next to
-the field it names and keeps everything typed.
+ctrl+s saves, escape cancels (asking first when something was changed). A save the rules
+refuse shows the domain's message next to the field it names and keeps everything typed.
+
+No keystroke is lost or misplaced, however fast the person types:
+
+- from the moment a form is pushed until it is loaded and its first field focused, the app
+  holds every key (``hold_key``, called by the app for each key it receives) and then
+  replays them, in order, through the normal key dispatch;
+- the keys that move the focus (tab, shift+tab, enter in a one-line field, a SWEMWBS answer)
+  are priority bindings: they act in the app's own key dispatch, so the very next key
+  already goes to the field they moved to (an ordinary binding runs only after the key has
+  travelled through the focused widget and its parents, by which time the keys typed after
+  it have been sent to the old field).
+
+Work is never thrown away silently: escape on a form with changes, quitting the app, or
+going to another screen while a changed form is open asks first (``DiscardDialog``,
+``confirm_discard``); a form with no changes closes at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
-from textual import on, work
-from textual.app import ComposeResult
+from textual import events, on, work
+from textual.actions import SkipAction
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
@@ -36,9 +53,11 @@ from navigator.domain.errors import (
     ValidationErrors,
 )
 from navigator.services.context import Ctx
-from navigator.tui.forms.fields import Clock, FormField
+from navigator.tui.forms.fields import Clock, FormField, FormSelect, ItemInput, SearchOverlay, SwemwbsField
 
 T = TypeVar("T")
+
+SWEMWBS_DIGITS = frozenset("12345")
 
 # Domain field names that belong to no input: shown in the form's message line.
 GENERAL_FIELDS = frozenset({"state", "version", "client", "journeys", "consent", "store"})
@@ -51,6 +70,109 @@ def shown(widget: Widget) -> bool:
         if not getattr(node, "display", True):
             return False
         node = node.parent
+    return True
+
+
+# A key the form replays after holding it (``hold_key`` lets it through).
+_REPLAYED = "_navigator_replayed"
+
+
+def hold_key(app: App, event: events.Key) -> bool:
+    """Called by the app for every key it receives, before dispatching it. True: the form took it.
+
+    A form not ready yet holds the key, to replay it in order once its first field has the focus.
+    A ready form handles at once the keys whose effect the very next key depends on and that
+    Textual would only act on later (``FormScreen.route_key``).
+    """
+    screen = app.screen
+    if not isinstance(screen, FormScreen):
+        return False
+    if screen.holding_keys and not getattr(event, _REPLAYED, False):
+        screen.held_keys.append(event)
+        return True
+    return screen.route_key(event)
+
+
+class DiscardDialog(ModalScreen[bool]):
+    """Keep editing (escape, or the first button) or discard what was typed. Dismisses with True to discard."""
+
+    BINDINGS = [
+        Binding("escape", "keep", "Keep editing"),
+        Binding("d", "discard", "Discard", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    DiscardDialog { align: center middle; background: $background 60%; }
+    DiscardDialog #discard-box {
+        width: 64; height: auto; background: $surface; border: thick $warning; padding: 1 2;
+    }
+    DiscardDialog #discard-text { height: auto; margin: 0 0 1 0; }
+    DiscardDialog Horizontal { height: auto; }
+    DiscardDialog Button { margin: 0 2 0 0; }
+    DiscardDialog Button:focus { text-style: bold reverse; }
+    """
+
+    def __init__(self, text: str = "This form has changes that are not saved.", action: str = "Discard") -> None:
+        super().__init__()
+        self.text = text
+        self.action_label = action
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="discard-box"):
+            yield Static(self.text, id="discard-text", markup=False)
+            with Horizontal():
+                yield Button("Keep editing", id="discard-keep", variant="primary", compact=True)
+                yield Button(self.action_label, id="discard-yes", variant="error", compact=True)
+
+    def on_mount(self) -> None:
+        self.set_focus(self.query_one("#discard-keep", Button))
+
+    def action_keep(self) -> None:
+        self.dismiss(False)
+
+    def action_discard(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#discard-keep")
+    def _keep(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(False)
+
+    @on(Button.Pressed, "#discard-yes")
+    def _discard(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(True)
+
+
+def unsaved_forms(app: App) -> list[FormScreen]:
+    """The open forms holding changes that are not saved."""
+    return [s for s in app.screen_stack if isinstance(s, FormScreen) and s.is_dirty()]
+
+
+def confirm_discard(app: App, then: Callable[[], Any], *, leaving: str = "quit") -> bool:
+    """Before leaving open forms behind (quitting, going to another screen).
+
+    With no changed form open, returns False and does nothing (go ahead). Otherwise asks
+    (keep editing / discard), runs ``then`` once the person chooses to discard, and returns
+    True (the caller stops here).
+    """
+    forms = unsaved_forms(app)
+    if not forms:
+        return False
+    if isinstance(app.screen, DiscardDialog):
+        return True  # already asking
+
+    def chosen(discard: bool | None) -> None:
+        if discard:
+            for form in forms:
+                form.discarded = True
+            then()
+
+    title = forms[-1].TITLE
+    verb = "Quit" if leaving == "quit" else "Discard and leave"
+    app.push_screen(
+        DiscardDialog(f"{title}: what you typed is not saved. {verb} anyway, losing it?", action=verb), chosen
+    )
     return True
 
 
@@ -87,6 +209,10 @@ class FormScreen(ModalScreen[T], Generic[T]):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("escape", "cancel", "Cancel"),
+        # Keys that move the focus act in the app's key dispatch (see the module's docstring).
+        Binding("tab", "next_field", show=False, priority=True),
+        Binding("shift+tab", "previous_field", show=False, priority=True),
+        Binding("enter", "enter", show=False, priority=True),
     ]
 
     DEFAULT_CSS = """
@@ -104,6 +230,7 @@ class FormScreen(ModalScreen[T], Generic[T]):
     FormScreen #form-message.-info { color: $text-muted; text-style: none; }
     FormScreen #form-buttons { height: 1; align-horizontal: left; }
     FormScreen #form-buttons Button { margin: 0 2 0 0; }
+    FormScreen Button:focus { text-style: bold reverse; }
     FormScreen #form-keys { width: 1fr; color: $text-muted; text-align: right; }
     FormScreen .section-title { text-style: bold; color: $text-accent; margin: 0 0 1 0; }
     FormScreen .notice { color: $warning; text-style: bold; margin: 0 0 1 0; height: auto; }
@@ -137,6 +264,12 @@ class FormScreen(ModalScreen[T], Generic[T]):
         self.ready = False
         self.saving = False
         self.load_error: BaseException | None = None
+        # keys typed before the form was ready, replayed once it is (see hold_key)
+        self.holding_keys = True
+        self.held_keys: list[events.Key] = []
+        self._pristine: Any = None  # what the fields held once loaded
+        self._key_targets: dict[Widget, None] = {}  # widgets sent keys since the last save (in order)
+        self.discarded = False
 
     # ------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -281,6 +414,8 @@ class FormScreen(ModalScreen[T], Generic[T]):
         except DomainError as exc:
             self.load_error = exc
             self.set_message(describe_failure(exc).replace("Not saved: ", ""))
+            self.set_focus(self.query_one("#form-cancel", Button))
+            self.release_keys()
             return
         first = not self.ready and not getattr(self, "_loaded_once", False)
         self._loaded_once = True
@@ -288,7 +423,9 @@ class FormScreen(ModalScreen[T], Generic[T]):
         for f in self.query(FormField):
             f.check()
         if first:
+            self._pristine = self.snapshot()
             self.focus_first()
+        self.release_keys()
 
     @on(LoadFailed)
     def _load_failed(self, message: LoadFailed) -> None:
@@ -298,7 +435,27 @@ class FormScreen(ModalScreen[T], Generic[T]):
         for prefix in ("Not saved: ",):
             text = text.replace(prefix, "")
         self.set_message(f"Cannot open this form. {text}")
-        self.query_one("#form-cancel", Button).focus()
+        self.set_focus(self.query_one("#form-cancel", Button))
+        self.release_keys()
+
+    # ------------------------------------------------------------ keys typed before the form was ready
+    def release_keys(self) -> None:
+        """Replay the held keys, in order, through the app's key dispatch; stop holding once none are left.
+
+        The replayed keys go to the end of the app's queue, with a marker after them. A key that
+        arrives meanwhile is still held (so it cannot overtake them) and replayed at the marker.
+        """
+        if not self.holding_keys:
+            return
+        held, self.held_keys = self.held_keys, []
+        if not held:
+            self.holding_keys = False
+            return
+        for event in held:
+            replay = events.Key(event.key, event.character)
+            setattr(replay, _REPLAYED, True)
+            self.app.post_message(replay)
+        self.app.call_later(self.release_keys)
 
     def focus_first(self) -> None:
         for f in self.query(FormField):
@@ -306,9 +463,95 @@ class FormScreen(ModalScreen[T], Generic[T]):
                 f.focus_control()
                 return
 
+    # ------------------------------------------------------------ keys that move the focus
+    def action_next_field(self) -> None:
+        self.focus_next()
+
+    def action_previous_field(self) -> None:
+        self.focus_previous()
+
+    def action_enter(self) -> None:
+        """Enter in a one-line field: on to the next field (save on the last); on a drop-down: open it,
+        or choose the highlighted option; anywhere else its own enter."""
+        focused = self.focused
+        if isinstance(focused, FormSelect):
+            focused.open_now()
+            return
+        if isinstance(focused, SearchOverlay) and isinstance(focused.parent, FormSelect):
+            focused.parent.choose_now()
+            self.choice_made(focused.parent)
+            return
+        if not isinstance(focused, Input) or focused.disabled:
+            raise SkipAction()
+        if self._is_last_field(focused):
+            self.action_save()
+        else:
+            self.focus_next()
+
+    def choice_made(self, select: FormSelect) -> None:
+        """Hook: a drop-down's choice was made by enter; show or hide what depends on it now, before the
+        next key (``Select.Changed`` arrives only after the keys already typed)."""
+
+    def route_key(self, event: events.Key) -> bool:
+        """In the app's key dispatch, before the key goes to the focused widget. True: handled here.
+
+        A SWEMWBS answer fills its statement and moves on, and a letter typed in an open drop-down
+        moves its highlight, at once (not when the widget gets to it, after the keys queued behind:
+        a priority binding cannot do this, as Textual drops those for keys an input would take).
+        Every other key goes on to the focused widget, which is noted so that a save waits for it.
+        """
+        focused = self.focused
+        character = event.character
+        if isinstance(focused, ItemInput) and character in SWEMWBS_DIGITS:
+            owner = next((a for a in focused.ancestors if isinstance(a, SwemwbsField)), None)
+            if owner is not None:
+                owner.answer(focused, character)
+                return True
+        if isinstance(focused, SearchOverlay) and character is not None and event.is_printable:
+            focused.search_now(character)
+            return True
+        if focused is not None:
+            self._key_targets[focused] = None
+        return False
+
+    # ------------------------------------------------------------ changes not saved
+    def snapshot(self) -> Any:
+        """What every field holds now (to tell whether anything was changed)."""
+        return tuple((f.field_name, f.snapshot()) for f in self.query(FormField))
+
+    def is_dirty(self) -> bool:
+        """Something typed or chosen that is not saved (False once saved, cancelled or discarded);
+        keys still on their way to a field count as changes."""
+        if self.discarded:
+            return False
+        if not self.ready:
+            return bool(self.held_keys)
+        if any(w.is_attached and w._message_queue.qsize() for w in self._key_targets):
+            return True
+        return self.snapshot() != self._pristine
+
     # ------------------------------------------------------------ saving
     def action_save(self) -> None:
+        """Save, once every key typed before ctrl+s (or enter) has reached its field."""
         if self.saving:
+            return
+        targets = [w for w in self._key_targets if w.is_attached]
+        self._key_targets.clear()
+        self._after_keys(targets, self._save_now)
+
+    def _after_keys(self, widgets: list[Widget], then: Callable[[], Any]) -> None:
+        """Run ``then`` after each of ``widgets`` has handled the messages (keys) queued on it so far."""
+        if not widgets:
+            then()
+            return
+        head, *rest = widgets
+        if not head.is_attached:
+            self._after_keys(rest, then)
+        else:
+            head.call_later(self._after_keys, rest, then)
+
+    def _save_now(self) -> None:
+        if self.saving or not self.is_attached:
             return
         if self.load_error is not None:
             self.set_message(f"Cannot save. {describe_failure(self.load_error).replace('Not saved: ', '')}")
@@ -375,9 +618,19 @@ class FormScreen(ModalScreen[T], Generic[T]):
         """Hook on the UI thread after a refused save (e.g. show duplicate people)."""
 
     def action_cancel(self) -> None:
+        """Close without saving: at once when nothing was changed, otherwise after asking."""
         if self.saving:
             return
-        self.dismiss(None)
+        if not self.is_dirty():
+            self.dismiss(None)
+            return
+
+        def chosen(discard: bool | None) -> None:
+            if discard:
+                self.discarded = True
+                self.dismiss(None)
+
+        self.app.push_screen(DiscardDialog(f"{self.TITLE}: what you typed is not saved."), chosen)
 
     # ------------------------------------------------------------ keys
     @on(Button.Pressed, "#form-save")

@@ -26,10 +26,12 @@ from textual.widgets import (
     Static,
     TextArea,
 )
+from textual.widgets._select import SelectCurrent, SelectOverlay
 
 from navigator.domain import swemwbs
 from navigator.domain.dates import age_on, parse_date
 from navigator.domain.errors import DomainError
+from navigator.domain.text import text_problem
 from navigator.domain.workdays import DEFAULT_CALENDAR, WorkingCalendar
 from navigator.services.setup.admin import WORDING_HINT
 
@@ -65,7 +67,12 @@ class FormField(Vertical):
     FormField Input, FormField Select > SelectCurrent, FormField TextArea, FormField SelectionList {
         background: $boost;
     }
-    FormField Input:focus, FormField TextArea:focus { background: $primary 25%; }
+    /* the focused field is always plain to see: its label lit, its control on a strong background */
+    FormField:focus-within > .field-label { color: $text; background: $primary; text-style: bold; }
+    FormField Input:focus, FormField TextArea:focus, FormField SelectionList:focus, FormField Checkbox:focus {
+        background: $primary 50%;
+    }
+    FormField Select:focus > SelectCurrent { background: $primary 50%; }
     """
 
     def __init__(
@@ -107,8 +114,17 @@ class FormField(Vertical):
         raise NotImplementedError
 
     def focus_control(self) -> None:
-        self.control.focus()
-        self.control.scroll_visible()
+        """Focus the control now (not after the keys already queued), and bring it into view."""
+        control = self.control
+        try:
+            self.screen.set_focus(control)
+        except Exception:  # not on a screen yet
+            control.focus()
+        control.scroll_visible()
+
+    def snapshot(self) -> Any:
+        """What the field holds, to tell whether it was changed (not parsed)."""
+        return None
 
     # ------------------------------------------------------------ messages
     def set_error(self, message: str | None) -> None:
@@ -231,7 +247,13 @@ class TextField(FormField):
     def is_blank(self) -> bool:
         return not self.text.strip()
 
+    def snapshot(self) -> Any:
+        return self.text
+
     def value(self) -> Any:
+        problem = text_problem(self.text)
+        if problem is not None:
+            raise DomainError(problem, field=self.field_name)
         raw = self.text.strip()
         if not raw:
             if self.required:
@@ -307,6 +329,9 @@ class DateField(TextField):
     """
 
     def value(self) -> date | None:
+        problem = text_problem(self.text)
+        if problem is not None:
+            raise DomainError(problem, field=self.field_name)
         raw = self.text.strip()
         if not raw:
             if self.required:
@@ -389,7 +414,13 @@ class NoteField(FormField):
     def is_blank(self) -> bool:
         return not self.text.strip()
 
+    def snapshot(self) -> Any:
+        return self.text
+
     def value(self) -> str | None:
+        problem = text_problem(self.text, multiline=True)
+        if problem is not None:
+            raise DomainError(problem, field=self.field_name)
         raw = self.text.strip()
         if not raw:
             if self.required:
@@ -405,6 +436,83 @@ class NoteField(FormField):
 
 
 # ---------------------------------------------------------------- choices
+
+
+class SearchOverlay(SelectOverlay):
+    """A drop-down's list whose type-to-search never lands on the placeholder ("Choose…").
+
+    The form sends it the letters typed while it is open (``search_now``) from the app's key
+    dispatch, so an enter typed straight after them chooses what they found.
+    """
+
+    SEARCH_RESET_S = 0.7  # a pause this long starts a new search
+
+    def __init__(self, type_to_search: bool = True) -> None:
+        super().__init__(type_to_search)
+        self._search_reset_delay = self.SEARCH_RESET_S
+
+    def search_now(self, character: str) -> None:
+        if not self._type_to_search:
+            return
+        self._search_reset_timer.reset()
+        self._search_query += character
+        index = self._find_search_match(self._search_query)
+        if index is not None:
+            self.select(index)
+
+    def _find_search_match(self, query: str) -> int | None:
+        select = self.parent
+        blank = 0 if isinstance(select, Select) and select._allow_blank else None
+        query = query.lower()
+        best: tuple[int, int] | None = None  # (where in the prompt, index)
+        for index, option in enumerate(self._options):
+            if index == blank:
+                continue
+            prompt = option.prompt
+            text = prompt.plain if hasattr(prompt, "plain") else prompt if isinstance(prompt, str) else None
+            if text is None:
+                continue
+            at = text.lower().find(query)
+            if at != -1 and (best is None or at < best[0]):
+                best = (at, index)
+        return None if best is None else best[1]
+
+
+class FormSelect(Select):
+    """A Select whose type-to-search skips the placeholder."""
+
+    def compose(self) -> ComposeResult:
+        yield SelectCurrent(self.prompt)
+        yield SearchOverlay(type_to_search=self._type_to_search).data_bind(compact=Select.compact)
+
+    # Enter opens the list and enter on the list chooses: done at once from the form's key dispatch,
+    # with the focus moved now, so the keys typed straight after (the search, tab) go where they belong.
+    # (Select's own way moves the focus after every key already queued.)
+    def open_now(self) -> None:
+        overlay = self.query_one(SearchOverlay)
+        current = self.query_one(SelectCurrent)
+        self.set_reactive(Select.expanded, True)
+        self.set_class(True, "-expanded")
+        self.screen.set_focus(overlay, scroll_visible=False)
+        if self.value is Select.NULL:
+            overlay.select(None)
+            current.has_value = False
+            overlay.action_first()
+        else:
+            index = next((i for i, (_p, v) in enumerate(self._options) if v == self.value), None)
+            overlay.select(index)
+            current.has_value = True
+
+    def choose_now(self) -> None:
+        overlay = self.query_one(SearchOverlay)
+        index = overlay.highlighted
+        if index is not None and 0 <= index < len(self._options):
+            value = self._options[index][1]
+            if value != self.value:
+                self.value = value
+        self.set_reactive(Select.expanded, False)
+        self.set_class(False, "-expanded")
+        self.screen.set_focus(self)
 
 
 class SelectField(FormField):
@@ -435,7 +543,7 @@ class SelectField(FormField):
         kwargs = {}
         if self._initial is not None and any(v == self._initial for _, v in self._options):
             kwargs["value"] = self._initial
-        yield Select(
+        yield FormSelect(
             self._options, prompt=self.prompt, allow_blank=True, id=f"f-{self.field_name}", compact=True, **kwargs
         )
 
@@ -463,6 +571,9 @@ class SelectField(FormField):
 
     def is_blank(self) -> bool:
         return self.selected is None
+
+    def snapshot(self) -> Any:
+        return self.selected
 
     def value(self) -> Any:
         v = self.selected
@@ -497,6 +608,9 @@ class CheckField(FormField):
     def value(self) -> bool:
         return bool(self.control.value)
 
+    def snapshot(self) -> Any:
+        return bool(self.control.value)
+
     @on(Checkbox.Changed)
     def _changed(self, event: Checkbox.Changed) -> None:
         self.check()
@@ -528,6 +642,9 @@ class MultiField(FormField):
 
     def value(self) -> list:
         return list(self.control.selected)
+
+    def snapshot(self) -> Any:
+        return tuple(sorted(map(repr, self.control.selected)))
 
 
 # ---------------------------------------------------------------- measures
@@ -631,6 +748,23 @@ class SwemwbsField(FormField):
     def answers(self) -> list[int | None]:
         return [int(i.value) if i.value.strip() else None for i in self.inputs]
 
+    def snapshot(self) -> Any:
+        return (tuple(self.answers()), self.skipped)
+
+    def answer(self, item: ItemInput, digit: str) -> None:
+        """A digit typed on a statement: it becomes that statement's answer, and the focus moves on at once.
+
+        Called from the form's key dispatch (a priority binding), so the next digit of a burst
+        already goes to the next statement.
+        """
+        item.value = digit
+        inputs = self.inputs
+        i = inputs.index(item)
+        if i + 1 < len(inputs):
+            self.screen.set_focus(inputs[i + 1])
+        else:
+            self.screen.focus_next()
+
     def is_blank(self) -> bool:
         return not self.skipped and all(a is None for a in self.answers())
 
@@ -685,14 +819,7 @@ class SwemwbsField(FormField):
         if not isinstance(event.input, ItemInput):
             return
         event.stop()
-        self.check()
-        if event.value and event.input.has_focus:
-            inputs = self.inputs
-            i = inputs.index(event.input)
-            if i + 1 < len(inputs):
-                inputs[i + 1].focus()
-            else:
-                self.screen.focus_next()
+        self.check()  # typed answers move on in ``answer`` (the form's key dispatch), not here
 
     @on(Checkbox.Changed)
     def _skip(self, event: Checkbox.Changed) -> None:
@@ -740,6 +867,9 @@ class Ons4Field(FormField):
 
     def is_blank(self) -> bool:
         return all(a is None for a in self.answers())
+
+    def snapshot(self) -> Any:
+        return tuple(self.answers())
 
     def value(self) -> tuple[int, ...]:
         try:

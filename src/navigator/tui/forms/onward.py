@@ -94,7 +94,7 @@ class OnwardForm(JourneyForm[int]):
 
     def focus_first(self) -> None:
         if self.detail is not None and not self.consented:
-            self.query_one("#record-consent", Button).focus()
+            self.set_focus(self.query_one("#record-consent", Button))
         else:
             super().focus_first()
 

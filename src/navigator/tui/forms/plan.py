@@ -208,7 +208,14 @@ class MeasureForm(JourneyForm[int]):
 
     @on(Select.Changed, "#f-kind")
     def _kind_changed(self, event: Select.Changed) -> None:
-        ons4 = event.value == "ons4"
+        self._show_kind(event.value)
+
+    def choice_made(self, select: Select) -> None:
+        if select.id == "f-kind":
+            self._show_kind(select.value)
+
+    def _show_kind(self, value: Any) -> None:
+        ons4 = value == "ons4"
         self.query_one("#swemwbs-box").display = not ons4
         self.query_one("#ons4-box").display = ons4
         self.FIELD_ALIASES = {"items": "ons4" if ons4 else "swemwbs"}

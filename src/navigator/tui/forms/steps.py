@@ -113,7 +113,14 @@ class DecisionForm(JourneyForm[JourneyRef]):
 
     @on(Select.Changed, "#f-decision")
     def _decision_changed(self, event: Select.Changed) -> None:
-        self.query_one("#reject-box").display = event.value == L.Decision.REJECTED.value
+        self._show_reason(event.value)
+
+    def choice_made(self, select: Select) -> None:
+        if select.id == "f-decision":
+            self._show_reason(select.value)
+
+    def _show_reason(self, value: Any) -> None:
+        self.query_one("#reject-box").display = value == L.Decision.REJECTED.value
 
     def collect(self) -> dict:
         v = self.values()
@@ -197,9 +204,16 @@ class CloseForm(JourneyForm[JourneyRef]):
 
     @on(Select.Changed, "#f-end_reason")
     def _reason_changed(self, event: Select.Changed) -> None:
-        completed = event.value == L.EndReason.COMPLETED.value
+        self._show_for_reason(event.value)
+
+    def choice_made(self, select: Select) -> None:
+        if select.id == "f-end_reason":
+            self._show_for_reason(select.value)
+
+    def _show_for_reason(self, value: Any) -> None:
+        completed = value == L.EndReason.COMPLETED.value
         self.query_one("#completed-box").display = completed
-        if event.value == L.EndReason.NO_RESPONSE.value:
+        if value == L.EndReason.NO_RESPONSE.value:
             self.set_note("#close-note", "Closing for no response: remember to tell the referrer.")
 
     def collect(self) -> dict:
