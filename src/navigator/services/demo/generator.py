@@ -8,6 +8,10 @@ referrals with partner updates (some withdrew and need following up), and
 follow-ups due and overdue relative to today. The acting user (the store's
 admin) gets a caseload of their own, so Today has work on it.
 
+Any day works: every date is made relative to the last working day on or before
+today (on a Sunday, Friday; on a bank holiday, the working day before it), with
+the domain's working days, and nothing is ever dated after today.
+
 The shape follows the seed figures: about 23% of referrals do not progress,
 most of those for no response; waits of a few working days; a few under-17s
 and people in crisis rejected; some people referred more than once.
