@@ -45,6 +45,7 @@ from navigator.store.models import (
 
 # The quasi-identifiers of a record-level file: what someone who knows a person could match a row on.
 QUASI_IDENTIFIERS = ("lot", "locality", "imd_group", "received_month")
+EVENT_MONTHS = ("first_contact_month", "decision_month", "start_month", "end_month")
 END_REASONS = ("completed", "no_response")  # what the measures tell apart; any other reason is 'other'
 
 
@@ -401,14 +402,22 @@ def write_definitions(conn: sqlite3.Connection) -> None:
 
 
 def privacy_stats(conn: sqlite3.Connection) -> dict[str, str]:
-    """The smallest group size k and the share of unique rows of ``referrals`` on its quasi-identifiers."""
-    cols = ", ".join(QUASI_IDENTIFIERS)
-    rows = conn.execute(f"SELECT COUNT(*) FROM referrals GROUP BY {cols}").fetchall()
-    total = sum(n for (n,) in rows)
-    unique = sum(1 for (n,) in rows if n == 1)
+    """The smallest group size k and the share of unique rows of ``referrals`` on its quasi-identifiers.
+
+    Also the share unique when every event month counts as known (a stricter reading, for reviewers).
+    """
+
+    def groups(cols: tuple[str, ...]) -> list[int]:
+        return [n for (n,) in conn.execute(f"SELECT COUNT(*) FROM referrals GROUP BY {', '.join(cols)}")]
+
+    sizes = groups(QUASI_IDENTIFIERS)
+    total = sum(sizes)
+    unique = sum(1 for n in sizes if n == 1)
+    wide = groups(QUASI_IDENTIFIERS + EVENT_MONTHS)
     return {
         "quasi_identifiers": ",".join(QUASI_IDENTIFIERS),
-        "k_min": str(min((n for (n,) in rows), default=0)),
+        "k_min": str(min(sizes, default=0)),
         "unique_rows": str(unique),
         "unique_share": f"{(unique / total if total else 0):.4f}",
+        "unique_share_with_event_months": f"{(sum(1 for n in wide if n == 1) / total if total else 0):.4f}",
     }
