@@ -1,4 +1,4 @@
-"""Tracker import (shared/spec/tracker-import.md): all or nothing, every bad row reported with line,
+"""Tracker import (docs/tracker-import.md): all or nothing, every bad row reported with line,
 column and reason, idempotent, duplicates reported, users and partners created, audit attribution."""
 
 from __future__ import annotations

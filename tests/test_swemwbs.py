@@ -1,4 +1,4 @@
-"""SWEMWBS scoring (domain/swemwbs.py against shared/spec/swemwbs.md)."""
+"""SWEMWBS scoring (domain/swemwbs.py against docs/swemwbs.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
--- The monthly return, definitions version 2 (shared/spec/monthly-return.md).
+-- The monthly return, definitions version 2 (docs/monthly-return.md).
 --
 -- part: schema
 -- The record-level tables every measure is computed from. They carry only what

@@ -5,7 +5,7 @@ Revises: 0002
 Create Date: 2026-12-06
 
 A journey carries its person's locality, lot, IMD decile and age band *at the
-time of the referral* (shared/spec/monthly-return.md, version 2), and every
+time of the referral* (docs/monthly-return.md, version 2), and every
 measure of the monthly return reads them from the journey, so a later move or a
 corrected decile no longer rewrites past months.
 

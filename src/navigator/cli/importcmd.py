@@ -9,9 +9,10 @@ batches (others keep working); an import interrupted half-way is taken back. Exi
 from __future__ import annotations
 
 HELP = """\
-Imports a tracker CSV (one row per referral; see the tracker import format: columns client_ref,
+Imports a tracker CSV in the format of docs/tracker-import.md (in the project's source and sdist):
+one row per referral; columns client_ref,
 first_name, last_name, date_of_birth, locality, navigator, referral_source, received_date and the
-optional ones). Every row is checked first; if any row is bad nothing is written and every bad row
+optional ones. Every row is checked first; if any row is bad nothing is written and every bad row
 is listed with its line, column and reason. Re-importing a file changes nothing already imported
 (a journey is identified by client_ref + received_date). Unknown navigators and partners are
 created and listed; a blank onward_programme is the partner's "Not specified". Others can keep

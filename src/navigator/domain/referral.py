@@ -1,7 +1,7 @@
 """What a journey fixes about its person at the time of the referral.
 
 A journey carries the locality (and so the lot), the IMD decile and the age
-band of its person *when it was received* (shared/spec/monthly-return.md,
+band of its person *when it was received* (docs/monthly-return.md,
 "Measures"): a later move or a corrected decile changes later journeys only.
 Every measure of the monthly return reads these from the journey;
 ``journey.attributes_basis`` says where they came from (one of ``BASES``).

@@ -1,4 +1,4 @@
-"""SWEMWBS scoring (shared/spec/swemwbs.md). The app ships the scoring, not the wording."""
+"""SWEMWBS scoring (docs/swemwbs.md). The app ships the scoring, not the wording."""
 
 from __future__ import annotations
 

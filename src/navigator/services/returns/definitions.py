@@ -1,6 +1,6 @@
 """The return's definitions (db/measures/*.sql, one measure a file) and its months.
 
-shared/spec/monthly-return.md is the contract. Each measure is a view over the
+docs/monthly-return.md is the contract. Each measure is a view over the
 record-level tables ``referrals`` and ``onward_referrals`` (db/measures/00_schema.sql);
 its header says its kind (count, or mean: means and percentages), decimals and
 multiplier, and its one-line definition.

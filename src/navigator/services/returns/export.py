@@ -1,6 +1,6 @@
 """`navigator export`: the monthly return as a new, standalone SQLite file (and optionally CSV).
 
-Two products, named for what they are (shared/spec/monthly-return.md, "Two products"):
+Two products, named for what they are (docs/monthly-return.md, "Two products"):
 
 - the **publication** (``PUBLICATION``): aggregates only: ``monthly_return(month,
   lot, locality, measure, value, suppressed)``, ``onward_by_partner(month, partner,

@@ -1,6 +1,6 @@
 """The monthly return: measures defined once, in SQL, over pseudonymised record-level tables.
 
-shared/spec/monthly-return.md (version 2) is the contract. This module gathers
+docs/monthly-return.md (version 2) is the contract. This module gathers
 the return's parts for callers (the preview screen, the CLI, the export):
 
 - ``definitions``: db/measures/*.sql (one measure a file) and months;

@@ -1,6 +1,6 @@
 """Small-number suppression that cannot be undone from the published figures.
 
-The rules (shared/spec/monthly-return.md, "Small-number suppression"):
+The rules (docs/monthly-return.md, "Small-number suppression"):
 
 - primary: every count 1 <= v < N is blanked, and every mean or percentage over
   1..N-1 cases; zero is never blanked;

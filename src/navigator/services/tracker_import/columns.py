@@ -1,4 +1,4 @@
-"""The tracker's columns (shared/spec/tracker-import.md) and what an import reports."""
+"""The tracker's columns (docs/tracker-import.md) and what an import reports."""
 
 from __future__ import annotations
 

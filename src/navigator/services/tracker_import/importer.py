@@ -1,4 +1,4 @@
-"""Importing a referral tracker (shared/spec/tracker-import.md, version 1).
+"""Importing a referral tracker (docs/tracker-import.md, version 1).
 
 All or nothing, and no one waits:
 
