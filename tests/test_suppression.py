@@ -183,3 +183,31 @@ def test_a_reader_who_knew_which_blanks_are_primary_is_out_of_reach_when_everyth
     path = _publication(tmp_path / "p.sqlite", rows, [], R.ReturnOptions(3))
     assert check_file(path) == []
     assert check_file(path, exact_cells(rows, []))  # the strong reader: documented, not preventable
+
+
+def test_a_mean_is_blanked_where_the_count_of_its_cases_is():
+    rows = _tree("starts", {"L1": [2, 9, 30]})
+    means = [
+        R.ReturnRow(
+            MONTH,
+            r.lot,
+            r.locality,
+            "mean_wait_working_days",
+            Decimal("4.5"),
+            False,
+            Decimal("4.5"),
+            int(r.exact),
+            "mean",
+            1,
+        )
+        for r in rows
+    ]
+    got, _ = R.apply_suppression(rows + means, [], R.ReturnOptions(5))
+    blank = {(r.measure, r.locality) for r in got if r.suppressed}
+    # starts: 2 (primary) and 9 (secondary); the mean over 2 cases (primary) and over 9 (beside it)
+    assert blank == {
+        ("starts", "L1-0"),
+        ("starts", "L1-1"),
+        ("mean_wait_working_days", "L1-0"),
+        ("mean_wait_working_days", "L1-1"),
+    }

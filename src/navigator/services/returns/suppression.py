@@ -13,6 +13,8 @@ The rules (docs/monthly-return.md, "Small-number suppression"):
   to its reader, "at least 1". (A reader who knew which blanks are primary could
   sometimes do better, e.g. a lot of two localities with 1 each and all three
   blank; nothing published can prevent that, so it is not the test.)
+- a mean whose cases are a published count (``MEAN_CASES``) is blanked where that
+  count is;
 - ``--round-to K``: every shown count rounded to the nearest K (halves up).
 
 The groups that add up: localities within their lot, lots within the service
@@ -41,6 +43,13 @@ from navigator.services.returns.results import ALL, PartnerRow, ReturnOptions, R
 
 INF = None  # no upper bound
 LINKED = {"made": "onward_referrals_made", "completed": "onward_referrals_completed"}
+# Means whose cases are a published count: where that count is blanked, so is the mean (else the lot's
+# mean times its count, less the other localities' means times theirs, gives the blanked one's total).
+MEAN_CASES = {
+    "mean_wait_working_days": "starts",
+    "swemwbs_maintained_or_improved_pct": "swemwbs_paired",
+    "swemwbs_mean_change": "swemwbs_paired",
+}
 PARTNER_COLUMNS = ("made", "started", "completed", "withdrew")
 
 
@@ -205,6 +214,11 @@ def apply_suppression(
                     blank_rows.add(ref)
                 else:
                     blank_partner.add(ref)
+        blanked_counts = {(rows[i].measure, rows[i].lot, rows[i].locality) for i in blank_rows}
+        for i, r in enumerate(rows):
+            twin = MEAN_CASES.get(r.measure)
+            if twin and r.cases and (twin, r.lot, r.locality) in blanked_counts:
+                blank_rows.add(i)
         for col in PARTNER_COLUMNS:
             if col in LINKED:
                 continue
