@@ -329,3 +329,65 @@ def test_a_fifo_is_refused_as_a_store_without_hanging(tmp_path, capsys):
     real = tmp_path / "real.sqlite3"
     assert main(["--db", str(real), "restore", str(backup)]) == 4
     assert "regular file" in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_reference_cannot_make_sar_write_outside_its_folder(ctx, tmp_path):
+    from navigator.services.operations.sar import subject_access
+
+    ref = new_referral(ctx)
+    with ctx.store.write_engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE client SET client_ref = '../../x/evil' WHERE id = {ref.client_id}")
+    out = tmp_path / "a" / "b" / "sar"
+    result = subject_access(ctx, "../../x/evil", out)
+    assert result.json_path.parent == out and result.html_path.parent == out
+    assert ".." not in result.json_path.name and "/" not in result.json_path.name
+    assert not (tmp_path / "a" / "x").exists()
+    assert sorted(p.name for p in out.iterdir()) == sorted([result.json_path.name, result.html_path.name])
+
+
+def test_letters_render_of_an_impossible_id_is_a_clear_message(ctx, db_path, tmp_path, capsys):
+    make_user(ctx, os_username(), "admin")
+    _closed(ctx)
+    with pytest.raises(SystemExit) as stop:
+        main(["--db", str(db_path), "letters", "render", "9" * 30, "opt_in_letter", "--out", str(tmp_path / "l.txt")])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "there is no record" in err and "unexpected" not in err
+
+
+def _disk_full(*args, **kwargs):
+    import errno
+
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_letters_render_on_a_full_disk_is_a_clear_message_and_leaves_no_file(
+    ctx, db_path, tmp_path, monkeypatch, capsys
+):
+    from navigator.cli import letters as letters_cli
+
+    new_referral(ctx)
+    make_user(ctx, os_username(), "admin")
+    _closed(ctx)
+    out = tmp_path / "letters"
+    out.mkdir()
+    monkeypatch.setattr(letters_cli, "_write_all", _disk_full)
+    code = main(["--db", str(db_path), "letters", "render", "1", "opt_in_letter", "--out", str(out / "l.txt")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 4 and "disk" in err and "full" in err and "unexpected" not in err, err
+    assert list(out.iterdir()) == []  # no temporary file left behind
+
+
+def test_export_on_a_full_disk_is_a_clear_message_and_leaves_no_temp_file(ctx, db_path, tmp_path, monkeypatch, capsys):
+    from navigator.services.returns import export
+
+    new_referral(ctx)
+    make_user(ctx, os_username(), "admin")
+    _closed(ctx)
+    out = tmp_path / "returns"
+    out.mkdir()
+    monkeypatch.setattr(export, "_place", _disk_full)
+    code = main(["--db", str(db_path), "export", "--publication", "--month", "2026-11", "--out", str(out / "r.sqlite")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 4 and "No space left on device" in err and "unexpected" not in err
+    assert list(out.iterdir()) == []

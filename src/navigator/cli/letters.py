@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from rich.table import Table
 from rich.text import Text
@@ -51,12 +52,12 @@ def register(sub) -> None:
     q = ls.add_parser(
         "render", help="produce a letter from a journey to a text or HTML file", description=HELP, formatter_class=raw
     )
-    q.add_argument("journey_id", type=int)
+    q.add_argument("journey_id", type=record_id)
     q.add_argument("template")
     q.add_argument("--out", required=True, metavar="FILE", help="the file to write (readable by you only)")
     q.add_argument("--html", action="store_true", help="an HTML page instead of plain text")
     q.add_argument(
-        "--onward", type=int, metavar="ID", help="partner_summary: which onward referral (default: the latest)"
+        "--onward", type=record_id, metavar="ID", help="partner_summary: which onward referral (default: the latest)"
     )
     q.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     q.set_defaults(handler=run_render)
@@ -114,11 +115,65 @@ def run_reset(args) -> int:
     return 0
 
 
+def record_id(value: str) -> int:
+    """A record's number on the command line: a whole number the database can hold (1 to 2**63-1)."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 1 <= n <= 2**63 - 1:
+        raise argparse.ArgumentTypeError(f"there is no record {value[:30]}")
+    return n
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def write_private_file(out, text: str, *, force: bool):
+    """Write ``out`` whole or not at all: a temporary file (0600) in its folder, flushed, then renamed;
+    removed on any failure. A full disk is a clear CommandError."""
+    import errno
+    import tempfile
+    from pathlib import Path
+
+    from navigator.cli import EXIT_STORE, CommandError
+
+    out = Path(out).expanduser().absolute()
+    if out.is_dir():
+        raise CommandError(f"{out} is a folder; give a file name.")
+    if not out.parent.is_dir():
+        raise CommandError(f"The folder {out.parent} does not exist.")
+    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)  # mode 0600
+    try:
+        try:
+            _write_all(fd, text.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if out.exists() and not force:
+            raise CommandError(f"{out} already exists: choose another name, or add --force to overwrite it.")
+        os.replace(name, out)
+    except BaseException as exc:
+        try:
+            os.unlink(name)
+        except OSError:
+            pass
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise CommandError(
+                f"The disk holding {out.parent} is full: free some space and try again. No file was written.",
+                EXIT_STORE,
+            ) from None
+        raise
+    return out
+
+
 def run_render(args) -> int:
     from pathlib import Path
 
     from navigator.cli import CommandError, console, context_from_args
-    from navigator.cli.config import write_text_file
     from navigator.services.casework import letters
 
     out = Path(args.out).expanduser()
@@ -126,6 +181,6 @@ def run_render(args) -> int:
         raise CommandError(f"{out} already exists: choose another name, or add --force to overwrite it.")
     _, ctx = context_from_args(args)
     text = letters.render(ctx, args.journey_id, args.template, "html" if args.html else "text", onward_id=args.onward)
-    p = write_text_file(str(out), text, force=True)
+    p = write_private_file(out, text, force=True)
     console.print(Text(f"Letter written to {p} (readable by you only); recorded on the journey's timeline."))
     return 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -387,8 +388,10 @@ def subject_access(ctx: Ctx, client_ref: str, out_dir: Path | str) -> SarResult:
             client = _client_by_ref(s, client_ref)
             require_lead_for_client(s, actor, client)
             stamp = ctx.now().strftime("%Y%m%d-%H%M%S")
-            base = f"{client.client_ref}-subject-access-{stamp}"
+            base = f"{safe_file_part(client.client_ref)}-subject-access-{stamp}"
             json_path, html_path = out / f"{base}.json", out / f"{base}.html"
+            if json_path.parent != out or html_path.parent != out:  # pragma: no cover - safe_file_part's promise
+                raise DomainError("The person's reference cannot be used in a file name.", field="client_ref")
             audit.record(
                 s,
                 ctx,
@@ -425,6 +428,16 @@ def subject_access(ctx: Ctx, client_ref: str, out_dir: Path | str) -> SarResult:
             except OSError:
                 pass
         raise
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def safe_file_part(value: str, fallback: str = "person") -> str:
+    """``value`` made safe as part of a file name: letters, digits, ``_`` and ``-`` only (anything else,
+    including ``/``, ``.`` and ``..``, becomes ``_``), at most 60 characters; never empty."""
+    part = _UNSAFE.sub("_", value or "").strip("_")[:60]
+    return part or fallback
 
 
 def _write_private(path: Path, content: str, written: list[Path]) -> None:
