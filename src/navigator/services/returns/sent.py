@@ -348,28 +348,14 @@ def drift(ctx: Ctx, sent_id: int) -> Drift:
                 .where(Journey.id.in_(chunk))
             ).all():
                 refs[jid] = (ref, cid)
-        by_client: dict[int, list[int]] = {}
-        for jid, (_ref, cid) in refs.items():
-            by_client.setdefault(cid, []).append(jid)
         for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
             for ev in s.execute(
                 select(AuditEvent)
                 .where(AuditEvent.id > audit_id, AuditEvent.journey_id.in_(chunk))
                 .order_by(AuditEvent.id)
             ).scalars():
-                if _is_edit(ev):
+                if _is_edit(ev):  # the journey's own events: a person's details no longer move a figure
                     edits.setdefault(ev.journey_id, []).append(_edit(ev))
-        clients = sorted(by_client)
-        for chunk in (clients[i : i + 500] for i in range(0, len(clients), 500)):
-            for ev in s.execute(
-                select(AuditEvent)
-                .where(AuditEvent.id > audit_id, AuditEvent.journey_id.is_(None), AuditEvent.client_id.in_(chunk))
-                .order_by(AuditEvent.id)
-            ).scalars():
-                if not _is_edit(ev):
-                    continue
-                for jid in by_client[ev.client_id]:
-                    edits.setdefault(jid, []).append(_edit(ev))
     final: list[FigureDrift] = []
     changed_for = {id(fig): changed for fig, changed in pending}
 
