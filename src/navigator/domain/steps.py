@@ -279,11 +279,12 @@ def _journey_step(f: L.JourneyFacts, cols: dict[str, Any], **extra: Any) -> Chan
 def _receive(f: L.JourneyFacts, st: Receive, today: date) -> Changes:
     if f.received_date is not None:
         raise DomainError("This referral has already been received.", field="state")
+    # the typed text first, as a form lists it before the dates
+    referrer = check_text(st.referrer, "referrer", max_len=REFERRER_MAX)
+    reason = _note(st.reason, "reason")
     if not isinstance(st.received_date, date):
         raise DomainError("Required.", field="received_date")
     L.check_receive(st.received_date, f.date_of_birth, today)
-    referrer = check_text(st.referrer, "referrer", max_len=REFERRER_MAX)
-    reason = _note(st.reason, "reason")
     after = replace(f, received_date=st.received_date)
     cols = {"received_date": st.received_date, "referrer": referrer, "reason": reason}
     return Changes(after, _journey(f, after, cols))
