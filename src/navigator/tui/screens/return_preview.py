@@ -16,6 +16,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import DataTable, Header, Select, Static
 
+from navigator.domain.dates import add_months
 from navigator.services.returns import figures as returns
 from navigator.services.returns.figures import (
     ALL,
@@ -318,8 +319,7 @@ class ReturnPreviewScreen(DataScreen):
         if step < 0:
             self.month = returns.previous_month(self.month)
         else:
-            y, m = int(self.month[:4]), int(self.month[5:7])
-            nxt = f"{y + 1}-01" if m == 12 else f"{y}-{m + 1:02d}"
+            nxt = returns.month_of(add_months(returns.month_bounds(self.month)[0], 1))
             if nxt > returns.month_of(self.ctx.today()):
                 return
             self.month = nxt
