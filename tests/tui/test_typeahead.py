@@ -18,6 +18,7 @@ from textual import events
 from textual.keys import _character_to_key
 
 from conftest import new_referral
+from navigator.domain.dates import parse_date
 from navigator.services.casework import journeys as J
 from navigator.services.casework import queries
 from navigator.services.setup.reference import reference
@@ -128,23 +129,28 @@ REFERRAL_KEYS = (
 )
 
 
-def assert_referral_saved(ctx) -> None:
+def assert_referral_saved(ctx, received: date = YESTERDAY) -> None:
     rows = queries.caseload(ctx).rows
     assert len(rows) == 1, rows
     d = detail(ctx, rows[0].journey_id)
     assert d.client.name == "Zed Quillfeather"
     assert d.client.date_of_birth == date(1990, 2, 1)
     assert d.locality == "Sevenoaks"
-    assert d.received_date == YESTERDAY
+    assert d.received_date == received
     assert d.source_code == "self"
 
 
-async def test_referral_typed_at_full_speed_after_n(ctx):
+async def test_referral_typed_at_full_speed_after_n_on_any_day(any_day, ctx_on):
+    """On every awkward day of the clock (weekend, bank holiday, year end, 29 Feb): "-1" is the
+    working day before, never refused as in the future, and every key lands in order."""
+    ctx = ctx_on(any_day)
     app = make_app(ctx)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await typed_and_saved(pilot, JourneyScreen, "n", *REFERRAL_KEYS)
-    assert_referral_saved(ctx)
+    previous_working_day = parse_date("-1", today=any_day, calendar=ctx.calendar())
+    assert previous_working_day < any_day
+    assert_referral_saved(ctx, previous_working_day)
 
 
 async def test_referral_keys_in_one_burst_before_the_form_exists(ctx):
