@@ -174,7 +174,7 @@ def days_overdue(due: date, on: date, cal: WorkingCalendar) -> int:
 def desired_tasks(facts: FollowUpFacts, protocol: Protocol, cal: WorkingCalendar) -> list[DesiredTask]:
     j = facts.journey
     s = state_of(j)
-    if not s.is_open:
+    if not s.is_open or j.received_date is None:  # None: not yet received (steps.Receive)
         return []
     tasks: list[DesiredTask] = []
     chasing = trailing_unsuccessful(facts.attempts)
