@@ -391,3 +391,57 @@ def test_export_on_a_full_disk_is_a_clear_message_and_leaves_no_temp_file(ctx, d
     err = " ".join(capsys.readouterr().err.split())
     assert code == 4 and "No space left on device" in err and "unexpected" not in err
     assert list(out.iterdir()) == []
+
+
+def _nhs(i: int) -> str:
+    from navigator.domain.identifiers import nhs_check_digit
+
+    n = 400000000 + (i * 7919) % 500000000
+    while True:
+        nine = f"{n:09d}"
+        check = nhs_check_digit(nine)
+        if check is not None:
+            return nine + str(check)
+        n += 1
+
+
+def _copies(ctx, client_id: int, n: int) -> list[str]:
+    """``n`` copies of a person and their journey (raw SQL, fast), each with its own NHS number."""
+    numbers = [_nhs(k) for k in range(n)]
+    with ctx.store.write_engine.begin() as conn:
+        ccols = [r[1] for r in conn.exec_driver_sql("PRAGMA table_info(client)") if r[1] != "id"]
+        jcols = [r[1] for r in conn.exec_driver_sql("PRAGMA table_info(journey)") if r[1] != "id"]
+        top = conn.exec_driver_sql("SELECT max(id) FROM client").scalar()
+        jid = conn.exec_driver_sql(f"SELECT id FROM journey WHERE client_id = {client_id}").scalar()
+        for k, nhs in enumerate(numbers, start=1):
+            new = top + k
+            sel = ", ".join({"client_ref": f"'NAVX{k:06d}'", "nhs_number": f"'{nhs}'"}.get(c, f'"{c}"') for c in ccols)
+            conn.exec_driver_sql(
+                f"INSERT INTO client (id, {', '.join(chr(34) + c + chr(34) for c in ccols)}) "
+                f"SELECT {new}, {sel} FROM client WHERE id = {client_id}"
+            )
+            jsel = ", ".join(str(new) if c == "client_id" else f'"{c}"' for c in jcols)
+            conn.exec_driver_sql(
+                f"INSERT INTO journey ({', '.join(chr(34) + c + chr(34) for c in jcols)}) "
+                f"SELECT {jsel} FROM journey WHERE id = {jid}"
+            )
+    return numbers
+
+
+def test_retention_leaves_no_nhs_number_in_the_files_bytes(ctx, db_path):
+    """Enough people that the NHS number index has interior pages (which hold copies of keys as
+    dividers): after retention not one of their NHS numbers is left in the file or its WAL."""
+    from datetime import date
+
+    from navigator.services.casework import journeys as J
+    from navigator.services.operations import retention
+
+    person = J.ClientInput("Old", "Person", date(1970, 1, 1), "Maidstone", nhs_number=_nhs(99999))
+    ref = J.receive_referral(ctx, J.ReferralInput(date(2015, 3, 2), "gp", client=person))
+    J.decide(ctx, ref.journey_id, "rejected", date(2015, 3, 3), "out_of_area")
+    numbers = _copies(ctx, ref.client_id, 800)
+    report = retention.apply(ctx)
+    assert report.anonymised == 801
+    ctx.store.dispose()
+    data = b"".join(p.read_bytes() for p in db_path.parent.glob(db_path.name + "*") if p.is_file())
+    assert [n for n in numbers if n.encode() in data] == []

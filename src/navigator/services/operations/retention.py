@@ -43,8 +43,9 @@ how many about the person still hold text is counted in the result
 (``audit_unredactable``) and in the retention event.
 
 On SQLite the transaction runs with ``secure_delete`` on (removed text is
-overwritten with zeros in the file, not just unlinked) and is followed by a
-WAL checkpoint that truncates the -wal file. Free space left by edits made
+overwritten with zeros in the file, not just unlinked), rebuilds the client
+table's indexes (their inner pages keep copies of deleted keys), and is
+followed by a WAL checkpoint that truncates the -wal file. Free space left by edits made
 *before* retention may still hold old bytes until the file is vacuumed, and
 backups taken before retention still hold everything until they roll off.
 """
@@ -255,6 +256,10 @@ def apply(ctx: Ctx, *, dry_run: bool = False) -> RetentionReport:
                 },
             )
             s.flush()
+            if sqlite and found:
+                # The person's details were keys of client's indexes, and an index's inner pages keep copies
+                # of keys as dividers after the entries go: rebuilt, the old pages are freed (and zeroed).
+                s.connection().exec_driver_sql("REINDEX client")
         finally:
             if sqlite and found:
                 s.connection().exec_driver_sql("PRAGMA secure_delete = OFF")
@@ -315,11 +320,18 @@ def _searches(s: Session) -> list[tuple[int, int, str]]:
 
 
 def _truncate_wal(ctx: Ctx) -> None:
-    """Best effort: copy the WAL into the file and empty it, so the old page images go too."""
+    """Best effort: copy the WAL into the file and empty it, so the old page images go too (a few tries:
+    a reader still on an older snapshot keeps the WAL until it finishes)."""
+    import time
+
     try:
         raw = ctx.store.write_engine.raw_connection()
         try:
-            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            for _ in range(5):
+                busy = raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                if not busy:
+                    return
+                time.sleep(0.2)
         finally:
             raw.close()
     except Exception:
