@@ -1,0 +1,176 @@
+"""The documentation stays true: links resolve, named commands exist, screenshots are the suite's own.
+
+- every relative link (and image) in README.md, ARCHITECTURE.md, CHANGELOG.md and docs/*.md points
+  at a file of the repository, and a ``#fragment`` at a heading of that file;
+- every ``navigator <sub-command>`` the README names is in ``navigator --help`` (the real console
+  script, in a subprocess), and ``navigator import --help`` points at docs/tracker-import.md;
+- every screenshot in docs/screenshots/ is byte for byte the snapshot it was copied from
+  (``docs/screenshots/update.py`` refreshes them after ``pytest --snapshot-update``);
+- nothing points at the old ``shared/spec/`` any more; the sdist ships docs/; the licence file and
+  the package metadata agree.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+PAGES = sorted([ROOT / "README.md", ROOT / "ARCHITECTURE.md", ROOT / "CHANGELOG.md", *DOCS.glob("*.md")])
+GUIDES = ("guide-navigator.md", "guide-team-lead.md", "guide-admin.md", "guide-analyst.md")
+SPECS = ("domain.md", "monthly-return.md", "tracker-import.md", "swemwbs.md")
+
+NAV = shutil.which("navigator", path=str(Path(sys.executable).parent))
+NAV_CMD = [NAV] if NAV else [sys.executable, "-m", "navigator"]
+
+_LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+_FENCE = re.compile(r"^```.*?^```", re.S | re.M)
+_CODE_SPAN = re.compile(r"`[^`\n]+`")
+
+
+def _prose(text: str) -> str:
+    """The text without fenced code and code spans (a link inside code is an example, not a link)."""
+    return _CODE_SPAN.sub("", _FENCE.sub("", text))
+
+
+def _links(page: Path) -> list[str]:
+    return _LINK.findall(_prose(page.read_text(encoding="utf-8")))
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[`*_]", "", heading.strip().lower())
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def _anchors(page: Path) -> set[str]:
+    text = _FENCE.sub("", page.read_text(encoding="utf-8"))
+    return {_slug(m) for m in re.findall(r"^#{1,6}\s+(.+?)\s*#*$", text, re.M)}
+
+
+def _help(*argv: str) -> str:
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    proc = subprocess.run([*NAV_CMD, *argv, "--help"], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def _subcommands() -> set[str]:
+    out = _help()
+    section = out.split("positional arguments:", 1)[1].split("\noptions:", 1)[0]
+    return set(re.findall(r"^ {4}([a-z][a-z-]*)", section, re.M))
+
+
+def _screenshots_module():
+    spec = importlib.util.spec_from_file_location("docs_screenshots_update", DOCS / "screenshots" / "update.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_documentation_pages_exist():
+    for name in (*SPECS, *GUIDES):
+        assert (DOCS / name).is_file(), f"docs/{name} is missing"
+    for name in ("README.md", "ARCHITECTURE.md", "CHANGELOG.md", "LICENSE"):
+        assert (ROOT / name).is_file(), f"{name} is missing"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_relative_link_resolves(page: Path):
+    checked = 0
+    for target in _links(page):
+        if re.match(r"^[a-z][a-z+.-]*:", target):  # https:, mailto: ...
+            continue
+        path, _, fragment = target.partition("#")
+        dest = (page.parent / path).resolve() if path else page
+        assert dest.exists(), f"{page.relative_to(ROOT)}: the link {target!r} leads nowhere"
+        assert dest.is_relative_to(ROOT), f"{page.relative_to(ROOT)}: {target!r} leaves the repository"
+        if fragment and dest.suffix == ".md":
+            assert fragment in _anchors(dest), (
+                f"{page.relative_to(ROOT)}: no heading #{fragment} in {path or page.name}"
+            )
+        checked += 1
+    if page.name in ("README.md", "ARCHITECTURE.md") or page.name.startswith("guide-"):
+        assert checked, f"{page.relative_to(ROOT)} links to nothing"
+
+
+def test_the_readme_links_every_guide_and_spec():
+    links = {t.partition("#")[0] for t in _links(ROOT / "README.md")}
+    for name in (*SPECS, *GUIDES):
+        assert f"docs/{name}" in links, f"README.md does not link docs/{name}"
+    assert "ARCHITECTURE.md" in links and "CHANGELOG.md" in links and "LICENSE" in links
+
+
+def test_every_command_the_readme_names_exists():
+    commands = _subcommands()
+    assert {"init", "demo", "import", "export", "doctor"} <= commands  # the parse found the list
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    code = _FENCE.findall(text) + _CODE_SPAN.findall(text) + re.findall(r"^ {4}\S.*$", text, re.M)
+    named: set[str] = set()
+    for snippet in code:
+        for group in re.findall(r"\bnavigator ((?:[a-z][a-z-]*)(?: / [a-z][a-z-]*)*)", snippet):
+            named.update(group.split(" / "))
+    assert len(named) >= 10, named
+    unknown = sorted(named - commands)
+    assert not unknown, f"README.md names sub-commands that `navigator --help` does not list: {unknown}"
+
+
+def test_import_help_points_at_the_tracker_format():
+    assert "docs/tracker-import.md" in _help("import")
+
+
+def test_screenshots_are_the_snapshot_tests_own():
+    shots = _screenshots_module()
+    assert shots.SHOTS
+    for name, source in shots.SHOTS.items():
+        copy, snapshot = DOCS / "screenshots" / name, shots.SNAPSHOTS / source
+        assert snapshot.is_file(), f"the snapshot {source} is gone: choose another in docs/screenshots/update.py"
+        assert copy.is_file() and copy.read_bytes() == snapshot.read_bytes(), (
+            f"docs/screenshots/{name} differs from its snapshot: run .venv/bin/python docs/screenshots/update.py"
+        )
+    on_disk = {p.name for p in (DOCS / "screenshots").glob("*.svg")}
+    assert on_disk == set(shots.SHOTS), f"screenshots not copied by update.py: {sorted(on_disk - set(shots.SHOTS))}"
+
+
+def test_every_screenshot_is_shown_and_every_guide_shows_one():
+    shown = {Path(t).name for page in PAGES for t in _links(page) if t.startswith("screenshots/")}
+    assert shown == {p.name for p in (DOCS / "screenshots").glob("*.svg")}
+    for name in ("guide-navigator.md", "guide-team-lead.md"):
+        assert any(t.startswith("screenshots/") for t in _links(DOCS / name)), f"{name} has no screenshot"
+
+
+def test_nothing_points_at_the_old_spec_folder():
+    stale = []
+    for folder in ("src", "tests", "db", "docs", "benchmarks"):
+        for path in (ROOT / folder).rglob("*"):
+            wanted = path.suffix in (".py", ".md", ".sql", ".toml", ".txt") and path != Path(__file__).resolve()
+            if wanted and "shared/spec" in path.read_text(encoding="utf-8", errors="replace"):
+                stale.append(str(path.relative_to(ROOT)))
+    for name in ("README.md", "ARCHITECTURE.md", "CHANGELOG.md", "pyproject.toml"):
+        if "shared/spec" in (ROOT / name).read_text(encoding="utf-8"):
+            stale.append(name)
+    assert not stale, f"still pointing at shared/spec/ (use docs/): {stale}"
+
+
+def test_the_sdist_ships_the_documentation_and_the_licence_matches_the_metadata():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    include = project["tool"]["hatch"]["build"]["targets"]["sdist"]["include"]
+    for needed in ("/docs", "/src", "/db", "/README.md", "/LICENSE", "/CHANGELOG.md", "/ARCHITECTURE.md"):
+        assert needed in include, f"the sdist does not include {needed}"
+    licence = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert project["project"]["license"] == "MIT" and licence.startswith("MIT License")
+    assert "The navigator contributors" in licence
+    # PEP 639: with a licence expression, no licence classifier may be given as well.
+    assert not [c for c in project["project"]["classifiers"] if c.startswith("License ::")]
