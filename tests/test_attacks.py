@@ -22,7 +22,7 @@ from helpers.tamper import tamper_sqlite
 from navigator.cli import main
 from navigator.domain.errors import StoreError
 from navigator.services import audit
-from navigator.services.context import os_username
+from navigator.services.context import Ctx, os_username
 from navigator.services.operations import doctor
 from navigator.services.operations.backup import ensure_daily_backup, list_backups, take_backup
 from navigator.services.operations.doctor import PROBLEM, examine
@@ -445,3 +445,37 @@ def test_retention_leaves_no_nhs_number_in_the_files_bytes(ctx, db_path):
     ctx.store.dispose()
     data = b"".join(p.read_bytes() for p in db_path.parent.glob(db_path.name + "*") if p.is_file())
     assert [n for n in numbers if n.encode() in data] == []
+
+
+def test_an_interrupted_migrate_store_is_never_adopted_and_can_be_resumed(ctx, tmp_path, capsys):
+    from navigator.services.operations.migrate_store import migrate_store
+    from navigator.store.engine import open_store
+
+    new_referral(ctx)
+    team = tmp_path / "team.sqlite3"
+    url = f"sqlite:///{team}"
+
+    def killed(table, n):
+        if table == "client":
+            raise RuntimeError("killed half-way")
+
+    with pytest.raises(RuntimeError):
+        migrate_store(ctx, url, progress=killed)
+    # The empty schema is not adopted: whoever opens it next does not become its admin.
+    with pytest.raises(StoreError, match="half-way through `navigator migrate-store`"):
+        open_store(url)
+    assert main(["--db", str(team), "users", "list"]) == 4
+    assert "half-way" in " ".join(capsys.readouterr().err.split())
+    con = sqlite3.connect(team)
+    assert con.execute('SELECT count(*) FROM "user"').fetchone()[0] == 0
+    con.close()
+    # Running it again finishes the move; the copied log verifies with the source's key.
+    result = migrate_store(ctx, url)
+    assert result.ok
+    store = open_store(url)
+    try:
+        with Ctx(store, username="admin").read() as s:
+            assert audit.verify_chain(s) == []
+    finally:
+        store.dispose()
+    assert examine(url).healthy

@@ -231,3 +231,27 @@ def engine_reader(conn) -> Reader:
     from sqlalchemy import text
 
     return lambda sql: [tuple(r) for r in conn.execute(text(sql)).all()]
+
+
+def install_key(path: Path, key: bytes) -> None:
+    """Put ``key`` at ``path`` (0600, atomically): a store copied elsewhere keeps verifying. A different
+    key already there is kept aside (``.replaced-<time>``), never lost."""
+    old = load_key(path)
+    if old == key:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if old is not None:
+        os.replace(path, path.with_name(f"{path.name}.replaced-{datetime.now(UTC):%Y%m%d-%H%M%S}"))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key.hex() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

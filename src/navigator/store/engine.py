@@ -32,6 +32,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.engine import Engine
 
 BUSY_TIMEOUT_MS = 15000
+# A setting written (and committed) into a migrate-store target before its copy starts, and removed in
+# the copy's own transaction: while it is there the target is half-migrated and nobody may adopt it.
+MIGRATING_KEY = "migrate_store.in_progress"
+HALF_MIGRATED = (
+    "This database is half-way through `navigator migrate-store` (the copy was interrupted). Run the same "
+    "`navigator migrate-store --to ...` again to finish it, or drop the database and start again. "
+    "Nothing was changed."
+)
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -478,7 +486,7 @@ def _refuse_unknown(current: str | None, has_tables: bool) -> None:
 _NEW = object()  # _precheck_sqlite_file: a new (absent or empty) file
 
 
-def _precheck_sqlite_file(url: str, path: Path):
+def _precheck_sqlite_file(url: str, path: Path, allow_half_migrated: bool = False):
     """Refuse a foreign or newer SQLite file before connecting for real; return its schema revision
     (None: no version; ``_NEW``: a new, empty file).
 
@@ -495,11 +503,16 @@ def _precheck_sqlite_file(url: str, path: Path):
             if "alembic_version" in names:
                 row = con.execute("SELECT version_num FROM alembic_version").fetchone()
                 current = row[0] if row else None
+            half = (
+                "setting" in names and con.execute("SELECT 1 FROM setting WHERE key = ?", (MIGRATING_KEY,)).fetchone()
+            )
         finally:
             con.close()
     except sqlite3.Error as exc:
         raise StoreError(_db_error_message(Store(url, None, None, path), exc)) from None
     _refuse_unknown(current, bool(names - {"alembic_version"}))
+    if half and not allow_half_migrated:
+        raise StoreError(HALF_MIGRATED)
     return current
 
 
@@ -550,7 +563,7 @@ def _db_error_message(store: Store, exc: Exception) -> str:
     return f"The database at {where} could not be used ({type(exc).__name__}). Run `navigator doctor`."
 
 
-def open_store(url: str, *, create: bool = True, upgrade: bool = True) -> Store:
+def open_store(url: str, *, create: bool = True, upgrade: bool = True, allow_half_migrated: bool = False) -> Store:
     """Open (and create, and migrate) the store at ``url``; StoreError says what is wrong.
 
     A SQLite store whose schema is already current is opened without SQLAlchemy or Alembic
@@ -563,7 +576,7 @@ def open_store(url: str, *, create: bool = True, upgrade: bool = True) -> Store:
             raise StoreError("navigator needs a database file, not an in-memory database.")
         path = Path(database)
         _check_sqlite_path(path, create=create)
-        current = _precheck_sqlite_file(url, path)
+        current = _precheck_sqlite_file(url, path, allow_half_migrated)
         store = Store(url, None, None, path)  # engines made on first use
     else:
         from sqlalchemy import create_engine
@@ -593,8 +606,18 @@ def open_store(url: str, *, create: bool = True, upgrade: bool = True) -> Store:
     except (DatabaseError, OperationalError) as exc:
         store.dispose()
         raise StoreError(_db_error_message(store, exc)) from None
+    if not is_sqlite and not allow_half_migrated and _half_migrated(store):
+        store.dispose()
+        raise StoreError(HALF_MIGRATED)
     _owner_only(store)
     return store
+
+
+def _half_migrated(store: Store) -> bool:
+    from sqlalchemy import text
+
+    with store.engine.connect() as conn:
+        return conn.execute(text("SELECT 1 FROM setting WHERE key = :k"), {"k": MIGRATING_KEY}).first() is not None
 
 
 def _owner_only(store: Store) -> None:

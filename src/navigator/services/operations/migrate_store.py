@@ -7,6 +7,10 @@ times and hashes, so its chain still verifies). PostgreSQL's id sequences are
 moved past the copied ids. Then row counts are compared table by table and the
 audit chain is verified on the target. The source is never changed, apart from
 one audit event saying who moved it and where.
+
+A copy interrupted half-way (killed, or the server gone) leaves the target's schema
+marked half-migrated: ``open_store`` refuses it (nobody adopts an empty schema as
+their new store and becomes its admin), and running migrate-store again resumes.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from sqlmodel import Session
 from navigator.domain.errors import StoreError
 from navigator.services import access, audit
 from navigator.services.context import Ctx
-from navigator.store.engine import Store, describe, open_store
+from navigator.store import anchor
+from navigator.store.engine import MIGRATING_KEY, Store, describe, open_store
 from navigator.store.models import metadata
+from navigator.store.paths import audit_key_path
 
 BATCH = 2000
 
@@ -75,13 +81,24 @@ def migrate_store(ctx: Ctx, target_url: str, *, progress=None) -> MigrationResul
         access.require_admin(ctx.actor(s))
     if source.url == target_url:
         raise StoreError("The target is the store itself; give another database URL.")
-    target = open_store(target_url, create=True)
+    target = open_store(target_url, create=True, allow_half_migrated=True)
     try:
         if not _is_empty(target):
             raise StoreError(
                 f"{describe(target_url)} already holds navigator data. Give an empty database "
                 "(moving into a used one would mix two teams' records). Nothing was copied."
             )
+        # The copied log is signed with the source's key: the target verifies it with the same key.
+        key = anchor.load_key(audit_key_path(source.path, source.url))
+        if key is not None:
+            anchor.install_key(audit_key_path(target.path, target.url), key)
+        # Mark the target half-migrated (committed) before copying; the copy's transaction removes the mark.
+        # A copy killed half-way leaves an empty schema with the mark: nobody adopts it as their new store
+        # (open_store refuses it), and running migrate-store again resumes (the target is still empty).
+        setting = metadata.tables["setting"]
+        with target.write_engine.begin() as dst:
+            dst.execute(setting.delete().where(setting.c.key == MIGRATING_KEY))
+            dst.execute(insert(setting).values(key=MIGRATING_KEY, value='"copying"', updated_at=datetime.now(UTC)))
         # Say who moved the store and where: this event is copied too.
         with ctx.write() as s:
             audit.record(s, ctx, "store.migrate", "store", None, after={"to": describe(target_url)})
@@ -89,6 +106,7 @@ def migrate_store(ctx: Ctx, target_url: str, *, progress=None) -> MigrationResul
         with source.engine.connect() as src, target.write_engine.begin() as dst:
             if target.engine.dialect.name == "postgresql":
                 dst.execute(text("SELECT pg_advisory_xact_lock(4242)"))
+            dst.execute(setting.delete().where(setting.c.key == MIGRATING_KEY))
             for table in _tables():
                 tz_cols = [c.name for c in table.columns if isinstance(c.type, DateTime)]
                 order = list(table.primary_key.columns)
@@ -120,6 +138,8 @@ def migrate_store(ctx: Ctx, target_url: str, *, progress=None) -> MigrationResul
                 counts.append(TableCount(table.name, a, b))
         with Session(target.engine) as s:
             problems = audit.verify_chain(s)
+        if not problems:
+            target.checkpoint(reset=True)
         return MigrationResult(describe(target_url), tuple(counts), len(problems))
     finally:
         target.dispose()
