@@ -36,7 +36,7 @@ from datetime import date, datetime, timedelta
 from itertools import accumulate
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from navigator.domain import lifecycle as L
 from navigator.domain.dates import age_on
@@ -589,6 +589,12 @@ class DemoSummary:
         return self.journeys / self.seconds if self.seconds else 0.0
 
 
+def _id(value: int | None) -> int:
+    """A stored row's id (never None once flushed)."""
+    assert value is not None
+    return value
+
+
 def _ascii(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if c.isascii() and c.isalnum())
 
@@ -616,29 +622,33 @@ class _Reference:
     def load(cls, s: Session, ctx: Ctx) -> _Reference:
         from navigator.services.context import protocol as load_protocol
 
+        # stored rows always have ids: ``_id`` says so to the type checker
         lots = {lot.id: lot.code for lot in s.exec(select(Lot)).all()}
         return cls(
             localities=tuple(
-                (loc.id, loc.name, lots[loc.lot_id])
-                for loc in s.exec(select(Locality).where(Locality.active).order_by(Locality.id)).all()
+                (_id(loc.id), loc.name, lots[loc.lot_id])
+                for loc in s.exec(select(Locality).where(Locality.active).order_by(col(Locality.id))).all()
             ),
             sources={
-                code: sid
+                code: _id(sid)
                 for sid, code in s.exec(
                     select(ReferralSource.id, ReferralSource.code).where(ReferralSource.active)
                 ).all()
             },
             areas={
-                code: aid
+                code: _id(aid)
                 for aid, code in s.exec(select(SupportArea.id, SupportArea.code).where(SupportArea.active)).all()
             },
             outcomes={
-                code: oid
+                code: _id(oid)
                 for oid, code in s.exec(
                     select(PersonalOutcome.id, PersonalOutcome.code).where(PersonalOutcome.active)
                 ).all()
             },
-            programmes=tuple(s.exec(select(Programme.id).where(Programme.active).order_by(Programme.id)).all()),
+            programmes=tuple(
+                _id(pid)
+                for pid in s.exec(select(Programme.id).where(Programme.active).order_by(col(Programme.id))).all()
+            ),
             protocol=load_protocol(s),
             calendar=ctx.calendar(s),
         )
@@ -1035,7 +1045,7 @@ class _Gen:
 
 def _make_users(s: Session, ctx: Ctx, rng: random.Random, clients: int) -> tuple[dict[str, list[int]], list[str]]:
     """Navigators (by lot) and team leads. Returns ({lot code: [navigator ids]}, usernames created)."""
-    lots = s.exec(select(Lot).where(Lot.active).order_by(Lot.id)).all()
+    lots = s.exec(select(Lot).where(Lot.active).order_by(col(Lot.id))).all()
     n_nav = min(max(clients // 300, 2 * len(lots)), 400)
     leads_per_lot = 1 if clients < 5000 else 2
     taken = set(s.exec(select(User.username)).all())
@@ -1055,7 +1065,7 @@ def _make_users(s: Session, ctx: Ctx, rng: random.Random, clients: int) -> tuple
         taken.add(username)
         u = add_user_in(s, ctx, w, username, f"{first} {last}", role, [lot.code])  # the admin service's one way
         created.append(username)
-        return u.id
+        return _id(u.id)
 
     for lot in lots:
         for _ in range(leads_per_lot):
@@ -1272,7 +1282,7 @@ def _summary(s: Session, ctx: Ctx, today: date, me: int, created: list[str], see
     my_items = s.exec(
         select(func.count())
         .select_from(Task)
-        .join(Journey, Journey.id == Task.journey_id)
+        .join(Journey, col(Journey.id) == col(Task.journey_id))
         .where(Task.status == "open", Task.due_date <= today, Journey.navigator_id == me)
     ).one()
     return dict(
