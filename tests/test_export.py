@@ -72,7 +72,27 @@ def test_the_file_has_every_table_and_meta(exported):
     assert meta["product"] == "analysis" and "data-sharing agreement" in meta["about"]
     assert "never suppressed" in meta["about"] and meta["suppress_under"] == "" and meta["round_to"] == ""
     assert meta["linkage"].startswith("none")
-    assert meta["quasi_identifiers"] == "lot,locality,imd_group,received_month"
+    assert meta["quasi_identifiers"] == (
+        "lot,locality,imd_group,received_month,first_contact_month,decision_month,start_month,end_month"
+    )
+    # an event's month is M itself or only before/after it: nothing in the file dates an event outside M
+    months = {
+        v
+        for (row,) in sqlite3.connect(exported.path).execute(
+            "SELECT received_month || ',' || coalesce(first_contact_month, '') || ',' || coalesce(decision_month, '')"
+            " || ',' || coalesce(start_month, '') || ',' || coalesce(end_month, '') FROM referrals"
+        )
+        for v in row.split(",")
+        if v
+    } | {
+        v
+        for row in sqlite3.connect(exported.path).execute(
+            "SELECT referral_month, start_month, end_month FROM onward_referrals"
+        )
+        for v in row
+        if v
+    }
+    assert months and months <= {MONTH, "before", "after"}, months
     assert int(meta["k_min"]) >= 1 and 0 <= float(meta["unique_share"]) <= 1
     assert meta["app_version"]
     assert meta["generated_at"].startswith("20")

@@ -3,9 +3,9 @@
 -- part: schema
 -- The record-level tables every measure is computed from. They carry only what
 -- the measures need: no names, dates of birth, postcodes, NHS numbers, contact
--- details or free text, no dates (the month of each event, YYYY-MM, and the
--- working-day intervals the means use), an IMD group rather than the decile, no
--- age band. A journey's lot, locality and IMD group are those of its referral.
+-- details or free text, no dates (an event's month only as M itself, YYYY-MM,
+-- or 'before' / 'after' M; and the working-day intervals the means use), an IMD
+-- group rather than the decile, no age band. A journey's lot, locality and IMD group are those of its referral.
 -- `journey_key`, `onward_key` and `person` are pseudonyms: HMAC-SHA256 under a
 -- key derived from the install's secret and the month, so they differ from one
 -- month's file to another's (unless meta.linkage says the file was made linkable).
@@ -33,7 +33,7 @@ CREATE TABLE referrals (
     lot TEXT NOT NULL,                 -- the lot and locality of the referral
     locality TEXT NOT NULL,
     imd_group TEXT NOT NULL,           -- IMD decile at referral: '1-4', '5-10' or 'unknown'
-    received_month TEXT NOT NULL,      -- YYYY-MM
+    received_month TEXT NOT NULL,      -- M (YYYY-MM), or 'before' M; every *_month: M, 'before' or 'after'
     first_contact_month TEXT,          -- first successful contact
     decision TEXT,                     -- accepted | rejected
     decision_month TEXT,

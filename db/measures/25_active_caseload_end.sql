@@ -5,5 +5,5 @@ CREATE VIEW measure_active_caseload_end AS
 SELECT r.journey_key, r.lot, r.locality, 1 AS x
 FROM referrals r, period p
 WHERE r.decision = 'accepted'
-  AND r.decision_month <= p.month
-  AND (r.end_month IS NULL OR r.end_month > p.month);
+  AND r.decision_month IN ('before', p.month)
+  AND (r.end_month IS NULL OR r.end_month = 'after');

@@ -44,8 +44,20 @@ from navigator.store.models import (
 )
 
 # The quasi-identifiers of a record-level file: what someone who knows a person could match a row on.
-QUASI_IDENTIFIERS = ("lot", "locality", "imd_group", "received_month")
-EVENT_MONTHS = ("first_contact_month", "decision_month", "start_month", "end_month")
+# What someone who knows a person could match a row on: where and when. Every event's month is in
+# the file only as M itself or "before"/"after" M, so the months are coarse enough to count as known.
+QUASI_IDENTIFIERS = (
+    "lot",
+    "locality",
+    "imd_group",
+    "received_month",
+    "first_contact_month",
+    "decision_month",
+    "start_month",
+    "end_month",
+)
+# A stricter reading, for reviewers: the working-day intervals known too.
+INTERVALS = ("response_working_days", "wait_working_days")
 END_REASONS = ("completed", "no_response")  # what the measures tell apart; any other reason is 'other'
 
 
@@ -121,6 +133,18 @@ def _month(v) -> str | None:
     if isinstance(v, str):
         return v[:7]
     return f"{v.year:04d}-{v.month:02d}"
+
+
+def _when(v, month: str) -> str | None:
+    """An event's month as the file gives it: M itself, or only "before" or "after" M.
+
+    The measures of month M ask no more of any date (db/measures/*.sql compare with M alone), and a
+    month outside M would help single a person out.
+    """
+    m = _month(v)
+    if m is None or m == month:
+        return m
+    return "before" if m < month else "after"
 
 
 def _journey_rows(s: Session, first: date, last: date):
@@ -304,12 +328,12 @@ def build_record_tables(
                 lot_codes[lot_id],
                 locs[loc_id][0],
                 imd_group(imd),
-                _month(received),
-                _month(first_contact),
+                _when(received, month),
+                _when(first_contact, month),
                 decision,
-                _month(decision_date),
-                _month(start),
-                _month(end),
+                _when(decision_date, month),
+                _when(start, month),
+                _when(end, month),
                 None if end_reason is None else (end_reason if end_reason in END_REASONS else "other"),
                 count(rec, fc) if fc is not None else None,
                 count(dd, st) if dd is not None and st is not None else None,
@@ -336,10 +360,10 @@ def build_record_tables(
                 locs[loc_id][0],
                 partner,
                 programme,
-                _month(ref_date),
+                _when(ref_date, month),
                 status,
-                _month(start),
-                _month(end),
+                _when(start, month),
+                _when(end, month),
             )
         )
     conn.executemany("INSERT INTO onward_referrals VALUES (" + ",".join("?" * 11) + ")", onward_rows)
@@ -404,7 +428,7 @@ def write_definitions(conn: sqlite3.Connection) -> None:
 def privacy_stats(conn: sqlite3.Connection) -> dict[str, str]:
     """The smallest group size k and the share of unique rows of ``referrals`` on its quasi-identifiers.
 
-    Also the share unique when every event month counts as known (a stricter reading, for reviewers).
+    Also the share unique when the working-day intervals count as known too (a stricter reading, for reviewers).
     """
 
     def groups(cols: tuple[str, ...]) -> list[int]:
@@ -413,11 +437,11 @@ def privacy_stats(conn: sqlite3.Connection) -> dict[str, str]:
     sizes = groups(QUASI_IDENTIFIERS)
     total = sum(sizes)
     unique = sum(1 for n in sizes if n == 1)
-    wide = groups(QUASI_IDENTIFIERS + EVENT_MONTHS)
+    wide = groups(QUASI_IDENTIFIERS + INTERVALS)
     return {
         "quasi_identifiers": ",".join(QUASI_IDENTIFIERS),
         "k_min": str(min(sizes, default=0)),
         "unique_rows": str(unique),
         "unique_share": f"{(unique / total if total else 0):.4f}",
-        "unique_share_with_event_months": f"{(sum(1 for n in wide if n == 1) / total if total else 0):.4f}",
+        "unique_share_with_intervals": f"{(sum(1 for n in wide if n == 1) / total if total else 0):.4f}",
     }
