@@ -1039,3 +1039,66 @@ async def test_client_edit_opens_through_a_journey_the_user_may_see(ctx):
         await save(pilot)
         assert app.results == [old.client_id]
     assert detail(ctx, old.journey_id).client.phone == "07700 900111"
+
+
+# ---------------------------------------------------------------- small things (issue 11)
+
+
+async def test_type_to_search_in_a_drop_down_never_picks_its_placeholder(ctx):
+    """ "Choose the locality…" starts with a c: typing c finds Canterbury, not the placeholder."""
+    app = FormHost(ReferralForm(ctx))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        sel = await focus(pilot, "#f-locality")
+        await press(pilot, "enter")
+        assert sel.expanded
+        overlay = sel.query_one(SelectOverlay)
+        await press(pilot, "c")
+        assert overlay.highlighted != 0  # the placeholder is option 0
+        assert str(overlay.get_option_at_index(overlay.highlighted).prompt) == "Canterbury (Lot 3)"
+        await press(pilot, "h")  # "ch": only the placeholder says it; the highlight stays
+        assert str(overlay.get_option_at_index(overlay.highlighted).prompt) == "Canterbury (Lot 3)"
+        await press(pilot, "enter")
+        loc = next(v for label, v in sel._options if label == "Canterbury (Lot 3)")
+        assert sel.value == loc
+
+
+async def test_control_characters_and_escape_codes_are_refused_beside_the_field(ctx):
+    """A pasted ANSI escape or control character: the domain's reason next to the field, as you type."""
+    app = FormHost(ReferralForm(ctx))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        first = pilot.app.screen.query_one("#f-first_name", Input)
+        first.value = "Ann\x1b[31m"
+        await settle(pilot)
+        assert error_of(pilot, "first_name").startswith("Contains an escape character (U+001B)")
+        first.value = "Ann"
+        await settle(pilot)
+        assert error_of(pilot, "first_name") == ""
+        reason = pilot.app.screen.query_one("#f-reason", TextArea)
+        reason.text = "Low mood\nand debt"  # new lines are fine in a note
+        await settle(pilot)
+        assert error_of(pilot, "reason") == ""
+        reason.text = "Low mood\x07"
+        await settle(pilot)
+        assert error_of(pilot, "reason").startswith("Contains a control character (U+0007)")
+        await save(pilot)
+        assert app.results == []  # refused: nothing saved, what was typed kept
+        assert first.value == "Ann" and reason.text == "Low mood\x07"
+    assert queries.caseload(ctx).total == 0
+
+
+async def test_the_focused_field_is_plain_to_see(ctx):
+    app = FormHost(ReferralForm(ctx))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.pause()  # styles follow the focus on the next refresh
+        label = field(pilot, "first_name").query_one(".field-label")
+        other = field(pilot, "last_name").query_one(".field-label")
+        assert app.focused.id == "f-first_name"
+        assert label.styles.background != other.styles.background
+        assert label.styles.background.a > 0
+        await press(pilot, "tab")
+        await pilot.pause()
+        assert app.focused.id == "f-last_name"
+        assert other.styles.background.a > 0 and label.styles.background != other.styles.background

@@ -68,6 +68,7 @@ class FormField(Vertical):
         background: $boost;
     }
     /* the focused field is always plain to see: its label lit, its control on a strong background */
+    FormField:focus-within { background: transparent; }  /* (restyles the field's own label on focus) */
     FormField:focus-within > .field-label { color: $text; background: $primary; text-style: bold; }
     FormField Input:focus, FormField TextArea:focus, FormField SelectionList:focus, FormField Checkbox:focus {
         background: $primary 50%;
