@@ -403,3 +403,22 @@ def test_demo_cli_uses_its_own_file(tmp_path, capsys, monkeypatch):
     assert not (tmp_path / "xdg" / "navigator" / "navigator.sqlite3").exists()
     assert main(["demo", "--clients", "25", "--fresh", "--no-open"]) == 0
     assert "25" in capsys.readouterr().out
+
+
+def test_demo_cli_on_any_day(tmp_path, capsys, monkeypatch, any_day):
+    """`navigator demo` (the README's first command) on every day of the clock fixture."""
+    from navigator.cli import main
+    from navigator.services.context import Ctx
+
+    monkeypatch.setattr(Ctx, "today", lambda self: any_day)  # the clock the command's context reads
+    db = tmp_path / "any.sqlite3"
+    assert main(["--db", str(db), "demo", "--clients", "150", "--no-open"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "People (clients) │ 150" in out and "Your Today list" in out
+    store, ctx = open_ready(f"sqlite:///{db}", username="admin", today_fn=lambda: any_day)
+    try:
+        with ctx.read() as s:
+            latest = s.exec(text("SELECT max(received_date), max(end_date) FROM journey")).one()
+        assert all(v is None or date.fromisoformat(str(v)[:10]) <= any_day for v in latest)
+    finally:
+        store.dispose()
