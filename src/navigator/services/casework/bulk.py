@@ -64,7 +64,7 @@ from navigator.domain.steps import (
 )
 from navigator.domain.workdays import WorkingCalendar
 from navigator.services import audit
-from navigator.services.casework.journeys import CLIENT_FIELDS, JOURNEY_FIELDS
+from navigator.services.casework.records import CLIENT_FIELDS, JOURNEY_FIELDS
 from navigator.services.context import Ctx, protocol
 from navigator.store.models import (
     AuditEvent,

@@ -299,7 +299,7 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
     from sqlmodel import select
 
     from navigator.services import access, audit
-    from navigator.services.casework.journeys import facts
+    from navigator.services.casework.records import facts
     from navigator.services.setup.reference import meaningful_threshold
     from navigator.store.models import (
         Client,

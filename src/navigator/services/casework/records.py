@@ -1,0 +1,247 @@
+"""A journey's rows as the casework services load and write them.
+
+Loading a journey with its access check and version check, its facts for the domain's
+rules (``facts``; ``step_facts`` adds its latest activity, goals and onward referrals),
+writing a step's journey columns, keeping follow-ups in step with the protocol, and the
+look-ups of reference data by code or name. Shared by journeys.py and intake.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import date
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, select
+
+from navigator.domain import lifecycle as L
+from navigator.domain import steps as S
+from navigator.domain.errors import (
+    ConflictError,
+    DomainError,
+    NotFound,
+)
+from navigator.domain.followups import Attempt, FollowUpFacts, OnwardInfo, desired_tasks
+from navigator.services import access
+from navigator.services.context import Ctx, protocol
+from navigator.store.models import (
+    AuditEvent,
+    Client,
+    ContactAttempt,
+    Journey,
+    Locality,
+    Measurement,
+    OnwardReferral,
+    PlanGoal,
+    PlanReview,
+    Programme,
+    Task,
+    User,
+)
+
+JOURNEY_FIELDS = (
+    "received_date",
+    "decision",
+    "decision_date",
+    "reject_reason",
+    "start_date",
+    "end_date",
+    "end_reason",
+    "first_contact_date",
+    "last_contact_date",
+    "state",
+    "navigator_id",
+    "outcome_evidence",
+    "last_review_date",
+)
+CLIENT_FIELDS = (
+    "client_ref",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "postcode",
+    "nhs_number",
+    "phone",
+    "email",
+    "address",
+    "preferred_method",
+    "imd_decile",
+    "consent_to_share",
+    "locality_id",
+)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def snapshot(obj, fields: Iterable[str]) -> dict:
+    return {f: getattr(obj, f) for f in fields}
+
+
+def facts(journey: Journey, client: Client) -> L.JourneyFacts:
+    return L.JourneyFacts(
+        received_date=journey.received_date,
+        date_of_birth=client.date_of_birth,
+        decision=L.Decision(journey.decision) if journey.decision else None,
+        decision_date=journey.decision_date,
+        reject_reason=L.RejectReason(journey.reject_reason) if journey.reject_reason else None,
+        start_date=journey.start_date,
+        end_date=journey.end_date,
+        end_reason=L.EndReason(journey.end_reason) if journey.end_reason else None,
+        first_contact_date=journey.first_contact_date,
+        last_contact_date=journey.last_contact_date,
+        consent_to_share=client.consent_to_share,
+    )
+
+
+def _date(value) -> date | None:
+    return value if isinstance(value, date) or value is None else date.fromisoformat(str(value)[:10])
+
+
+def step_facts(session: Session, journey: Journey, client: Client) -> L.JourneyFacts:
+    """Everything the step rules may ask about a journey: ``facts`` plus its latest activity,
+    last review, goals and onward referrals (keyed by row id)."""
+    jid = journey.id
+    activity = [
+        session.exec(select(func.max(OnwardReferral.referral_date)).where(OnwardReferral.journey_id == jid)).one(),
+        session.exec(select(func.max(PlanReview.on_date)).where(PlanReview.journey_id == jid)).one(),
+        session.exec(select(func.max(Measurement.on_date)).where(Measurement.journey_id == jid)).one(),
+    ]
+    goals = {
+        g.id: L.GoalFacts(L.GoalStatus(g.status), g.statement, g.target_date, g.outcome_id)
+        for g in session.exec(select(PlanGoal).where(PlanGoal.journey_id == jid)).all()
+    }
+    onwards = {
+        o.id: L.OnwardFacts(
+            L.OnwardStatus(o.status),
+            o.referral_date,
+            o.start_date,
+            o.end_date,
+            o.last_update_date,
+            o.first_update_date,
+            o.feedback_pending_since,
+            o.programme_id,
+        )
+        for o in session.exec(select(OnwardReferral).where(OnwardReferral.journey_id == jid)).all()
+    }
+    return replace(
+        facts(journey, client),
+        last_activity_date=max((d for d in map(_date, activity) if d), default=None),
+        last_review_date=journey.last_review_date,
+        goals=goals,
+        onwards=onwards,
+    )
+
+
+def load_journey(
+    session: Session, ctx: Ctx, journey_id: int, expected_version: int | None = None
+) -> tuple[Journey, Client]:
+    journey = session.get(Journey, journey_id)
+    if journey is None:
+        raise NotFound("That journey does not exist (it may have been removed).")
+    access.require_journey(session, ctx.actor(session), journey)
+    check_version(session, journey, expected_version, "journey")
+    client = session.get(Client, journey.client_id)
+    assert client is not None
+    return journey, client
+
+
+def check_version(session: Session, row, expected: int | None, entity: str) -> None:
+    if expected is None or row.version == expected:
+        return
+    last = session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.entity == entity, AuditEvent.entity_id == row.id)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+    who = last.username if last else "someone else"
+    when = last.at.strftime("%Y-%m-%d %H:%M") if last else "an unknown time"
+    raise ConflictError(
+        f"This record was changed by {who} at {when} since you opened it. "
+        "Your entry is kept: reload to see their change, then save again.",
+        field="version",
+    )
+
+
+def apply_changes(ctx: Ctx, journey: Journey, changes: S.Changes) -> None:
+    """Write a step's journey columns (the domain gives the state and the date it counts from)."""
+    for k, v in changes.journey.items():
+        setattr(journey, k, v)
+    journey.version += 1
+    journey.updated_at = ctx.now()
+
+
+def sync_tasks(session: Session, ctx: Ctx, journey: Journey, client: Client) -> None:
+    """Keep the stored follow-ups in step with what the protocol says is due."""
+    attempts = tuple(
+        Attempt(on, outcome == L.ContactOutcome.SPOKE.value)
+        for on, outcome in session.exec(
+            select(ContactAttempt.on_date, ContactAttempt.outcome).where(ContactAttempt.journey_id == journey.id)
+        ).all()
+    )
+    onward = tuple(
+        OnwardInfo(
+            o.id, o.status in L.OPEN_ONWARD, o.last_update_date or o.referral_date, days, o.feedback_pending_since
+        )
+        for o, days in session.exec(
+            select(OnwardReferral, Programme.expected_response_days)
+            .join(Programme, Programme.id == OnwardReferral.programme_id)
+            .where(OnwardReferral.journey_id == journey.id)
+        ).all()
+    )
+    ff = FollowUpFacts(facts(journey, client), attempts, journey.last_review_date, onward)
+    wanted = {t.key: t for t in desired_tasks(ff, protocol(session), ctx.calendar(session))}
+    existing = session.exec(select(Task).where(Task.journey_id == journey.id, Task.status == "open")).all()
+    now = ctx.now()
+    for task in existing:
+        if task.key in wanted:
+            wanted.pop(task.key)  # still due: it keeps the date it was given
+        else:
+            task.status = "done"
+            task.closed_at = now
+            session.add(task)
+    for t in wanted.values():
+        session.add(
+            Task(
+                journey_id=journey.id,
+                kind=t.kind.value,
+                key=t.key,
+                due_date=t.due,
+                detail=t.detail,
+                status="open",
+                created_at=now,
+            )
+        )
+
+
+def code_id(session: Session, model, code: str | None, what: str, field_: str) -> int:
+    if not code:
+        raise DomainError(f"Choose the {what}.", field=field_)
+    key = str(code).strip().lower()
+    row = session.exec(select(model).where(or_(func.lower(model.code) == key, func.lower(model.name) == key))).first()
+    if row is None or not row.active:
+        raise DomainError(f"Unknown {what} '{code}'.", field=field_)
+    return row.id
+
+
+def active_user(session: Session, username: str, field_: str = "navigator") -> User:
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise DomainError(f"There is no user '{username}'.", field=field_)
+    if not user.active:
+        raise DomainError(f"{user.name} is deactivated; choose an active navigator.", field=field_)
+    return user
+
+
+def locality_named(session: Session, value: int | str | None) -> Locality:
+    if value is None or value == "":
+        raise DomainError("Choose the locality.", field="locality")
+    if isinstance(value, int):
+        loc = session.get(Locality, value)
+    else:
+        loc = session.exec(select(Locality).where(func.lower(Locality.name) == str(value).strip().lower())).first()
+    if loc is None or not loc.active:
+        raise DomainError(f"'{value}' is not a served locality.", field="locality")
+    return loc
