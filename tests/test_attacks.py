@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from conftest import make_user, new_referral
+from conftest import TODAY, make_user, new_referral
 from helpers.tamper import tamper_sqlite
 from navigator.cli import main
 from navigator.domain.errors import StoreError
@@ -479,3 +479,38 @@ def test_an_interrupted_migrate_store_is_never_adopted_and_can_be_resumed(ctx, t
     finally:
         store.dispose()
     assert examine(url).healthy
+
+
+def test_a_store_failing_its_integrity_check_is_read_only_until_repaired(ctx, db_path, tmp_path, capsys):
+    from navigator.services.operations.backup import restore
+    from navigator.store.engine import open_store
+
+    new_referral(ctx)
+    good = take_backup(ctx.store, tmp_path / "good.sqlite3").path
+    new_referral(ctx, first="Bob", last="Jones")
+    _closed(ctx)
+    con = sqlite3.connect(db_path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'ix_client_name_dob'").fetchone()[0]
+    con.close()
+    with open(db_path, "r+b") as fh:  # scribble over the cells at the end of an index page
+        fh.seek(root * page_size - 64)
+        fh.write(b"\xff" * 64)
+    assert main(["--db", str(db_path), "doctor"]) == 1
+    assert "read-only until it is repaired" in " ".join(capsys.readouterr().out.split())
+    store = open_store(f"sqlite:///{db_path}", create=False)
+    try:
+        writer = Ctx(store, username="admin", today_fn=lambda: TODAY)
+        with pytest.raises(StoreError, match="read-only until it is repaired"):
+            new_referral(writer, first="Carol", last="Lost")
+        assert writer.actor().username == "admin"  # reading still works
+    finally:
+        store.dispose()
+    restore(db_path, good)  # the repair: writable again
+    store = open_store(f"sqlite:///{db_path}", create=False)
+    try:
+        new_referral(Ctx(store, username="admin", today_fn=lambda: TODAY), first="Carol", last="Saved")
+    finally:
+        store.dispose()
+    assert examine(f"sqlite:///{db_path}").healthy

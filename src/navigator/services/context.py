@@ -108,6 +108,7 @@ class Ctx:
         from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
         from sqlmodel import Session
 
+        self.store.refuse_writes_if_damaged()
         try:
             with Session(self.store.write_engine, expire_on_commit=False) as session, session.begin():
                 if not self.store.is_sqlite:

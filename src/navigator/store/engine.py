@@ -235,6 +235,30 @@ class Store:
             if con is not None:
                 con.close()
 
+    def refuse_writes_if_damaged(self) -> None:
+        """A SQLite store that failed its integrity check is read-only until it is repaired."""
+        if self.path is None:
+            return
+        from navigator.store.paths import damaged_marker_path
+
+        if damaged_marker_path(self.path).exists():
+            raise StoreError(
+                f"The store at {self.path} failed its integrity check, so it is read-only until it is repaired: "
+                "nothing was saved. Restore the latest backup with `navigator restore FILE` (see backups/ beside "
+                "it), then run `navigator doctor`."
+            )
+
+    def mark_damaged(self, why: str) -> None:
+        """Make the store read-only until repaired (``navigator doctor`` clears it once it checks)."""
+        if self.path is None:
+            return
+        from navigator.store.paths import damaged_marker_path
+
+        try:
+            damaged_marker_path(self.path).write_text(why[:200] + "\n", encoding="utf-8")
+        except OSError:
+            pass
+
     def note_write(self) -> None:
         """A write transaction committed: every ``CHECKPOINT_EVERY`` of them, move the audit checkpoint."""
         from navigator.store.anchor import CHECKPOINT_EVERY
@@ -550,6 +574,7 @@ def _db_error_message(store: Store, exc: Exception) -> str:
     if "locked" in text_ or "busy" in text_:
         return f"The database at {where} is locked by another program. Close it, or wait, and try again."
     if "not a database" in text_ or "malformed" in text_ or "file is encrypted" in text_:
+        store.mark_damaged("the database reported: disk image malformed")
         return (
             f"The database at {where} is damaged or not a navigator database. "
             "Restore the latest backup with `navigator restore`."

@@ -112,3 +112,12 @@ def checkpoint_path(store_path: Path | None, url: str = "") -> Path:
     if store_path is not None:
         return store_path.with_name(store_path.name + CHECKPOINT_SUFFIX)
     return data_dir() / "checkpoints" / f"{_server_id(url)}.json"
+
+
+DAMAGED_SUFFIX = ".damaged"
+
+
+def damaged_marker_path(store_path: Path) -> Path:
+    """Beside a SQLite store that failed its integrity check: while it is there the store is read-only
+    (``navigator doctor`` writes and clears it; ``navigator restore`` clears it)."""
+    return store_path.with_name(store_path.name + DAMAGED_SUFFIX)

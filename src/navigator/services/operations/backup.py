@@ -399,7 +399,7 @@ def restore(store_path: Path, source: Path | str, *, now: datetime | None = None
         _set_wal(tmp)
         _swap_anchors(src, store_path, now)
         os.replace(tmp, store_path)
-        for suffix in ("-wal", "-shm", "-journal"):
+        for suffix in ("-wal", "-shm", "-journal", ".damaged"):  # .damaged: the restored file is a new one
             stale = store_path.with_name(store_path.name + suffix)
             _remove_quietly(stale)
         _fsync_dir(store_path.parent)

@@ -130,11 +130,29 @@ def _sqlite_checks(url: str, path: Path, min_free_bytes: int):
         )
         return
     try:
-        yield from _sqlite_db_checks(con)
+        for finding in _sqlite_db_checks(con):
+            if finding.check == "integrity":
+                _mark(path, finding)
+            yield finding
     finally:
         con.close()
     yield from _schema_and_chain(url, path)
     yield _backups(path)
+
+
+def _mark(path: Path, integrity: Finding) -> None:
+    """A store failing its integrity check becomes read-only until it is repaired (store/paths.py's marker);
+    once it checks again, it is writable again."""
+    from navigator.store.paths import damaged_marker_path
+
+    marker = damaged_marker_path(path)
+    try:
+        if integrity.ok:
+            marker.unlink(missing_ok=True)
+        else:
+            marker.write_text(f"{datetime.now():%Y-%m-%d %H:%M} {integrity.detail[:150]}\n", encoding="utf-8")
+    except OSError:
+        pass
 
 
 def _permissions(path: Path) -> Finding:
@@ -184,7 +202,7 @@ def _sqlite_db_checks(con: sqlite3.Connection):
             "integrity",
             PROBLEM,
             f"The integrity check could not run ({exc}).",
-            "Restore the latest backup with `navigator restore FILE`.",
+            "The store is read-only until it is repaired. Restore the latest backup with `navigator restore FILE`.",
         )
         return
     if rows == ["ok"]:
@@ -194,7 +212,8 @@ def _sqlite_db_checks(con: sqlite3.Connection):
             "integrity",
             PROBLEM,
             f"The database is damaged ({len(rows)} problem(s), first: {rows[0]}).",
-            "Restore the latest backup with `navigator restore FILE`; keep the damaged file for support.",
+            "The store is read-only until it is repaired. Restore the latest backup with `navigator restore FILE`; "
+            "keep the damaged file for support.",
         )
     try:
         fk = con.execute("PRAGMA foreign_key_check").fetchall()
@@ -223,7 +242,8 @@ def _backups(path: Path) -> Finding:
     schema, its audit log against its own checkpoint sidecar)."""
     from navigator.services.operations.backup import list_backups
 
-    found = list_backups(path)
+    # A damaged store's bytes kept by restore are evidence, not a backup.
+    found = [p for p in list_backups(path) if "-damaged-" not in p.name]
     if not found:
         return Finding(
             "backups", OK, "none yet (navigator takes one each day it is opened; `navigator backup` takes one now)"
@@ -508,6 +528,29 @@ def _server_checks(url: str):
         "integrity, permissions, disk and filesystem are the server's business on PostgreSQL (skipped)",
     )
     yield from _schema_and_chain(url)
+    yield _database_access(url)
+
+
+def _database_access(url: str) -> Finding:
+    """Roles, grants, row-level policies and the audit function of ``navigator pg-setup``."""
+    from navigator.store import pg_setup
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            problems = pg_setup.check(conn)
+    except Exception as exc:
+        return Finding("database access", PROBLEM, f"The access set-up cannot be read ({type(exc).__name__}).")
+    finally:
+        engine.dispose()
+    if problems:
+        return Finding(
+            "database access",
+            PROBLEM,
+            "The database does not enforce who may see and change what: " + "; ".join(problems) + ".",
+            "Run `navigator pg-setup --db-url URL` as the database administrator (see the README).",
+        )
+    return Finding("database access", OK, "roles, grants, row-level policies and the audit function are in place")
 
 
 def exit_code(report: Report) -> int:
