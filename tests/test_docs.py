@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PAGES = sorted([ROOT / "README.md", ROOT / "ARCHITECTURE.md", ROOT / "CHANGELOG.md", *DOCS.glob("*.md")])
 GUIDES = ("guide-navigator.md", "guide-team-lead.md", "guide-admin.md", "guide-analyst.md")
-SPECS = ("domain.md", "monthly-return.md", "tracker-import.md", "swemwbs.md")
+SPECS = ("domain.md", "monthly-return.md", "tracker-import.md", "swemwbs.md", "cli.md")
 
 NAV = shutil.which("navigator", path=str(Path(sys.executable).parent))
 NAV_CMD = [NAV] if NAV else [sys.executable, "-m", "navigator"]
@@ -174,3 +174,96 @@ def test_the_sdist_ships_the_documentation_and_the_licence_matches_the_metadata(
     assert "The navigator contributors" in licence
     # PEP 639: with a licence expression, no licence classifier may be given as well.
     assert not [c for c in project["project"]["classifiers"] if c.startswith("License ::")]
+
+
+# ---------------------------------------------------------------- docs/cli.md: the JSON shapes are true
+
+_SHAPE = re.compile(r"^### `(navigator [^`]+)`\n(?:.*\n)*?```json\n([\s\S]*?)```", re.M)
+_TRACKER = (
+    "client_ref,first_name,last_name,date_of_birth,locality,navigator,referral_source,received_date\n"
+    "T1,Ann,Smith,1980-01-01,Maidstone,new.navigator,gp,2026-13-01\n"
+)
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory):
+    """A small demo store with one sent return, and a tracker CSV with a bad row."""
+    import datetime as dt
+
+    folder = tmp_path_factory.mktemp("cli-docs")
+    store = folder / "demo.sqlite3"
+    env = {**os.environ, "NO_COLOR": "1"}
+    run = subprocess.run(
+        [*NAV_CMD, "demo", "--clients", "12", "--seed", "3", "--no-open", "--db", str(store)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    month = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+    out = folder / "return.sqlite"
+    run = subprocess.run(
+        [*NAV_CMD, "export", "--publication", "--month", month, "--out", str(out), "--final", "--db", str(store)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    tracker = folder / "tracker.csv"
+    tracker.write_text(_TRACKER, encoding="utf-8")
+    return store, month, tracker
+
+
+def _json_of(argv: list[str], store: Path) -> object:
+    """The command's JSON, run in this process (``navigator.cli.main``: one start-up for them all)."""
+    import contextlib
+    import io
+    import json
+
+    from navigator.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = main([*argv, "--db", str(store)])
+    assert code in (0, 1), f"{argv}: exit {code}"
+    return json.loads(out.getvalue())
+
+
+def _same_shape(doc: object, real: object, where: str) -> None:
+    if isinstance(doc, dict):
+        assert isinstance(real, dict), f"{where}: documented an object, got {type(real).__name__}"
+        assert set(doc) == set(real), f"{where}: documented keys {sorted(doc)}, real keys {sorted(real)}"
+        for key in doc:
+            _same_shape(doc[key], real[key], f"{where}.{key}")
+    elif isinstance(doc, list):
+        assert isinstance(real, list), f"{where}: documented a list, got {type(real).__name__}"
+        if doc and real:
+            _same_shape(doc[0], real[0], f"{where}[0]")
+    elif doc is not None:
+        assert not isinstance(real, dict | list), f"{where}: documented a value, got {type(real).__name__}"
+
+
+def test_the_documented_json_shapes_are_what_the_commands_print(demo_store):
+    import json
+
+    store, month, tracker = demo_store
+    shapes = _SHAPE.findall((DOCS / "cli.md").read_text(encoding="utf-8"))
+    assert len(shapes) >= 9, "docs/cli.md documents fewer JSON shapes than the list-like commands"
+    users = _json_of(["users", "list", "--json"], store)["users"]  # type: ignore[index]
+    open_journeys = {u["username"]: _json_of(["users", "journeys", u["username"], "--json"], store) for u in users}
+    navigator = next(name for name, got in open_journeys.items() if got["journeys"])  # type: ignore[index]
+    client_ref = open_journeys[navigator]["journeys"][0]["client_ref"]  # type: ignore[index]
+    values = {"USERNAME": navigator, "KIND": "locality", "MONTH": month, "REF": client_ref, "FILE.csv": str(tracker)}
+    seen = set()
+    for command, block in shapes:
+        argv = [values.get(word, word) for word in command.split()[1:]]
+        if argv[:2] == ["returns", "show"]:
+            argv.append("--all")  # every figure, so the figures' own shape is checked too
+        _same_shape(json.loads(block), _json_of(argv, store), command)
+        seen.add(" ".join(command.split()[1:3]))
+    for needed in ("users list", "partners list", "reference list", "returns --json", "returns show", "audit --client"):
+        assert needed in seen, f"docs/cli.md does not document `navigator {needed}`"
+    for needed in ("doctor --json", "retention list", "import FILE.csv"):
+        assert needed in seen, f"docs/cli.md does not document `navigator {needed}`"
