@@ -747,7 +747,9 @@ def world(world_template, tmp_path):
     """A private copy of the world for one test."""
     template, ids = world_template
     path = tmp_path / "world.sqlite3"
-    shutil.copyfile(template, path)
+    for side in template.parent.iterdir():  # the store and the files beside it (audit key, checkpoint)
+        if side.name.startswith(template.name) and side.is_file():
+            shutil.copyfile(side, path.with_name(path.name + side.name[len(template.name) :]))
     store = open_store(f"sqlite:///{path}")
     ctx = Ctx(store, username="admin", today_fn=lambda: TODAY)
     yield ctx, ids
