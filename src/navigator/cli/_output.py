@@ -12,11 +12,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from rich.console import Console, ConsoleDimensions
@@ -75,6 +73,8 @@ def _default(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
+    from decimal import Decimal
+
     if isinstance(value, Decimal):
         return str(value)  # exactly as computed; a float could change it
     raise TypeError(f"not JSON: {type(value).__name__}")
@@ -86,6 +86,8 @@ _JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 def dumps(data: Any) -> str:
     """The JSON text of ``data``: UTF-8, two-space indent, keys in the order given; control
     characters (which JSON already escapes below 0x20), DEL, C1 and bidi controls as ``\\uXXXX``."""
+    import json  # here, not at start-up: only --json needs it
+
     text = json.dumps(data, ensure_ascii=False, indent=2, default=_default)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
