@@ -17,6 +17,7 @@ from navigator.services import access, audit
 from navigator.services.context import Ctx
 from navigator.services.setup.common import admin_actor, checked_text
 from navigator.services.setup.reference_data import find_lot
+from navigator.store import pg_setup
 from navigator.store.models import (
     Client,
     Journey,
@@ -168,6 +169,7 @@ def add_user_in(
     s.flush()
     set_lots(s, user, lot_ids)
     w.add("user.add", "user", user.id, after=user_state(s, user))
+    pg_setup.sync_login(s, user.username)  # PostgreSQL after pg-setup: their login, in their role's group
     return user
 
 
@@ -207,6 +209,7 @@ def edit_user_in(
     b, a = audit.diff(before, user_state(s, user))
     if not a:
         return False
+    pg_setup.sync_login(s, user.username)  # role moved between groups; deactivated: NOLOGIN
     w.add(action, "user", user.id, before=b | {"username": user.username}, after=a | {"username": user.username})
     if user.username == ctx.username:
         ctx.forget_actor()
