@@ -514,3 +514,90 @@ def test_a_store_failing_its_integrity_check_is_read_only_until_repaired(ctx, db
     finally:
         store.dispose()
     assert examine(f"sqlite:///{db_path}").healthy
+
+
+_SLOW_RETENTION = textwrap.dedent(
+    """
+    import sys
+    from datetime import date
+    from navigator.services.context import Ctx
+    from navigator.services.operations import retention
+    from navigator.store.engine import open_store
+    retention.BATCH_SECONDS = 0.03
+    retention.PAUSE_SECONDS = 0.15
+    store = open_store(sys.argv[1], create=False)
+    print("READY", flush=True)
+    retention.apply(Ctx(store, username="admin", today_fn=lambda: date(2026, 11, 25)))
+    print("DONE", flush=True)
+    """
+)
+
+
+def _anonymised(path) -> int:
+    con = sqlite3.connect(path, timeout=15)
+    try:
+        return con.execute("SELECT count(*) FROM client WHERE anonymised").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_retention_in_short_batches_lets_others_save_and_is_whole_per_person_under_sigkill(ctx, db_path):
+    import time
+    from datetime import date
+
+    from navigator.services.casework import journeys as J
+    from navigator.services.operations import retention
+
+    person = J.ClientInput("Old", "Person", date(1970, 1, 1), "Maidstone", nhs_number=_nhs(99999))
+    ref = J.receive_referral(ctx, J.ReferralInput(date(2015, 3, 2), "gp", client=person, reason="old reason"))
+    J.decide(ctx, ref.journey_id, "rejected", date(2015, 3, 3), "out_of_area")
+    _copies(ctx, ref.client_id, 150)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_RETENTION, ctx.store.url], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert child.stdout.readline().strip() == "READY"
+        while _anonymised(db_path) == 0 and child.poll() is None:
+            time.sleep(0.02)
+        # A navigator's save in the middle of the run: it does not wait for the whole run.
+        mine = new_referral(ctx, first="Current", last="Person")
+        with ctx.read() as s:
+            my_event = s.exec(select(audit.AuditEvent.id).where(audit.AuditEvent.client_id == mine.client_id)).first()
+        seen = _anonymised(db_path)
+        while _anonymised(db_path) == seen and child.poll() is None:
+            time.sleep(0.02)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait()
+    con = sqlite3.connect(db_path)
+    later = con.execute(
+        "SELECT count(*) FROM audit_event WHERE action = 'retention.anonymise' AND id > ?", (my_event,)
+    ).fetchone()[0]
+    assert later > 0  # retention went on after the save: the save got in half-way
+    people = con.execute(
+        "SELECT c.id, c.anonymised, c.first_name, c.nhs_number, j.reason FROM client c JOIN journey j "
+        "ON j.client_id = c.id WHERE c.id <> ?",
+        (mine.client_id,),
+    ).fetchall()
+    events = {cid for (cid,) in con.execute("SELECT client_id FROM audit_event WHERE action = 'retention.anonymise'")}
+    texts = {
+        cid
+        for (cid,) in con.execute(
+            "SELECT DISTINCT client_id FROM audit_event WHERE client_id IS NOT NULL AND "
+            "(before IS NOT NULL OR after IS NOT NULL) AND action <> 'retention.anonymise'"
+        )
+    }
+    con.close()
+    done = [p for p in people if p[1]]
+    assert 0 < len(done) < len(people)  # killed half-way
+    for cid, anonymised, first, nhs, reason in people:  # each person: all or nothing
+        if anonymised:
+            assert (first, nhs, reason) == ("Anonymised", None, None) and cid in events and cid not in texts
+        else:
+            assert first != "Anonymised" and nhs is not None and reason == "old reason" and cid not in events
+    with ctx.read() as s:
+        assert audit.verify_chain(s) == []
+    report = retention.apply(ctx)  # the next run finishes the rest
+    assert report.anonymised == len(people) - len(done)
+    assert _anonymised(db_path) == len(people)

@@ -11,7 +11,8 @@ A person is anonymised only when **every** journey they have had is closed
 closure is older than the period. Anyone with a journey still open, or closed
 more recently, is left alone.
 
-What anonymising does (in place, one transaction, audited):
+What anonymising does (in place, audited; each person in one transaction, people in short
+batches so that nobody else's save waits long, see ``apply``):
 - gone: first and last name (become "Anonymised"), postcode, NHS number, phone,
   email, address, preferred contact method; free text: referral reason and
   referrer, contact notes, outcome evidence, goal statements and progress notes,
@@ -201,79 +202,126 @@ def coarse_birth_date(dob: date, dates: list[date]) -> date:
     return date(dob.year, m, d) + timedelta(days=1)
 
 
+BATCH_SECONDS = 0.25  # one write transaction anonymises people for about this long...
+PAUSE_SECONDS = 0.11  # ...then lets go of the lock this long (longer than SQLite's busy-handler sleep)
+
+
 def apply(ctx: Ctx, *, dry_run: bool = False) -> RetentionReport:
-    """Anonymise everyone past retention in one transaction (admins). ``dry_run`` changes nothing."""
+    """Anonymise everyone past retention (admins). ``dry_run`` changes nothing.
+
+    Who is due is worked out in a read transaction; then people are anonymised in short write
+    transactions (about ``BATCH_SECONDS`` each, a pause between them), so another user's save never
+    waits long. Each person is all or nothing: their details, their journeys' text, their retention
+    event and the redaction of their audit text commit together (a person whose journeys changed
+    meanwhile is left alone). A run that is interrupted leaves everyone either anonymised or untouched,
+    and the next run finishes the rest."""
+    import time
+
     if dry_run:
         return review(ctx)
-    with ctx.write() as s:
+    with ctx.read() as s:  # validated outside any write transaction
         access.require_admin(ctx.actor(s))
         years = retention_years(s)
         cutoff = cutoff_date(ctx.today(), years)
         found = _candidates(s, cutoff)
-        sqlite = ctx.store.is_sqlite
-        if sqlite and found:
-            s.connection().exec_driver_sql("PRAGMA secure_delete = ON")  # removed text is zeroed in the file
-        try:
-            w = audit.writer(s, ctx)
-            searches = _searches(s) if found else []
-            redacted = unredactable = 0
-            for cand in found:
-                tokens = _identifying(s.get(Client, cand.client_id))
-                jids = _anonymise(s, ctx, cand.client_id)
-                ids, v1 = audit.events_about(s, cand.client_id, jids)
-                hits = [(eid, version) for eid, version, query in searches if _mentions(query, tokens)]
-                search_ids = [eid for eid, version in hits if version >= 2]
-                v1 += len(hits) - len(search_ids)
-                searches = [row for row in searches if row[0] not in {eid for eid, _ in hits}]
-                # The event first: the database allows a redaction only after a retention event about the person.
-                w.add(
-                    "retention.anonymise",
-                    "client",
-                    cand.client_id,
-                    client_id=cand.client_id,
-                    after={
-                        "journeys": cand.journeys,
-                        "last_closed": cand.last_closed,
-                        "retention_years": years,
-                        "cutoff": cutoff,
-                        "audit_events_redacted": len(ids),
-                        "searches_redacted": len(search_ids),
-                        "audit_events_unredactable": v1,
-                    },
-                )
-                redacted += audit.redact_events(s, ids + search_ids)
-                unredactable += v1
-            w.add(
-                "retention.apply",
-                "client",
-                None,
-                after={
-                    "retention_years": years,
-                    "cutoff": cutoff,
-                    "anonymised": len(found),
-                    "audit_events_redacted": redacted,
-                    "audit_events_unredactable": unredactable,
-                },
-            )
-            s.flush()
-            if sqlite and found:
-                # The person's details were keys of client's indexes, and an index's inner pages keep copies
-                # of keys as dividers after the entries go: rebuilt, the old pages are freed (and zeroed).
-                s.connection().exec_driver_sql("REINDEX client")
-        finally:
-            if sqlite and found:
-                s.connection().exec_driver_sql("PRAGMA secure_delete = OFF")
-    if sqlite and found:
+        searches = _searches(s) if found else []
+    sqlite = ctx.store.is_sqlite
+    todo = list(found)
+    done: list[Candidate] = []
+    redacted = unredactable = 0
+    while todo:
+        with ctx.write() as s:
+            access.require_admin(ctx.actor(s))
+            if sqlite:
+                s.connection().exec_driver_sql("PRAGMA secure_delete = ON")  # removed text is zeroed in the file
+            try:
+                w = audit.writer(s, ctx)
+                began = time.monotonic()
+                while todo and time.monotonic() - began < BATCH_SECONDS:
+                    cand = todo.pop(0)
+                    if not _still_due(s, cand.client_id, cutoff):
+                        continue
+                    n, v1, searches = _anonymise_person(s, ctx, w, cand, years, cutoff, searches)
+                    redacted += n
+                    unredactable += v1
+                    done.append(cand)
+                s.flush()
+            finally:
+                if sqlite:
+                    s.connection().exec_driver_sql("PRAGMA secure_delete = OFF")
+        if todo:
+            time.sleep(PAUSE_SECONDS)
+    with ctx.write() as s:
+        if sqlite and done:
+            s.connection().exec_driver_sql("PRAGMA secure_delete = ON")
+            # The people's details were keys of client's indexes, and an index's inner pages keep copies of
+            # keys as dividers after the entries go: rebuilt, the old pages are freed (and zeroed).
+            s.connection().exec_driver_sql("REINDEX client")
+            s.connection().exec_driver_sql("PRAGMA secure_delete = OFF")
+        audit.record(
+            s,
+            ctx,
+            "retention.apply",
+            "client",
+            None,
+            after={
+                "retention_years": years,
+                "cutoff": cutoff,
+                "anonymised": len(done),
+                "audit_events_redacted": redacted,
+                "audit_events_unredactable": unredactable,
+            },
+        )
+    if sqlite and done:
         _truncate_wal(ctx)
     return RetentionReport(
         years,
         cutoff,
-        tuple(found),
+        tuple(done),
         dry_run=False,
-        anonymised=len(found),
+        anonymised=len(done),
         audit_redacted=redacted,
         audit_unredactable=unredactable,
     )
+
+
+def _still_due(s: Session, client_id: int, cutoff: date) -> bool:
+    """Re-checked inside the write: not anonymised yet, and every journey still closed before the cutoff."""
+    client = s.get(Client, client_id)
+    if client is None or client.anonymised:
+        return False
+    journeys = s.exec(select(Journey).where(Journey.client_id == client_id)).all()
+    return bool(journeys) and all(j.state in CLOSED_STATES and _closed_on(j) < cutoff for j in journeys)
+
+
+def _anonymise_person(s: Session, ctx: Ctx, w, cand: Candidate, years: int, cutoff: date, searches):
+    """One person, inside the caller's transaction: (events redacted, version 1 events left, searches left)."""
+    tokens = _identifying(s.get(Client, cand.client_id))
+    jids = _anonymise(s, ctx, cand.client_id)
+    ids, v1 = audit.events_about(s, cand.client_id, jids)
+    hits = [(eid, version) for eid, version, query in searches if _mentions(query, tokens)]
+    search_ids = [eid for eid, version in hits if version >= 2]
+    v1 += len(hits) - len(search_ids)
+    hit_ids = {eid for eid, _ in hits}
+    searches = [row for row in searches if row[0] not in hit_ids]
+    # The event first: the database allows a redaction only after a retention event about the person.
+    w.add(
+        "retention.anonymise",
+        "client",
+        cand.client_id,
+        client_id=cand.client_id,
+        after={
+            "journeys": cand.journeys,
+            "last_closed": cand.last_closed,
+            "retention_years": years,
+            "cutoff": cutoff,
+            "audit_events_redacted": len(ids),
+            "searches_redacted": len(search_ids),
+            "audit_events_unredactable": v1,
+        },
+    )
+    s.flush()
+    return audit.redact_events(s, ids + search_ids), v1, searches
 
 
 @dataclass(frozen=True)
