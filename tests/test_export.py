@@ -84,7 +84,10 @@ def test_the_file_has_every_table_and_meta(exported):
         )
         for v in row.split(",")
         if v
-    } | {
+    }
+    # journeys as they stood at the end of M: nothing after M
+    assert months and months <= {MONTH, "before"}, months
+    onward_months = {
         v
         for row in sqlite3.connect(exported.path).execute(
             "SELECT referral_month, start_month, end_month FROM onward_referrals"
@@ -92,7 +95,7 @@ def test_the_file_has_every_table_and_meta(exported):
         for v in row
         if v
     }
-    assert months and months <= {MONTH, "before", "after"}, months
+    assert onward_months <= {MONTH, "before", "after"}, onward_months
     assert int(meta["k_min"]) >= 1 and 0 <= float(meta["unique_share"]) <= 1
     assert meta["app_version"]
     assert meta["generated_at"].startswith("20")

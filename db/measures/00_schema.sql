@@ -26,14 +26,14 @@ CREATE TABLE locality (
 ) WITHOUT ROWID;
 
 -- One row per journey (one referral of one person) that touches the month or
--- is open in it.
+-- is open in it, as it stood at the end of M: an event after M is NULL here.
 CREATE TABLE referrals (
     journey_key TEXT PRIMARY KEY,
     person TEXT NOT NULL,
     lot TEXT NOT NULL,                 -- the lot and locality of the referral
     locality TEXT NOT NULL,
     imd_group TEXT NOT NULL,           -- IMD decile at referral: '1-4', '5-10' or 'unknown'
-    received_month TEXT NOT NULL,      -- M (YYYY-MM), or 'before' M; every *_month: M, 'before' or 'after'
+    received_month TEXT NOT NULL,      -- M (YYYY-MM) or 'before'; as for every *_month below
     first_contact_month TEXT,          -- first successful contact
     decision TEXT,                     -- accepted | rejected
     decision_month TEXT,

@@ -44,8 +44,9 @@ from navigator.store.models import (
 )
 
 # The quasi-identifiers of a record-level file: what someone who knows a person could match a row on.
-# What someone who knows a person could match a row on: where and when. Every event's month is in
-# the file only as M itself or "before"/"after" M, so the months are coarse enough to count as known.
+# What someone who knows a person could match a row on: where and when. A journey's events are in
+# the file as they stood at the end of M, each month only as M itself or "before" it, so the months
+# are coarse enough to count as known.
 QUASI_IDENTIFIERS = (
     "lot",
     "locality",
@@ -321,6 +322,16 @@ def build_record_tables(
             lot_id = locs[loc_id][1]
         used.add((lot_id, loc_id))
         rec, fc, dd, st = _as_date(received), _as_date(first_contact), _as_date(decision_date), _as_date(start)
+        # The file is the journey as it stood at the end of M: what happened after M is left out
+        # (no measure of M uses it, and it would help single a person out).
+        if fc is not None and fc > last:
+            first_contact = fc = None
+        if dd is not None and dd > last:
+            decision = decision_date = dd = None
+        if st is not None and st > last:
+            start = st = sw_start = None
+        if end is not None and _as_date(end) > last:
+            end = end_reason = sw_end = None
         ref_rows.append(
             (
                 key,
