@@ -213,6 +213,9 @@ class NavigatorApp(QuietFatalErrors, App[int]):
         return TodayScreen()
 
     def on_mount(self) -> None:
+        from navigator.tui import themes
+
+        themes.on_mount(self)  # the high-contrast theme; the person's saved theme (run_app)
         if self.ctx is not None:
             self.set_timer(3, self.first_data_shown)  # in case the first screen has no data to show
 
@@ -453,6 +456,9 @@ def run_app(ctx, error: str | None = None, *, after_start: Callable[[], str | No
     app closed before that); a warning it returns is shown.
     """
     app = NavigatorApp(ctx, error=error, after_start=after_start if ctx is not None else None, freeze_gc=True)
+    from navigator.tui import themes
+
+    themes.remember(app)  # start with the theme this person chose, and keep each new choice
     app.run()
     if app.no_terminal:
         print(NO_TERMINAL, file=sys.stderr)
