@@ -201,3 +201,35 @@ async def test_notifications_and_the_header_show_user_text_as_typed(hostile):
         app.screen.sub_title = REASON
         await pilot.pause()
         assert_safe(app, REASON_SHOWN)
+
+
+def test_displayable_makes_every_stored_string_visible_and_keeps_clean_results_as_they_are():
+    from dataclasses import dataclass
+    from typing import NamedTuple
+
+    from navigator.tui.widgets import displayable, shown
+
+    class Pair(NamedTuple):
+        a: str
+        b: int
+
+    @dataclass(frozen=True, slots=True)
+    class Leaf:
+        text: str
+        on: date
+
+    @dataclass(frozen=True)
+    class Tree:
+        name: str
+        leaves: tuple[Leaf, ...]
+        pairs: list[Pair]
+        extra: dict
+
+    clean = Tree("Ann", (Leaf("note", date(2026, 1, 1)),), [Pair("x", 1)], {"k": "v"})
+    assert displayable(clean) is clean  # nothing to change: the very same objects
+    dirty = Tree("A\x1bnn", (Leaf("no\x07te\nline 2", date(2026, 1, 1)),), [Pair("\u202ex", 1)], {"k": "v\x9b"})
+    shown_tree = displayable(dirty)
+    assert shown_tree == Tree("A␛nn", (Leaf("no␇te\nline 2", date(2026, 1, 1)),), [Pair("�x", 1)], {"k": "v�"})
+    assert isinstance(shown_tree.pairs[0], Pair)
+    assert shown("tab\tand\nnewline stay") == "tab\tand\nnewline stay"
+    assert shown(None) == ""

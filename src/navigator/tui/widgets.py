@@ -6,7 +6,7 @@ import dataclasses
 import gc
 import re
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -67,14 +67,19 @@ def options(pairs: Iterable[tuple[object, V]]) -> list[tuple[Text, V]]:
 
 
 V = TypeVar("V")
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_SCALARS = frozenset({int, float, bool, type(None), date, datetime, Decimal})
+_FIELDS: dict[type, frozenset[str]] = {}  # a dataclass's init fields (an empty set: not a dataclass)
 
 
 def displayable(value: Any) -> Any:
     """A service's result with every string in it passed through ``shown`` (frozen dataclasses, tuples,
     lists and dicts are rebuilt only where something changed). Screens show what they get from here, so
-    a control character stored in any field reaches the screen visible, never raw."""
-    if isinstance(value, str):
+    a control character stored in any field reaches the screen visible, never raw. (About a millisecond
+    for a Caseload page of 100 rows, in the worker thread.)"""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is str:
         return value.translate(_SHOWN) if _SHOWN_RE.search(value) else value
     if isinstance(value, (tuple, list)):
         items = [displayable(v) for v in value]
@@ -82,22 +87,27 @@ def displayable(value: Any) -> Any:
             return value
         if isinstance(value, list):
             return items
-        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+        return kind(*items) if hasattr(value, "_fields") else tuple(items)
     if isinstance(value, dict):
         changed = {k: displayable(v) for k, v in value.items()}
         return value if all(changed[k] is v for k, v in value.items()) else changed
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names = _FIELDS.get(type(value))
-        if names is None:
-            names = _FIELDS[type(value)] = tuple(f.name for f in dataclasses.fields(value) if f.init)
-        changes = {}
-        for name in names:
-            old = getattr(value, name)
+    names = _FIELDS.get(kind)
+    if names is None:
+        is_instance = dataclasses.is_dataclass(value) and not isinstance(value, type)
+        names = _FIELDS[kind] = (
+            frozenset(f.name for f in dataclasses.fields(value) if f.init) if is_instance else frozenset()
+        )
+    if not names:
+        return value
+    own = getattr(value, "__dict__", None)
+    pairs = own.items() if own is not None else ((name, getattr(value, name)) for name in names)
+    changes = {}
+    for name, old in pairs:
+        if name in names:
             new = displayable(old)
             if new is not old:
                 changes[name] = new
-        return dataclasses.replace(value, **changes) if changes else value
-    return value
+    return dataclasses.replace(value, **changes) if changes else value
 
 
 class NeverRawControls(LineFilter):
