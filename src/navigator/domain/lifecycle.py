@@ -15,14 +15,16 @@ through these functions.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import TypeVar
 
 from navigator.domain.dates import age_on
 from navigator.domain.errors import DomainError
 
 MIN_AGE = 17
+_D = TypeVar("_D")
 
 
 class State(StrEnum):
@@ -212,7 +214,16 @@ class JourneyFacts:
 
     def with_changes(self, changes: dict) -> JourneyFacts:
         known = {k: v for k, v in changes.items() if k in self.__dataclass_fields__}
-        return replace(self, **known)
+        return evolve(self, **known)
+
+
+def evolve(obj: _D, **changes: object) -> _D:
+    """``dataclasses.replace`` for this module's frozen dataclasses (no slots, no ``__post_init__``),
+    several times faster: a bulk replay makes one per step."""
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    new.__dict__.update(changes)
+    return new
 
 
 def state_of(f: JourneyFacts) -> State:

@@ -37,7 +37,7 @@ CSV column there); the rules ignore it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import KW_ONLY, dataclass, field, replace
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 from navigator.domain import lifecycle as L
 from navigator.domain import swemwbs
 from navigator.domain.errors import DomainError
+from navigator.domain.lifecycle import evolve
 from navigator.domain.text import check_text
 
 # A SWEMWBS result: the seven items (1-5 each), or only the raw total (7-35) as a tracker holds it.
@@ -285,7 +286,7 @@ def _receive(f: L.JourneyFacts, st: Receive, today: date) -> Changes:
     if not isinstance(st.received_date, date):
         raise DomainError("Required.", field="received_date")
     L.check_receive(st.received_date, f.date_of_birth, today)
-    after = replace(f, received_date=st.received_date)
+    after = evolve(f, received_date=st.received_date)
     cols = {"received_date": st.received_date, "referrer": referrer, "reason": reason}
     return Changes(after, _journey(f, after, cols))
 
@@ -312,7 +313,7 @@ def _start(f: L.JourneyFacts, st: Start, today: date) -> Changes:
     m = measurement("swemwbs", "start", st.on, st.swemwbs) if st.swemwbs is not None else None
     ch = _journey_step(f, cols, measure=m)
     if m is not None:
-        ch = replace(ch, facts=replace(ch.facts, last_activity_date=_later(ch.facts.last_activity_date, st.on)))
+        ch = evolve(ch, facts=evolve(ch.facts, last_activity_date=_later(ch.facts.last_activity_date, st.on)))
     return ch
 
 
@@ -334,16 +335,16 @@ def _review(f: L.JourneyFacts, st: Review, today: date) -> Changes:
     note = _note(st.note)
     m = measurement("swemwbs", "review", on, st.swemwbs) if st.swemwbs is not None else None
     ch = _journey_step(f, {"last_review_date": _later(f.last_review_date, on)}, record={"on_date": on, "note": note})
-    facts = replace(
+    facts = evolve(
         ch.facts, last_review_date=_later(f.last_review_date, on), last_activity_date=_later(f.last_activity_date, on)
     )
-    return replace(ch, facts=facts, measure=m)
+    return evolve(ch, facts=facts, measure=m)
 
 
 def _measure(f: L.JourneyFacts, st: Measure, today: date) -> Changes:
     L.check_measure(f, st.point, st.on, today)
     m = measurement(st.kind, st.point, st.on, st.swemwbs)
-    return Changes(replace(f, last_activity_date=_later(f.last_activity_date, st.on)), measure=m)
+    return Changes(evolve(f, last_activity_date=_later(f.last_activity_date, st.on)), measure=m)
 
 
 def _statement(value: str | None) -> str:
@@ -369,7 +370,7 @@ def _goal(f: L.JourneyFacts, st: Goal, today: date) -> Changes:
     key = _next_key(f.goals)
     goals = {**f.goals, key: L.GoalFacts(status, statement, target, st.outcome_id)}
     cols = {"outcome_id": st.outcome_id, "statement": statement, "target_date": target, "status": status.value}
-    return Changes(replace(f, goals=goals), goal=cols, key=key)
+    return Changes(evolve(f, goals=goals), goal=cols, key=key)
 
 
 def _goal_update(f: L.JourneyFacts, st: GoalUpdate, today: date) -> Changes:
@@ -379,13 +380,13 @@ def _goal_update(f: L.JourneyFacts, st: GoalUpdate, today: date) -> Changes:
     L.check_plan_change(f)
     new = goal
     if st.status is not None:
-        new = replace(new, status=_choice(L.GoalStatus, st.status, "status", "Choose a goal status."))
+        new = evolve(new, status=_choice(L.GoalStatus, st.status, "status", "Choose a goal status."))
     if st.statement is not None:
-        new = replace(new, statement=_statement(st.statement))
+        new = evolve(new, statement=_statement(st.statement))
     if st.target_date is not None:
-        new = replace(new, target_date=_target(f, st.target_date))
+        new = evolve(new, target_date=_target(f, st.target_date))
     if st.outcome_id is not None:
-        new = replace(new, outcome_id=st.outcome_id)
+        new = evolve(new, outcome_id=st.outcome_id)
     cols = {
         k: (v.value if isinstance(v, L.StrEnum) else v)
         for k in ("status", "statement", "target_date", "outcome_id")
@@ -401,7 +402,7 @@ def _goal_update(f: L.JourneyFacts, st: GoalUpdate, today: date) -> Changes:
         if f.start_date and st.on < f.start_date:
             raise DomainError("A progress note cannot be dated before the start.", field="on")
         record = {"on_date": st.on, "note": note}
-    return Changes(replace(f, goals={**f.goals, st.goal: new}), goal=cols, record=record, key=st.goal)
+    return Changes(evolve(f, goals={**f.goals, st.goal: new}), goal=cols, record=record, key=st.goal)
 
 
 def _onward(f: L.JourneyFacts, st: Onward, today: date) -> Changes:
@@ -422,7 +423,7 @@ def _onward(f: L.JourneyFacts, st: Onward, today: date) -> Changes:
         "feedback_pending_since": None,
         "note": note,
     }
-    facts = replace(f, onwards={**f.onwards, key: o}, last_activity_date=_later(f.last_activity_date, st.on))
+    facts = evolve(f, onwards={**f.onwards, key: o}, last_activity_date=_later(f.last_activity_date, st.on))
     return Changes(facts, onward=cols, key=key)
 
 
@@ -442,10 +443,10 @@ def _partner_report(f: L.JourneyFacts, st: PartnerReport, today: date) -> Change
         cols["first_update_date"] = st.on
     if kind in L.NEEDS_FOLLOW_UP and f.state == L.State.STARTED:
         cols["feedback_pending_since"] = st.on
-    new = replace(o, **cols)
+    new = evolve(o, **cols)
     out = {k: (v.value if isinstance(v, L.StrEnum) else v) for k, v in cols.items()}
     record = {"on_date": st.on, "kind": kind.value, "note": note}
-    return Changes(replace(f, onwards={**f.onwards, st.onward: new}), onward=out, record=record, key=st.onward)
+    return Changes(evolve(f, onwards={**f.onwards, st.onward: new}), onward=out, record=record, key=st.onward)
 
 
 def _follow_up(f: L.JourneyFacts, st: FollowUp, today: date) -> Changes:
@@ -454,9 +455,9 @@ def _follow_up(f: L.JourneyFacts, st: FollowUp, today: date) -> Changes:
         raise DomainError("There is no partner feedback waiting to be followed up.", field="onward")
     L._not_future(st.on, today, "on", "follow-up")
     note = _note(st.note)
-    new = replace(o, feedback_pending_since=None)
+    new = evolve(o, feedback_pending_since=None)
     return Changes(
-        replace(f, onwards={**f.onwards, st.onward: new}),
+        evolve(f, onwards={**f.onwards, st.onward: new}),
         onward={"feedback_pending_since": None},
         record={"on_date": st.on, "note": note},
         key=st.onward,

@@ -38,6 +38,9 @@ __all__ = ["check_text", "text_problem"]
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _LINE_SEPARATORS = frozenset("\u2028\u2029\x85")
 _SPACES = re.compile(r" {2,}")
+# Any character text_problem looks at (Cc: C0, DEL, C1; Cs: surrogates; bidi; separators): a quick
+# search finds none in almost all text, so only suspicious text is looked at character by character.
+_SUSPECT = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
 
 
 def _describe(ch: str) -> str:
@@ -59,6 +62,8 @@ def text_problem(value: str, *, multiline: bool = False) -> str | None:
     For validate-as-you-type: the same words :func:`check_text` raises, without
     the length and required checks.
     """
+    if _SUSPECT.search(value) is None:
+        return None
     for ch in value:
         if ch in ("\n", "\t", "\r") and multiline:
             continue
@@ -82,7 +87,11 @@ def check_text(
     (``field`` set) for control characters or escape sequences, for empty text
     when ``required``, and for text longer than ``max_len`` characters.
     """
-    text = "" if value is None else str(value)
+    if value is None:
+        if required:
+            raise DomainError("Required.", field=field)
+        return None
+    text = str(value)
     problem = text_problem(text, multiline=multiline)
     if problem is not None:
         raise DomainError(problem, field=field)
