@@ -228,3 +228,49 @@ def test_a_navigator_cannot_manage_users(team):
     nav1 = team["ctx"]["nav1"]
     with pytest.raises((AccessDenied, StoreError)):
         U.add_user(nav1, f"evil_{uuid.uuid4().hex[:6]}", "Evil", "admin")
+
+
+def test_a_login_that_is_not_a_user_is_nobody(team):
+    """After pg-setup the app's user is session_user: a login without an account cannot borrow an OS name."""
+    stranger = f"stranger_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(libpq(team["url"]), autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{stranger}" LOGIN IN ROLE {pg.GROUPS["navigator"]}')
+    store, ctx = open_as(team["url"], stranger)
+    try:
+        assert ctx.username == stranger
+        with pytest.raises(AccessDenied):
+            ctx.actor()
+        with psycopg.connect(libpq(as_login(team["url"], stranger))) as conn:  # and the database shows nothing
+            assert conn.execute("SELECT count(*) FROM journey").fetchone()[0] == 0
+            assert conn.execute("SELECT count(*) FROM client").fetchone()[0] == 0
+    finally:
+        store.dispose()
+
+
+def test_retention_by_an_admin_login_redacts_and_the_chain_verifies(team):
+    from navigator.services.operations import retention
+
+    adm = team["ctx"]["adm"]
+    old = J.receive_referral(
+        adm, ReferralInput(date(2016, 2, 1), "gp", client=ClientInput("Olga", "Old", date(1950, 1, 1), "Dartford"))
+    )
+    J.decide(adm, old.journey_id, "rejected", date(2016, 2, 3), "out_of_area")
+    report = retention.apply(adm)
+    assert report.anonymised == 1
+    with adm.read() as s:
+        assert audit.verify_chain(s) == []
+        assert audit.redacted_count(s) > 0
+
+
+def test_pg_setup_command(pg_url):
+    from navigator.cli import main
+
+    admin = f"first_{uuid.uuid4().hex[:8]}"
+    assert main(["pg-setup", "--db-url", pg_url, "--admin", admin, "--admin-name", "First Admin"]) == 0
+    assert main(["pg-setup", "--db-url", pg_url]) == 0  # idempotent
+    assert main(["doctor", "--db-url", pg_url]) == 0
+    assert main(["users", "list", "--db-url", as_login(pg_url, admin)]) == 0
+    nav = f"navx_{uuid.uuid4().hex[:8]}"
+    assert main(["users", "add", nav, "--name", "Nav X", "--lot", "Lot 1", "--db-url", as_login(pg_url, admin)]) == 0
+    # The new login opens the store as itself; it cannot add users (refused: exit 3).
+    assert main(["users", "add", "evil", "--name", "Evil", "--role", "admin", "--db-url", as_login(pg_url, nav)]) == 3

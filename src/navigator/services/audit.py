@@ -171,9 +171,11 @@ def signing_key(session: Session, *, create: bool = True) -> bytes | None:
     """The key that signs this store's audit events. A store without one gets one (``create``) while
     its log holds no signed event; a missing key for a signed log is refused (StoreError)."""
     path = anchor.key_path_for(session.get_bind())
+    if pg_setup.installed(session.get_bind()):
+        key = pg_setup.database_key(session)  # held by the database (pg-setup); admins may read it
+        if key is not None:
+            return key
     key = anchor.load_key(path)
-    if key is None and pg_setup.installed(session.get_bind()):
-        return pg_setup.database_key(session)  # held by the database (pg-setup); admins may read it
     if key is not None or not create:
         return key
     signed = session.execute(text("SELECT 1 FROM audit_event WHERE hash_version >= 3 LIMIT 1")).first()

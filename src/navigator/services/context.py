@@ -50,20 +50,31 @@ def identity(store: Store) -> str:
 
     SQLite: the operating-system account (``os_username``); the file's permissions are what
     protect a single-file store. PostgreSQL: the database's ``session_user`` when it is a user of
-    the store (each person logs in as their own role), else the operating-system account (a
-    shared login: the database cannot tell people apart).
+    the store (each person logs in as their own role); after ``navigator pg-setup`` always
+    ``session_user``; before it, else the operating-system account (a shared login: the database
+    cannot tell people apart).
     """
     if store.is_sqlite:
         return os_username()
     from sqlalchemy import text
 
+    login = None
     try:
         with store.engine.connect() as conn:
             login = conn.execute(text("SELECT session_user")).scalar()
             known = conn.execute(text('SELECT 1 FROM "user" WHERE username = :u AND active'), {"u": login}).first()
     except Exception:
         known = None
-    return str(login) if known else os_username()
+    if known:
+        return str(login)
+    from navigator.store import pg_setup
+
+    # After pg-setup the database decides who you are: a login that is not a user is nobody here.
+    try:
+        strict = login is not None and pg_setup.installed(store.engine)
+    except Exception:
+        strict = False
+    return str(login) if strict else os_username()
 
 
 @dataclass(frozen=True)

@@ -382,10 +382,17 @@ def setup(
                         created.append(role)
                     except Exception:  # made at the same moment by another pg-setup on this server
                         pass
-            conn.execute(text(f"ALTER ROLE {OWNER} NOLOGIN CREATEROLE NOINHERIT"))
+            # Only what differs is altered: two set-ups on one server at once must not update a role together.
+            owner_ok = conn.execute(
+                text("SELECT NOT rolcanlogin AND rolcreaterole FROM pg_roles WHERE rolname = :r"), {"r": OWNER}
+            ).scalar()
+            if not owner_ok:
+                conn.execute(text(f"ALTER ROLE {OWNER} NOLOGIN CREATEROLE"))
             for group in ALL_GROUPS:
-                conn.execute(text(f"ALTER ROLE {group} NOLOGIN"))
-            conn.execute(text(f"GRANT {OWNER} TO current_user"))  # to SET ROLE for the migrations
+                if conn.execute(text("SELECT rolcanlogin FROM pg_roles WHERE rolname = :r"), {"r": group}).scalar():
+                    conn.execute(text(f"ALTER ROLE {group} NOLOGIN"))
+            if not conn.execute(text(f"SELECT pg_has_role(current_user, '{OWNER}', 'USAGE')")).scalar():
+                conn.execute(text(f"GRANT {OWNER} TO current_user"))  # to SET ROLE for the migrations
             db = conn.execute(text("SELECT current_database()")).scalar()
             conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS navigator AUTHORIZATION {OWNER}"))
             conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS navigator_private AUTHORIZATION {OWNER}"))
@@ -568,6 +575,29 @@ def database_key(session) -> bytes | None:
     except Exception:
         return None
     return bytes(key) if key is not None else None
+
+
+def adopt_database_key(engine, url: str) -> bytes | None:
+    """For an admin (or the administrator) on a set-up database: the database's audit key, also kept in
+    this account's key file for ``url`` (0600), so checkpoints outside the database can be signed and
+    checked here (store/anchor.py). None for anyone else, or before pg-setup."""
+    from sqlalchemy import text
+
+    from navigator.store import anchor
+    from navigator.store.paths import audit_key_path
+
+    if not installed(engine):
+        return None
+    try:
+        with engine.connect() as conn:
+            key = conn.execute(text("SELECT navigator.audit_key()")).scalar()
+    except Exception:
+        return None
+    if key is None:
+        return None
+    key = bytes(key)
+    anchor.install_key(audit_key_path(None, url), key)
+    return key
 
 
 def sync_login(session, username: str) -> None:

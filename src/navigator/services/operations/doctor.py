@@ -448,6 +448,10 @@ def _checkpoint(engine, url: str, path: Path | None) -> Finding:
     )
     try:
         key = anchor.load_key(audit_key_path(path, url))
+        if key is None and path is None:
+            from navigator.store import pg_setup
+
+            key = pg_setup.adopt_database_key(engine, url)  # after pg-setup the database holds it (admins)
         with engine.connect() as conn:
             q = anchor.engine_reader(conn)
             cp = anchor.read_checkpoint(checkpoint_path(path, url), key)
