@@ -146,6 +146,22 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.postgres)
 
 
+@pytest.hookimpl(trylast=True)  # after the snapshot plugin has written the new SVGs
+def pytest_sessionfinish(session, exitstatus):
+    """`pytest --snapshot-update` also refreshes the guides' screenshots (docs/screenshots/update.py)."""
+    if not session.config.getoption("--snapshot-update", default=False):
+        return
+    import importlib.util
+
+    script = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "update.py"
+    spec = importlib.util.spec_from_file_location("docs_screenshots_update", script)
+    if spec is None or spec.loader is None:
+        return
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main()
+
+
 @pytest.fixture
 def backend(request) -> str:
     """sqlite, unless parametrized (both_backends) or NAVIGATOR_TEST_BACKEND=postgres runs everything on PG."""
