@@ -274,3 +274,36 @@ def test_pg_setup_command(pg_url):
     assert main(["users", "add", nav, "--name", "Nav X", "--lot", "Lot 1", "--db-url", as_login(pg_url, admin)]) == 0
     # The new login opens the store as itself; it cannot add users (refused: exit 3).
     assert main(["users", "add", "evil", "--name", "Evil", "--role", "admin", "--db-url", as_login(pg_url, nav)]) == 3
+
+
+def test_a_store_copied_by_migrate_store_is_adopted(tmp_path, pg_url):
+    """migrate-store copies a SQLite store into public; pg-setup moves it into the schema, keeps the
+    copied log verifying (the same key, now held by the database) and gives every user a login."""
+    from navigator.services.operations.migrate_store import migrate_store
+    from navigator.services.setup.reference import open_ready
+
+    tag = uuid.uuid4().hex[:8]
+    admin, nav = f"mig_adm_{tag}", f"mig_nav_{tag}"
+    store, ctx = open_ready(f"sqlite:///{tmp_path / 'team.sqlite3'}", username=admin, today_fn=lambda: DAY)
+    try:
+        U.add_user(ctx, nav, "Nav Migrated", "navigator", ["Lot 1"])
+        J.receive_referral(
+            ctx,
+            ReferralInput(DAY, "gp", client=ClientInput("Dee", "Deal", date(1970, 7, 8), "Dartford"), navigator=nav),
+        )
+        assert migrate_store(ctx, pg_url).ok
+    finally:
+        store.dispose()
+    result = set_up(pg_url)
+    assert result.moved_tables > 10 and result.problems == ()
+    s_nav, nav_ctx = open_as(pg_url, nav)
+    s_adm, adm_ctx = open_as(pg_url, admin)
+    try:
+        rows = Q.caseload(nav_ctx).rows
+        assert len(rows) == 1  # their own journey, copied from the SQLite store
+        J.log_contact(nav_ctx, rows[0].journey_id, DAY, "phone", "spoke")
+        with adm_ctx.read() as s:
+            assert audit.verify_chain(s) == []
+    finally:
+        s_nav.dispose()
+        s_adm.dispose()

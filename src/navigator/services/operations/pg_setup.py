@@ -26,7 +26,8 @@ def set_up(
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> PgSetupResult:
     """Roles, schema, migrations, grants, policies and the audit function (idempotent); then, on a store
-    with no users, ``admin`` becomes its first admin (their login made in the admins' group)."""
+    with no users, ``admin`` becomes its first admin (their login made in the admins' group); on one with
+    users, each user's login is created or brought in step with their account."""
     from sqlalchemy.engine import make_url
 
     if make_url(url).get_backend_name() != "postgresql":
@@ -55,6 +56,13 @@ def set_up(
                 first = admin
             with ctx.write() as s:
                 pg.sync_login(s, admin)
+        else:  # people already in the store (e.g. copied by migrate-store): each gets their login
+            progress("logins")
+            with store.engine.begin() as conn:
+                from sqlalchemy import text
+
+                for (username,) in conn.execute(text('SELECT username FROM "user" ORDER BY id')).all():
+                    conn.execute(text("SELECT navigator.sync_login(:u)"), {"u": username})
         with store.engine.connect() as conn:
             problems = tuple(pg.check(conn))
     finally:
