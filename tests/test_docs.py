@@ -5,7 +5,7 @@
 - every ``navigator <sub-command>`` the README names is in ``navigator --help`` (the real console
   script, in a subprocess), and ``navigator import --help`` points at docs/tracker-import.md;
 - every screenshot in docs/screenshots/ is byte for byte the snapshot it was copied from
-  (``docs/screenshots/update.py`` refreshes them after ``pytest --snapshot-update``);
+  (``pytest --snapshot-update`` refreshes them through ``docs/screenshots/update.py``);
 - nothing points at the old ``shared/spec/`` any more; the sdist ships docs/; the licence file and
   the package metadata agree.
 """

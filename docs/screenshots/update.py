@@ -2,9 +2,9 @@
 
 The role guides show real screens: the SVGs the snapshot tests
 (tests/tui/test_*snapshots.py) record in tests/tui/__snapshots__/. After an
-intended change of look, refresh both:
+intended change of look, `.venv/bin/pytest tests/tui --snapshot-update` refreshes
+both (tests/conftest.py runs this script at the end of such a run); by hand:
 
-    .venv/bin/pytest tests/tui --snapshot-update
     .venv/bin/python docs/screenshots/update.py
 
 tests/test_docs.py fails while a screenshot here differs from its snapshot.
