@@ -31,6 +31,8 @@ SHOTS: dict[str, str] = {
     "team.svg": "test_team_snapshots/test_team[160x48].svg",
     "trends.svg": "test_team_snapshots/test_trends[160x48].svg",
     "return-preview.svg": "test_team_snapshots/test_return_preview[160x48].svg",
+    "setup-users.svg": "test_admin_snapshots/test_setup_users.svg",
+    "setup-partners.svg": "test_admin_snapshots/test_setup_partners.svg",
 }
 
 
