@@ -86,6 +86,8 @@ def test_global_options_before_or_after_the_command(nav, tmp_path):
     ):
         proc = nav(*argv)
         assert proc.returncode == 0, (argv, proc.stderr)
+    demo = tmp_path / "demo.sqlite3"  # as the README writes it: the option after the command
+    assert nav("demo", "--db", demo, "--clients", "3", "--no-open").returncode == 0 and demo.exists()
     # after the command, a global option wins over one before it
     elsewhere = tmp_path / "elsewhere.sqlite3"
     assert nav("--db", elsewhere, "users", "list", "--db", db).returncode == 0
@@ -204,38 +206,76 @@ def test_irreversible_commands_refuse_in_a_script_without_yes(nav, tmp_path):
     assert nav("--db", db, "restore", backup, "--yes").returncode == 0
 
 
-def test_at_a_terminal_irreversible_commands_ask(env, tmp_path):
-    """A real terminal (a pty): "n" keeps the user, "y" deactivates them."""
+def _at_terminal(argv: list, env: dict, question: bytes, answer: str) -> tuple[int, str]:
+    """Run the command on a real terminal (a pty), answer its question, return (exit code, output)."""
     import pty
 
-    db = tmp_path / "s.sqlite3"
-    subprocess.run([NAV, "--db", db, "init", "--template", "kent"], env=env, capture_output=True, check=True)
-    subprocess.run([NAV, "--db", db, "users", "add", "nav1", "--name", "N"], env=env, capture_output=True, check=True)
-
-    def at_terminal(answer: str) -> tuple[int, str]:
-        leader, follower = pty.openpty()
-        proc = subprocess.Popen(
-            [NAV, "--db", db, "users", "deactivate", "nav1"], stdin=follower, stdout=follower, stderr=follower, env=env
-        )
-        os.close(follower)
-        seen = b""
-        while b"Go ahead" not in seen:
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([NAV, *map(str, argv)], stdin=follower, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    seen = b""
+    try:
+        while question not in seen:
             chunk = os.read(leader, 1024)
             assert chunk, seen
             seen += chunk
         os.write(leader, answer.encode() + b"\r")
-        try:
-            while chunk := os.read(leader, 1024):
-                seen += chunk
-        except OSError:  # the terminal closes when the process ends
-            pass
+        while chunk := os.read(leader, 1024):
+            seen += chunk
+    except OSError:  # the terminal closes when the process ends
+        pass
+    finally:
         os.close(leader)
-        return proc.wait(timeout=60), seen.decode(errors="replace")
+    return proc.wait(timeout=120), seen.decode(errors="replace")
 
-    code, text = at_terminal("n")
+
+def test_at_a_terminal_irreversible_commands_ask(env, tmp_path):
+    """A real terminal: "n" keeps the user, "y" deactivates them."""
+    db = tmp_path / "s.sqlite3"
+    subprocess.run([NAV, "--db", db, "init", "--template", "kent"], env=env, capture_output=True, check=True)
+    subprocess.run([NAV, "--db", db, "users", "add", "nav1", "--name", "N"], env=env, capture_output=True, check=True)
+    argv = ["--db", db, "users", "deactivate", "nav1"]
+    code, text = _at_terminal(argv, env, b"Go ahead", "n")
     assert code == 1 and "Cancelled" in text
-    code, text = at_terminal("y")
+    code, text = _at_terminal(argv, env, b"Go ahead", "y")
     assert code == 0 and "Deactivated nav1" in text
+
+
+def test_at_a_terminal_init_asks_which_template(env, tmp_path):
+    db = tmp_path / "new.sqlite3"
+    code, text = _at_terminal(["--db", db, "init"], env, b"[blank/kent]", "blank")
+    assert code == 0 and "blank service" in text
+    assert _rows(db, "SELECT count(*) FROM lot") == [(0,)] and _rows(db, "SELECT count(*) FROM partner") == [(0,)]
+
+
+def test_every_error_has_one_exit_code_and_no_traceback(monkeypatch, capsys):
+    import sqlite3 as sqlite
+
+    from navigator import cli
+    from navigator.domain.errors import AccessDenied, DomainError, NotFound, StoreError
+
+    cases = [
+        (cli.CommandError("x"), 2),
+        (cli.CommandError("x", code=cli.EXIT_FAILED), 1),
+        (DomainError("x"), 3),
+        (AccessDenied("x"), 3),
+        (NotFound("x"), 3),
+        (StoreError("x"), 4),
+        (PermissionError(13, "Permission denied"), 4),
+        (sqlite.OperationalError("disk I/O error near 'Ann Smith'"), 4),
+        (KeyboardInterrupt(), 130),
+        (RuntimeError("a bug"), 70),
+    ]
+    for exc, code in cases:
+        assert cli.exit_code(exc) == code, exc
+
+        def boom(args, exc=exc):
+            raise exc
+
+        monkeypatch.setattr(cli, "parse_args", lambda argv, boom=boom: __import__("argparse").Namespace(handler=boom))
+        assert cli.main([]) == code, exc
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and "Ann Smith" not in err, err  # a database error's text is not shown
 
 
 # ---------------------------------------------------------------- --json on every list
