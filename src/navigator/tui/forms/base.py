@@ -381,6 +381,9 @@ class FormScreen(ModalScreen[T], Generic[T]):
             self.query_one("#form-box").styles.max_height = self.FORM_HEIGHT
         self.set_message("Loading…", info=True)
         self._load_worker()
+        # the cursor is in the first field on the first frame; keys typed meanwhile are held until
+        # the form is loaded (what it loads may fill fields), then replayed there
+        self.focus_first()
 
     @work(thread=True, exclusive=True, group="form-load")
     def _load_worker(self) -> None:
