@@ -127,6 +127,49 @@ def test_every_command_the_readme_names_exists():
     assert not unknown, f"README.md names sub-commands that `navigator --help` does not list: {unknown}"
 
 
+def _actions_of(command: str) -> set[str] | None:
+    """The actions of a sub-command (``users`` -> add, edit, ...), or None when it has none.
+
+    In this process (``--help`` exits through SystemExit): one start-up for every command."""
+    import contextlib
+    import io
+
+    from navigator.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()), contextlib.suppress(SystemExit):
+        main([command, "--help"])
+    text = out.getvalue()
+    if "positional arguments:" not in text:
+        return None
+    section = text.split("positional arguments:", 1)[1].split("\noptions:", 1)[0]
+    if not re.search(r"^  ACTION\b", section, re.M):
+        return None
+    return set(re.findall(r"^ {4}([a-z][a-z-]*)", section, re.M))
+
+
+def test_every_command_and_action_the_docs_name_exists():
+    """``navigator users journeys`` in a guide: ``users`` is a command and ``journeys`` one of its actions."""
+    commands = _subcommands()
+    named: dict[tuple[str, str | None], str] = {}
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        code = _FENCE.findall(text) + _CODE_SPAN.findall(text) + re.findall(r"^ {4}\S.*$", text, re.M)
+        for snippet in code:
+            for command, action in re.findall(r"\bnavigator ([a-z][a-z-]*)(?: ([a-z][a-z-]*)\b(?![.\w/-]))?", snippet):
+                named.setdefault((command, action or None), page.name)
+    assert len(named) >= 20, named
+    unknown = sorted(f"{where}: navigator {c}" for (c, _a), where in named.items() if c not in commands)
+    assert not unknown, f"the docs name sub-commands that do not exist: {unknown}"
+    actions = {c: _actions_of(c) for c in {c for c, a in named if a}}
+    wrong = sorted(
+        f"{where}: navigator {c} {a}"
+        for (c, a), where in named.items()
+        if a and actions[c] is not None and a not in actions[c]  # type: ignore[operator]
+    )
+    assert not wrong, f"the docs name actions their command does not have: {wrong}"
+
+
 def test_import_help_points_at_the_tracker_format():
     assert "docs/tracker-import.md" in _help("import")
 
