@@ -373,6 +373,12 @@ def test_list_commands_print_hostile_values_literally(nav, tmp_path):
             admin.add_programme(ctx, partner, value)
             admin.add_reference(ctx, "locality", f"{short[key]} {i}", lot="Lot 2")
             admin.add_reference(ctx, "source", f"s{i}", short[key])
+        from datetime import date
+
+        from navigator.services.casework import journeys as J
+
+        person = J.ClientInput(HOSTILE["markup"], HOSTILE["rtl"], date(1980, 1, 1), "Maidstone")
+        ref = J.receive_referral(ctx, J.ReferralInput(received_date=date(2026, 11, 24), source="gp", client=person))
     finally:
         store.dispose()
     # Control characters cannot be typed in (the domain refuses them); older data or a file may
@@ -389,6 +395,8 @@ def test_list_commands_print_hostile_values_literally(nav, tmp_path):
         ("partners", "list"): [*HOSTILE.values(), LONG_CONTACT],
         ("reference", "list", "locality"): list(short.values()),
         ("reference", "list", "source"): [escape, *list(short.values())[1:]],
+        ("audit", "--client", ref.client_ref): [HOSTILE["markup"], HOSTILE["rtl"]],
+        ("users", "journeys", os_username()): [f"{HOSTILE['markup']} {HOSTILE['rtl']}"],
     }
     for argv, values in expected.items():
         proc = nav("--db", db, *argv)
