@@ -314,6 +314,7 @@ def _grants_sql() -> list[str]:
         f"REVOKE ALL ON ALL TABLES IN SCHEMA navigator_private FROM PUBLIC, {groups}",
         f"GRANT USAGE ON SCHEMA navigator TO {groups}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA navigator TO {groups}",
+        f"GRANT UPDATE ON ALL SEQUENCES IN SCHEMA navigator TO {admins}",  # the bulk import's setval
         f"GRANT SELECT ON audit_event TO {groups}",
         f"GRANT UPDATE (before, after, redacted) ON audit_event TO {admins}",
     ]
