@@ -127,10 +127,8 @@ def test_every_command_the_readme_names_exists():
     assert not unknown, f"README.md names sub-commands that `navigator --help` does not list: {unknown}"
 
 
-def _actions_of(command: str) -> set[str] | None:
-    """The actions of a sub-command (``users`` -> add, edit, ...), or None when it has none.
-
-    In this process (``--help`` exits through SystemExit): one start-up for every command."""
+def _help_in_process(*argv: str) -> str:
+    """``navigator ARGV --help`` in this process (it exits through SystemExit): one start-up for all."""
     import contextlib
     import io
 
@@ -138,8 +136,13 @@ def _actions_of(command: str) -> set[str] | None:
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()), contextlib.suppress(SystemExit):
-        main([command, "--help"])
-    text = out.getvalue()
+        main([*argv, "--help"])
+    return out.getvalue()
+
+
+def _actions_of(command: str) -> set[str] | None:
+    """The actions of a sub-command (``users`` -> add, edit, ...), or None when it has none."""
+    text = _help_in_process(command)
     if "positional arguments:" not in text:
         return None
     section = text.split("positional arguments:", 1)[1].split("\noptions:", 1)[0]
@@ -148,14 +151,18 @@ def _actions_of(command: str) -> set[str] | None:
     return set(re.findall(r"^ {4}([a-z][a-z-]*)", section, re.M))
 
 
+def _code_lines(page: Path) -> list[str]:
+    text = page.read_text(encoding="utf-8")
+    code = _FENCE.findall(text) + _CODE_SPAN.findall(text) + re.findall(r"^ {4}\S.*$", text, re.M)
+    return [line.split(" #", 1)[0] for snippet in code for line in snippet.splitlines()]
+
+
 def test_every_command_and_action_the_docs_name_exists():
     """``navigator users journeys`` in a guide: ``users`` is a command and ``journeys`` one of its actions."""
     commands = _subcommands()
     named: dict[tuple[str, str | None], str] = {}
     for page in PAGES:
-        text = page.read_text(encoding="utf-8")
-        code = _FENCE.findall(text) + _CODE_SPAN.findall(text) + re.findall(r"^ {4}\S.*$", text, re.M)
-        for snippet in code:
+        for snippet in _code_lines(page):
             for command, action in re.findall(r"\bnavigator ([a-z][a-z-]*)(?: ([a-z][a-z-]*)\b(?![.\w/-]))?", snippet):
                 named.setdefault((command, action or None), page.name)
     assert len(named) >= 20, named
@@ -168,6 +175,25 @@ def test_every_command_and_action_the_docs_name_exists():
         if a and actions[c] is not None and a not in actions[c]  # type: ignore[operator]
     )
     assert not wrong, f"the docs name actions their command does not have: {wrong}"
+
+
+def test_every_option_the_docs_give_a_command_exists():
+    """``navigator export --publication --csv FILE``: each option is in that command's own --help."""
+    wanted: dict[tuple[str, ...], set[str]] = {}
+    for page in PAGES:
+        for line in _code_lines(page):
+            for m in re.finditer(r"\bnavigator ([a-z][a-z-]*)(?: ([a-z][a-z-]*)\b(?![.\w/-]))?([^`|]*)", line):
+                command, action, rest = m.group(1), m.group(2), m.group(3)
+                options = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", rest))
+                if options:
+                    key = (command, action) if action and action in (_actions_of(command) or ()) else (command,)
+                    wanted.setdefault(key, set()).update(options)
+    assert len(wanted) >= 10, wanted
+    missing = []
+    for argv, options in sorted(wanted.items()):
+        text = _help_in_process(*argv)
+        missing += [f"navigator {' '.join(argv)} {o}" for o in sorted(options) if o not in text]
+    assert not missing, f"the docs give options these commands do not have: {missing}"
 
 
 def test_import_help_points_at_the_tracker_format():
