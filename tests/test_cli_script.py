@@ -153,6 +153,9 @@ def test_init_blank_then_the_documented_set_up_gives_a_working_service_with_noth
             text = " ".join(str(v) for v in row).lower()
             assert not any(w in text for w in KENT_WORDS), (table, row)
     assert _rows(db, "SELECT code FROM lot") == [("Lot 1",)]
+    again = nav("--db", db, "init", "--template", "kent")  # a template only ever seeds a new store
+    assert again.returncode == 0 and "already set up" in again.stdout
+    assert _rows(db, "SELECT code FROM lot") == [("Lot 1",)]
     # a working service: the new navigator takes a referral in the new locality
     from datetime import date
 

@@ -65,7 +65,11 @@ def run(args) -> int:
     from navigator.cli._prompt import choose
 
     template = args.template
-    if template is None and _needs_setting_up(args):
+    new = _needs_setting_up(args)
+    if template is not None and not new:
+        console.print(f"This store is already set up: --template {template} applies only to a new store.")
+        template = None
+    if template is None and new:
         template = choose(
             "A new store: start blank (no lots, localities or partners) or from the Kent example?",
             ["blank", "kent"],
