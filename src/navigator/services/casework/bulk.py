@@ -37,7 +37,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from navigator.domain import lifecycle as L
 from navigator.domain import referral
@@ -566,7 +566,9 @@ class BulkWriter(RowBuilder):
 
     def refresh_programmes(self) -> None:
         """Re-read programmes' expected response days (after creating programmes in this transaction)."""
-        self._expected_days = dict(self.session.execute(select(Programme.id, Programme.expected_response_days)).all())
+        self._expected_days = dict(
+            self.session.execute(select(col(Programme.id), col(Programme.expected_response_days))).all()
+        )
 
     @property
     def expected_days(self) -> dict[int, int]:
@@ -615,7 +617,7 @@ class BulkWriter(RowBuilder):
         """Each journey's lot_id: the lot of its locality now, as it is received (localities read once)."""
         lots = getattr(self, "_lot_of", None)
         if lots is None or any(j["locality_id"] not in lots for j in journeys):
-            lots = self._lot_of = dict(self.session.execute(select(Locality.id, Locality.lot_id)).all())
+            lots = self._lot_of = dict(self.session.execute(select(col(Locality.id), col(Locality.lot_id))).all())
         for j in journeys:
             if j.get("lot_id") is None:
                 j["lot_id"] = lots[j["locality_id"]]

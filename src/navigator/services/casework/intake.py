@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from navigator.domain import lifecycle as L
 from navigator.domain import referral
@@ -138,7 +138,7 @@ def find_duplicates(
         conds.append(Client.nhs_number == nhs_number)
     if not conds:
         return []
-    q = select(Client, Locality.name).join(Locality, Locality.id == Client.locality_id).where(or_(*conds))
+    q = select(Client, Locality.name).join(Locality, col(Locality.id) == col(Client.locality_id)).where(or_(*conds))
     if exclude_id is not None:
         q = q.where(Client.id != exclude_id)
     return [

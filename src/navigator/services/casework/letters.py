@@ -26,7 +26,7 @@ import string
 from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from navigator.domain import lifecycle as L
 from navigator.domain.errors import DomainError, NotFound
@@ -438,7 +438,7 @@ def _values(
         q = select(OnwardReferral).where(OnwardReferral.journey_id == journey.id)
         if onward_id is not None:
             q = q.where(OnwardReferral.id == onward_id)
-        onward = s.exec(q.order_by(OnwardReferral.referral_date.desc(), OnwardReferral.id.desc())).first()
+        onward = s.exec(q.order_by(col(OnwardReferral.referral_date).desc(), col(OnwardReferral.id).desc())).first()
         if onward is None:
             raise DomainError(
                 "There is no onward referral on this journey"
@@ -450,9 +450,9 @@ def _values(
         partner = s.get(Partner, prog.partner_id)
         areas = s.exec(
             select(SupportArea.name)
-            .join(JourneySupportArea, JourneySupportArea.support_area_id == SupportArea.id)
+            .join(JourneySupportArea, col(JourneySupportArea.support_area_id) == col(SupportArea.id))
             .where(JourneySupportArea.journey_id == journey.id)
-            .order_by(SupportArea.id)
+            .order_by(col(SupportArea.id))
         ).all()
         v |= {
             "client_phone": client.phone or "",

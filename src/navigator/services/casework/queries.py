@@ -296,7 +296,7 @@ def _as_date(value) -> date | None:
 
 def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> JourneyDetail:
     """Everything on the Journey screen. Viewing a person's record is audited."""
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from navigator.services import access, audit
     from navigator.services.casework.records import facts
@@ -369,26 +369,26 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
             )
             for o, src_name in s.exec(
                 select(Journey, ReferralSource.name)
-                .join(ReferralSource, ReferralSource.id == Journey.source_id)
+                .join(ReferralSource, col(ReferralSource.id) == col(Journey.source_id))
                 .where(Journey.client_id == c.id)
-                .order_by(Journey.received_date.desc())
+                .order_by(col(Journey.received_date).desc())
             ).all()
         )
         areas = tuple(
             s.exec(
                 select(SupportArea.name)
-                .join(JourneySupportArea, JourneySupportArea.support_area_id == SupportArea.id)
+                .join(JourneySupportArea, col(JourneySupportArea.support_area_id) == col(SupportArea.id))
                 .where(JourneySupportArea.journey_id == j.id)
             ).all()
         )
         # plan
         outcomes = {o.id: o.name for o in s.exec(select(PersonalOutcome)).all()}
         goals = []
-        for g in s.exec(select(PlanGoal).where(PlanGoal.journey_id == j.id).order_by(PlanGoal.id)).all():
+        for g in s.exec(select(PlanGoal).where(PlanGoal.journey_id == j.id).order_by(col(PlanGoal.id))).all():
             notes = tuple(
                 (n.on_date, n.note, users.get(n.user_id, "?"))
                 for n in s.exec(
-                    select(GoalNote).where(GoalNote.goal_id == g.id).order_by(GoalNote.on_date, GoalNote.id)
+                    select(GoalNote).where(GoalNote.goal_id == g.id).order_by(col(GoalNote.on_date), col(GoalNote.id))
                 ).all()
             )
             goals.append(
@@ -407,7 +407,9 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
         measures = []
         start_metric: Decimal | None = None
         for m in s.exec(
-            select(Measurement).where(Measurement.journey_id == j.id).order_by(Measurement.on_date, Measurement.id)
+            select(Measurement)
+            .where(Measurement.journey_id == j.id)
+            .order_by(col(Measurement.on_date), col(Measurement.id))
         ).all():
             items = tuple(v for v in (m.item1, m.item2, m.item3, m.item4, m.item5, m.item6, m.item7) if v is not None)
             metric = Decimal(m.metric_x100) / 100 if m.metric_x100 is not None else None
@@ -426,17 +428,17 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
         onward = []
         for o, prog, partner in s.exec(
             select(OnwardReferral, Programme, Partner)
-            .join(Programme, Programme.id == OnwardReferral.programme_id)
-            .join(Partner, Partner.id == Programme.partner_id)
+            .join(Programme, col(Programme.id) == col(OnwardReferral.programme_id))
+            .join(Partner, col(Partner.id) == col(Programme.partner_id))
             .where(OnwardReferral.journey_id == j.id)
-            .order_by(OnwardReferral.referral_date, OnwardReferral.id)
+            .order_by(col(OnwardReferral.referral_date), col(OnwardReferral.id))
         ).all():
             ups = tuple(
                 (u.on_date, u.kind, u.note or "")
                 for u in s.exec(
                     select(PartnerUpdateRow)
                     .where(PartnerUpdateRow.onward_id == o.id)
-                    .order_by(PartnerUpdateRow.on_date, PartnerUpdateRow.id)
+                    .order_by(col(PartnerUpdateRow.on_date), col(PartnerUpdateRow.id))
                 ).all()
             )
             onward.append(
@@ -460,7 +462,7 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
                 t.id, t.journey_id, t.kind, TaskKind(t.kind).label, t.due_date, t.detail or "", t.due_date < ctx.today()
             )
             for t in s.exec(
-                select(Task).where(Task.journey_id == j.id, Task.status == "open").order_by(Task.due_date)
+                select(Task).where(Task.journey_id == j.id, Task.status == "open").order_by(col(Task.due_date))
             ).all()
         )
         timeline = _timeline(s, j, users)
@@ -541,12 +543,12 @@ def _timeline(s: Session, j: Journey, users: dict[int, str]) -> tuple[TimelineEv
     """Every event of the journey, from the audit log (who and when) and the records (what)."""
     import json
 
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from navigator.store.models import AuditEvent, Programme
 
     events: list[TimelineEvent] = []
-    for e in s.exec(select(AuditEvent).where(AuditEvent.journey_id == j.id).order_by(AuditEvent.id)).all():
+    for e in s.exec(select(AuditEvent).where(AuditEvent.journey_id == j.id).order_by(col(AuditEvent.id))).all():
         if e.action not in _ACTION_TEXT:
             continue
         kind, fixed = _ACTION_TEXT[e.action]
@@ -624,7 +626,7 @@ def _timeline(s: Session, j: Journey, users: dict[int, str]) -> tuple[TimelineEv
 def find(ctx: Ctx, query: str, limit: int = 50) -> list[FindHit]:
     """Any person by name, ref, date of birth, postcode or NHS number, among those I may see."""
     from sqlalchemy import and_, func, or_
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from navigator.domain.dates import parse_date
     from navigator.services import access, audit
@@ -647,18 +649,22 @@ def find(ctx: Ctx, query: str, limit: int = 50) -> list[FindHit]:
             conds.append(Client.date_of_birth == d)
         compact = q.replace(" ", "").upper()
         if 5 <= len(compact) <= 7 and any(ch.isdigit() for ch in compact):
-            conds.append(func.replace(Client.postcode, " ", "") == compact)
-        conds.append(func.lower(Client.client_ref) == q.lower())
+            conds.append(func.replace(col(Client.postcode), " ", "") == compact)
+        conds.append(func.lower(col(Client.client_ref)) == q.lower())
         words = [fold_name(w) for w in q.split()]
         if words and d is None:
-            name_conds = [or_(Client.first_name_key.like(w + "%"), Client.last_name_key.like(w + "%")) for w in words]
+            name_conds = [
+                or_(col(Client.first_name_key).like(w + "%"), col(Client.last_name_key).like(w + "%")) for w in words
+            ]
             conds.append(and_(*name_conds))
-        latest = select(Journey.client_id, func.max(Journey.id).label("jid")).group_by(Journey.client_id).subquery()
+        latest = (
+            select(Journey.client_id, func.max(Journey.id).label("jid")).group_by(col(Journey.client_id)).subquery()
+        )
         stmt = (
             select(Client, Locality, Journey)
-            .join(Locality, Locality.id == Client.locality_id)
+            .join(Locality, col(Locality.id) == col(Client.locality_id))
             .join(latest, latest.c.client_id == Client.id, isouter=True)
-            .join(Journey, Journey.id == latest.c.jid, isouter=True)
+            .join(Journey, col(Journey.id) == latest.c.jid, isouter=True)
             .where(or_(*conds))
             .order_by(Client.last_name_key, Client.first_name_key)
             .limit(limit * 4)
@@ -732,7 +738,7 @@ def journey_id_for(
 
     For forms opened on those ids: they then read ``journey_detail`` (which checks access).
     """
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from navigator.services import access
     from navigator.store.models import Journey, OnwardReferral, PlanGoal
@@ -748,7 +754,7 @@ def journey_id_for(
             rows = s.exec(
                 select(Journey)
                 .where(Journey.client_id == client_id)
-                .order_by(Journey.received_date.desc(), Journey.id.desc())
+                .order_by(col(Journey.received_date).desc(), col(Journey.id).desc())
             ).all()
             actor = ctx.actor(s)
             visible = [

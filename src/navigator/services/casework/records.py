@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import date
 
 from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from navigator.domain import lifecycle as L
 from navigator.domain import steps as S
@@ -153,7 +153,7 @@ def check_version(session: Session, row, expected: int | None, entity: str) -> N
     last = session.exec(
         select(AuditEvent)
         .where(AuditEvent.entity == entity, AuditEvent.entity_id == row.id)
-        .order_by(AuditEvent.id.desc())
+        .order_by(col(AuditEvent.id).desc())
         .limit(1)
     ).first()
     who = last.username if last else "someone else"
@@ -178,7 +178,9 @@ def sync_tasks(session: Session, ctx: Ctx, journey: Journey, client: Client) -> 
     attempts = tuple(
         Attempt(on, outcome == L.ContactOutcome.SPOKE.value)
         for on, outcome in session.exec(
-            select(ContactAttempt.on_date, ContactAttempt.outcome).where(ContactAttempt.journey_id == journey.id)
+            select(col(ContactAttempt.on_date), col(ContactAttempt.outcome)).where(
+                ContactAttempt.journey_id == journey.id
+            )
         ).all()
     )
     onward = tuple(
@@ -187,7 +189,7 @@ def sync_tasks(session: Session, ctx: Ctx, journey: Journey, client: Client) -> 
         )
         for o, days in session.exec(
             select(OnwardReferral, Programme.expected_response_days)
-            .join(Programme, Programme.id == OnwardReferral.programme_id)
+            .join(Programme, col(Programme.id) == col(OnwardReferral.programme_id))
             .where(OnwardReferral.journey_id == journey.id)
         ).all()
     )

@@ -29,7 +29,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import and_, case, func, or_, select, true
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from navigator.domain import lifecycle as L
 from navigator.domain.dates import add_months, month_end, month_start
@@ -90,7 +90,7 @@ def _scope_localities(s: Session, actor: Actor) -> list[int] | None:
     """The locality ids a lead may see (None: every one)."""
     if actor.is_admin or not actor.lot_ids:
         return None
-    return list(s.execute(select(Locality.id).where(Locality.lot_id.in_(sorted(actor.lot_ids)))).scalars())
+    return list(s.execute(select(col(Locality.id)).where(col(Locality.lot_id).in_(sorted(actor.lot_ids)))).scalars())
 
 
 def _in_scope(col, localities: list[int] | None):
@@ -118,12 +118,18 @@ def cutoff(cal: WorkingCalendar, on: date, n: int) -> date:
 def _places(s: Session, localities: list[int] | None) -> list[tuple[int, str, int, str, bool]]:
     """(locality id, name, lot id, lot code, active) in report order."""
     q = (
-        select(Locality.id, Locality.name, Lot.id, Lot.code, and_(Locality.active, Lot.active))
-        .join(Lot, Lot.id == Locality.lot_id)
-        .order_by(Lot.id, Locality.id)
+        select(
+            col(Locality.id),
+            col(Locality.name),
+            col(Lot.id),
+            col(Lot.code),
+            and_(col(Locality.active), col(Lot.active)),
+        )
+        .join(Lot, col(Lot.id) == col(Locality.lot_id))
+        .order_by(col(Lot.id), col(Locality.id))
     )
     if localities is not None:
-        q = q.where(Locality.id.in_(localities or [-1]))
+        q = q.where(col(Locality.id).in_(localities or [-1]))
     return [(a, b, c, d, bool(e)) for a, b, c, d, e in s.execute(q).all()]
 
 
@@ -223,43 +229,43 @@ def team(ctx: Ctx, on: date | None = None) -> TeamView:
         actor = _lead(s, ctx)
         cal = ctx.calendar(s)
         scope = _scope_localities(s, actor)
-        is_open = Journey.state.in_(OPEN_STATES)
-        completed = and_(Journey.end_reason == COMPLETED, Journey.end_date.between(first, last))
+        is_open = col(Journey.state).in_(OPEN_STATES)
+        completed = and_(col(Journey.end_reason) == COMPLETED, col(Journey.end_date).between(first, last))
 
         def flag(cond):
             return func.sum(case((cond, 1), else_=0))
 
         jrows = s.execute(
             select(
-                Journey.navigator_id,
-                Journey.locality_id,
+                col(Journey.navigator_id),
+                col(Journey.locality_id),
                 flag(is_open),
-                flag(Journey.state.in_(ACTIVE_STATES)),
-                flag(and_(Journey.state == RECEIVED, Journey.first_contact_date.is_(None))),
-                flag(Journey.state == ACCEPTED),
-                func.min(case((Journey.state == ACCEPTED, Journey.decision_date), else_=None)),
+                flag(col(Journey.state).in_(ACTIVE_STATES)),
+                flag(and_(col(Journey.state) == RECEIVED, col(Journey.first_contact_date).is_(None))),
+                flag(col(Journey.state) == ACCEPTED),
+                func.min(case((col(Journey.state) == ACCEPTED, col(Journey.decision_date)), else_=None)),
                 flag(completed),
             )
             .where(or_(is_open, completed), _in_scope(Journey.locality_id, scope))
-            .group_by(Journey.navigator_id, Journey.locality_id)
+            .group_by(col(Journey.navigator_id), col(Journey.locality_id))
         ).all()
         trows = s.execute(
             select(
-                Journey.navigator_id,
-                Journey.locality_id,
-                flag(Task.due_date < on),
-                flag(Task.kind == "no_response_close"),
+                col(Journey.navigator_id),
+                col(Journey.locality_id),
+                flag(col(Task.due_date) < on),
+                flag(col(Task.kind) == "no_response_close"),
             )
-            .join(Journey, Journey.id == Task.journey_id)
-            .where(Task.status == "open", Task.due_date <= on, is_open, _in_scope(Journey.locality_id, scope))
-            .group_by(Journey.navigator_id, Journey.locality_id)
+            .join(Journey, col(Journey.id) == col(Task.journey_id))
+            .where(col(Task.status) == "open", col(Task.due_date) <= on, is_open, _in_scope(Journey.locality_id, scope))
+            .group_by(col(Journey.navigator_id), col(Journey.locality_id))
         ).all()
         places = _places(s, scope)
         users = {u.id: u for u in s.execute(select(User)).scalars()}
         user_lots: dict[int, set[int]] = {}
-        for uid, lot_id in s.execute(select(UserLot.user_id, UserLot.lot_id)).all():
+        for uid, lot_id in s.execute(select(col(UserLot.user_id), col(UserLot.lot_id))).all():
             user_lots.setdefault(uid, set()).add(lot_id)
-        lot_codes = {lid: code for lid, code in s.execute(select(Lot.id, Lot.code)).all()}
+        lot_codes = {lid: code for lid, code in s.execute(select(col(Lot.id), col(Lot.code))).all()}
 
     by_nav: dict[int, _Acc] = {}
     by_loc: dict[int, _Acc] = {}
@@ -399,89 +405,98 @@ def waiting_and_stuck(
         scope = _scope_localities(s, actor)
         days = partner_days if partner_days is not None else stuck_partner_days(s)
         review_every = protocol(s).review_every
-        name = (Client.first_name + " " + Client.last_name).label("client_name")
+        name = (col(Client.first_name) + " " + col(Client.last_name)).label("client_name")
         where = [_in_scope(Journey.locality_id, scope)]
 
         # waiting to start
         cond = [Journey.state == ACCEPTED, *where]
         waiting_total = s.execute(select(func.count()).select_from(Journey).where(*cond)).scalar_one()
         wrows = s.execute(
-            select(Journey.id, Client.client_ref, name, User.username, Locality.name, Journey.decision_date)
-            .join(Client, Client.id == Journey.client_id)
-            .join(User, User.id == Journey.navigator_id)
-            .join(Locality, Locality.id == Journey.locality_id)
+            select(
+                col(Journey.id),
+                col(Client.client_ref),
+                name,
+                col(User.username),
+                col(Locality.name),
+                col(Journey.decision_date),
+            )
+            .join(Client, col(Client.id) == col(Journey.client_id))
+            .join(User, col(User.id) == col(Journey.navigator_id))
+            .join(Locality, col(Locality.id) == col(Journey.locality_id))
             .where(*cond)
-            .order_by(Journey.decision_date, Journey.id)
+            .order_by(col(Journey.decision_date), col(Journey.id))
             .limit(limit)
         ).all()
 
         # onward referrals with no partner update
         last_activity = func.coalesce(OnwardReferral.last_update_date, OnwardReferral.referral_date)
         ocond = [
-            OnwardReferral.status.in_(OPEN_ONWARD),
-            Journey.state.in_(OPEN_STATES),
+            col(OnwardReferral.status).in_(OPEN_ONWARD),
+            col(Journey.state).in_(OPEN_STATES),
             last_activity <= cutoff(cal, on, days),
             *where,
         ]
         onward_total = s.execute(
             select(func.count())
             .select_from(OnwardReferral)
-            .join(Journey, Journey.id == OnwardReferral.journey_id)
+            .join(Journey, col(Journey.id) == col(OnwardReferral.journey_id))
             .where(*ocond)
         ).scalar_one()
         orows = s.execute(
             select(
-                OnwardReferral.journey_id,
-                OnwardReferral.id,
-                Client.client_ref,
+                col(OnwardReferral.journey_id),
+                col(OnwardReferral.id),
+                col(Client.client_ref),
                 name,
-                User.username,
-                Partner.name,
-                Programme.name,
-                OnwardReferral.referral_date,
-                OnwardReferral.status,
-                OnwardReferral.last_update_date,
+                col(User.username),
+                col(Partner.name),
+                col(Programme.name),
+                col(OnwardReferral.referral_date),
+                col(OnwardReferral.status),
+                col(OnwardReferral.last_update_date),
             )
-            .join(Journey, Journey.id == OnwardReferral.journey_id)
-            .join(Client, Client.id == Journey.client_id)
-            .join(User, User.id == Journey.navigator_id)
-            .join(Programme, Programme.id == OnwardReferral.programme_id)
-            .join(Partner, Partner.id == Programme.partner_id)
+            .join(Journey, col(Journey.id) == col(OnwardReferral.journey_id))
+            .join(Client, col(Client.id) == col(Journey.client_id))
+            .join(User, col(User.id) == col(Journey.navigator_id))
+            .join(Programme, col(Programme.id) == col(OnwardReferral.programme_id))
+            .join(Partner, col(Partner.id) == col(Programme.partner_id))
             .where(*ocond)
-            .order_by(last_activity, OnwardReferral.id)
+            .order_by(last_activity, col(OnwardReferral.id))
             .limit(limit)
         ).all()
 
         # plans with no review in their review period
         base = case(
             (
-                and_(Journey.last_review_date.is_not(None), Journey.last_review_date > Journey.start_date),
+                and_(
+                    col(Journey.last_review_date).is_not(None), col(Journey.last_review_date) > col(Journey.start_date)
+                ),
                 Journey.last_review_date,
             ),
             else_=Journey.start_date,
         )
         rcond = [
             Journey.state == STARTED,
-            Journey.start_date.is_not(None),
+            col(Journey.start_date).is_not(None),
             base <= cutoff(cal, on, review_every + 1),
             *where,
         ]
         reviews_total = s.execute(select(func.count()).select_from(Journey).where(*rcond)).scalar_one()
         rrows = s.execute(
             select(
-                Journey.id,
-                Client.client_ref,
+                col(Journey.id),
+                col(Client.client_ref),
                 name,
-                User.username,
-                Locality.name,
-                Journey.start_date,
-                Journey.last_review_date,
+                col(User.username),
+                col(Locality.name),
+                col(Journey.start_date),
+                col(Journey.last_review_date),
             )
-            .join(Client, Client.id == Journey.client_id)
-            .join(User, User.id == Journey.navigator_id)
-            .join(Locality, Locality.id == Journey.locality_id)
+            .join(Client, col(Client.id) == col(Journey.client_id))
+            .join(User, col(User.id) == col(Journey.navigator_id))
+            .join(Locality, col(Locality.id) == col(Journey.locality_id))
             .where(*rcond)
-            .order_by(base, Journey.id)
+            .order_by(base, col(Journey.id))
             .limit(limit)
         ).all()
 
@@ -567,16 +582,18 @@ def trends(
             localities = None
             place_name = "ALL"
         elif level == "lot":
-            lot = s.execute(select(Lot.id, Lot.code).where(func.lower(Lot.code) == str(place or "").lower())).first()
+            lot = s.execute(
+                select(col(Lot.id), col(Lot.code)).where(func.lower(Lot.code) == str(place or "").lower())
+            ).first()
             if lot is None:
                 raise NotFound(f"There is no lot '{place}'.")
             if not access.in_my_lots(actor, lot[0]) and not actor.is_admin:
                 raise AccessDenied("That lot is not one of yours.")
-            localities = list(s.execute(select(Locality.id).where(Locality.lot_id == lot[0])).scalars())
+            localities = list(s.execute(select(col(Locality.id)).where(Locality.lot_id == lot[0])).scalars())
             place_name = lot[1]
         else:
             loc = s.execute(
-                select(Locality.id, Locality.name, Locality.lot_id).where(
+                select(col(Locality.id), col(Locality.name), col(Locality.lot_id)).where(
                     func.lower(Locality.name) == str(place or "").lower()
                 )
             ).first()
@@ -598,9 +615,9 @@ def trends(
         completions = by_day(Journey.end_date, Journey.end_reason == COMPLETED)
         no_response = by_day(Journey.end_date, Journey.end_reason == "no_response")
         waits = s.execute(
-            select(Journey.start_date, Journey.decision_date, func.count())
-            .where(Journey.start_date.between(first, last), Journey.decision_date.is_not(None), where)
-            .group_by(Journey.start_date, Journey.decision_date)
+            select(col(Journey.start_date), col(Journey.decision_date), func.count())
+            .where(col(Journey.start_date).between(first, last), col(Journey.decision_date).is_not(None), where)
+            .group_by(col(Journey.start_date), col(Journey.decision_date))
         ).all()
 
     def bucket(rows) -> dict[str, int]:
@@ -682,39 +699,43 @@ def partners(ctx: Ctx, on: date | None = None, since: date | None = None) -> Par
 
         counts = s.execute(
             select(
-                OnwardReferral.programme_id,
+                col(OnwardReferral.programme_id),
                 func.count(),
                 flag(st.in_(OPEN_ONWARD)),
-                flag(or_(OnwardReferral.start_date.is_not(None), st.in_(ONWARD_BEGUN))),
+                flag(or_(col(OnwardReferral.start_date).is_not(None), st.in_(ONWARD_BEGUN))),
                 flag(st == L.OnwardStatus.COMPLETED.value),
                 flag(st == "withdrew"),
                 flag(st == "did_not_start"),
                 flag(st == "declined"),
             )
-            .join(Journey, Journey.id == OnwardReferral.journey_id)
+            .join(Journey, col(Journey.id) == col(OnwardReferral.journey_id))
             .where(*cond)
-            .group_by(OnwardReferral.programme_id)
+            .group_by(col(OnwardReferral.programme_id))
         ).all()
         firsts = s.execute(
             select(
-                OnwardReferral.programme_id,
-                OnwardReferral.referral_date,
-                OnwardReferral.first_update_date,
+                col(OnwardReferral.programme_id),
+                col(OnwardReferral.referral_date),
+                col(OnwardReferral.first_update_date),
                 func.count(),
             )
-            .join(Journey, Journey.id == OnwardReferral.journey_id)
-            .where(OnwardReferral.first_update_date.is_not(None), *cond)
-            .group_by(OnwardReferral.programme_id, OnwardReferral.referral_date, OnwardReferral.first_update_date)
+            .join(Journey, col(Journey.id) == col(OnwardReferral.journey_id))
+            .where(col(OnwardReferral.first_update_date).is_not(None), *cond)
+            .group_by(
+                col(OnwardReferral.programme_id),
+                col(OnwardReferral.referral_date),
+                col(OnwardReferral.first_update_date),
+            )
         ).all()
         chase_keys = (
             s.execute(
-                select(Task.key)
-                .join(Journey, Journey.id == Task.journey_id)
+                select(col(Task.key))
+                .join(Journey, col(Journey.id) == col(Task.journey_id))
                 .where(
-                    Task.status == "open",
-                    Task.kind == "chase_partner",
-                    Task.due_date < on,
-                    Journey.state.in_(OPEN_STATES),
+                    col(Task.status) == "open",
+                    col(Task.kind) == "chase_partner",
+                    col(Task.due_date) < on,
+                    col(Journey.state).in_(OPEN_STATES),
                     _in_scope(Journey.locality_id, scope),
                 )
             )
@@ -728,19 +749,21 @@ def partners(ctx: Ctx, on: date | None = None, since: date | None = None) -> Par
         for i in range(0, len(onward_ids), 500):
             chunk = onward_ids[i : i + 500]
             for oid, pid in s.execute(
-                select(OnwardReferral.id, OnwardReferral.programme_id).where(OnwardReferral.id.in_(chunk))
+                select(col(OnwardReferral.id), col(OnwardReferral.programme_id)).where(
+                    col(OnwardReferral.id).in_(chunk)
+                )
             ).all():
                 programme_of[oid] = pid
         progs: dict[int, tuple[str, str, int]] = {}
         active_progs: set[int] = set()
         for pid, prog, days_, pname, active in s.execute(
             select(
-                Programme.id,
-                Programme.name,
-                Programme.expected_response_days,
-                Partner.name,
-                and_(Programme.active, Partner.active),
-            ).join(Partner, Partner.id == Programme.partner_id)
+                col(Programme.id),
+                col(Programme.name),
+                col(Programme.expected_response_days),
+                col(Partner.name),
+                and_(col(Programme.active), col(Partner.active)),
+            ).join(Partner, col(Partner.id) == col(Programme.partner_id))
         ).all():
             progs[pid] = (pname, prog, days_)
             if active:
@@ -797,16 +820,18 @@ def open_journey_ids(ctx: Ctx, username: str) -> tuple[int, ...]:
     """The open journeys a navigator holds in the lead's lots (e.g. a leaver's), oldest first, to reassign."""
     with ctx.read() as s:
         actor = _lead(s, ctx)
-        user = s.execute(select(User.id).where(User.username == username)).scalar_one_or_none()
+        user = s.execute(select(col(User.id)).where(col(User.username) == username)).scalar_one_or_none()
         if user is None:
             raise NotFound(f"There is no user '{username}'.")
         scope = _scope_localities(s, actor)
         return tuple(
             s.execute(
-                select(Journey.id)
+                select(col(Journey.id))
                 .where(
-                    Journey.navigator_id == user, Journey.state.in_(OPEN_STATES), _in_scope(Journey.locality_id, scope)
+                    Journey.navigator_id == user,
+                    col(Journey.state).in_(OPEN_STATES),
+                    _in_scope(Journey.locality_id, scope),
                 )
-                .order_by(Journey.received_date, Journey.id)
+                .order_by(col(Journey.received_date), col(Journey.id))
             ).scalars()
         )

@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from navigator.domain import lifecycle as L
 from navigator.domain.dates import add_years
@@ -151,7 +151,7 @@ def _closed_on(j: Journey) -> date:
 def _candidates(s: Session, cutoff: date) -> list[Candidate]:
     open_or_recent: set[int] = set()
     by_client: dict[int, list[Journey]] = {}
-    for j in s.exec(select(Journey).order_by(Journey.client_id, Journey.id)).all():
+    for j in s.exec(select(Journey).order_by(col(Journey.client_id), col(Journey.id))).all():
         by_client.setdefault(j.client_id, []).append(j)
         if j.state not in CLOSED_STATES or _closed_on(j) >= cutoff:
             open_or_recent.add(j.client_id)
@@ -161,8 +161,8 @@ def _candidates(s: Session, cutoff: date) -> list[Candidate]:
     out = []
     for c, loc in s.exec(
         select(Client, Locality.name)
-        .join(Locality, Locality.id == Client.locality_id)
-        .where(Client.id.in_(eligible), Client.anonymised == False)  # noqa: E712
+        .join(Locality, col(Locality.id) == col(Client.locality_id))
+        .where(col(Client.id).in_(eligible), Client.anonymised == False)  # noqa: E712
         .order_by(Client.client_ref)
     ).all():
         js = by_client[c.id]
@@ -406,32 +406,32 @@ def _anonymise(s: Session, ctx: Ctx, client_id: int) -> list[int]:
         j.version += 1
         j.updated_at = now
         s.add(j)
-    for row in s.exec(select(ContactAttempt).where(ContactAttempt.journey_id.in_(jids))).all():
+    for row in s.exec(select(ContactAttempt).where(col(ContactAttempt.journey_id).in_(jids))).all():
         row.note = None
         s.add(row)
     goal_ids = []
-    for g in s.exec(select(PlanGoal).where(PlanGoal.journey_id.in_(jids))).all():
+    for g in s.exec(select(PlanGoal).where(col(PlanGoal.journey_id).in_(jids))).all():
         g.statement = ""
         g.version += 1
         g.updated_at = now
         goal_ids.append(g.id)
         s.add(g)
     if goal_ids:
-        for n in s.exec(select(GoalNote).where(GoalNote.goal_id.in_(goal_ids))).all():
+        for n in s.exec(select(GoalNote).where(col(GoalNote.goal_id).in_(goal_ids))).all():
             n.note = ""
             s.add(n)
-    for r in s.exec(select(PlanReview).where(PlanReview.journey_id.in_(jids))).all():
+    for r in s.exec(select(PlanReview).where(col(PlanReview.journey_id).in_(jids))).all():
         r.note = None
         s.add(r)
     onward_ids = []
-    for o in s.exec(select(OnwardReferral).where(OnwardReferral.journey_id.in_(jids))).all():
+    for o in s.exec(select(OnwardReferral).where(col(OnwardReferral.journey_id).in_(jids))).all():
         o.note = None
         o.version += 1
         o.updated_at = now
         onward_ids.append(o.id)
         s.add(o)
     if onward_ids:
-        for u in s.exec(select(PartnerUpdateRow).where(PartnerUpdateRow.onward_id.in_(onward_ids))).all():
+        for u in s.exec(select(PartnerUpdateRow).where(col(PartnerUpdateRow.onward_id).in_(onward_ids))).all():
             u.note = None
             s.add(u)
     for g in s.exec(select(AccessGrant).where(AccessGrant.client_id == client_id)).all():

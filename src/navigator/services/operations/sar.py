@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from navigator import __version__
 from navigator.domain.errors import AccessDenied, DomainError, NotFound
@@ -146,8 +146,8 @@ def _events(s: Session, client: Client) -> list[AuditRow]:
     jids = list(s.exec(select(Journey.id).where(Journey.client_id == client.id)).all())
     cond = AuditEvent.client_id == client.id
     if jids:
-        cond = or_(cond, AuditEvent.journey_id.in_(jids))
-    rows = s.exec(select(AuditEvent).where(cond).order_by(AuditEvent.id)).all()
+        cond = or_(cond, col(AuditEvent.journey_id).in_(jids))
+    rows = s.exec(select(AuditEvent).where(cond).order_by(col(AuditEvent.id))).all()
     return [
         AuditRow(
             e.id,
@@ -192,11 +192,11 @@ def journey_audit_history(ctx: Ctx, journey_id: int) -> AuditHistory:
             select(AuditEvent)
             .where(
                 or_(
-                    AuditEvent.journey_id == journey.id,
-                    (AuditEvent.client_id == client.id) & AuditEvent.journey_id.is_(None),
+                    col(AuditEvent.journey_id) == journey.id,
+                    (col(AuditEvent.client_id) == client.id) & col(AuditEvent.journey_id).is_(None),
                 )
             )
-            .order_by(AuditEvent.id)
+            .order_by(col(AuditEvent.id))
         ).all()
         events = [
             AuditRow(
@@ -262,7 +262,9 @@ def collect(s: Session, client: Client) -> dict:
     }
     programmes = {
         p.id: (partner.name, p.name)
-        for p, partner in s.exec(select(Programme, Partner).join(Partner, Partner.id == Programme.partner_id)).all()
+        for p, partner in s.exec(
+            select(Programme, Partner).join(Partner, col(Partner.id) == col(Programme.partner_id))
+        ).all()
     }
 
     person = _row(client, skip=("first_name_key", "last_name_key"))
@@ -270,7 +272,7 @@ def collect(s: Session, client: Client) -> dict:
     person["lot"] = names["lot"].get(names["lot_of_locality"].get(client.locality_id))
 
     journeys = []
-    for j in s.exec(select(Journey).where(Journey.client_id == client.id).order_by(Journey.received_date)).all():
+    for j in s.exec(select(Journey).where(Journey.client_id == client.id).order_by(col(Journey.received_date))).all():
         jd = _row(j)
         jd["navigator"] = who(j.navigator_id)
         jd["source"] = names["source"].get(j.source_id)
@@ -293,11 +295,11 @@ def collect(s: Session, client: Client) -> dict:
             for c in s.exec(
                 select(ContactAttempt)
                 .where(ContactAttempt.journey_id == j.id)
-                .order_by(ContactAttempt.on_date, ContactAttempt.id)
+                .order_by(col(ContactAttempt.on_date), col(ContactAttempt.id))
             ).all()
         ]
         goals = []
-        for g in s.exec(select(PlanGoal).where(PlanGoal.journey_id == j.id).order_by(PlanGoal.id)).all():
+        for g in s.exec(select(PlanGoal).where(PlanGoal.journey_id == j.id).order_by(col(PlanGoal.id))).all():
             goals.append(
                 {
                     "outcome": names["outcome"].get(g.outcome_id),
@@ -308,7 +310,9 @@ def collect(s: Session, client: Client) -> dict:
                     "notes": [
                         {"on": n.on_date, "note": n.note, "by": who(n.user_id)}
                         for n in s.exec(
-                            select(GoalNote).where(GoalNote.goal_id == g.id).order_by(GoalNote.on_date, GoalNote.id)
+                            select(GoalNote)
+                            .where(GoalNote.goal_id == g.id)
+                            .order_by(col(GoalNote.on_date), col(GoalNote.id))
                         ).all()
                     ],
                 }
@@ -316,7 +320,9 @@ def collect(s: Session, client: Client) -> dict:
         jd["plan_goals"] = goals
         jd["plan_reviews"] = [
             {"on": r.on_date, "note": r.note, "by": who(r.user_id)}
-            for r in s.exec(select(PlanReview).where(PlanReview.journey_id == j.id).order_by(PlanReview.on_date)).all()
+            for r in s.exec(
+                select(PlanReview).where(PlanReview.journey_id == j.id).order_by(col(PlanReview.on_date))
+            ).all()
         ]
         jd["measurements"] = [
             {
@@ -329,12 +335,14 @@ def collect(s: Session, client: Client) -> dict:
                 "by": who(m.user_id),
             }
             for m in s.exec(
-                select(Measurement).where(Measurement.journey_id == j.id).order_by(Measurement.on_date, Measurement.id)
+                select(Measurement)
+                .where(Measurement.journey_id == j.id)
+                .order_by(col(Measurement.on_date), col(Measurement.id))
             ).all()
         ]
         onward = []
         for o in s.exec(
-            select(OnwardReferral).where(OnwardReferral.journey_id == j.id).order_by(OnwardReferral.referral_date)
+            select(OnwardReferral).where(OnwardReferral.journey_id == j.id).order_by(col(OnwardReferral.referral_date))
         ).all():
             partner, programme = programmes.get(o.programme_id, (None, None))
             od = _row(o, skip=("journey_id",))
@@ -346,7 +354,7 @@ def collect(s: Session, client: Client) -> dict:
                     for u in s.exec(
                         select(PartnerUpdateRow)
                         .where(PartnerUpdateRow.onward_id == o.id)
-                        .order_by(PartnerUpdateRow.on_date, PartnerUpdateRow.id)
+                        .order_by(col(PartnerUpdateRow.on_date), col(PartnerUpdateRow.id))
                     ).all()
                 ],
             )
@@ -354,13 +362,17 @@ def collect(s: Session, client: Client) -> dict:
         jd["onward_referrals"] = onward
         jd["follow_ups"] = [
             {"kind": t.kind, "due": t.due_date, "status": t.status, "detail": t.detail}
-            for t in s.exec(select(Task).where(Task.journey_id == j.id).order_by(Task.due_date, Task.id)).all()
+            for t in s.exec(
+                select(Task).where(Task.journey_id == j.id).order_by(col(Task.due_date), col(Task.id))
+            ).all()
         ]
         journeys.append(jd)
 
     grants = [
         {"user": who(g.user_id), "reason": g.reason, "at": g.granted_at}
-        for g in s.exec(select(AccessGrant).where(AccessGrant.client_id == client.id).order_by(AccessGrant.id)).all()
+        for g in s.exec(
+            select(AccessGrant).where(AccessGrant.client_id == client.id).order_by(col(AccessGrant.id))
+        ).all()
     ]
     events = [
         {

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import String, and_, case, func, or_, select, type_coerce, union_all
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from navigator import __version__
 from navigator.domain.errors import StoreError
@@ -149,22 +149,22 @@ def _when(v, month: str) -> str | None:
 
 
 def _journey_rows(s: Session, first: date, last: date):
-    rejected_on = case((Journey.decision == "rejected", Journey.decision_date), else_=None)
+    rejected_on = case((col(Journey.decision) == "rejected", col(Journey.decision_date)), else_=None)
     closed_on = func.coalesce(Journey.end_date, rejected_on)
 
     def metric(point: str, newest: bool):
         order = (
-            (Measurement.on_date.desc(), Measurement.id.desc())
+            (col(Measurement.on_date).desc(), col(Measurement.id).desc())
             if newest
-            else (Measurement.on_date.asc(), Measurement.id.asc())
+            else (col(Measurement.on_date).asc(), col(Measurement.id).asc())
         )
         return (
-            select(Measurement.metric_x100)
+            select(col(Measurement.metric_x100))
             .where(
-                Measurement.journey_id == Journey.id,
-                Measurement.kind == "swemwbs",
-                Measurement.point == point,
-                Measurement.metric_x100.is_not(None),
+                col(Measurement.journey_id) == col(Journey.id),
+                col(Measurement.kind) == "swemwbs",
+                col(Measurement.point) == point,
+                col(Measurement.metric_x100).is_not(None),
             )
             .order_by(*order)
             .limit(1)
@@ -173,42 +173,42 @@ def _journey_rows(s: Session, first: date, last: date):
 
     q = (
         select(
-            Journey.id,
-            Journey.client_id,
-            Journey.lot_id,
-            Journey.locality_id,
-            Journey.imd_decile,
-            _raw(Journey.received_date),
-            _raw(Journey.first_contact_date),
-            Journey.decision,
-            _raw(Journey.decision_date),
-            _raw(Journey.start_date),
-            _raw(Journey.end_date),
-            Journey.end_reason,
+            col(Journey.id),
+            col(Journey.client_id),
+            col(Journey.lot_id),
+            col(Journey.locality_id),
+            col(Journey.imd_decile),
+            _raw(col(Journey.received_date)),
+            _raw(col(Journey.first_contact_date)),
+            col(Journey.decision),
+            _raw(col(Journey.decision_date)),
+            _raw(col(Journey.start_date)),
+            _raw(col(Journey.end_date)),
+            col(Journey.end_reason),
             metric("start", False).label("sw_start"),
             metric("end", True).label("sw_end"),
         )
         .where(
             # found through indexes, so the cost follows the month's journeys, not the store: every
             # journey that touches M or is open in it ended on or after M's first day, or has not ended
-            Journey.id.in_(
+            col(Journey.id).in_(
                 union_all(
-                    select(Journey.id).where(Journey.end_date >= first),
-                    select(Journey.id).where(Journey.end_date.is_(None)),
-                    select(Journey.id).where(Journey.first_contact_date.between(first, last)),
-                    select(Journey.id).where(Journey.decision_date.between(first, last)),
-                    select(Journey.id).where(Journey.start_date.between(first, last)),
+                    select(col(Journey.id)).where(col(Journey.end_date) >= first),
+                    select(col(Journey.id)).where(col(Journey.end_date).is_(None)),
+                    select(col(Journey.id)).where(col(Journey.first_contact_date).between(first, last)),
+                    select(col(Journey.id)).where(col(Journey.decision_date).between(first, last)),
+                    select(col(Journey.id)).where(col(Journey.start_date).between(first, last)),
                 )
             ),
             or_(
-                and_(Journey.received_date <= last, or_(closed_on.is_(None), closed_on >= first)),
-                Journey.first_contact_date.between(first, last),
-                Journey.decision_date.between(first, last),
-                Journey.start_date.between(first, last),
-                Journey.end_date.between(first, last),
+                and_(col(Journey.received_date) <= last, or_(closed_on.is_(None), closed_on >= first)),
+                col(Journey.first_contact_date).between(first, last),
+                col(Journey.decision_date).between(first, last),
+                col(Journey.start_date).between(first, last),
+                col(Journey.end_date).between(first, last),
             ),
         )
-        .order_by(Journey.id)
+        .order_by(col(Journey.id))
     )
     return s.execute(q).all()
 
@@ -216,49 +216,54 @@ def _journey_rows(s: Session, first: date, last: date):
 def _onward_rows(s: Session, first: date, last: date):
     q = (
         select(
-            OnwardReferral.id,
-            OnwardReferral.journey_id,
-            Journey.client_id,
-            Journey.lot_id,
-            Journey.locality_id,
-            Partner.name,
-            Programme.name,
-            _raw(OnwardReferral.referral_date),
-            OnwardReferral.status,
-            _raw(OnwardReferral.start_date),
-            _raw(OnwardReferral.end_date),
+            col(OnwardReferral.id),
+            col(OnwardReferral.journey_id),
+            col(Journey.client_id),
+            col(Journey.lot_id),
+            col(Journey.locality_id),
+            col(Partner.name),
+            col(Programme.name),
+            _raw(col(OnwardReferral.referral_date)),
+            col(OnwardReferral.status),
+            _raw(col(OnwardReferral.start_date)),
+            _raw(col(OnwardReferral.end_date)),
         )
-        .join(Journey, Journey.id == OnwardReferral.journey_id)
-        .join(Programme, Programme.id == OnwardReferral.programme_id)
-        .join(Partner, Partner.id == Programme.partner_id)
+        .join(Journey, col(Journey.id) == col(OnwardReferral.journey_id))
+        .join(Programme, col(Programme.id) == col(OnwardReferral.programme_id))
+        .join(Partner, col(Partner.id) == col(Programme.partner_id))
         .where(
-            OnwardReferral.id.in_(  # through the end_date index: the month's rows, not the store's
+            col(OnwardReferral.id).in_(  # through the end_date index: the month's rows, not the store's
                 union_all(
-                    select(OnwardReferral.id).where(OnwardReferral.end_date >= first),
-                    select(OnwardReferral.id).where(OnwardReferral.end_date.is_(None)),
+                    select(col(OnwardReferral.id)).where(col(OnwardReferral.end_date) >= first),
+                    select(col(OnwardReferral.id)).where(col(OnwardReferral.end_date).is_(None)),
                 )
             ),
             or_(
                 and_(
-                    OnwardReferral.referral_date <= last,
-                    or_(OnwardReferral.end_date.is_(None), OnwardReferral.end_date >= first),
+                    col(OnwardReferral.referral_date) <= last,
+                    or_(col(OnwardReferral.end_date).is_(None), col(OnwardReferral.end_date) >= first),
                 ),
-                OnwardReferral.start_date.between(first, last),
-                OnwardReferral.end_date.between(first, last),
+                col(OnwardReferral.start_date).between(first, last),
+                col(OnwardReferral.end_date).between(first, last),
             ),
         )
-        .order_by(OnwardReferral.id)
+        .order_by(col(OnwardReferral.id))
     )
     return s.execute(q).all()
 
 
 def _reference(s: Session):
     """lot id -> code; locality id -> (name, its current lot id); localities reported (active, in active lots)."""
-    lots = {r[0]: (r[1], bool(r[2])) for r in s.execute(select(Lot.id, Lot.code, Lot.active).order_by(Lot.id))}
+    lots = {
+        r[0]: (r[1], bool(r[2]))
+        for r in s.execute(select(col(Lot.id), col(Lot.code), col(Lot.active)).order_by(col(Lot.id)))
+    }
     locs = {}
     reported = []
     for loc_id, name, lot_id, active in s.execute(
-        select(Locality.id, Locality.name, Locality.lot_id, Locality.active).order_by(Locality.lot_id, Locality.id)
+        select(col(Locality.id), col(Locality.name), col(Locality.lot_id), col(Locality.active)).order_by(
+            col(Locality.lot_id), col(Locality.id)
+        )
     ):
         locs[loc_id] = (name, lot_id)
         if active and lots[lot_id][1]:

@@ -19,7 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from navigator.domain.errors import NotFound
 from navigator.services import access, audit
@@ -119,7 +119,7 @@ def sent_returns(ctx: Ctx) -> tuple[SentReturnInfo, ...]:
     """Every return recorded as sent, newest month first."""
     with ctx.read() as s:
         access.require_team_lead(ctx.actor(s))
-        rows = s.execute(select(SentReturn).order_by(SentReturn.month.desc(), SentReturn.id.desc())).scalars()
+        rows = s.execute(select(SentReturn).order_by(col(SentReturn.month).desc(), col(SentReturn.id).desc())).scalars()
         return tuple(_info(r) for r in rows)
 
 
@@ -129,7 +129,9 @@ def latest_sent(ctx: Ctx, month: str) -> SentReturnInfo | None:
     with ctx.read() as s:
         access.require_team_lead(ctx.actor(s))
         row = (
-            s.execute(select(SentReturn).where(SentReturn.month == month).order_by(SentReturn.id.desc()).limit(1))
+            s.execute(
+                select(SentReturn).where(col(SentReturn.month) == month).order_by(col(SentReturn.id).desc()).limit(1)
+            )
             .scalars()
             .first()
         )
@@ -343,16 +345,16 @@ def drift(ctx: Ctx, sent_id: int) -> Drift:
         ids = sorted(wanted)
         for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
             for jid, ref, cid in s.execute(
-                select(Journey.id, Client.client_ref, Client.id)
-                .join(Client, Client.id == Journey.client_id)
-                .where(Journey.id.in_(chunk))
+                select(col(Journey.id), col(Client.client_ref), col(Client.id))
+                .join(Client, col(Client.id) == col(Journey.client_id))
+                .where(col(Journey.id).in_(chunk))
             ).all():
                 refs[jid] = (ref, cid)
         for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
             for ev in s.execute(
                 select(AuditEvent)
-                .where(AuditEvent.id > audit_id, AuditEvent.journey_id.in_(chunk))
-                .order_by(AuditEvent.id)
+                .where(col(AuditEvent.id) > audit_id, col(AuditEvent.journey_id).in_(chunk))
+                .order_by(col(AuditEvent.id))
             ).scalars():
                 if _is_edit(ev):  # the journey's own events: a person's details no longer move a figure
                     edits.setdefault(ev.journey_id, []).append(_edit(ev))

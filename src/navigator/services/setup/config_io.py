@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import tomli_w
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from navigator.domain.errors import DomainError
 from navigator.services import audit
@@ -106,7 +106,7 @@ def snapshot(s: Session) -> dict[str, Any]:
     service = get_setting(s, "service") or {}
     calendar = [
         _drop_none({"day": r.day, "working": bool(r.is_working_day), "note": r.note})
-        for r in s.exec(select(CalendarCorrection).order_by(CalendarCorrection.day)).all()
+        for r in s.exec(select(CalendarCorrection).order_by(col(CalendarCorrection.day))).all()
     ]
     templates = {name: letters._template_in(s, name).text for name in letters.KINDS}
     return {
@@ -180,8 +180,8 @@ def _exists(s: Session, model, **where) -> Any:
     from sqlalchemy import func
 
     q = select(model)
-    for col, value in where.items():
-        attr = getattr(model, col)
+    for name, value in where.items():
+        attr = getattr(model, name)
         q = q.where(func.lower(attr) == value.lower()) if isinstance(value, str) else q.where(attr == value)
     return s.exec(q).first()
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from navigator.domain.errors import DomainError, NotFound
 from navigator.services import audit
@@ -55,7 +55,7 @@ class PartnerRow:
 def programme_localities(s: Session, programme_id: int) -> tuple[str, ...]:
     rows = s.exec(
         select(Locality.name)
-        .join(ProgrammeLocality, ProgrammeLocality.locality_id == Locality.id)
+        .join(ProgrammeLocality, col(ProgrammeLocality.locality_id) == col(Locality.id))
         .where(ProgrammeLocality.programme_id == programme_id)
     ).all()
     return tuple(sorted(rows))
@@ -132,7 +132,7 @@ def find_programme(s: Session, programme: str | int, partner: str | int | None =
         else:
             if ":" in key:
                 pname, _, gname = key.partition(":")
-                p = s.exec(select(Partner).where(func.lower(Partner.name) == pname.strip().lower())).first()
+                p = s.exec(select(Partner).where(func.lower(col(Partner.name)) == pname.strip().lower())).first()
                 if p is not None:
                     row = s.exec(
                         select(Programme).where(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from navigator.services import audit
 from navigator.services.context import Ctx, get_setting, put_setting
@@ -97,14 +97,14 @@ def reference_in(s: Session, *, include_retired: bool = False) -> ReferenceData:
     lots = {lot.id: lot for lot in s.exec(select(Lot)).all()}
     localities = tuple(
         LocalityOption(loc.id, loc.name, loc.lot_id, lots[loc.lot_id].code, lots[loc.lot_id].name, loc.active)
-        for loc in s.exec(select(Locality).order_by(Locality.lot_id, Locality.id)).all()
+        for loc in s.exec(select(Locality).order_by(col(Locality.lot_id), col(Locality.id))).all()
         if include_retired or loc.active
     )
     programmes = tuple(
         ProgrammeOption(p.id, p.partner_id, partner.name, p.name, p.expected_response_days, p.active and partner.active)
         for p, partner in s.exec(
             select(Programme, Partner)
-            .join(Partner, Partner.id == Programme.partner_id)
+            .join(Partner, col(Partner.id) == col(Programme.partner_id))
             .order_by(Partner.name, Programme.name)
         ).all()
         if include_retired or (p.active and partner.active)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from navigator.domain.errors import DomainError, NotFound
 from navigator.domain.followups import Protocol
@@ -153,7 +153,7 @@ _PLAIN_CALENDAR = WorkingCalendar()
 def list_calendar(ctx: Ctx) -> tuple[CalendarRow, ...]:
     with ctx.read() as s:
         ctx.actor(s)
-        rows = s.exec(select(CalendarCorrection).order_by(CalendarCorrection.day)).all()
+        rows = s.exec(select(CalendarCorrection).order_by(col(CalendarCorrection.day))).all()
         return tuple(CalendarRow(r.day, bool(r.is_working_day), r.note) for r in rows)
 
 

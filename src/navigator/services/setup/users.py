@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from navigator.domain import lifecycle as L
 from navigator.domain.errors import DomainError, NotFound
@@ -82,7 +82,9 @@ def find_user(s: Session, username: str) -> User:
 
 
 def lots_of(s: Session, user_id: int) -> tuple[str, ...]:
-    rows = s.exec(select(Lot.code).join(UserLot, UserLot.lot_id == Lot.id).where(UserLot.user_id == user_id)).all()
+    rows = s.exec(
+        select(Lot.code).join(UserLot, col(UserLot.lot_id) == col(Lot.id)).where(UserLot.user_id == user_id)
+    ).all()
     return tuple(sorted(rows))
 
 
@@ -267,11 +269,11 @@ def open_journeys_of(ctx: Ctx, username: str) -> tuple[OpenJourneyRow, ...]:
         user = find_user(s, username)
         rows = s.exec(
             select(Journey, Client, Locality, Lot)
-            .join(Client, Client.id == Journey.client_id)
-            .join(Locality, Locality.id == Journey.locality_id)
-            .join(Lot, Lot.id == Locality.lot_id)
-            .where(Journey.navigator_id == user.id, Journey.state.in_(open_states))
-            .order_by(Journey.received_date, Journey.id)
+            .join(Client, col(Client.id) == col(Journey.client_id))
+            .join(Locality, col(Locality.id) == col(Journey.locality_id))
+            .join(Lot, col(Lot.id) == col(Locality.lot_id))
+            .where(Journey.navigator_id == user.id, col(Journey.state).in_(open_states))
+            .order_by(col(Journey.received_date), col(Journey.id))
         ).all()
         return tuple(
             OpenJourneyRow(

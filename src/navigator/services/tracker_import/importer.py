@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from navigator.domain import referral
 from navigator.domain.errors import AccessDenied, DomainError
@@ -219,7 +219,7 @@ def _onward_targets(s: Session, plan: _Plan) -> None:
 
 
 def _programme_names(s: Session):
-    return s.exec(select(Programme, Partner.name).join(Partner, Partner.id == Programme.partner_id)).all()
+    return s.exec(select(Programme, Partner.name).join(Partner, col(Partner.id) == col(Programme.partner_id))).all()
 
 
 def _replay(plan: _Plan, users: dict[str, User], existing: set[tuple[int, date]], today: date, tell: Progress) -> None:

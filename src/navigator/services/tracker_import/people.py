@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import tuple_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from navigator.domain.identifiers import fold_name
 from navigator.services.casework import bulk
@@ -60,12 +60,12 @@ def group(rows: list[Row]) -> dict[str, Person]:
             people[ref] = Person(ref, [row])
         else:
             first = person.rows[0]
-            for col in _SAME:
-                a, b = first.v.get(col), row.v.get(col)
+            for column in _SAME:
+                a, b = first.v.get(column), row.v.get(column)
                 if a is not BAD and b is not BAD and not _same(a, b):
                     row.err(
-                        col,
-                        f"client_ref {ref} has a different {col.replace('_', ' ')} on line {first.line}: "
+                        column,
+                        f"client_ref {ref} has a different {column.replace('_', ' ')} on line {first.line}: "
                         "the same client_ref must be the same person.",
                     )
             person.rows.append(row)
@@ -87,25 +87,27 @@ def match_store(s: Session, people: dict[str, Person]) -> set[tuple[int, date]]:
     """Mark the people already in the store (their rows must agree with it); their journeys' keys."""
     existing: dict[str, Client] = {}
     for chunk in chunks(list(people), 500):
-        for c in s.exec(select(Client).where(Client.client_ref.in_(chunk))).all():
+        for c in s.exec(select(Client).where(col(Client.client_ref).in_(chunk))).all():
             existing[c.client_ref] = c
     journeys: set[tuple[int, date]] = set()
     for chunk in chunks([c.id for c in existing.values()], 500):
         journeys.update(
-            s.exec(select(Journey.client_id, Journey.received_date).where(Journey.client_id.in_(chunk))).all()
+            s.exec(
+                select(col(Journey.client_id), col(Journey.received_date)).where(col(Journey.client_id).in_(chunk))
+            ).all()
         )
     for ref, c in existing.items():
         person = people[ref]
         person.existing = c
         stored = {"first_name": c.first_name_key, "last_name": c.last_name_key, "date_of_birth": c.date_of_birth}
         for row in person.rows:
-            for col in _SAME:
-                value = row.good(col)
+            for column in _SAME:
+                value = row.good(column)
                 if value is None:
                     continue
-                if (fold_name(value) if isinstance(value, str) else value) != stored[col]:
-                    what = col.replace("_", " ")
-                    row.err(col, f"client_ref {ref} is already in the store with a different {what}.")
+                if (fold_name(value) if isinstance(value, str) else value) != stored[column]:
+                    what = column.replace("_", " ")
+                    row.err(column, f"client_ref {ref} is already in the store with a different {what}.")
     return journeys
 
 
@@ -127,7 +129,9 @@ def refuse_shared_nhs_numbers(s: Session, people: dict[str, Person]) -> None:
             elif person.existing is None:
                 wanted[nhs].append((person, row))
     for chunk in chunks(list(wanted), 500):
-        for ref, nhs in s.exec(select(Client.client_ref, Client.nhs_number).where(Client.nhs_number.in_(chunk))).all():
+        for ref, nhs in s.exec(
+            select(Client.client_ref, Client.nhs_number).where(col(Client.nhs_number).in_(chunk))
+        ).all():
             for person, row in wanted[nhs]:
                 if ref != person.ref:
                     row.err("nhs_number", f"Another person ({ref}) already has this NHS number.")
@@ -159,10 +163,10 @@ def client_specs(people: dict[str, Person]) -> None:
             continue
         good.sort(key=lambda r: r.v["received_date"])
         extra = {}
-        for col in ("postcode", "nhs_number", "imd_decile"):
+        for column in ("postcode", "nhs_number", "imd_decile"):
             for r in good:
-                if r.good(col) is not None:
-                    extra[col] = r.v[col]
+                if r.good(column) is not None:
+                    extra[column] = r.v[column]
         person.spec = bulk.ClientSpec(
             ref,
             good[0].v["first_name"],
@@ -184,9 +188,9 @@ def likely_duplicates(s: Session, people: dict[str, Person]) -> list[Problem]:
     in_store: dict[tuple, list[str]] = defaultdict(list)
     for chunk in chunks(list(by_key), 300):
         for ref, last, first, dob in s.exec(
-            select(Client.client_ref, Client.last_name_key, Client.first_name_key, Client.date_of_birth).where(
-                tuple_(Client.last_name_key, Client.first_name_key, Client.date_of_birth).in_(chunk)
-            )
+            select(
+                col(Client.client_ref), col(Client.last_name_key), col(Client.first_name_key), col(Client.date_of_birth)
+            ).where(tuple_(Client.last_name_key, Client.first_name_key, Client.date_of_birth).in_(chunk))
         ).all():
             in_store[(last, first, dob)].append(ref)
     for key, group_ in by_key.items():

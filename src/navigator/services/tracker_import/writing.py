@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable
 
 from sqlalchemy import bindparam, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from navigator.domain.errors import DomainError
 from navigator.services import audit
@@ -280,7 +280,9 @@ def begin(
         users = {u.username: u.id for u in s.exec(select(User)).all()}
         programmes = {
             (p.name.lower(), g.name.lower()): g.id
-            for g, p in s.exec(select(Programme, Partner).join(Partner, Partner.id == Programme.partner_id)).all()
+            for g, p in s.exec(
+                select(Programme, Partner).join(Partner, col(Partner.id) == col(Programme.partner_id))
+            ).all()
         }
     return marker, users, programmes
 
