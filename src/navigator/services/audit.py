@@ -181,6 +181,8 @@ def signing_key(session: Session, *, create: bool = True) -> bytes | None:
     signed = session.execute(text("SELECT 1 FROM audit_event WHERE hash_version >= 3 LIMIT 1")).first()
     if signed:
         raise StoreError(KEY_MISSING.format(path=path))
+    if anchor.location(session.get_bind())[0] is None:
+        return None  # PostgreSQL before pg-setup: no key made up on one machine (unsigned, version 2)
     return anchor.create_key(path)
 
 
@@ -228,8 +230,8 @@ class AuditWriter:
             self.prev = last_hash(self.session)
         if self.key is None:
             existed = anchor.load_key(anchor.key_path_for(self.session.get_bind())) is not None
-            self.key = signing_key(self.session)
-            if not existed and self.prev != GENESIS:
+            self.key = signing_key(self.session) or b""
+            if self.key and not existed and self.prev != GENESIS:
                 # An older store's first signed event: it anchors every unsigned event before it.
                 events = [("audit.key", "audit_event", None, None, None, None, {"signed_from": "here"}), *events]
         at_text = _at_text(self.at)
@@ -237,8 +239,8 @@ class AuditWriter:
         for action, entity, entity_id, client_id, journey_id, before, after in events:
             b, a = to_json(before), to_json(after)
             bh, ah = content_hash(b), content_hash(a)
-            h = event_hash_v3(
-                self.key,
+            sign = (lambda *f: event_hash_v3(self.key, *f)) if self.key else event_hash_v2
+            h = sign(
                 self.prev,
                 at_text,
                 self.username,
@@ -268,7 +270,7 @@ class AuditWriter:
                     before_hash=bh,
                     after_hash=ah,
                     redacted=False,
-                    hash_version=3,
+                    hash_version=3 if self.key else 2,
                 )
             )
             self.prev = h
@@ -422,6 +424,22 @@ def genuine_retention(session: Session, client_id: int, after_id: int) -> bool:
         select(t).where(t.c.action == RETENTION_ACTION, t.c.client_id == client_id, t.c.id > after_id)
     ).all()
     for r in rows:
+        if key is None and r.hash_version == 2:  # an unsigned store (PostgreSQL before pg-setup)
+            h = event_hash_v2(
+                r.prev_hash,
+                _stored_at_text(r.at),
+                r.username,
+                r.acting_as,
+                r.action,
+                r.entity,
+                r.entity_id,
+                r.client_id,
+                r.journey_id,
+                r.before_hash,
+                r.after_hash,
+            )
+            if h == r.hash and content_hash(r.after) == r.after_hash:
+                return True
         if r.hash_version == 3 and key is not None:
             fields = (r.prev_hash, _stored_at_text(r.at), r.username, r.acting_as, r.action, r.entity)
             h = event_hash_v3(key, *fields, r.entity_id, r.client_id, r.journey_id, r.before_hash, r.after_hash)

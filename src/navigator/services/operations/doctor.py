@@ -467,6 +467,13 @@ def _checkpoint(engine, url: str, path: Path | None) -> Finding:
             head = anchor.chain_head(q)
     except Exception as exc:
         return Finding("audit checkpoint", PROBLEM, f"The checkpoint cannot be checked ({type(exc).__name__}).")
+    if key is None and path is None:
+        return Finding(
+            "audit checkpoint",
+            OK,
+            "the log is not signed yet (PostgreSQL: `navigator pg-setup` gives the database its key), "
+            "so there is no checkpoint",
+        )
     if key is None:
         return Finding(
             "audit checkpoint",
