@@ -73,17 +73,19 @@ CASEWORK_TABLES = (
 )
 # What the app deletes in everyday work (a journey's support areas are replaced; follow-ups retire).
 CASEWORK_DELETES = ("journey_support_area", "task")
-# Tables under row-level security, and how a row finds its journey (None: the table's own rule).
+# Tables under row-level security, and how a row finds its journey: through a subquery on the journey
+# (or goal, onward referral) table, which that table's own policy filters for whoever asks.
+_VISIBLE_JOURNEY = "journey_id IN (SELECT j.id FROM navigator.journey j)"
 JOURNEY_CHILDREN = {
-    "journey_support_area": "navigator.sees_journey(journey_id)",
-    "contact_attempt": "navigator.sees_journey(journey_id)",
-    "plan_goal": "navigator.sees_journey(journey_id)",
-    "plan_review": "navigator.sees_journey(journey_id)",
-    "measurement": "navigator.sees_journey(journey_id)",
-    "onward_referral": "navigator.sees_journey(journey_id)",
-    "task": "navigator.sees_journey(journey_id)",
-    "goal_note": "navigator.sees_journey((SELECT g.journey_id FROM navigator.plan_goal g WHERE g.id = goal_id))",
-    "partner_update": "navigator.sees_journey((SELECT o.journey_id FROM navigator.onward_referral o WHERE o.id = onward_id))",
+    "journey_support_area": _VISIBLE_JOURNEY,
+    "contact_attempt": _VISIBLE_JOURNEY,
+    "plan_goal": _VISIBLE_JOURNEY,
+    "plan_review": _VISIBLE_JOURNEY,
+    "measurement": _VISIBLE_JOURNEY,
+    "onward_referral": _VISIBLE_JOURNEY,
+    "task": _VISIBLE_JOURNEY,
+    "goal_note": "goal_id IN (SELECT g.id FROM navigator.plan_goal g)",
+    "partner_update": "onward_id IN (SELECT o.id FROM navigator.onward_referral o)",
 }
 RLS_TABLES = ("client", "journey", "access_grant", "audit_event", *JOURNEY_CHILDREN)
 
@@ -99,49 +101,35 @@ class SetupResult:
 
 def _helpers_sql() -> str:
     definer = "SECURITY DEFINER SET search_path = navigator, pg_temp"
+    # The policies call these through scalar subqueries ("(SELECT navigator.my_id())"), which PostgreSQL
+    # evaluates once per statement, not once per row: a team lead's 20,000 journeys cost one call.
     return f"""
 CREATE OR REPLACE FUNCTION navigator.my_user() RETURNS TABLE(id integer, role text)
   LANGUAGE sql STABLE {definer} AS $$
     SELECT u.id, u.role::text FROM navigator."user" u WHERE u.username = session_user::text AND u.active $$;
 
+CREATE OR REPLACE FUNCTION navigator.my_id() RETURNS integer
+  LANGUAGE sql STABLE {definer} AS $$ SELECT id FROM navigator.my_user() $$;
+
+CREATE OR REPLACE FUNCTION navigator.my_role() RETURNS text
+  LANGUAGE sql STABLE {definer} AS $$ SELECT coalesce((SELECT role FROM navigator.my_user()), 'none') $$;
+
 CREATE OR REPLACE FUNCTION navigator.is_admin() RETURNS boolean
-  LANGUAGE sql STABLE {definer} AS $$ SELECT coalesce((SELECT role = 'admin' FROM navigator.my_user()), false) $$;
+  LANGUAGE sql STABLE {definer} AS $$ SELECT navigator.my_role() = 'admin' $$;
 
-CREATE OR REPLACE FUNCTION navigator.sees_lot(p_lot integer) RETURNS boolean
+-- The localities of the lots this person works in (every locality for admins and for a user with no lots).
+CREATE OR REPLACE FUNCTION navigator.my_localities() RETURNS integer[]
   LANGUAGE sql STABLE {definer} AS $$
-    SELECT EXISTS (SELECT 1 FROM navigator.my_user() m WHERE m.role = 'admin'
-                   OR NOT EXISTS (SELECT 1 FROM navigator.user_lot ul WHERE ul.user_id = m.id)
-                   OR EXISTS (SELECT 1 FROM navigator.user_lot ul WHERE ul.user_id = m.id AND ul.lot_id = p_lot)) $$;
+    SELECT coalesce(array_agg(l.id), '{{}}') FROM navigator.locality l, navigator.my_user() m
+    WHERE m.role = 'admin'
+       OR NOT EXISTS (SELECT 1 FROM navigator.user_lot ul WHERE ul.user_id = m.id)
+       OR l.lot_id IN (SELECT ul.lot_id FROM navigator.user_lot ul WHERE ul.user_id = m.id) $$;
 
-CREATE OR REPLACE FUNCTION navigator.sees_locality(p_locality integer) RETURNS boolean
+-- People this person opened through Find with a recorded reason.
+CREATE OR REPLACE FUNCTION navigator.my_grants() RETURNS integer[]
   LANGUAGE sql STABLE {definer} AS $$
-    SELECT navigator.sees_lot((SELECT l.lot_id FROM navigator.locality l WHERE l.id = p_locality)) $$;
-
--- The journey rule (services/access.py): admins all; team leads their lots; navigators their caseload,
--- plus people in their lots they opened through Find with a recorded reason.
-CREATE OR REPLACE FUNCTION navigator.journey_visible(p_navigator integer, p_locality integer, p_client integer)
-  RETURNS boolean LANGUAGE plpgsql STABLE {definer} AS $$
-DECLARE me record;
-BEGIN
-  SELECT * INTO me FROM navigator.my_user();
-  IF me.id IS NULL THEN RETURN false; END IF;
-  IF me.role = 'admin' THEN RETURN true; END IF;
-  IF me.role = 'navigator' AND p_navigator = me.id THEN RETURN true; END IF;
-  IF NOT navigator.sees_locality(p_locality) THEN RETURN false; END IF;
-  IF me.role = 'team_lead' THEN RETURN true; END IF;
-  RETURN EXISTS (SELECT 1 FROM navigator.access_grant g WHERE g.user_id = me.id AND g.client_id = p_client);
-END $$;
-
-CREATE OR REPLACE FUNCTION navigator.sees_journey(p_journey integer) RETURNS boolean
-  LANGUAGE sql STABLE {definer} AS $$
-    SELECT coalesce((SELECT navigator.journey_visible(j.navigator_id, j.locality_id, j.client_id)
-                     FROM navigator.journey j WHERE j.id = p_journey), false) $$;
-
-CREATE OR REPLACE FUNCTION navigator.sees_client(p_client integer) RETURNS boolean
-  LANGUAGE sql STABLE {definer} AS $$
-    SELECT coalesce((SELECT navigator.sees_locality(c.locality_id) FROM navigator.client c WHERE c.id = p_client), false)
-        OR EXISTS (SELECT 1 FROM navigator.journey j, navigator.my_user() m
-                   WHERE j.client_id = p_client AND j.navigator_id = m.id) $$;
+    SELECT coalesce(array_agg(g.client_id), '{{}}') FROM navigator.access_grant g
+    WHERE g.user_id = (SELECT id FROM navigator.my_user()) $$;
 
 -- Client references are numbered over every person, including those a navigator cannot see.
 CREATE OR REPLACE FUNCTION navigator.next_client_ref() RETURNS text
@@ -268,37 +256,44 @@ def _policies_sql() -> list[str]:
 
     for table in RLS_TABLES:
         out.append(f'ALTER TABLE navigator."{table}" ENABLE ROW LEVEL SECURITY')
-    client_rule = "navigator.sees_locality(locality_id) OR navigator.sees_client(id)"
-    policy("client", "client_read", "SELECT", client_rule)
-    policy("client", "client_add", "INSERT", None, "navigator.sees_locality(locality_id) OR navigator.is_admin()")
-    policy(
-        "client", "client_change", "UPDATE", client_rule, "navigator.sees_locality(locality_id) OR navigator.is_admin()"
+    role, me = "(SELECT navigator.my_role())", "(SELECT navigator.my_id())"
+    admin = f"{role} = 'admin'"
+    mine_lots = "locality_id = ANY (CAST((SELECT navigator.my_localities()) AS integer[]))"
+    # The journey rule (services/access.py): admins all; team leads their lots; navigators their caseload,
+    # plus people in their lots they opened through Find with a recorded reason.
+    journey_rule = (
+        f"{admin} OR ({role} = 'navigator' AND navigator_id = {me}) OR ({mine_lots} AND "
+        f"({role} = 'team_lead' OR client_id = ANY (CAST((SELECT navigator.my_grants()) AS integer[]))))"
     )
-    policy("client", "client_remove", "DELETE", "navigator.is_admin()")
-    journey_rule = "navigator.journey_visible(navigator_id, locality_id, client_id)"
+    client_rule = f"{mine_lots} OR id IN (SELECT j.client_id FROM navigator.journey j WHERE j.navigator_id = {me})"
+    policy("client", "client_read", "SELECT", client_rule)
+    policy("client", "client_add", "INSERT", None, mine_lots)
+    policy("client", "client_change", "UPDATE", client_rule, client_rule)
+    policy("client", "client_remove", "DELETE", admin)
     policy("journey", "journey_read", "SELECT", journey_rule)
     policy("journey", "journey_add", "INSERT", None, journey_rule)
     policy("journey", "journey_change", "UPDATE", journey_rule, journey_rule)
-    policy("journey", "journey_remove", "DELETE", "navigator.is_admin()")
+    policy("journey", "journey_remove", "DELETE", admin)
     for table, rule in JOURNEY_CHILDREN.items():
         policy(table, f"{table}_read", "SELECT", rule)
         policy(table, f"{table}_add", "INSERT", None, rule)
         policy(table, f"{table}_change", "UPDATE", rule, rule)
-        policy(table, f"{table}_remove", "DELETE", rule if table in CASEWORK_DELETES else "navigator.is_admin()")
-    mine = "user_id = (SELECT id FROM navigator.my_user())"
-    policy("access_grant", "access_grant_read", "SELECT", f"{mine} OR navigator.sees_client(client_id)")
-    policy("access_grant", "access_grant_add", "INSERT", None, f"{mine} AND navigator.sees_client(client_id)")
-    policy("access_grant", "access_grant_remove", "DELETE", "navigator.is_admin()")
+        policy(table, f"{table}_remove", "DELETE", rule if table in CASEWORK_DELETES else admin)
+    visible_client = "client_id IN (SELECT c.id FROM navigator.client c)"
+    policy(
+        "access_grant", "access_grant_read", "SELECT", f"user_id = {me} OR ({role} <> 'navigator' AND {visible_client})"
+    )
+    policy("access_grant", "access_grant_add", "INSERT", None, f"user_id = {me} AND {visible_client}")
+    policy("access_grant", "access_grant_remove", "DELETE", admin)
     # The log: admins all; others their own events and events about what they may see.
     policy(
         "audit_event",
         "audit_event_read",
         "SELECT",
-        "navigator.is_admin() OR username = session_user::text "
-        "OR (journey_id IS NOT NULL AND navigator.sees_journey(journey_id)) "
-        "OR (client_id IS NOT NULL AND navigator.sees_client(client_id))",
+        f"{admin} OR username = session_user::text "
+        "OR journey_id IN (SELECT j.id FROM navigator.journey j) OR client_id IN (SELECT c.id FROM navigator.client c)",
     )
-    policy("audit_event", "audit_event_redact", "UPDATE", "navigator.is_admin()", "navigator.is_admin()")
+    policy("audit_event", "audit_event_redact", "UPDATE", admin, admin)
     return out
 
 
@@ -326,12 +321,11 @@ def _grants_sql() -> list[str]:
         out.append(f'GRANT DELETE ON "{t}" TO {groups if t in CASEWORK_DELETES else admins}')
     for fn in (
         "my_user()",
+        "my_id()",
+        "my_role()",
         "is_admin()",
-        "sees_lot(integer)",
-        "sees_locality(integer)",
-        "journey_visible(integer, integer, integer)",
-        "sees_journey(integer)",
-        "sees_client(integer)",
+        "my_localities()",
+        "my_grants()",
         "next_client_ref()",
         "audit_append(json, text, text)",
     ):
