@@ -601,3 +601,35 @@ def test_retention_in_short_batches_lets_others_save_and_is_whole_per_person_und
     report = retention.apply(ctx)  # the next run finishes the rest
     assert report.anonymised == len(people) - len(done)
     assert _anonymised(db_path) == len(people)
+
+
+def test_a_process_that_wrote_leaves_a_checkpoint_even_without_closing_its_store(ctx, db_path):
+    from navigator.store import anchor
+
+    new_referral(ctx)
+    _closed(ctx)
+    cp_path = db_path.with_name(db_path.name + ".audit-checkpoint")
+    cp_path.unlink(missing_ok=True)
+    script = textwrap.dedent(
+        """
+        import sys
+        from datetime import date
+        from navigator.services.casework import journeys as J
+        from navigator.services.context import Ctx
+        from navigator.store.engine import open_store
+        ctx = Ctx(open_store(sys.argv[1], create=False), username="admin")
+        person = J.ClientInput("Late", "Writer", date(1980, 1, 1), "Maidstone")
+        J.receive_referral(ctx, J.ReferralInput(date(2026, 11, 2), "gp", client=person))
+        """
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    subprocess.run([sys.executable, "-c", script, f"sqlite:///{db_path}"], check=True, env=env)
+    key = anchor.load_key(db_path.with_name(db_path.name + ".audit-key"))
+    cp = anchor.read_checkpoint(cp_path, key)
+    con = sqlite3.connect(db_path)
+    try:
+        assert isinstance(cp, anchor.Checkpoint) and anchor.chain_head(anchor.sqlite_reader(con)) == anchor.Checkpoint(
+            cp.events, cp.head_id, cp.head
+        )
+    finally:
+        con.close()

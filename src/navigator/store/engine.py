@@ -135,10 +135,10 @@ def head_revision() -> str:
             return heads.pop()
     from alembic.script import ScriptDirectory
 
-    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
-    if len(heads) != 1:  # pragma: no cover - a packaging mistake
+    script_heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    if len(script_heads) != 1:  # pragma: no cover - a packaging mistake
         raise StoreError("navigator's migrations have more than one head; reinstall navigator.")
-    return heads[0]
+    return script_heads[0]
 
 
 def _known_revision(revision: str) -> bool:
@@ -177,6 +177,7 @@ class Store:
         self._idle: list[sqlite3.Connection] = []
         self._disposed = False
         self._writes = 0  # committed write transactions since the last checkpoint
+        self._exit_hook = False
 
     def __repr__(self) -> str:
         return f"Store({describe(self.url) if self.path is None else str(self.path)!r})"
@@ -264,6 +265,13 @@ class Store:
         from navigator.store.anchor import CHECKPOINT_EVERY
 
         self._writes += 1
+        if not self._exit_hook:
+            import atexit
+            import weakref
+
+            ref = weakref.ref(self)
+            atexit.register(lambda: (store := ref()) is not None and store._writes and store.checkpoint())
+            self._exit_hook = True  # a command that never disposes its store still leaves a checkpoint
         if self._writes >= CHECKPOINT_EVERY:
             self.checkpoint()
 
