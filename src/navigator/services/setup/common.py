@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from navigator.domain.identifiers import clean_text
+from navigator.domain.text import check_text
 from navigator.services import access
 from navigator.services.context import Ctx
 
@@ -23,7 +23,9 @@ def admin_actor(s: Session, ctx: Ctx):
 
 
 def checked_text(value, field: str, *, max_len: int = 200, required: bool = False, multiline: bool = False):
-    return clean_text(value, field, max_len=max_len, required=required, multiline=multiline)
+    """The one check of typed text (``domain.text.check_text``): escape sequences and control characters
+    are refused with the reason, never cut out silently."""
+    return check_text(value, field, max_len=max_len, required=required, multiline=multiline)
 
 
 def optional_text(value, current, field: str, *, max_len: int = 2000, multiline: bool = True):
