@@ -633,3 +633,19 @@ def test_a_process_that_wrote_leaves_a_checkpoint_even_without_closing_its_store
         )
     finally:
         con.close()
+
+
+def test_a_killed_exports_temporary_file_is_removed_by_the_next_export(ctx, db_path, tmp_path):
+    from navigator.services.returns import export
+
+    new_referral(ctx)
+    out = tmp_path / "returns"
+    out.mkdir()
+    target = out / "r.sqlite"
+    stale = out / ".r.sqlite.k1ll3d_x.tmp"  # what a SIGKILLed export leaves (record-level data)
+    stale.write_bytes(b"SQLite format 3\x00 half an export")
+    os.utime(stale, (1_000_000_000, 1_000_000_000))
+    fresh = out / ".r.sqlite.running.tmp"  # another export still writing: left alone
+    fresh.write_bytes(b"in progress")
+    export._temp_beside(target, ".tmp").unlink()
+    assert not stale.exists() and fresh.exists()

@@ -132,9 +132,25 @@ def _place(tmp: Path, target: Path, force: bool) -> None:
 
 
 def _temp_beside(target: Path, suffix: str) -> Path:
+    _remove_stale_temps(target, suffix)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)  # mode 0600
     os.close(fd)
     return Path(name)
+
+
+def _remove_stale_temps(target: Path, suffix: str, older_than_s: float = 60.0) -> None:
+    """Temporary files an earlier export to the same file left when it was killed (record-level data):
+    ``.<name>.<8 random>.tmp``, untouched for a minute (an export still running keeps writing its own)."""
+    import re
+    import time
+
+    pattern = re.compile(re.escape(f".{target.name}.") + r"[A-Za-z0-9_]{8}" + re.escape(suffix) + r"(-journal)?")
+    try:
+        for p in target.parent.iterdir():
+            if pattern.fullmatch(p.name) and time.time() - p.stat().st_mtime > older_than_s:
+                p.unlink()
+    except OSError:
+        pass
 
 
 def write_return_tables(conn: sqlite3.Connection, result: MonthlyReturn) -> None:
