@@ -649,3 +649,24 @@ def test_a_killed_exports_temporary_file_is_removed_by_the_next_export(ctx, db_p
     fresh.write_bytes(b"in progress")
     export._temp_beside(target, ".tmp").unlink()
     assert not stale.exists() and fresh.exists()
+
+
+def test_find_shows_identifying_details_only_after_a_reason_and_matches_percent_literally(ctx):
+    from datetime import date
+
+    from navigator.services.casework import queries as Q
+
+    nina = make_user(ctx, "nina", "navigator", ("Lot 2",))
+    omar = make_user(ctx, "omar", "navigator", ("Lot 2",))
+    new_referral(nina, first="Ann", last="Smith", nhs=_nhs(7), dob=date(1980, 5, 6))
+    (hit,) = Q.find(omar, "smith")
+    assert not hit.mine and hit.name == "Ann Smith"
+    assert (hit.date_of_birth, hit.postcode, hit.nhs_number) == (None, None, None)  # no reason given yet
+    Q.open_with_reason(omar, hit.client_id, "Covering for Nina today")
+    (hit,) = Q.find(omar, "smith")
+    assert hit.mine and hit.date_of_birth == date(1980, 5, 6) and hit.nhs_number == _nhs(7)
+    (own,) = Q.find(nina, "smith")
+    assert own.nhs_number == _nhs(7)
+    # % and _ are letters, not wildcards
+    assert Q.find(ctx, "%%") == [] and Q.find(ctx, "_n") == [] and Q.find(ctx, "s%") == []
+    assert [h.name for h in Q.find(ctx, "sm")] == ["Ann Smith"]

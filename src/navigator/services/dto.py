@@ -276,7 +276,7 @@ class FindHit:
     client_id: int
     client_ref: str
     name: str
-    date_of_birth: date
+    date_of_birth: date | None  # None, like postcode and NHS number, until a reason is given (not mine)
     postcode: str | None
     nhs_number: str | None
     locality: str

@@ -653,8 +653,14 @@ def find(ctx: Ctx, query: str, limit: int = 50) -> list[FindHit]:
         conds.append(func.lower(col(Client.client_ref)) == q.lower())
         words = [fold_name(w) for w in q.split()]
         if words and d is None:
+            # % and _ typed by the user are letters, not wildcards (escaped; the prefix % is ours)
+            esc = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for w in words]
             name_conds = [
-                or_(col(Client.first_name_key).like(w + "%"), col(Client.last_name_key).like(w + "%")) for w in words
+                or_(
+                    col(Client.first_name_key).like(w, escape="\\"),
+                    col(Client.last_name_key).like(w, escape="\\"),
+                )
+                for w in esc
             ]
             conds.append(and_(*name_conds))
         latest = (
@@ -690,13 +696,13 @@ def find(ctx: Ctx, query: str, limit: int = 50) -> list[FindHit]:
                 else:
                     mine = access.has_grant(s, actor, c.id)
             hits.append(
-                FindHit(
+                FindHit(  # identifying details only for people I may open without giving a reason
                     c.id,
                     c.client_ref,
                     f"{c.first_name} {c.last_name}",
-                    c.date_of_birth,
-                    c.postcode,
-                    c.nhs_number,
+                    c.date_of_birth if mine else None,
+                    c.postcode if mine else None,
+                    c.nhs_number if mine else None,
                     loc.name,
                     j.id if j else None,
                     j.state if j else None,
