@@ -670,3 +670,34 @@ def test_find_shows_identifying_details_only_after_a_reason_and_matches_percent_
     # % and _ are letters, not wildcards
     assert Q.find(ctx, "%%") == [] and Q.find(ctx, "_n") == [] and Q.find(ctx, "s%") == []
     assert [h.name for h in Q.find(ctx, "sm")] == ["Ann Smith"]
+
+
+def test_an_older_unsigned_store_gets_its_key_and_its_first_signed_event_anchors_the_log(ctx, db_path):
+    from alembic import command
+
+    from navigator.store import engine as E
+
+    new_referral(ctx)
+    cfg = E.alembic_config()
+    with ctx.store.write_engine.begin() as conn:  # back to 0003: signed events become version 2 again
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0003")
+    _closed(ctx)
+    key = db_path.with_name(db_path.name + ".audit-key")
+    key.unlink()  # as a store from before keys
+    db_path.with_name(db_path.name + ".audit-checkpoint").unlink(missing_ok=True)
+    store = E.open_store(f"sqlite:///{db_path}")  # upgraded to 0004
+    try:
+        later = Ctx(store, username="admin", today_fn=lambda: TODAY)
+        new_referral(later, first="Bob", last="Jones")
+        with later.read() as s:
+            rows = s.execute(audit.text("SELECT action, hash_version FROM audit_event ORDER BY id")).all()
+            assert audit.verify_chain(s) == []
+    finally:
+        store.dispose()
+    versions = [v for _, v in rows]
+    first_signed = versions.index(3)
+    assert set(versions[:first_signed]) == {2} and set(versions[first_signed:]) == {3}
+    assert rows[first_signed][0] == "audit.key"  # recorded
+    assert key.exists() and (key.stat().st_mode & 0o777) == 0o600
+    assert examine(f"sqlite:///{db_path}").healthy
