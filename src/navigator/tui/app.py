@@ -439,14 +439,18 @@ class NavigatorApp(QuietFatalErrors, App[int]):
 
 
 NO_TERMINAL = (
-    "navigator: the app needs a terminal (its input or output is not one: a pipe, a file, a job without a "
-    "terminal). Run it in a terminal, or use a sub-command (navigator --help)."
+    "navigator: the app needs a terminal (its input, output or error output is not one: a pipe, a file, a "
+    "job without a terminal). Run it in a terminal, or use a sub-command (navigator --help)."
 )
 
 
 def has_terminal() -> bool:
-    """Are both standard input and standard output a terminal (the app would wait forever otherwise)?"""
-    return all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout))
+    """Are standard input, output and error all a terminal (the app would wait forever otherwise)?
+
+    Textual draws on the process's standard error (``sys.__stderr__``): with it sent to a file
+    (``navigator 2>log``) the screen would stay blank while the app waited for keys."""
+    streams = (sys.stdin, sys.stdout, sys.__stderr__)
+    return all(stream is not None and stream.isatty() for stream in streams)
 
 
 def run_app(ctx, error: str | None = None, *, after_start: Callable[[], str | None] | None = None) -> int:
