@@ -16,6 +16,7 @@ import os
 import pkgutil
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from rich.text import Text
 
@@ -82,7 +83,7 @@ def exit_code(exc: BaseException) -> int:
 def _global_options(parser: argparse.ArgumentParser, *, sub: bool = False) -> argparse.ArgumentParser:
     """The options every command takes. On a sub-command they default to SUPPRESS, so a value
     given before the sub-command stands unless it is given again after it."""
-    default = {"default": argparse.SUPPRESS} if sub else {}
+    default: dict[str, Any] = {"default": argparse.SUPPRESS} if sub else {}
     if not sub:
         parser.add_argument("--version", action="version", version=f"navigator {__version__}")
     parser.add_argument(

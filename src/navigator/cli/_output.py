@@ -44,14 +44,14 @@ class SafeConsole(Console):
 
     @property
     def size(self) -> ConsoleDimensions:
-        size = Console.size.fget(self)
+        size = super().size
         if self._width is None and not self.is_terminal:
             return ConsoleDimensions(NO_WRAP_WIDTH, size.height)
         return size
 
     @size.setter
     def size(self, new_size: tuple[int, int]) -> None:
-        Console.size.fset(self, new_size)
+        vars(Console)["size"].fset(self, new_size)  # Console's own property (super() cannot set one)
 
     def _render_buffer(self, buffer) -> str:
         return super()._render_buffer(

@@ -36,7 +36,9 @@ def run(args) -> int:
     url = resolve_url(args.db, args.db_url)
     if make_url(url).get_backend_name() != "sqlite":
         raise CommandError("restore is for SQLite stores; restore a PostgreSQL database with pg_restore.")
-    store_path = Path(make_url(url).database)
+    database = make_url(url).database
+    assert database is not None  # resolve_url gives SQLite a file
+    store_path = Path(database)
     check = check_backup_file(args.file)  # refuse a bad file before touching anything
     username, acting_as = os_username(), None
     if store_path.exists():

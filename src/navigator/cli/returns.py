@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from navigator.services.returns.figures import MovedJourney
+
 
 def register(sub) -> None:
     from navigator.cli._output import add_json_flag
@@ -129,7 +134,7 @@ def _show(ctx, args) -> int:
         where = "; ".join(f"{_scope(f)} {f.sent_text or '-'} -> {f.today_text or '-'}" for f in figs)
         console.print()
         console.print(cell(measure, style="bold") + cell(f": {where}"))
-        journeys = {}
+        journeys: dict[int, MovedJourney] = {}
         for f in figs:
             for j in f.journeys:
                 journeys.setdefault(j.journey_id, j)

@@ -7,7 +7,9 @@ constraint is named (Alembic batch mode on SQLite needs it).
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
+from pydantic_core import PydanticUndefined, PydanticUndefinedType
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -18,6 +20,9 @@ from sqlalchemy import (
     false,
 )
 from sqlmodel import Field, SQLModel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlmodel.main import OnDeleteType
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -30,7 +35,13 @@ SQLModel.metadata = MetaData(naming_convention=NAMING)
 metadata = SQLModel.metadata
 
 
-def fk(target: str, *, nullable: bool = False, index: bool = True, ondelete: str | None = None):
+def fk(
+    target: str,
+    *,
+    nullable: bool = False,
+    index: bool = True,
+    ondelete: OnDeleteType | PydanticUndefinedType = PydanticUndefined,  # sqlmodel's 'not given'
+):
     return Field(default=None, foreign_key=target, nullable=nullable, index=index, ondelete=ondelete)
 
 

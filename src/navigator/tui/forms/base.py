@@ -202,7 +202,7 @@ class FormScreen(ModalScreen[T], Generic[T]):
     # The most rows the form's box takes on a tall terminal (None: all of it).
     FORM_HEIGHT: ClassVar[int | None] = None
     # Domain field name -> this form's field name (e.g. "on" -> "date").
-    FIELD_ALIASES: ClassVar[dict[str, str]] = {}
+    FIELD_ALIASES: dict[str, str] = {}  # a form may change its own (the measure form does)
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 

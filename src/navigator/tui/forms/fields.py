@@ -737,7 +737,7 @@ class SwemwbsField(FormField):
         else:
             note.update(WORDING_HINT)
 
-    def set_items(self, items: Sequence[int] | None) -> None:
+    def set_items(self, items: Sequence[int | None] | None) -> None:
         for inp, v in zip(self.inputs, items or [None] * swemwbs.ITEMS):
             inp.value = "" if v is None else str(v)
 

@@ -75,12 +75,14 @@ class GoalForm(JourneyForm[int]):
         assert isinstance(outcome, SelectField)
         outcome.set_options([(o.name, o.code) for o in ref.outcomes])
         if self.goal_id is not None:
-            code = next((o.code for o in ref.outcomes if o.name == self.goal.outcome), None)
+            goal = self.goal
+            assert goal is not None  # refresh_detail found it
+            code = next((o.code for o in ref.outcomes if o.name == goal.outcome), None)
             if code:
                 outcome.selected = code
-            self.field("statement").text = self.goal.statement  # type: ignore[attr-defined]
-            if self.goal.target_date:
-                self.field("target_date").text = self.goal.target_date.isoformat()  # type: ignore[attr-defined]
+            self.field("statement").text = goal.statement  # type: ignore[attr-defined]
+            if goal.target_date:
+                self.field("target_date").text = goal.target_date.isoformat()  # type: ignore[attr-defined]
 
     def refresh_detail(self, detail: JourneyDetail, extra: Any) -> None:
         if self.goal_id is not None:
