@@ -117,7 +117,7 @@ def template(tmp_path_factory) -> tuple[Path, dict[str, int]]:
 def store(template, tmp_path):
     src, ids = template
     dst = tmp_path / "store.sqlite3"
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", ".audit-key"):  # the audit key signs the copied log
         if Path(str(src) + suffix).exists():
             shutil.copy(str(src) + suffix, str(dst) + suffix)
     store, ctx = open_ready(f"sqlite:///{dst}", username="admin", today_fn=lambda: TODAY)
