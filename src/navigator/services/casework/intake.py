@@ -41,6 +41,7 @@ from navigator.services.casework.records import (
 )
 from navigator.services.context import Ctx
 from navigator.services.dto import ClientSummary, JourneyRef
+from navigator.store.ids import row_id
 from navigator.store.models import (
     Client,
     Journey,
@@ -142,7 +143,9 @@ def find_duplicates(
     if exclude_id is not None:
         q = q.where(Client.id != exclude_id)
     return [
-        ClientSummary(c.id, c.client_ref, c.first_name, c.last_name, c.date_of_birth, c.postcode, c.nhs_number, loc)
+        ClientSummary(
+            row_id(c.id), c.client_ref, c.first_name, c.last_name, c.date_of_birth, c.postcode, c.nhs_number, loc
+        )
         for c, loc in session.exec(q.limit(20)).all()
     ]
 
@@ -335,14 +338,14 @@ def _receive(s: Session, ctx: Ctx, data: ReferralInput) -> JourneyRef:
         raise DomainError("This person already has a referral received on that date.", field="received_date")
     now = ctx.now()
     journey = Journey(
-        client_id=client.id,
+        client_id=row_id(client.id),
         locality_id=client.locality_id,
         # the person's attributes at the time of the referral (domain/referral.py): the return reads these
         lot_id=access.lot_of_locality(s, client.locality_id),
         imd_decile=client.imd_decile,
         age_band=referral.age_band(client.date_of_birth, data.received_date),
         attributes_basis=referral.BASIS_RECEIVED,
-        navigator_id=navigator.id,
+        navigator_id=row_id(navigator.id),
         source_id=source_id,
         **received,  # received_date, referrer, reason, state, state_since
         created_at=now,
@@ -351,10 +354,10 @@ def _receive(s: Session, ctx: Ctx, data: ReferralInput) -> JourneyRef:
     s.add(journey)
     s.flush()
     for area_id in dict.fromkeys(area_ids):
-        s.add(JourneySupportArea(journey_id=journey.id, support_area_id=area_id))
+        s.add(JourneySupportArea(journey_id=row_id(journey.id), support_area_id=area_id))
     sync_tasks(s, ctx, journey, client)
     after = snapshot(journey, JOURNEY_FIELDS) | {"source_id": source_id, "support_area_ids": area_ids}
     audit.record(
         s, ctx, "journey.receive", "journey", journey.id, client_id=client.id, journey_id=journey.id, after=after
     )
-    return JourneyRef(journey.id, client.id, client.client_ref, journey.state)
+    return JourneyRef(row_id(journey.id), row_id(client.id), client.client_ref, journey.state)

@@ -47,6 +47,7 @@ from navigator.services.casework.records import (  # re-exported for callers of 
 )
 from navigator.services.context import Ctx
 from navigator.services.dto import JourneyRef
+from navigator.store.ids import row_id
 from navigator.store.models import (
     Client,
     ContactAttempt,
@@ -129,7 +130,7 @@ def _step(
             before=b,
             after=a | (extra or {}),
         )
-        return JourneyRef(journey.id, client.id, client.client_ref, journey.state)
+        return JourneyRef(row_id(journey.id), row_id(client.id), client.client_ref, journey.state)
 
 
 def _measurement(s: Session, ctx: Ctx, journey_id: int, row: Mapping) -> Measurement:
@@ -142,7 +143,7 @@ def _measurement(s: Session, ctx: Ctx, journey_id: int, row: Mapping) -> Measure
 def _with_measure(s: Session, ctx: Ctx, journey: Journey, ch: S.Changes) -> dict:
     if ch.measure is None:
         return {}
-    m = _measurement(s, ctx, journey.id, ch.measure)
+    m = _measurement(s, ctx, row_id(journey.id), ch.measure)
     return {"measure": {"id": m.id, "point": m.point, "raw": m.raw}}
 
 
@@ -217,10 +218,10 @@ def reassign(ctx: Ctx, journey_ids: Sequence[int], to_username: str) -> list[Jou
                 raise access.AccessDenied("Only a team lead can reassign someone else's journey.")
             L.check_reassign(facts(journey, client))
             if journey.navigator_id == target.id:
-                out.append(JourneyRef(journey.id, client.id, client.client_ref, journey.state))
+                out.append(JourneyRef(row_id(journey.id), row_id(client.id), client.client_ref, journey.state))
                 continue
             before = {"navigator_id": journey.navigator_id}
-            journey.navigator_id = target.id
+            journey.navigator_id = row_id(target.id)
             journey.version += 1
             journey.updated_at = ctx.now()
             s.add(journey)
@@ -235,7 +236,7 @@ def reassign(ctx: Ctx, journey_ids: Sequence[int], to_username: str) -> list[Jou
                 before=before,
                 after={"navigator_id": target.id},
             )
-            out.append(JourneyRef(journey.id, client.id, client.client_ref, journey.state))
+            out.append(JourneyRef(row_id(journey.id), row_id(client.id), client.client_ref, journey.state))
         return out
 
 
@@ -250,7 +251,7 @@ def add_goal(ctx: Ctx, journey_id: int, outcome: str, statement: str, target_dat
         outcome_id = code_id(s, PersonalOutcome, outcome, "personal outcome", "outcome")
         ch = S.apply(f, S.Goal(outcome_id, statement, target_date), ctx.today())
         now = ctx.now()
-        goal = PlanGoal(journey_id=journey.id, created_at=now, updated_at=now, **ch.goal)
+        goal = PlanGoal(journey_id=row_id(journey.id), created_at=now, updated_at=now, **ch.goal)
         s.add(goal)
         s.flush()
         audit.record(
@@ -263,7 +264,7 @@ def add_goal(ctx: Ctx, journey_id: int, outcome: str, statement: str, target_dat
             journey_id=journey.id,
             after={"outcome_id": goal.outcome_id, "statement": goal.statement, "target_date": goal.target_date},
         )
-        return goal.id
+        return row_id(goal.id)
 
 
 GOAL_FIELDS = ("status", "statement", "target_date", "outcome_id")
@@ -292,7 +293,7 @@ def update_goal(
         check_version(s, goal, expected_version, "plan_goal")
         outcome_id = code_id(s, PersonalOutcome, outcome, "personal outcome", "outcome") if outcome else None
         step = S.GoalUpdate(
-            goal.id,
+            row_id(goal.id),
             on or ctx.today(),
             status,
             note,
@@ -306,7 +307,7 @@ def update_goal(
             setattr(goal, k, v)
         b, a = audit.diff(before, snapshot(goal, GOAL_FIELDS))
         if ch.record is not None:
-            s.add(GoalNote(goal_id=goal.id, user_id=ctx.actor(s).id, created_at=ctx.now(), **ch.record))
+            s.add(GoalNote(goal_id=row_id(goal.id), user_id=ctx.actor(s).id, created_at=ctx.now(), **ch.record))
             a["note"] = ch.record["note"]
         if not a:
             return goal.version
@@ -341,7 +342,7 @@ def record_measure(
         journey, client = load_journey(s, ctx, journey_id)
         step = S.Measure(point, on, tuple(items) if items is not None else None, kind=kind)
         ch = S.apply(step_facts(s, journey, client), step, ctx.today())
-        m = _measurement(s, ctx, journey.id, ch.measure or {})
+        m = _measurement(s, ctx, row_id(journey.id), ch.measure or {})
         audit.record(
             s,
             ctx,
@@ -352,7 +353,7 @@ def record_measure(
             journey_id=journey.id,
             after={"kind": m.kind, "point": m.point, "on": m.on_date, "raw": m.raw, "metric_x100": m.metric_x100},
         )
-        return m.id
+        return row_id(m.id)
 
 
 # ---------------------------------------------------------------- onward referrals
@@ -365,7 +366,7 @@ def make_onward(ctx: Ctx, journey_id: int, programme_id: int, on: date, note: st
         active = prog.id if prog is not None and prog.active else None
         ch = S.apply(step_facts(s, journey, client), S.Onward(active, on, note), ctx.today())
         now = ctx.now()
-        o = OnwardReferral(journey_id=journey.id, created_at=now, updated_at=now, **ch.onward)
+        o = OnwardReferral(journey_id=row_id(journey.id), created_at=now, updated_at=now, **ch.onward)
         s.add(o)
         s.flush()
         sync_tasks(s, ctx, journey, client)
@@ -379,7 +380,7 @@ def make_onward(ctx: Ctx, journey_id: int, programme_id: int, on: date, note: st
             journey_id=journey.id,
             after={"programme_id": o.programme_id, "referral_date": o.referral_date, "note": o.note},
         )
-        return o.id
+        return row_id(o.id)
 
 
 def _load_onward(s: Session, ctx: Ctx, onward_id: int) -> tuple[OnwardReferral, Journey, Client]:
@@ -408,9 +409,9 @@ def partner_update(
     with ctx.write() as s:
         o, journey, client = _load_onward(s, ctx, onward_id)
         check_version(s, o, expected_version, "onward_referral")
-        ch = S.apply(step_facts(s, journey, client), S.PartnerReport(o.id, kind, on, note), ctx.today())
+        ch = S.apply(step_facts(s, journey, client), S.PartnerReport(row_id(o.id), kind, on, note), ctx.today())
         before = {"status": o.status, "start_date": o.start_date, "end_date": o.end_date}
-        s.add(PartnerUpdateRow(onward_id=o.id, user_id=ctx.actor(s).id, created_at=ctx.now(), **ch.record))
+        s.add(PartnerUpdateRow(onward_id=row_id(o.id), user_id=ctx.actor(s).id, created_at=ctx.now(), **ch.record))
         _write_onward(s, ctx, o, journey, client, ch)
         r = ch.record or {}
         audit.record(
@@ -438,7 +439,7 @@ def follow_up_feedback(ctx: Ctx, onward_id: int, note: str | None = None) -> Non
     """The navigator followed the person up after a partner said they stopped."""
     with ctx.write() as s:
         o, journey, client = _load_onward(s, ctx, onward_id)
-        ch = S.apply(step_facts(s, journey, client), S.FollowUp(o.id, ctx.today(), note), ctx.today())
+        ch = S.apply(step_facts(s, journey, client), S.FollowUp(row_id(o.id), ctx.today(), note), ctx.today())
         _write_onward(s, ctx, o, journey, client, ch)
         audit.record(
             s,

@@ -33,6 +33,7 @@ from navigator.services.dto import (
     TodayItem,
     TodayView,
 )
+from navigator.store.ids import row_id
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlmodel import Session
@@ -358,7 +359,7 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
         )
         journeys = tuple(
             JourneySummary(
-                o.id,
+                row_id(o.id),
                 o.received_date,
                 o.state,
                 L.State(o.state).label,
@@ -393,7 +394,7 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
             )
             goals.append(
                 GoalView(
-                    g.id,
+                    row_id(g.id),
                     outcomes.get(g.outcome_id, "?"),
                     g.statement,
                     g.target_date,
@@ -422,7 +423,7 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
                     change = metric - start_metric
                     label = swemwbs.change_label(start_metric, metric, threshold)
             measures.append(
-                MeasureView(m.id, m.kind, m.point, m.on_date, items, m.raw or sum(items), metric, change, label)
+                MeasureView(row_id(m.id), m.kind, m.point, m.on_date, items, m.raw or sum(items), metric, change, label)
             )
         # onward
         onward = []
@@ -443,8 +444,8 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
             )
             onward.append(
                 OnwardView(
-                    o.id,
-                    prog.id,
+                    row_id(o.id),
+                    row_id(prog.id),
                     partner.name,
                     prog.name,
                     o.referral_date,
@@ -459,7 +460,13 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
             )
         tasks = tuple(
             TaskView(
-                t.id, t.journey_id, t.kind, TaskKind(t.kind).label, t.due_date, t.detail or "", t.due_date < ctx.today()
+                row_id(t.id),
+                t.journey_id,
+                t.kind,
+                TaskKind(t.kind).label,
+                t.due_date,
+                t.detail or "",
+                t.due_date < ctx.today(),
             )
             for t in s.exec(
                 select(Task).where(Task.journey_id == j.id, Task.status == "open").order_by(col(Task.due_date))
@@ -471,7 +478,7 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
         if audit_view:
             audit.record(s, ctx, "view.journey", "journey", j.id, client_id=c.id, journey_id=j.id)
         return JourneyDetail(
-            id=j.id,
+            id=row_id(j.id),
             client=client,
             journeys=journeys,
             received_date=j.received_date,
@@ -694,10 +701,10 @@ def find(ctx: Ctx, query: str, limit: int = 50) -> list[FindHit]:
                 elif not access.in_my_lots(actor, loc.lot_id):
                     continue
                 else:
-                    mine = access.has_grant(s, actor, c.id)
+                    mine = access.has_grant(s, actor, row_id(c.id))
             hits.append(
                 FindHit(  # identifying details only for people I may open without giving a reason
-                    c.id,
+                    row_id(c.id),
                     c.client_ref,
                     f"{c.first_name} {c.last_name}",
                     c.date_of_birth if mine else None,
@@ -732,7 +739,7 @@ def open_with_reason(ctx: Ctx, client_id: int, reason: str) -> None:
         lot_id = access.lot_of_locality(s, c.locality_id)
         if actor.role == "navigator" and not access.in_my_lots(actor, lot_id):
             raise AccessDenied("This person is outside your lots; ask their team lead.")
-        s.add(AccessGrant(user_id=actor.id, client_id=c.id, reason=text_, granted_at=ctx.now()))
+        s.add(AccessGrant(user_id=actor.id, client_id=row_id(c.id), reason=text_, granted_at=ctx.now()))
         audit.record(s, ctx, "access.grant", "client", c.id, client_id=c.id, after={"reason": text_})
 
 

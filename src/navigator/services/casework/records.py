@@ -25,6 +25,7 @@ from navigator.domain.errors import (
 from navigator.domain.followups import Attempt, FollowUpFacts, OnwardInfo, desired_tasks
 from navigator.services import access
 from navigator.services.context import Ctx, protocol
+from navigator.store.ids import row_id
 from navigator.store.models import (
     AuditEvent,
     Client,
@@ -185,7 +186,11 @@ def sync_tasks(session: Session, ctx: Ctx, journey: Journey, client: Client) -> 
     )
     onward = tuple(
         OnwardInfo(
-            o.id, o.status in L.OPEN_ONWARD, o.last_update_date or o.referral_date, days, o.feedback_pending_since
+            row_id(o.id),
+            o.status in L.OPEN_ONWARD,
+            o.last_update_date or o.referral_date,
+            days,
+            o.feedback_pending_since,
         )
         for o, days in session.exec(
             select(OnwardReferral, Programme.expected_response_days)
@@ -207,7 +212,7 @@ def sync_tasks(session: Session, ctx: Ctx, journey: Journey, client: Client) -> 
     for t in wanted.values():
         session.add(
             Task(
-                journey_id=journey.id,
+                journey_id=row_id(journey.id),
                 kind=t.kind.value,
                 key=t.key,
                 due_date=t.due,

@@ -67,6 +67,7 @@ from navigator.domain.errors import DomainError
 from navigator.domain.identifiers import fold_name
 from navigator.services import access, audit
 from navigator.services.context import Ctx, get_setting, put_setting
+from navigator.store.ids import row_id
 from navigator.store.models import (
     AccessGrant,
     AuditEvent,
@@ -165,9 +166,11 @@ def _candidates(s: Session, cutoff: date) -> list[Candidate]:
         .where(col(Client.id).in_(eligible), Client.anonymised == False)  # noqa: E712
         .order_by(Client.client_ref)
     ).all():
-        js = by_client[c.id]
+        js = by_client[row_id(c.id)]
         out.append(
-            Candidate(c.id, c.client_ref, len(js), max(_closed_on(j) for j in js), loc, tuple(j.state for j in js))
+            Candidate(
+                row_id(c.id), c.client_ref, len(js), max(_closed_on(j) for j in js), loc, tuple(j.state for j in js)
+            )
         )
     return out
 

@@ -29,6 +29,7 @@ from navigator.domain.errors import AccessDenied, DomainError, NotFound
 from navigator.domain.identifiers import clean_text
 from navigator.services import access, audit
 from navigator.services.context import Actor, Ctx
+from navigator.store.ids import row_id
 from navigator.store.models import (
     AccessGrant,
     AuditEvent,
@@ -150,7 +151,7 @@ def _events(s: Session, client: Client) -> list[AuditRow]:
     rows = s.exec(select(AuditEvent).where(cond).order_by(col(AuditEvent.id))).all()
     return [
         AuditRow(
-            e.id,
+            row_id(e.id),
             _aware(e.at),
             e.username,
             e.acting_as,
@@ -200,7 +201,7 @@ def journey_audit_history(ctx: Ctx, journey_id: int) -> AuditHistory:
         ).all()
         events = [
             AuditRow(
-                e.id,
+                row_id(e.id),
                 _aware(e.at),
                 e.username,
                 e.acting_as,

@@ -27,6 +27,7 @@ from navigator.services.context import Ctx
 from navigator.services.returns.compute import compute_for
 from navigator.services.returns.definitions import DEFINITIONS_VERSION, definitions, parse_month
 from navigator.services.returns.results import ALL, Computed, ReturnOptions, format_value
+from navigator.store.ids import row_id
 from navigator.store.models import AuditEvent, Client, Journey, SentReturn
 
 NOT_EDITS = ("view.", "access.", "search", "return.", "letter.")  # audit actions that change no figure
@@ -106,12 +107,12 @@ def record_sent(s: Session, ctx: Ctx, computed: Computed, *, file_name: str | No
     sent.figures = _figures_json(computed, audit_id)
     s.add(sent)
     s.flush()
-    return sent.id
+    return row_id(sent.id)
 
 
 def _info(row: SentReturn) -> SentReturnInfo:
     return SentReturnInfo(
-        row.id, row.month, row.sent_at, row.username, ReturnOptions.from_dict(json.loads(row.options or "{}"))
+        row_id(row.id), row.month, row.sent_at, row.username, ReturnOptions.from_dict(json.loads(row.options or "{}"))
     )
 
 

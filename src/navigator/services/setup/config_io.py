@@ -30,6 +30,7 @@ from navigator.services.casework import letters
 from navigator.services.context import Ctx, get_setting, protocol
 from navigator.services.setup import admin as A
 from navigator.services.setup.config_parse import FORMAT, VERSION, parse
+from navigator.store.ids import row_id
 from navigator.store.models import (
     CalendarCorrection,
     Locality,
@@ -60,7 +61,7 @@ def snapshot(s: Session) -> dict[str, Any]:
                 "name": u.name,
                 "role": u.role,
                 "active": bool(u.active),
-                "lots": list(A.lots_of(s, u.id)),
+                "lots": list(A.lots_of(s, row_id(u.id))),
             }
         )
 
@@ -86,7 +87,7 @@ def snapshot(s: Session) -> dict[str, Any]:
                         "eligibility_notes": g.eligibility_notes,
                         "contact": g.contact,
                         "active": bool(g.active),
-                        "localities": list(A.programme_localities(s, g.id)),
+                        "localities": list(A.programme_localities(s, row_id(g.id))),
                     }
                 )
             )

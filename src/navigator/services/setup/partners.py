@@ -14,6 +14,7 @@ from navigator.domain.errors import DomainError, NotFound
 from navigator.services import audit
 from navigator.services.context import Ctx, protocol
 from navigator.services.setup.common import admin_actor, checked_text, optional_text
+from navigator.store.ids import row_id
 from navigator.store.models import (
     Locality,
     Partner,
@@ -64,7 +65,7 @@ def programme_localities(s: Session, programme_id: int) -> tuple[str, ...]:
 def programme_row(s: Session, p: Programme, partner: Partner | None = None) -> ProgrammeRow:
     partner = partner or s.get(Partner, p.partner_id)
     return ProgrammeRow(
-        p.id,
+        row_id(p.id),
         p.partner_id,
         partner.name,
         p.name,
@@ -72,14 +73,14 @@ def programme_row(s: Session, p: Programme, partner: Partner | None = None) -> P
         p.expected_response_days,
         p.contact,
         bool(p.active),
-        programme_localities(s, p.id),
+        programme_localities(s, row_id(p.id)),
     )
 
 
 def partner_row(s: Session, partner: Partner) -> PartnerRow:
     progs = s.exec(select(Programme).where(Programme.partner_id == partner.id).order_by(Programme.name)).all()
     return PartnerRow(
-        partner.id,
+        row_id(partner.id),
         partner.name,
         partner.contact,
         bool(partner.active),
@@ -98,7 +99,7 @@ def programme_state(s: Session, p: Programme) -> dict:
         "expected_response_days": p.expected_response_days,
         "contact": p.contact,
         "active": bool(p.active),
-        "localities": list(programme_localities(s, p.id)),
+        "localities": list(programme_localities(s, row_id(p.id))),
     }
 
 
@@ -198,7 +199,7 @@ def set_programme_localities(s: Session, programme: Programme, locality_ids: lis
             s.delete(pl)
     for lid in locality_ids:
         if lid not in current:
-            s.add(ProgrammeLocality(programme_id=programme.id, locality_id=lid))
+            s.add(ProgrammeLocality(programme_id=row_id(programme.id), locality_id=lid))
     s.flush()
 
 
@@ -275,7 +276,7 @@ def add_programme_in(
     )
     loc_ids = locality_ids(s, localities)
     prog = Programme(
-        partner_id=p.id,
+        partner_id=row_id(p.id),
         name=name_,
         expected_response_days=days,
         active=bool(active),
@@ -369,7 +370,7 @@ def edit_partner(ctx: Ctx, partner: str | int, *, name: str | None = None, conta
     with ctx.write() as s:
         admin_actor(s, ctx)
         p = find_partner(s, partner)
-        edit_partner_in(s, ctx, audit.writer(s, ctx), p.id, name=name, contact=contact)
+        edit_partner_in(s, ctx, audit.writer(s, ctx), row_id(p.id), name=name, contact=contact)
         return partner_row(s, p)
 
 
@@ -380,11 +381,11 @@ def retire_partner(ctx: Ctx, partner: str | int, *, retired: bool = True) -> Par
         admin_actor(s, ctx)
         p = find_partner(s, partner)
         w = audit.writer(s, ctx)
-        if not edit_partner_in(s, ctx, w, p.id, active=not retired):
+        if not edit_partner_in(s, ctx, w, row_id(p.id), active=not retired):
             raise DomainError(f"{p.name} is already {'retired' if retired else 'in use'}.", field="partner")
         if retired:
             for prog in s.exec(select(Programme).where(Programme.partner_id == p.id, Programme.active)).all():
-                edit_programme_in(s, ctx, w, prog.id, active=False)
+                edit_programme_in(s, ctx, w, row_id(prog.id), active=False)
         return partner_row(s, p)
 
 
@@ -437,7 +438,7 @@ def edit_programme(
             s,
             ctx,
             audit.writer(s, ctx),
-            prog.id,
+            row_id(prog.id),
             name=name,
             localities=localities,
             eligibility_notes=eligibility_notes,
@@ -453,6 +454,6 @@ def retire_programme(
     with ctx.write() as s:
         admin_actor(s, ctx)
         prog = find_programme(s, programme, partner)
-        if not edit_programme_in(s, ctx, audit.writer(s, ctx), prog.id, active=not retired):
+        if not edit_programme_in(s, ctx, audit.writer(s, ctx), row_id(prog.id), active=not retired):
             raise DomainError(f"That programme is already {'retired' if retired else 'in use'}.", field="programme")
         return programme_row(s, prog)

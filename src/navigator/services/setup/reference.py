@@ -18,6 +18,7 @@ from navigator.services.dto import (
 )
 from navigator.store import seed
 from navigator.store.engine import Store, open_store
+from navigator.store.ids import row_id
 from navigator.store.models import (
     Locality,
     Lot,
@@ -53,7 +54,7 @@ def initialise(ctx: Ctx, *, admin_name: str | None = None, template: str = "kent
             s.add(lot)
             s.flush()
             for loc in localities:
-                s.add(Locality(lot_id=lot.id, name=loc))
+                s.add(Locality(lot_id=row_id(lot.id), name=loc))
         for model, rows in (
             (ReferralSource, seed.REFERRAL_SOURCES),
             (SupportArea, seed.SUPPORT_AREAS),
@@ -65,7 +66,7 @@ def initialise(ctx: Ctx, *, admin_name: str | None = None, template: str = "kent
             p = Partner(name=partner)
             s.add(p)
             s.flush()
-            s.add(Programme(partner_id=p.id, name=programme, expected_response_days=days))
+            s.add(Programme(partner_id=row_id(p.id), name=programme, expected_response_days=days))
         put_setting(s, "pseudonym_secret", secrets.token_hex(32), now)
         w.add(
             "store.seed",
@@ -96,12 +97,14 @@ def reference_in(s: Session, *, include_retired: bool = False) -> ReferenceData:
 
     lots = {lot.id: lot for lot in s.exec(select(Lot)).all()}
     localities = tuple(
-        LocalityOption(loc.id, loc.name, loc.lot_id, lots[loc.lot_id].code, lots[loc.lot_id].name, loc.active)
+        LocalityOption(row_id(loc.id), loc.name, loc.lot_id, lots[loc.lot_id].code, lots[loc.lot_id].name, loc.active)
         for loc in s.exec(select(Locality).order_by(col(Locality.lot_id), col(Locality.id))).all()
         if include_retired or loc.active
     )
     programmes = tuple(
-        ProgrammeOption(p.id, p.partner_id, partner.name, p.name, p.expected_response_days, p.active and partner.active)
+        ProgrammeOption(
+            row_id(p.id), p.partner_id, partner.name, p.name, p.expected_response_days, p.active and partner.active
+        )
         for p, partner in s.exec(
             select(Programme, Partner)
             .join(Partner, col(Partner.id) == col(Programme.partner_id))
@@ -113,13 +116,15 @@ def reference_in(s: Session, *, include_retired: bool = False) -> ReferenceData:
     for ul in s.exec(select(UserLot)).all():
         user_lots.setdefault(ul.user_id, []).append(lots[ul.lot_id].code)
     navigators = tuple(
-        UserOption(u.id, u.username, u.name, u.role, u.active, tuple(sorted(user_lots.get(u.id, []))))
+        UserOption(row_id(u.id), u.username, u.name, u.role, u.active, tuple(sorted(user_lots.get(row_id(u.id), []))))
         for u in s.exec(select(User).order_by(User.name)).all()
         if include_retired or u.active
     )
     return ReferenceData(
         lots=tuple(
-            Option(lot.id, lot.code, lot.name, lot.active) for lot in lots.values() if include_retired or lot.active
+            Option(row_id(lot.id), lot.code, lot.name, lot.active)
+            for lot in lots.values()
+            if include_retired or lot.active
         ),
         localities=localities,
         sources=opts(ReferralSource),

@@ -16,6 +16,7 @@ from navigator.domain.errors import DomainError, NotFound
 from navigator.services import audit
 from navigator.services.context import Ctx
 from navigator.services.setup.common import admin_actor, checked_text
+from navigator.store.ids import row_id
 from navigator.store.models import (
     Locality,
     Lot,
@@ -181,7 +182,7 @@ def add_ref_in(
         if not lot_row.active:
             raise DomainError(f"The lot '{lot_row.code}' is retired.", field="lot")
         check_name_free(s, kind, name_)
-        row = Locality(lot_id=lot_row.id, name=name_, active=bool(active))
+        row = Locality(lot_id=row_id(lot_row.id), name=name_, active=bool(active))
     else:
         if lot:
             raise DomainError("Only a locality belongs to a lot.", field="lot")

@@ -18,6 +18,7 @@ from navigator.services.context import Ctx
 from navigator.services.setup.common import admin_actor, checked_text
 from navigator.services.setup.reference_data import find_lot
 from navigator.store import pg_setup
+from navigator.store.ids import row_id
 from navigator.store.models import (
     Client,
     Journey,
@@ -89,7 +90,7 @@ def lots_of(s: Session, user_id: int) -> tuple[str, ...]:
 
 
 def user_row(s: Session, u: User) -> UserRow:
-    return UserRow(u.id, u.username, u.name, u.role, bool(u.active), lots_of(s, u.id))
+    return UserRow(row_id(u.id), u.username, u.name, u.role, bool(u.active), lots_of(s, row_id(u.id)))
 
 
 def user_state(s: Session, u: User) -> dict:
@@ -98,7 +99,7 @@ def user_state(s: Session, u: User) -> dict:
         "name": u.name,
         "role": u.role,
         "active": bool(u.active),
-        "lots": list(lots_of(s, u.id)),
+        "lots": list(lots_of(s, row_id(u.id))),
     }
 
 
@@ -110,7 +111,7 @@ def resolve_lots(s: Session, lots: Iterable[str], keep_ids: Iterable[int] = ()) 
         if not lot.active and lot.id not in keep:
             raise DomainError(f"The lot '{lot.code}' is retired.", field="lots")
         if lot.id not in out:
-            out.append(lot.id)
+            out.append(row_id(lot.id))
     return out
 
 
@@ -128,7 +129,7 @@ def set_lots(s: Session, user: User, lot_ids: list[int]) -> None:
             s.delete(ul)
     for lot_id in lot_ids:
         if lot_id not in current:
-            s.add(UserLot(user_id=user.id, lot_id=lot_id))
+            s.add(UserLot(user_id=row_id(user.id), lot_id=lot_id))
     s.flush()
 
 
@@ -277,7 +278,7 @@ def open_journeys_of(ctx: Ctx, username: str) -> tuple[OpenJourneyRow, ...]:
         ).all()
         return tuple(
             OpenJourneyRow(
-                j.id,
+                row_id(j.id),
                 c.client_ref,
                 f"{c.first_name} {c.last_name}",
                 j.state,
@@ -288,5 +289,5 @@ def open_journeys_of(ctx: Ctx, username: str) -> tuple[OpenJourneyRow, ...]:
                 user.username,
             )
             for j, c, loc, lot in rows
-            if actor.is_admin or access.in_my_lots(actor, lot.id)
+            if actor.is_admin or access.in_my_lots(actor, row_id(lot.id))
         )

@@ -19,6 +19,7 @@ from navigator.domain.errors import DomainError
 from navigator.domain.identifiers import clean_text, normalise_nhs_number, normalise_postcode
 from navigator.services.setup.users import USERNAME_RE
 from navigator.services.tracker_import.columns import DATE_COLUMNS, ONWARD_OUTCOMES
+from navigator.store.ids import row_id
 from navigator.store.models import Locality, ReferralSource
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -66,8 +67,8 @@ class CellReader:
         self.localities = {loc.name.lower(): loc for loc in localities}
         self.sources: dict[str, int] = {}
         for src in sources:
-            self.sources[src.code.lower()] = src.id
-            self.sources.setdefault(src.name.lower(), src.id)
+            self.sources[src.code.lower()] = row_id(src.id)
+            self.sources.setdefault(src.name.lower(), row_id(src.id))
 
     # ------------------------------------------------------------ cells by type
     def _text(self, row: Row, raw: dict, col: str, max_len: int, required: bool = False) -> None:

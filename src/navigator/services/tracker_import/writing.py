@@ -35,6 +35,7 @@ from navigator.services.casework import bulk
 from navigator.services.context import Ctx, get_setting, put_setting
 from navigator.services.setup import partners as partner_admin
 from navigator.services.setup import users as user_admin
+from navigator.store.ids import row_id
 from navigator.store.models import Client, Lot, Partner, Programme, Setting, User
 
 PENDING = "tracker_import.pending"
@@ -257,7 +258,7 @@ def begin(
                 marker["partners"].append(partner_admin.add_partner_in(s, ctx, w, name).id)
         for partner, programme in new_programmes:
             p = partner_admin.find_partner(s, partner)
-            prog = partner_admin.add_programme_in(s, ctx, w, p.id, programme)
+            prog = partner_admin.add_programme_in(s, ctx, w, row_id(p.id), programme)
             marker["programmes"].append(prog.id)
         for cid in consent:
             c = s.get(Client, cid)
