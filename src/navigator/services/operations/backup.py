@@ -1,8 +1,12 @@
 """Backups and restore of a SQLite store.
 
 - ``take_backup``: a consistent online copy through SQLite's backup API (other
-  users may keep working), checked with ``PRAGMA integrity_check``, written
-  readable by its owner only. By default into ``backups/`` beside the store
+  users may keep working), written under a temporary name in the destination
+  folder (0600), checked (integrity, navigator's tables, the audit log up to the
+  store's checkpoint), then renamed: whole or absent. Its audit key and a signed
+  checkpoint of its log (the sidecar) go beside it. A copy a killed process left
+  half-written is removed at the next start (``remove_interrupted``) and never
+  counts as a backup. By default into ``backups/`` beside the store
   (a folder only its owner may open), named with a timestamp.
 - ``ensure_daily_backup``: called whenever navigator opens a store: if no
   backup was taken today, take one, and keep the newest ``backup_keep``
