@@ -8,9 +8,17 @@ Checks (SQLite-only ones are skipped on PostgreSQL):
 - the audit log: every event's hash chain (``services.audit.verify_chain``), so
   an edited or removed event is found (text removed by retention is allowed, and
   counted);
-- backups: when the newest one was taken.
+- the audit log against its anchors outside the database: its checkpoint file
+  and the newest backup's signed sidecar (events deleted from the end, an
+  emptied or rewritten log), and that its protective triggers exist;
+- backups: when the newest one was taken; it is opened and checked (whole,
+  navigator's tables, its log matching its sidecar).
 
-The store is opened read-only-minded: doctor never migrates, never writes.
+A store failing its integrity check is marked read-only until it checks again
+(``store.paths.damaged_marker_path``); a checkpoint that still matches is moved
+on to the log's head (files beside the store only, never the database).
+
+The store is opened read-only-minded: doctor never migrates, never writes to the database.
 """
 
 from __future__ import annotations
