@@ -36,6 +36,7 @@ from navigator.services.dto import (
 from navigator.store.ids import row_id
 
 if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy import ColumnElement
     from sqlmodel import Session
 
     from navigator.store.models import Journey
@@ -97,6 +98,7 @@ def today(ctx: Ctx, navigator: str | None = None, on: date | None = None) -> Tod
     items = []
     for tid, jid, kind, due, detail, ref, first, last, decided in rows:
         due, decided = _as_date(due), _as_date(decided)
+        assert due is not None  # a task always has a due date
         k = TaskKind(kind)
         # working days waited since the decision, as lateness is counted (a Friday decision has waited 1 on Sunday)
         waited = days_overdue(decided, on, cal) if k == TaskKind.WAITING_TO_START and decided else None
@@ -220,7 +222,7 @@ def caseload(
             total = 0
         cal = ctx.calendar_from(q)
     on = ctx.today()
-    states, kinds = _STATE_LABELS, _TASK_LABELS
+    state_labels, kinds = _STATE_LABELS, _TASK_LABELS
     dates: dict = {None: None}  # each distinct value parsed once
     days: dict = {None: 0}  # working days in state, per distinct start
 
@@ -231,7 +233,9 @@ def caseload(
 
     def days_since(value) -> int:
         if value not in days:
-            days[value] = cal.count(as_date(value), on)
+            since = as_date(value)
+            assert since is not None  # None is in days already
+            days[value] = cal.count(since, on)
         return days[value]
 
     out = _frozen_rows(
@@ -244,7 +248,7 @@ def caseload(
                 name,
                 loc,
                 state,
-                states[state],
+                state_labels[state],
                 days_since(since),
                 kinds[kind] if kind else None,
                 as_date(due),
@@ -328,18 +332,23 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
             raise NotFound("That journey does not exist.")
         actor = ctx.actor(s)
         access.require_journey(s, actor, j)
+        # the journey's rows point at these (foreign keys): the asserts say so to the type checker
         c = s.get(Client, j.client_id)
+        assert c is not None
         loc = s.get(Locality, c.locality_id)
         jloc = s.get(Locality, j.locality_id)
+        assert loc is not None and jloc is not None
         lot = s.get(Lot, jloc.lot_id)
         nav = s.get(User, j.navigator_id)
         src = s.get(ReferralSource, j.source_id)
-        users = {u.id: u.username for u in s.exec(select(User)).all()}
+        client_lot = s.get(Lot, loc.lot_id)
+        assert lot is not None and nav is not None and src is not None and client_lot is not None
+        users = {row_id(u.id): u.username for u in s.exec(select(User)).all()}
         cal = ctx.calendar(s)
         threshold = meaningful_threshold(s)
 
         client = ClientDetail(
-            c.id,
+            row_id(c.id),
             c.client_ref,
             c.first_name,
             c.last_name,
@@ -354,7 +363,7 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
             c.consent_to_share,
             c.locality_id,
             loc.name,
-            s.get(Lot, loc.lot_id).code,
+            client_lot.code,
             c.version,
         )
         journeys = tuple(
@@ -593,7 +602,7 @@ def _timeline(s: Session, j: Journey, users: dict[int, str]) -> tuple[TimelineEv
             if r.get("note"):
                 txt += f": {r['note']}"
         elif e.action == "journey.reassign":
-            txt = f"Reassigned to {users.get(after.get('navigator_id'), '?')}"
+            txt = f"Reassigned to {users.get(after.get('navigator_id', -1), '?')}"
         elif e.action == "goal.add":
             txt = f"Goal added: {after.get('statement', '')}"
         elif e.action == "goal.update":
@@ -644,16 +653,16 @@ def find(ctx: Ctx, query: str, limit: int = 50) -> list[FindHit]:
         return []
     with ctx.write() as s:
         actor = ctx.actor(s)
-        conds = []
+        conds: list[ColumnElement[bool]] = []
         digits = q.replace(" ", "")
         if digits.isdigit() and len(digits) == 10:
-            conds.append(Client.nhs_number == digits)
+            conds.append(col(Client.nhs_number) == digits)
         try:
             d = parse_date(q, today=ctx.today(), relative=False)
         except DomainError:
             d = None
         if d is not None:
-            conds.append(Client.date_of_birth == d)
+            conds.append(col(Client.date_of_birth) == d)
         compact = q.replace(" ", "").upper()
         if 5 <= len(compact) <= 7 and any(ch.isdigit() for ch in compact):
             conds.append(func.replace(col(Client.postcode), " ", "") == compact)
@@ -731,6 +740,7 @@ def open_with_reason(ctx: Ctx, client_id: int, reason: str) -> None:
     text_ = check_text(reason, "reason", max_len=400, required=True)
     if len(text_ or "") < 5:
         raise DomainError("Say why you need to open this record.", field="reason")
+    assert text_ is not None  # five characters or more
     with ctx.write() as s:
         actor = ctx.actor(s)
         c = s.get(Client, client_id)

@@ -72,6 +72,13 @@ def _as_date(v) -> date | None:
     return date.fromisoformat(str(v)[:10])
 
 
+def _day(v) -> date:
+    """``_as_date`` of a value the query guarantees (a NOT NULL column, or filtered on)."""
+    d = _as_date(v)
+    assert d is not None
+    return d
+
+
 def _month_bounds(d: date) -> tuple[date, date]:
     return month_start(d), month_end(d)
 
@@ -501,18 +508,17 @@ def waiting_and_stuck(
         ).all()
 
     waiting = tuple(
-        WaitingRow(jid, ref, nm, nav, loc, _as_date(dd), cal.count(_as_date(dd), on))
-        for jid, ref, nm, nav, loc, dd in wrows
+        WaitingRow(jid, ref, nm, nav, loc, _day(dd), cal.count(_day(dd), on)) for jid, ref, nm, nav, loc, dd in wrows
     )
     onward = []
     for jid, oid, ref, nm, nav, partner, prog, rdate, status, last in orows:
-        rdate, last = _as_date(rdate), _as_date(last)
+        rdate, last = _day(rdate), _as_date(last)
         onward.append(
             StuckOnwardRow(jid, oid, ref, nm, nav, partner, prog, rdate, status, last, cal.count(last or rdate, on))
         )
     reviews = []
     for jid, ref, nm, nav, loc, start, last in rrows:
-        start, last = _as_date(start), _as_date(last)
+        start, last = _day(start), _as_date(last)
         b = max(start, last) if last else start
         since = cal.count(b, on)
         reviews.append(ReviewRow(jid, ref, nm, nav, loc, start, last, since, since - review_every))
@@ -623,7 +629,7 @@ def trends(
     def bucket(rows) -> dict[str, int]:
         out: dict[str, int] = {}
         for day, n in rows:
-            k = _month_key(_as_date(day))
+            k = _month_key(_day(day))
             out[k] = out.get(k, 0) + int(n)
         return out
 
@@ -631,7 +637,7 @@ def trends(
     wait_sum: dict[str, int] = {}
     wait_n: dict[str, int] = {}
     for start, decided, n in waits:
-        start, decided = _as_date(start), _as_date(decided)
+        start, decided = _day(start), _day(decided)
         k = _month_key(start)
         wait_sum[k] = wait_sum.get(k, 0) + cal.count(decided, start) * int(n)
         wait_n[k] = wait_n.get(k, 0) + int(n)
@@ -692,7 +698,7 @@ def partners(ctx: Ctx, on: date | None = None, since: date | None = None) -> Par
         cond = [_in_scope(Journey.locality_id, scope)]
         if since is not None:
             cond.append(OnwardReferral.referral_date >= since)
-        st = OnwardReferral.status
+        st = col(OnwardReferral.status)
 
         def flag(c):
             return func.sum(case((c, 1), else_=0))
@@ -777,7 +783,7 @@ def partners(ctx: Ctx, on: date | None = None, since: date | None = None) -> Par
             waiting[pid] = waiting.get(pid, 0) + 1
     days: dict[int, list[int]] = {}
     for pid, rdate, fdate, n in firsts:
-        days.setdefault(pid, []).extend([cal.count(_as_date(rdate), _as_date(fdate))] * int(n))
+        days.setdefault(pid, []).extend([cal.count(_day(rdate), _day(fdate))] * int(n))
     rows = []
     for pid, made, open_, started, completed, withdrew, dns, declined in counts:
         started, dns, declined = int(started or 0), int(dns or 0), int(declined or 0)
