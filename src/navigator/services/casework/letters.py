@@ -447,7 +447,9 @@ def _values(
                 field="onward",
             )
         prog = s.get(Programme, onward.programme_id)
+        assert prog is not None  # foreign keys
         partner = s.get(Partner, prog.partner_id)
+        assert partner is not None
         areas = s.exec(
             select(SupportArea.name)
             .join(JourneySupportArea, col(JourneySupportArea.support_area_id) == col(SupportArea.id))
@@ -516,6 +518,7 @@ def render(ctx: Ctx, journey_id: int, template: str, fmt: str = "text", *, onwar
             raise NotFound("That journey does not exist.", field="journey")
         access.require_journey(s, ctx.actor(s), journey)
         client = s.get(Client, journey.client_id)
+        assert client is not None  # the journey's person (a foreign key)
         tpl = _template_in(s, k.name)
         text = fill(tpl.text, _values(s, ctx, k, journey, client, onward_id)).rstrip("\n") + "\n"
         audit.record(

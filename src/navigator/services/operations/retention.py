@@ -299,7 +299,9 @@ def _still_due(s: Session, client_id: int, cutoff: date) -> bool:
 
 def _anonymise_person(s: Session, ctx: Ctx, w, cand: Candidate, years: int, cutoff: date, searches):
     """One person, inside the caller's transaction: (events redacted, version 1 events left, searches left)."""
-    tokens = _identifying(s.get(Client, cand.client_id))
+    client = s.get(Client, cand.client_id)
+    assert client is not None  # a candidate is a stored person
+    tokens = _identifying(client)
     jids = _anonymise(s, ctx, cand.client_id)
     ids, v1 = audit.events_about(s, cand.client_id, jids)
     hits = [(eid, version) for eid, version, query in searches if _mentions(query, tokens)]
@@ -356,17 +358,18 @@ def _searches(s: Session) -> list[tuple[int, int, str]]:
         select(AuditEvent.id, AuditEvent.hash_version, AuditEvent.after).where(
             AuditEvent.action == "search",
             AuditEvent.client_id == None,  # noqa: E711
-            AuditEvent.after is not None,
+            col(AuditEvent.after).is_not(None),  # was `AuditEvent.after is not None`: always true in Python
         )
     ).all()
     out = []
     for eid, version, after in rows:
+        assert after is not None  # filtered on
         try:
             query = json.loads(after).get("query")
         except (ValueError, AttributeError):
             continue
         if isinstance(query, str):
-            out.append((eid, version, query))
+            out.append((row_id(eid), version, query))
     return out
 
 
@@ -378,8 +381,10 @@ def _truncate_wal(ctx: Ctx) -> None:
     try:
         raw = ctx.store.write_engine.raw_connection()
         try:
+            conn = raw.driver_connection
+            assert conn is not None  # an open pooled connection has its driver's
             for _ in range(5):
-                busy = raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
                 if not busy:
                     return
                 time.sleep(0.2)
@@ -392,6 +397,7 @@ def _truncate_wal(ctx: Ctx) -> None:
 def _anonymise(s: Session, ctx: Ctx, client_id: int) -> list[int]:
     now = ctx.now()
     client = s.get(Client, client_id)
+    assert client is not None  # the caller found this person
     journeys = s.exec(select(Journey).where(Journey.client_id == client_id)).all()
     dates = [d for j in journeys for d in (j.received_date, j.decision_date, j.start_date, j.end_date) if d]
     client.first_name = client.last_name = ANONYMISED
@@ -403,7 +409,7 @@ def _anonymise(s: Session, ctx: Ctx, client_id: int) -> list[int]:
     client.version += 1
     client.updated_at = now
     s.add(client)
-    jids = [j.id for j in journeys]
+    jids = [row_id(j.id) for j in journeys]
     for j in journeys:
         j.referrer = j.reason = j.outcome_evidence = None
         j.version += 1
@@ -437,9 +443,9 @@ def _anonymise(s: Session, ctx: Ctx, client_id: int) -> list[int]:
         for u in s.exec(select(PartnerUpdateRow).where(col(PartnerUpdateRow.onward_id).in_(onward_ids))).all():
             u.note = None
             s.add(u)
-    for g in s.exec(select(AccessGrant).where(AccessGrant.client_id == client_id)).all():
-        g.reason = ANONYMISED
-        s.add(g)
+    for grant in s.exec(select(AccessGrant).where(AccessGrant.client_id == client_id)).all():
+        grant.reason = ANONYMISED
+        s.add(grant)
     s.flush()
     return jids
 

@@ -145,7 +145,7 @@ def _aware(at: datetime) -> datetime:
 
 def _events(s: Session, client: Client) -> list[AuditRow]:
     jids = list(s.exec(select(Journey.id).where(Journey.client_id == client.id)).all())
-    cond = AuditEvent.client_id == client.id
+    cond = col(AuditEvent.client_id) == client.id
     if jids:
         cond = or_(cond, col(AuditEvent.journey_id).in_(jids))
     rows = s.exec(select(AuditEvent).where(cond).order_by(col(AuditEvent.id))).all()
@@ -189,6 +189,7 @@ def journey_audit_history(ctx: Ctx, journey_id: int) -> AuditHistory:
         access.require_team_lead(actor)
         access.require_journey(s, actor, journey)
         client = s.get(Client, journey.client_id)
+        assert client is not None  # the journey's person (a foreign key)
         rows = s.exec(
             select(AuditEvent)
             .where(
@@ -253,7 +254,7 @@ def collect(s: Session, client: Client) -> dict:
         u = users.get(uid)
         return f"{u['name']} ({u['username']})" if u else None
 
-    names = {
+    names: dict[str, dict[Any, Any]] = {
         "locality": {r.id: r.name for r in s.exec(select(Locality)).all()},
         "lot_of_locality": {r.id: r.lot_id for r in s.exec(select(Locality)).all()},
         "lot": {r.id: r.code for r in s.exec(select(Lot)).all()},

@@ -64,6 +64,7 @@ def programme_localities(s: Session, programme_id: int) -> tuple[str, ...]:
 
 def programme_row(s: Session, p: Programme, partner: Partner | None = None) -> ProgrammeRow:
     partner = partner or s.get(Partner, p.partner_id)
+    assert partner is not None  # the programme's partner (a foreign key)
     return ProgrammeRow(
         row_id(p.id),
         p.partner_id,
@@ -133,11 +134,11 @@ def find_programme(s: Session, programme: str | int, partner: str | int | None =
         else:
             if ":" in key:
                 pname, _, gname = key.partition(":")
-                p = s.exec(select(Partner).where(func.lower(col(Partner.name)) == pname.strip().lower())).first()
-                if p is not None:
+                named = s.exec(select(Partner).where(func.lower(col(Partner.name)) == pname.strip().lower())).first()
+                if named is not None:
                     row = s.exec(
                         select(Programme).where(
-                            Programme.partner_id == p.id, func.lower(Programme.name) == gname.strip().lower()
+                            Programme.partner_id == named.id, func.lower(Programme.name) == gname.strip().lower()
                         )
                     ).first()
             if row is None:
@@ -170,7 +171,7 @@ def check_days(value) -> int:
 
 def locality_ids(s: Session, names: Iterable[str], *, already: Iterable[int] = ()) -> list[int]:
     """The localities named; a retired one is refused unless the programme already serves it (``already``)."""
-    out = []
+    out: list[int] = []
     kept = set(already)
     for name in names:
         loc = s.exec(select(Locality).where(func.lower(Locality.name) == str(name).strip().lower())).first()
@@ -185,7 +186,7 @@ def locality_ids(s: Session, names: Iterable[str], *, already: Iterable[int] = (
                 field="localities",
             )
         if loc.id not in out:
-            out.append(loc.id)
+            out.append(row_id(loc.id))
     return out
 
 
@@ -335,7 +336,9 @@ def edit_programme_in(
     action = "programme.edit"
     if set(a) == {"active"}:
         action = "programme.retire" if not prog.active else "programme.unretire"
-    partner_name = s.get(Partner, prog.partner_id).name
+    owner = s.get(Partner, prog.partner_id)
+    assert owner is not None  # the programme's partner (a foreign key)
+    partner_name = owner.name
     w.add(
         action,
         "programme",
