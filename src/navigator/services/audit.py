@@ -37,12 +37,12 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, inspect, or_, text, update
-from sqlmodel import Session, select
+from sqlalchemy import CursorResult, bindparam, func, insert, inspect, or_, text, update
+from sqlmodel import Session, col, select
 
 from navigator.domain.errors import StoreError
 from navigator.store import anchor, pg_setup
-from navigator.store.models import AuditEvent
+from navigator.store.models import AuditEvent, table_of
 
 GENESIS = "0" * 64
 
@@ -193,7 +193,7 @@ def _at_text(at: datetime) -> str:
 
 
 def last_hash(session: Session) -> str:
-    h = session.exec(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    h = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)).first()
     return h or GENESIS
 
 
@@ -223,8 +223,8 @@ class AuditWriter:
 
     def add_many(self, events: Iterable[tuple]) -> None:
         if pg_setup.installed(self.session.get_bind()):  # PostgreSQL after pg-setup: the database chains
-            rows = [(ac, en, eid, cid, jid, to_json(b), to_json(a)) for ac, en, eid, cid, jid, b, a in events]
-            self.prev = pg_setup.append_events(self.session, self.username, self.acting_as, rows) or self.prev
+            pg_rows = [(ac, en, eid, cid, jid, to_json(b), to_json(a)) for ac, en, eid, cid, jid, b, a in events]
+            self.prev = pg_setup.append_events(self.session, self.username, self.acting_as, pg_rows) or self.prev
             return
         if self.prev is None:
             self.prev = last_hash(self.session)
@@ -280,7 +280,7 @@ class AuditWriter:
     def _insert(self, rows: list[dict]) -> None:
         # Core executemany on the table (the ORM bulk path splits rows by which values are None).
         # services/casework/bulk.py overrides this with a driver-level executemany.
-        self.session.execute(insert(AuditEvent.__table__), rows)
+        self.session.execute(insert(table_of(AuditEvent)), rows)
 
 
 def writer(session: Session, ctx) -> AuditWriter:
@@ -419,9 +419,9 @@ def genuine_retention(session: Session, client_id: int, after_id: int) -> bool:
     """Is there a retention.anonymise event about ``client_id`` after event ``after_id`` that verifies
     under the store's key (a forged one, inserted behind navigator's back, does not)?"""
     key = signing_key(session, create=False)
-    t = AuditEvent.__table__
+    t = table_of(AuditEvent)
     rows = session.execute(
-        select(t).where(t.c.action == RETENTION_ACTION, t.c.client_id == client_id, t.c.id > after_id)
+        t.select().where(t.c.action == RETENTION_ACTION, t.c.client_id == client_id, t.c.id > after_id)
     ).all()
     for r in rows:
         if key is None and r.hash_version == 2:  # an unsigned store (PostgreSQL before pg-setup)
@@ -473,7 +473,7 @@ def _unauthorised(
 def events_about(session: Session, client_id: int, journey_ids: Iterable[int]) -> tuple[list[int], int]:
     """Events about a person that still hold text: (ids of version 2 ones, which retention can redact;
     how many version 1 ones, which it cannot)."""
-    t = AuditEvent.__table__
+    t = table_of(AuditEvent)
     jids = list(journey_ids)
     about = or_(t.c.client_id == client_id, t.c.journey_id.in_(jids)) if jids else t.c.client_id == client_id
     has_text = or_(t.c.before.is_not(None), t.c.after.is_not(None))
@@ -485,7 +485,7 @@ def events_about(session: Session, client_id: int, journey_ids: Iterable[int]) -
 def redact_events(session: Session, event_ids: Iterable[int]) -> int:
     """Blank the before/after text of version 2 events (retention only: call it after writing the
     retention.anonymise event about the person, or the database refuses). Returns how many were redacted."""
-    t = AuditEvent.__table__
+    t = table_of(AuditEvent)
     ids = sorted(set(event_ids))
     _require_genuine_retention(session, ids)
     n = 0
@@ -495,13 +495,14 @@ def redact_events(session: Session, event_ids: Iterable[int]) -> int:
             .where(t.c.id.in_(ids[i : i + 500]), t.c.hash_version >= 2)
             .values(before=None, after=None, redacted=True)
         )
+        assert isinstance(result, CursorResult)  # an UPDATE's result
         n += result.rowcount
     return n
 
 
 def _require_genuine_retention(session: Session, ids: list[int]) -> None:
     """Refuse to redact an event about a person unless a signed retention event about them follows it."""
-    t = AuditEvent.__table__
+    t = table_of(AuditEvent)
     people: dict[int, int] = {}  # client id -> the earliest event id to redact about them
     journey_client: dict[int, int | None] = {}
     for i in range(0, len(ids), 500):
@@ -532,5 +533,5 @@ def redacted_count(session: Session) -> int:
     """How many events had their text removed by retention (0 on a store still at schema 0001)."""
     if not _has_v2_columns(session):
         return 0
-    t = AuditEvent.__table__
+    t = table_of(AuditEvent)
     return session.execute(select(func.count()).select_from(t).where(t.c.redacted == True)).scalar_one()  # noqa: E712

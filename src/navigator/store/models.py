@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     Index,
     MetaData,
+    Table,
     Text,
     UniqueConstraint,
     false,
@@ -397,3 +398,8 @@ class SentReturn(SQLModel, table=True):
     username: str = Field(max_length=64)
     options: str = Field(sa_column=Column(Text, nullable=False))  # JSON
     figures: str = Field(sa_column=Column(Text, nullable=False))  # JSON rows of monthly_return
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's Core ``Table``."""
+    return model.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass; its stubs do not declare it

@@ -91,6 +91,7 @@ from navigator.store.models import (
     PlanReview,
     Programme,
     Task,
+    table_of,
 )
 
 # The steps are the domain's (re-exported: the import and the demo build ``bulk.Contact(...)``).
@@ -144,7 +145,7 @@ def prepare_sqlite(table, rows: list[dict], dialect=None) -> tuple[list[str], li
 
         dialect = sqlite_dialect.dialect()
     cols = list(rows[0])
-    procs = []
+    procs: list[tuple[int, Any, dict[Any, Any]]] = []  # (column index, bind processor, its memo)
     for i, c in enumerate(cols):
         proc = table.c[c].type._cached_bind_processor(dialect)
         if proc is not None:
@@ -224,7 +225,7 @@ class _FastAuditWriter(audit.AuditWriter):
     def _insert(self, rows: list[dict]) -> None:
         conn = self.session.connection()
         if conn.dialect.name == "sqlite":
-            _fast_insert(conn, AuditEvent.__table__, rows)
+            _fast_insert(conn, table_of(AuditEvent), rows)
         else:
             super()._insert(rows)
 
@@ -254,10 +255,10 @@ class RowBuilder:
         self.calendar = calendar
         self._next = dict(next_ids)
         self._expected_days = dict(expected_days)
-        self._rows: dict[str, list[dict]] = {m.__table__.name: [] for m in _TABLES}
+        self._rows: dict[str, list[dict]] = {table_of(m).name: [] for m in _TABLES}
         self._events: list[tuple] = []
         self._pending = 0
-        self.created: dict[str, int] = {m.__table__.name: 0 for m in _TABLES}
+        self.created: dict[str, int] = {table_of(m).name: 0 for m in _TABLES}
 
     @property
     def next_ids(self) -> dict[str, int]:
@@ -271,7 +272,7 @@ class RowBuilder:
     def take(self) -> tuple[dict[str, list[dict]], list[tuple]]:
         """Everything built so far (rows by table, audit events), handed over and forgotten here."""
         rows, events = self._rows, self._events
-        self._rows = {m.__table__.name: [] for m in _TABLES}
+        self._rows = {table_of(m).name: [] for m in _TABLES}
         self._events = []
         self._pending = 0
         return rows, events
@@ -364,7 +365,7 @@ class RowBuilder:
         areas = list(dict.fromkeys(spec.support_area_ids))
         for area_id in areas:
             self._row("journey_support_area", {"journey_id": jid, "support_area_id": area_id})
-        received = {k: None for k in JOURNEY_FIELDS}
+        received: dict[str, Any] = {k: None for k in JOURNEY_FIELDS}
         received.update(received_date=spec.received_date, state=L.State.RECEIVED.value, navigator_id=spec.navigator_id)
         ev = self.event
         ev(
@@ -544,7 +545,7 @@ class BulkWriter(RowBuilder):
         now = ctx.now()
         next_ids = {}
         for model in _WITH_IDS:
-            table = model.__table__
+            table = table_of(model)
             top = session.execute(select(func.max(table.c.id))).scalar()
             next_ids[table.name] = (top or 0) + 1
         super().__init__(
@@ -597,7 +598,7 @@ class BulkWriter(RowBuilder):
         if rows["journey"]:
             self._fill_lots(rows["journey"])
         for model in _TABLES:
-            table = model.__table__
+            table = table_of(model)
             batch = rows[table.name]
             if batch:
                 if conn.dialect.name == "sqlite":
