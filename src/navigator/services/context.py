@@ -207,8 +207,9 @@ class Ctx:
         if self._calendar is None:
             _load_uk_holidays_alone()
             rows = [
-                (as_date(day), bool(working))
+                (d, bool(working))
                 for day, working in q("SELECT day, is_working_day FROM calendar_correction")
+                if (d := as_date(day)) is not None  # always: day is NOT NULL
             ]
             self._calendar = WorkingCalendar(
                 extra_non_working=[day for day, working in rows if not working],

@@ -94,7 +94,8 @@ def _load(folder: str) -> Definitions:
     files = sorted(path.glob("*.sql"))
     if not files:
         raise StoreError(f"The return's definitions are missing ({path}); reinstall navigator.")
-    schema, base, measures, rollups = [], [], [], []
+    schema, base, rollups = [], [], []
+    measures: list[MeasureDef] = []
     for f in files:
         sql = f.read_text(encoding="utf-8")
         head = _header(sql)

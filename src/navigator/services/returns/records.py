@@ -327,6 +327,7 @@ def build_record_tables(
             lot_id = locs[loc_id][1]
         used.add((lot_id, loc_id))
         rec, fc, dd, st = _as_date(received), _as_date(first_contact), _as_date(decision_date), _as_date(start)
+        assert rec is not None  # received_date is NOT NULL
         # The file is the journey as it stood at the end of M: what happened after M is left out
         # (no measure of M uses it, and it would help single a person out).
         if fc is not None and fc > last:
@@ -335,7 +336,7 @@ def build_record_tables(
             decision = decision_date = dd = None
         if st is not None and st > last:
             start = st = sw_start = None
-        if end is not None and _as_date(end) > last:
+        if (end_day := _as_date(end)) is not None and end_day > last:
             end = end_reason = sw_end = None
         ref_rows.append(
             (
@@ -387,7 +388,7 @@ def build_record_tables(
     # every reported locality under its lot, and any (lot, locality) a journey of the month was referred in
     pairs = sorted(set(reported) | used, key=lambda p: (p[0], p[1]))
     lot_order: dict[int, int] = {}
-    loc_rows = []
+    loc_rows: list[tuple[str, str, int, int]] = []
     places: dict[tuple[str, str], tuple[int, int]] = {}
     for lot_id, loc_id in pairs:
         lot_order.setdefault(lot_id, len(lot_order) + 1)

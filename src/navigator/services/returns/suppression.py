@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from navigator.services.returns.results import ALL, PartnerRow, ReturnOptions, ReturnRow
 
@@ -106,25 +107,29 @@ class CellSystem:
                     continue
                 s_lo = sum(lo[m] for m in members)
                 unbounded = sum(1 for m in members if hi[m] is None)
-                finite = sum(hi[m] for m in members if hi[m] is not None)
+                finite = sum(h for m in members if (h := hi[m]) is not None)
                 # the total lies within the members' sum range
                 if lo[total] < s_lo:
                     lo[total], changed = s_lo, True
-                if not unbounded and (hi[total] is None or hi[total] > finite):
+                hi_total = hi[total]
+                if not unbounded and (hi_total is None or hi_total > finite):
                     hi[total], changed = finite, True
-                # each member: the total less the others
+                # each member: the total less the others (hi_total, hi_m: the current bounds, named
+                # so the type checker sees them checked for None)
                 for m in members:
-                    if hi[total] is not None:
-                        new_hi = hi[total] - (s_lo - lo[m])
-                        if hi[m] is None or new_hi < hi[m]:
+                    hi_total, hi_m = hi[total], hi[m]
+                    if hi_total is not None:
+                        new_hi = hi_total - (s_lo - lo[m])
+                        if hi_m is None or new_hi < hi_m:
                             hi[m], changed = new_hi, True
-                    if hi[m] is None:
+                    hi_m = hi[m]
+                    if hi_m is None:
                         others_hi = finite if unbounded == 1 else None
                     else:
-                        others_hi = None if unbounded else finite - hi[m]
+                        others_hi = None if unbounded else finite - hi_m
                     if others_hi is not None and lo[total] - others_hi > lo[m]:
                         lo[m], changed = lo[total] - others_hi, True
-                    if hi[m] is not None and hi[m] < lo[m]:
+                    if hi_m is not None and hi_m < lo[m]:
                         raise ValueError("inconsistent published figures")  # the truth always fits
         return list(zip(lo, hi))
 
@@ -235,7 +240,7 @@ def apply_suppression(
             out_rows.append(r)
     out_partners = []
     for i, p in enumerate(partners):
-        changes = {}
+        changes: dict[str, Any] = {}
         for col in PARTNER_COLUMNS:
             v = getattr(p, col)
             if (i, col) in blank_partner:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
@@ -38,7 +39,7 @@ class RefRow:
     lot: str | None = None  # a locality's lot code
 
 
-KIND_MODELS = {
+KIND_MODELS: dict[str, type[Any]] = {  # dispatched by kind (a locality has no code)
     "lot": Lot,
     "locality": Locality,
     "source": ReferralSource,
