@@ -73,9 +73,10 @@ CASEWORK_TABLES = (
 )
 # What the app deletes in everyday work (a journey's support areas are replaced; follow-ups retire).
 CASEWORK_DELETES = ("journey_support_area", "task")
-# Tables under row-level security, and how a row finds its journey: through a subquery on the journey
-# (or goal, onward referral) table, which that table's own policy filters for whoever asks.
-_VISIBLE_JOURNEY = "journey_id IN (SELECT j.id FROM navigator.journey j)"
+# Tables under row-level security, and how a row finds its journey: an index probe on the journey (or
+# goal, onward referral) table, which that table's own policy filters for whoever asks. (EXISTS, not IN:
+# IN would hash every visible journey once per statement, so a bulk insert would be quadratic.)
+_VISIBLE_JOURNEY = "EXISTS (SELECT 1 FROM navigator.journey j WHERE j.id = journey_id)"
 JOURNEY_CHILDREN = {
     "journey_support_area": _VISIBLE_JOURNEY,
     "contact_attempt": _VISIBLE_JOURNEY,
@@ -84,8 +85,8 @@ JOURNEY_CHILDREN = {
     "measurement": _VISIBLE_JOURNEY,
     "onward_referral": _VISIBLE_JOURNEY,
     "task": _VISIBLE_JOURNEY,
-    "goal_note": "goal_id IN (SELECT g.id FROM navigator.plan_goal g)",
-    "partner_update": "onward_id IN (SELECT o.id FROM navigator.onward_referral o)",
+    "goal_note": "EXISTS (SELECT 1 FROM navigator.plan_goal g WHERE g.id = goal_id)",
+    "partner_update": "EXISTS (SELECT 1 FROM navigator.onward_referral o WHERE o.id = onward_id)",
 }
 RLS_TABLES = ("client", "journey", "access_grant", "audit_event", *JOURNEY_CHILDREN)
 
@@ -102,28 +103,35 @@ class SetupResult:
 def _helpers_sql() -> str:
     definer = "SECURITY DEFINER SET search_path = navigator, pg_temp"
     # The policies call these through scalar subqueries ("(SELECT navigator.my_id())"), which PostgreSQL
-    # evaluates once per statement, not once per row: a team lead's 20,000 journeys cost one call.
+    # evaluates once per statement, not once per row: a team lead's 20,000 journeys cost one call. Who-am-I
+    # and my localities read tables every group may read (no row security there), so they run as the
+    # caller and PostgreSQL inlines them; only my Find grants (access_grant has row security) is a
+    # SECURITY DEFINER function, so no policy recurses into another.
     return f"""
 CREATE OR REPLACE FUNCTION navigator.my_user() RETURNS TABLE(id integer, role text)
-  LANGUAGE sql STABLE {definer} AS $$
+  LANGUAGE sql STABLE AS $$
     SELECT u.id, u.role::text FROM navigator."user" u WHERE u.username = session_user::text AND u.active $$;
 
 CREATE OR REPLACE FUNCTION navigator.my_id() RETURNS integer
-  LANGUAGE sql STABLE {definer} AS $$ SELECT id FROM navigator.my_user() $$;
+  LANGUAGE sql STABLE AS $$
+    SELECT u.id FROM navigator."user" u WHERE u.username = session_user::text AND u.active $$;
 
 CREATE OR REPLACE FUNCTION navigator.my_role() RETURNS text
-  LANGUAGE sql STABLE {definer} AS $$ SELECT coalesce((SELECT role FROM navigator.my_user()), 'none') $$;
+  LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT u.role::text FROM navigator."user" u WHERE u.username = session_user::text AND u.active),
+                    'none') $$;
 
 CREATE OR REPLACE FUNCTION navigator.is_admin() RETURNS boolean
-  LANGUAGE sql STABLE {definer} AS $$ SELECT navigator.my_role() = 'admin' $$;
+  LANGUAGE sql STABLE AS $$ SELECT navigator.my_role() = 'admin' $$;
 
 -- The localities of the lots this person works in (every locality for admins and for a user with no lots).
 CREATE OR REPLACE FUNCTION navigator.my_localities() RETURNS integer[]
-  LANGUAGE sql STABLE {definer} AS $$
-    SELECT coalesce(array_agg(l.id), '{{}}') FROM navigator.locality l, navigator.my_user() m
-    WHERE m.role = 'admin'
-       OR NOT EXISTS (SELECT 1 FROM navigator.user_lot ul WHERE ul.user_id = m.id)
-       OR l.lot_id IN (SELECT ul.lot_id FROM navigator.user_lot ul WHERE ul.user_id = m.id) $$;
+  LANGUAGE sql STABLE AS $$
+    SELECT coalesce(array_agg(l.id), '{{}}') FROM navigator.locality l, navigator."user" m
+    WHERE m.username = session_user::text AND m.active
+      AND (m.role = 'admin'
+           OR NOT EXISTS (SELECT 1 FROM navigator.user_lot ul WHERE ul.user_id = m.id)
+           OR l.lot_id IN (SELECT ul.lot_id FROM navigator.user_lot ul WHERE ul.user_id = m.id)) $$;
 
 -- People this person opened through Find with a recorded reason.
 CREATE OR REPLACE FUNCTION navigator.my_grants() RETURNS integer[]
@@ -265,7 +273,10 @@ def _policies_sql() -> list[str]:
         f"{admin} OR ({role} = 'navigator' AND navigator_id = {me}) OR ({mine_lots} AND "
         f"({role} = 'team_lead' OR client_id = ANY (CAST((SELECT navigator.my_grants()) AS integer[]))))"
     )
-    client_rule = f"{mine_lots} OR id IN (SELECT j.client_id FROM navigator.journey j WHERE j.navigator_id = {me})"
+    client_rule = (
+        f"{admin} OR {mine_lots} OR EXISTS (SELECT 1 FROM navigator.journey j WHERE j.client_id = client.id "
+        f"AND j.navigator_id = {me})"
+    )
     policy("client", "client_read", "SELECT", client_rule)
     policy("client", "client_add", "INSERT", None, mine_lots)
     policy("client", "client_change", "UPDATE", client_rule, client_rule)
@@ -279,7 +290,7 @@ def _policies_sql() -> list[str]:
         policy(table, f"{table}_add", "INSERT", None, rule)
         policy(table, f"{table}_change", "UPDATE", rule, rule)
         policy(table, f"{table}_remove", "DELETE", rule if table in CASEWORK_DELETES else admin)
-    visible_client = "client_id IN (SELECT c.id FROM navigator.client c)"
+    visible_client = "EXISTS (SELECT 1 FROM navigator.client c WHERE c.id = client_id)"
     policy(
         "access_grant", "access_grant_read", "SELECT", f"user_id = {me} OR ({role} <> 'navigator' AND {visible_client})"
     )
@@ -291,7 +302,8 @@ def _policies_sql() -> list[str]:
         "audit_event_read",
         "SELECT",
         f"{admin} OR username = session_user::text "
-        "OR journey_id IN (SELECT j.id FROM navigator.journey j) OR client_id IN (SELECT c.id FROM navigator.client c)",
+        "OR EXISTS (SELECT 1 FROM navigator.journey j WHERE j.id = audit_event.journey_id) "
+        "OR EXISTS (SELECT 1 FROM navigator.client c WHERE c.id = audit_event.client_id)",
     )
     policy("audit_event", "audit_event_redact", "UPDATE", admin, admin)
     return out
