@@ -24,6 +24,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.screen import Screen
+from textual.widgets import DataTable, Input, OptionList, Select, TextArea
 
 from navigator.domain.errors import AccessDenied, DomainError, StoreError
 from navigator.tui.compat import QuietFatalErrors, own_bindings
@@ -31,6 +32,11 @@ from navigator.tui.messages import DataChanged
 from navigator.tui.widgets import NeverRawControls, describe_error, shown
 
 NAV_ACTIONS = frozenset({"today", "caseload", "find", "new_referral", "back", "setup"})
+
+
+APP_REPLAYED = "_navigator_app_replayed"  # a key the app held and replays (App.release_keys)
+TEXT_ENTRY = (Input, TextArea)  # a focused one takes letters as text, never as a screen's binding
+LISTS = (OptionList, DataTable)  # their enter selects the highlighted row
 
 
 def _caseload_screen() -> Screen:  # the screens' modules are imported when first shown
@@ -201,6 +207,8 @@ class NavigatorApp(QuietFatalErrors, App[int]):
         # a process running only this app (run_app): once warmed up, what is loaded stays out of the cyclic
         # collector's sight (gc.freeze), so full collections stop pausing screens (tests leave it off)
         self.freeze_gc = freeze_gc
+        self.opening = False  # a journey is being opened: keys typed meanwhile wait for it
+        self.held_keys: list[events.Key] = []
 
     # ---------------------------------------------------------------- screens
     def get_default_screen(self) -> Screen:
@@ -256,12 +264,69 @@ class NavigatorApp(QuietFatalErrors, App[int]):
             self.call_from_thread(self.notify, warning, title="Backup", severity="warning", timeout=15)
 
     async def on_event(self, event: events.Event) -> None:
+        key = isinstance(event, events.Key) and not event.is_forwarded
+        if not key:
+            await super().on_event(event)
+            return
+        assert isinstance(event, events.Key)
+        # keys typed while a journey opens wait for its screen, then replay in order
+        if self.opening and not getattr(event, APP_REPLAYED, False):
+            self.held_keys.append(event)
+            return
         # keys typed while a form is opening are held, then replayed in order (forms.base.hold_key)
         forms = sys.modules.get("navigator.tui.forms.base")  # None until a form was first opened
-        key = isinstance(event, events.Key) and not event.is_forwarded
-        if key and forms is not None and forms.hold_key(self, event):
+        if forms is not None and forms.hold_key(self, event):
+            return
+        if not (forms is not None and isinstance(self.screen, forms.FormScreen)) and await self.run_binding_now(event):
             return
         await super().on_event(event)
+
+    async def run_binding_now(self, event: events.Key) -> bool:
+        """Run at once the binding of a key that only a screen or the app uses (``n``, ``c``, ``t``, …).
+
+        Textual runs such a binding only after the key has passed through the focused widget's own
+        queue, so a key typed straight after it (``n`` then ``Zed``) would reach the old screen
+        first. Keys a focused text field takes as text, and widgets' own bindings, go the usual way.
+        """
+        if isinstance(self.focused, TEXT_ENTRY):
+            return False
+        active = self.screen.active_bindings.get(event.key)
+        if active is None or not active.enabled or active.binding.priority:
+            return False
+        if active.node is not self and active.node is not self.screen:
+            # a list's own enter (select) opens the row through a message the screen handles later:
+            # where the screen binds the key itself ("open"), its action runs now instead
+            if event.key != "enter" or not isinstance(active.node, LISTS):
+                return False
+            if any(isinstance(node, Select) for node in active.node.ancestors):
+                return False  # a drop-down's list: enter chooses the option
+            own = [b for key, b in own_bindings(self.screen) if key == event.key and b.action == "open"]
+            if not own or self.screen.check_action("open", ()) is not True:
+                return False
+            return await self.run_action("open", self.screen)
+        return await self.run_action(active.binding.action, active.node)
+
+    def hold_keys(self) -> None:
+        """Keys typed from now on wait until ``release_keys`` (a journey is being opened)."""
+        self.opening = True
+
+    def release_keys(self) -> None:
+        """Replay the held keys in order through the app's key dispatch; stop holding once none are left.
+
+        The replayed keys go to the end of the app's queue with a marker after them; a key arriving
+        meanwhile is still held (it cannot overtake them) and replayed at the marker.
+        """
+        if not self.opening:
+            return
+        held, self.held_keys = self.held_keys, []
+        if not held:
+            self.opening = False
+            return
+        for event in held:
+            replay = events.Key(event.key, event.character)
+            setattr(replay, APP_REPLAYED, True)
+            self.post_message(replay)
+        self.call_later(self.release_keys)
 
     async def action_quit(self) -> None:
         """Quit (q, ctrl+q): asks first when a form with changes is open."""

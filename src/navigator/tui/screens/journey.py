@@ -129,6 +129,9 @@ def open_journey(app, journey_id: int) -> None:
     seq = getattr(app, "_journey_open_seq", 0) + 1
     app._journey_open_seq = seq
     shown: list[JourneyScreen] = []
+    hold = getattr(app, "hold_keys", None)
+    if hold is not None:
+        hold()  # keys typed now (``c`` for a contact…) are for the journey: they wait for its screen
 
     def show(result: JourneyDetail | BaseException | None = None) -> None:
         if getattr(app, "_journey_open_seq", 0) != seq:
@@ -136,6 +139,9 @@ def open_journey(app, journey_id: int) -> None:
         if not shown:
             shown.append(JourneyScreen(journey_id, preloaded=_PENDING if result is None else result))
             app.push_screen(shown[0])
+            release = getattr(app, "release_keys", None)
+            if release is not None:
+                app.call_after_refresh(release)  # once the journey's screen (and its bindings) is up
         elif result is not None:
             shown[0].deliver(result)
 
@@ -192,6 +198,11 @@ class JourneyScreen(DataScreen):
         self._resumed = False
         self._stale_tables: set[str] = set()  # tables not yet showing self.detail (hidden tabs)
         self.footer_hold = True  # the footer waits for the detail (which actions are available)
+        # the header's title is set before the header mounts: a change while it is still composing its
+        # children can reach it before they exist (a screen opened by a burst of keys)
+        self.sub_title = (
+            f"Journey · {preloaded.client.client_ref}" if isinstance(preloaded, JourneyDetail) else "Journey"
+        )
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -230,7 +241,6 @@ class JourneyScreen(DataScreen):
         yield NavFooter()
 
     def on_mount(self) -> None:
-        self.sub_title = "Journey"
         for table_id, columns in TABLE_COLUMNS.items():
             table = self.query_one(f"#{table_id}", DataTable)
             for key, label, width in columns:
