@@ -408,7 +408,7 @@ def test_resolve_url(tmp_path, monkeypatch):
 )
 def test_database_errors_become_clear_messages(tmp_path, orig, expect):
     store = E.Store("sqlite:///x", None, None, tmp_path / "x.sqlite3")
-    assert expect in E._db_error_message(store, Exception(orig))
+    assert expect in E.db_error_message(store, Exception(orig))
 
 
 def test_damaged_file_gives_store_error(tmp_path):

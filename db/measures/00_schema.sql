@@ -4,8 +4,10 @@
 -- The record-level tables every measure is computed from. They carry only what
 -- the measures need: no names, dates of birth, postcodes, NHS numbers, contact
 -- details or free text, no dates (an event's month only as M itself, YYYY-MM,
--- or 'before' / 'after' M; and the working-day intervals the means use), an IMD
--- group rather than the decile, no age band. A journey's lot, locality and IMD group are those of its referral.
+-- or 'before' M — a journey is given as it stood at the end of M; an onward
+-- referral's later months as 'after' — and the working-day intervals the means
+-- use), an IMD group rather than the decile, no age band. A journey's lot,
+-- locality and IMD group are those of its referral.
 -- `journey_key`, `onward_key` and `person` are pseudonyms: HMAC-SHA256 under a
 -- key derived from the install's secret and the month, so they differ from one
 -- month's file to another's (unless meta.linkage says the file was made linkable).

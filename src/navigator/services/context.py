@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from navigator.domain.errors import AccessDenied, DomainError, StoreError
 from navigator.domain.followups import Protocol
 from navigator.domain.workdays import WorkingCalendar
-from navigator.store.engine import Store, _db_error_message
+from navigator.store.engine import Store, db_error_message
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.exc import IntegrityError
@@ -133,7 +133,7 @@ class Ctx:
         except IntegrityError as exc:
             raise DomainError(_integrity_message(exc)) from None
         except DBAPIError as exc:
-            raise StoreError(_db_error_message(self.store, exc)) from None
+            raise StoreError(db_error_message(self.store, exc)) from None
         except SQLAlchemyError as exc:
             raise StoreError(f"The database refused the change ({type(exc).__name__}); nothing was saved.") from None
 
@@ -148,7 +148,7 @@ class Ctx:
         except (DomainError, StoreError):
             raise
         except DBAPIError as exc:
-            raise StoreError(_db_error_message(self.store, exc)) from None
+            raise StoreError(db_error_message(self.store, exc)) from None
 
     @contextmanager
     def sql(self) -> Iterator[SqlReader]:
@@ -163,7 +163,7 @@ class Ctx:
             with self.store.sqlite_read() as con:
                 yield lambda sql, params=None: con.execute(sql, _sqlite_params(params)).fetchall()
         except sqlite3.Error as exc:
-            raise StoreError(_db_error_message(self.store, exc)) from None
+            raise StoreError(db_error_message(self.store, exc)) from None
 
     # ---------------------------------------------------------------- who
     def actor(self, session: Session | None = None) -> Actor:

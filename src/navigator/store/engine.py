@@ -541,7 +541,7 @@ def _precheck_sqlite_file(url: str, path: Path, allow_half_migrated: bool = Fals
         finally:
             con.close()
     except sqlite3.Error as exc:
-        raise StoreError(_db_error_message(Store(url, None, None, path), exc)) from None
+        raise StoreError(db_error_message(Store(url, None, None, path), exc)) from None
     _refuse_unknown(current, bool(names - {"alembic_version"}))
     if half and not allow_half_migrated:
         raise StoreError(HALF_MIGRATED)
@@ -558,7 +558,7 @@ def migrate(store: Store) -> None:
         current = current_revision(store.engine)
         has_tables = _has_tables(store.engine)
     except (DatabaseError, OperationalError) as exc:
-        raise StoreError(_db_error_message(store, exc)) from None
+        raise StoreError(db_error_message(store, exc)) from None
     if current == head:
         return
     _refuse_unknown(current, has_tables)
@@ -576,7 +576,7 @@ def migrate(store: Store) -> None:
         store.checkpoint(reset=True)
 
 
-def _db_error_message(store: Store, exc: Exception) -> str:
+def db_error_message(store: Store, exc: Exception) -> str:
     text_ = str(getattr(exc, "orig", exc)).lower()
     where = store.path or describe(store.url)
     if "locked" in text_ or "busy" in text_:
@@ -638,7 +638,7 @@ def open_store(url: str, *, create: bool = True, upgrade: bool = True, allow_hal
         raise
     except (DatabaseError, OperationalError) as exc:
         store.dispose()
-        raise StoreError(_db_error_message(store, exc)) from None
+        raise StoreError(db_error_message(store, exc)) from None
     if not is_sqlite and not allow_half_migrated and _half_migrated(store):
         store.dispose()
         raise StoreError(HALF_MIGRATED)
