@@ -3,6 +3,8 @@ lots, localities and partners for the "kent" template."""
 
 from __future__ import annotations
 
+from typing import Any
+
 LOTS = [
     ("Lot 1", "Dartford, Gravesham, Swanley & Swale", ["Dartford", "Gravesham", "Swanley", "Swale"]),
     ("Lot 2", "West Kent", ["Maidstone", "Tonbridge & Malling", "Tunbridge Wells", "Sevenoaks"]),
@@ -61,7 +63,7 @@ PARTNERS = [
 #: What `navigator init --template NAME` seeds. Every template has the service model's generic lists
 #: (referral sources, support areas, personal outcomes; admins edit or retire them); "kent" adds
 #: Kent's lots, localities and example partners, "blank" has no lot, locality or partner at all.
-TEMPLATES = {
+TEMPLATES: dict[str, dict[str, list[Any]]] = {
     "blank": {"lots": [], "partners": []},
     "kent": {"lots": LOTS, "partners": PARTNERS},
 }

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, or_
+from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, col, select
 
 from navigator.domain import lifecycle as L
@@ -128,15 +128,15 @@ def find_duplicates(
     exclude_id: int | None = None,
 ) -> list[ClientSummary]:
     """People already in the store with the same name and date of birth, or the same NHS number."""
-    conds = []
+    conds: list[ColumnElement[bool]] = []
     if first_name and last_name and dob:
         conds.append(
-            (Client.first_name_key == fold_name(first_name))
+            (col(Client.first_name_key) == fold_name(first_name))
             & (Client.last_name_key == fold_name(last_name))
             & (Client.date_of_birth == dob)
         )
     if nhs_number:
-        conds.append(Client.nhs_number == nhs_number)
+        conds.append(col(Client.nhs_number) == nhs_number)
     if not conds:
         return []
     q = select(Client, Locality.name).join(Locality, col(Locality.id) == col(Client.locality_id)).where(or_(*conds))
@@ -297,7 +297,12 @@ def _receive(s: Session, ctx: Ctx, data: ReferralInput) -> JourneyRef:
         errors["client"] = "Enter the person, or choose an existing one."
     if errors:
         raise ValidationErrors(errors)
-    dob = client.date_of_birth if client else clean["date_of_birth"]
+    assert data.received_date is not None  # else an error above
+    if client:
+        dob = client.date_of_birth
+    else:
+        assert clean is not None  # the person was entered and checked above
+        dob = clean["date_of_birth"]
     received = S.apply(
         L.JourneyFacts.unreceived(dob), S.Receive(data.received_date, data.referrer, data.reason), today
     ).journey

@@ -251,6 +251,7 @@ def add_goal(ctx: Ctx, journey_id: int, outcome: str, statement: str, target_dat
         outcome_id = code_id(s, PersonalOutcome, outcome, "personal outcome", "outcome")
         ch = S.apply(f, S.Goal(outcome_id, statement, target_date), ctx.today())
         now = ctx.now()
+        assert ch.goal is not None  # a Goal step gives the goal's values
         goal = PlanGoal(journey_id=row_id(journey.id), created_at=now, updated_at=now, **ch.goal)
         s.add(goal)
         s.flush()
@@ -366,6 +367,7 @@ def make_onward(ctx: Ctx, journey_id: int, programme_id: int, on: date, note: st
         active = prog.id if prog is not None and prog.active else None
         ch = S.apply(step_facts(s, journey, client), S.Onward(active, on, note), ctx.today())
         now = ctx.now()
+        assert ch.onward is not None  # an Onward step gives the referral's values
         o = OnwardReferral(journey_id=row_id(journey.id), created_at=now, updated_at=now, **ch.onward)
         s.add(o)
         s.flush()
@@ -411,6 +413,7 @@ def partner_update(
         check_version(s, o, expected_version, "onward_referral")
         ch = S.apply(step_facts(s, journey, client), S.PartnerReport(row_id(o.id), kind, on, note), ctx.today())
         before = {"status": o.status, "start_date": o.start_date, "end_date": o.end_date}
+        assert ch.record is not None  # a partner report is always recorded
         s.add(PartnerUpdateRow(onward_id=row_id(o.id), user_id=ctx.actor(s).id, created_at=ctx.now(), **ch.record))
         _write_onward(s, ctx, o, journey, client, ch)
         r = ch.record or {}

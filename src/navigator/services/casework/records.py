@@ -110,11 +110,11 @@ def step_facts(session: Session, journey: Journey, client: Client) -> L.JourneyF
         session.exec(select(func.max(Measurement.on_date)).where(Measurement.journey_id == jid)).one(),
     ]
     goals = {
-        g.id: L.GoalFacts(L.GoalStatus(g.status), g.statement, g.target_date, g.outcome_id)
+        row_id(g.id): L.GoalFacts(L.GoalStatus(g.status), g.statement, g.target_date, g.outcome_id)
         for g in session.exec(select(PlanGoal).where(PlanGoal.journey_id == jid)).all()
     }
     onwards = {
-        o.id: L.OnwardFacts(
+        row_id(o.id): L.OnwardFacts(
             L.OnwardStatus(o.status),
             o.referral_date,
             o.start_date,

@@ -252,7 +252,8 @@ def ensure_daily_backup(
     remove_interrupted(store.path)
     daily = list_backups(store.path, "daily")
     result = None
-    if not any(_NAME.match(p.name)["stamp"].startswith(today) for p in daily):
+    stamps = [m["stamp"] for p in daily if (m := _NAME.match(p.name))]  # list_backups lists only matching names
+    if not any(stamp.startswith(today) for stamp in stamps):
         result = take_backup(store, kind="daily", now=now)
         daily = list_backups(store.path, "daily")
     keep = keep if keep is not None else backup_keep(store)
@@ -336,7 +337,7 @@ def _check_copy(copy: Path, shown: Path) -> FileCheck:
 class RestoreResult:
     restored_from: Path
     store_path: Path
-    safety_backup: Path
+    safety_backup: Path | None  # None when the store restored over was not there to keep
     check: FileCheck
 
 

@@ -51,9 +51,9 @@ def compute(
         "ORDER BY lot_order, locality_order, position"
     ).fetchall()
     exact_rows = []
-    for mon, lot, locality, measure, value, cases, total in rows:
+    for mon, lot, locality, measure, value, n_cases, total in rows:
         m = by_name[measure]
-        exact = exact_value(m, cases, total)
+        exact = exact_value(m, n_cases, total)
         sql_value = None if value is None else float(value)
         if (exact is None) != (sql_value is None) or (exact is not None and float(exact) != sql_value):
             raise StoreError(
@@ -65,7 +65,9 @@ def compute(
             place = (lot_ids.get(lot), None)
         else:
             place = places.get((lot, locality), (lot_ids.get(lot), None))
-        exact_rows.append(ReturnRow(mon, lot, locality, measure, exact, False, exact, cases, m.kind, m.decimals, place))
+        exact_rows.append(
+            ReturnRow(mon, lot, locality, measure, exact, False, exact, n_cases, m.kind, m.decimals, place)
+        )
     partners = [
         PartnerRow(*r)
         for r in conn.execute(

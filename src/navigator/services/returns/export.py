@@ -356,9 +356,9 @@ def export_month(
                 pass
         raise
     finally:
-        for p in (tmp, tmp_csv):
-            if p is not None and p.exists():
+        for temp in (tmp, tmp_csv):
+            if temp is not None and temp.exists():
                 try:
-                    p.unlink()
+                    temp.unlink()
                 except OSError:
                     pass

@@ -300,7 +300,11 @@ def drift(ctx: Ctx, sent_id: int) -> Drift:
         sr = sent_rows.get(key)
         tr = today_rows.get(key)
         measure = key[0]
-        lot, locality = (tr.lot, tr.locality) if tr else (sr["lot"], sr["locality"])
+        if tr:
+            lot, locality = tr.lot, tr.locality
+        else:
+            assert sr is not None  # the key is in one of the two
+            lot, locality = sr["lot"], sr["locality"]
         m = by_name.get(measure)
         kind, decimals = (m.kind, m.decimals) if m else ("count", 0)
         fig = FigureDrift(
@@ -363,13 +367,13 @@ def drift(ctx: Ctx, sent_id: int) -> Drift:
     changed_for = {id(fig): changed for fig, changed in pending}
 
     for fig in out:
-        changed = changed_for.get(id(fig))
-        if changed is None:
+        moved = changed_for.get(id(fig))
+        if moved is None:
             final.append(fig)
             continue
         journeys = tuple(
             MovedJourney(j, refs.get(j, ("?", 0))[0], sx, tx, tuple(sorted(edits.get(j, []), key=lambda e: e.at)))
-            for j, sx, tx in changed
+            for j, sx, tx in moved
         )
         final.append(replace(fig, journeys=journeys))
     return Drift(info, tuple(final))

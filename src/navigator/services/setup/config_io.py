@@ -270,8 +270,8 @@ def _apply(s: Session, ctx: Ctx, plan: dict[str, Any]) -> list[str]:
             changes.append(f"update partner {p['name']}")
         for j, g in enumerate(p["programmes"]):
             gw = f"{where}.programmes[{j + 1}]"
-            prog = s.exec(select(Programme).where(Programme.partner_id == row.id)).all()
-            prog = next((x for x in prog if x.name.lower() == g["name"].lower()), None)
+            progs = s.exec(select(Programme).where(Programme.partner_id == row.id)).all()
+            prog = next((x for x in progs if x.name.lower() == g["name"].lower()), None)
             if prog is None:
                 step(
                     gw,

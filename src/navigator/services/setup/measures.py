@@ -163,7 +163,9 @@ def check_threshold(value) -> Decimal:
         ) from None
     if not d.is_finite() or not Decimal("0.01") <= d <= Decimal("28"):
         raise DomainError("The threshold is between 0.01 and 28 metric points (commonly 1 to 3).", field="threshold")
-    if d.as_tuple().exponent < -2:
+    exponent = d.as_tuple().exponent
+    assert isinstance(exponent, int)  # a finite number's (checked above)
+    if exponent < -2:
         raise DomainError("Give the threshold to at most two decimal places.", field="threshold")
     return d
 

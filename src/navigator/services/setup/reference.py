@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -80,7 +81,8 @@ def initialise(ctx: Ctx, *, admin_name: str | None = None, template: str = "kent
 def open_ready(url: str, username: str | None = None, **ctx_kw) -> tuple[Store, Ctx]:
     """Open (creating and migrating as needed) and initialise the store; return it with a context."""
     store = open_store(url)
-    ctx = Ctx(store, **({"username": username} if username else {}), **ctx_kw)
+    who: dict[str, Any] = {"username": username} if username else {}
+    ctx = Ctx(store, **who, **ctx_kw)
     initialise(ctx)
     return store, ctx
 

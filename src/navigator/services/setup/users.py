@@ -165,7 +165,7 @@ def add_user_in(
             f"There is already a user '{username}'. Use `navigator users edit` to change them.", field="username"
         )
     lot_ids = resolve_lots(
-        s, lots, keep_ids=[lot.id for lot in s.exec(select(Lot)).all()] if allow_retired_lots else ()
+        s, lots, keep_ids=[row_id(lot.id) for lot in s.exec(select(Lot)).all()] if allow_retired_lots else ()
     )
     user = User(username=username, name=name_, role=role, active=bool(active), created_at=ctx.now())
     s.add(user)

@@ -63,7 +63,7 @@ class CellReader:
 
     def __init__(self, localities: Iterable[Locality], sources: Iterable[ReferralSource], today: date) -> None:
         self.today = today
-        self._dates: dict[str, date | str] = {}  # cell text -> date, or the reason it is not one
+        self._dates: dict[str, date | str | None] = {}  # cell text -> date (None: blank), or why it is not one
         self.localities = {loc.name.lower(): loc for loc in localities}
         self.sources: dict[str, int] = {}
         for src in sources:

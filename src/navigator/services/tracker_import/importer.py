@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -56,6 +57,7 @@ from navigator.services.tracker_import.people import (
     refuse_shared_nhs_numbers,
 )
 from navigator.services.tracker_import.reading import read_rows
+from navigator.store.ids import row_id
 from navigator.store.models import Locality, Partner, Programme, ReferralSource, User
 
 __all__ = ["COLUMNS", "NOT_SPECIFIED", "PROVENANCE", "ImportReport", "import_bytes", "import_file", "recover"]
@@ -83,7 +85,7 @@ class _Plan:
     new_clients: int = 0
 
     def report(self, name: str, dry_run: bool, started: float, **kw) -> ImportReport:
-        base = dict(
+        base: dict[str, Any] = dict(
             file=name,
             rows=len(self.rows),
             dry_run=dry_run,
@@ -239,7 +241,7 @@ def _replay(plan: _Plan, users: dict[str, User], existing: set[tuple[int, date]]
             plan.skipped += 1
             continue
         user = users.get(row.v["navigator"])
-        spec = _spec(row, person.spec, user.id if user else -1, -1 if row.line in plan.programme_of else None)
+        spec = _spec(row, person.spec, row_id(user.id) if user else -1, -1 if row.line in plan.programme_of else None)
         try:
             replayed = bulk.replay(spec, today)
         except bulk.StepError as exc:
@@ -269,7 +271,7 @@ def _spec(row: Row, client: bulk.ClientSpec, navigator_id: int, programme_id: in
 def _write(ctx: Ctx, plan: _Plan, name: str, tell: Progress, started: float) -> ImportReport:
     importing = {id(spec.client) for _, spec, _ in plan.journeys}
     consent = [  # known people who now have an onward referral: they consented to share
-        p.existing.id
+        row_id(p.existing.id)
         for p in plan.people.values()
         if p.existing is not None
         and p.spec is not None

@@ -132,6 +132,7 @@ def refuse_shared_nhs_numbers(s: Session, people: dict[str, Person]) -> None:
         for ref, nhs in s.exec(
             select(Client.client_ref, Client.nhs_number).where(col(Client.nhs_number).in_(chunk))
         ).all():
+            assert nhs is not None  # it matched one in the chunk
             for person, row in wanted[nhs]:
                 if ref != person.ref:
                     row.err("nhs_number", f"Another person ({ref}) already has this NHS number.")

@@ -25,6 +25,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlmodel import Session, col, select
@@ -226,7 +227,7 @@ def begin(
                 )
             undo_in(s, ctx, old)
         user_admin.admin_actor(s, ctx)
-        marker = {
+        marker: dict[str, Any] = {
             "id": uuid.uuid4().hex,
             "file": file,
             "pid": os.getpid(),
@@ -278,9 +279,9 @@ def begin(
                 marker["consent"].append(c.id)
         s.flush()
         put_setting(s, PENDING, marker, ctx.now())
-        users = {u.username: u.id for u in s.exec(select(User)).all()}
+        users = {u.username: row_id(u.id) for u in s.exec(select(User)).all()}
         programmes = {
-            (p.name.lower(), g.name.lower()): g.id
+            (p.name.lower(), g.name.lower()): row_id(g.id)
             for g, p in s.exec(
                 select(Programme, Partner).join(Partner, col(Partner.id) == col(Programme.partner_id))
             ).all()
