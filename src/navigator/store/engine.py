@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sqlite3
 import stat
 import threading
@@ -659,15 +658,3 @@ def _owner_only(store: Store) -> None:
             os.chmod(store.path, stat.S_IMODE(os.stat(store.path).st_mode) & 0o600)
         except OSError:
             pass
-
-
-def check_sqlite_connection(store: Store) -> None:
-    from sqlalchemy import text
-
-    with store.engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
-
-
-def copy_file(src: Path, dest: Path) -> None:
-    shutil.copy2(src, dest)
-    os.chmod(dest, 0o600)

@@ -58,7 +58,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from navigator.domain import lifecycle as L
@@ -448,8 +447,3 @@ def _anonymise(s: Session, ctx: Ctx, client_id: int) -> list[int]:
         s.add(grant)
     s.flush()
     return jids
-
-
-def anonymised_count(ctx: Ctx) -> int:
-    with ctx.read() as s:
-        return s.exec(select(func.count()).select_from(Client).where(Client.anonymised == True)).one()  # noqa: E712

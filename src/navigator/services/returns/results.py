@@ -106,12 +106,6 @@ class MonthlyReturn:
     def value(self, measure: str, lot: str = ALL, locality: str = ALL) -> Decimal | None:
         return self.row(measure, lot, locality).value
 
-    def lot_of(self, locality: str) -> str:
-        for lot, locs in self.lots:
-            if locality in locs:
-                return lot
-        raise KeyError(locality)
-
     @property
     def suppressed_count(self) -> int:
         return sum(1 for r in self.rows if r.suppressed)

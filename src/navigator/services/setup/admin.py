@@ -119,7 +119,6 @@ from navigator.services.setup.users import (  # noqa: F401 - re-exported
     edit_user,
     edit_user_in,
     find_user,
-    get_user,
     list_users,
     lots_of,
     open_journeys_of,

@@ -140,12 +140,6 @@ def list_users(ctx: Ctx, *, include_inactive: bool = True) -> tuple[UserRow, ...
         return tuple(user_row(s, u) for u in users if include_inactive or u.active)
 
 
-def get_user(ctx: Ctx, username: str) -> UserRow:
-    with ctx.read() as s:
-        access.require_team_lead(ctx.actor(s))
-        return user_row(s, find_user(s, username))
-
-
 def add_user_in(
     s: Session,
     ctx: Ctx,
