@@ -171,6 +171,49 @@ def test_invisible_rows_cannot_be_changed(team):
             )
 
 
+def test_a_navigator_cannot_attach_a_journey_to_someone_outside_their_lots(team):
+    """Else a journey of their own on another lot's person would make that person visible to them."""
+    with psycopg.connect(libpq(team["url"])) as conn:
+        other = conn.execute("SELECT client_id FROM navigator.journey WHERE id = %s", (team["j2"],)).fetchone()[0]
+    nav1 = libpq(as_login(team["url"], team["names"]["nav1"]))
+    with psycopg.connect(nav1) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute(
+            "INSERT INTO journey (client_id, locality_id, navigator_id, source_id, received_date, state, "
+            "state_since, version, created_at, updated_at, attributes_basis) VALUES (%s, 1, "
+            "(SELECT id FROM \"user\" WHERE username = session_user), 1, now(), 'received', now(), 1, now(), "
+            "now(), 'received')",
+            (other,),
+        )
+
+
+def test_a_reason_to_look_counts_only_with_its_audit_event(team):
+    """Find's grant ("reason to look") written behind the app's back is refused at commit; through the
+    app (with its audit event) it opens the person, and only within the navigator's lots."""
+    nav1, names = team["ctx"]["nav1"], team["names"]
+    j3 = J.receive_referral(
+        team["ctx"]["lead"],
+        ReferralInput(
+            DAY, "gp", client=ClientInput("Eve", "Erith", date(1988, 2, 3), "Dartford"), navigator=names["lead"]
+        ),
+    ).journey_id
+    with psycopg.connect(libpq(team["url"])) as conn:
+        eve = conn.execute("SELECT client_id FROM navigator.journey WHERE id = %s", (j3,)).fetchone()[0]
+    conn = psycopg.connect(libpq(as_login(team["url"], names["nav1"])))
+    try:
+        assert conn.execute("SELECT count(*) FROM journey WHERE id = %s", (j3,)).fetchone()[0] == 0
+        conn.execute(
+            "INSERT INTO access_grant (user_id, client_id, reason, granted_at) "
+            "VALUES ((SELECT id FROM \"user\" WHERE username = session_user), %s, 'curious', now())",
+            (eve,),
+        )
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.commit()
+    finally:
+        conn.close()
+    Q.open_with_reason(nav1, eve, "Her GP phoned about her")
+    Q.journey_detail(nav1, j3)
+
+
 def test_the_app_works_as_a_navigator_login_and_the_database_stamps_who(team):
     nav1, names = team["ctx"]["nav1"], team["names"]
     assert {i.journey_id for i in Q.today(nav1, on=LATER).items} == {team["j1"]}

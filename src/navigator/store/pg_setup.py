@@ -139,6 +139,14 @@ CREATE OR REPLACE FUNCTION navigator.my_grants() RETURNS integer[]
     SELECT coalesce(array_agg(g.client_id), '{{}}') FROM navigator.access_grant g
     WHERE g.user_id = (SELECT id FROM navigator.my_user()) $$;
 
+-- May this person put a journey on this client: someone in their lots, opened through Find, or already
+-- in their caseload (else a navigator could attach a journey of their own to anyone, and so see them).
+CREATE OR REPLACE FUNCTION navigator.may_use_client(p_client integer) RETURNS boolean
+  LANGUAGE sql STABLE {definer} AS $$
+    SELECT EXISTS (SELECT 1 FROM navigator.client c WHERE c.id = p_client
+                   AND (c.locality_id = ANY (navigator.my_localities()) OR c.id = ANY (navigator.my_grants())))
+        OR EXISTS (SELECT 1 FROM navigator.journey j WHERE j.client_id = p_client AND j.navigator_id = navigator.my_id()) $$;
+
 -- Client references are numbered over every person, including those a navigator cannot see.
 CREATE OR REPLACE FUNCTION navigator.next_client_ref() RETURNS text
   LANGUAGE plpgsql VOLATILE {definer} AS $$
@@ -213,6 +221,21 @@ BEGIN
   RETURN prev;
 END $$;
 
+-- A Find grant ("reason to look") counts only with its audit event, written in the same transaction
+-- (checked at commit): a grant inserted behind the app's back is refused.
+CREATE OR REPLACE FUNCTION navigator.access_grant_audited() RETURNS trigger
+  LANGUAGE plpgsql {definer} AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM navigator.audit_event a WHERE a.client_id = NEW.client_id
+                 AND a.action = 'access.grant' AND a.xmin::text = (txid_current() % 4294967296)::text) THEN
+    RAISE EXCEPTION 'a reason to look must be recorded in the audit log' USING ERRCODE = '42501';
+  END IF;
+  RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS access_grant_audited ON navigator.access_grant;
+CREATE CONSTRAINT TRIGGER access_grant_audited AFTER INSERT ON navigator.access_grant
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION navigator.access_grant_audited();
+
 -- The key, for admins checking the chain (navigator doctor, audit, retention).
 CREATE OR REPLACE FUNCTION navigator.audit_key() RETURNS bytea
   LANGUAGE sql STABLE {definer} AS $$ SELECT key FROM navigator_private.audit_key WHERE navigator.is_admin()
@@ -282,8 +305,9 @@ def _policies_sql() -> list[str]:
     policy("client", "client_change", "UPDATE", client_rule, client_rule)
     policy("client", "client_remove", "DELETE", admin)
     policy("journey", "journey_read", "SELECT", journey_rule)
-    policy("journey", "journey_add", "INSERT", None, journey_rule)
-    policy("journey", "journey_change", "UPDATE", journey_rule, journey_rule)
+    journey_check = f"({journey_rule}) AND ({admin} OR navigator.may_use_client(client_id))"
+    policy("journey", "journey_add", "INSERT", None, journey_check)
+    policy("journey", "journey_change", "UPDATE", journey_rule, journey_check)
     policy("journey", "journey_remove", "DELETE", admin)
     for table, rule in JOURNEY_CHILDREN.items():
         policy(table, f"{table}_read", "SELECT", rule)
@@ -338,6 +362,7 @@ def _grants_sql() -> list[str]:
         "is_admin()",
         "my_localities()",
         "my_grants()",
+        "may_use_client(integer)",
         "next_client_ref()",
         "audit_append(json, text, text)",
     ):
