@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -31,6 +31,11 @@ from navigator.services.setup import admin as A
 from navigator.services.setup import config_io
 from navigator.tui.admin.dialogs import EditDialog, Field, InfoDialog, failure_text
 from navigator.tui.widgets import PlainTable
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from navigator.tui.app import NavigatorApp
 
 TABS = ("users", "reference", "partners", "protocol", "measures", "calendar", "letters", "transfer")
 TAB_TITLES = (
@@ -116,6 +121,9 @@ class AdminScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.data: AdminData | None = None
+
+    if TYPE_CHECKING:
+        app = getters.app(NavigatorApp)  # the type checker's view: screens run inside the navigator's app
 
     @property
     def ctx(self):
@@ -483,6 +491,7 @@ class AdminScreen(Screen):
         if not key:
             return None
         kind, code = key.split("|", 1)
+        assert self.data is not None  # the table's rows come from it
         return kind, code, self._find(self.data.refs, lambda r: r.kind == kind and r.code == code)
 
     def edit_reference(self) -> None:
