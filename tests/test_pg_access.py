@@ -350,3 +350,31 @@ def test_a_store_copied_by_migrate_store_is_adopted(tmp_path, pg_url):
     finally:
         s_nav.dispose()
         s_adm.dispose()
+
+
+async def test_the_desk_works_end_to_end_as_a_navigator_login(team):
+    """The Textual app on a navigator's own login: Today, a new referral typed in, a contact logged."""
+    from navigator.tui.screens.today import TodayScreen
+    from tui.helpers import make_app
+    from tui.test_pilot_journeys import contact, new_referral, press, settle, shown
+
+    nav2 = team["ctx"]["nav2"]  # Lot 2: the form's Maidstone is theirs
+    nav2.today_fn = lambda: DAY
+    app = make_app(nav2)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)
+        jid = await new_referral(pilot, "Maya", "Okafor", "14/03/1990", "2026-11-02")
+        await contact(pilot, "03/11/2026", "Phone", "Spoke")
+        await press(pilot, "t")
+        assert isinstance(app.screen, TodayScreen) and "Nothing is due" not in await shown(pilot)
+    d = Q.journey_detail(nav2, jid, audit_view=False)
+    assert d.first_contact_date == date(2026, 11, 3)
+    with team["ctx"]["adm"].read() as s:
+        who = {
+            r.username
+            for r in s.execute(
+                audit.AuditEvent.__table__.select().where(audit.AuditEvent.__table__.c.journey_id == jid)
+            ).all()
+        }
+        assert who == {team["names"]["nav2"]}

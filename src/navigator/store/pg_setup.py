@@ -709,6 +709,12 @@ def check(conn) -> list[str]:
     )
     if not fn or not fn[0][0]:
         problems.append("the audit function navigator.audit_append is missing or not SECURITY DEFINER")
+    audited = q(
+        "SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass('navigator.access_grant') "
+        "AND tgname = 'access_grant_audited' AND tgenabled <> 'D'"
+    )
+    if not audited:
+        problems.append("the trigger that ties a Find grant to its audit event is missing or disabled")
     public_grants = q(
         "SELECT 1 FROM information_schema.role_table_grants WHERE table_schema = 'navigator' AND grantee = 'PUBLIC'"
     )
