@@ -100,8 +100,8 @@ def _scope_localities(s: Session, actor: Actor) -> list[int] | None:
     return list(s.execute(select(col(Locality.id)).where(col(Locality.lot_id).in_(sorted(actor.lot_ids)))).scalars())
 
 
-def _in_scope(col, localities: list[int] | None):
-    return true() if localities is None else col.in_(localities or [-1])
+def _in_scope(column, localities: list[int] | None):
+    return true() if localities is None else column.in_(localities or [-1])
 
 
 def cutoff(cal: WorkingCalendar, on: date, n: int) -> date:
@@ -611,9 +611,9 @@ def trends(
             place_name = loc[1]
         where = _in_scope(Journey.locality_id, localities)
 
-        def by_day(col, *cond):
+        def by_day(column, *cond):
             return s.execute(
-                select(col, func.count()).where(col.between(first, last), where, *cond).group_by(col)
+                select(column, func.count()).where(column.between(first, last), where, *cond).group_by(column)
             ).all()
 
         received = by_day(Journey.received_date)

@@ -113,9 +113,9 @@ class RecordSet:
     calendar_days: int
 
 
-def _raw(col):
+def _raw(column):
     """A date column as the driver gives it (ISO text on SQLite): no per-row parsing."""
-    return type_coerce(col, String)
+    return type_coerce(column, String)
 
 
 def _as_date(v) -> date | None:
