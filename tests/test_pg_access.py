@@ -378,3 +378,23 @@ async def test_the_desk_works_end_to_end_as_a_navigator_login(team):
             ).all()
         }
         assert who == {team["names"]["nav2"]}
+
+
+def test_doctor_finds_access_taken_apart(team):
+    """Row security switched off, a policy dropped, a group given TRUNCATE: doctor says what and exits 1."""
+    from navigator.cli import main
+
+    url = team["url"]
+    with psycopg.connect(libpq(url), autocommit=True) as conn:
+        conn.execute("ALTER TABLE navigator.client DISABLE ROW LEVEL SECURITY")
+        conn.execute("DROP POLICY journey_read ON navigator.journey")
+        conn.execute(f"GRANT TRUNCATE ON navigator.audit_event TO {pg.GROUPS['navigator']}")
+    problems = check(url)
+    assert any("row-level security is off on client" in p for p in problems)
+    assert any("TRUNCATE" in p for p in problems)
+    assert any("journey_read on journey" in p for p in problems)
+    access = next(f for f in examine(url).findings if f.check == "database access")
+    assert not access.ok and "pg-setup" in access.fix
+    assert main(["doctor", "--db-url", url]) == 1
+    assert set_up(url).problems == ()  # running pg-setup again puts it all back
+    assert check(url) == []

@@ -652,6 +652,13 @@ def next_client_ref(session) -> str | None:
 # ---------------------------------------------------------------- checking (navigator doctor)
 
 
+def set_up_here(conn) -> bool:
+    """Has pg-setup been run on this database (its schema or its group roles exist here)?"""
+    from sqlalchemy import text
+
+    return conn.execute(text("SELECT to_regnamespace('navigator') IS NOT NULL")).scalar()
+
+
 def check(conn) -> list[str]:
     """What is missing or wrong in the access set-up, as sentences (empty: all in place)."""
     from sqlalchemy import text
@@ -685,9 +692,15 @@ def check(conn) -> list[str]:
     ]
     if no_rls:
         problems.append(f"row-level security is off on {', '.join(no_rls)}")
-    policies = {r[0] for r in q("SELECT tablename FROM pg_policies WHERE schemaname = 'navigator'")}
-    if set(RLS_TABLES) - policies:
-        problems.append(f"policies are missing on {', '.join(sorted(set(RLS_TABLES) - policies))}")
+    import re
+
+    expected = {
+        m.groups() for sql in _policies_sql() if (m := re.match(r'CREATE POLICY (\w+) ON navigator\."(\w+)"', sql))
+    }
+    found = {(r[1], r[0]) for r in q("SELECT tablename, policyname FROM pg_policies WHERE schemaname = 'navigator'")}
+    missing = sorted(f"{name} on {table}" for name, table in expected - found)
+    if missing:
+        problems.append(f"policies are missing: {', '.join(missing)}")
     for group in ALL_GROUPS:
         if not q("SELECT 1 FROM pg_roles WHERE rolname = :g", g=group):
             continue
