@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from textual import on
+from textual import events, on
+from textual.actions import parse as parse_action
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import (
     Checkbox,
@@ -187,6 +189,46 @@ class FormField(Vertical):
 # ---------------------------------------------------------------- text
 
 
+# An Input's own bindings that only edit its text or move its cursor (FieldInput).
+EDITING_ACTIONS = frozenset(
+    {
+        "cursor_left",
+        "cursor_right",
+        "cursor_left_word",
+        "cursor_right_word",
+        "home",
+        "end",
+        "delete_left",
+        "delete_right",
+        "delete_left_word",
+        "delete_right_word",
+        "delete_left_all",
+        "delete_right_all",
+    }
+)
+
+
+class FieldInput(Input):
+    """A form's one-line input: its editing keys (backspace, delete, arrows, home, end) act when the
+    input reaches them in its own queue, in the order typed, like its letters.
+
+    Textual runs an input's bindings only once the key has travelled up to the app, by which time the
+    letters typed after it have been inserted: typed fast, ``today``, five backspaces and ``-1`` gave
+    ``to``, and ``+3``, left, home, ``x`` gave ``+3x``.
+    """
+
+    async def _on_key(self, event: events.Key) -> None:
+        if not event.is_printable:
+            for binding in self._bindings.key_to_bindings.get(event.key, ()):
+                _namespace, name, parameters = parse_action(binding.action)
+                if name in EDITING_ACTIONS and not binding.priority:
+                    event.stop()
+                    event.prevent_default()  # neither Input's nor Widget's own handler
+                    self._restart_blink()
+                    getattr(self, f"action_{name}")(*parameters)
+                    return
+
+
 class TextField(FormField):
     """One line of text; ``parse`` may normalise (NHS number, postcode) or refuse it."""
 
@@ -220,7 +262,7 @@ class TextField(FormField):
         self.width = width
 
     def compose_control(self) -> ComposeResult:
-        inp = Input(
+        inp = FieldInput(
             self._initial,
             placeholder=self.placeholder,
             id=f"f-{self.field_name}",
@@ -439,6 +481,12 @@ class NoteField(FormField):
 # ---------------------------------------------------------------- choices
 
 
+def literal_options(options: Iterable[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """A picker's options with their labels as plain text: names people typed (users, localities,
+    partners) are shown as typed, never read as markup (``Root [/bold]`` would crash the picker)."""
+    return [(Content(label) if isinstance(label, str) else label, value) for label, value in options]
+
+
 class SearchOverlay(SelectOverlay):
     """A drop-down's list whose type-to-search never lands on the placeholder ("Choose…").
 
@@ -536,7 +584,7 @@ class SelectField(FormField):
         **kw,
     ) -> None:
         super().__init__(name, label, required=required, hint=hint, **kw)
-        self._options = list(options)
+        self._options = literal_options(options)
         self._initial = value
         self.prompt = prompt
 
@@ -554,7 +602,7 @@ class SelectField(FormField):
 
     def set_options(self, options: Sequence[tuple[str, Any]], value: Any = None) -> None:
         sel = self.control
-        sel.set_options(list(options))
+        sel.set_options(literal_options(options))
         if value is not None and any(v == value for _, v in options):
             sel.value = value
 
@@ -626,7 +674,7 @@ class MultiField(FormField):
 
     def __init__(self, name: str, label: str, options: Iterable[tuple[str, Any]] = (), *, hint: str = "", **kw) -> None:
         super().__init__(name, label, hint=hint or "space ticks; arrows move", **kw)
-        self._options = list(options)
+        self._options = literal_options(options)
 
     def compose_control(self) -> ComposeResult:
         yield SelectionList(*self._options, id=f"f-{self.field_name}", compact=True)
@@ -639,7 +687,7 @@ class MultiField(FormField):
         chosen = set(selected)
         sl = self.control
         sl.clear_options()
-        sl.add_options([(label, value, value in chosen) for label, value in options])
+        sl.add_options([(label, value, value in chosen) for label, value in literal_options(options)])
 
     def value(self) -> list:
         return list(self.control.selected)
