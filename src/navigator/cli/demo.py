@@ -58,6 +58,7 @@ def run(args) -> int:
     )
 
     from navigator.cli import CommandError, console, context_from_args, err_console
+    from navigator.domain.errors import DomainError
     from navigator.services.demo import generator as demo
 
     if args.clients < 1:
@@ -92,10 +93,23 @@ def run(args) -> int:
                 )
         else:
             summary = demo.generate(ctx, args.clients, args.seed)
+    except DomainError as exc:
+        if not (separate and exc.field == "store"):
+            store.dispose()
+            raise
+        # the demo's own file, filled by an earlier `navigator demo`: open it again (nothing added)
+        summary = None
     except Exception:
         store.dispose()
         raise
-    _report(console, summary, ctx.username, separate, store.path)
+    if summary is None:
+        console.print(
+            f"The demo store ({store.path}) is already there, made earlier: opening it as it is. "
+            "`navigator demo --fresh` rebuilds it.",
+            markup=False,
+        )
+    else:
+        _report(console, summary, ctx.username, separate, store.path)
     if args.no_open:
         store.dispose()
         return 0
