@@ -24,6 +24,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import DataTable, Input, OptionList, Select, TextArea
 
 from navigator.domain.errors import AccessDenied, DomainError, StoreError
@@ -209,6 +210,7 @@ class NavigatorApp(QuietFatalErrors, App[int]):
         self.freeze_gc = freeze_gc
         self.opening = False  # a journey is being opened: keys typed meanwhile wait for it
         self.held_keys: list[events.Key] = []
+        self.keys_in_flight: list[tuple[events.Key, Widget]] = []  # sent to a widget, not back at the app yet
 
     # ---------------------------------------------------------------- screens
     def get_default_screen(self) -> Screen:
@@ -266,6 +268,8 @@ class NavigatorApp(QuietFatalErrors, App[int]):
     async def on_event(self, event: events.Event) -> None:
         key = isinstance(event, events.Key) and not event.is_forwarded
         if not key:
+            if isinstance(event, events.Key):  # a key back at the app from its widget: on its way no more
+                self.keys_in_flight = [(k, t) for k, t in self.keys_in_flight if k is not event]
             await super().on_event(event)
             return
         assert isinstance(event, events.Key)
@@ -279,7 +283,10 @@ class NavigatorApp(QuietFatalErrors, App[int]):
             return
         if not (forms is not None and isinstance(self.screen, forms.FormScreen)) and await self.run_binding_now(event):
             return
+        target = self.focused or self.screen
         await super().on_event(event)
+        if event.is_forwarded:  # sent on to the focused widget (not a priority binding's)
+            self.keys_in_flight.append((event, target))
 
     async def run_binding_now(self, event: events.Key) -> bool:
         """Run at once the binding of a key that only a screen or the app uses (``n``, ``c``, ``t``, …).
@@ -288,7 +295,7 @@ class NavigatorApp(QuietFatalErrors, App[int]):
         queue, so a key typed straight after it (``n`` then ``Zed``) would reach the old screen
         first. Keys a focused text field takes as text, and widgets' own bindings, go the usual way.
         """
-        if isinstance(self.focused, TEXT_ENTRY):
+        if isinstance(self.focused, TEXT_ENTRY) or self.keys_on_their_way():
             return False
         active = self.screen.active_bindings.get(event.key)
         if active is None or not active.enabled or active.binding.priority:
@@ -305,6 +312,17 @@ class NavigatorApp(QuietFatalErrors, App[int]):
                 return False
             return await self.run_action("open", self.screen)
         return await self.run_action(active.binding.action, active.node)
+
+    def keys_on_their_way(self) -> bool:
+        """Is a key typed earlier still travelling through the focused widget and its parents (a down
+        whose list binding runs only once the key is back at the app)? A binding run now would overtake
+        it: down then enter, typed fast, opened the row the person had moved away from."""
+        self.keys_in_flight = [
+            (key, target)
+            for key, target in self.keys_in_flight
+            if not key._stop_propagation and target.is_attached  # stopped on the way, or its screen gone
+        ]
+        return bool(self.keys_in_flight)
 
     def hold_keys(self) -> None:
         """Keys typed from now on wait until ``release_keys`` (a journey is being opened)."""
