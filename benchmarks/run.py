@@ -337,8 +337,10 @@ def startup(path: Path, today: date, reps: int, user: str) -> dict:
 
 
 def versions() -> dict:
-    out = {}
-    for pkg in ("navigator", "textual", "sqlmodel", "sqlalchemy", "alembic", "rich", "holidays"):
+    from navigator import __version__
+
+    out: dict = {"navigator": __version__}  # the distribution is navigator-casework; the package is navigator
+    for pkg in ("textual", "sqlmodel", "sqlalchemy", "alembic", "rich", "holidays"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
