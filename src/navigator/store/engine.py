@@ -442,7 +442,7 @@ def backup_sqlite_file(path: Path, dest: Path, check=None) -> Path:
         if dest.exists():
             raise StoreError(f"{dest} already exists; backups never overwrite.")
         os.replace(tmp, dest)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
     except BaseException:
         for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
             try:
@@ -489,7 +489,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or a new file in ``folder`` durable (best effort where the OS refuses)."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:

@@ -39,6 +39,7 @@ from navigator.store.engine import (
     Store,
     alembic_config,
     backup_sqlite_file,
+    fsync_dir,
     remove_partials,
 )
 from navigator.store.paths import audit_key_path, checkpoint_path
@@ -407,7 +408,7 @@ def restore(store_path: Path, source: Path | str, *, now: datetime | None = None
         for suffix in ("-wal", "-shm", "-journal", ".damaged"):  # .damaged: the restored file is a new one
             stale = store_path.with_name(store_path.name + suffix)
             _remove_quietly(stale)
-        _fsync_dir(store_path.parent)
+        fsync_dir(store_path.parent)
     except BaseException:
         _remove_quietly(tmp)
         raise
@@ -491,19 +492,6 @@ def _set_wal(path: Path) -> None:
         con.execute("PRAGMA journal_mode=WAL")
     finally:
         con.close()
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def record_restore(store: Store, username: str, result: RestoreResult, acting_as: str | None = None) -> None:
