@@ -174,6 +174,8 @@ class Client(SQLModel, table=True):
     consent_to_share: bool = Field(default=False)
     locality_id: int = fk("locality.id")
     anonymised: bool = Field(default=False)
+    # Migration 0005: set when this record was merged into another person's (its journeys moved there).
+    merged_into_id: int | None = fk("client.id", nullable=True)
     version: int = Field(default=1)
     created_at: datetime
     updated_at: datetime
@@ -217,6 +219,12 @@ class Journey(SQLModel, table=True):
     end_reason: str | None = Field(default=None, max_length=32)
     outcome_evidence: str | None = Field(default=None, sa_column=Column(Text))
     last_review_date: date | None = None
+    # Migration 0005: in crisis or at risk when referred (never closed for no response by the protocol),
+    # where the person was signposted, and when and how the referrer was told of a closure or rejection.
+    risk_flag: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    signposted_to: str | None = Field(default=None, sa_column=Column(Text))
+    referrer_told_date: date | None = None
+    referrer_told_how: str | None = Field(default=None, max_length=16)
     version: int = Field(default=1)
     created_at: datetime
     updated_at: datetime
@@ -323,6 +331,19 @@ class PartnerUpdateRow(SQLModel, table=True):
     onward_id: int = fk("onward_referral.id")
     on_date: date
     kind: str = Field(max_length=16)
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    user_id: int = fk("user.id", index=False)
+    created_at: datetime
+
+
+class PartnerChase(SQLModel, table=True):
+    """A navigator chased a delivery partner about an onward referral (migration 0005)."""
+
+    __tablename__ = "partner_chase"
+    id: int | None = Field(default=None, primary_key=True)
+    onward_id: int = fk("onward_referral.id")
+    on_date: date
+    method: str = Field(max_length=16)
     note: str | None = Field(default=None, sa_column=Column(Text))
     user_id: int = fk("user.id", index=False)
     created_at: datetime

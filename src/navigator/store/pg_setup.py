@@ -68,6 +68,7 @@ CASEWORK_TABLES = (
     "measurement",
     "onward_referral",
     "partner_update",
+    "partner_chase",
     "task",
     "access_grant",
 )
@@ -87,6 +88,7 @@ JOURNEY_CHILDREN = {
     "task": _VISIBLE_JOURNEY,
     "goal_note": "EXISTS (SELECT 1 FROM navigator.plan_goal g WHERE g.id = goal_id)",
     "partner_update": "EXISTS (SELECT 1 FROM navigator.onward_referral o WHERE o.id = onward_id)",
+    "partner_chase": "EXISTS (SELECT 1 FROM navigator.onward_referral o WHERE o.id = onward_id)",
 }
 RLS_TABLES = ("client", "journey", "access_grant", "audit_event", *JOURNEY_CHILDREN)
 
