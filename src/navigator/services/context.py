@@ -274,10 +274,26 @@ def session_reader(session: Session) -> SqlReader:
 
 
 def as_date(value) -> date | None:
-    """A date from the database: a date, or ISO text (SQLite through ``sqlite3``)."""
-    if value is None or isinstance(value, date):
-        return value.date() if isinstance(value, datetime) else value
+    """A date from the database, the one conversion every read uses: None stays None, a date is itself,
+    a datetime gives its day, and text (SQLite through ``sqlite3``, or a column read raw) is ISO
+    ``YYYY-MM-DD`` followed by anything (a time)."""
+    cls = value.__class__
+    if cls is str:  # the plain-SQL path on SQLite: the common case first
+        return date.fromisoformat(value[:10])
+    if cls is date or value is None:
+        return value
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
     return date.fromisoformat(str(value)[:10])
+
+
+def as_day(value) -> date:
+    """``as_date`` of a value the query guarantees is there (a NOT NULL column, or one filtered on)."""
+    day = as_date(value)
+    assert day is not None, "a date the query guarantees is missing"
+    return day
 
 
 def get_setting(session: Session, key: str, default=None):

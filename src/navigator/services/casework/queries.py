@@ -17,7 +17,7 @@ from navigator.domain.errors import AccessDenied, DomainError, NotFound
 from navigator.domain.followups import TODAY_ORDER, TaskKind, days_overdue
 from navigator.domain.identifiers import clean_text, fold_name
 from navigator.domain.text import check_text
-from navigator.services.context import Actor, Ctx, SqlReader
+from navigator.services.context import Actor, Ctx, SqlReader, as_date, as_day
 from navigator.services.dto import (
     CaseloadPage,
     CaseloadRow,
@@ -97,8 +97,7 @@ def today(ctx: Ctx, navigator: str | None = None, on: date | None = None) -> Tod
         username = navigator or actor.username
     items = []
     for tid, jid, kind, due, detail, ref, first, last, decided in rows:
-        due, decided = _as_date(due), _as_date(decided)
-        assert due is not None  # a task always has a due date
+        due, decided = as_day(due), as_date(decided)  # a task always has a due date
         k = TaskKind(kind)
         # working days waited since the decision, as lateness is counted (a Friday decision has waited 1 on Sunday)
         waited = days_overdue(decided, on, cal) if k == TaskKind.WAITING_TO_START and decided else None
@@ -223,19 +222,11 @@ def caseload(
         cal = ctx.calendar_from(q)
     on = ctx.today()
     state_labels, kinds = _STATE_LABELS, _TASK_LABELS
-    dates: dict = {None: None}  # each distinct value parsed once
-    days: dict = {None: 0}  # working days in state, per distinct start
-
-    def as_date(value) -> date | None:
-        if value not in dates:
-            dates[value] = _as_date(value)
-        return dates[value]
+    days: dict = {None: 0}  # working days in state, per distinct start (counted once each)
 
     def days_since(value) -> int:
         if value not in days:
-            since = as_date(value)
-            assert since is not None  # None is in days already
-            days[value] = cal.count(since, on)
+            days[value] = cal.count(as_day(value), on)  # None is in days already
         return days[value]
 
     out = _frozen_rows(
@@ -286,14 +277,6 @@ def _frozen_rows(cls, rows) -> tuple:
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _as_date(value) -> date | None:
-    if value.__class__ is str:  # SQLite through sqlite3: ISO text
-        return date.fromisoformat(value[:10])
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
 
 
 # ---------------------------------------------------------------- Journey

@@ -36,7 +36,7 @@ from navigator.domain.dates import add_months, month_end, month_start
 from navigator.domain.errors import AccessDenied, DomainError, NotFound
 from navigator.domain.workdays import WorkingCalendar
 from navigator.services import access
-from navigator.services.context import Actor, Ctx, get_setting, protocol
+from navigator.services.context import Actor, Ctx, as_date, as_day, get_setting, protocol
 from navigator.store.models import (
     Client,
     Journey,
@@ -64,19 +64,6 @@ STUCK_LIMIT = 500  # rows per Waiting-and-stuck section (the totals count every 
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _as_date(v) -> date | None:
-    if v is None or (isinstance(v, date) and not hasattr(v, "hour")):
-        return v
-    return date.fromisoformat(str(v)[:10])
-
-
-def _day(v) -> date:
-    """``_as_date`` of a value the query guarantees (a NOT NULL column, or filtered on)."""
-    d = _as_date(v)
-    assert d is not None
-    return d
 
 
 def _month_bounds(d: date) -> tuple[date, date]:
@@ -277,7 +264,7 @@ def team(ctx: Ctx, on: date | None = None) -> TeamView:
     by_nav: dict[int, _Acc] = {}
     by_loc: dict[int, _Acc] = {}
     for nav, loc, open_, active, awaiting, waiting, earliest, completions in jrows:
-        args = (open_, active, awaiting, waiting, _as_date(earliest), completions)
+        args = (open_, active, awaiting, waiting, as_date(earliest), completions)
         by_nav.setdefault(nav, _Acc()).add_journeys(*args)
         by_loc.setdefault(loc, _Acc()).add_journeys(*args)
     for nav, loc, overdue, no_resp in trows:
@@ -508,17 +495,18 @@ def waiting_and_stuck(
         ).all()
 
     waiting = tuple(
-        WaitingRow(jid, ref, nm, nav, loc, _day(dd), cal.count(_day(dd), on)) for jid, ref, nm, nav, loc, dd in wrows
+        WaitingRow(jid, ref, nm, nav, loc, as_day(dd), cal.count(as_day(dd), on))
+        for jid, ref, nm, nav, loc, dd in wrows
     )
     onward = []
     for jid, oid, ref, nm, nav, partner, prog, rdate, status, last in orows:
-        rdate, last = _day(rdate), _as_date(last)
+        rdate, last = as_day(rdate), as_date(last)
         onward.append(
             StuckOnwardRow(jid, oid, ref, nm, nav, partner, prog, rdate, status, last, cal.count(last or rdate, on))
         )
     reviews = []
     for jid, ref, nm, nav, loc, start, last in rrows:
-        start, last = _day(start), _as_date(last)
+        start, last = as_day(start), as_date(last)
         b = max(start, last) if last else start
         since = cal.count(b, on)
         reviews.append(ReviewRow(jid, ref, nm, nav, loc, start, last, since, since - review_every))
@@ -629,7 +617,7 @@ def trends(
     def bucket(rows) -> dict[str, int]:
         out: dict[str, int] = {}
         for day, n in rows:
-            k = _month_key(_day(day))
+            k = _month_key(as_day(day))
             out[k] = out.get(k, 0) + int(n)
         return out
 
@@ -637,7 +625,7 @@ def trends(
     wait_sum: dict[str, int] = {}
     wait_n: dict[str, int] = {}
     for start, decided, n in waits:
-        start, decided = _day(start), _day(decided)
+        start, decided = as_day(start), as_day(decided)
         k = _month_key(start)
         wait_sum[k] = wait_sum.get(k, 0) + cal.count(decided, start) * int(n)
         wait_n[k] = wait_n.get(k, 0) + int(n)
@@ -783,7 +771,7 @@ def partners(ctx: Ctx, on: date | None = None, since: date | None = None) -> Par
             waiting[pid] = waiting.get(pid, 0) + 1
     days: dict[int, list[int]] = {}
     for pid, rdate, fdate, n in firsts:
-        days.setdefault(pid, []).extend([cal.count(_day(rdate), _day(fdate))] * int(n))
+        days.setdefault(pid, []).extend([cal.count(as_day(rdate), as_day(fdate))] * int(n))
     rows = []
     for pid, made, open_, started, completed, withdrew, dns, declined in counts:
         started, dns, declined = int(started or 0), int(dns or 0), int(declined or 0)

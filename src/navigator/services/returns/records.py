@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import String, and_, case, func, or_, select, type_coerce, union_all
 from sqlmodel import Session, col
@@ -30,7 +30,7 @@ from sqlmodel import Session, col
 from navigator import __version__
 from navigator.domain.errors import StoreError
 from navigator.domain.referral import imd_group
-from navigator.services.context import Ctx, get_setting
+from navigator.services.context import Ctx, as_date, get_setting
 from navigator.services.returns.definitions import DEFINITIONS_VERSION, definitions, month_bounds
 from navigator.services.returns.results import Progress
 from navigator.store.models import (
@@ -116,16 +116,6 @@ class RecordSet:
 def _raw(column):
     """A date column as the driver gives it (ISO text on SQLite): no per-row parsing."""
     return type_coerce(column, String)
-
-
-def _as_date(v) -> date | None:
-    if v is None or type(v) is date:
-        return v
-    if isinstance(v, datetime):
-        return v.date()
-    if isinstance(v, date):
-        return v
-    return date.fromisoformat(str(v)[:10])
 
 
 def _month(v) -> str | None:
@@ -326,7 +316,7 @@ def build_record_tables(
         if lot_id is None:  # never after migration 0003; a journey written around it takes its locality's lot
             lot_id = locs[loc_id][1]
         used.add((lot_id, loc_id))
-        rec, fc, dd, st = _as_date(received), _as_date(first_contact), _as_date(decision_date), _as_date(start)
+        rec, fc, dd, st = as_date(received), as_date(first_contact), as_date(decision_date), as_date(start)
         assert rec is not None  # received_date is NOT NULL
         # The file is the journey as it stood at the end of M: what happened after M is left out
         # (no measure of M uses it, and it would help single a person out).
@@ -336,7 +326,7 @@ def build_record_tables(
             decision = decision_date = dd = None
         if st is not None and st > last:
             start = st = sw_start = None
-        if (end_day := _as_date(end)) is not None and end_day > last:
+        if (end_day := as_date(end)) is not None and end_day > last:
             end = end_reason = sw_end = None
         ref_rows.append(
             (
