@@ -1,0 +1,229 @@
+"""Waiting and stuck, for team leads: journeys waiting longest to start, onward referrals a partner has
+gone quiet on, and started plans past their review period (``waiting_and_stuck``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, case, func, select
+from sqlmodel import Session, col
+
+from navigator.domain.errors import DomainError
+from navigator.services.casework.team_scope import (
+    ACCEPTED,
+    OPEN_ONWARD,
+    OPEN_STATES,
+    STARTED,
+    cutoff,
+    in_scope,
+    lead,
+    scope_localities,
+)
+from navigator.services.context import Ctx, as_date, as_day, get_setting, protocol
+from navigator.store.models import (
+    Client,
+    Journey,
+    Locality,
+    OnwardReferral,
+    Partner,
+    Programme,
+    User,
+)
+
+DEFAULT_STUCK_PARTNER_DAYS = 10
+STUCK_LIMIT = 500  # rows per Waiting-and-stuck section (the totals count every one)
+
+
+@dataclass(frozen=True)
+class WaitingRow:
+    journey_id: int
+    client_ref: str
+    client_name: str
+    navigator: str
+    locality: str
+    decision_date: date
+    waited: int  # working days since acceptance
+
+
+@dataclass(frozen=True)
+class StuckOnwardRow:
+    journey_id: int
+    onward_id: int
+    client_ref: str
+    client_name: str
+    navigator: str
+    partner: str
+    programme: str
+    referral_date: date
+    status: str
+    last_update: date | None  # the partner's latest update (None: none yet)
+    silent: int  # working days since the referral or the partner's latest update
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    journey_id: int
+    client_ref: str
+    client_name: str
+    navigator: str
+    locality: str
+    start_date: date
+    last_review: date | None
+    since: int  # working days since the last review (or the start)
+    overdue_by: int  # working days past the review period
+
+
+@dataclass(frozen=True)
+class StuckView:
+    on: date
+    partner_days: int
+    review_every: int
+    waiting: tuple[WaitingRow, ...]
+    waiting_total: int
+    onward: tuple[StuckOnwardRow, ...]
+    onward_total: int
+    reviews: tuple[ReviewRow, ...]
+    reviews_total: int
+
+
+def stuck_partner_days(s: Session) -> int:
+    value = get_setting(s, "stuck_partner_days", DEFAULT_STUCK_PARTNER_DAYS)
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        return DEFAULT_STUCK_PARTNER_DAYS
+    return n if 1 <= n <= 250 else DEFAULT_STUCK_PARTNER_DAYS
+
+
+def waiting_and_stuck(
+    ctx: Ctx, on: date | None = None, partner_days: int | None = None, limit: int = STUCK_LIMIT
+) -> StuckView:
+    """Journeys waiting longest to start; onward referrals with no partner update for
+    ``partner_days`` working days (setting ``stuck_partner_days``, default 10); started plans
+    with no review within their review period (the protocol's ``review_every`` working days
+    since the last review, or the start). Longest first; each row names its journey."""
+    on = on or ctx.today()
+    if partner_days is not None and (not isinstance(partner_days, int) or not 1 <= partner_days <= 250):
+        raise DomainError("Give the number of working days as a whole number from 1 to 250.", field="partner_days")
+    limit = max(1, min(int(limit), 5000))
+    with ctx.read() as s:
+        actor = lead(s, ctx)
+        cal = ctx.calendar(s)
+        scope = scope_localities(s, actor)
+        days = partner_days if partner_days is not None else stuck_partner_days(s)
+        review_every = protocol(s).review_every
+        name = (col(Client.first_name) + " " + col(Client.last_name)).label("client_name")
+        where = [in_scope(Journey.locality_id, scope)]
+
+        # waiting to start
+        cond = [Journey.state == ACCEPTED, *where]
+        waiting_total = s.execute(select(func.count()).select_from(Journey).where(*cond)).scalar_one()
+        wrows = s.execute(
+            select(
+                col(Journey.id),
+                col(Client.client_ref),
+                name,
+                col(User.username),
+                col(Locality.name),
+                col(Journey.decision_date),
+            )
+            .join(Client, col(Client.id) == col(Journey.client_id))
+            .join(User, col(User.id) == col(Journey.navigator_id))
+            .join(Locality, col(Locality.id) == col(Journey.locality_id))
+            .where(*cond)
+            .order_by(col(Journey.decision_date), col(Journey.id))
+            .limit(limit)
+        ).all()
+
+        # onward referrals with no partner update
+        last_activity = func.coalesce(OnwardReferral.last_update_date, OnwardReferral.referral_date)
+        ocond = [
+            col(OnwardReferral.status).in_(OPEN_ONWARD),
+            col(Journey.state).in_(OPEN_STATES),
+            last_activity <= cutoff(cal, on, days),
+            *where,
+        ]
+        onward_total = s.execute(
+            select(func.count())
+            .select_from(OnwardReferral)
+            .join(Journey, col(Journey.id) == col(OnwardReferral.journey_id))
+            .where(*ocond)
+        ).scalar_one()
+        orows = s.execute(
+            select(
+                col(OnwardReferral.journey_id),
+                col(OnwardReferral.id),
+                col(Client.client_ref),
+                name,
+                col(User.username),
+                col(Partner.name),
+                col(Programme.name),
+                col(OnwardReferral.referral_date),
+                col(OnwardReferral.status),
+                col(OnwardReferral.last_update_date),
+            )
+            .join(Journey, col(Journey.id) == col(OnwardReferral.journey_id))
+            .join(Client, col(Client.id) == col(Journey.client_id))
+            .join(User, col(User.id) == col(Journey.navigator_id))
+            .join(Programme, col(Programme.id) == col(OnwardReferral.programme_id))
+            .join(Partner, col(Partner.id) == col(Programme.partner_id))
+            .where(*ocond)
+            .order_by(last_activity, col(OnwardReferral.id))
+            .limit(limit)
+        ).all()
+
+        # plans with no review in their review period
+        base = case(
+            (
+                and_(
+                    col(Journey.last_review_date).is_not(None), col(Journey.last_review_date) > col(Journey.start_date)
+                ),
+                Journey.last_review_date,
+            ),
+            else_=Journey.start_date,
+        )
+        rcond = [
+            Journey.state == STARTED,
+            col(Journey.start_date).is_not(None),
+            base <= cutoff(cal, on, review_every + 1),
+            *where,
+        ]
+        reviews_total = s.execute(select(func.count()).select_from(Journey).where(*rcond)).scalar_one()
+        rrows = s.execute(
+            select(
+                col(Journey.id),
+                col(Client.client_ref),
+                name,
+                col(User.username),
+                col(Locality.name),
+                col(Journey.start_date),
+                col(Journey.last_review_date),
+            )
+            .join(Client, col(Client.id) == col(Journey.client_id))
+            .join(User, col(User.id) == col(Journey.navigator_id))
+            .join(Locality, col(Locality.id) == col(Journey.locality_id))
+            .where(*rcond)
+            .order_by(base, col(Journey.id))
+            .limit(limit)
+        ).all()
+
+    waiting = tuple(
+        WaitingRow(jid, ref, nm, nav, loc, as_day(dd), cal.count(as_day(dd), on))
+        for jid, ref, nm, nav, loc, dd in wrows
+    )
+    onward = []
+    for jid, oid, ref, nm, nav, partner, prog, rdate, status, last in orows:
+        rdate, last = as_day(rdate), as_date(last)
+        onward.append(
+            StuckOnwardRow(jid, oid, ref, nm, nav, partner, prog, rdate, status, last, cal.count(last or rdate, on))
+        )
+    reviews = []
+    for jid, ref, nm, nav, loc, start, last in rrows:
+        start, last = as_day(start), as_date(last)
+        b = max(start, last) if last else start
+        since = cal.count(b, on)
+        reviews.append(ReviewRow(jid, ref, nm, nav, loc, start, last, since, since - review_every))
+    return StuckView(
+        on, days, review_every, waiting, waiting_total, tuple(onward), onward_total, tuple(reviews), reviews_total
+    )
