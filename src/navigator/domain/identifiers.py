@@ -1,4 +1,4 @@
-"""NHS numbers, postcodes, names: checked and normalised."""
+"""NHS numbers, postcodes, phone numbers, names: checked and normalised."""
 
 from __future__ import annotations
 
@@ -7,7 +7,16 @@ import unicodedata
 
 from navigator.domain.errors import DomainError
 
-_POSTCODE = re.compile(r"^(GIR0AA|[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2})$")
+# The UK postcode's official shape: an outward code A9, A99, AA9, AA99, A9A or AA9A (with the letters
+# each position may hold), then the inward code, a digit and two letters (never C, I, K, M, O or V).
+# GIR 0AA (Girobank) is the one exception.
+_OUTWARD = re.compile(
+    r"^(?:[A-PR-UWYZ][0-9]{1,2}"  # A9, A99
+    r"|[A-PR-UWYZ][A-HK-Y][0-9]{1,2}"  # AA9, AA99
+    r"|[A-PR-UWYZ][0-9][A-HJKPSTUW]"  # A9A
+    r"|[A-PR-UWYZ][A-HK-Y][0-9][ABEHMNPRVWXY])$"  # AA9A
+)
+_INWARD = re.compile(r"^[0-9][ABD-HJLNP-UW-Z]{2}$")
 
 
 def nhs_check_digit(nine: str) -> int | None:
@@ -44,15 +53,87 @@ def format_nhs_number(digits: str | None) -> str:
 
 
 def normalise_postcode(value: str | None) -> str | None:
-    """UK postcode, upper case with one space before the inward code."""
+    """A UK postcode, upper case with one space before the inward code; anything else is refused.
+
+    Case and spacing are the only things changed: ``me14 1xx``, ``ME141XX`` and ``ME14  1XX`` are
+    ``ME14 1XX``. When a space is typed it must be where the inward code begins (the last three
+    characters), so ``ME14 ZZ`` is refused rather than read as ``ME1 4ZZ``.
+    """
     if value is None:
         return None
-    compact = re.sub(r"\s+", "", str(value)).upper()
-    if not compact:
+    parts = str(value).upper().split()
+    if not parts:
         return None
-    if not _POSTCODE.match(compact):
-        raise DomainError("That is not a UK postcode (for example ME14 1XX).", field="postcode")
-    return f"{compact[:-3]} {compact[-3:]}"
+    example = " (for example ME14 1XX)"
+    if len(parts) == 1:
+        compact = parts[0]
+        outward, inward = compact[:-3], compact[-3:]
+    elif len(parts) == 2:
+        outward, inward = parts
+    else:
+        raise DomainError("That is not a UK postcode: it has too many spaces" + example + ".", field="postcode")
+    if (outward, inward) == ("GIR", "0AA"):
+        return "GIR 0AA"
+    if not outward.isascii() or not inward.isascii():
+        raise DomainError("That is not a UK postcode: letters A-Z and digits only" + example + ".", field="postcode")
+    if not _INWARD.match(inward):
+        raise DomainError(
+            "That is not a UK postcode: the last part is a digit then two letters" + example + ".", field="postcode"
+        )
+    if not _OUTWARD.match(outward):
+        raise DomainError(
+            "That is not a UK postcode: it starts with one or two letters and a digit" + example + ".",
+            field="postcode",
+        )
+    return f"{outward} {inward}"
+
+
+# A UK phone number: a national number of 10 or 11 digits starting 0 (01 and 02 landlines, 03
+# non-geographic, 07 mobiles), or the same with +44 / 0044 in place of the 0; spaces, dashes, dots,
+# brackets and "(0)" after +44 as people write them.
+_PHONE_CHARS = re.compile(r"^\+?[0-9 ()\-.]+$")
+_PHONE_EXAMPLE = "for example 07700 900123 or +44 7700 900123"
+
+
+def normalise_phone(value: str | None) -> str | None:
+    """A UK landline or mobile number, stored as the national number in the usual groups.
+
+    Stored form (one form, whatever was typed): the national digits starting 0, grouped
+    ``07700 900123`` / ``01622 123456`` (5+6), ``020 7946 0000`` (3+4+4, 02 numbers),
+    ``0300 123 4567`` (4+3+4, 03 numbers), ``01697 73456`` (5+5, the few 10-digit landlines).
+    ``+44 (0)7700 900123``, ``0044 7700-900123`` and ``(01622) 123456`` are all accepted.
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    if not text.isascii() or not _PHONE_CHARS.match(text):
+        raise DomainError(
+            f"A phone number is digits, with spaces, dashes or brackets if you like ({_PHONE_EXAMPLE}).", field="phone"
+        )
+    international = text.startswith("+")
+    digits = re.sub(r"[^0-9]", "", text.replace("(0)", "") if international else text)
+    if not international and digits.startswith("0044"):
+        international, digits = True, digits[2:]
+    if international:
+        if not digits.startswith("44"):
+            raise DomainError("Only UK numbers (+44) are accepted.", field="phone")
+        digits = "0" + digits[2:].removeprefix("0")
+    if not digits.startswith("0") or digits[1:2] not in ("1", "2", "3", "7"):
+        raise DomainError(
+            f"That is not a UK phone number: it starts 01, 02, 03 or 07, or +44 ({_PHONE_EXAMPLE}).", field="phone"
+        )
+    ten_allowed = digits.startswith("01")
+    if len(digits) != 11 and not (ten_allowed and len(digits) == 10):
+        raise DomainError(f"A UK phone number has 11 digits; this has {len(digits)}.", field="phone")
+    if len(digits) == 10:
+        return f"{digits[:5]} {digits[5:]}"
+    if digits.startswith("02"):
+        return f"{digits[:3]} {digits[3:7]} {digits[7:]}"
+    if digits.startswith("03"):
+        return f"{digits[:4]} {digits[4:7]} {digits[7:]}"
+    return f"{digits[:5]} {digits[5:]}"
 
 
 _CONTROL = {"Cc", "Cf", "Cs", "Co", "Cn"}
