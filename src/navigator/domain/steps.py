@@ -170,6 +170,17 @@ class FollowUp:
     tag: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Reopen:
+    """A team lead reopens a closed or rejected journey (issue 15): back to the state before it ended.
+
+    ``open_elsewhere``: the person has another open journey (the service looks; the rule refuses)."""
+
+    reason: str
+    open_elsewhere: bool = False
+    tag: str | None = None
+
+
 Step = (
     Receive
     | Contact
@@ -183,6 +194,7 @@ Step = (
     | Onward
     | PartnerReport
     | FollowUp
+    | Reopen
 )
 
 
@@ -464,6 +476,33 @@ def _follow_up(f: L.JourneyFacts, st: FollowUp, today: date) -> Changes:
     )
 
 
+# ---------------------------------------------------------------- reopen (issue 15)
+
+REOPEN_REASON_MAX = 1000
+
+
+def _reopen(f: L.JourneyFacts, st: Reopen, today: date) -> Changes:
+    """Back to the state before it ended: started if it had started, else accepted or received.
+
+    A rejection is undone (received again); a closure loses its end date, reason and evidence."""
+    s = f.state
+    if s not in L.FINISHED_STATES:
+        raise DomainError(
+            f"Only a closed or rejected journey can be reopened: this one is {s.label.lower()}.", field="state"
+        )
+    if st.open_elsewhere:
+        raise DomainError(
+            "This person has another open journey: work on that one (or close it) instead of reopening this.",
+            field="state",
+        )
+    check_text(st.reason, "reason", max_len=REOPEN_REASON_MAX, multiline=True, required=True)
+    if s == L.State.REJECTED:
+        cols: dict[str, Any] = {"decision": None, "decision_date": None, "reject_reason": None}
+    else:
+        cols = {"end_date": None, "end_reason": None, "outcome_evidence": None}
+    return _journey_step(f, cols)
+
+
 _RULES: dict[type, Callable[[L.JourneyFacts, Any, date], Changes]] = {
     Receive: _receive,
     Contact: _contact,
@@ -477,6 +516,7 @@ _RULES: dict[type, Callable[[L.JourneyFacts, Any, date], Changes]] = {
     Onward: _onward,
     PartnerReport: _partner_report,
     FollowUp: _follow_up,
+    Reopen: _reopen,
 }
 
 
