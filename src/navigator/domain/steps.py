@@ -3,7 +3,7 @@
 Each thing a navigator records about a journey is a frozen dataclass below
 (``Receive``, ``Contact``, ``Decide``, ``Start``, ``Measure``, ``Goal``,
 ``GoalUpdate`` (goal edit and progress note), ``Review``, ``Onward``,
-``PartnerReport``, ``FollowUp``, ``Close``). :func:`apply` checks a step against
+``PartnerReport``, ``FollowUp``, ``Chase``, ``Close``). :func:`apply` checks a step against
 the journey's facts (``lifecycle.JourneyFacts``) and returns :class:`Changes`:
 what to write (journey columns, including ``state`` and the date it counts
 from, ``state_since``; the row the step adds; a measurement; a goal's or an
@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 from navigator.domain import lifecycle as L
 from navigator.domain import swemwbs
 from navigator.domain.errors import DomainError
+from navigator.domain.followups import MessageMethod
 from navigator.domain.lifecycle import evolve
 from navigator.domain.text import check_text
 
@@ -171,6 +172,18 @@ class FollowUp:
 
 
 @dataclass(frozen=True, slots=True)
+class Chase:
+    """The navigator chased the partner of an open onward referral (issue 15). Recorded beside the
+    partner's updates, never as one: the partner's figures and the referral's dates do not move."""
+
+    onward: int
+    on: date
+    method: str
+    note: str | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Reopen:
     """A team lead reopens a closed or rejected journey (issue 15): back to the state before it ended.
 
@@ -194,6 +207,7 @@ Step = (
     | Onward
     | PartnerReport
     | FollowUp
+    | Chase
     | Reopen
 )
 
@@ -476,6 +490,18 @@ def _follow_up(f: L.JourneyFacts, st: FollowUp, today: date) -> Changes:
     )
 
 
+def _chase(f: L.JourneyFacts, st: Chase, today: date) -> Changes:
+    o = _onward_of(f, st.onward)
+    if o.status not in L.OPEN_ONWARD:
+        raise DomainError(
+            f"This onward referral is {o.status.value.replace('_', ' ')}: there is no reply to chase.", field="onward"
+        )
+    method = _choice(MessageMethod, st.method, "method", "Choose how you chased the partner (phone, email...).")
+    on = _dated(st.on, "on", "chase", today, o.referral_date, "onward referral")
+    note = _note(st.note)
+    return Changes(f, record={"on_date": on, "method": method.value, "note": note}, key=st.onward)
+
+
 # ---------------------------------------------------------------- reopen (issue 15)
 
 REOPEN_REASON_MAX = 1000
@@ -516,6 +542,7 @@ _RULES: dict[type, Callable[[L.JourneyFacts, Any, date], Changes]] = {
     Onward: _onward,
     PartnerReport: _partner_report,
     FollowUp: _follow_up,
+    Chase: _chase,
     Reopen: _reopen,
 }
 

@@ -39,6 +39,12 @@ def protocol_from(current: Protocol, **changes) -> Protocol:
         if key == "notify_referrer":
             if not isinstance(value, bool):
                 raise DomainError("Whether closure notifies the referrer is true or false.", field=key)
+        elif key == "auto_close_no_response":
+            if not isinstance(value, bool):
+                raise DomainError("Whether no-response closure is automatic is true or false.", field=key)
+        elif key == "chase_limit":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise DomainError("Give the number of chases as a whole number.", field=key)
         elif key == "methods":
             if isinstance(value, str) or not all(isinstance(m, str) for m in value):
                 raise DomainError("Give the methods as a list, one per attempt.", field=key)
@@ -71,7 +77,8 @@ def set_protocol_in(s: Session, ctx: Ctx, w: audit.AuditWriter, new: Protocol) -
 
 def set_protocol(ctx: Ctx, **changes) -> Protocol:
     """Change the no-response protocol (attempts, first_within, gaps, methods, opt_in_days,
-    notify_referrer, decide_within, review_every, partner_response_days).
+    notify_referrer, decide_within, review_every, partner_response_days, chase_limit,
+    auto_close_no_response).
 
     Applies to follow-ups scheduled after the change: stored tasks keep their due dates."""
     with ctx.write() as s:
