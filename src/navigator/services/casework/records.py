@@ -138,7 +138,9 @@ def step_facts(session: Session, journey: Journey, client: Client) -> L.JourneyF
 def load_journey(
     session: Session, ctx: Ctx, journey_id: int, expected_version: int | None = None
 ) -> tuple[Journey, Client]:
-    journey = session.get(Journey, journey_id)
+    # FOR UPDATE (PostgreSQL; nothing on SQLite, whose writes are serial): two saves on one journey
+    # take turns, so the second sees the first's change (and its version) instead of overwriting it.
+    journey = session.get(Journey, journey_id, with_for_update=True)
     if journey is None:
         raise NotFound("That journey does not exist (it may have been removed).")
     access.require_journey(session, ctx.actor(session), journey)
