@@ -227,6 +227,7 @@ class AuditWriter:
             self.prev = pg_setup.append_events(self.session, self.username, self.acting_as, pg_rows) or self.prev
             return
         if self.prev is None:
+            pg_setup.lock(self.session, pg_setup.CHAIN_LOCK)  # PostgreSQL: one appender at a time, to commit
             self.prev = last_hash(self.session)
         if self.key is None:
             existed = anchor.load_key(anchor.key_path_for(self.session.get_bind())) is not None

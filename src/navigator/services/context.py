@@ -114,18 +114,22 @@ class Ctx:
 
     # ---------------------------------------------------------------- transactions
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """One write transaction (BEGIN IMMEDIATE on SQLite); database errors become StoreError."""
+    def write(self, *, bulk: bool = False) -> Iterator[Session]:
+        """One write transaction (BEGIN IMMEDIATE on SQLite); database errors become StoreError.
+
+        PostgreSQL: ordinary saves run side by side (a journey's row is locked while it is changed; the
+        audit chain is ordered at the moment events are appended); ``bulk`` (a writer that picks row ids
+        itself: import, demo) excludes them for its transaction (store/pg_setup.py BULK_LOCK)."""
         from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
         from sqlmodel import Session
+
+        from navigator.store import pg_setup
 
         self.store.refuse_writes_if_damaged()
         try:
             with Session(self.store.write_engine, expire_on_commit=False) as session, session.begin():
                 if not self.store.is_sqlite:
-                    from sqlalchemy import text
-
-                    session.execute(text("SELECT pg_advisory_xact_lock(4242)"))
+                    pg_setup.lock(session, pg_setup.BULK_LOCK, shared=not bulk)
                 yield session
             self.store.note_write()
         except (DomainError, StoreError):

@@ -565,6 +565,24 @@ def _file_key(url: str) -> bytes | None:
 _INSTALLED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+# Advisory locks (PostgreSQL) that order writers without one database-wide lock per save:
+# CHAIN_LOCK is taken (exclusively, to the end of the transaction) just before an audit event is
+# chained or a client reference counted; audit_append takes it too. BULK_LOCK is taken shared by every
+# ordinary write transaction and exclusively by a bulk writer (import, demo), which picks row ids
+# itself: one bulk batch at a time excludes ordinary saves, ordinary saves never exclude each other.
+CHAIN_LOCK = 4242
+BULK_LOCK = 4243
+
+
+def lock(session, key: int, *, shared: bool = False) -> None:
+    """Take a transaction-level advisory lock on PostgreSQL (nothing on SQLite, whose writes are serial)."""
+    from sqlalchemy import text
+
+    if session.get_bind().dialect.name == "postgresql":
+        fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        session.execute(text(f"SELECT {fn}({int(key)})"))
+
+
 def installed(bind) -> bool:
     """Has pg-setup been run on this PostgreSQL database (the audit function exists)? Cached per engine."""
     engine = getattr(bind, "engine", bind)

@@ -11,7 +11,7 @@ assigned here.
 
 Usage::
 
-    with ctx.write() as s:
+    with ctx.write(bulk=True) as s:  # PostgreSQL: the writer picks row ids, so no other save runs beside it
         w = BulkWriter(s, ctx)
         w.add_client(client_spec)
         w.add_journey(journey_spec)          # raises StepError if a rule refuses a step
@@ -76,6 +76,7 @@ from navigator.services.casework.replay import (
     replay,
 )
 from navigator.services.context import Ctx, protocol
+from navigator.store import pg_setup
 from navigator.store.models import (
     AuditEvent,
     Client,
@@ -542,6 +543,9 @@ class BulkWriter(RowBuilder):
         self.session = session
         self.ctx = ctx
         self.chunk = chunk
+        # PostgreSQL: ids are picked below from MAX(id), so no ordinary save may run beside this
+        # transaction (a no-op when the caller opened it with ctx.write(bulk=True), as it should).
+        pg_setup.lock(session, pg_setup.BULK_LOCK)
         now = ctx.now()
         next_ids = {}
         for model in _WITH_IDS:

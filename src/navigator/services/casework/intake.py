@@ -163,6 +163,7 @@ def check_duplicates(ctx: Ctx, data: ClientInput) -> list[ClientSummary]:
 def next_client_ref(session: Session) -> str:
     from navigator.store import pg_setup
 
+    pg_setup.lock(session, pg_setup.CHAIN_LOCK)  # PostgreSQL: two intakes never count the same number
     ref = pg_setup.next_client_ref(session)  # PostgreSQL after pg-setup: counted over people you cannot see
     if ref is not None:
         return ref

@@ -1195,7 +1195,7 @@ def generate(
     started_at = time.perf_counter()
     rng = random.Random(seed)
     today = ctx.today()
-    with gc_paused(), ctx.write() as s:
+    with gc_paused(), ctx.write(bulk=True) as s:
         actor = ctx.actor(s)
         if not actor.is_admin:
             raise AccessDenied("Only an admin can fill a store with demo data.")

@@ -186,7 +186,7 @@ class Batches:
 
     def _one(self, part: list, prepare: Callable[[object], tuple]) -> None:
         ctx = self.ctx
-        with ctx.write() as s:
+        with ctx.write(bulk=True) as s:  # it picks row ids: no other save runs beside this batch
             w = bulk.BulkWriter(s, ctx, chunk=10**9)
             first = w.next_ids
             for item in part:
