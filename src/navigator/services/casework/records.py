@@ -22,7 +22,7 @@ from navigator.domain.errors import (
     DomainError,
     NotFound,
 )
-from navigator.domain.followups import Attempt, FollowUpFacts, OnwardInfo, desired_tasks
+from navigator.domain.followups import Attempt, FollowUpFacts, OnwardInfo, desired_tasks, has_referrer
 from navigator.services import access
 from navigator.services.context import Ctx, protocol
 from navigator.store.ids import row_id
@@ -34,9 +34,11 @@ from navigator.store.models import (
     Locality,
     Measurement,
     OnwardReferral,
+    PartnerChase,
     PlanGoal,
     PlanReview,
     Programme,
+    ReferralSource,
     Task,
     User,
 )
@@ -186,6 +188,14 @@ def sync_tasks(session: Session, ctx: Ctx, journey: Journey, client: Client) -> 
             )
         ).all()
     )
+    # issue 15: the chases of each onward referral (they schedule the next chase; not the partner's activity)
+    chased: dict[int, list[date]] = {}
+    for onward_id, on in session.exec(
+        select(col(PartnerChase.onward_id), col(PartnerChase.on_date))
+        .join(OnwardReferral, col(OnwardReferral.id) == col(PartnerChase.onward_id))
+        .where(OnwardReferral.journey_id == journey.id)
+    ).all():
+        chased.setdefault(onward_id, []).append(on)
     onward = tuple(
         OnwardInfo(
             row_id(o.id),
@@ -193,6 +203,7 @@ def sync_tasks(session: Session, ctx: Ctx, journey: Journey, client: Client) -> 
             o.last_update_date or o.referral_date,
             days,
             o.feedback_pending_since,
+            *_chases(chased.get(row_id(o.id), []), o.last_update_date),
         )
         for o, days in session.exec(
             select(OnwardReferral, Programme.expected_response_days)
@@ -200,7 +211,16 @@ def sync_tasks(session: Session, ctx: Ctx, journey: Journey, client: Client) -> 
             .where(OnwardReferral.journey_id == journey.id)
         ).all()
     )
-    ff = FollowUpFacts(facts(journey, client), attempts, journey.last_review_date, onward)
+    source = session.get(ReferralSource, journey.source_id)
+    ff = FollowUpFacts(
+        facts(journey, client),
+        attempts,
+        journey.last_review_date,
+        onward,
+        risk_flag=bool(journey.risk_flag),
+        referrer_to_tell=has_referrer(journey.referrer, source.code if source else None),
+        referrer_told=journey.referrer_told_date,
+    )
     wanted = {t.key: t for t in desired_tasks(ff, protocol(session), ctx.calendar(session))}
     existing = session.exec(select(Task).where(Task.journey_id == journey.id, Task.status == "open")).all()
     now = ctx.now()
@@ -223,6 +243,11 @@ def sync_tasks(session: Session, ctx: Ctx, journey: Journey, client: Client) -> 
                 created_at=now,
             )
         )
+
+
+def _chases(days: list[date], last_update: date | None) -> tuple[int, date | None]:
+    """Chases since the partner's last update (unanswered ones), and the latest chase."""
+    return sum(1 for d in days if last_update is None or d > last_update), max(days, default=None)
 
 
 def code_id(session: Session, model, code: str | None, what: str, field_: str) -> int:
