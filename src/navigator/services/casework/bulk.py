@@ -77,6 +77,7 @@ from navigator.services.casework.replay import (
 )
 from navigator.services.context import Ctx, protocol
 from navigator.store import pg_setup
+from navigator.store.compat import bind_processor
 from navigator.store.models import (
     AuditEvent,
     Client,
@@ -148,7 +149,7 @@ def prepare_sqlite(table, rows: list[dict], dialect=None) -> tuple[list[str], li
     cols = list(rows[0])
     procs: list[tuple[int, Any, dict[Any, Any]]] = []  # (column index, bind processor, its memo)
     for i, c in enumerate(cols):
-        proc = table.c[c].type._cached_bind_processor(dialect)
+        proc = bind_processor(table.c[c].type, dialect)
         if proc is not None:
             procs.append((i, proc, {}))
     getter = itemgetter(*cols)
