@@ -131,7 +131,8 @@ class Goal:
 
 @dataclass(frozen=True, slots=True)
 class GoalUpdate:
-    """Edit a goal, move its status and/or add a progress note dated ``on``. None leaves a field as it is."""
+    """Edit a goal, move its status and/or add a progress note dated ``on``. None leaves a field as it is;
+    ``clear_target`` removes the target date (a goal need not have one)."""
 
     goal: int
     on: date | None
@@ -142,6 +143,7 @@ class GoalUpdate:
     statement: str | None = None
     target_date: date | None = None
     outcome_id: int | None = None
+    clear_target: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,7 +412,11 @@ def _goal_update(f: L.JourneyFacts, st: GoalUpdate, today: date) -> Changes:
     if st.statement is not None:
         new = evolve(new, statement=_statement(st.statement))
     if st.target_date is not None:
+        if st.clear_target:
+            raise DomainError("Give a target date or clear it, not both.", field="target_date")
         new = evolve(new, target_date=_target(f, st.target_date))
+    elif st.clear_target:
+        new = evolve(new, target_date=None)
     if st.outcome_id is not None:
         new = evolve(new, outcome_id=st.outcome_id)
     cols = {

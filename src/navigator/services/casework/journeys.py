@@ -282,8 +282,10 @@ def update_goal(
     note: str | None = None,
     on: date | None = None,
     expected_version: int | None = None,
+    clear_target: bool = False,
 ) -> int:
-    """Edit a goal, move its status, and/or add a progress note. Returns the new version."""
+    """Edit a goal, move its status, and/or add a progress note (``clear_target``: remove its target date).
+    Returns the new version."""
     with ctx.write() as s:
         goal = s.get(PlanGoal, goal_id)
         if goal is None:
@@ -301,6 +303,7 @@ def update_goal(
             statement=statement,
             target_date=target_date,
             outcome_id=outcome_id,
+            clear_target=clear_target,
         )
         ch = S.apply(f, step, ctx.today())
         before = snapshot(goal, GOAL_FIELDS)
