@@ -492,6 +492,13 @@ GOAL_LABELS = {
     GoalStatus.ACHIEVED: "Achieved",
     GoalStatus.NOT_ACHIEVED: "Not achieved",
 }
+OPEN_GOALS = frozenset({GoalStatus.NOT_STARTED, GoalStatus.IN_PROGRESS})  # still being worked on
+
+
+def ending_updates(status: OnwardStatus) -> tuple[PartnerUpdate, ...]:
+    """The partner reports that end an onward referral in ``status`` (none once it has ended)."""
+    ending = (PartnerUpdate.COMPLETED, PartnerUpdate.WITHDREW, PartnerUpdate.DID_NOT_START, PartnerUpdate.DECLINED)
+    return tuple(k for k in ending if k in _ONWARD_NEXT.get(OnwardStatus(status), set()))
 
 
 @dataclass(frozen=True)
