@@ -220,7 +220,7 @@ def test_audit_command_prints_who_when_what(ctx, db_path, backend, as_user, caps
     out = capsys.readouterr().out
     assert "client.create" in out and "journey.receive" in out and "client.update" in out
     assert "lead" in out and "admin" in out
-    assert "first_name: [bold]Ann[/bold]" in out  # markup in data is printed literally, never interpreted
+    assert "first name: [bold]Ann[/bold]" in out  # markup in data is printed literally, never interpreted
     assert "Anna" in out
     assert _last(ctx).action == "view.audit" and _last(ctx).username == "lead"
 

@@ -45,6 +45,13 @@ def find(ctx: Ctx, query: str, limit: int = 50) -> list[FindHit]:
         if 5 <= len(compact) <= 7 and any(ch.isdigit() for ch in compact):
             conds.append(func.replace(col(Client.postcode), " ", "") == compact)
         conds.append(func.lower(col(Client.client_ref)) == q.lower())
+        into = s.exec(  # a record merged into another: its reference finds the kept person (casework/merge.py)
+            select(Client.merged_into_id).where(
+                func.lower(col(Client.client_ref)) == q.lower(), col(Client.merged_into_id).is_not(None)
+            )
+        ).first()
+        if into is not None:
+            conds.append(col(Client.id) == into)
         words = [fold_name(w) for w in q.split()]
         if words and d is None:
             # % and _ typed by the user are letters, not wildcards (escaped; the prefix % is ours)
@@ -65,7 +72,7 @@ def find(ctx: Ctx, query: str, limit: int = 50) -> list[FindHit]:
             .join(Locality, col(Locality.id) == col(Client.locality_id))
             .join(latest, latest.c.client_id == Client.id, isouter=True)
             .join(Journey, col(Journey.id) == latest.c.jid, isouter=True)
-            .where(or_(*conds))
+            .where(or_(*conds), col(Client.merged_into_id).is_(None))
             .order_by(Client.last_name_key, Client.first_name_key)
             .limit(limit * 4)
         )

@@ -21,13 +21,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, select
 
 from navigator import __version__
 from navigator.domain.errors import AccessDenied, DomainError, NotFound
 from navigator.domain.identifiers import clean_text
 from navigator.services import access, audit
+from navigator.services.casework import merge
 from navigator.services.context import Actor, Ctx
 from navigator.store.ids import row_id
 from navigator.store.models import (
@@ -107,7 +108,7 @@ def _client_by_ref(s: Session, client_ref: str) -> Client:
         c = s.exec(select(Client).where(Client.client_ref == ref.upper())).first()
     if c is None:
         raise NotFound(f"There is no person with the reference {ref}.")
-    return c
+    return merge.resolve(s, c)  # a record merged into another leads to the kept one
 
 
 def require_lead_for_client(s: Session, actor: Actor, client: Client) -> None:
@@ -145,7 +146,7 @@ def _aware(at: datetime) -> datetime:
 
 def _events(s: Session, client: Client) -> list[AuditRow]:
     jids = list(s.exec(select(Journey.id).where(Journey.client_id == client.id)).all())
-    cond = col(AuditEvent.client_id) == client.id
+    cond: ColumnElement[bool] = col(AuditEvent.client_id).in_([client.id, *merge.merged_ids(s, row_id(client.id))])
     if jids:
         cond = or_(cond, col(AuditEvent.journey_id).in_(jids))
     rows = s.exec(select(AuditEvent).where(cond).order_by(col(AuditEvent.id))).all()
@@ -195,7 +196,8 @@ def journey_audit_history(ctx: Ctx, journey_id: int) -> AuditHistory:
             .where(
                 or_(
                     col(AuditEvent.journey_id) == journey.id,
-                    (col(AuditEvent.client_id) == client.id) & col(AuditEvent.journey_id).is_(None),
+                    col(AuditEvent.client_id).in_([client.id, *merge.merged_ids(s, row_id(client.id))])
+                    & col(AuditEvent.journey_id).is_(None),
                 )
             )
             .order_by(col(AuditEvent.id))

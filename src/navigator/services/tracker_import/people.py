@@ -15,7 +15,7 @@ from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
 from navigator.domain.identifiers import fold_name
-from navigator.services.casework import bulk
+from navigator.services.casework import bulk, merge
 from navigator.services.tracker_import.cells import BAD, Row
 from navigator.services.tracker_import.columns import Problem
 from navigator.store.models import Client, Journey
@@ -88,7 +88,7 @@ def match_store(s: Session, people: dict[str, Person]) -> set[tuple[int, date]]:
     existing: dict[str, Client] = {}
     for chunk in chunks(list(people), 500):
         for c in s.exec(select(Client).where(col(Client.client_ref).in_(chunk))).all():
-            existing[c.client_ref] = c
+            existing[c.client_ref] = merge.resolve(s, c)  # a merged record's rows are the kept person's
     journeys: set[tuple[int, date]] = set()
     for chunk in chunks([c.id for c in existing.values()], 500):
         journeys.update(
@@ -179,8 +179,16 @@ def client_specs(people: dict[str, Person]) -> None:
         )
 
 
+# Where a likely duplicate is resolved: the message names the command and the TUI action, with both refs.
+_MERGE = (
+    "If they are the same person, a team lead merges them after the import: "
+    "`navigator people merge {keep} {merged} --reason ...`, or M (merge with...) on either's journey screen."
+)
+
+
 def likely_duplicates(s: Session, people: dict[str, Person]) -> list[Problem]:
-    """New people with the same name and date of birth as someone in the store or earlier in the file."""
+    """New people with the same name and date of birth as someone in the store or earlier in the file;
+    each message says how to merge the two (services/casework/merge.py)."""
     out: list[Problem] = []
     by_key: dict[tuple, list[Person]] = defaultdict(list)
     for p in people.values():
@@ -197,11 +205,23 @@ def likely_duplicates(s: Session, people: dict[str, Person]) -> list[Problem]:
     for key, group_ in by_key.items():
         for p in group_:
             for ref in in_store.get(key, ()):
-                out.append((p.first_line, p.ref, f"Same name and date of birth as {ref}, already in the store."))
+                out.append(
+                    (
+                        p.first_line,
+                        p.ref,
+                        f"Same name and date of birth as {ref}, already in the store. "
+                        + _MERGE.format(keep=ref, merged=p.ref),
+                    )
+                )
             for other in group_:
                 if other is not p and other.first_line < p.first_line:
                     out.append(
-                        (p.first_line, p.ref, f"Same name and date of birth as {other.ref} (line {other.first_line}).")
+                        (
+                            p.first_line,
+                            p.ref,
+                            f"Same name and date of birth as {other.ref} (line {other.first_line}). "
+                            + _MERGE.format(keep=other.ref, merged=p.ref),
+                        )
                     )
     out.sort()
     return out
