@@ -1,12 +1,16 @@
 """Letters and messages: templates the admin edits, rendered from a journey to text or HTML.
 
-Three templates, each for one recipient, each with an allow-list of fields:
+Five templates, each for one recipient, each with an allow-list of fields:
 
 - ``opt_in_letter`` (to the person, the protocol's last attempt): their name and address, the
   opt-in deadline, the service's contact details. No date of birth, NHS number or notes.
 - ``closure_notice`` (to the referrer): who the person is (name, date of birth, NHS number:
   the referrer sent them and a GP matches on them), when the referral was received and closed,
   and why. Only for a closed journey. No contact details, no notes, no outcome evidence.
+- ``rejection_notice`` (to the referrer, issue 15): as the closure notice, for a rejected referral,
+  with the date and the reason it was rejected. Only for a rejected referral.
+- ``no_response_notice`` (to the referrer, issue 15): as the closure notice, for a journey closed for
+  no response, saying the person was contacted and did not reply. Only for such a journey.
 - ``partner_summary`` (to a delivery partner, for one onward referral): only what the person
   consented to share for the referral: name, contact details, locality, the support areas,
   the programme. Refused when the person has not consented to share. Never the date of birth,
@@ -17,6 +21,10 @@ A template is plain text with named fields in braces, like ``{client_first_name}
 any format trick such as ``{x.attr}``, ``{x[0]}``, ``{x!r}`` or ``{x:>10}``) is refused. A line
 whose fields are all empty (say a service phone not configured) is left out. HTML output
 escapes everything. Rendering is recorded on the journey's timeline (audit ``letter.render``).
+Producing one of the referrer's letters (``REFERRER_LETTERS``) also records that the referrer was told,
+by letter, that day (casework/loops.py), which ends the "tell the referrer" follow-up.
+
+Over 500 lines: most of it is the five letters' default wording, kept beside the fields they may use.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from navigator.domain import lifecycle as L
 from navigator.domain.errors import DomainError, NotFound
 from navigator.domain.identifiers import clean_text, format_nhs_number
 from navigator.services import access, audit
+from navigator.services.casework.loops import mark_referrer_told_in
 from navigator.services.context import Ctx, get_setting, protocol, put_setting
 from navigator.services.setup.common import admin_actor as _admin
 from navigator.services.setup.settings import service_in as _service_in
@@ -77,6 +86,8 @@ FIELD_HELP = {
     "opt_in_deadline": "the last day to opt in (the scheduled no-response closure, else today plus the opt-in period)",
     "end_date": "the date the journey was closed",
     "closure_reason": "why it was closed, e.g. No response",
+    "decision_date": "the date the referral was rejected",
+    "rejection_reason": "why the referral was rejected, e.g. Out of area",
     "partner": "the delivery partner",
     "programme": "the partner's programme",
     "referral_date": "the date of the onward referral",
@@ -157,6 +168,60 @@ Yours sincerely,
 Community Navigator, {service_name}
 """
 
+REJECTION_NOTICE = """\
+{service_name}
+{service_address}
+Telephone: {service_phone}
+Email: {service_email}
+
+{today}
+
+Dear {referrer},
+
+Re: {client_name}, date of birth {client_date_of_birth}
+Our reference: {client_ref}
+
+Thank you for your referral, which we received on {received_date}. We are sorry that we are not able \
+to accept it: on {decision_date} we decided that it is not one our service can take on.
+
+Reason: {rejection_reason}
+
+If the person is in crisis or feels unsafe, they can call NHS 111 and choose the option for mental \
+health, or call 999 in an emergency. If you have any questions, or if things change and you would \
+like to refer again, please contact us using the details above.
+
+Yours sincerely,
+
+{navigator_name}
+Community Navigator, {service_name}
+"""
+
+NO_RESPONSE_NOTICE = """\
+{service_name}
+{service_address}
+Telephone: {service_phone}
+Email: {service_email}
+
+{today}
+
+Dear {referrer},
+
+Re: {client_name}, date of birth {client_date_of_birth}
+Our reference: {client_ref}
+
+Thank you for your referral, which we received on {received_date}. We tried several times to contact \
+{client_first_name}, by telephone and by letter, and offered them the chance to opt in to our \
+service, but we did not hear back. We therefore closed the referral on {end_date}.
+
+{client_first_name} is welcome to contact us directly at any time, and you are welcome to refer \
+again if things change. If you have any questions, please contact us using the details above.
+
+Yours sincerely,
+
+{navigator_name}
+Community Navigator, {service_name}
+"""
+
 PARTNER_SUMMARY = """\
 Onward referral from {service_name}
 
@@ -226,6 +291,44 @@ KINDS: dict[str, TemplateKind] = {
             CLOSURE_NOTICE,
         ),
         TemplateKind(
+            "rejection_notice",
+            "Rejection notice to the referrer",
+            "the referrer",
+            _COMMON
+            + (
+                "client_first_name",
+                "client_last_name",
+                "client_name",
+                "client_date_of_birth",
+                "client_nhs_number",
+                "received_date",
+                "referrer",
+                "referral_source",
+                "decision_date",
+                "rejection_reason",
+            ),
+            REJECTION_NOTICE,
+        ),
+        TemplateKind(
+            "no_response_notice",
+            "No-response closure notice to the referrer",
+            "the referrer",
+            _COMMON
+            + (
+                "client_first_name",
+                "client_last_name",
+                "client_name",
+                "client_date_of_birth",
+                "client_nhs_number",
+                "received_date",
+                "referrer",
+                "referral_source",
+                "end_date",
+                "closure_reason",
+            ),
+            NO_RESPONSE_NOTICE,
+        ),
+        TemplateKind(
             "partner_summary",
             "Onward-referral summary for a partner",
             "the delivery partner",
@@ -249,6 +352,20 @@ KINDS: dict[str, TemplateKind] = {
         ),
     )
 }
+
+
+# The letters that tell the referrer (producing one records that they were told, by letter).
+REFERRER_LETTERS = ("closure_notice", "rejection_notice", "no_response_notice")
+
+
+def referrer_letter(state: str, end_reason: str | None) -> str | None:
+    """The letter that tells the referrer of this journey's end: None while it is open."""
+    s = L.State(state)
+    if s == L.State.REJECTED:
+        return "rejection_notice"
+    if s.is_open:
+        return None
+    return "no_response_notice" if end_reason == L.EndReason.NO_RESPONSE.value else "closure_notice"
 
 
 @dataclass(frozen=True)
@@ -415,10 +532,26 @@ def _values(
             "opt_in_days": str(p.opt_in_days),
             "opt_in_deadline": long_date(deadline),
         }
-    elif k.name == "closure_notice":
+    elif k.name == "rejection_notice":
+        if state != L.State.REJECTED:
+            raise DomainError(
+                "The referral was not rejected: this letter is for a rejected referral.", field="template"
+            )
+        reject = journey.reject_reason
+        v |= {
+            "client_date_of_birth": long_date(client.date_of_birth),
+            "client_nhs_number": format_nhs_number(client.nhs_number),
+            "decision_date": long_date(journey.decision_date),
+            "rejection_reason": L.REJECT_LABELS.get(L.RejectReason(reject), reject) if reject else "",
+        }
+    elif k.name in ("closure_notice", "no_response_notice"):
         if state.is_open or journey.end_date is None:
             raise DomainError(
                 "The journey is not closed yet: close it first, then produce the closure notice.", field="template"
+            )
+        if k.name == "no_response_notice" and journey.end_reason != L.EndReason.NO_RESPONSE.value:
+            raise DomainError(
+                "The journey was not closed for no response: produce the closure notice instead.", field="template"
             )
         reason = journey.end_reason
         label = L.END_LABELS.get(L.EndReason(reason), reason) if reason else ""
@@ -521,6 +654,8 @@ def render(ctx: Ctx, journey_id: int, template: str, fmt: str = "text", *, onwar
         assert client is not None  # the journey's person (a foreign key)
         tpl = _template_in(s, k.name)
         text = fill(tpl.text, _values(s, ctx, k, journey, client, onward_id)).rstrip("\n") + "\n"
+        if k.name in REFERRER_LETTERS:  # issue 15: the referrer is told by this letter (the first time)
+            mark_referrer_told_in(s, ctx, journey, client, ctx.today(), "letter", via=k.name)
         audit.record(
             s,
             ctx,
