@@ -229,8 +229,22 @@ def _open_app(args) -> int:
     store, ctx = context_from_args(args, backup=False)
     from navigator.tui.app import run_app
 
-    # The daily backup waits for the first screen (it needs the ORM; a new day's copy takes seconds).
-    return run_app(ctx, after_start=lambda: daily_backup(store)) or 0
+    # The daily backup waits for the first screen, then runs in a process of its own: a new day's copy
+    # of a large store takes seconds, and quitting must never wait for it (daily_backup.py).
+    return run_app(ctx, after_start=lambda: detached_daily_backup(store)) or 0
+
+
+def detached_daily_backup(store):
+    """Start today's backup of a SQLite store in a detached process (None: nothing to do); a warning if
+    the process cannot even start."""
+    if not store.is_sqlite or store.path is None:
+        return None
+    from navigator.services.operations import daily_backup
+
+    try:
+        return daily_backup.start(store.path)
+    except OSError as exc:
+        return f"today's backup was not taken: it could not start ({exc.strerror or type(exc).__name__})"
 
 
 def _say_error(message: str) -> None:

@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from textual import events
 from textual.app import App
@@ -166,6 +166,17 @@ def screen_bindings(screen: Screen):
         yield key, binding
 
 
+class BackgroundJob(Protocol):
+    """Work going on in another process (services/operations/daily_backup.py DailyBackupJob)."""
+
+    def poll(self) -> bool: ...  # finished?
+
+    def warning(self) -> str | None: ...
+
+
+AfterStart = Callable[[], "str | BackgroundJob | None"]
+
+
 class NavigatorApp(QuietFatalErrors, App[int]):
     """The desk. ``NavigatorApp(ctx)``; ``NavigatorApp(None, error=message)`` shows only the error."""
 
@@ -192,7 +203,7 @@ class NavigatorApp(QuietFatalErrors, App[int]):
         ctx,
         error: str | None = None,
         *,
-        after_start: Callable[[], str | None] | None = None,
+        after_start: AfterStart | None = None,
         freeze_gc: bool = False,
         **kwargs,
     ) -> None:
@@ -261,9 +272,23 @@ class NavigatorApp(QuietFatalErrors, App[int]):
         from navigator.tui.widgets import warm_up
 
         warm_up(self.ctx, freeze_gc=self.freeze_gc)
-        warning = self.after_start() if self.after_start is not None else None
-        if warning:
-            self.call_from_thread(self.notify, warning, title="Backup", severity="warning", timeout=15)
+        result = self.after_start() if self.after_start is not None else None
+        if isinstance(result, str):
+            self.call_from_thread(self.notify, result, title="Backup", severity="warning", timeout=15)
+        elif result is not None:  # work going on in another process (the daily backup): watch it, never wait
+            self.call_from_thread(self._watch, result)
+
+    def _watch(self, job: BackgroundJob) -> None:
+        """Poll a background process each second; show its warning when it ends. Quitting never waits."""
+
+        def check() -> None:
+            if job.poll():
+                timer.stop()
+                warning = job.warning()
+                if warning:
+                    self.notify(warning, title="Backup", severity="warning", timeout=15)
+
+        timer = self.set_interval(1.0, check)
 
     async def on_event(self, event: events.Event) -> None:
         key = isinstance(event, events.Key) and not event.is_forwarded
@@ -536,11 +561,13 @@ def has_terminal() -> bool:
     return all(stream is not None and stream.isatty() for stream in streams)
 
 
-def run_app(ctx, error: str | None = None, *, after_start: Callable[[], str | None] | None = None) -> int:
+def run_app(ctx, error: str | None = None, *, after_start: AfterStart | None = None) -> int:
     """Run the desk on ``ctx`` (or, with ``ctx`` None, a screen explaining ``error``). Returns an exit code.
 
     ``after_start`` runs in the background once the first screen shows its data (or at exit, if the
-    app closed before that); a warning it returns is shown.
+    app closed before that); a warning it returns is shown. It may instead return a job running in
+    another process (the daily backup): the app shows its warning if it ends while the app is open,
+    and quitting never waits for it.
     """
     app = NavigatorApp(ctx, error=error, after_start=after_start if ctx is not None else None, freeze_gc=True)
     from navigator.tui import themes
@@ -552,7 +579,7 @@ def run_app(ctx, error: str | None = None, *, after_start: Callable[[], str | No
         return 2
     if ctx is not None and after_start is not None and not app.background_started:
         warning = after_start()
-        if warning:
+        if isinstance(warning, str):
             print(f"navigator: warning: {warning}", file=sys.stderr)
     code = app.return_code
     return int(code or 0)
