@@ -171,6 +171,8 @@ class OnwardView:
     feedback_pending_since: date | None
     updates: tuple[tuple[date, str, str], ...]  # (date, kind, note)
     version: int
+    chases: tuple[tuple[date, str, str], ...] = ()  # issue 15: (date, method, note), oldest first
+    unanswered_chases: int = 0  # chases since the partner's last update
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,9 @@ class JourneyDetail:
     wait_working_days: int | None
     version: int
     meaningful_threshold: Decimal = Decimal("3")
+    referrer_told_date: date | None = None  # issue 15: when and how the referrer was told of the end
+    referrer_told_how: str | None = None
+    referrer_letter: str | None = None  # the letter that tells the referrer (letters.referrer_letter)
 
 
 @dataclass(frozen=True)

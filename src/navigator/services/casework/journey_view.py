@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from navigator.domain import lifecycle as L
 from navigator.domain import swemwbs
 from navigator.domain.errors import DomainError, NotFound
-from navigator.domain.followups import TaskKind
+from navigator.domain.followups import MESSAGE_METHOD_LABELS, MessageMethod, TaskKind
 from navigator.services.context import Ctx
 from navigator.services.dto import (
     ClientDetail,
@@ -39,6 +39,7 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
     from sqlmodel import col, select
 
     from navigator.services import access, audit
+    from navigator.services.casework.letters import referrer_letter
     from navigator.services.casework.records import facts
     from navigator.services.setup.reference import meaningful_threshold
     from navigator.store.models import (
@@ -51,6 +52,7 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
         Measurement,
         OnwardReferral,
         Partner,
+        PartnerChase,
         PartnerUpdateRow,
         PersonalOutcome,
         PlanGoal,
@@ -78,7 +80,7 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
         src = s.get(ReferralSource, j.source_id)
         client_lot = s.get(Lot, loc.lot_id)
         assert lot is not None and nav is not None and src is not None and client_lot is not None
-        users = {row_id(u.id): u.username for u in s.exec(select(User)).all()}
+        users = {uid: name for uid, name in s.exec(select(col(User.id), col(User.username))).all()}
         cal = ctx.calendar(s)
         threshold = meaningful_threshold(s)
 
@@ -186,6 +188,14 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
                     .order_by(col(PartnerUpdateRow.on_date), col(PartnerUpdateRow.id))
                 ).all()
             )
+            chased = tuple(  # issue 15
+                (ch.on_date, ch.method, ch.note or "")
+                for ch in s.exec(
+                    select(PartnerChase)
+                    .where(PartnerChase.onward_id == o.id)
+                    .order_by(col(PartnerChase.on_date), col(PartnerChase.id))
+                ).all()
+            )
             onward.append(
                 OnwardView(
                     row_id(o.id),
@@ -200,6 +210,8 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
                     o.feedback_pending_since,
                     ups,
                     o.version,
+                    chased,
+                    sum(1 for d, _, _ in chased if o.last_update_date is None or d > o.last_update_date),
                 )
             )
         tasks = tuple(
@@ -212,9 +224,12 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
                 t.detail or "",
                 t.due_date < ctx.today(),
             )
-            for t in s.exec(
-                select(Task).where(Task.journey_id == j.id, Task.status == "open").order_by(col(Task.due_date))
-            ).all()
+            # sorted here, not by the database: ORDER BY due_date would walk every open task of the store
+            # through ix_task_open_due (tens of ms at 200,000 people) instead of this journey's few
+            for t in sorted(
+                s.exec(select(Task).where(Task.journey_id == j.id, Task.status == "open")).all(),
+                key=lambda t: (t.due_date, t.id or 0),
+            )
         )
         timeline = _timeline(s, j, users)
         f = facts(j, c)
@@ -269,6 +284,9 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
             wait_working_days=cal.count(j.decision_date, j.start_date) if j.start_date and j.decision_date else None,
             version=j.version,
             meaningful_threshold=threshold,
+            referrer_told_date=j.referrer_told_date,
+            referrer_told_how=j.referrer_told_how,
+            referrer_letter=referrer_letter(j.state, j.end_reason),
         )
 
 
@@ -287,6 +305,8 @@ _ACTION_TEXT = {
     "onward.update": ("partner", None),
     "onward.followed_up": ("partner", "Followed up the partner's feedback"),
     "letter.render": ("letter", None),
+    "onward.chase": ("partner", None),  # issue 15
+    "journey.referrer_told": ("letter", None),  # issue 15
 }
 
 
@@ -331,6 +351,8 @@ def _timeline(s: Session, j: Journey, users: dict[int, str]) -> tuple[TimelineEv
             on = date.fromisoformat(after.get("end_date", on.isoformat()))
             reason = after.get("end_reason")
             txt = f"Closed: {L.END_LABELS.get(L.EndReason(reason), reason) if reason else ''}"
+            if after.get("by") == "protocol":  # issue 15: closed for no response by the protocol
+                txt += " (by the protocol)"
         elif e.action == "journey.review":
             r = after.get("review", {})
             on = date.fromisoformat(r.get("on", on.isoformat()))
@@ -365,6 +387,14 @@ def _timeline(s: Session, j: Journey, users: dict[int, str]) -> tuple[TimelineEv
                 txt += f" ({after['note']})"
         elif e.action == "letter.render":
             txt = f"Letter produced: {after.get('template', '')}"
+        elif e.action == "onward.chase":  # issue 15
+            on = date.fromisoformat(after.get("on", on.isoformat()))
+            how = MESSAGE_METHOD_LABELS.get(MessageMethod(after.get("method", "phone")), "").lower()
+            txt = f"Partner chased by {how}" + (f" ({after['note']})" if after.get("note") else "")
+        elif e.action == "journey.referrer_told":  # issue 15
+            on = date.fromisoformat(after.get("referrer_told_date", on.isoformat()))
+            how = MESSAGE_METHOD_LABELS.get(MessageMethod(after.get("referrer_told_how", "letter")), "").lower()
+            txt = f"Referrer told ({how})"
         who = e.username + (f" (as by {e.acting_as})" if e.acting_as else "")
         events.append(TimelineEvent(on, e.at, kind, txt, who))
     events.sort(key=lambda ev: (ev.on, ev.at or 0))
