@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
+import test_pg_access as PA
 from conftest import SWEMWBS_MID, make_user
 from navigator.cli import main
 from navigator.domain.errors import AccessDenied, DomainError
@@ -18,6 +19,7 @@ from navigator.services.casework import queries as Q
 from navigator.services.casework.journeys import ClientInput, ReferralInput
 from navigator.services.operations import audit_words, sar
 from navigator.store.models import AccessGrant, AuditEvent, Client, Journey
+from test_pg_access import team  # noqa: F401  (the fixture: a pg-setup database, an admin, a lead, navigators)
 
 pytestmark = pytest.mark.both_backends
 
@@ -210,3 +212,46 @@ def test_merge_command(ctx, pair, db_path, backend, monkeypatch, capsys):
     code = main([*base, "people", "merge", a.client_ref, b.client_ref, "--reason", "again", "--yes"])
     err = capsys.readouterr().err
     assert code == 3 and "merged into" in err
+
+
+# ---------------------------------------------------------------- PostgreSQL: row-level security
+
+
+@pytest.mark.postgres
+def test_a_team_lead_merges_under_row_level_security(team, pg_url):  # noqa: F811
+    """After pg-setup, a team lead's own login moves the journeys and the reasons to look (the policies
+    allow the lead's updates of client, journey and access_grant rows in their lots)."""
+    from navigator.services.setup import users as U
+
+    try:
+        names, ctxs = team["names"], team["ctx"]
+        U.add_user(ctxs["adm"], names["nav1"] + "b", "Nia Bis", "navigator", ["Lot 1"])
+        store3, nav3 = PA.open_as(pg_url, names["nav1"] + "b")
+        nav1, lead = ctxs["nav1"], ctxs["lead"]
+        first = Q.journey_detail(lead, team["j1"]).client
+        J.decide(nav1, team["j1"], "rejected", PA.DAY, "out_of_area")
+        second = _refer(
+            nav1,
+            first="Alice",
+            last="Ashford",
+            dob=date(1980, 1, 2),
+            locality="Dartford",
+            received=date(2026, 11, 24),
+            navigator=None,
+            dup=True,
+            phone="07700 900456",
+        )
+        Q.open_with_reason(nav3, second.client_id, "covering a colleague's caseload")
+        done = MG.merge(lead, first.client_ref, second.client_ref, "the same Alice, entered twice")
+        assert done.journeys == 1 and done.grants == 1
+        with lead.read() as s:
+            assert {j.client_id for j in s.exec(select(Journey)).all() if j.id == second.journey_id} == {first.id}
+            assert s.get(Client, second.client_id).merged_into_id == first.id
+            assert {g.client_id for g in s.exec(select(AccessGrant)).all()} == {first.id}
+        assert Q.journey_detail(nav3, second.journey_id).client.client_ref == first.client_ref
+        assert [h.client_ref for h in Q.find(lead, second.client_ref)] == [first.client_ref]
+        with pytest.raises(AccessDenied):  # a navigator's login cannot
+            MG.merge(nav1, first.client_ref, second.client_ref, "the same Alice")
+        store3.dispose()
+    finally:
+        pass

@@ -6,7 +6,7 @@ from navigator.services.context import Ctx
 from navigator.tui.screens.audit import AuditHistoryScreen
 from navigator.tui.screens.journey import JourneyScreen
 
-from .helpers import make_app, press, screen_text, settle
+from .helpers import make_app, press, screen_text, settle, table_column
 
 
 async def test_team_lead_sees_the_journey_audit_history(tui_ctx):
@@ -20,8 +20,11 @@ async def test_team_lead_sees_the_journey_audit_history(tui_ctx):
         assert isinstance(app.screen, AuditHistoryScreen)
         text = screen_text(app)
         assert "Audit history: Ann Smith" in text
-        assert "journey.receive" in text and "client.create" in text
-        assert "admin" in text
+        what = table_column(app, "#audit-table", "what")
+        assert "Referral received" in what and "Person added" in what  # in words, not action codes
+        changes = "\n".join(table_column(app, "#audit-table", "changes"))
+        assert "navigator: " in changes and "navigator_id" not in changes and "{" not in changes
+        assert all(who.endswith("(admin)") for who in table_column(app, "#audit-table", "who"))
         await press(pilot, "escape")
         assert isinstance(app.screen, JourneyScreen)
 

@@ -321,6 +321,9 @@ def _policies_sql() -> list[str]:
         "access_grant", "access_grant_read", "SELECT", f"user_id = {me} OR ({role} <> 'navigator' AND {visible_client})"
     )
     policy("access_grant", "access_grant_add", "INSERT", None, f"user_id = {me} AND {visible_client}")
+    # A team lead's merge of two people in their lots moves the merged record's reasons to look to the kept one.
+    lead_grant = f"{role} <> 'navigator' AND {visible_client}"
+    policy("access_grant", "access_grant_change", "UPDATE", lead_grant, lead_grant)
     policy("access_grant", "access_grant_remove", "DELETE", admin)
     # The log: admins all; others their own events and events about what they may see.
     policy(

@@ -192,6 +192,8 @@ def _lines(names: Names, changes: Sequence[sar.Change], prefix: str = "") -> lis
         if c.field == "id":
             continue
         after = names.value(c.field, c.after)
+        if c.before is None and c.after in ("", []):
+            continue  # nothing was there and nothing is
         if c.before is None:
             out.append(f"{label}: {after}")
         else:

@@ -1,4 +1,5 @@
-"""Audit history of a journey (team leads and admins): who did what, when, before and after."""
+"""Audit history of a journey (team leads and admins): who did what, when, before and after, in names and
+labels (services/operations/audit_words.py), with the records merged into the person."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
-from navigator.services.operations import sar
-from navigator.services.operations.sar import AuditHistory
+from navigator.services.operations import audit_words
+from navigator.services.operations.audit_words import WordedEvent, WordedHistory
 from navigator.tui.widgets import PlainTable, describe_error, displayable, literal
 
 if TYPE_CHECKING:
@@ -21,21 +22,13 @@ if TYPE_CHECKING:
     from navigator.tui.app import NavigatorApp
 
 
-def _value(v) -> str:
-    if v is None:
-        return "—"
-    text = str(v)
-    return text if len(text) <= 60 else text[:57] + "…"
+def _value(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "…"
 
 
-def change_text(row: sar.AuditRow) -> str:
-    parts = []
-    for c in row.changes:
-        if c.before is None:
-            parts.append(f"{c.field}: {_value(c.after)}")
-        else:
-            parts.append(f"{c.field}: {_value(c.before)} → {_value(c.after)}")
-    return "; ".join(parts)
+def change_text(row: WordedEvent) -> str:
+    """What changed, one "field: before → after" a line."""
+    return "\n".join(_value(line) for line in row.lines)
 
 
 class AuditHistoryScreen(ModalScreen[None]):
@@ -64,13 +57,14 @@ class AuditHistoryScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("When (UTC)", "Who", "Action", "What changed")
+        for label, key in (("When (UTC)", "when"), ("Who", "who"), ("What", "what"), ("What changed", "changes")):
+            table.add_column(label, key=key)
         self.run_worker(self._load, thread=True, exclusive=True, exit_on_error=False)
 
     def _load(self) -> None:
         worker = get_current_worker()
         try:
-            history = displayable(sar.journey_audit_history(self.app.ctx, self.journey_id))
+            history = displayable(audit_words.journey_history(self.app.ctx, self.journey_id))
         except Exception as exc:
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._failed, exc)
@@ -81,15 +75,21 @@ class AuditHistoryScreen(ModalScreen[None]):
     def _failed(self, exc: BaseException) -> None:
         self.query_one("#audit-title", Static).update(literal(describe_error(exc)))
 
-    def _show(self, history: AuditHistory) -> None:
+    def _show(self, history: WordedHistory) -> None:
         self.query_one("#audit-title", Static).update(
             literal(f"Audit history: {history.client_name} ({history.client_ref}), {len(history.events)} events")
         )
         table = self.query_one(DataTable)
         table.clear()
         for row in reversed(history.events):
-            who = row.username + (f" (by {row.acting_as})" if row.acting_as else "")
-            table.add_row(row.at.strftime("%Y-%m-%d %H:%M"), who, row.action, change_text(row))
+            changes = change_text(row)
+            table.add_row(
+                row.at.strftime("%Y-%m-%d %H:%M"),
+                row.who,
+                row.action,
+                changes,
+                height=max(1, min(8, changes.count("\n") + 1)),
+            )
         table.focus()
 
     def action_close(self) -> None:
