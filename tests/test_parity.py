@@ -266,9 +266,12 @@ def rows(ctx, jid: int) -> dict:
             "notes": by(GoalNote, GoalNote.goal_id.in_([g.id for g in goals])),
             "onwards": [plain(o) for o in onwards],
             "updates": by(PartnerUpdateRow, PartnerUpdateRow.onward_id.in_([o.id for o in onwards])),
+            # Telling the referrer of a closure (issue 15) is asked for by the desk from the closure on; the bulk
+            # writer writes history (a tracker's, the demo's), which does not say whether they were told.
             "open_tasks": sorted(
                 (t.kind, t.key, t.due_date, t.detail)
                 for t in s.exec(select(Task).where(Task.journey_id == jid, Task.status == "open")).all()
+                if t.kind != "tell_referrer"
             ),
         }
 
