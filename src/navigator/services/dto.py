@@ -226,6 +226,8 @@ class JourneyDetail:
     wait_working_days: int | None
     version: int
     meaningful_threshold: Decimal = Decimal("3")
+    risk_flag: bool = False  # issue 15: in crisis or at risk (domain/risk.py), and where they were signposted
+    signposted_to: str | None = None
     referrer_told_date: date | None = None  # issue 15: when and how the referrer was told of the end
     referrer_told_how: str | None = None
     referrer_letter: str | None = None  # the letter that tells the referrer (letters.referrer_letter)
@@ -266,6 +268,7 @@ class TodayItem:
     due_date: date
     overdue_days: int  # working days overdue (0 = due today)
     waited_days: int | None = None  # for waiting to start: working days since accepted
+    risk_flag: bool = False  # issue 15: the journey is flagged in crisis or at risk
 
 
 @dataclass(frozen=True)

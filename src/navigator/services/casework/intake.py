@@ -1,19 +1,23 @@
 """Intake: people (checked, normalised, duplicates caught) and the referrals that open journeys.
 
-The referral goes through the domain's ``steps.Receive`` like every other step.
+The referral goes through the domain's ``steps.Receive`` like every other step. It may carry the
+risk (crisis) flag with what the person was signposted to (``domain/risk.py``). One person, one
+open journey: a referral for someone whose journey is still open is refused unless the user
+confirms a second journey; ``attach_referral`` adds it to the open journey instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, col, select
 
 from navigator.domain import lifecycle as L
-from navigator.domain import referral
+from navigator.domain import referral, risk
 from navigator.domain import steps as S
 from navigator.domain.errors import (
     DomainError,
@@ -24,10 +28,12 @@ from navigator.domain.errors import (
 from navigator.domain.identifiers import (
     fold_name,
     normalise_nhs_number,
+    normalise_phone,
     normalise_postcode,
 )
 from navigator.domain.text import check_text
 from navigator.services import access, audit
+from navigator.services.casework.open_journey import OpenJourneyExists, find_open_journey
 from navigator.services.casework.records import (
     CLIENT_FIELDS,
     JOURNEY_FIELDS,
@@ -71,8 +77,12 @@ class ClientInput:
     client_ref: str | None = None
 
 
-def validate_client(session: Session, data: ClientInput, today: date) -> dict:
-    """Check and normalise a person's details; ValidationErrors lists every problem at once."""
+def validate_client(session: Session, data: ClientInput, today: date, stored: Mapping[str, Any] | None = None) -> dict:
+    """Check and normalise a person's details; ValidationErrors lists every problem at once.
+
+    ``stored``: the person's details as saved (an edit). A postcode or phone number saved before
+    today's checks is kept as it is while it is not changed, so it never blocks an unrelated edit.
+    """
     errors: dict[str, str] = {}
     out: dict = {}
 
@@ -81,6 +91,12 @@ def validate_client(session: Session, data: ClientInput, today: date) -> dict:
             out[name] = fn()
         except DomainError as exc:
             errors[exc.field or name] = exc.message
+
+    def kept_or(name: str, typed: str | None, fn):
+        saved = (stored or {}).get(name)
+        if saved is not None and typed is not None and str(typed).strip() == saved:
+            return lambda: saved  # unchanged: as saved, even if it no longer passes today's check
+        return lambda: fn(typed)
 
     attempt("first_name", lambda: check_text(data.first_name, "first_name", max_len=100, required=True))
     attempt("last_name", lambda: check_text(data.last_name, "last_name", max_len=100, required=True))
@@ -94,9 +110,11 @@ def validate_client(session: Session, data: ClientInput, today: date) -> dict:
         errors["date_of_birth"] = "Dates before 1900 are not accepted."
     else:
         out["date_of_birth"] = data.date_of_birth
-    attempt("postcode", lambda: normalise_postcode(data.postcode))
+    attempt("postcode", kept_or("postcode", data.postcode, normalise_postcode))
     attempt("nhs_number", lambda: normalise_nhs_number(data.nhs_number))
     attempt("phone", lambda: check_text(data.phone, "phone", max_len=40))
+    if "phone" in out:
+        attempt("phone", kept_or("phone", out["phone"], normalise_phone))
     attempt("email", lambda: check_text(data.email, "email", max_len=200))
     if out.get("email") and "@" not in out["email"]:
         errors["email"] = "An email address has an @."
@@ -191,7 +209,7 @@ def update_client(ctx: Ctx, client_id: int, data: ClientInput, expected_version:
         ):
             raise access.AccessDenied("This person is not in your caseload.")
         check_version(s, client, expected_version, "client")
-        clean = validate_client(s, data, ctx.today())
+        clean = validate_client(s, data, ctx.today(), stored={"postcode": client.postcode, "phone": client.phone})
         dups = find_duplicates(
             s,
             clean["first_name"],
@@ -239,6 +257,9 @@ class ReferralInput:
     reason: str | None = None
     support_areas: Sequence[str] = field(default_factory=tuple)  # codes
     allow_duplicate: bool = False  # the user looked at the matches and this is someone else
+    risk_flag: bool = False  # in crisis or at risk
+    signposted_to: str | None = None  # required with the flag
+    second_journey: bool = False  # the person has an open journey and the user wants another one anyway
 
 
 def receive_referral(ctx: Ctx, data: ReferralInput) -> JourneyRef:
@@ -269,6 +290,11 @@ def _receive(s: Session, ctx: Ctx, data: ReferralInput) -> JourneyRef:
         check_text(data.reason, "reason", max_len=S.NOTE_MAX, multiline=True)
     except DomainError as exc:
         errors["reason"] = exc.message
+    flagged, signposted = False, None
+    try:
+        flagged, signposted = risk.check_risk(data.risk_flag, data.signposted_to)
+    except DomainError as exc:
+        errors[exc.field or "signposted_to"] = exc.message
     area_ids = []
     for code in data.support_areas:
         try:
@@ -289,6 +315,10 @@ def _receive(s: Session, ctx: Ctx, data: ReferralInput) -> JourneyRef:
             ).first()
             if own is None and not access.in_my_lots(actor, lot_id):
                 raise access.AccessDenied("This person lives outside your lots; ask their team lead to refer them.")
+        if client is not None and not data.second_journey:
+            open_one = find_open_journey(s, row_id(client.id))
+            if open_one is not None:
+                raise OpenJourneyExists(open_one)
     elif data.client is not None:
         try:
             clean = validate_client(s, data.client, today)
@@ -354,6 +384,8 @@ def _receive(s: Session, ctx: Ctx, data: ReferralInput) -> JourneyRef:
         navigator_id=row_id(navigator.id),
         source_id=source_id,
         **received,  # received_date, referrer, reason, state, state_since
+        risk_flag=flagged,
+        signposted_to=signposted,
         created_at=now,
         updated_at=now,
     )
@@ -363,6 +395,10 @@ def _receive(s: Session, ctx: Ctx, data: ReferralInput) -> JourneyRef:
         s.add(JourneySupportArea(journey_id=row_id(journey.id), support_area_id=area_id))
     sync_tasks(s, ctx, journey, client)
     after = snapshot(journey, JOURNEY_FIELDS) | {"source_id": source_id, "support_area_ids": area_ids}
+    if flagged:
+        after |= {"risk_flag": True, "signposted_to": signposted}
+    if data.second_journey and data.client_id is not None:
+        after["second_open_journey"] = True  # confirmed by the user
     audit.record(
         s, ctx, "journey.receive", "journey", journey.id, client_id=client.id, journey_id=journey.id, after=after
     )

@@ -284,6 +284,8 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
             wait_working_days=cal.count(j.decision_date, j.start_date) if j.start_date and j.decision_date else None,
             version=j.version,
             meaningful_threshold=threshold,
+            risk_flag=bool(j.risk_flag),  # issue 15
+            signposted_to=j.signposted_to,
             referrer_told_date=j.referrer_told_date,
             referrer_told_how=j.referrer_told_how,
             referrer_letter=referrer_letter(j.state, j.end_reason),
@@ -305,6 +307,8 @@ _ACTION_TEXT = {
     "onward.update": ("partner", None),
     "onward.followed_up": ("partner", "Followed up the partner's feedback"),
     "letter.render": ("letter", None),
+    "journey.risk": ("risk", None),  # issue 15
+    "journey.referral_attached": ("received", "Further referral added to this journey"),  # issue 15
     "onward.chase": ("partner", None),  # issue 15
     "journey.referrer_told": ("letter", None),  # issue 15
 }
@@ -387,6 +391,11 @@ def _timeline(s: Session, j: Journey, users: dict[int, str]) -> tuple[TimelineEv
                 txt += f" ({after['note']})"
         elif e.action == "letter.render":
             txt = f"Letter produced: {after.get('template', '')}"
+        elif e.action == "journey.risk":  # issue 15
+            flagged = after.get("risk_flag", j.risk_flag)
+            txt = (
+                "Risk flag set" if flagged else ("Risk flag cleared" if "risk_flag" in after else "Signposting changed")
+            )
         elif e.action == "onward.chase":  # issue 15
             on = date.fromisoformat(after.get("on", on.isoformat()))
             how = MESSAGE_METHOD_LABELS.get(MessageMethod(after.get("method", "phone")), "").lower()

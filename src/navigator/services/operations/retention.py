@@ -15,7 +15,8 @@ What anonymising does (in place, audited; each person in one transaction, people
 batches so that nobody else's save waits long, see ``apply``):
 - gone: first and last name (become "Anonymised"), postcode, NHS number, phone,
   email, address, preferred contact method; free text: referral reason and
-  referrer, contact notes, outcome evidence, goal statements and progress notes,
+  referrer, what the person was signposted to (the risk flag itself is kept),
+  contact notes, outcome evidence, goal statements and progress notes,
   plan review notes, onward referral notes, partner update notes, and the
   reasons people gave for opening the record;
 - kept (so past monthly returns still add up): client reference, locality (and
@@ -411,6 +412,7 @@ def _anonymise(s: Session, ctx: Ctx, client_id: int) -> list[int]:
     jids = [row_id(j.id) for j in journeys]
     for j in journeys:
         j.referrer = j.reason = j.outcome_evidence = None
+        j.signposted_to = None
         j.version += 1
         j.updated_at = now
         s.add(j)
