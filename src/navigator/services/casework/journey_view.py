@@ -80,7 +80,7 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
         src = s.get(ReferralSource, j.source_id)
         client_lot = s.get(Lot, loc.lot_id)
         assert lot is not None and nav is not None and src is not None and client_lot is not None
-        users = {uid: name for uid, name in s.exec(select(col(User.id), col(User.username))).all()}
+        users = {row_id(uid): name for uid, name in s.exec(select(col(User.id), col(User.username))).all()}
         cal = ctx.calendar(s)
         threshold = meaningful_threshold(s)
 
