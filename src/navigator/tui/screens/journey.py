@@ -19,11 +19,14 @@ from textual.events import Resize, ScreenResume
 from textual.widgets import DataTable, Header, Sparkline, Static, TabbedContent, TabPane
 from textual.widgets.data_table import ColumnKey
 
+from navigator.domain import lifecycle as L
 from navigator.domain.dates import age_on
 from navigator.services.casework import queries
 from navigator.services.dto import GoalView, JourneyDetail, OnwardView
 from navigator.tui import forms
 from navigator.tui.forms import FormScreen
+from navigator.tui.forms.amend import AmendForm  # issue 15: amend and reopen
+from navigator.tui.forms.reopen import ReopenForm
 from navigator.tui.messages import Failed
 from navigator.tui.widgets import (
     DataScreen,
@@ -69,6 +72,9 @@ JOURNEY_ACTIONS = (
     JourneyAction("close", "x", "Close", forms.CloseForm, "close", "journey"),
     JourneyAction("reassign", "r", "Reassign", forms.ReassignForm, "reassign", "journeys"),
     JourneyAction("edit_person", "e", "Edit person", forms.ClientEditForm, None, "client"),
+    # issue 15: correct a recorded item (its navigator, or a team lead); reopen (team leads)
+    JourneyAction("amend", "a", "Amend a record", AmendForm, None, "journey"),
+    JourneyAction("reopen", "O", "Reopen (team lead)", ReopenForm, None, "journey"),
 )
 ACTIONS_BY_NAME = {a.action: a for a in JOURNEY_ACTIONS}
 
@@ -715,6 +721,8 @@ class JourneyScreen(DataScreen):
         d = self.detail
         if d is None:
             return False
+        if action == "reopen":  # issue 15: team leads, on a closed or rejected journey
+            return getattr(self.app, "is_team_lead", lambda: False)() and d.state in L.FINISHED_STATES
         if spec.needs is not None and spec.needs not in d.available_actions:
             return False
         if spec.target == "goal":
@@ -791,6 +799,12 @@ class JourneyScreen(DataScreen):
 
     def action_edit_person(self) -> None:
         self._run("edit_person")
+
+    def action_amend(self) -> None:
+        self._run("amend")
+
+    def action_reopen(self) -> None:
+        self._run("reopen")
 
     def action_other_journey(self) -> None:
         """The person's next journey in the list (newest first), in place of this one."""
