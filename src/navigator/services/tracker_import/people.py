@@ -182,7 +182,7 @@ def client_specs(people: dict[str, Person]) -> None:
 # Where a likely duplicate is resolved: the message names the command and the TUI action, with both refs.
 _MERGE = (
     "If they are the same person, a team lead merges them after the import: "
-    "`navigator people merge {keep} {merged} --reason ...`, or M (merge with...) on either's journey screen."
+    "`navigator people merge {keep} {merged} --reason ...`, or D (merge with…) on either's journey screen."
 )
 
 

@@ -186,6 +186,7 @@ class JourneyScreen(DataScreen):
         Binding("w", "letter", "Letter", show=False),
         Binding("j", "other_journey", "Other journey", show=False),
         Binding("H", "audit_history", "Audit history (team leads)", show=False),
+        Binding("D", "merge_person", "Merge with… (team leads)", show=False),  # issue 15: merge people
         *(
             Binding(str(i), f"show_tab('{tab_id}')", f"{label} tab", show=False)
             for i, (tab_id, label) in enumerate(TABS, 1)
@@ -715,6 +716,8 @@ class JourneyScreen(DataScreen):
             return self.detail is not None and len(self.detail.journeys) > 1
         if action == "audit_history":
             return getattr(self.app, "is_team_lead", lambda: False)()
+        if action == "merge_person":  # issue 15: merge people
+            return self.detail is not None and getattr(self.app, "is_team_lead", lambda: False)()
         spec = ACTIONS_BY_NAME.get(action)
         if spec is None:
             return True
@@ -820,6 +823,20 @@ class JourneyScreen(DataScreen):
         from navigator.tui.screens.audit import AuditHistoryScreen
 
         self.app.push_screen(AuditHistoryScreen(self.journey_id))
+
+    # ---- issue 15: merge people (team leads)
+    def action_merge_person(self) -> None:
+        """Merge this person's record and another record of the same person (tui/forms/merge.py)."""
+        from navigator.tui.forms.merge import MergeForm
+
+        d = self.detail
+        if d is None:
+            return
+
+        def merged(plan) -> None:
+            self.notify(f"Merged {plan.merged.client_ref} into {plan.keep.client_ref}: {plan.moves()}.", title="Merged")
+
+        self.app.open_form(MergeForm, d.client.client_ref, journey_id=d.id, on_saved=merged)
 
     def action_letter(self) -> None:
         """Produce a letter (opt-in, referrer notice, partner summary, ...) and record it on the timeline."""
