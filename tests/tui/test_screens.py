@@ -293,7 +293,7 @@ async def test_a_save_reloads_journey_and_today_at_once(tui_ctx, monkeypatch):
 
 async def test_help_lists_the_bindings_of_the_current_screen(tui_ctx):
     app = make_app(tui_ctx)
-    async with app.run_test(size=(80, 50)) as pilot:
+    async with app.run_test(size=(80, 60)) as pilot:  # every key of the Journey screen in view
         await settle(pilot)
         app.open_journey(tui_ctx.ids["cara"])
         await settle(pilot)
