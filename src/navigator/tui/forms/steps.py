@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from textual import on
@@ -14,8 +13,8 @@ from textual.widgets import Select, Static
 from navigator.domain import lifecycle as L
 from navigator.domain.errors import DomainError, ValidationErrors
 from navigator.services.casework import journeys as J
-from navigator.services.dto import JourneyDetail, JourneyRef, ReferenceData
-from navigator.services.setup import reference as setup
+from navigator.services.casework import team_tools
+from navigator.services.dto import JourneyDetail, JourneyRef
 from navigator.tui.forms.base import FormScreen
 from navigator.tui.forms.fields import (
     DateField,
@@ -25,7 +24,7 @@ from navigator.tui.forms.fields import (
     nice_date,
 )
 from navigator.tui.forms.journey_base import JourneyForm
-from navigator.tui.forms.referral import METHOD_OPTIONS, navigator_options
+from navigator.tui.forms.referral import METHOD_OPTIONS
 
 OUTCOME_OPTIONS = [(label, o.value) for o, label in L.OUTCOME_LABELS.items()]
 _ATTEMPT = re.compile(r"Attempt (\d+) of (\d+): (\w+)")
@@ -238,13 +237,11 @@ class CloseForm(JourneyForm[JourneyRef]):
 # ---------------------------------------------------------------- reassign
 
 
-@dataclass(frozen=True)
-class _ReassignData:
-    ref: ReferenceData
-
-
 class ReassignForm(FormScreen[list]):
-    """Move one or many journeys to another navigator. Dismisses with the list of JourneyRefs."""
+    """Move one or many journeys to another navigator. Dismisses with the list of JourneyRefs.
+
+    The navigators of the journeys' lots come first; choosing someone outside those lots shows a
+    warning before saving; after saving, a message says what moved (services/casework/team_tools.py)."""
 
     TITLE = "Reassign"
     FORM_HEIGHT = 12
@@ -254,6 +251,7 @@ class ReassignForm(FormScreen[list]):
     def __init__(self, ctx, journey_ids: list[int]) -> None:
         super().__init__(ctx)
         self.journey_ids = list(journey_ids)
+        self.choices: team_tools.ReassignChoices | None = None
 
     def compose_fields(self) -> ComposeResult:
         yield SelectField("navigator", "To navigator", required=True, prompt="Choose the navigator…")
@@ -263,13 +261,36 @@ class ReassignForm(FormScreen[list]):
         n = len(self.journey_ids)
         self.set_context(f"{n} journey{'s' if n != 1 else ''} selected; their follow-ups move with them.")
 
-    def load(self) -> _ReassignData:
-        return _ReassignData(setup.reference(self.ctx))
+    def load(self) -> team_tools.ReassignChoices:
+        return team_tools.reassign_choices(self.ctx, self.journey_ids)
 
-    def apply(self, data: _ReassignData) -> None:
+    def apply(self, data: team_tools.ReassignChoices) -> None:
+        self.choices = data
         nav = self.field("navigator")
         assert isinstance(nav, SelectField)
-        nav.set_options(navigator_options(data.ref))
+        lots = ", ".join(data.lots)
+        nav.set_options(
+            [
+                (f"{c.name} ({c.username})" + ("" if c.in_lot else f", {', '.join(c.lots) or 'no lot'}"), c.username)
+                for c in data.choices
+            ]
+        )
+        if lots:
+            nav.set_hint(f"{lots} first; the others work in other lots.")
+        n, f = data.journeys, data.follow_ups
+        self.set_context(
+            f"{n} journey{'s' if n != 1 else ''} selected ({lots or 'no lot'}); "
+            f"their {f} open follow-up{'s' if f != 1 else ''} move with them."
+        )
+
+    @on(Select.Changed, "#f-navigator")
+    def _navigator_chosen(self, event: Select.Changed) -> None:
+        nav = self.field("navigator")
+        if self.choices is None or event.value is Select.NULL:
+            nav.set_hint(None)
+            return
+        warning = self.choices.across_lots(str(event.value))
+        nav.set_hint(warning, warning=bool(warning))
 
     def collect(self) -> dict:
         if not self.journey_ids:
@@ -278,6 +299,16 @@ class ReassignForm(FormScreen[list]):
 
     def save(self, v: dict) -> list[JourneyRef]:
         return J.reassign(self.ctx, self.journey_ids, v["navigator"])
+
+    @on(FormScreen.Saved)
+    def _say_what_moved(self, message: FormScreen.Saved) -> None:
+        """Runs before the form closes (the base class's handler dismisses it): a message says what moved."""
+        refs = message.result
+        if refs and self.choices is not None:
+            nav = self.field("navigator")
+            assert isinstance(nav, SelectField)
+            name = next((c.name for c in self.choices.choices if c.username == nav.selected), "them")
+            self.app.notify(team_tools.reassign_summary(refs, name, self.choices.follow_ups), title="Reassigned")
 
 
 __all__ = ["CloseForm", "ContactForm", "DecisionForm", "ReassignForm", "StartForm"]

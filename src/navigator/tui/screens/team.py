@@ -175,6 +175,29 @@ PLACE_COLUMNS = (Col("place", "Locality or lot", "Place", 12, 22, grow=1, right=
 
 PANES = (("team-navigators", "Navigators"), ("team-places", "Localities and lots"))
 
+# Sorting the navigators (s: the next column, S: the other way round, or a click on a column's header):
+# the column's key -> the value a navigator sorts by (None: sorts last, whichever way).
+NAV_SORTS = {
+    "name": lambda n: n.name.casefold(),
+    "open": lambda n: n.load.open,
+    "active": lambda n: n.load.active,
+    "awaiting": lambda n: n.load.awaiting_contact,
+    "waiting": lambda n: n.load.waiting_to_start,
+    "longest": lambda n: n.load.longest_wait,
+    "overdue": lambda n: n.load.overdue,
+    "no_resp": lambda n: n.load.due_no_response,
+    "completions": lambda n: n.load.completions,
+}
+
+
+def sort_navigators(navs, column: str, descending: bool) -> list:
+    """The navigators in the order of ``column`` (ties by name); a blank value sorts last."""
+    key = NAV_SORTS[column]
+    by_name = sorted(navs, key=lambda n: n.name.casefold())
+    present = [n for n in by_name if key(n) is not None]
+    blank = [n for n in by_name if key(n) is None]
+    return sorted(present, key=key, reverse=descending) + blank
+
 
 def load_cells(load: Load, app, style: str = "") -> list[Text]:
     late = alert(app)
@@ -199,11 +222,15 @@ class TeamScreen(PanedScreen):
     BINDINGS = [
         Binding("enter", "open", "Open"),
         Binding("r", "reassign_all", "Reassign all"),
+        Binding("s", "sort_next", "Sort by next column"),
+        Binding("S", "sort_reverse", "Reverse the sort"),
         *PanedScreen.pane_bindings(PANES),
     ]
 
     def __init__(self) -> None:
         super().__init__()
+        self.sort_column = "name"
+        self.sort_descending = False
         self.view: TeamView | None = None
         self._navs: list[NavigatorLoad] = []
         self._places: list[PlaceLoad] = []
@@ -250,7 +277,8 @@ class TeamScreen(PanedScreen):
         )
         self.query_one("#team-status", Static).update(
             Content.from_markup(
-                "[dim]enter opens the caseload · overdue: due before today · done: completed in $month[/]",
+                "[dim]enter opens the caseload · s sorts, S reverses · overdue: due before today · done: completed "
+                "in $month[/]",
                 month=f"{view.on:%b}",
             )
         )
@@ -263,7 +291,11 @@ class TeamScreen(PanedScreen):
         table = self.query_one("#team-table", DataTable)
         current = table.cursor_row
         set_columns(table, NAV_COLUMNS)
-        self._navs = list(view.navigators)
+        arrow = " ▼" if self.sort_descending else " ▲"
+        for column in table.columns.values():
+            if column.key.value == self.sort_column:
+                column.label = column.label + Text(arrow, style="bold")
+        self._navs = sort_navigators(view.navigators, self.sort_column, self.sort_descending)
         for n in self._navs:
             name = Text(n.name)
             if not n.active:
@@ -297,6 +329,31 @@ class TeamScreen(PanedScreen):
             *load_cells(view.total.load, self.app, "bold"),
             key="service",
         )
+
+    # ---------------------------------------------------------------- sorting
+    def _sorted_by(self, column: str, descending: bool) -> None:
+        self.sort_column, self.sort_descending = column, descending
+        self._draw()
+        label = next(c.label for c in NAV_COLUMNS if c.key == column).replace("\n", " ")
+        order = ("Z to A" if descending else "A to Z") if column == "name" else ("highest" if descending else "lowest")
+        self.notify(f"Navigators by {label.lower()}, {order}{'' if column == 'name' else ' first'}.", timeout=2)
+
+    def action_sort_next(self) -> None:
+        """The next column (numbers sort highest first, names A to Z)."""
+        keys = [c.key for c in NAV_COLUMNS]
+        column = keys[(keys.index(self.sort_column) + 1) % len(keys)]
+        self._sorted_by(column, column != "name")
+
+    def action_sort_reverse(self) -> None:
+        self._sorted_by(self.sort_column, not self.sort_descending)
+
+    @on(DataTable.HeaderSelected, "#team-table")
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        column = event.column_key.value
+        if column in NAV_SORTS:
+            same = column == self.sort_column
+            self._sorted_by(column, not self.sort_descending if same else column != "name")
 
     # ---------------------------------------------------------------- actions
     def current_navigator(self) -> NavigatorLoad | None:
