@@ -312,3 +312,61 @@ def test_the_generated_stories_include_refusals_and_far_journeys():
     find(journeys(), lambda s: s[1] > TODAY)
     find(journeys(), lambda s: len(_valid_refs(s[4])) >= 6 and s[4][:3][-1][0] == "start")
     find(journeys(), lambda s: any(x[0] == "close" for x in s[4]) and any(x[0] == "review" for x in s[4]))
+
+
+# ---------------------------------------------------------------- amend (issue 15): stored rows -> steps -> rules
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(story=journeys(), shift=st.sampled_from([-4, -1, 1, 2, 6]), pick=st.integers(0, 30))
+def test_a_stored_journey_replays_from_its_rows_and_an_amendment_undone_leaves_it_as_it_was(stores, story, shift, pick):
+    """What the desk stored goes back through the rules as steps (services/casework/history.py,
+    domain/amend.replay) to the journey's own columns; amending a recorded date and amending it
+    back (services/casework/corrections.py) leaves every row as it was, or is refused naming a field."""
+    from navigator.domain import amend as AM
+    from navigator.services.casework import corrections as C
+    from navigator.services.casework.history import history
+
+    desk, _bulk, ref = stores
+    dob, received, referrer, consent, sequence = story
+    sequence = _valid_refs(sequence)
+    person = f"Amend{next(_people):05d}"
+    _got, jid = through_services(desk, ref, person, dob, received, referrer, consent, sequence)
+    if jid is None:
+        return
+    with desk.read() as s:
+        j = s.get(Journey, jid)
+        h = history(s, j, s.get(Client, j.client_id))
+        replayed = AM.replay(h.base, h.steps, desk.today())
+        stored = {k: getattr(j, k) for k in AM.journey_columns(replayed.facts)}
+    assert AM.journey_columns(replayed.facts) == stored, sequence
+
+    def plain_rows() -> dict:
+        out = rows(desk, jid)
+        out["journey"] = {k: v for k, v in out["journey"].items() if k != "version"}
+        out["onwards"] = [{k: v for k, v in o.items() if k != "version"} for o in out["onwards"]]
+        return out
+
+    items = C.amendable(desk, jid).items
+    event(f"{len(items)} amendable")
+    if not items:
+        return
+    item = items[pick % len(items)]
+    attr = "received_date" if item.kind == "receive" else "on"
+    before = plain_rows()
+    try:
+        C.amend(desk, jid, item.key, {attr: item.on + timedelta(days=shift)}, "moved")
+    except DomainError as exc:
+        assert exc.field is not None, (sequence, item.key, exc.message)
+        event(f"amend refused on {exc.field}")
+        assert plain_rows() == before
+        return
+    event(f"amended a {item.kind}")
+    C.amend(desk, jid, item.key, {attr: item.on}, "moved back")
+    assert plain_rows() == before, (sequence, item.key)
