@@ -247,9 +247,11 @@ def test_amending_keeps_follow_ups_in_step(ctx_on, any_day):
         with ctx.read() as s:
             return sorted(t.kind for t in s.exec(select(Task).where(Task.journey_id == jid, Task.status == "open")))
 
-    spoke = open_tasks()
+    assert open_tasks() == ["decide"]  # spoke: the decision is next
     C.amend(ctx, jid, _item(ctx, jid, "contact").key, {"outcome": "no_answer"}, "it rang out")
-    assert open_tasks() != spoke
+    assert open_tasks() == ["contact_attempt"]  # no answer: the next attempt is due
+    C.amend(ctx, jid, _item(ctx, jid, "contact").key, {"outcome": "spoke"}, "it was answered after all")
+    assert open_tasks() == ["decide"]
 
 
 # ---------------------------------------------------------------- returns already sent
