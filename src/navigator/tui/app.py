@@ -76,6 +76,12 @@ def _partners_screen() -> type[Screen]:
     return PartnersScreen
 
 
+def _lot_today_screen() -> type[Screen]:  # issue 15: every navigator's Today in one list
+    from navigator.tui.screens.lot_today import LotTodayScreen
+
+    return LotTodayScreen
+
+
 def _return_preview_screen() -> type[Screen]:
     from navigator.tui.screens.return_preview import ReturnPreviewScreen
 
@@ -102,6 +108,7 @@ TEAM_SCREENS: tuple[tuple[str, str, str, str, Callable[[], type[Screen]]], ...] 
     ),
     ("partners", "P", "Partners", "Onward referrals per partner and programme", _partners_screen),
     ("return_preview", "M", "Return preview", "The monthly return before it is exported", _return_preview_screen),
+    ("lot_today", "L", "Due in my lots", "Every navigator's Today in one list", _lot_today_screen),
 )
 
 

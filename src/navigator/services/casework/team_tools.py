@@ -264,7 +264,7 @@ class ReassignChoices:
         theirs = ", ".join(c.lots) or "no lot"
         return (
             f"Across lots: these journeys are in {', '.join(self.lots)}; {c.name} works in {theirs}. "
-            "Their team lead will see them only if the journeys' lot is theirs."
+            f"The journeys stay in {', '.join(self.lots)}, with its team lead."
         )
 
 

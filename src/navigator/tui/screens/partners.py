@@ -51,6 +51,7 @@ def months_before(on: date, months: int) -> date:
 class PartnersScreen(DataScreen):
     SCREEN_NAME = "Partners"
     BINDINGS = [
+        Binding("enter", "referrals", "Referrals"),  # issue 15: the programme's referrals, no reply first
         Binding("s", "focus_period", "Period"),
     ]
 
@@ -145,3 +146,18 @@ class PartnersScreen(DataScreen):
 
     def action_focus_period(self) -> None:
         self.query_one("#partners-period", Select).focus()
+
+    # ---- issue 15: enter lists the programme's referrals, those with no reply first
+    @on(DataTable.RowSelected, "#partners-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_referrals()
+
+    def action_referrals(self) -> None:
+        table = self.query_one("#partners-table", DataTable)
+        if self.view is None or not table.row_count or not 0 <= table.cursor_row < len(self.view.rows):
+            return
+        from navigator.tui.screens.programme_referrals import ProgrammeReferralsScreen
+
+        row = self.view.rows[table.cursor_row]
+        self.app.push_screen(ProgrammeReferralsScreen(row.partner, row.programme, since=self.view.since))

@@ -1,0 +1,97 @@
+"""The team lead's tools (issue 15): the lot's due and overdue list, a programme's referrals (no reply
+first), reassigning within and across lots, and exports held to the lead's lots."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from conftest import SWEMWBS_MID, make_user, new_referral
+from navigator.domain.errors import AccessDenied
+from navigator.services.casework import journeys as J
+from navigator.services.casework import queries as Q
+from navigator.services.casework import team_tools as TT
+
+pytestmark = pytest.mark.both_backends
+
+
+@pytest.fixture
+def lots(ctx_on, any_day):
+    """Lot 2 (Maidstone): two navigators, a lead; Lot 1 (Dartford): one navigator. Referrals received
+    well before ``any_day`` (their first contact is overdue)."""
+    ctx = ctx_on(any_day)
+    make_user(ctx, "nia", "navigator", ("Lot 2",))
+    make_user(ctx, "noa", "navigator", ("Lot 2",))
+    make_user(ctx, "dan", "navigator", ("Lot 1",))
+    lead = make_user(ctx, "lead", "team_lead", ("Lot 2",))
+    a = new_referral(ctx, first="Ann", received=date(2026, 11, 2), navigator="nia")
+    b = new_referral(ctx, first="Bea", last="Jones", received=date(2026, 11, 3), navigator="noa")
+    c = new_referral(ctx, first="Cal", last="Far", received=date(2026, 11, 4), locality="Dartford", navigator="dan")
+    return {"ctx": ctx, "lead": lead, "a": a, "b": b, "c": c, "day": any_day}
+
+
+def test_lot_today_holds_every_navigators_due_work_in_the_leads_lots(lots):
+    lead, day = lots["lead"], lots["day"]
+    view = TT.lot_today(lead)
+    assert view.on == day and view.scope == ("West Kent",)
+    refs = {i.client_ref for i in view.items}
+    assert refs == {lots["a"].client_ref, lots["b"].client_ref}  # not Lot 1's
+    assert {i.navigator for i in view.items} == {"nia", "noa"}
+    assert [u for u, _ in view.navigators] == ["nia", "noa"]
+    assert all(i.overdue_days > 0 for i in view.items)  # first contact due 2 working days after receipt
+    # the same as each navigator's own Today, put together
+    own = {i.task_id for n in ("nia", "noa") for i in Q.today(lead, n).items}
+    assert {i.task_id for i in view.items} == own
+    only = TT.lot_today(lead, navigator="noa")
+    assert [i.client_ref for i in only.items] == [lots["b"].client_ref] and only.navigator == "noa"
+    # an admin sees every lot
+    assert {i.client_ref for i in TT.lot_today(lots["ctx"]).items} >= refs | {lots["c"].client_ref}
+    with pytest.raises(AccessDenied):
+        TT.lot_today(make_user(lots["ctx"], "nav9", "navigator", ("Lot 2",)))
+
+
+def test_reassign_offers_the_lots_navigators_first_and_warns_across_lots(lots):
+    choices = TT.reassign_choices(lots["lead"], [lots["a"].journey_id])
+    assert choices.lots == ("West Kent",) and choices.journeys == 1 and choices.follow_ups == 1
+    order = [c.username for c in choices.choices]
+    assert order.index("noa") < order.index("dan") and order.index("nia") < order.index("dan")
+    assert choices.across_lots("noa") is None
+    warning = choices.across_lots("dan")
+    assert warning is not None and "Across lots" in warning and "Dan works in Dartford, Gravesham" in warning
+    refs = J.reassign(lots["lead"], [lots["a"].journey_id], "noa")
+    assert TT.reassign_summary(refs, "Noa", choices.follow_ups) == (
+        f"Moved 1 journey ({lots['a'].client_ref}) and 1 open follow-up to Noa."
+    )
+
+
+def test_programme_referrals_put_the_ones_with_no_reply_first(ctx):
+    make_user(ctx, "nia", "navigator", ("Lot 2",))
+    lead = make_user(ctx, "lead", "team_lead", ("Lot 2",))
+    lead1 = make_user(ctx, "lead1", "team_lead", ("Lot 1",))
+    made = []
+    for first, received, on in (
+        ("Ann", date(2026, 10, 1), date(2026, 10, 12)),
+        ("Bea", date(2026, 10, 2), date(2026, 10, 20)),
+    ):
+        r = new_referral(
+            ctx, first=first, last="Smith" if first == "Ann" else "Jones", received=received, navigator="nia"
+        )
+        J.log_contact(ctx, r.journey_id, received, "phone", "spoke")
+        J.decide(ctx, r.journey_id, "accepted", received)
+        J.start(ctx, r.journey_id, received, SWEMWBS_MID)
+        made.append((r, J.make_onward(ctx, r.journey_id, 1, on)))
+    (ann, ann_onward), (bea, bea_onward) = made
+    J.partner_update(ctx, bea_onward, "started", date(2026, 10, 27))
+    from navigator.services.casework import team
+
+    row = next(r for r in team.partners(lead).rows if r.made)
+    listed = TT.programme_referrals(lead, row.partner, row.programme)
+    assert [r.client_ref for r in listed.rows] == [ann.client_ref, bea.client_ref]
+    assert listed.rows[0].no_reply and not listed.rows[1].no_reply and listed.no_reply == 1
+    assert listed.rows[0].working_days == 32  # 12 Oct to 25 Nov, in working days
+    assert listed.rows[1].last_update_date == date(2026, 10, 27)
+    assert TT.programme_referrals(lead1, row.partner, row.programme).rows == ()  # another lot's lead
+    assert TT.programme_referrals(lead, row.partner, row.programme, since=date(2026, 10, 15)).rows[0].client_ref == (
+        bea.client_ref
+    )
