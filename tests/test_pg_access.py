@@ -398,3 +398,22 @@ def test_doctor_finds_access_taken_apart(team):
     assert main(["doctor", "--db-url", url]) == 1
     assert set_up(url).problems == ()  # running pg-setup again puts it all back
     assert check(url) == []
+
+
+def test_an_everyday_command_on_an_empty_database_creates_nothing(pg_url, capsys):
+    """Only the commands that make a store lay the schema in an empty database (issue 14)."""
+    import sqlalchemy as sa
+
+    from navigator.cli import main
+
+    assert main(["doctor", "--db-url", pg_url]) != 0
+    assert main(["users", "list", "--db-url", pg_url]) == 4
+    assert "no navigator store" in capsys.readouterr().err
+    engine = sa.create_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            assert sa.inspect(conn).get_table_names() == []  # nothing was created
+    finally:
+        engine.dispose()
+    assert main(["init", "--db-url", pg_url, "--template", "blank"]) == 0
+    assert main(["users", "list", "--db-url", pg_url]) == 0

@@ -51,7 +51,7 @@ def _needs_setting_up(args) -> bool:
     is_sqlite, database = _sqlite_database(url)
     if is_sqlite and database and not Path(database).exists():
         return True
-    store = open_store(url, create=False)
+    store = open_store(url, create=not is_sqlite)  # an empty PostgreSQL database gets its schema: init makes stores
     try:
         return not _has_users(Ctx(store, username="-"))
     finally:

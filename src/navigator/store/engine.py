@@ -627,6 +627,13 @@ def open_store(url: str, *, create: bool = True, upgrade: bool = True, allow_hal
     from sqlalchemy.exc import DatabaseError, OperationalError
 
     try:
+        if not is_sqlite and not create and current_revision(store.engine) is None:
+            # an empty database: only the commands that make a store (init, demo, pg-setup,
+            # migrate-store's target) lay the schema there, never an everyday command
+            raise StoreError(
+                f"There is no navigator store in {describe(url)}. Create one with `navigator init --db-url URL` "
+                "(a team: `navigator pg-setup --db-url URL` as the database administrator), or check the URL."
+            )
         if upgrade:
             migrate(store)
         else:

@@ -557,12 +557,14 @@ def _database_access(url: str) -> Finding:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            if not pg_setup.set_up_here(conn):  # one shared login, as before pg-setup: not tampering
+            if not pg_setup.set_up_here(conn):  # one shared login, as before pg-setup: not tampering, but open
                 return Finding(
                     "database access",
-                    OK,
-                    "not set up: the app, not the database, decides who sees what (one shared login); "
-                    "a team runs `navigator pg-setup` for per-person logins and row-level security",
+                    WARN,
+                    "Not set up: the database does not enforce who may see and change what (one shared login "
+                    "can read and change every person, and write the audit log, with plain SQL).",
+                    "Run `navigator pg-setup --db-url URL` as the database administrator: a login per person, "
+                    "row-level security by lot and caseload, audit events only through the database (README).",
                 )
             problems = pg_setup.check(conn)
     except Exception as exc:
