@@ -97,6 +97,12 @@ async def test_an_amendment_the_rules_refuse_keeps_everything_and_names_the_fiel
         await _open(pilot, jid)
         await pilot.press("a")
         await settle(pilot)
+        assert isinstance(app.screen, AmendForm)
+        await pilot.press("escape")  # nothing changed: it closes at once
+        await settle(pilot)
+        assert isinstance(app.screen, JourneyScreen)
+        await pilot.press("a")
+        await settle(pilot)
         form = app.screen
         assert isinstance(form, AmendForm)
         await choose(pilot, "item", "2026-10-08  Start")
