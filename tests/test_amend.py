@@ -234,6 +234,10 @@ def test_a_navigator_amends_their_own_journey_not_someone_elses(ctx_on, any_day)
     C.amend(nina, jid, "journey:receive", {"received_date": any_day - timedelta(days=4)}, "typo")
     with pytest.raises(AccessDenied):
         C.amend(other, jid, "journey:receive", {"received_date": any_day - timedelta(days=5)}, "typo")
+    lead = make_user(admin, "tess", "team_lead", ("Lot 2",))
+    C.amend(lead, jid, "journey:receive", {"received_date": any_day - timedelta(days=5)}, "typo again")
+    with admin.read() as s:
+        assert s.get(Journey, jid).received_date == any_day - timedelta(days=5)
 
 
 def test_amending_keeps_follow_ups_in_step(ctx_on, any_day):
