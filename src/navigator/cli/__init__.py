@@ -55,6 +55,12 @@ SHORT_EXIT_CODES = (
 
 #: the commands that may create a new store; every other one refuses a store that does not exist
 CREATING_COMMANDS = ("init", "demo")
+#: commands that open the store for something other than casework (or the app, which does it in a worker):
+#: no no-response closures by the protocol when they start (issue 15, casework/loops.py)
+NOT_CASEWORK_COMMANDS = (
+    *(None, "init", "demo", "backup", "restore", "migrate-store", "audit", "sar", "retention"),
+    *("protocol", "config"),  # the setting itself may be about to change
+)
 
 
 class CommandError(Exception):
@@ -202,7 +208,26 @@ def context_from_args(
             from rich.markup import escape
 
             err_console.print(f"[yellow]warning:[/] {escape(warning)}")
+    if getattr(args, "command", None) not in NOT_CASEWORK_COMMANDS:
+        close_due_no_response(ctx)
     return store, ctx
+
+
+def close_due_no_response(ctx) -> None:
+    """Close the journeys whose opt-in period has ended, if the protocol says it is automatic (issue 15).
+    A problem is a warning: the command asked for goes on."""
+    from navigator.services.casework import loops
+
+    try:
+        result = loops.close_due_no_response(ctx)
+    except (StoreError, DomainError) as exc:
+        err_console.print(Text.assemble(("warning:", "yellow"), f" no-response closures were not made: {exc}"))
+        return
+    if result.closed:
+        n = len(result.closed)
+        err_console.print(
+            f"Closed {n} journey{'s' if n != 1 else ''} for no response (the protocol's opt-in period ended)."
+        )
 
 
 def _has_users(ctx) -> bool:

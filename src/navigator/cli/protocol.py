@@ -14,8 +14,11 @@ The no-response protocol turns into due follow-ups: attempt 1 within --first-wit
 of receipt; each further attempt --gaps working days after the one before (one gap fewer than
 attempts); a suggested method per attempt (phone, text, email, letter, visit); after the last
 attempt, --opt-in-days working days to opt in, then closure as "no response" (telling the
-referrer when --notify-referrer). A change applies to follow-ups scheduled after it: those
-already due keep their dates.
+referrer when --notify-referrer). With --auto-close-no-response (the default) that closure is
+made by navigator itself, dated the day the opt-in period ended, when the app or a command next
+runs (never for a journey at risk); with --no-auto-close-no-response it waits on Today for "close
+all due". A partner not answering --chase-limit chases is shown to the team lead. A change applies
+to follow-ups scheduled after it: those already due keep their dates.
 
   navigator protocol set --attempts 3 --gaps 2,2 --methods phone,phone,letter --opt-in-days 10
 """
@@ -43,6 +46,15 @@ def register(sub) -> None:
     q.add_argument("--decide-within", type=int, metavar="N")
     q.add_argument("--review-every", type=int, metavar="N")
     q.add_argument("--partner-response-days", type=int, metavar="N")
+    q.add_argument(
+        "--chase-limit", type=int, metavar="N", help="unanswered partner chases before the team lead is told"
+    )
+    q.add_argument(
+        "--auto-close-no-response",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="close for no response automatically when the opt-in period ends",
+    )
     q.set_defaults(handler=run_set)
 
 
@@ -97,6 +109,8 @@ def run_set(args) -> int:
         "decide_within": args.decide_within,
         "review_every": args.review_every,
         "partner_response_days": args.partner_response_days,
+        "chase_limit": args.chase_limit,
+        "auto_close_no_response": args.auto_close_no_response,
     }
     if all(v is None for v in changes.values()):
         raise CommandError("Say what to change, e.g. --attempts 3 --gaps 2,2 --methods phone,phone,letter.")

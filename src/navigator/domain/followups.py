@@ -307,6 +307,14 @@ def _chase_partner(o: OnwardInfo, protocol: Protocol, cal: WorkingCalendar) -> D
     )
 
 
+def onward_of(task_key: str) -> int | None:
+    """The onward referral a chase or partner-feedback task is about (its key names it), else None."""
+    parts = task_key.split(":")
+    if parts[0] in (TaskKind.CHASE_PARTNER.value, TaskKind.PARTNER_FEEDBACK.value) and len(parts) > 1:
+        return int(parts[1]) if parts[1].isdigit() else None
+    return None
+
+
 def escalated(chases: int, protocol: Protocol) -> bool:
     """Has a partner left this many chases unanswered that the team lead is told?"""
     return chases >= protocol.chase_limit

@@ -269,6 +269,7 @@ class TodayItem:
     overdue_days: int  # working days overdue (0 = due today)
     waited_days: int | None = None  # for waiting to start: working days since accepted
     risk_flag: bool = False  # issue 15: the journey is flagged in crisis or at risk
+    task_key: str = ""  # issue 15: the follow-up's key (a chase's names its onward referral: followups.onward_of)
 
 
 @dataclass(frozen=True)

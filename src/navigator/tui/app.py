@@ -229,6 +229,9 @@ class NavigatorApp(QuietFatalErrors, App[int]):
         self.opening = False  # a journey is being opened: keys typed meanwhile wait for it
         self.held_keys: list[events.Key] = []
         self.keys_in_flight: list[tuple[events.Key, Widget]] = []  # sent to a widget, not back at the app yet
+        # issue 15: Today closes the journeys due for no-response closure once its first list is shown (when the
+        # protocol says it is automatic); run_app turns it on, tests that drive the app choose
+        self.close_due_on_start = False
 
     # ---------------------------------------------------------------- screens
     def get_default_screen(self) -> Screen:
@@ -577,6 +580,7 @@ def run_app(ctx, error: str | None = None, *, after_start: AfterStart | None = N
     and quitting never waits for it.
     """
     app = NavigatorApp(ctx, error=error, after_start=after_start if ctx is not None else None, freeze_gc=True)
+    app.close_due_on_start = True
     from navigator.tui import themes
 
     themes.remember(app)  # start with the theme this person chose, and keep each new choice

@@ -368,6 +368,16 @@ def referrer_letter(state: str, end_reason: str | None) -> str | None:
     return "no_response_notice" if end_reason == L.EndReason.NO_RESPONSE.value else "closure_notice"
 
 
+def referrer_letter_for(ctx: Ctx, journey_id: int) -> tuple[int, str | None]:
+    """(the journey, the letter that tells its referrer of its end): for Today's "tell the referrer" item."""
+    with ctx.read() as s:
+        journey = s.get(Journey, journey_id)
+        if journey is None:
+            raise NotFound("That journey does not exist.", field="journey")
+        access.require_journey(s, ctx.actor(s), journey)
+        return journey_id, referrer_letter(journey.state, journey.end_reason)
+
+
 @dataclass(frozen=True)
 class LetterTemplate:
     name: str

@@ -52,7 +52,7 @@ def _lots_sql(lots: frozenset[int]) -> str:
 # navigator - 17 ms at 200,000 clients, against 2 ms this way.
 _TODAY_SQL = """
 SELECT t.id, t.journey_id, t.kind, t.due_date, t.detail, c.client_ref, c.first_name, c.last_name,
-       j.decision_date, j.risk_flag
+       j.decision_date, j.risk_flag, t.key
 FROM task t
 JOIN journey j ON j.id = t.journey_id
 JOIN client c ON c.id = j.client_id
@@ -77,7 +77,7 @@ def today(ctx: Ctx, navigator: str | None = None, on: date | None = None) -> Tod
         rows = q(_TODAY_SQL.format(lots=lots_where), {"on": on, "nav": nav_id})
         username = navigator or actor.username
     items = []
-    for tid, jid, kind, due, detail, ref, first, last, decided, flagged in rows:
+    for tid, jid, kind, due, detail, ref, first, last, decided, flagged, key in rows:
         due, decided = as_day(due), as_date(decided)  # a task always has a due date
         k = TaskKind(kind)
         # working days waited since the decision, as lateness is counted (a Friday decision has waited 1 on Sunday)
@@ -98,6 +98,7 @@ def today(ctx: Ctx, navigator: str | None = None, on: date | None = None) -> Tod
                 days_overdue(due, on, cal),
                 waited,
                 bool(flagged),
+                key,
             )
         )
     order = {k.value: i for i, k in enumerate(TODAY_ORDER)}

@@ -11,6 +11,8 @@ PROTOCOL_LABELS = {  # what each protocol setting means, for screens and the CLI
     "decide_within": "decision due (working days after first contact)",
     "review_every": "plan review every (working days)",
     "partner_response_days": "default partner response period (working days)",
+    "chase_limit": "team lead told after this many unanswered partner chases",
+    "auto_close_no_response": "no-response closure automatic when the opt-in period ends",
 }
 
 

@@ -29,7 +29,10 @@ def write_private(path: Path, text: str, *, force: bool) -> Path:
     return path
 
 
-def letter_dialog(ctx, journey_id: int, default_dir: str | os.PathLike | None = None) -> EditDialog:
+def letter_dialog(
+    ctx, journey_id: int, default_dir: str | os.PathLike | None = None, template: str | None = None
+) -> EditDialog:
+    """``template``: the letter chosen to start with (the referrer's, once a journey has ended)."""
     folder = Path(default_dir) if default_dir is not None else Path.home()
     options = [(f"{k.title} (to {k.recipient})", k.name) for k in letters.KINDS.values()]
 
@@ -49,7 +52,7 @@ def letter_dialog(ctx, journey_id: int, default_dir: str | os.PathLike | None = 
     return EditDialog(
         "Produce a letter",
         [
-            Field("template", "Letter", "select", "opt_in_letter", options),
+            Field("template", "Letter", "select", template or "opt_in_letter", options),
             Field(
                 "format",
                 "Format",
@@ -68,5 +71,6 @@ def letter_dialog(ctx, journey_id: int, default_dir: str | os.PathLike | None = 
         save,
         save_label="Produce",
         intro="The letter is recorded on the journey's timeline. A partner summary "
-        "needs the person's consent to share; a closure notice a closed journey.",
+        "needs the person's consent to share; a closure notice a closed journey. A letter to the "
+        "referrer records them told (by letter, today).",
     )

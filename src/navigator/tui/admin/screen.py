@@ -669,6 +669,8 @@ class AdminScreen(Screen):
                 decide_within=v["decide_within"],
                 review_every=v["review_every"],
                 partner_response_days=v["partner_response_days"],
+                chase_limit=v["chase_limit"],
+                auto_close_no_response=v["auto_close_no_response"],
             )
 
         def checked(v):
@@ -704,6 +706,19 @@ class AdminScreen(Screen):
                 Field("review_every", "Plan review every (working days)", "int", pr.review_every),
                 Field(
                     "partner_response_days", "Default partner response (working days)", "int", pr.partner_response_days
+                ),
+                Field(
+                    "chase_limit",
+                    "Tell the team lead after this many unanswered partner chases",
+                    "int",
+                    pr.chase_limit,
+                ),
+                Field(
+                    "auto_close_no_response",
+                    "Close for no response automatically when the opt-in period ends",
+                    "bool",
+                    pr.auto_close_no_response,
+                    help="Off: Today's 'close all due' closes them. Never a journey at risk.",
                 ),
             ],
             checked,

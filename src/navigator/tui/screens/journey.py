@@ -26,6 +26,8 @@ from navigator.services.dto import GoalView, JourneyDetail, OnwardView
 from navigator.tui import forms
 from navigator.tui.forms import FormScreen
 from navigator.tui.forms.amend import AmendForm  # issue 15: amend and reopen
+from navigator.tui.forms.chase import ChaseForm, chase_message
+from navigator.tui.forms.referrer_told import ReferrerToldForm
 from navigator.tui.forms.reopen import ReopenForm
 from navigator.tui.messages import Failed
 from navigator.tui.widgets import (
@@ -75,6 +77,9 @@ JOURNEY_ACTIONS = (
     # issue 15: correct a recorded item (its navigator, or a team lead); reopen (team leads)
     JourneyAction("amend", "a", "Amend a record", AmendForm, None, "journey"),
     JourneyAction("reopen", "O", "Reopen (team lead)", ReopenForm, None, "journey"),
+    # issue 15: chase the partner of an open onward referral; record that the referrer was told
+    JourneyAction("chase", "h", "Chase partner", ChaseForm, None, "open_onward"),
+    JourneyAction("referrer_told", "i", "Referrer told", ReferrerToldForm, None, "ended"),
 )
 ACTIONS_BY_NAME = {a.action: a for a in JOURNEY_ACTIONS}
 
@@ -169,6 +174,12 @@ def open_journey(app, journey_id: int) -> None:
 
 
 _PENDING = object()  # JourneyScreen(preloaded=...): open_journey's read is still running
+
+
+def _open_onward(d: JourneyDetail, selected: OnwardView | None) -> OnwardView | None:
+    """The onward referral a chase is for (issue 15): the selected one if the partner may still reply."""
+    open_ = [o for o in d.onward if o.status in L.OPEN_ONWARD]
+    return selected if selected in open_ else (open_[0] if open_ else None)
 
 
 def bar(metric: Decimal | None, width: int = 8) -> str:
@@ -424,6 +435,11 @@ class JourneyScreen(DataScreen):
             ("Started", started),
             ("Ended", ended),
         ]
+        if d.referrer_letter is not None:  # issue 15: the journey has ended: was the referrer told?
+            told = "not yet (press i, or w for the letter)"
+            if d.referrer_told_date is not None:
+                told = f"{fmt_date(d.referrer_told_date)} ({(d.referrer_told_how or '').replace('_', ' ')})"
+            pairs.append(("Referrer told", told))
         if d.outcome_evidence:
             pairs.append(("Evidence", d.outcome_evidence))
         return kv_table(pairs)
@@ -700,6 +716,17 @@ class JourneyScreen(DataScreen):
                     "$on  $kind  [dim]$note[/]", on=fmt_date(on_day), kind=kind.replace("_", " "), note=note
                 )
             )
+        if o.chases:  # issue 15: the navigator's chases of the partner
+            lines.append(Content.from_markup("[b]Chases[/] [dim]($n unanswered)[/]", n=str(o.unanswered_chases)))
+            for on_day, method, note in o.chases:
+                lines.append(
+                    Content.from_markup(
+                        "$on  chased by $how  [dim]$note[/]",
+                        on=fmt_date(on_day),
+                        how=method.replace("_", " "),
+                        note=note,
+                    )
+                )
         box.update(Content("\n").join(lines))
 
     @on(DataTable.RowHighlighted, "#goals")
@@ -734,6 +761,10 @@ class JourneyScreen(DataScreen):
             return bool(d.onward)
         if spec.target == "pending":
             return any(o.feedback_pending_since for o in d.onward)
+        if spec.target == "open_onward":  # issue 15: chase
+            return _open_onward(d, None) is not None
+        if spec.target == "ended":  # issue 15: the referrer told
+            return d.referrer_letter is not None
         return True
 
     def _run(self, name: str) -> None:
@@ -760,6 +791,15 @@ class JourneyScreen(DataScreen):
             if selected is None or not selected.feedback_pending_since:
                 selected = next(o for o in d.onward if o.feedback_pending_since)
             args = (selected.id,)
+        elif spec.target == "open_onward":  # issue 15: the selected onward referral if open, else the first open
+            chased = _open_onward(d, self.selected_onward())
+            if chased is None:
+                return
+            args = (chased.id,)
+            self.app.open_form(spec.form, *args, journey_id=d.id, on_saved=lambda r: self.notify(chase_message(r)))
+            return
+        elif spec.target == "ended":
+            args = (d.id,)
         else:  # client
             args = (d.client.id,)
         self.app.open_form(spec.form, *args, journey_id=d.id)
@@ -802,6 +842,12 @@ class JourneyScreen(DataScreen):
 
     def action_edit_person(self) -> None:
         self._run("edit_person")
+
+    def action_chase(self) -> None:  # issue 15
+        self._run("chase")
+
+    def action_referrer_told(self) -> None:  # issue 15
+        self._run("referrer_told")
 
     def action_amend(self) -> None:
         self._run("amend")
@@ -851,7 +897,10 @@ class JourneyScreen(DataScreen):
                 self.notify(f"Letter written to {result}", title="Letter")
                 self.app.data_changed(journey_id)
 
-        self.app.push_screen(letter_dialog(self.ctx, journey_id), done)
+        # issue 15: once the journey has ended and the referrer is not yet told, their letter is chosen first
+        told = self.detail.referrer_told_date is not None
+        template = None if told else self.detail.referrer_letter
+        self.app.push_screen(letter_dialog(self.ctx, journey_id, template=template), done)
 
     def action_show_tab(self, tab_id: str) -> None:
         self.query_one("#journey-tabs", TabbedContent).active = tab_id

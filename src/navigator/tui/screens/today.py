@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Header, OptionList, Static
+from textual.screen import ModalScreen
+from textual.widgets import Button, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
+from navigator.domain.followups import TaskKind, closes_automatically, onward_of
 from navigator.services.casework import queries
 from navigator.services.dto import TodayItem, TodayView
+
+if TYPE_CHECKING:  # the casework writes load the ORM: imported when first used, not before the first frame
+    from navigator.services.casework.loops import ClosedForNoResponse, DueClosures
 from navigator.tui.widgets import (
     DataScreen,
     NavFooter,
@@ -66,6 +73,13 @@ def item_prompt(item: TodayItem, today=None, person_width: int = 24, late_style:
     return grid
 
 
+def _close_due_no_response(ctx, manual: bool = False) -> ClosedForNoResponse:
+    """In the worker's thread: the ORM is imported there, not on the UI's."""
+    from navigator.services.casework import loops
+
+    return loops.close_due_no_response(ctx, manual=manual)
+
+
 class TodayScreen(DataScreen):
     """The first screen: services.queries.today grouped by kind, with counts."""
 
@@ -73,12 +87,18 @@ class TodayScreen(DataScreen):
     BINDINGS = [
         Binding("enter", "open", "Open journey"),
         Binding("r", "refresh", "Refresh", show=False),
+        # issue 15: the loops closed from Today's items
+        Binding("h", "chase", "Chase partner"),
+        Binding("w", "letter", "Referrer's letter"),
+        Binding("i", "referrer_told", "Referrer told"),
+        Binding("X", "close_all_due", "Close all due"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.view: TodayView | None = None
         self._items: dict[str, TodayItem] = {}
+        self._auto_close_started = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -148,11 +168,122 @@ class TodayScreen(DataScreen):
             option_list.highlighted = index
             if self.focused is None:
                 option_list.focus()
+        self.call_after_refresh(self.start_auto_close)  # issue 15: once the first list is on screen
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "open":
             return bool(self._items)
+        if action == "chase":
+            item = self.highlighted_item()
+            return item is not None and onward_of(item.task_key) is not None and item.kind == "chase_partner"
+        if action in ("letter", "referrer_told"):
+            item = self.highlighted_item()
+            return item is not None and item.kind == TaskKind.TELL_REFERRER.value
+        if action == "close_all_due":
+            return any(closes_automatically(i.task_key) for i in self._items.values())
         return True
+
+    def highlighted_item(self) -> TodayItem | None:
+        option = self.query_one("#today-list", OptionList).highlighted_option
+        return self._items.get(option.id or "") if option is not None else None
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self.refresh_bindings()  # which item's actions the footer offers
+
+    # ---------------------------------------------------------------- issue 15: the loops closed from Today
+    def start_auto_close(self) -> None:
+        """Once, after the first list is shown: the protocol's no-response closures (when automatic)."""
+        if self._auto_close_started or not getattr(self.app, "close_due_on_start", False):
+            return
+        self._auto_close_started = True
+        self.call_service("auto_closed", _close_due_no_response, self.ctx)
+
+    def loaded_auto_closed(self, result: ClosedForNoResponse, seq: int) -> None:
+        if result.closed:
+            n = len(result.closed)
+            self.notify(
+                f"Closed {plural(n, 'journey')} for no response: the opt-in period ended. "
+                "Tell their referrers (below).",
+                title="No-response closure",
+                timeout=10,
+            )
+            self.app.data_changed()
+
+    def failed_auto_closed(self, error: BaseException, seq: int) -> bool:
+        self.notify(f"No-response closures were not made: {error}", title="No-response closure", severity="warning")
+        return True
+
+    def action_chase(self) -> None:
+        item = self.highlighted_item()
+        onward_id = onward_of(item.task_key) if item is not None else None
+        if item is None or onward_id is None or item.kind != "chase_partner":
+            return
+        from navigator.tui.forms.chase import ChaseForm, chase_message
+
+        self.app.open_form(
+            ChaseForm, onward_id, journey_id=item.journey_id, on_saved=lambda r: self.notify(chase_message(r))
+        )
+
+    def action_referrer_told(self) -> None:
+        item = self.highlighted_item()
+        if item is None or item.kind != TaskKind.TELL_REFERRER.value:
+            return
+        from navigator.tui.forms.referrer_told import ReferrerToldForm
+
+        self.app.open_form(ReferrerToldForm, item.journey_id, journey_id=item.journey_id)
+
+    def action_letter(self) -> None:
+        """The referrer's letter (closure, rejection or no-response notice) of the highlighted item."""
+        item = self.highlighted_item()
+        if item is None or item.kind != TaskKind.TELL_REFERRER.value:
+            return
+        from navigator.services.casework import letters
+
+        self.call_service("letter_for", letters.referrer_letter_for, self.ctx, item.journey_id)
+
+    def loaded_letter_for(self, found: tuple[int, str | None], seq: int) -> None:
+        journey_id, template = found
+        from navigator.tui.admin.letter_dialog import letter_dialog
+
+        def done(result) -> None:
+            if result is not None:
+                self.notify(f"Letter written to {result}", title="Letter")
+                self.app.data_changed(journey_id)
+
+        self.app.push_screen(letter_dialog(self.ctx, journey_id, template=template), done)
+
+    def action_close_all_due(self) -> None:
+        from navigator.services.casework import loops
+
+        self.call_service("due_closures", loops.due_no_response, self.ctx)
+
+    def loaded_due_closures(self, due: DueClosures, seq: int) -> None:
+        n = len(due.journey_ids)
+        if not n:
+            self.notify("Nothing is due for no-response closure.", title="Close all due")
+            return
+        text = (
+            f"Close {plural(n, 'journey')} for no response? Each is closed on the day its opt-in period ended, "
+            "and a 'tell the referrer' follow-up is added."
+        )
+        if due.at_risk:
+            text += f"\n{plural(due.at_risk, 'journey')} at risk {'is' if due.at_risk == 1 else 'are'} left for the team lead."
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                from navigator.services.casework import loops
+
+                self.call_service("closed_due", loops.close_due_no_response, self.ctx, manual=True)
+
+        self.app.push_screen(CloseAllDueDialog(text), answer)
+
+    def loaded_closed_due(self, result: ClosedForNoResponse, seq: int) -> None:
+        n = len(result.closed)
+        text = f"Closed {plural(n, 'journey')} for no response."
+        if result.refused:
+            text += f" {plural(result.refused, 'journey')} could not be closed on its due date: see Today."
+        self.notify(text, title="Close all due")
+        self.app.data_changed()
 
     def _open(self, option_id: str | None) -> None:
         item = self._items.get(option_id or "")
@@ -166,3 +297,42 @@ class TodayScreen(DataScreen):
     def action_open(self) -> None:
         option = self.query_one("#today-list", OptionList).highlighted_option
         self._open(option.id if option else None)
+
+
+class CloseAllDueDialog(ModalScreen[bool]):
+    """How many journeys "close all due" closes; go back (escape, the first button) or close them (c)."""
+
+    BINDINGS = [Binding("escape", "back", "Go back"), Binding("c", "close", "Close them")]
+    DEFAULT_CSS = """
+    CloseAllDueDialog { align: center middle; background: $background 60%; }
+    CloseAllDueDialog #close-due-box { width: 70; max-width: 95%; height: auto; background: $surface;
+        border: thick $warning; padding: 1 2; }
+    CloseAllDueDialog #close-due-text { height: auto; margin: 0 0 1 0; }
+    CloseAllDueDialog Horizontal { height: auto; }
+    CloseAllDueDialog Button { margin: 0 2 0 0; }
+    CloseAllDueDialog Button:focus { text-style: bold reverse; }
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="close-due-box"):
+            yield Static(self.text, id="close-due-text", markup=False)
+            with Horizontal():
+                yield Button("Go back", id="close-due-back", variant="primary", compact=True)
+                yield Button("Close them (c)", id="close-due-yes", variant="error", compact=True)
+
+    def on_mount(self) -> None:
+        self.set_focus(self.query_one("#close-due-back", Button))
+
+    def action_back(self) -> None:
+        self.dismiss(False)
+
+    def action_close(self) -> None:
+        self.dismiss(True)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "close-due-yes")
