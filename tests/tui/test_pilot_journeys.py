@@ -192,11 +192,11 @@ async def test_referral_to_completed_journey(ctx):
         assert d.measures[-1].label == "meaningful improvement"
         kinds = [e.kind for e in d.timeline]
         assert kinds.count("contact") == 2 and kinds.count("goal") == 2 and kinds.count("partner") == 2
-        assert d.tasks == ()
+        assert [t.kind for t in d.tasks] == ["tell_referrer"]  # issue 15: telling the referrer is what is left
 
-        # and the screens: Today has nothing left, the open caseload no longer lists her
+        # and the screens: Today has only that left, the open caseload no longer lists her
         await press(pilot, "t")
-        assert "Nothing is due today" in await shown(pilot)
+        assert "Tell the referrer" in await shown(pilot)
         await press(pilot, "l")
         assert "Maya Okafor" not in await shown(pilot)
     assert queries.caseload(ctx).total == 0
@@ -231,10 +231,10 @@ async def test_referral_to_no_response_closure(ctx):
         assert d.state == "closed_without_start" and d.end_reason == "no_response"
         assert d.end_date == date(2026, 11, 25) and d.first_contact_date is None
         assert sum(1 for e in d.timeline if e.kind == "contact") == 3
-        assert d.tasks == ()
+        assert [t.kind for t in d.tasks] == ["tell_referrer"]  # issue 15: the referrer is told next
 
         await press(pilot, "t")
-        assert "Nothing is due today" in await shown(pilot)
+        assert "Tell the referrer" in await shown(pilot)
         await press(pilot, "l")
         assert "Tom Reed" not in await shown(pilot)
-    assert queries.today(ctx).items == ()
+    assert [i.kind for i in queries.today(ctx).items] == ["tell_referrer"]
