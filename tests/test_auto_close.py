@@ -82,6 +82,10 @@ def test_never_a_journey_at_risk(ctx_on):
     with ctx.read() as s:
         (task,) = s.exec(select(Task).where(Task.journey_id == jid, Task.status == "open")).all()
     assert task.key == "no_response_close:at_risk" and "team lead" in task.detail
+    from navigator.services.casework import team
+
+    lead_view = team.waiting_and_stuck(ctx)  # the team lead is told
+    assert [r.journey_id for r in lead_view.at_risk] == [jid] and lead_view.at_risk_total == 1
 
 
 def test_by_hand_when_the_protocol_says_so(ctx_on):

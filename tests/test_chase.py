@@ -181,3 +181,19 @@ def test_record_chase_refusals_write_nothing(ctx):
     assert err.value.field == "onward"
     with ctx.read() as s:
         assert s.exec(select(PartnerChase)).all() == []
+
+
+def test_the_team_lead_sees_chases_and_partners_with_no_reply(ctx):
+    from navigator.services.casework import team
+
+    jid, oid = _journey_with_onward(ctx)
+    for d in (2, 9, 16):
+        chasing.record_chase(ctx, oid, date(2026, 11, d), "phone")
+    (row,) = [r for r in team.waiting_and_stuck(ctx).onward if r.onward_id == oid]
+    assert (row.chases, row.team_lead_told, row.last_update) == (3, True, None)
+    (p,) = [r for r in team.partners(ctx).rows if r.made]
+    assert (p.made, p.open, p.no_reply, p.chases) == (1, 1, 1, 3)
+    assert p.median_first_update is None and p.updated == 0  # a chase is not the partner's reply
+    J.partner_update(ctx, oid, "started", date(2026, 11, 18))
+    (p,) = [r for r in team.partners(ctx).rows if r.made]
+    assert (p.no_reply, p.chases, p.updated) == (0, 3, 1)

@@ -276,13 +276,16 @@ def desired_tasks(facts: FollowUpFacts, protocol: Protocol, cal: WorkingCalendar
 # ---------------------------------------------------------------- issue 15: the loops a journey closes
 
 
+AT_RISK_KEY = "no_response_close:at_risk"  # the no-response task of a journey at risk: for the team lead
+
+
 def _no_response_close(facts: FollowUpFacts, protocol: Protocol, cal: WorkingCalendar, last: date) -> DesiredTask:
     """The opt-in period after the last unanswered attempt. A journey at risk is never closed by the
     protocol (``closes_automatically``): its task says so, under its own key, for the team lead."""
     due = cal.add(last, protocol.opt_in_days)
     if facts.risk_flag:
         detail = "At risk: not closed automatically; team lead to decide"
-        return DesiredTask(TaskKind.NO_RESPONSE_CLOSE, "no_response_close:at_risk", due, detail)
+        return DesiredTask(TaskKind.NO_RESPONSE_CLOSE, AT_RISK_KEY, due, detail)
     detail = f"{protocol.attempts} attempts unanswered; opt-in period over"
     return DesiredTask(TaskKind.NO_RESPONSE_CLOSE, "no_response_close", due, detail)
 

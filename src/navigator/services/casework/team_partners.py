@@ -1,6 +1,6 @@
 """Partners, for team leads: per partner and programme, onward referrals made and what became of them,
-the acceptance rate, the median time to the partner's first update, and who waits on the partner
-(``partners``)."""
+the acceptance rate, the median time to the partner's first update, who waits on the partner, the
+referrals with no reply at all and the chases made (``partners``)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from navigator.store.models import (
     Journey,
     OnwardReferral,
     Partner,
+    PartnerChase,
     Programme,
     Task,
 )
@@ -48,6 +49,8 @@ class PartnerStats:
     median_first_update: Decimal | None  # working days from referral to the partner's first update
     updated: int  # referrals with a first update (the median's cases)
     waiting_past_expected: int  # open "chase partner" follow-ups past due
+    no_reply: int = 0  # issue 15: referrals the partner never updated at all
+    chases: int = 0  # issue 15: the navigators' chases of the partner about these referrals
 
 
 @dataclass(frozen=True)
@@ -85,11 +88,22 @@ def partners(ctx: Ctx, on: date | None = None, since: date | None = None) -> Par
                 flag(st == "withdrew"),
                 flag(st == "did_not_start"),
                 flag(st == "declined"),
+                flag(col(OnwardReferral.first_update_date).is_(None)),  # issue 15: no reply at all
             )
             .join(Journey, col(Journey.id) == col(OnwardReferral.journey_id))
             .where(*cond)
             .group_by(col(OnwardReferral.programme_id))
         ).all()
+        chases = dict(  # issue 15: chases made (the partner's own figures above do not count them)
+            s.execute(
+                select(col(OnwardReferral.programme_id), func.count())
+                .select_from(PartnerChase)
+                .join(OnwardReferral, col(OnwardReferral.id) == col(PartnerChase.onward_id))
+                .join(Journey, col(Journey.id) == col(OnwardReferral.journey_id))
+                .where(*cond)
+                .group_by(col(OnwardReferral.programme_id))
+            ).all()
+        )
         firsts = s.execute(
             select(
                 col(OnwardReferral.programme_id),
@@ -157,7 +171,7 @@ def partners(ctx: Ctx, on: date | None = None, since: date | None = None) -> Par
     for pid, rdate, fdate, n in firsts:
         days.setdefault(pid, []).extend([cal.count(as_day(rdate), as_day(fdate))] * int(n))
     rows = []
-    for pid, made, open_, started, completed, withdrew, dns, declined in counts:
+    for pid, made, open_, started, completed, withdrew, dns, declined, no_reply in counts:
         started, dns, declined = int(started or 0), int(dns or 0), int(declined or 0)
         decided = started + dns + declined
         rate = round_half_away(100 * started, decided) if decided else None
@@ -180,6 +194,8 @@ def partners(ctx: Ctx, on: date | None = None, since: date | None = None) -> Par
                 median,
                 len(ds),
                 waiting.get(pid, 0),
+                int(no_reply or 0),
+                int(chases.get(pid, 0)),
             )
         )
     seen = {r[0] for r in counts}

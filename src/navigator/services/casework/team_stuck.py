@@ -1,5 +1,7 @@
 """Waiting and stuck, for team leads: journeys waiting longest to start, onward referrals a partner has
-gone quiet on, and started plans past their review period (``waiting_and_stuck``)."""
+gone quiet on (with the navigator's chases since, and whether the protocol's chase limit is reached),
+started plans past their review period, and journeys at risk whose opt-in period ended (never closed
+by the protocol: the lead decides) (``waiting_and_stuck``)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from sqlalchemy import and_, case, func, select
 from sqlmodel import Session, col
 
 from navigator.domain.errors import DomainError
+from navigator.domain.followups import AT_RISK_KEY, TaskKind, escalated
 from navigator.services.casework.team_scope import (
     ACCEPTED,
     OPEN_ONWARD,
@@ -27,7 +30,9 @@ from navigator.store.models import (
     Locality,
     OnwardReferral,
     Partner,
+    PartnerChase,
     Programme,
+    Task,
     User,
 )
 
@@ -59,6 +64,20 @@ class StuckOnwardRow:
     status: str
     last_update: date | None  # the partner's latest update (None: none yet)
     silent: int  # working days since the referral or the partner's latest update
+    chases: int = 0  # issue 15: the navigator's chases since the partner's latest update
+    team_lead_told: bool = False  # issue 15: as many as the protocol's chase_limit, or more
+
+
+@dataclass(frozen=True)
+class AtRiskRow:
+    """Issue 15: a journey at risk whose opt-in period has ended: never closed by the protocol, the lead decides."""
+
+    journey_id: int
+    client_ref: str
+    client_name: str
+    navigator: str
+    due_date: date  # when the no-response closure fell due
+    waiting: int  # working days since
 
 
 @dataclass(frozen=True)
@@ -85,6 +104,9 @@ class StuckView:
     onward_total: int
     reviews: tuple[ReviewRow, ...]
     reviews_total: int
+    at_risk: tuple[AtRiskRow, ...] = ()  # issue 15
+    at_risk_total: int = 0
+    chase_limit: int = 3
 
 
 def stuck_partner_days(s: Session) -> int:
@@ -208,6 +230,43 @@ def waiting_and_stuck(
             .limit(limit)
         ).all()
 
+        # issue 15: chases of the quiet referrals since the partner's latest update; journeys at risk due for closure
+        proto = protocol(s)
+        chased: dict[int, int] = {}
+        shown_ids = [r[1] for r in orows]
+        for oid, chased_on, last in (
+            s.execute(
+                select(col(PartnerChase.onward_id), col(PartnerChase.on_date), col(OnwardReferral.last_update_date))
+                .join(OnwardReferral, col(OnwardReferral.id) == col(PartnerChase.onward_id))
+                .where(col(PartnerChase.onward_id).in_(shown_ids))
+            ).all()
+            if shown_ids
+            else []
+        ):
+            if last is None or as_day(chased_on) > as_day(last):
+                chased[oid] = chased.get(oid, 0) + 1
+        acond = [
+            Task.status == "open",
+            Task.kind == TaskKind.NO_RESPONSE_CLOSE.value,
+            Task.key == AT_RISK_KEY,
+            col(Task.due_date) <= on,
+            col(Journey.state).in_(OPEN_STATES),
+            *where,
+        ]
+        at_risk_total = s.execute(
+            select(func.count()).select_from(Task).join(Journey, col(Journey.id) == col(Task.journey_id)).where(*acond)
+        ).scalar_one()
+        arows = s.execute(
+            select(col(Journey.id), col(Client.client_ref), name, col(User.username), col(Task.due_date))
+            .select_from(Task)
+            .join(Journey, col(Journey.id) == col(Task.journey_id))
+            .join(Client, col(Client.id) == col(Journey.client_id))
+            .join(User, col(User.id) == col(Journey.navigator_id))
+            .where(*acond)
+            .order_by(col(Task.due_date), col(Journey.id))
+            .limit(limit)
+        ).all()
+
     waiting = tuple(
         WaitingRow(jid, ref, nm, nav, loc, as_day(dd), cal.count(as_day(dd), on))
         for jid, ref, nm, nav, loc, dd in wrows
@@ -215,8 +274,23 @@ def waiting_and_stuck(
     onward = []
     for jid, oid, ref, nm, nav, partner, prog, rdate, status, last in orows:
         rdate, last = as_day(rdate), as_date(last)
+        n = chased.get(oid, 0)
         onward.append(
-            StuckOnwardRow(jid, oid, ref, nm, nav, partner, prog, rdate, status, last, cal.count(last or rdate, on))
+            StuckOnwardRow(
+                jid,
+                oid,
+                ref,
+                nm,
+                nav,
+                partner,
+                prog,
+                rdate,
+                status,
+                last,
+                cal.count(last or rdate, on),
+                n,
+                escalated(n, proto),
+            )
         )
     reviews = []
     for jid, ref, nm, nav, loc, start, last in rrows:
@@ -224,6 +298,20 @@ def waiting_and_stuck(
         b = max(start, last) if last else start
         since = cal.count(b, on)
         reviews.append(ReviewRow(jid, ref, nm, nav, loc, start, last, since, since - review_every))
+    at_risk = tuple(
+        AtRiskRow(jid, ref, nm, nav, as_day(due), cal.count(as_day(due), on)) for jid, ref, nm, nav, due in arows
+    )
     return StuckView(
-        on, days, review_every, waiting, waiting_total, tuple(onward), onward_total, tuple(reviews), reviews_total
+        on,
+        days,
+        review_every,
+        waiting,
+        waiting_total,
+        tuple(onward),
+        onward_total,
+        tuple(reviews),
+        reviews_total,
+        at_risk,
+        at_risk_total,
+        proto.chase_limit,
     )

@@ -1,6 +1,7 @@
 """Partners (team leads): per delivery partner and programme, the onward referrals made and what became
 of them, the acceptance rate, the median working days to the partner's first update, and how many
-wait on the partner past the programme's expected response (services.team.partners)."""
+wait on the partner past the programme's expected response, the referrals with no reply at all and the
+chases made (services.team.partners)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ COLUMNS = (
     Col("rate", "Accepted %", "Acc%", 6, 11),
     Col("median", "Days to 1st update", "Days", 5, 19),
     Col("late", "Past expected", "Late", 4, 14),
+    Col("noreply", "No reply", "NoRe", 4, 9),  # issue 15: never updated by the partner
+    Col("chases", "Chases", "Chas", 4, 7),  # issue 15: chases made
 )
 
 
@@ -101,7 +104,8 @@ class PartnersScreen(DataScreen):
         self.query_one("#partners-status", Static).update(
             Content.from_markup(
                 "[dim]Accepted: started ÷ (started + did not start + declined) · days: median working days from "
-                "referral to the partner's first update · past expected (late): chase-partner follow-ups overdue[/]"
+                "referral to the partner's first update · past expected (late): chase-partner follow-ups overdue · "
+                "no reply: referrals the partner never updated · chases: the navigators' chases[/]"
             )
         )
 
@@ -135,6 +139,8 @@ class PartnersScreen(DataScreen):
             cell(rate),
             cell(median),
             cell(count_text(r.waiting_past_expected), style=late_style if r.waiting_past_expected else ""),
+            cell(count_text(r.no_reply)),
+            cell(count_text(r.chases)),
         ]
 
     @on(Select.Changed, "#partners-period")

@@ -1,5 +1,7 @@
 """Waiting and stuck (team leads): journeys waiting longest to start, onward referrals with no partner
-update for N working days, plans with no review in their review period. Enter opens the journey."""
+update for N working days (with the navigator's chases since; "lead" once the protocol's chase limit is
+reached), plans with no review in their review period, and journeys at risk whose opt-in period ended
+(never closed for no response by the protocol). Enter opens the journey."""
 
 from __future__ import annotations
 
@@ -18,12 +20,13 @@ from textual.widgets import DataTable, Header, Static
 from navigator.services.casework import team
 from navigator.services.casework.team import StuckView
 from navigator.tui.screens.team import Col, PanedScreen, cell, set_columns
-from navigator.tui.widgets import NavFooter, RowTable, Title, fmt_date, heading, plural
+from navigator.tui.widgets import NavFooter, RowTable, Title, alert, fmt_date, heading, plural
 
 PANES = (
     ("stuck-waiting", "Waiting to start"),
     ("stuck-onward", "No partner update"),
     ("stuck-reviews", "Reviews overdue"),
+    ("stuck-at-risk", "At risk, no reply"),  # issue 15: never closed by the protocol
 )
 
 PERSON = (
@@ -41,6 +44,7 @@ ONWARD_COLUMNS = PERSON + (
     Col("referred", "Referred", "Referred", 9, 11, right=False),
     Col("last", "Last update", "Update", 9, 11, right=False),
     Col("silent", "Silent", "Silent", 7, 8),
+    Col("chased", "Chased", "Chsd", 5, 12),  # issue 15: chases since the partner's update; "lead" at the limit
 )
 REVIEW_COLUMNS = PERSON + (
     Col("locality", "Locality", "Locality", 9, 16, grow=1, right=False),
@@ -48,10 +52,15 @@ REVIEW_COLUMNS = PERSON + (
     Col("since", "Since", "Since", 7, 8),
     Col("overdue", "Overdue by", "Over", 6, 10),
 )
+AT_RISK_COLUMNS = PERSON + (  # issue 15
+    Col("due", "Closure due", "Due", 9, 12, right=False),
+    Col("waiting", "Waiting", "Wait", 7, 8),
+)
 TABLES = {
     "stuck-waiting": ("stuck-waiting-table", WAITING_COLUMNS),
     "stuck-onward": ("stuck-onward-table", ONWARD_COLUMNS),
     "stuck-reviews": ("stuck-reviews-table", REVIEW_COLUMNS),
+    "stuck-at-risk": ("stuck-at-risk-table", AT_RISK_COLUMNS),
 }
 
 
@@ -108,7 +117,8 @@ class StuckScreen(PanedScreen):
         label = PANES[index][1]
         if self.view is None:
             return label
-        total = (self.view.waiting_total, self.view.onward_total, self.view.reviews_total)[index]
+        v = self.view
+        total = (v.waiting_total, v.onward_total, v.reviews_total, v.at_risk_total)[index]
         return f"{label} ({total:,})"
 
     # ---------------------------------------------------------------- rendering
@@ -173,6 +183,10 @@ class StuckScreen(PanedScreen):
                         cell(short(r.referral_date).strip(), right=False),
                         cell(short(r.last_update).strip() or "none", right=False),
                         cell(days(r.silent)),
+                        cell(
+                            (f"{r.chases} lead" if r.team_lead_told else str(r.chases)) if r.chases else "-",
+                            style=alert(self.app) if r.team_lead_told else "",
+                        ),
                     ]
                 ),
             ),
@@ -190,10 +204,16 @@ class StuckScreen(PanedScreen):
                 ),
             ),
         }
+        sections["stuck-at-risk"] = (  # issue 15
+            v.at_risk,
+            v.at_risk_total,
+            lambda r: person(r) + [cell(short(r.due_date).strip(), right=False), cell(days(r.waiting))],
+        )
         titles = {
             "stuck-waiting": "Waiting to start",
             "stuck-onward": f"No partner update for {v.partner_days}+ working days",
             "stuck-reviews": f"No plan review within {v.review_every} working days",
+            "stuck-at-risk": "At risk, opt-in period over: not closed automatically, you decide",
         }
         for pane_id, (rows, total, cells) in sections.items():
             table_id, columns = TABLES[pane_id]
