@@ -50,7 +50,8 @@ def test_receive_fixes_the_referral_time_attributes_and_a_later_edit_changes_onl
     J.update_client(ctx, first.client_id, current)
     assert _journey_attrs(ctx, first.journey_id)[0] == attrs
     later = J.receive_referral(
-        ctx, J.ReferralInput(received_date=date(2026, 11, 20), source="gp", client_id=first.client_id)
+        ctx,
+        J.ReferralInput(received_date=date(2026, 11, 20), source="gp", client_id=first.client_id, second_journey=True),
     )
     attrs2, lot2 = _journey_attrs(ctx, later.journey_id)
     assert attrs2[0] != attrs[0] and attrs2[1:] == (lot2, 7, "35-44", "received")

@@ -187,8 +187,12 @@ def test_second_referral_of_the_same_person(ctx):
     J.close(ctx, first.journey_id, date(2026, 3, 20), "no_response")
     again = J.receive_referral(ctx, ReferralInput(date(2026, 11, 2), "self", client_id=first.client_id))
     assert again.client_id == first.client_id and again.journey_id != first.journey_id
-    with pytest.raises(DomainError, match="already has a referral received on that date"):
+    with pytest.raises(DomainError, match="already has an open journey"):  # one open journey (issue 15)
         J.receive_referral(ctx, ReferralInput(date(2026, 11, 2), "self", client_id=first.client_id))
+    with pytest.raises(DomainError, match="already has a referral received on that date"):
+        J.receive_referral(
+            ctx, ReferralInput(date(2026, 11, 2), "self", client_id=first.client_id, second_journey=True)
+        )
 
 
 # ---------------------------------------------------------------- duplicates
@@ -831,9 +835,9 @@ def test_stale_client_edit_names_who_changed_it(ctx):
     base = dict(
         first_name="Ann", last_name="Smith", date_of_birth=date(1980, 1, 1), locality="Maidstone", consent_to_share=True
     )
-    v = J.update_client(ctx, ref.client_id, ClientInput(**base, phone="1"))  # admin edits
+    v = J.update_client(ctx, ref.client_id, ClientInput(**base, phone="07700 900001"))  # admin edits
     with pytest.raises(ConflictError, match="admin"):
-        J.update_client(nav, ref.client_id, ClientInput(**base, phone="2"), expected_version=v - 1)
+        J.update_client(nav, ref.client_id, ClientInput(**base, phone="07700 900002"), expected_version=v - 1)
 
 
 # ---------------------------------------------------------------- contact rows and dates
