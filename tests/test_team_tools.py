@@ -95,3 +95,41 @@ def test_programme_referrals_put_the_ones_with_no_reply_first(ctx):
     assert TT.programme_referrals(lead, row.partner, row.programme, since=date(2026, 10, 15)).rows[0].client_ref == (
         bea.client_ref
     )
+
+
+# ---------------------------------------------------------------- exports hold the lead's lots
+
+
+def test_a_team_leads_export_holds_only_their_lots(ctx, tmp_path):
+    import sqlite3
+
+    from navigator.services.returns import export as E
+
+    lead = make_user(ctx, "lead", "team_lead", ("Lot 2",))
+    every = make_user(ctx, "every", "team_lead")  # no lots: leads every lot (services/access.py)
+    a = new_referral(ctx, first="Ann", received=date(2026, 11, 2))  # Maidstone: Lot 2
+    new_referral(ctx, first="Cal", last="Far", received=date(2026, 11, 4), locality="Dartford")  # Lot 1
+    J.log_contact(ctx, a.journey_id, date(2026, 11, 3), "phone", "spoke")
+
+    whole = E.export_month(ctx, "2026-11", tmp_path / "all.sqlite", product=E.ANALYSIS)
+    assert whole.referrals == 2
+    mine = E.export_month(lead, "2026-11", tmp_path / "lot2.sqlite", product=E.ANALYSIS)
+    assert mine.referrals == 1
+    conn = sqlite3.connect(mine.path)
+    assert {r[0] for r in conn.execute("SELECT lot FROM referrals")} == {"Lot 2"}
+    assert {r[0] for r in conn.execute("SELECT lot FROM locality")} == {"Lot 2"}
+    assert {r[0] for r in conn.execute("SELECT lot FROM monthly_return")} <= {"Lot 2", "ALL"}
+    received = conn.execute(
+        "SELECT value FROM monthly_return WHERE measure = 'referrals_received' AND lot = 'ALL'"
+    ).fetchone()
+    assert received is not None and received[0] == 1  # the service total is the lead's lots' total
+    assert dict(conn.execute("SELECT key, value FROM meta"))["scope"] == "lots Lot 2"
+    conn.close()
+    pub = E.export_month(lead, "2026-11", tmp_path / "pub.sqlite")
+    conn = sqlite3.connect(pub.path)
+    assert {r[0] for r in conn.execute("SELECT lot FROM monthly_return")} <= {"Lot 2", "ALL"}
+    conn.close()
+    with pytest.raises(AccessDenied):  # a return sent as final is the whole service's
+        E.export_month(lead, "2026-11", tmp_path / "final.sqlite", final=True)
+    assert not (tmp_path / "final.sqlite").exists()
+    assert E.export_month(every, "2026-11", tmp_path / "every.sqlite", product=E.ANALYSIS).referrals == 2

@@ -32,6 +32,7 @@ read them as formulas.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import os
 import sqlite3
@@ -40,12 +41,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from navigator import __version__
-from navigator.domain.errors import DomainError
+from navigator.domain.errors import AccessDenied, DomainError
 from navigator.services import access, audit
 from navigator.services.context import Ctx
 from navigator.services.returns.compute import compute
 from navigator.services.returns.definitions import DEFINITIONS_VERSION, parse_month
 from navigator.services.returns.records import (
+    RecordSet,
     build_record_tables,
     privacy_stats,
     write_definitions,
@@ -199,12 +201,52 @@ def check_product(product: str, options: ReturnOptions, *, linkable: bool = Fals
         raise DomainError("The publication holds no pseudonyms: --linkable is for the analysis file.", field="linkable")
 
 
-def _write_publication(conn: sqlite3.Connection, ctx: Ctx, month: str, options: ReturnOptions, meta, final, progress):
+def export_scope(ctx: Ctx) -> tuple[str, ...] | None:
+    """The lots (codes) an export may hold: a team lead's own lots; None (the whole service) for an admin,
+    and for a team lead with no lots, who leads every lot (services/access.py: ``in_my_lots``)."""
+    from sqlmodel import col, select
+
+    from navigator.store.models import Lot
+
+    with ctx.read() as s:
+        actor = ctx.actor(s)
+        access.require_team_lead(actor)
+        if actor.is_admin or not actor.lot_ids:
+            return None
+        return tuple(s.exec(select(Lot.code).where(col(Lot.id).in_(sorted(actor.lot_ids))).order_by(Lot.code)).all())
+
+
+def _keep_lots(conn: sqlite3.Connection, rs: RecordSet, lots: tuple[str, ...] | None) -> RecordSet:
+    """Leave only the rows of ``lots`` (a team lead's) in the record-level tables, before any figure is
+    computed from them; the record set to match. None: everything (an admin's export)."""
+    if lots is None:
+        return rs
+    marks = ",".join("?" * len(lots))
+    conn.execute("BEGIN")
+    for table in ("referrals", "onward_referrals", "locality"):
+        conn.execute(f"DELETE FROM {table} WHERE lot NOT IN ({marks})", lots)
+    conn.execute("COMMIT")
+    kept = {
+        k for (k,) in conn.execute("SELECT journey_key FROM referrals UNION SELECT journey_key FROM onward_referrals")
+    }
+    return dataclasses.replace(
+        rs,
+        journey_ids={k: v for k, v in rs.journey_ids.items() if k in kept},
+        places={k: v for k, v in rs.places.items() if k[0] in lots},
+        referrals=conn.execute("SELECT count(*) FROM referrals").fetchone()[0],
+        onward=conn.execute("SELECT count(*) FROM onward_referrals").fetchone()[0],
+    )
+
+
+def _write_publication(
+    conn: sqlite3.Connection, ctx: Ctx, month: str, options: ReturnOptions, meta, final, progress, lots=None
+):
     """Compute in a private in-memory database; write only the aggregates, definitions and meta."""
     work = sqlite3.connect(":memory:")
     try:
         with ctx.read() as s:
             rs = build_record_tables(work, s, ctx, month, progress=progress, steps=STEPS, pseudonymise=False)
+        rs = _keep_lots(work, rs, lots)
         if progress:
             progress("Computing the measures", 3, STEPS)
         computed = compute(work, month, options, journey_ids=rs.journey_ids if final else None, places=rs.places)
@@ -225,9 +267,10 @@ def _write_publication(conn: sqlite3.Connection, ctx: Ctx, month: str, options: 
     return rs, computed, None
 
 
-def _write_analysis(conn: sqlite3.Connection, ctx: Ctx, month: str, meta, final, progress, linkable: bool):
+def _write_analysis(conn: sqlite3.Connection, ctx: Ctx, month: str, meta, final, progress, linkable: bool, lots=None):
     with ctx.read() as s:
         rs = build_record_tables(conn, s, ctx, month, meta=meta, progress=progress, steps=STEPS, linkable=linkable)
+    rs = _keep_lots(conn, rs, lots)
     if progress:
         progress("Computing the measures", 3, STEPS)
     computed = compute(conn, month, ReturnOptions(), journey_ids=rs.journey_ids if final else None, places=rs.places)
@@ -261,8 +304,12 @@ def export_month(
         if csv_target == target:
             raise DomainError("The CSV and the SQLite file need different names.", field="csv")
         _check_target(csv_target, force, "csv")
-    with ctx.read() as s:
-        access.require_team_lead(ctx.actor(s))
+    lots = export_scope(ctx)  # a team lead's lots only; the whole service for an admin
+    if lots is not None and final:
+        raise AccessDenied(
+            "A return recorded as sent (--final) covers the whole service: an admin (or a team lead of every "
+            f"lot) sends it. Export without --final for your lots ({', '.join(lots)})."
+        )
 
     tmp = _temp_beside(target, ".tmp")
     tmp_csv: Path | None = None
@@ -277,6 +324,7 @@ def export_month(
                 "about": PRODUCT_TEXT[product],
                 "suppress_under": "" if options.suppress_under is None else str(options.suppress_under),
                 "round_to": "" if options.round_to is None else str(options.round_to),
+                "scope": "the whole service" if lots is None else "lots " + ", ".join(lots),
             }
             if product == ANALYSIS:
                 meta["linkage"] = (
@@ -284,9 +332,9 @@ def export_month(
                     if linkable
                     else "none: pseudonyms differ from one month's file to another's"
                 )
-                rs, computed, privacy = _write_analysis(conn, ctx, month, meta, final, progress, linkable)
+                rs, computed, privacy = _write_analysis(conn, ctx, month, meta, final, progress, linkable, lots)
             else:
-                rs, computed, privacy = _write_publication(conn, ctx, month, options, meta, final, progress)
+                rs, computed, privacy = _write_publication(conn, ctx, month, options, meta, final, progress, lots)
             if progress:
                 progress("Writing the file", 4, STEPS)
             write_return_tables(conn, computed.result)
