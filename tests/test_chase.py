@@ -197,3 +197,24 @@ def test_the_team_lead_sees_chases_and_partners_with_no_reply(ctx):
     J.partner_update(ctx, oid, "started", date(2026, 11, 18))
     (p,) = [r for r in team.partners(ctx).rows if r.made]
     assert (p.no_reply, p.chases, p.updated) == (0, 3, 1)
+
+
+def test_a_chase_note_is_in_the_subject_access_export_and_cleared_by_retention(ctx, tmp_path):
+    from navigator.services.operations import retention, sar
+
+    ref = new_referral(ctx, first="Old", last="Chased", received=date(2016, 3, 1))
+    jid = ref.journey_id
+    J.log_contact(ctx, jid, date(2016, 3, 2), "phone", "spoke")
+    J.decide(ctx, jid, "accepted", date(2016, 3, 3))
+    J.start(ctx, jid, date(2016, 3, 4), SWEMWBS_MID)
+    programme = next(p for p in reference(ctx).programmes if p.name == "Employment support")
+    oid = J.make_onward(ctx, jid, programme.id, date(2016, 3, 7))
+    chasing.record_chase(ctx, oid, date(2016, 3, 21), "phone", "Spoke to Jo at the desk")
+    J.partner_update(ctx, oid, "declined", date(2016, 3, 22))
+    J.close(ctx, jid, date(2016, 3, 25), "withdrew")
+    result = sar.subject_access(ctx, ref.client_ref, tmp_path)
+    assert "Spoke to Jo at the desk" in result.json_path.read_text()
+    retention.apply(ctx)
+    with ctx.read() as s:
+        (row,) = s.exec(select(PartnerChase).where(PartnerChase.onward_id == oid)).all()
+    assert row.note is None and row.on_date == date(2016, 3, 21)

@@ -77,6 +77,7 @@ from navigator.store.models import (
     Journey,
     Locality,
     OnwardReferral,
+    PartnerChase,
     PartnerUpdateRow,
     PlanGoal,
     PlanReview,
@@ -444,6 +445,9 @@ def _anonymise(s: Session, ctx: Ctx, client_id: int) -> list[int]:
         for u in s.exec(select(PartnerUpdateRow).where(col(PartnerUpdateRow.onward_id).in_(onward_ids))).all():
             u.note = None
             s.add(u)
+        for c in s.exec(select(PartnerChase).where(col(PartnerChase.onward_id).in_(onward_ids))).all():
+            c.note = None  # issue 15: what was said when the partner was chased
+            s.add(c)
     for grant in s.exec(select(AccessGrant).where(AccessGrant.client_id == client_id)).all():
         grant.reason = ANONYMISED
         s.add(grant)

@@ -44,6 +44,7 @@ from navigator.store.models import (
     Measurement,
     OnwardReferral,
     Partner,
+    PartnerChase,
     PartnerUpdateRow,
     PersonalOutcome,
     PlanGoal,
@@ -359,6 +360,14 @@ def collect(s: Session, client: Client) -> dict:
                         select(PartnerUpdateRow)
                         .where(PartnerUpdateRow.onward_id == o.id)
                         .order_by(col(PartnerUpdateRow.on_date), col(PartnerUpdateRow.id))
+                    ).all()
+                ],
+                chases=[  # issue 15: the navigators' chases of the partner about this referral
+                    {"on": c.on_date, "method": c.method, "note": c.note, "by": who(c.user_id)}
+                    for c in s.exec(
+                        select(PartnerChase)
+                        .where(PartnerChase.onward_id == o.id)
+                        .order_by(col(PartnerChase.on_date), col(PartnerChase.id))
                     ).all()
                 ],
             )
