@@ -253,6 +253,8 @@ async def test_close_all_due_by_hand_says_how_many(ctx):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert journey_row(ctx, a).state == "received"
+        highlight(app, a, "no_response_close")  # offered on a no-response closure item
+        await settle(pilot)
         assert "Close all due" in screen_text(app)
         await press(pilot, "X")
         await wait_for(pilot, lambda: isinstance(app.screen, CloseAllDueDialog), "the confirmation")

@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
+from navigator.domain import risk
 from navigator.domain.followups import TaskKind, closes_automatically, onward_of
 from navigator.services.casework import queries
 from navigator.services.dto import TodayItem, TodayView
@@ -68,7 +69,8 @@ def item_prompt(item: TodayItem, today=None, person_width: int = 24, late_style:
         late_text(item, today, late_style),
         Text(item.client_name, style="bold"),
         Text(item.client_ref, style="dim"),
-        Text(item.what),
+        # issue 15: a journey flagged in crisis or at risk says so in words (not colour alone)
+        Text.assemble((f"{risk.MARKER} ", "bold reverse"), item.what) if item.risk_flag else Text(item.what),
     )
     return grid
 
@@ -179,8 +181,9 @@ class TodayScreen(DataScreen):
         if action in ("letter", "referrer_told"):
             item = self.highlighted_item()
             return item is not None and item.kind == TaskKind.TELL_REFERRER.value
-        if action == "close_all_due":
-            return any(closes_automatically(i.task_key) for i in self._items.values())
+        if action == "close_all_due":  # offered on a no-response closure item (the protocol may close it)
+            item = self.highlighted_item()
+            return item is not None and closes_automatically(item.task_key)
         return True
 
     def highlighted_item(self) -> TodayItem | None:
