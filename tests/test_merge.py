@@ -255,3 +255,28 @@ def test_a_team_lead_merges_under_row_level_security(team, pg_url):  # noqa: F81
         store3.dispose()
     finally:
         pass
+
+
+def test_retention_of_the_kept_person_covers_the_records_merged_into_them(ctx):
+    """Old records: the merged record's own events (its creation with name and NHS number) lose their text
+    when the kept person is anonymised; the log still verifies."""
+    from navigator.services import audit
+    from navigator.services.operations import retention
+
+    lead = make_user(ctx, "lead", "team_lead", ("Lot 2",))
+    a = _refer(ctx, first="Olga", last="Old", received=date(2016, 3, 1), navigator=None)
+    J.decide(ctx, a.journey_id, "rejected", date(2016, 3, 2), "out_of_area")
+    b = _refer(ctx, first="Olga", last="Old", received=date(2016, 4, 1), navigator=None, nhs="9434765919", dup=True)
+    J.decide(ctx, b.journey_id, "rejected", date(2016, 4, 2), "duplicate")
+    MG.merge(lead, a.client_ref, b.client_ref, "the same Olga, entered twice")
+    assert [c.client_ref for c in retention.review(ctx).candidates] == [a.client_ref]  # one person, not two
+    retention.apply(ctx)
+    with ctx.read() as s:
+        created = s.exec(
+            select(AuditEvent).where(AuditEvent.action == "client.create", AuditEvent.client_id == b.client_id)
+        ).one()
+        assert created.redacted and created.after is None
+        merge_event = s.exec(select(AuditEvent).where(AuditEvent.action == "client.merge")).one()
+        assert merge_event.redacted  # it held the merged record's details
+        assert s.get(Client, a.client_id).first_name == "Anonymised"
+        assert audit.verify_chain(s) == []

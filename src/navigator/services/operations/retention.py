@@ -42,7 +42,9 @@ database allows that one kind of change, and only after a later retention event
 about the person. Version 1 events (written before migration 0002 on a store
 whose log failed its check then) cannot be redacted without breaking the chain:
 how many about the person still hold text is counted in the result
-(``audit_unredactable``) and in the retention event.
+(``audit_unredactable``) and in the retention event. Records merged into the person
+(services/casework/merge.py) go with them: each gets its own retention event, and its events' text
+is redacted too.
 
 On SQLite the transaction runs with ``secure_delete`` on (removed text is
 overwritten with zeros in the file, not just unlinked), rebuilds the client
@@ -66,6 +68,7 @@ from navigator.domain.dates import add_years
 from navigator.domain.errors import DomainError
 from navigator.domain.identifiers import fold_name
 from navigator.services import access, audit
+from navigator.services.casework import merge
 from navigator.services.context import Ctx, get_setting, put_setting
 from navigator.store.ids import row_id
 from navigator.store.models import (
@@ -310,6 +313,14 @@ def _anonymise_person(s: Session, ctx: Ctx, w, cand: Candidate, years: int, cuto
     v1 += len(hits) - len(search_ids)
     hit_ids = {eid for eid, _ in hits}
     searches = [row for row in searches if row[0] not in hit_ids]
+    # Records merged into the person (services/casework/merge.py): their own events (their creation, edits)
+    # still carry their client id; each gets its retention event, so those can be redacted too.
+    merged = merge.merged_ids(s, cand.client_id)
+    merged_ids: list[int] = []
+    for mid in merged:
+        m_ids, m_v1 = audit.events_about(s, mid, [])
+        merged_ids += m_ids
+        v1 += m_v1
     # The event first: the database allows a redaction only after a retention event about the person.
     w.add(
         "retention.anonymise",
@@ -321,13 +332,15 @@ def _anonymise_person(s: Session, ctx: Ctx, w, cand: Candidate, years: int, cuto
             "last_closed": cand.last_closed,
             "retention_years": years,
             "cutoff": cutoff,
-            "audit_events_redacted": len(ids),
+            "audit_events_redacted": len(ids) + len(merged_ids),
             "searches_redacted": len(search_ids),
             "audit_events_unredactable": v1,
         },
     )
+    for mid in merged:
+        w.add("retention.anonymise", "client", mid, client_id=mid, after={"merged_into": cand.client_ref})
     s.flush()
-    return audit.redact_events(s, ids + search_ids), v1, searches
+    return audit.redact_events(s, ids + merged_ids + search_ids), v1, searches
 
 
 @dataclass(frozen=True)
