@@ -1,4 +1,10 @@
-"""New referral: the person (or an existing one) and the referral, with duplicate detection as you type."""
+"""New referral: the person (or an existing one) and the referral, with duplicate detection as you type.
+
+Also (issue 15): the person's address; the risk (crisis) flag with what they were signposted to;
+and, for someone whose journey is still open, the choice between adding this referral to that
+journey (``open_journey.attach_referral``) and opening a second one. Just over 500 lines: the
+person, the referral and the checks between them (duplicates, open journey) are one form.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +16,20 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Checkbox, Input, Static
 from textual.worker import get_current_worker
 
 from navigator.domain import lifecycle as L
+from navigator.domain import risk
 from navigator.domain.errors import DomainError, DuplicatePerson
 from navigator.domain.identifiers import (
     format_nhs_number,
     normalise_nhs_number,
+    normalise_phone,
     normalise_postcode,
 )
 from navigator.services.casework import journeys as J
+from navigator.services.casework import open_journey as OJ
 from navigator.services.dto import ClientSummary, JourneyRef, ReferenceData
 from navigator.services.setup import reference as setup
 from navigator.tui.forms.base import FormScreen
@@ -35,6 +44,9 @@ from navigator.tui.forms.fields import (
 )
 
 METHOD_OPTIONS = [(m.value.capitalize(), m.value) for m in L.ContactMethod]
+ATTACH, SECOND = "attach", "second"
+OPEN_OPTIONS = [("Add it to the open journey (recommended)", ATTACH), ("Open a second journey", SECOND)]
+SIGNPOSTED_HINT = "Where they were signposted: crisis line, GP, A&E, crisis team…"
 
 
 def parse_email(text: str) -> str:
@@ -64,6 +76,7 @@ def navigator_options(ref: ReferenceData) -> list[tuple[str, str]]:
 @dataclass(frozen=True)
 class _Payload:
     data: J.ReferralInput
+    attach_to: int | None = None  # the open journey this referral is added to
 
 
 class UseClientButton(Button):
@@ -98,6 +111,9 @@ class ReferralForm(FormScreen[JourneyRef]):
     ReferralForm #existing { height: auto; border: round $success; padding: 0 1; margin: 0 0 1 0; }
     ReferralForm #existing-text { color: $text-success; text-style: bold; }
     ReferralForm #dup-note { color: $text-muted; height: auto; }
+    ReferralForm #open-box { height: auto; margin: 1 0 0 0; }
+    ReferralForm #open-text { color: $warning; text-style: bold; }
+    ReferralForm #risk-box { height: auto; }
     """
 
     class DuplicatesFound(Message):
@@ -106,12 +122,19 @@ class ReferralForm(FormScreen[JourneyRef]):
             self.key = key
             self.matches = matches
 
+    class OpenJourneyFound(Message):
+        def __init__(self, client_id: int, found: OJ.OpenJourney | None) -> None:
+            super().__init__()
+            self.client_id = client_id
+            self.found = found
+
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
         self.ref: ReferenceData | None = None
         self.matches: list[ClientSummary] = []
         self.dismissed_ids: frozenset[int] = frozenset()  # "this is someone else" for these matches
         self.existing: ClientSummary | None = None
+        self.open_journey: OJ.OpenJourney | None = None  # the existing person's open journey
         self._dup_key: tuple | None = None
 
     # ------------------------------------------------------------ layout
@@ -123,6 +146,11 @@ class ReferralForm(FormScreen[JourneyRef]):
                 with Vertical(id="existing"):
                     yield Static("", id="existing-text", markup=False)
                     yield Button("Enter a new person instead", id="existing-undo", compact=True)
+                    with Vertical(id="open-box"):
+                        yield Static("", id="open-text", markup=False)
+                        yield SelectField(
+                            "open_journey", "This referral", OPEN_OPTIONS, required=True, prompt="Add it, or open…"
+                        )
                 with Vertical(id="person-fields"):
                     yield TextField("first_name", "First name", required=True, max_len=100)
                     yield TextField("last_name", "Last name", required=True, max_len=100)
@@ -153,7 +181,15 @@ class ReferralForm(FormScreen[JourneyRef]):
                         max_len=10,
                         placeholder="e.g. ME14 1XX",
                     )
-                    yield TextField("phone", "Phone", max_len=40)
+                    yield TextField(
+                        "phone",
+                        "Phone",
+                        max_len=40,
+                        parse=normalise_phone,
+                        show=lambda v: v,
+                        placeholder="07700 900123",
+                    )
+                    yield TextField("address", "Address", max_len=400, placeholder="house, street, town (for letters)")
                     yield TextField("email", "Email", parse=parse_email)
                     yield SelectField("preferred_method", "Preferred contact", METHOD_OPTIONS, prompt="No preference")
                     yield TextField(
@@ -175,11 +211,16 @@ class ReferralForm(FormScreen[JourneyRef]):
                 yield NoteField("reason", "Reason")
                 yield MultiField("support_areas", "Support areas")
                 yield SelectField("navigator", "Navigator", required=True)
+                yield CheckField("risk_flag", "Risk", f"In crisis or at risk (marked {risk.MARKER})")
+                with Vertical(id="risk-box"):
+                    yield NoteField("signposted_to", "Signposted to", required=True, hint=SIGNPOSTED_HINT)
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#dups").display = False
         self.query_one("#existing").display = False
+        self.query_one("#open-box").display = False
+        self.query_one("#risk-box").display = False
         self.set_note("#dup-note", None)
         self.set_note("#age-warning", None)
         self.set_context("* required · people already known are found as you type")
@@ -326,12 +367,49 @@ class ReferralForm(FormScreen[JourneyRef]):
             f"({chosen.locality}). Their details are kept as they are."
         )
         self._update_age_warning()
+        self._show_open_journey(None)
         self.field("received_date").focus_control()
+        self._check_open_journey(chosen.id)
+
+    @work(thread=True, exclusive=True, group="open-journey")
+    def _check_open_journey(self, client_id: int) -> None:
+        worker = get_current_worker()
+        try:
+            found = OJ.open_journey_of(self.ctx, client_id)
+        except Exception:
+            return
+        if not worker.is_cancelled:
+            self.post_message(self.OpenJourneyFound(client_id, found))
+
+    @on(OpenJourneyFound)
+    def _open_journey_found(self, message: OpenJourneyFound) -> None:
+        message.stop()
+        if self.existing is None or self.existing.id != message.client_id:
+            return  # stale: another person was chosen since
+        self._show_open_journey(message.found)
+        if message.found is not None:
+            self.field("open_journey").focus_control()
+
+    def _show_open_journey(self, found: OJ.OpenJourney | None) -> None:
+        """The warning for a person whose journey is still open, and the choice it asks for."""
+        self.open_journey = found
+        self.query_one("#open-box").display = found is not None
+        if found is None:
+            return
+        flag = f" {risk.MARKER}." if found.risk_flag else ""
+        self.query_one("#open-text", Static).update(
+            f"Open journey: {found.describe()}.{flag} Add this referral to it rather than opening a second journey?"
+        )
+
+    @on(Checkbox.Changed, "#f-risk_flag")
+    def _risk_changed(self, event: Checkbox.Changed) -> None:
+        self.query_one("#risk-box").display = bool(event.value)
 
     @on(Button.Pressed, "#existing-undo")
     def _undo_existing(self, event: Button.Pressed) -> None:
         event.stop()
         self.existing = None
+        self._show_open_journey(None)
         self.query_one("#existing").display = False
         self.query_one("#person-fields").display = True
         self._update_age_warning()
@@ -346,7 +424,20 @@ class ReferralForm(FormScreen[JourneyRef]):
 
     # ------------------------------------------------------------ saving
     def collect(self) -> _Payload:
-        referral_fields = ("received_date", "source", "referrer", "reason", "support_areas", "navigator")
+        referral_fields: tuple[str, ...] = (
+            "received_date",
+            "source",
+            "referrer",
+            "reason",
+            "support_areas",
+            "navigator",
+            "risk_flag",
+        )
+        flagged = bool(self.field("risk_flag").value())
+        if flagged:
+            referral_fields += ("signposted_to",)
+        if self.existing is not None and self.open_journey is not None:
+            referral_fields += ("open_journey",)
         if self.existing is not None:
             v = self.values(*referral_fields)
             client = None
@@ -362,12 +453,14 @@ class ReferralForm(FormScreen[JourneyRef]):
                 nhs_number=v["nhs_number"],
                 phone=v["phone"],
                 email=v["email"],
+                address=v["address"],
                 preferred_method=v["preferred_method"],
                 imd_decile=v["imd_decile"],
                 consent_to_share=v["consent_to_share"],
             )
             client_id = None
         allow = bool(self.matches) and frozenset(m.id for m in self.matches) <= self.dismissed_ids
+        choice = v.get("open_journey")
         return _Payload(
             J.ReferralInput(
                 received_date=v["received_date"],
@@ -379,10 +472,16 @@ class ReferralForm(FormScreen[JourneyRef]):
                 reason=v["reason"],
                 support_areas=tuple(v["support_areas"]),
                 allow_duplicate=allow,
-            )
+                risk_flag=flagged,
+                signposted_to=v.get("signposted_to") if flagged else None,
+                second_journey=choice == SECOND,
+            ),
+            attach_to=self.open_journey.journey_id if choice == ATTACH and self.open_journey is not None else None,
         )
 
     def save(self, payload: _Payload) -> JourneyRef:
+        if payload.attach_to is not None:
+            return OJ.attach_referral(self.ctx, payload.attach_to, payload.data)
         return J.receive_referral(self.ctx, payload.data)
 
     def on_save_error(self, payload: _Payload, exc: BaseException) -> Any:
@@ -391,6 +490,10 @@ class ReferralForm(FormScreen[JourneyRef]):
         return None
 
     def after_failure(self, exc: BaseException, extra: Any) -> None:
+        if isinstance(exc, OJ.OpenJourneyExists):  # found by the save: ask, as when the person was chosen
+            self._show_open_journey(exc.open_journey)
+            self.field("open_journey").focus_control()
+            return
         if isinstance(exc, DuplicatePerson):
             self.dismissed_ids = frozenset()
             found = self._identity()

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Header, Sparkline, Static, TabbedContent,
 from textual.widgets.data_table import ColumnKey
 
 from navigator.domain import lifecycle as L
+from navigator.domain import risk
 from navigator.domain.dates import age_on
 from navigator.services.casework import queries
 from navigator.services.dto import GoalView, JourneyDetail, OnwardView
@@ -29,6 +30,7 @@ from navigator.tui.forms.amend import AmendForm  # issue 15: amend and reopen
 from navigator.tui.forms.chase import ChaseForm, chase_message
 from navigator.tui.forms.referrer_told import ReferrerToldForm
 from navigator.tui.forms.reopen import ReopenForm
+from navigator.tui.forms.risk import RiskForm
 from navigator.tui.messages import Failed
 from navigator.tui.widgets import (
     DataScreen,
@@ -80,6 +82,8 @@ JOURNEY_ACTIONS = (
     # issue 15: chase the partner of an open onward referral; record that the referrer was told
     JourneyAction("chase", "h", "Chase partner", ChaseForm, None, "open_onward"),
     JourneyAction("referrer_told", "i", "Referrer told", ReferrerToldForm, None, "ended"),
+    # issue 15: the risk (crisis) flag and what the person was signposted to
+    JourneyAction("risk", "y", "Risk flag", RiskForm, None, "journey"),
 )
 ACTIONS_BY_NAME = {a.action: a for a in JOURNEY_ACTIONS}
 
@@ -348,6 +352,14 @@ class JourneyScreen(DataScreen):
             nav=d.navigator_name or d.navigator,
         )
         lines = [line1, line2]
+        if d.risk_flag:  # issue 15: in words, not colour alone
+            lines.append(
+                Content.from_markup(
+                    "[b $error]$marker[/] [dim]signposted to[/] $where",
+                    marker=f"⚠ {risk.MARKER}:",
+                    where=" ".join((d.signposted_to or "not recorded").split()),
+                )
+            )
         if d.under_17:
             lines.append(Content.from_markup("[b $warning]Under 17 when the referral was received.[/]"))
         self.query_one("#journey-head", Static).update(Content("\n").join(lines))
@@ -442,6 +454,9 @@ class JourneyScreen(DataScreen):
             pairs.append(("Referrer told", told))
         if d.outcome_evidence:
             pairs.append(("Evidence", d.outcome_evidence))
+        if d.risk_flag or d.signposted_to:  # issue 15
+            pairs.append(("Risk", f"{risk.MARKER} (in crisis or at risk)" if d.risk_flag else "not flagged now"))
+            pairs.append(("Signposted to", d.signposted_to))
         return kv_table(pairs)
 
     def _show_summary(self, d: JourneyDetail) -> None:
@@ -848,6 +863,9 @@ class JourneyScreen(DataScreen):
 
     def action_referrer_told(self) -> None:  # issue 15
         self._run("referrer_told")
+
+    def action_risk(self) -> None:  # issue 15
+        self._run("risk")
 
     def action_amend(self) -> None:
         self._run("amend")

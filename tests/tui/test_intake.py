@@ -1,0 +1,186 @@
+"""Intake fits the work (issue 15), through the real app at 80x24: the risk flag and what the person was
+signposted to, a postcode refused beside its field, a second referral for someone whose journey is open
+(warned, added to that journey or opened as a second one), the person's address and phone."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import select
+
+from conftest import new_referral
+from navigator.services.casework import journeys as J
+from navigator.services.casework import queries
+from navigator.store.models import Journey
+from navigator.tui.forms import ReferralForm
+from navigator.tui.screens.journey import JourneyScreen
+from navigator.tui.screens.today import TodayScreen
+
+from .helpers import (
+    SIZE,
+    FormHost,
+    choose,
+    error_of,
+    focus,
+    hint_of,
+    make_app,
+    message_of,
+    save,
+    shown,
+    tick,
+    type_into,
+    wait_until,
+)
+from .helpers import press_and_load as press
+from .helpers import settle_quiet as settle
+
+
+async def _person(pilot, first="Maya", last="Okafor", dob="14/03/1990") -> None:
+    await type_into(pilot, "first_name", first)
+    await type_into(pilot, "last_name", last)
+    await type_into(pilot, "date_of_birth", dob)
+    await settle(pilot)  # the duplicate check runs as you type
+
+
+async def test_risk_flag_and_signposting_are_saved_from_the_desk(ctx):
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        assert isinstance(app.screen, ReferralForm)
+        await _person(pilot)
+        await choose(pilot, "locality", "Maidstone (Lot 2)")
+        await type_into(pilot, "phone", "+44 (0)7700 900456")
+        assert hint_of(pilot, "phone") == "07700 900456"
+        await type_into(pilot, "address", "4 Mill Lane, Maidstone")
+        await type_into(pilot, "received_date", "2026-11-23")
+        await choose(pilot, "source", "GP / primary care")
+        assert not app.screen.query_one("#risk-box").display  # asked only when flagged
+        await tick(pilot, "#f-risk_flag")
+        await settle(pilot)
+        assert app.screen.query_one("#risk-box").display
+        await save(pilot)  # flagged without saying where they were signposted: refused beside it
+        assert isinstance(app.screen, ReferralForm)
+        assert error_of(pilot, "signposted_to") == "Required."
+        await type_into(pilot, "signposted_to", "Samaritans 116 123; GP same day")
+        await save(pilot)
+        await settle(pilot)
+        assert isinstance(app.screen, JourneyScreen), message_of(pilot)
+        text = await shown(pilot)
+        assert "AT RISK" in text
+        jid = app.screen.journey_id
+    d = queries.journey_detail(ctx, jid, audit_view=False)
+    assert (d.risk_flag, d.signposted_to) == (True, "Samaritans 116 123; GP same day")
+    assert d.client.address == "4 Mill Lane, Maidstone" and d.client.phone == "07700 900456"
+
+
+async def test_a_postcode_not_in_the_uk_format_is_refused_beside_the_field(ctx):
+    app = FormHost(ReferralForm(ctx))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _person(pilot)
+        await choose(pilot, "locality", "Maidstone (Lot 2)")
+        await type_into(pilot, "postcode", "ME14 ZZ")
+        assert "not a UK postcode" in error_of(pilot, "postcode")
+        await type_into(pilot, "phone", "seven")
+        assert "phone number" in error_of(pilot, "phone")
+        await choose(pilot, "source", "GP / primary care")
+        await save(pilot)
+        assert app.results == []  # refused, everything kept
+        assert "not a UK postcode" in error_of(pilot, "postcode")
+        assert app.screen.query_one("#f-postcode").value == "ME14 ZZ"
+        await type_into(pilot, "postcode", "me14 1xx")
+        await type_into(pilot, "phone", "")
+        assert error_of(pilot, "postcode") == "" and hint_of(pilot, "postcode") == "ME14 1XX"
+        await save(pilot)
+        ref = app.results[0]
+    assert queries.journey_detail(ctx, ref.journey_id, audit_view=False).client.postcode == "ME14 1XX"
+
+
+async def _use_the_known_person(pilot, app, known_client_id: int) -> None:
+    await _person(pilot, "ann", "SMITH", "01/01/1980")
+    button = app.screen.query_one(".use-client")
+    assert button.client_id == known_client_id
+    await focus(pilot, ".use-client")
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: app.screen.query_one("#open-box").display, "the open-journey warning")
+    await settle(pilot)
+
+
+async def test_a_referral_for_someone_with_an_open_journey_warns_and_is_added_to_it(ctx):
+    known = new_referral(ctx, first="Ann", last="Smith", dob=date(1980, 1, 1), received=date(2026, 11, 2))
+    J.decide(ctx, known.journey_id, "accepted", date(2026, 11, 4))
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        await _use_the_known_person(pilot, app, known.client_id)
+        warning = str(app.screen.query_one("#open-text").content)
+        assert "already has an open journey" in warning and "accepted, waiting to start" in warning
+        assert app.focused is not None and app.focused.id == "f-open_journey"
+        await type_into(pilot, "received_date", "2026-11-24")
+        await choose(pilot, "source", "Self-referral")
+        await type_into(pilot, "referrer", "Her daughter")
+        await type_into(pilot, "reason", "Struggling again")
+        await save(pilot)  # the choice is required: refused beside it
+        assert isinstance(app.screen, ReferralForm)
+        assert error_of(pilot, "open_journey") == "Choose one."
+        await choose(pilot, "open_journey", "Add it to the open journey (recommended)")
+        await save(pilot)
+        await settle(pilot)
+        assert isinstance(app.screen, JourneyScreen) and app.screen.journey_id == known.journey_id
+        assert "Further referral received 2026-11-24" in await shown(pilot)
+        # Today lists her once
+        await press(pilot, "t")
+        assert isinstance(app.screen, TodayScreen)
+        assert (await shown(pilot)).count("Ann Smith") <= 1
+    with ctx.read() as s:
+        journeys = s.exec(select(Journey).where(Journey.client_id == known.client_id)).all()
+    assert len(journeys) == 1 and "Her daughter" in (journeys[0].reason or "")
+
+
+async def test_a_second_journey_is_opened_only_when_chosen(ctx):
+    known = new_referral(ctx, first="Ann", last="Smith", dob=date(1980, 1, 1), received=date(2026, 11, 2))
+    app = FormHost(ReferralForm(ctx))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _use_the_known_person(pilot, app, known.client_id)
+        await choose(pilot, "open_journey", "Open a second journey")
+        await choose(pilot, "source", "Self-referral")
+        await save(pilot)
+        ref = app.results[0]
+    assert ref.journey_id != known.journey_id
+    with ctx.read() as s:
+        assert len(s.exec(select(Journey).where(Journey.client_id == known.client_id)).all()) == 2
+
+
+async def test_the_flag_is_edited_from_the_journey_and_shown_on_today(ctx):
+    from navigator.tui.forms.risk import RiskForm
+
+    from .helpers import on_journey
+
+    ref = new_referral(ctx, first="Rosa", last="Vale", received=date(2026, 11, 2))  # first contact overdue
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "AT RISK" not in await shown(pilot)
+        await on_journey(pilot, ref.journey_id)
+        await press(pilot, "y")
+        assert isinstance(app.screen, RiskForm)
+        await tick(pilot, "#f-risk_flag")
+        await save(pilot)  # flagged: where they were signposted is required, beside the field
+        assert isinstance(app.screen, RiskForm)
+        assert error_of(pilot, "signposted_to") == "Required."
+        await type_into(pilot, "signposted_to", "Crisis team same day")
+        await save(pilot)
+        await settle(pilot)
+        assert isinstance(app.screen, JourneyScreen), message_of(pilot)
+        text = await shown(pilot)
+        assert "AT RISK" in text and "Crisis team same day" in text
+        await press(pilot, "t")
+        assert isinstance(app.screen, TodayScreen)
+        today = await shown(pilot)
+        assert "AT RISK" in today and "Rosa Vale" in today
+    d = queries.journey_detail(ctx, ref.journey_id, audit_view=False)
+    assert (d.risk_flag, d.signposted_to) == (True, "Crisis team same day")
+    assert any(e.kind == "risk" and e.text == "Risk flag set" for e in d.timeline)
