@@ -7,17 +7,7 @@ admin guide (docs/guide-admin.md) shows these. Update with
 
 from __future__ import annotations
 
-from .helpers import make_app, settle
-
-
-def keys_then_settle(*keys: str):
-    async def run_before(pilot) -> None:
-        await settle(pilot)
-        for key in keys:
-            await pilot.press(key)
-            await settle(pilot)
-
-    return run_before
+from .helpers import keys_then_settle, make_app
 
 
 def test_setup_users(snap_compare, tui_ctx):

@@ -18,8 +18,8 @@ from navigator.tui.forms.base import DiscardDialog
 from navigator.tui.forms.reopen import ReopenForm
 from navigator.tui.screens.journey import JourneyScreen
 
-from .helpers import make_app, screen_text
-from .test_forms import choose, message_of, save, settle, type_into
+from .helpers import choose, make_app, message_of, save, screen_text, type_into
+from .helpers import settle_quiet as settle
 
 SIZE = (80, 24)
 

@@ -15,7 +15,8 @@ from textual.widgets import Input, TextArea
 from conftest import new_referral
 from navigator.tui.forms import ReferralForm
 
-from .test_forms import FormHost, choose, settle, type_into
+from .helpers import FormHost, choose, type_into
+from .helpers import settle_quiet as settle
 
 SIZES = [(80, 24), (160, 48)]
 

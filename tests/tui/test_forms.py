@@ -3,16 +3,10 @@ that keep what was typed, and good saves that reach the store (checked through t
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
-from time import monotonic
 
-from textual import events
-from textual.app import App, ComposeResult
-from textual.keys import _character_to_key
-from textual.widgets import Button, Input, Select, SelectionList, Static, TextArea
+from textual.widgets import Button, Input, Select, Static, TextArea
 from textual.widgets._select import SelectOverlay
-from textual.worker import WorkerState
 
 from conftest import SWEMWBS_MID, make_user, new_referral
 from navigator.services.casework import journeys as J
@@ -36,201 +30,29 @@ from navigator.tui.forms import (
     ReviewForm,
     StartForm,
 )
-from navigator.tui.forms.base import DiscardDialog, hold_key
-from navigator.tui.forms.fields import FormField
+from navigator.tui.forms.base import DiscardDialog
 
-SIZE = (80, 24)
-
-
-# ---------------------------------------------------------------- helpers (also used by the journey tests)
-
-
-class FormHost(App):
-    """A bare app that pushes one form and keeps what it dismissed with (holding keys typed while the
-    form opens, as the desk does)."""
-
-    async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key) and not event.is_forwarded and hold_key(self, event):
-            return
-        await super().on_event(event)
-
-    def __init__(self, form) -> None:
-        super().__init__()
-        self.form = form
-        self.results: list = []
-
-    def compose(self) -> ComposeResult:
-        yield Static("host")
-
-    def on_mount(self) -> None:
-        self.push_screen(self.form, self.results.append)
-
-
-def _busy(node) -> bool:
-    queue = node._message_queue
-    return getattr(queue, "_unfinished_tasks", queue.qsize()) > 0 or bool(node._next_callbacks)
-
-
-def quiet(app) -> bool:
-    """No worker pending or running, and every message queued on the screen handled."""
-    if any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers):
-        return False
-    if app.screen._callbacks:  # call_after_refresh callbacks still to run
-        return False
-    return not any(_busy(node) for node in (app, *app.screen.walk_children(with_self=True)))
-
-
-async def wait_until(pilot, condition, what: str = "the app to settle", timeout: float = 60.0) -> None:
-    """Wait until ``condition()`` holds. A loaded machine only makes this slower, never wrong."""
-    deadline = monotonic() + timeout
-    while not condition():
-        if monotonic() > deadline:  # pragma: no cover - a hang, reported rather than waited on forever
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.002)
-
-
-async def settle(pilot) -> None:
-    """Let workers finish and every message (and what it sets off) be handled.
-
-    Waits on the app's own state (queues, workers) rather than on the clock or CPU idleness,
-    and does not force a repaint: what tests read (values, texts, display flags) needs none.
-    """
-    for _ in range(2):  # quiet twice over: a handled message may have started more work
-        await asyncio.sleep(0)
-        await wait_until(pilot, lambda: quiet(pilot.app))
-
-
-def field(pilot, name: str) -> FormField:
-    return pilot.app.screen.query_one(f"#field-{name}", FormField)
-
-
-def error_of(pilot, name: str) -> str:
-    f = field(pilot, name)
-    err = f.query_one(".field-error", Static)
-    return str(err.content) if err.display else ""
-
-
-def hint_of(pilot, name: str) -> str:
-    f = field(pilot, name)
-    hint = f.query_one(".field-hint", Static)
-    return str(hint.content) if hint.display else ""
-
-
-def preview_of(pilot, name: str) -> str:
-    return str(field(pilot, name).query_one(".date-preview", Static).content)
-
-
-def message_of(pilot) -> str:
-    msg = pilot.app.screen.query_one("#form-message", Static)
-    return str(msg.content) if msg.display else ""
-
-
-async def focus(pilot, selector: str, *, pause: bool = True):
-    """Move the focus to a widget (as tab would), at once."""
-    widget = pilot.app.screen.query_one(selector)
-    pilot.app.screen.set_focus(widget)
-    if pause:
-        await settle(pilot)
-    return widget
-
-
-async def press(pilot, *names: str) -> None:
-    """Pilot.press, one key at a time, each handled (and what it set off) before the next."""
-    for name in names:
-        await pilot.press(name)
-        await settle(pilot)
-
-
-async def keys(pilot, *names: str, one_by_one: bool = False) -> None:
-    """Send key events as the terminal driver does, without Pilot.press's idle wait after each one.
-
-    Printable characters go to the focused widget in one batch (typing into one field). A key
-    bound to an action (end, backspace, down, enter...) runs that action later, so it is sent
-    alone and waited for; so is every key when ``one_by_one`` (keys that may move the focus).
-    """
-    batch = 0
-    for name in names:
-        printable = len(name) == 1 and name.isprintable()
-        key = _character_to_key(name) if printable and not name.isalnum() else name
-        pilot.app.post_message(events.Key(key, name if printable else None))
-        batch += 1
-        if not printable or one_by_one:
-            await settle(pilot)
-            batch = 0
-    if batch:
-        await settle(pilot)
-
-
-async def type_into(pilot, name: str, text: str) -> None:
-    """Focus a text field, select what is there, and type over it (real key events)."""
-    widget = pilot.app.screen.query_one(f"#f-{name}")
-    if isinstance(widget, Input):
-        if pilot.app.focused is widget:
-            await keys(pilot, "ctrl+shift+a")
-        else:
-            await focus(pilot, f"#f-{name}", pause=False)  # focusing an input selects all it holds
-        if not text and widget.value:
-            await keys(pilot, "backspace")
-        await keys(pilot, *text)
-        assert widget.value == text, (name, widget.value, text)
-        return
-    elif isinstance(widget, TextArea):
-        await focus(pilot, f"#f-{name}")
-        if widget.text:
-            await keys(pilot, "f7", "backspace")
-    else:  # pragma: no cover
-        raise AssertionError(f"{name} is not a text field")
-    await keys(pilot, *text)
-
-
-async def choose(pilot, name: str, label: str) -> None:
-    """Open a picker with enter, move to the option with the arrow keys, choose it with enter."""
-    sel = await focus(pilot, f"#f-{name}", pause=False)
-    assert isinstance(sel, Select)
-    await keys(pilot, "enter")
-    await wait_until(pilot, lambda: sel.expanded, f"the {name} picker to open")
-    overlay = sel.query_one(SelectOverlay)
-    labels = [str(overlay.get_option_at_index(i).prompt) for i in range(overlay.option_count)]
-    assert label in labels, f"no option {label!r} in {name}: {labels}"
-    target = labels.index(label)
-    if overlay.highlighted is None:
-        await keys(pilot, "down")
-    while overlay.highlighted != target:
-        await keys(pilot, "down" if (overlay.highlighted or 0) < target else "up")
-    await keys(pilot, "enter")
-    await wait_until(pilot, lambda: not sel.expanded and sel.value is not Select.NULL, f"{label!r} chosen")
-    await settle(pilot)
-
-
-async def tick(pilot, selector: str) -> None:
-    await focus(pilot, selector, pause=False)
-    await keys(pilot, "space")
-
-
-async def tick_option(pilot, name: str, label: str) -> None:
-    """In a multi-choice list, move to an option with the arrow keys and tick it with space."""
-    sl = await focus(pilot, f"#f-{name}")
-    assert isinstance(sl, SelectionList)
-    if sl.highlighted is None:
-        await keys(pilot, "down")
-    labels = [str(sl.get_option_at_index(i).prompt) for i in range(sl.option_count)]
-    moves = labels.index(label) - (sl.highlighted or 0)
-    await keys(pilot, *(["down"] * moves if moves >= 0 else ["up"] * -moves), "space")
-
-
-async def type_swemwbs(pilot, name: str, digits: str) -> None:
-    """Type the answers into statement 1: each digit moves on to the next statement."""
-    await focus(pilot, f"#f-{name}-1")
-    await keys(pilot, *digits, one_by_one=True)
-
-
-async def save(pilot) -> None:
-    """ctrl+s, and wait for the save to end (the form closes, or says why it did not)."""
-    form = pilot.app.screen
-    await keys(pilot, "ctrl+s")
-    await wait_until(pilot, lambda: pilot.app.screen is not form or not form.saving, "the save to end")
-    await settle(pilot)
-
+from .helpers import (
+    SIZE,
+    FormHost,
+    choose,
+    detail,
+    error_of,
+    field,
+    focus,
+    hint_of,
+    keys,
+    message_of,
+    preview_of,
+    save,
+    tick,
+    tick_option,
+    type_into,
+    type_swemwbs,
+    wait_until,
+)
+from .helpers import press_quiet as press
+from .helpers import settle_quiet as settle
 
 # ---------------------------------------------------------------- referral
 
@@ -486,10 +308,6 @@ def started(ctx, **kw) -> JourneyRef:
     ref = accepted(ctx, **kw)
     J.start(ctx, ref.journey_id, date(2026, 11, 9), SWEMWBS_MID)
     return ref
-
-
-def detail(ctx, journey_id):
-    return queries.journey_detail(ctx, journey_id, audit_view=False)
 
 
 async def test_contact_form_logs_an_attempt_and_suggests_the_method(ctx):

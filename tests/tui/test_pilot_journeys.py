@@ -26,23 +26,10 @@ from navigator.tui.screens.caseload import CaseloadScreen
 from navigator.tui.screens.journey import JourneyScreen
 from navigator.tui.screens.today import TodayScreen
 
-from .helpers import make_app, screen_text
-from .test_forms import choose, save, settle, tick, type_into, type_swemwbs
-
-SIZE = (80, 24)
-
-
-async def shown(pilot) -> str:
-    """The text on the screen now (after a repaint)."""
-    await pilot.pause()
-    return screen_text(pilot.app)
-
-
-async def press(pilot, key: str) -> None:
-    """A key that may open or close a screen, then let it load."""
-    await pilot.press(key)
-    await settle(pilot)
-    await settle(pilot)
+from .helpers import SIZE, choose, make_app, save, shown, tick, type_into, type_swemwbs
+from .helpers import form_message as _form_message
+from .helpers import press_and_load as press
+from .helpers import settle_quiet as settle
 
 
 async def form(pilot, key: str, form_class):
@@ -55,12 +42,7 @@ async def saved(pilot, back_to=JourneyScreen) -> None:
     """ctrl+s, and the form closes (back on the screen it was opened from)."""
     await save(pilot)
     await settle(pilot)
-    assert isinstance(pilot.app.screen, back_to), (pilot.app.screen, _form_message(pilot))
-
-
-def _form_message(pilot) -> str:
-    found = pilot.app.screen.query("#form-message")
-    return str(found.first().content) if found else ""
+    assert isinstance(pilot.app.screen, back_to), (pilot.app.screen, _form_message(pilot.app))
 
 
 async def new_referral(pilot, first: str, last: str, dob: str, received: str) -> int:

@@ -11,8 +11,9 @@ import pytest
 from navigator.services.setup import admin
 from navigator.tui.forms import ReferralForm
 
-from .test_forms import settle
-from .test_typeahead import SIZE, make_app, until
+from .helpers import TYPEAHEAD_SIZE as SIZE
+from .helpers import make_app, until
+from .helpers import settle_quiet as settle
 
 
 @pytest.mark.parametrize("name", ["Root [/bold]", "[red]Nina[/red]", "[link=https://x]a[/link]"])

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from conftest import new_referral
 
-from .test_forms import settle
-from .test_typeahead import SIZE, burst, make_app, on_journey, until
+from .helpers import TYPEAHEAD_SIZE as SIZE
+from .helpers import burst, make_app, on_journey, until
+from .helpers import settle_quiet as settle
 
 
 async def _date_field_after_burst(ctx, *keys: str) -> str:

@@ -13,12 +13,9 @@ from __future__ import annotations
 from conftest import new_referral
 from navigator.tui.screens.journey import JourneyScreen
 
-from .test_forms import settle
-from .test_typeahead import (
+from .helpers import (
     REFERRAL_KEYS,
-    SIZE,
     YESTERDAY,
-    accepted,
     assert_referral_saved,
     burst,
     contacts,
@@ -27,6 +24,9 @@ from .test_typeahead import (
     on_journey,
     until,
 )
+from .helpers import TYPEAHEAD_SIZE as SIZE
+from .helpers import accepted_id as accepted
+from .helpers import settle_quiet as settle
 
 
 async def test_n_and_the_whole_referral_in_one_burst_from_today(ctx):

@@ -14,19 +14,9 @@ import pytest
 from navigator.services.returns.export import export_month
 from tui.conftest import referral
 
-from .helpers import make_app, settle
+from .helpers import keys_then_settle, make_app
 
 SIZES = [(80, 24), (160, 48)]
-
-
-def keys_then_settle(*keys: str):
-    async def run_before(pilot) -> None:
-        await settle(pilot)
-        for key in keys:
-            await pilot.press(key)
-            await settle(pilot)
-
-    return run_before
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

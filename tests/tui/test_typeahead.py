@@ -10,64 +10,33 @@ terminal delivers a paste or a very fast typist; nothing is handled before the n
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
-from time import monotonic
-
-from textual import events
-from textual.keys import _character_to_key
 
 from conftest import new_referral
 from navigator.domain.dates import parse_date
 from navigator.services.casework import journeys as J
-from navigator.services.casework import queries
 from navigator.services.setup.reference import reference
-from navigator.tui.app import NavigatorApp
 from navigator.tui.forms import ContactForm, ReferralForm, StartForm
 from navigator.tui.forms.base import FormScreen
 from navigator.tui.screens.journey import JourneyScreen
 
-from .test_forms import settle
+from .helpers import (
+    REFERRAL_KEYS,
+    YESTERDAY,
+    assert_referral_saved,
+    burst,
+    contacts,
+    detail,
+    form_message,
+    make_app,
+    on_journey,
+    until,
+)
+from .helpers import TYPEAHEAD_SIZE as SIZE
+from .helpers import accepted_id as accepted
+from .helpers import settle_quiet as settle
 
-SIZE = (100, 40)
 TODAY = date(2026, 11, 25)  # tests/conftest.py: a Wednesday
-YESTERDAY = date(2026, 11, 24)
-
-
-def make_app(ctx) -> NavigatorApp:
-    app = NavigatorApp(ctx)
-    app.animation_level = "none"
-    return app
-
-
-async def until(condition, what: str, timeout: float = 60.0) -> None:
-    """Poll a condition (bounded): a loaded machine only makes this slower, never wrong."""
-    deadline = monotonic() + timeout
-    while not condition():
-        if monotonic() > deadline:  # pragma: no cover - a hang, reported rather than waited on forever
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.005)
-
-
-def burst(app, *names: str) -> None:
-    """Queue every key on the app at once, as the terminal driver does (nothing handled in between)."""
-    for name in names:
-        printable = len(name) == 1 and name.isprintable()
-        key = _character_to_key(name) if printable and not name.isalnum() else name
-        app.post_message(events.Key(key, name if printable else None))
-
-
-def form_message(app) -> str:
-    found = app.screen.query("#form-message")
-    return str(found.first().content) if found else ""
-
-
-async def on_journey(pilot, journey_id: int) -> JourneyScreen:
-    app = pilot.app
-    app.open_journey(journey_id)
-    await until(lambda: isinstance(app.screen, JourneyScreen) and app.screen.journey_id == journey_id, "the journey")
-    await settle(pilot)
-    return app.screen
 
 
 async def typed_and_saved(pilot, back_to: type, *keys: str) -> None:
@@ -85,59 +54,13 @@ async def typed_and_saved(pilot, back_to: type, *keys: str) -> None:
     assert isinstance(app.screen, back_to), (app.screen, form_message(app))
 
 
-def accepted(ctx, **kw) -> int:
-    jid = new_referral(ctx, **kw).journey_id
-    J.log_contact(ctx, jid, date(2026, 11, 3), "phone", "spoke")
-    J.decide(ctx, jid, "accepted", date(2026, 11, 4))
-    return jid
-
-
 def started(ctx, **kw) -> int:
     jid = accepted(ctx, **kw)
     J.start(ctx, jid, date(2026, 11, 9), [3, 3, 3, 3, 3, 3, 3])
     return jid
 
 
-def detail(ctx, jid: int):
-    return queries.journey_detail(ctx, jid, audit_view=False)
-
-
-def contacts(ctx, jid: int) -> list[tuple[date, str]]:
-    return [(e.on, e.text) for e in detail(ctx, jid).timeline if e.kind == "contact"]
-
-
 # ---------------------------------------------------------------- the referral form
-
-
-REFERRAL_KEYS = (
-    *"Zed",
-    "tab",
-    *"Quillfeather",
-    "tab",
-    *"01/02/1990",
-    "tab",  # NHS number
-    "tab",  # locality: open, search, choose
-    "enter",
-    *"Sevenoaks",
-    "enter",
-    *["tab"] * 7,  # postcode, phone, email, preferred contact, IMD decile, consent, received
-    *"-1",
-    "tab",  # source
-    "enter",
-    *"Self",
-    "enter",
-)
-
-
-def assert_referral_saved(ctx, received: date = YESTERDAY) -> None:
-    rows = queries.caseload(ctx).rows
-    assert len(rows) == 1, rows
-    d = detail(ctx, rows[0].journey_id)
-    assert d.client.name == "Zed Quillfeather"
-    assert d.client.date_of_birth == date(1990, 2, 1)
-    assert d.locality == "Sevenoaks"
-    assert d.received_date == received
-    assert d.source_code == "self"
 
 
 async def test_referral_typed_at_full_speed_after_n_on_any_day(any_day, ctx_on):

@@ -13,17 +13,9 @@ from conftest import new_referral
 from navigator.tui.screens.journey import JourneyScreen
 from navigator.tui.screens.today import TodayScreen
 
-from .test_forms import settle
-from .test_typeahead import (
-    REFERRAL_KEYS,
-    SIZE,
-    YESTERDAY,
-    burst,
-    contacts,
-    make_app,
-    on_journey,
-    until,
-)
+from .helpers import REFERRAL_KEYS, YESTERDAY, burst, contacts, make_app, on_journey, until
+from .helpers import TYPEAHEAD_SIZE as SIZE
+from .helpers import settle_quiet as settle
 
 CONTACT_KEYS = ("tab", "enter", *"Email", "enter", "tab", "enter", *"Voice", "enter", "tab", *"Left a message")
 CONTACT_SAVED = [(YESTERDAY, "Contact by email: Voicemail (Left a message)")]

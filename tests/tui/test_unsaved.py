@@ -11,8 +11,9 @@ from navigator.tui.forms.base import DiscardDialog
 from navigator.tui.screens.journey import JourneyScreen
 from navigator.tui.screens.today import TodayScreen
 
-from .test_forms import settle
-from .test_typeahead import SIZE, make_app, on_journey, until
+from .helpers import TYPEAHEAD_SIZE as SIZE
+from .helpers import make_app, on_journey, until
+from .helpers import settle_quiet as settle
 
 
 async def open_referral(pilot, *typed: str) -> ReferralForm:
