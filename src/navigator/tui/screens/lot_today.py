@@ -22,8 +22,8 @@ COLUMNS = (
     Col("client", "Person", "Person", 10, 18, grow=2, right=False),
     Col("navigator", "Navigator", "Navigator", 8, 14, grow=1, right=False),
     Col("what", "What", "What", 8, 24, grow=2, right=False),
-    Col("due", "Due", "Due", 9, 11, right=False),
-    Col("late", "Overdue", "Late", 5, 8),
+    Col("due", "Due", "Due", 11, 11, right=False),
+    Col("late", "Overdue", "Late", 8, 8),
 )
 
 

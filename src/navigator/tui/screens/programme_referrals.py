@@ -23,9 +23,9 @@ COLUMNS = (
     Col("client", "Person", "Person", 12, 20, grow=2, right=False),
     Col("ref", "Ref", "Ref", 9, 9, right=False),
     Col("navigator", "Navigator", "Navigator", 8, 12, grow=1, right=False),
-    Col("referred", "Referred", "Referred", 9, 11, right=False),
+    Col("referred", "Referred", "Referred", 11, 11, right=False),
     Col("status", "Status", "Status", 9, 14, right=False),
-    Col("reply", "Partner's reply", "Reply", 9, 16, right=False),
+    Col("reply", "Partner's reply", "Reply", 11, 16, right=False),
     Col("days", "Working days", "Days", 5, 13),
 )
 
