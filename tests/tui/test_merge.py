@@ -44,7 +44,7 @@ async def test_a_team_lead_merges_an_imported_duplicate_from_the_journey_screen(
         (imported_journey,) = s.exec(select(Journey).where(Journey.client_id == imported.id)).all()
 
     app = make_app(ctx)
-    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await settle(pilot)
         app.push_screen(JourneyScreen(tui_ctx.ids["ann"]))
         await settle(pilot)
@@ -105,3 +105,19 @@ async def test_a_navigator_has_no_merge(tui_ctx):
         await press(pilot, "D")
         assert isinstance(app.screen, JourneyScreen)
         assert not any(isinstance(s, MergeForm) for s in app.screen_stack)
+
+
+def test_merge_form_snapshot(snap_compare, tui_ctx):
+    """The form at 80x24 once the other record is found and checked: both people and what moves."""
+    import_bytes(tui_ctx, TRACKER.encode())
+
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        pilot.app.push_screen(JourneyScreen(tui_ctx.ids["ann"]))
+        await settle(pilot)
+        await press(pilot, "D")
+        for ch in "TRK001":
+            await pilot.press(ch)
+        await settle(pilot)
+
+    assert snap_compare(make_app(tui_ctx), terminal_size=(80, 24), run_before=run_before)

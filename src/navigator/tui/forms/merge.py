@@ -22,12 +22,13 @@ from navigator.services.casework.merge import MergePlan, PersonBrief
 from navigator.services.dto import FindHit
 from navigator.tui.forms.base import FormScreen
 from navigator.tui.forms.fields import SelectField, TextField
+from navigator.tui.widgets import fmt_date
 
 
 def describe(b: PersonBrief) -> str:
-    born = b.date_of_birth.strftime("%d/%m/%Y")
+    born = fmt_date(b.date_of_birth)
     nhs = f", NHS {b.nhs_number}" if b.nhs_number else ""
-    open_ = f"; open journey received {b.open_journey:%d/%m/%Y}" if b.open_journey else ""
+    open_ = f"; open journey received {fmt_date(b.open_journey)}" if b.open_journey else ""
     return f"{b.client_ref} {b.name}, born {born}{nhs}, {b.locality}: {b.journeys} journey(s){open_}"
 
 
@@ -169,7 +170,7 @@ class MergeForm(FormScreen[MergePlan]):
         options = [
             (
                 f"{h.client_ref} {h.name}"
-                + (f", born {h.date_of_birth:%d/%m/%Y}" if h.date_of_birth else "")
+                + (f", born {fmt_date(h.date_of_birth)}" if h.date_of_birth else "")
                 + f", {h.locality}",
                 h.client_ref,
             )
