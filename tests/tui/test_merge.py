@@ -121,3 +121,25 @@ def test_merge_form_snapshot(snap_compare, tui_ctx):
         await settle(pilot)
 
     assert snap_compare(make_app(tui_ctx), terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_a_refused_merge_says_why_and_saves_nothing(tui_ctx):
+    """Ann and Gus both have an open journey: the check says so (close one first) and ctrl+s merges nothing."""
+    app = make_app(tui_ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(JourneyScreen(tui_ctx.ids["ann"]))
+        await settle(pilot)
+        await press(pilot, "D")
+        for ch in "Gus Grey":
+            await pilot.press(ch if ch != " " else "space")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Refused: Both have an open journey" in text and "close one of them first" in text
+        await press(pilot, "tab", "tab", "tab")
+        for ch in "same":
+            await pilot.press(ch)
+        await press(pilot, "ctrl+s")
+        assert isinstance(app.screen, MergeForm)  # no confirmation: nothing to confirm
+        assert "Not saved: Both have an open journey" in screen_text(app)
+    assert MG.merges(tui_ctx) == []

@@ -109,6 +109,7 @@ class MergeForm(FormScreen[MergePlan]):
         super().__init__(ctx)
         self.client_ref = client_ref
         self.plan: MergePlan | None = None  # the preview of the current choice
+        self.refusal: DomainError | None = None  # or why it is refused
         self._confirmed = False
 
     def compose_fields(self) -> ComposeResult:
@@ -201,6 +202,7 @@ class MergeForm(FormScreen[MergePlan]):
 
     def _choice_changed(self) -> None:
         self.plan = None
+        self.refusal = None
         self._confirmed = False
         pair = self._pair()
         self.field("other").set_error(None)
@@ -227,6 +229,7 @@ class MergeForm(FormScreen[MergePlan]):
             exc = message.plan
             text = exc.message if isinstance(exc, DomainError) else f"Cannot merge ({type(exc).__name__})."
             self.set_note("#merge-preview", f"Refused: {text}")
+            self.refusal = exc if isinstance(exc, DomainError) else DomainError(text)
             if isinstance(exc, DomainError) and exc.field in self.FIELD_ALIASES:
                 self.field("other").set_error(exc.message)
             return
@@ -239,6 +242,8 @@ class MergeForm(FormScreen[MergePlan]):
         pair = self._pair()
         if pair is None:
             raise ValidationErrors({"other": "Choose the other record."})
+        if self.refusal is not None:
+            raise self.refusal
         if self.plan is None or (self.plan.keep.client_ref, self.plan.merged.client_ref) != pair:
             raise DomainError("Wait for the check of the two records (shown below) before merging.")
         return {"keep": pair[0], "merged": pair[1], "reason": v["reason"]}
