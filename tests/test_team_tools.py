@@ -133,3 +133,39 @@ def test_a_team_leads_export_holds_only_their_lots(ctx, tmp_path):
         E.export_month(lead, "2026-11", tmp_path / "final.sqlite", final=True)
     assert not (tmp_path / "final.sqlite").exists()
     assert E.export_month(every, "2026-11", tmp_path / "every.sqlite", product=E.ANALYSIS).referrals == 2
+
+
+# ---------------------------------------------------------------- audit history in words
+
+
+def test_audit_history_in_words_names_people_and_labels_codes(ctx, capsys, db_path, backend, monkeypatch):
+    from navigator.cli import main
+    from navigator.services.operations import audit_words
+
+    make_user(ctx, "nia", "navigator", ("Lot 2",))
+    make_user(ctx, "noa", "navigator", ("Lot 2",))
+    lead = make_user(ctx, "lead", "team_lead", ("Lot 2",))
+    a = new_referral(ctx, navigator="nia")
+    J.log_contact(ctx, a.journey_id, date(2026, 11, 3), "phone", "no_answer", "rang twice")
+    J.reassign(lead, [a.journey_id], "noa")
+    J.decide(ctx, a.journey_id, "rejected", date(2026, 11, 4), "out_of_area")
+    history = audit_words.person_history(lead, a.client_ref)
+    by_code = {e.code: e for e in history.events}
+    assert by_code["journey.reassign"].action == "Reassigned"
+    assert by_code["journey.reassign"].lines == ("navigator: Nia (nia) → Noa (noa)",)
+    assert by_code["journey.reassign"].who == "Lead (lead)"
+    decided = by_code["journey.decide"].lines
+    assert "state: Received → Rejected" in decided and "reject reason: Out of area" in decided
+    assert "decision date: 4 Nov 2026" in decided
+    contact = by_code["journey.contact"].lines
+    assert any(line.startswith("contact: ") and "No answer" in line and "rang twice" in line for line in contact)
+    received = by_code["journey.receive"].lines
+    assert "navigator: Nia (nia)" in received and any(line.startswith("source: ") for line in received)
+    for e in history.events:
+        assert not any("_id" in line or "{" in line for line in e.lines), e.lines
+
+    monkeypatch.setattr("navigator.services.context.os_username", lambda: "lead")
+    db = ["--db", str(db_path)] if backend == "sqlite" else ["--db-url", ctx.store.url]
+    assert main([*db, "audit", "--client", a.client_ref]) == 0
+    out = capsys.readouterr().out
+    assert "Reassigned" in out and "Nia (nia) → Noa (noa)" in out and "navigator_id" not in out

@@ -165,7 +165,8 @@ class Names:
             return labels.get(v, v.replace("_", " "))
         if isinstance(v, str) and _ISO_DAY.match(v):
             try:
-                return date.fromisoformat(v).strftime("%d/%m/%Y")
+                d = date.fromisoformat(v)
+                return f"{d.day} {d:%b %Y}"  # as the app shows dates: 4 Nov 2026
             except ValueError:
                 return v
         if isinstance(v, list):
