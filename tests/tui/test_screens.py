@@ -43,13 +43,14 @@ async def test_today_opens_first_and_shows_due_items_grouped(tui_ctx):
             "Due for no-response closure (1)",
             "Accepted, waiting to start (1)",
             "Partner feedback to follow up (1)",
+            "Tell the referrer (1)",  # issue 15: Dev Kumar's earlier journey was closed
         ):
             assert group in text
         assert "Ann Smith" in text and "Attempt 1 of 3: phone" in text
         assert "15 days" in text  # due 4 Nov, 15 working days overdue on 25 Nov
         assert "Eve Brown" not in text  # not due until 26 Nov
         assert "Gus Grey" not in text  # nina's
-        assert "6 due or overdue" in text
+        assert "7 due or overdue" in text
 
 
 async def test_enter_opens_the_journey_and_escape_goes_back(tui_ctx):
