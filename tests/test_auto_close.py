@@ -127,3 +127,68 @@ def test_a_closure_the_rules_refuse_is_left_on_today(ctx_on):
     assert result.closed == () and result.refused == 1
     assert _journey(ctx, jid).state == "received"
     assert any(i.journey_id == jid for i in queries.today(ctx).items)
+
+
+# ---------------------------------------------------------------- PostgreSQL, each person on their own login
+
+
+def test_on_postgresql_a_navigator_login_closes_and_chases_their_own(pg_url):
+    """After pg-setup the database says who is who: a navigator's run closes only their journeys (the
+    event stamped with their login, 'by: protocol' in it), and their chases pass row-level security."""
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
+    from navigator.services import audit
+    from navigator.services.casework import chasing
+    from navigator.services.context import Ctx, identity
+    from navigator.services.operations.pg_setup import set_up
+    from navigator.services.setup import users as U
+    from navigator.services.setup.reference import reference
+    from navigator.store.engine import open_store
+
+    tag = uuid.uuid4().hex[:8]
+    adm_name, nav_name, other_name = f"adm_{tag}", f"nav_{tag}", f"oth_{tag}"
+    set_up(pg_url, admin=adm_name, admin_name="Ada Admin")
+    stores = []
+
+    def login(name: str, day: date) -> Ctx:
+        store = open_store(make_url(pg_url).set(username=name, password=None).render_as_string(False), create=False)
+        stores.append(store)
+        return Ctx(store, username=identity(store), today_fn=lambda: day)
+
+    try:
+        adm = login(adm_name, date(2026, 10, 1))
+        U.add_user(adm, nav_name, "Nia One", "navigator", ["Lot 1"])
+        U.add_user(adm, other_name, "Noa Two", "navigator", ["Lot 1"])
+        early = {n: login(n, date(2026, 10, 20)) for n in (nav_name, other_name)}
+        mine = ladder = None
+        for n, first in ((nav_name, "Mine"), (other_name, "Theirs")):
+            ladder = new_referral(early[n], first=first, received=date(2026, 10, 1), locality="Dartford")
+            for d in (1, 3, 5):
+                J.log_contact(early[n], ladder.journey_id, date(2026, 10, 1) + timedelta(days=d), "phone", "no_answer")
+            mine = mine or ladder.journey_id
+        theirs = ladder.journey_id
+        nav = login(nav_name, date(2026, 11, 25))
+        result = loops.close_due_no_response(nav)
+        assert [r.journey_id for r in result.closed] == [mine]
+        with adm.read() as s:
+            assert s.get(Journey, theirs).state == "received"
+            ev = s.exec(
+                select(AuditEvent).where(AuditEvent.journey_id == mine, AuditEvent.action == "journey.close")
+            ).one()
+            assert ev.username == nav_name and json.loads(ev.after)["by"] == "protocol"
+            assert audit.verify_chain(s) == []
+
+        # a chase under row-level security
+        started = new_referral(nav, first="Chas", received=date(2026, 10, 1), locality="Dartford").journey_id
+        J.log_contact(nav, started, date(2026, 10, 2), "phone", "spoke")
+        J.decide(nav, started, "accepted", date(2026, 10, 5))
+        J.start(nav, started, date(2026, 10, 6))
+        programme = next(p for p in reference(nav).programmes if p.name == "Employment support")
+        oid = J.make_onward(nav, started, programme.id, date(2026, 10, 7))
+        done = chasing.record_chase(nav, oid, date(2026, 11, 24), "email", "Left a message")
+        assert done.unanswered == 1 and done.next_due is not None
+    finally:
+        for store in stores:
+            store.dispose()
