@@ -213,7 +213,7 @@ class CloseForm(JourneyForm[JourneyRef]):
         completed = value == L.EndReason.COMPLETED.value
         self.query_one("#completed-box").display = completed
         if value == L.EndReason.NO_RESPONSE.value:
-            self.set_note("#close-note", "Closing for no response: remember to tell the referrer.")
+            self.set_note("#close-note", "Closing for no response: Today will ask you to tell the referrer (w, i).")
 
     def collect(self) -> dict:
         v = self.values()
