@@ -192,3 +192,36 @@ def test_on_postgresql_a_navigator_login_closes_and_chases_their_own(pg_url):
     finally:
         for store in stores:
             store.dispose()
+
+
+# ---------------------------------------------------------------- the navigator command
+
+
+def test_a_command_that_works_on_the_store_closes_due_journeys_first(tmp_path, capsys):
+    """`navigator <command>` closes what is due before it works (when automatic); `protocol set` changes it."""
+    from navigator.cli import main
+    from navigator.services.context import os_username
+    from navigator.services.setup.reference import open_ready
+
+    path = tmp_path / "cli.sqlite3"
+    assert main(["--db", str(path), "init", "--template", "kent"]) == 0
+    store, ctx = open_ready(f"sqlite:///{path}", username=os_username())
+    try:
+        jid = new_referral(ctx, first="Cli", received=date.today() - timedelta(days=60)).journey_id
+        for d in (1, 3, 5):
+            J.log_contact(ctx, jid, date.today() - timedelta(days=60 - d), "phone", "no_answer")
+        assert main(["--db", str(path), "protocol", "set", "--no-auto-close-no-response", "--chase-limit", "4"]) == 0
+        assert main(["--db", str(path), "letters", "list"]) == 0
+        assert _journey(ctx, jid).state == "received"  # by hand now: nothing closed
+        assert main(["--db", str(path), "protocol", "set", "--auto-close-no-response"]) == 0
+        assert _journey(ctx, jid).state == "received"  # `protocol` itself never closes
+        capsys.readouterr()
+        assert main(["--db", str(path), "letters", "list"]) == 0
+        assert "Closed 1 journey for no response" in capsys.readouterr().err
+        assert _journey(ctx, jid).end_reason == "no_response"
+        from navigator.services.context import protocol
+
+        with ctx.read() as s:
+            assert protocol(s).chase_limit == 4
+    finally:
+        store.dispose()
