@@ -73,7 +73,7 @@ def test_merge_moves_journeys_grants_and_details_and_leaves_one_person(ctx, pair
     plan = MG.preview(lead, a.client_ref, b.client_ref)
     assert (plan.keep.client_ref, plan.merged.client_ref) == (a.client_ref, b.client_ref)
     assert (plan.journeys, plan.measures, plan.goals, plan.grants) == (1, 1, 1, 1)
-    assert "phone" in plan.filled and "1 journey" in plan.moves()
+    assert "phone" in plan.filled and "1 journey" in plan.moves() and plan.differs == ()
 
     done = MG.merge(lead, a.client_ref, b.client_ref, "same person, entered twice")
     assert done.journeys == 1
@@ -280,3 +280,12 @@ def test_retention_of_the_kept_person_covers_the_records_merged_into_them(ctx):
         assert merge_event.redacted  # it held the merged record's details
         assert s.get(Client, a.client_id).first_name == "Anonymised"
         assert audit.verify_chain(s) == []
+
+
+def test_the_check_names_details_that_differ(ctx, pair):
+    lead, a = pair["lead"], pair["a"]
+    c = _refer(ctx, first="Anne", dob=date(1980, 1, 2), received=date(2026, 9, 1), phone="07700 900999", dup=True)
+    J.decide(pair["nav"], c.journey_id, "rejected", date(2026, 9, 2), "duplicate")
+    plan = MG.preview(lead, a.client_ref, c.client_ref)
+    assert plan.differs == ("first name", "date of birth")
+    assert "they differ in: first name, date of birth (the kept record's stay)" in plan.moves()

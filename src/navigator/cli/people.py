@@ -83,6 +83,7 @@ def run_merge(args) -> int:
                     "reasons_to_look": done.grants,
                 },
                 "filled": list(done.filled),
+                "differs": list(done.differs),
             }
         )
         return 0

@@ -77,6 +77,7 @@ class MergePlan:
     tasks: int
     grants: int
     filled: tuple[str, ...]  # the kept record's details taken from the merged one
+    differs: tuple[str, ...] = ()  # details both have, with different values (the kept record's stay)
 
     def moves(self) -> str:
         """What moves, in words."""
@@ -91,6 +92,8 @@ class MergePlan:
         text = ", ".join(parts)
         if self.filled:
             text += "; the kept record takes: " + ", ".join(f.replace("_", " ") for f in self.filled)
+        if self.differs:
+            text += "; they differ in: " + ", ".join(self.differs) + " (the kept record's stay)"
         return text
 
 
@@ -210,6 +213,13 @@ def _plan(s: Session, keep: Client, merged: Client) -> MergePlan:
         return s.exec(select(func.count()).select_from(model).where(col(column).in_(jids))).one()
 
     grants = s.exec(select(func.count()).select_from(AccessGrant).where(AccessGrant.client_id == merged.id)).one()
+    compared = {
+        "first name": (keep.first_name_key, merged.first_name_key),
+        "last name": (keep.last_name_key, merged.last_name_key),
+        "date of birth": (keep.date_of_birth, merged.date_of_birth),
+        **{f.replace("_", " "): (getattr(keep, f), getattr(merged, f)) for f in M.FILLABLE},
+    }
+    differs = tuple(k for k, (a, b) in compared.items() if a not in (None, "") and b not in (None, "") and a != b)
     return MergePlan(
         _brief(s, keep),
         _brief(s, merged),
@@ -220,6 +230,7 @@ def _plan(s: Session, keep: Client, merged: Client) -> MergePlan:
         count(Task, Task.journey_id),
         grants,
         tuple(M.filled(_details(keep), _details(merged))),
+        differs,
     )
 
 
