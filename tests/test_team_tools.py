@@ -169,3 +169,22 @@ def test_audit_history_in_words_names_people_and_labels_codes(ctx, capsys, db_pa
     assert main([*db, "audit", "--client", a.client_ref]) == 0
     out = capsys.readouterr().out
     assert "Reassigned" in out and "Nia (nia) → Noa (noa)" in out and "navigator_id" not in out
+
+
+def test_a_team_leads_drift_names_only_their_lots_people(ctx, tmp_path):
+    """A sent return moved by late edits in two lots: the lead of Lot 2 sees every moved figure, and the
+    people behind them only in Lot 2; an admin sees everyone."""
+    from navigator.services.returns import export as E
+    from navigator.services.returns import figures as R
+
+    lead = make_user(ctx, "lead", "team_lead", ("Lot 2",))
+    a = new_referral(ctx, first="Ann", received=date(2026, 10, 2))  # Maidstone: Lot 2
+    c = new_referral(ctx, first="Cal", last="Far", received=date(2026, 10, 5), locality="Dartford")  # Lot 1
+    sent = E.export_month(ctx, "2026-10", tmp_path / "oct.sqlite", final=True)
+    for ref in (a, c):  # contacts recorded late, dated in October
+        J.log_contact(ctx, ref.journey_id, date(2026, 10, 6), "phone", "spoke")
+    admin_refs = {j.client_ref for f in R.drift(ctx, sent.sent_id).moved for j in f.journeys}
+    assert admin_refs == {a.client_ref, c.client_ref}
+    lead_drift = R.drift(lead, sent.sent_id)
+    assert len(lead_drift.moved) == len(R.drift(ctx, sent.sent_id).moved)  # the figures themselves
+    assert {j.client_ref for f in lead_drift.moved for j in f.journeys} == {a.client_ref}

@@ -28,7 +28,7 @@ from navigator.services.returns.compute import compute_for
 from navigator.services.returns.definitions import DEFINITIONS_VERSION, definitions, parse_month
 from navigator.services.returns.results import ALL, Computed, ReturnOptions, format_value
 from navigator.store.ids import row_id
-from navigator.store.models import AuditEvent, Client, Journey, SentReturn
+from navigator.store.models import AuditEvent, Client, Journey, Locality, SentReturn
 
 NOT_EDITS = ("view.", "access.", "search", "return.", "letter.")  # audit actions that change no figure
 
@@ -345,16 +345,24 @@ def drift(ctx: Ctx, sent_id: int) -> Drift:
     if not pending:
         return Drift(info, tuple(out))
     refs: dict[int, tuple[str, int]] = {}
+    hidden: set[int] = set()  # journeys of other lots than a team lead's
     edits: dict[int, list[JourneyEdit]] = {}
     with ctx.read() as s:
         ids = sorted(wanted)
+        actor = ctx.actor(s)  # issue 15: a team lead's list names only their lots' people
+        lots = None if actor.is_admin or not actor.lot_ids else actor.lot_ids
         for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-            for jid, ref, cid in s.execute(
-                select(col(Journey.id), col(Client.client_ref), col(Client.id))
+            for jid, ref, cid, lot in s.execute(
+                select(col(Journey.id), col(Client.client_ref), col(Client.id), col(Locality.lot_id))
                 .join(Client, col(Client.id) == col(Journey.client_id))
+                .join(Locality, col(Locality.id) == col(Journey.locality_id))
                 .where(col(Journey.id).in_(chunk))
             ).all():
-                refs[jid] = (ref, cid)
+                if lots is None or lot in lots:
+                    refs[jid] = (ref, cid)
+                else:
+                    hidden.add(jid)
+        ids = [j for j in ids if j not in hidden]
         for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
             for ev in s.execute(
                 select(AuditEvent)
@@ -374,6 +382,7 @@ def drift(ctx: Ctx, sent_id: int) -> Drift:
         journeys = tuple(
             MovedJourney(j, refs.get(j, ("?", 0))[0], sx, tx, tuple(sorted(edits.get(j, []), key=lambda e: e.at)))
             for j, sx, tx in moved
+            if j not in hidden  # another lot's journey is not named to a team lead
         )
         final.append(replace(fig, journeys=journeys))
     return Drift(info, tuple(final))
