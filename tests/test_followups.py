@@ -126,7 +126,7 @@ def test_started_person_who_stops_engaging_is_chased_then_due_for_closure(ctx):
 def test_rejection_clears_tasks(ctx):
     jid = new_referral(ctx, received=RECEIVED).journey_id
     J.decide(ctx, jid, "rejected", date(2026, 11, 3), "out_of_area")
-    assert open_tasks(ctx, jid) == []
+    assert [t[0] for t in open_tasks(ctx, jid)] == ["tell_referrer"]  # issue 15: the one follow-up left
 
 
 # ---------------------------------------------------------------- onward referrals and partner feedback
@@ -192,10 +192,10 @@ def test_closing_clears_every_task(ctx):
     J.log_contact(ctx, jid, date(2026, 11, 10), "phone", "no_answer")
     assert len(open_tasks(ctx, jid)) >= 3
     J.close(ctx, jid, date(2026, 11, 20), "completed", evidence="Back at work; debts in hand")
-    assert open_tasks(ctx, jid) == []
+    assert [t[0] for t in open_tasks(ctx, jid)] == ["tell_referrer"]  # issue 15: the one follow-up left
     # a late partner report on a closed journey brings no tasks back
     J.partner_update(ctx, oid, "did_not_start", date(2026, 11, 23))
-    assert open_tasks(ctx, jid) == []
+    assert [t[0] for t in open_tasks(ctx, jid)] == ["tell_referrer"]
 
 
 def test_closing_without_start_clears_tasks(ctx):
@@ -203,7 +203,7 @@ def test_closing_without_start_clears_tasks(ctx):
     for d in (date(2026, 11, 4), date(2026, 11, 6), date(2026, 11, 10)):
         J.log_contact(ctx, jid, d, "phone", "no_answer")
     J.close(ctx, jid, date(2026, 11, 24), "no_response")
-    assert open_tasks(ctx, jid) == []
+    assert [t[0] for t in open_tasks(ctx, jid)] == ["tell_referrer"]  # issue 15: the one follow-up left
     with ctx.read() as s:
         done = s.exec(select(Task).where(Task.journey_id == jid, Task.status == "done")).all()
     assert done and all(t.closed_at is not None for t in done)
@@ -311,22 +311,24 @@ def test_today_returns_what_is_due_or_overdue_for_a_navigator(ctx):
         (j_overdue, "first_contact", date(2026, 11, 18), 5),
         (j_due, "first_contact", date(2026, 11, 25), 0),
         (j_wait, "waiting_to_start", date(2026, 11, 18), 5),
+        (j_closed, "tell_referrer", date(2026, 11, 11), 10),  # issue 15: closed, the referrer to tell
     }
     wait = next(i for i in view.items if i.kind == "waiting_to_start")
     assert wait.waited_days == 5 and "waited 5 working days" in wait.what
-    assert dict(view.counts) == {"Awaiting first contact": 2, "Accepted, waiting to start": 1}
-    assert [i.kind for i in view.items] == ["first_contact", "first_contact", "waiting_to_start"]  # Today's order
-    assert {i.client_name for i in view.items} == {"Olly Smith", "Dora Smith", "Will Smith"}
+    assert dict(view.counts) == {"Awaiting first contact": 2, "Tell the referrer": 1, "Accepted, waiting to start": 1}
+    kinds = [i.kind for i in view.items]
+    assert kinds == ["first_contact", "first_contact", "tell_referrer", "waiting_to_start"]  # Today's order
+    assert {i.client_name for i in view.items} == {"Olly Smith", "Dora Smith", "Cleo Smith", "Will Smith"}
 
     # another date: the next day brings the decision due
     later = Q.today(nav, on=date(2026, 11, 26))
     assert (j_later, "decide") in {(i.journey_id, i.kind) for i in later.items}
     earlier = Q.today(nav, on=date(2026, 11, 17))
-    assert earlier.items == ()
+    assert [i.journey_id for i in earlier.items] == [j_closed]  # only the referrer to tell, from 11 Nov
 
     # a team lead can ask for a navigator's Today; a navigator cannot ask for another's
     lead = make_user(ctx, "tess", "team_lead", ("Lot 2",))
-    assert {i.journey_id for i in Q.today(lead, "nina").items} == {j_overdue, j_due, j_wait}
+    assert {i.journey_id for i in Q.today(lead, "nina").items} == {j_overdue, j_due, j_wait, j_closed}
     import pytest
 
     from navigator.domain.errors import AccessDenied

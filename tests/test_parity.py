@@ -21,7 +21,7 @@ from sqlmodel import select
 from conftest import TODAY
 from navigator.domain import steps as S
 from navigator.domain.errors import DomainError
-from navigator.services.casework import bulk
+from navigator.services.casework import bulk, chasing
 from navigator.services.casework import journeys as J
 from navigator.services.casework.journeys import ClientInput, ReferralInput
 from navigator.services.setup.reference import open_ready, reference
@@ -32,6 +32,7 @@ from navigator.store.models import (
     Journey,
     Measurement,
     OnwardReferral,
+    PartnerChase,
     PartnerUpdateRow,
     PlanGoal,
     PlanReview,
@@ -90,6 +91,9 @@ partner = st.tuples(
     DAY,
 )
 follow_up = st.tuples(st.just("follow_up"), st.sampled_from([0, 0, 1]), NOTES)
+chase = st.tuples(  # issue 15: a partner chased (some on a closed referral, some with an unknown method)
+    st.just("chase"), st.sampled_from([0, 0, 1]), DAY, st.sampled_from(["phone", "email", "pigeon"]), NOTES
+)
 close = st.tuples(
     st.just("close"),
     DAY,
@@ -97,7 +101,9 @@ close = st.tuples(
     st.sampled_from([None, "Back at work", "\x07"]),
     st.sampled_from([None, ITEMS]),
 )
-later = st.one_of(contact, close, review, measure, goal, goal_update, goal_update, onward, partner, partner, follow_up)
+later = st.one_of(
+    contact, close, review, measure, goal, goal_update, goal_update, onward, partner, partner, follow_up, chase, chase
+)
 step = st.one_of(decide, start, later)
 
 
@@ -125,7 +131,9 @@ def _valid_refs(sequence: list) -> list:
             goals += 1
         elif s[0] == "onward":
             onwards += 1
-        elif (s[0] == "goal_update" and s[1] >= goals) or (s[0] in ("partner", "follow_up") and s[1] >= onwards):
+        elif (s[0] == "goal_update" and s[1] >= goals) or (
+            s[0] in ("partner", "follow_up", "chase") and s[1] >= onwards
+        ):
             continue
         out.append(s)
     return out
@@ -153,6 +161,8 @@ def to_step(s: tuple, outcome_id: int, programme_id: int) -> S.Step:
         return S.PartnerReport(s[1], s[2], _day(s[3]))
     if kind == "follow_up":
         return S.FollowUp(s[1], TODAY, s[2])
+    if kind == "chase":
+        return S.Chase(s[1], _day(s[2]), s[3], s[4])
     return S.Close(_day(s[1]), s[2], s[3], s[4])
 
 
@@ -210,6 +220,8 @@ def through_services(ctx, ref, person, dob, received, referrer, consent, sequenc
                 J.partner_update(ctx, onwards[s[1]], s[2], _day(s[3]))
             elif kind == "follow_up":
                 J.follow_up_feedback(ctx, onwards[s[1]], s[2])
+            elif kind == "chase":
+                chasing.record_chase(ctx, onwards[s[1]], _day(s[2]), s[3], s[4])
             else:
                 J.close(ctx, jid, _day(s[1]), s[2], s[3], s[4])
         except DomainError as exc:
@@ -266,6 +278,7 @@ def rows(ctx, jid: int) -> dict:
             "notes": by(GoalNote, GoalNote.goal_id.in_([g.id for g in goals])),
             "onwards": [plain(o) for o in onwards],
             "updates": by(PartnerUpdateRow, PartnerUpdateRow.onward_id.in_([o.id for o in onwards])),
+            "chases": by(PartnerChase, PartnerChase.onward_id.in_([o.id for o in onwards])),
             # Telling the referrer of a closure (issue 15) is asked for by the desk from the closure on; the bulk
             # writer writes history (a tracker's, the demo's), which does not say whether they were told.
             "open_tasks": sorted(

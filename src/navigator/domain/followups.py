@@ -318,6 +318,12 @@ def onward_of(task_key: str) -> int | None:
     return None
 
 
+def chase_facts(chased_on: list[date] | tuple[date, ...], last_update: date | None) -> tuple[int, date | None]:
+    """An onward referral's chases as ``OnwardInfo`` takes them: how many since the partner's last update
+    (unanswered), and the latest."""
+    return sum(1 for d in chased_on if last_update is None or d > last_update), max(chased_on, default=None)
+
+
 def escalated(chases: int, protocol: Protocol) -> bool:
     """Has a partner left this many chases unanswered that the team lead is told?"""
     return chases >= protocol.chase_limit

@@ -46,10 +46,12 @@ from navigator.domain.followups import (
     FollowUpFacts,
     OnwardInfo,
     Protocol,
+    chase_facts,
     desired_tasks,
 )
 from navigator.domain.identifiers import fold_name
 from navigator.domain.steps import (
+    Chase,
     Close,
     Contact,
     Decide,
@@ -88,6 +90,7 @@ from navigator.store.models import (
     Locality,
     Measurement,
     OnwardReferral,
+    PartnerChase,
     PartnerUpdateRow,
     PlanGoal,
     PlanReview,
@@ -99,6 +102,7 @@ from navigator.store.models import (
 # The steps are the domain's (re-exported: the import and the demo build ``bulk.Contact(...)``).
 __all__ = [
     "BulkWriter",
+    "Chase",
     "ClientSpec",
     "Close",
     "Contact",
@@ -205,6 +209,7 @@ _TABLES = (
     Measurement,
     OnwardReferral,
     PartnerUpdateRow,
+    PartnerChase,
     Task,
 )
 _WITH_IDS = (
@@ -217,6 +222,7 @@ _WITH_IDS = (
     Measurement,
     OnwardReferral,
     PartnerUpdateRow,
+    PartnerChase,
     Task,
 )
 
@@ -494,6 +500,18 @@ class RowBuilder:
                     journey_id=jid,
                     after={"note": note},
                 )
+            elif kind == "chase":  # issue 15
+                _, index, row = op
+                oid, chase_id = onward_ids[index], self._id("partner_chase")
+                self._row("partner_chase", row | {"id": chase_id, "onward_id": oid, "user_id": by, "created_at": now})
+                ev(
+                    "onward.chase",
+                    "onward_referral",
+                    oid,
+                    client_id=cid,
+                    journey_id=jid,
+                    after={"chase": chase_id, "on": row["on_date"], "method": row["method"], "note": row["note"]},
+                )
         # goals and onward referrals as they stand at the end of the replay
         for gid, g in zip(goal_ids, r.goals):
             self._row("plan_goal", g | {"id": gid, "journey_id": jid, "created_at": now, "updated_at": now})
@@ -502,6 +520,10 @@ class RowBuilder:
         # follow-ups, exactly as services.journeys.sync_tasks would leave them open
         f = r.facts
         if L.state_of(f).is_open:
+            chased: dict[int, list] = {}  # issue 15: each onward referral's chase dates
+            for op in r.ops:
+                if op[0] == "chase":
+                    chased.setdefault(op[1], []).append(op[2]["on_date"])
             onward = tuple(
                 OnwardInfo(
                     oid,
@@ -509,8 +531,9 @@ class RowBuilder:
                     o["last_update_date"] or o["referral_date"],
                     self._expected_days.get(o["programme_id"], 10),
                     o["feedback_pending_since"],
+                    *chase_facts(chased.get(index, []), o["last_update_date"]),
                 )
-                for oid, o in zip(onward_ids, r.onwards)
+                for index, (oid, o) in enumerate(zip(onward_ids, r.onwards))
             )
             ff = FollowUpFacts(f, tuple(r.attempts), j["last_review_date"], onward)
             for t in desired_tasks(ff, self.protocol, self.calendar):

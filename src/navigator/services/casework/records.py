@@ -22,7 +22,14 @@ from navigator.domain.errors import (
     DomainError,
     NotFound,
 )
-from navigator.domain.followups import Attempt, FollowUpFacts, OnwardInfo, desired_tasks, has_referrer
+from navigator.domain.followups import (
+    Attempt,
+    FollowUpFacts,
+    OnwardInfo,
+    chase_facts,
+    desired_tasks,
+    has_referrer,
+)
 from navigator.services import access
 from navigator.services.context import Ctx, protocol
 from navigator.store.ids import row_id
@@ -203,7 +210,7 @@ def sync_tasks(session: Session, ctx: Ctx, journey: Journey, client: Client) -> 
             o.last_update_date or o.referral_date,
             days,
             o.feedback_pending_since,
-            *_chases(chased.get(row_id(o.id), []), o.last_update_date),
+            *chase_facts(chased.get(row_id(o.id), []), o.last_update_date),
         )
         for o, days in session.exec(
             select(OnwardReferral, Programme.expected_response_days)
@@ -243,11 +250,6 @@ def sync_tasks(session: Session, ctx: Ctx, journey: Journey, client: Client) -> 
                 created_at=now,
             )
         )
-
-
-def _chases(days: list[date], last_update: date | None) -> tuple[int, date | None]:
-    """Chases since the partner's last update (unanswered ones), and the latest chase."""
-    return sum(1 for d in days if last_update is None or d > last_update), max(days, default=None)
 
 
 def code_id(session: Session, model, code: str | None, what: str, field_: str) -> int:

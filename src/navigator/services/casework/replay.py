@@ -220,5 +220,7 @@ def _keep(step: Step, ch: S.Changes, j: dict, ops: list, goals: list, onwards: l
         o.update(ch.onward or {})
         o["version"] += 1
         ops.append(("followed_up", ch.key, (ch.record or {}).get("note")))
+    elif kind is S.Chase:  # issue 15: a partner chased (the referral's own columns do not move)
+        ops.append(("chase", ch.key, dict(ch.record or {})))
     else:  # pragma: no cover - a step the bulk path cannot write yet
         raise TypeError(f"the bulk writer cannot write {type(step).__name__}")
