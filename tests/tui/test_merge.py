@@ -53,6 +53,7 @@ async def test_a_team_lead_merges_an_imported_duplicate_from_the_journey_screen(
         assert isinstance(app.screen, MergeForm)
         for ch in "TRK001":
             await pilot.press(ch)
+        await settle(pilot, 0.5)  # searched once typing pauses
         await settle(pilot)
         text = screen_text(app)
         assert "TRK001 Ann Smith" in text  # found, chosen (the only one), and checked:
@@ -75,6 +76,8 @@ async def test_a_team_lead_merges_an_imported_duplicate_from_the_journey_screen(
         gone = s.get(Client, imported.id)
         assert gone is not None and gone.merged_into_id == moved.client_id
         event = s.exec(select(AuditEvent).where(AuditEvent.action == "client.merge")).one()
+        searches = s.exec(select(AuditEvent).where(AuditEvent.action == "search")).all()
+        assert [json.loads(e.after or "{}")["query"] for e in searches] == ["TRK001"]  # once typing paused
         assert json.loads(event.after or "{}")["reason"] == "imported twice"
     # the audit history moved: Ann's history holds the imported record's events and its journey's
     history = sar.audit_history(ctx, ann_ref)
@@ -118,6 +121,7 @@ def test_merge_form_snapshot(snap_compare, tui_ctx):
         await press(pilot, "D")
         for ch in "TRK001":
             await pilot.press(ch)
+        await settle(pilot, 0.5)
         await settle(pilot)
 
     assert snap_compare(make_app(tui_ctx), terminal_size=(80, 24), run_before=run_before)
@@ -133,6 +137,7 @@ async def test_a_refused_merge_says_why_and_saves_nothing(tui_ctx):
         await press(pilot, "D")
         for ch in "Gus Grey":
             await pilot.press(ch if ch != " " else "space")
+        await settle(pilot, 0.5)
         await settle(pilot)
         text = screen_text(app)
         assert "Refused: Both have an open journey" in text and "close one of them first" in text

@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import Button, Input, Select, Static
 
 from navigator.domain.errors import DomainError, ValidationErrors
@@ -110,6 +111,7 @@ class MergeForm(FormScreen[MergePlan]):
         self.client_ref = client_ref
         self.plan: MergePlan | None = None  # the preview of the current choice
         self.refusal: DomainError | None = None  # or why it is refused
+        self._search_timer: Timer | None = None
         self._confirmed = False
 
     def compose_fields(self) -> ComposeResult:
@@ -142,11 +144,16 @@ class MergeForm(FormScreen[MergePlan]):
         keep.set_options(options, current)
 
     # ------------------------------------------------------------ finding the other record
+    SEARCH_PAUSE_S = 0.4  # searched once typing pauses (each search is audited, as in Find)
+
     @on(Input.Changed, "#field-search Input")
     def _search_changed(self, event: Input.Changed) -> None:
         query = event.value.strip()
+        if self._search_timer is not None:
+            self._search_timer.stop()
+            self._search_timer = None
         if len(query) >= 2:
-            self._find(query)
+            self._search_timer = self.set_timer(self.SEARCH_PAUSE_S, lambda: self._find(query))
 
     @work(thread=True, exclusive=True, group="merge-find")
     def _find(self, query: str) -> None:
