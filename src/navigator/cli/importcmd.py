@@ -162,7 +162,7 @@ def _print(console, report) -> None:
         console.print(Text(f"Programmes {verb}: " + "; ".join(report.programmes_created)))
     if report.duplicates:
         d = Table(
-            title="Likely duplicates (imported as given; check and merge if they are the same person)",
+            title="Likely duplicates (imported as given; if the same person, a team lead merges them: navigator people merge)",
             show_edge=False,
             header_style="bold",
         )
