@@ -31,7 +31,7 @@ from navigator.domain.followups import (
     has_referrer,
 )
 from navigator.services import access
-from navigator.services.context import Ctx, protocol
+from navigator.services.context import Ctx, as_date, protocol
 from navigator.store.ids import row_id
 from navigator.store.models import (
     AuditEvent,
@@ -105,10 +105,6 @@ def facts(journey: Journey, client: Client) -> L.JourneyFacts:
     )
 
 
-def _date(value) -> date | None:
-    return value if isinstance(value, date) or value is None else date.fromisoformat(str(value)[:10])
-
-
 def step_facts(session: Session, journey: Journey, client: Client) -> L.JourneyFacts:
     """Everything the step rules may ask about a journey: ``facts`` plus its latest activity,
     last review, goals and onward referrals (keyed by row id)."""
@@ -137,7 +133,7 @@ def step_facts(session: Session, journey: Journey, client: Client) -> L.JourneyF
     }
     return replace(
         facts(journey, client),
-        last_activity_date=max((d for d in map(_date, activity) if d), default=None),
+        last_activity_date=max((d for d in map(as_date, activity) if d), default=None),
         last_review_date=journey.last_review_date,
         goals=goals,
         onwards=onwards,
