@@ -86,6 +86,7 @@ async def test_a_team_lead_merges_an_imported_duplicate_from_the_journey_screen(
     # the import's duplicate is resolved: the same tracker again finds no likely duplicate
     again = import_bytes(ctx, TRACKER.encode(), dry_run=True)
     assert again.ok and again.duplicates == ()
+    assert (again.skipped_existing, again.journeys_created, again.clients_created) == (1, 0, 0)  # found, not doubled
     assert [m.merged_ref for m in MG.merges(ctx)] == ["TRK001"]
 
 
