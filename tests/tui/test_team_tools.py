@@ -143,3 +143,21 @@ def test_programme_referrals_snapshot(snap_compare, tui_ctx):
         await press(pilot, "enter")
 
     assert snap_compare(make_app(tui_ctx), terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_a_click_on_a_team_column_header_sorts_by_it(tui_ctx):
+    make_user(tui_ctx, "zed", "navigator", ("Lot 2",))
+    app = make_app(tui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "T")
+        table = app.screen.query_one("#team-table", DataTable)
+        columns = list(table.columns.values())
+        x = sum(c.get_render_width(table) for c in columns[:1]) + 2  # into the "Open" header
+        await pilot.click("#team-table", offset=(x, 0))
+        await settle(pilot)
+        assert app.screen.sort_column == "open" and app.screen.sort_descending
+        assert column(app, "#team-table", "open") == ["6", "1", "·"]
+        await pilot.click("#team-table", offset=(x, 0))  # again: the other way round
+        await settle(pilot)
+        assert column(app, "#team-table", "open") == ["·", "1", "6"]
