@@ -266,9 +266,10 @@ def test_small_demo_on_each_backend(ctx):
 def _tasks_and_rows(ctx, jid: int) -> tuple:
     with ctx.read() as s:
         j = s.get(Journey, jid)
-        tasks = sorted(
+        tasks = sorted(  # the desk's "tell the referrer" of a closure is not the bulk writer's (history): issue 15
             (t.kind, t.key, t.due_date)
             for t in s.exec(select(Task).where(Task.journey_id == jid, Task.status == "open")).all()
+            if t.kind != "tell_referrer"
         )
         ms = sorted(
             (m.point, m.on_date, m.raw, m.metric_x100)
