@@ -149,3 +149,20 @@ async def test_a_refused_merge_says_why_and_saves_nothing(tui_ctx):
         assert isinstance(app.screen, MergeForm)  # no confirmation: nothing to confirm
         assert "Not saved: Both have an open journey" in screen_text(app)
     assert MG.merges(tui_ctx) == []
+
+
+async def test_help_and_palette_list_merge_and_the_lead_screens(tui_ctx):
+    from navigator.tui.app import NavigatorCommands
+
+    app = make_app(tui_ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        names = [name for name, _cb, _help in NavigatorCommands(app.screen)._commands()]
+        assert "Team lead: Due in my lots" in names
+        app.push_screen(JourneyScreen(tui_ctx.ids["ann"]))
+        await settle(pilot)
+        names = [name for name, _cb, _help in NavigatorCommands(app.screen)._commands()]
+        assert "Journey: Merge with… (team leads)" in names
+        await press(pilot, "question_mark")
+        own = {d: (k, ok) for k, d, ok in app.screen.sections()[0][1]}
+        assert own["Merge with… (team leads)"] == ("D", True)
