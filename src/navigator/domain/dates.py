@@ -80,6 +80,11 @@ def add_years(d: date, n: int) -> date:
     return d + relativedelta(years=n)
 
 
+def month_key(d: date) -> str:
+    """The month of ``d`` as ``YYYY-MM``: how the monthly return and the team view name a month."""
+    return f"{d.year:04d}-{d.month:02d}"
+
+
 def month_start(d: date) -> date:
     return d.replace(day=1)
 

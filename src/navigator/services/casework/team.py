@@ -28,6 +28,7 @@ from datetime import date
 from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session, col
 
+from navigator.domain.dates import month_key
 from navigator.domain.errors import NotFound
 from navigator.domain.workdays import WorkingCalendar
 from navigator.services.casework.team_partners import PartnerStats, PartnersView, partners
@@ -40,7 +41,6 @@ from navigator.services.casework.team_scope import (
     cutoff,
     in_scope,
     lead,
-    month_key,
     month_span,
     scope_localities,
 )

@@ -13,13 +13,13 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import col
 
 from navigator.domain import lifecycle as L
+from navigator.domain.rounding import round_half_away
 from navigator.services.casework.team_scope import (
     ONWARD_BEGUN,
     OPEN_ONWARD,
     OPEN_STATES,
     in_scope,
     lead,
-    round_half_away,
     scope_localities,
 )
 from navigator.services.context import Ctx, as_day

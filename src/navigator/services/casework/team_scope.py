@@ -5,15 +5,15 @@ their lots (``Actor.lot_ids``; a lead with no lots sees every lot, as ``access.i
 admin sees everything (``scope_localities``, ``in_scope``). A journey belongs to its
 ``journey.locality_id`` (the client's locality when referred), as in the monthly return.
 
-Also: the domain's state groups as plain values for SQL, the month of a date (``month_key``,
-``month_span``), the date n working days back (``cutoff``) and rounding half away from zero
-(``round_half_away``), used by ``team``, ``team_stuck``, ``team_trends`` and ``team_partners``.
+Also: the domain's state groups as plain values for SQL, the first and last day of a date's month
+(``month_span``) and the date n working days back (``cutoff``), used by ``team``, ``team_stuck``,
+``team_trends`` and ``team_partners``. (The month of a date and rounding are the domain's:
+``dates.month_key``, ``rounding.round_half_away``.)
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
 
 from sqlalchemy import select, true
 from sqlmodel import Session, col
@@ -39,11 +39,6 @@ ONWARD_BEGUN = tuple(
 def month_span(d: date) -> tuple[date, date]:
     """The first and last day of the month of ``d``."""
     return month_start(d), month_end(d)
-
-
-def month_key(d: date) -> str:
-    """The month of ``d`` as ``YYYY-MM``."""
-    return f"{d.year:04d}-{d.month:02d}"
 
 
 def lead(s: Session, ctx: Ctx) -> Actor:
@@ -81,10 +76,3 @@ def cutoff(cal: WorkingCalendar, on: date, n: int) -> date:
         else:
             hi = mid
     return lo
-
-
-def round_half_away(total: int, n: int, decimals: int = 1) -> Decimal:
-    """``total / n`` rounded half away from zero to ``decimals`` places, as the monthly return rounds."""
-    a = total * 10**decimals
-    q = (2 * abs(a) + n) // (2 * n)
-    return Decimal(-q if a < 0 else q).scaleb(-decimals)

@@ -10,16 +10,15 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from navigator.domain.dates import add_months, month_start
+from navigator.domain.dates import add_months, month_key, month_start
 from navigator.domain.errors import AccessDenied, DomainError, NotFound
+from navigator.domain.rounding import round_half_away
 from navigator.services import access
 from navigator.services.casework.team_scope import (
     COMPLETED,
     in_scope,
     lead,
-    month_key,
     month_span,
-    round_half_away,
     scope_localities,
 )
 from navigator.services.context import Ctx, as_day

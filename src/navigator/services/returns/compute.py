@@ -6,6 +6,7 @@ import sqlite3
 from decimal import Decimal
 
 from navigator.domain.errors import StoreError
+from navigator.domain.rounding import round_half_away
 from navigator.services import access
 from navigator.services.context import Ctx
 from navigator.services.returns.definitions import MeasureDef, definitions, parse_month
@@ -28,9 +29,7 @@ def exact_value(m: MeasureDef, cases: int, total: int) -> Decimal | None:
         return Decimal(cases)
     if cases == 0:
         return None
-    a = total * m.multiplier
-    q = (2 * abs(a) + cases) // (2 * cases)
-    return Decimal(-q if a < 0 else q).scaleb(-m.decimals)
+    return round_half_away(total, cases, m.decimals, m.multiplier)
 
 
 def compute(

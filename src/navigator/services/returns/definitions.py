@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from navigator.domain.dates import add_months, month_end
+from navigator.domain.dates import month_key as month_of
 from navigator.domain.errors import DomainError, StoreError
 from navigator.store.paths import db_dir
 
@@ -164,7 +165,3 @@ def previous_month(month: str) -> str:
 
 def same_month_last_year(month: str) -> str:
     return month_of(add_months(_first_day(month), -12))
-
-
-def month_of(d: date) -> str:
-    return f"{d.year:04d}-{d.month:02d}"
