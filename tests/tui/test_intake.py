@@ -184,3 +184,113 @@ async def test_the_flag_is_edited_from_the_journey_and_shown_on_today(ctx):
     d = queries.journey_detail(ctx, ref.journey_id, audit_view=False)
     assert (d.risk_flag, d.signposted_to) == (True, "Crisis team same day")
     assert any(e.kind == "risk" and e.text == "Risk flag set" for e in d.timeline)
+
+
+def _started_with_open_items(ctx):
+    """A started journey: one goal in progress (target 20 Dec), one not started, an onward referral made."""
+    from conftest import SWEMWBS_MID
+    from navigator.services.setup.reference import reference
+
+    ref = new_referral(ctx, first="Lee", last="Hart", received=date(2026, 11, 2))
+    jid = ref.journey_id
+    J.log_contact(ctx, jid, date(2026, 11, 3), "phone", "spoke")
+    J.decide(ctx, jid, "accepted", date(2026, 11, 4))
+    J.start(ctx, jid, date(2026, 11, 5), SWEMWBS_MID)
+    g1 = J.add_goal(ctx, jid, "economic", "I want to sort my debts", date(2026, 12, 20))
+    J.update_goal(ctx, g1, status="in_progress")
+    g2 = J.add_goal(ctx, jid, "connect", "I want to meet people")
+    programme = next(p.id for p in reference(ctx).programmes if p.name == "Debt advice")
+    o1 = J.make_onward(ctx, jid, programme, date(2026, 11, 9))
+    return jid, g1, g2, o1
+
+
+async def test_closing_asks_what_happened_to_open_goals_and_onward_referrals(ctx):
+    from navigator.store.models import OnwardReferral, PlanGoal
+    from navigator.tui.forms import CloseForm
+
+    from .helpers import on_journey
+
+    jid, g1, g2, o1 = _started_with_open_items(ctx)
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await on_journey(pilot, jid)
+        await press(pilot, "x")
+        assert isinstance(app.screen, CloseForm)
+        await wait_until(pilot, lambda: app.screen.query_one("#loose-box").display, "the open items")
+        assert "Still open: 3 items" in str(app.screen.query_one("#loose-text").content)
+        assert "I want to sort my debts (now in progress)" in hint_of(pilot, f"goal_{g1}")
+        await choose(pilot, "end_reason", "Moved away")
+        await type_into(pilot, "end_date", "2026-11-24")
+        await save(pilot)  # nothing said about the open items: refused beside each, nothing saved
+        assert isinstance(app.screen, CloseForm)
+        assert error_of(pilot, f"goal_{g1}") and error_of(pilot, f"onward_{o1}")
+        await choose(pilot, f"goal_{g1}", "Not achieved")
+        await choose(pilot, f"goal_{g2}", "Still not started (leave as it is)")
+        await choose(pilot, f"onward_{o1}", "Ended: did not start")
+        await save(pilot)
+        await settle(pilot)
+        assert isinstance(app.screen, JourneyScreen), message_of(pilot)
+    with ctx.read() as s:
+        assert [s.get(PlanGoal, g).status for g in (g1, g2)] == ["not_achieved", "not_started"]
+        o = s.get(OnwardReferral, o1)
+        assert (o.status, o.end_date) == ("did_not_start", date(2026, 11, 24))
+        assert s.get(Journey, jid).state == "ended_early"
+
+
+async def test_a_goal_is_edited_and_its_target_date_cleared_from_the_plan(ctx):
+    from navigator.store.models import PlanGoal
+    from navigator.tui.forms import GoalForm
+
+    from .helpers import on_journey
+
+    jid, g1, g2, o1 = _started_with_open_items(ctx)
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await on_journey(pilot, jid)
+        await press(pilot, "G")  # the selected (first) goal
+        assert isinstance(app.screen, GoalForm) and app.screen.goal_id == g1
+        await settle(pilot)
+        assert app.screen.query_one("#f-target_date").value == "2026-12-20"
+        await type_into(pilot, "statement", "I want to pay off the catalogue debt")
+        await choose(pilot, "outcome", "Connect to community and feel less lonely")
+        await type_into(pilot, "target_date", "")
+        await save(pilot)
+        await settle(pilot)
+        assert isinstance(app.screen, JourneyScreen), message_of(pilot)
+    from navigator.store.models import PersonalOutcome
+
+    with ctx.read() as s:
+        g = s.get(PlanGoal, g1)
+        outcome = s.get(PersonalOutcome, g.outcome_id).code
+    assert (g.statement, g.target_date, outcome) == ("I want to pay off the catalogue debt", None, "connect")
+
+
+async def test_a_phone_saved_before_the_check_does_not_block_editing_the_person(ctx):
+    from navigator.store.models import Client
+    from navigator.tui.forms import ClientEditForm
+
+    ref = new_referral(ctx)
+    with ctx.write() as s:  # as an older version let it be saved
+        c = s.get(Client, ref.client_id)
+        c.phone = "seven"
+        s.add(c)
+    app = FormHost(ClientEditForm(ctx, ref.client_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.screen.query_one("#f-phone").value == "seven"  # still shown
+        assert error_of(pilot, "phone") == "" and "kept unless you change it" in hint_of(pilot, "phone")
+        await type_into(pilot, "email", "ann@example.org")
+        await save(pilot)
+        assert app.results == [ref.client_id]
+    with ctx.read() as s:
+        c = s.get(Client, ref.client_id)
+    assert (c.phone, c.email) == ("seven", "ann@example.org")
+    app = FormHost(ClientEditForm(ctx, ref.client_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "phone", "eight")
+        assert "phone number" in error_of(pilot, "phone")
+        await save(pilot)
+        assert app.results == []

@@ -26,7 +26,7 @@ from navigator.tui.screens.caseload import CaseloadScreen
 from navigator.tui.screens.journey import JourneyScreen
 from navigator.tui.screens.today import TodayScreen
 
-from .helpers import SIZE, choose, make_app, save, shown, tick, type_into, type_swemwbs
+from .helpers import SIZE, choose, make_app, save, shown, tick, type_into, type_swemwbs, wait_until
 from .helpers import form_message as _form_message
 from .helpers import press_and_load as press
 from .helpers import settle_quiet as settle
@@ -144,10 +144,14 @@ async def test_referral_to_completed_journey(ctx):
         await saved(pilot)
 
         # close: completed, with outcome evidence and the end SWEMWBS
-        await form(pilot, "x", CloseForm)
+        close = await form(pilot, "x", CloseForm)
         await choose(pilot, "end_reason", "Completed")
         await type_into(pilot, "evidence", "Debt plan agreed; joined a walking group")
         await type_swemwbs(pilot, "swemwbs", "4444444")
+        # issue 15: the goals still open are asked about, and the answers saved with the close
+        await wait_until(pilot, lambda: close.query_one("#loose-box").display, "the open goals")
+        for g in queries.journey_detail(ctx, jid, audit_view=False).goals:
+            await choose(pilot, f"goal_{g.id}", "Achieved")
         await saved(pilot)
         text = await shown(pilot)
         assert "Completed" in text
@@ -163,6 +167,7 @@ async def test_referral_to_completed_journey(ctx):
             "I want to get my debts under control",
             "I would like to meet people who share my interests",
         ]
+        assert [g.status for g in d.goals] == ["achieved", "achieved"]
         (o,) = d.onward
         assert (o.programme, o.status, o.start_date, o.end_date) == (
             "Debt advice",
@@ -173,7 +178,9 @@ async def test_referral_to_completed_journey(ctx):
         assert [(m.point, m.raw) for m in d.measures] == [("start", 19), ("end", 28)]
         assert d.measures[-1].label == "meaningful improvement"
         kinds = [e.kind for e in d.timeline]
-        assert kinds.count("contact") == 2 and kinds.count("goal") == 2 and kinds.count("partner") == 2
+        assert (
+            kinds.count("contact") == 2 and kinds.count("goal") == 4 and kinds.count("partner") == 2
+        )  # goals: 2 added, 2 achieved at the close
         assert [t.kind for t in d.tasks] == ["tell_referrer"]  # issue 15: telling the referrer is what is left
 
         # and the screens: Today has only that left, the open caseload no longer lists her

@@ -11,6 +11,7 @@ from navigator.domain.errors import DomainError
 from navigator.domain.identifiers import (
     format_nhs_number,
     normalise_nhs_number,
+    normalise_phone,
     normalise_postcode,
 )
 from navigator.services.casework import journeys as J
@@ -68,8 +69,8 @@ class ClientEditForm(FormScreen[int]):
             "nhs_number", "NHS number", placeholder="10 digits", parse=normalise_nhs_number, show=show_nhs, max_len=14
         )
         yield SelectField("locality", "Locality", required=True, prompt="Choose the locality…")
-        yield TextField("postcode", "Postcode", parse=normalise_postcode, show=lambda v: v, max_len=10)
-        yield TextField("phone", "Phone", max_len=40)
+        yield TextField("postcode", "Postcode", parse=self._postcode, show=self._shown("postcode"), max_len=10)
+        yield TextField("phone", "Phone", max_len=40, parse=self._phone, show=self._shown("phone"))
         yield TextField("email", "Email", parse=parse_email)
         yield TextField("address", "Address", max_len=400)
         yield SelectField("preferred_method", "Preferred contact", METHOD_OPTIONS, prompt="No preference")
@@ -83,6 +84,28 @@ class ClientEditForm(FormScreen[int]):
             max_len=2,
         )
         yield CheckField("consent_to_share", "Consent", "Consents to share details with partners")
+
+    # A postcode or phone number saved before they were checked (issue 15) is shown and kept as it is
+    # while it is not changed, so it never blocks an edit of something else; a changed one is checked.
+    def _as_saved(self, name: str) -> str | None:
+        return getattr(self.client, name, None) if self.client is not None else None
+
+    def _postcode(self, text: str) -> str | None:
+        return text if text == self._as_saved("postcode") else normalise_postcode(text)
+
+    def _phone(self, text: str) -> str | None:
+        return text if text == self._as_saved("phone") else normalise_phone(text)
+
+    def _shown(self, name: str):
+        def show(value: str) -> str:
+            if value == self._as_saved(name):
+                try:
+                    (normalise_postcode if name == "postcode" else normalise_phone)(value)
+                except DomainError:
+                    return "As saved before it was checked: kept unless you change it"
+            return value
+
+        return show
 
     def load(self) -> _ClientData:
         jid = queries.journey_id_for(self.ctx, client_id=self.client_id)

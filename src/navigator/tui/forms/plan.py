@@ -83,6 +83,7 @@ class GoalForm(JourneyForm[int]):
             self.field("statement").text = goal.statement  # type: ignore[attr-defined]
             if goal.target_date:
                 self.field("target_date").text = goal.target_date.isoformat()  # type: ignore[attr-defined]
+                self.set_context(journey_context(detail) + " · empty the target date to remove it")
 
     def refresh_detail(self, detail: JourneyDetail, extra: Any) -> None:
         if self.goal_id is not None:
@@ -99,6 +100,8 @@ class GoalForm(JourneyForm[int]):
             target_date=v["target_date"],
             outcome=v["outcome"],
             expected_version=self.goal.version,
+            # a target date emptied is removed (issue 15); None alone would leave it as it is
+            clear_target=v["target_date"] is None and self.goal.target_date is not None,
         )
         return self.goal_id
 

@@ -12,8 +12,8 @@ from textual.widgets import Select, Static
 
 from navigator.domain import lifecycle as L
 from navigator.domain.errors import DomainError, ValidationErrors
+from navigator.services.casework import closing, team_tools
 from navigator.services.casework import journeys as J
-from navigator.services.casework import team_tools
 from navigator.services.dto import JourneyDetail, JourneyRef
 from navigator.tui.forms.base import FormScreen
 from navigator.tui.forms.fields import (
@@ -165,7 +165,12 @@ class StartForm(JourneyForm[JourneyRef]):
 
 
 class CloseForm(JourneyForm[JourneyRef]):
-    """Close: a reason that fits the state; completed asks for outcome evidence and the end SWEMWBS."""
+    """Close: a reason that fits the state; completed asks for outcome evidence and the end SWEMWBS.
+
+    Goals still being worked on and onward referrals the partner has not ended are listed (issue 15),
+    each with what happened to it (a choice required for each); the answers are saved with the close,
+    in one transaction (``casework/closing.py``).
+    """
 
     TITLE = "Close the journey"
     FORM_HEIGHT = 40
@@ -183,12 +188,44 @@ class CloseForm(JourneyForm[JourneyRef]):
                 hint="What the person achieved (goals met, SWEMWBS change, partners completed)",
             )
             yield SwemwbsField("swemwbs", "End SWEMWBS", mode="skippable", skip_text="Not taken at the end")
+        with Vertical(id="loose-box"):
+            yield Static("", id="loose-text", classes="notice", markup=False)
         yield Static("", id="close-note", classes="notice", markup=False)
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.loose: tuple[closing.LooseEnd, ...] = ()
         self.query_one("#completed-box").display = False
+        self.query_one("#loose-box").display = False
         self.set_note("#close-note", None)
+
+    async def _ask_about(self, ends: tuple[closing.LooseEnd, ...]) -> None:
+        """One required choice per open goal and onward referral (mounted once the journey is loaded)."""
+        box = self.query_one("#loose-box", Vertical)
+        n = len(ends)
+        self.query_one("#loose-text", Static).update(
+            f"Still open: {n} item{'s' if n != 1 else ''}. Say what happened to each; it is saved with the close."
+        )
+        goals = onwards = 0
+        fields = []
+        for e in ends:
+            if e.kind == "goal":
+                goals += 1
+                label, hint = f"Goal {goals}", f"{e.label} (now {e.status_label.lower()})"
+            else:
+                onwards += 1
+                label, hint = f"Onward {onwards}", f"{e.label} (now {e.status_label})"
+            fields.append(SelectField(e.field, label, e.choices, required=True, prompt="What happened…", hint=hint))
+        await box.mount_all(fields)
+        box.display = True
+
+    def snapshot(self) -> Any:
+        # the questions about open items appear after loading: unanswered, they are not a change
+        return tuple(
+            (name, value)
+            for name, value in super().snapshot()
+            if not (name.startswith(("goal_", "onward_")) and value is None)
+        )
 
     def apply_detail(self, detail: JourneyDetail, extra: Any) -> None:
         if not detail.end_reasons:
@@ -200,6 +237,9 @@ class CloseForm(JourneyForm[JourneyRef]):
             self.set_note("#close-note", "A started journey ends as completed or ends early.")
         else:
             self.set_note("#close-note", "A journey that never started closes without start.")
+        self.loose = closing.loose_ends(detail.goals, detail.onward)
+        if self.loose:
+            self.call_later(self._ask_about, self.loose)
 
     @on(Select.Changed, "#f-end_reason")
     def _reason_changed(self, event: Select.Changed) -> None:
@@ -219,17 +259,21 @@ class CloseForm(JourneyForm[JourneyRef]):
         v = self.values()
         v.setdefault("evidence", None)
         v.setdefault("swemwbs", None)
+        v["goals"] = {e.id: v.pop(e.field) for e in self.loose if e.kind == "goal" and e.field in v}
+        v["onwards"] = {e.id: v.pop(e.field) for e in self.loose if e.kind == "onward" and e.field in v}
         return v
 
     def save(self, v: dict) -> JourneyRef:
         assert self.detail is not None
-        return J.close(
+        return closing.close_with_loose_ends(
             self.ctx,
             self.journey_id,
             v["end_date"],
             v["end_reason"],
             evidence=v["evidence"],
             swemwbs_end=v["swemwbs"],
+            goals=v["goals"],
+            onwards=v["onwards"],
             expected_version=self.detail.version,
         )
 

@@ -84,6 +84,8 @@ JOURNEY_ACTIONS = (
     JourneyAction("referrer_told", "i", "Referrer told", ReferrerToldForm, None, "ended"),
     # issue 15: the risk (crisis) flag and what the person was signposted to
     JourneyAction("risk", "y", "Risk flag", RiskForm, None, "journey"),
+    # issue 15: edit the selected goal's wording, outcome and target date (an emptied target date is removed)
+    JourneyAction("edit_goal", "G", "Edit goal", forms.GoalForm, "plan", "goal_edit"),
 )
 ACTIONS_BY_NAME = {a.action: a for a in JOURNEY_ACTIONS}
 
@@ -770,7 +772,7 @@ class JourneyScreen(DataScreen):
             return getattr(self.app, "is_team_lead", lambda: False)() and d.state in L.FINISHED_STATES
         if spec.needs is not None and spec.needs not in d.available_actions:
             return False
-        if spec.target == "goal":
+        if spec.target in ("goal", "goal_edit"):
             return bool(d.goals)
         if spec.target == "onward":
             return bool(d.onward)
@@ -796,6 +798,11 @@ class JourneyScreen(DataScreen):
             if goal is None:
                 return
             args = (goal.id,)
+        elif spec.target == "goal_edit":  # issue 15: GoalForm(ctx, journey_id, goal_id)
+            goal = self.selected_goal()
+            if goal is None:
+                return
+            args = (d.id, goal.id)
         elif spec.target == "onward":
             onward = self.selected_onward()
             if onward is None:
@@ -866,6 +873,9 @@ class JourneyScreen(DataScreen):
 
     def action_risk(self) -> None:  # issue 15
         self._run("risk")
+
+    def action_edit_goal(self) -> None:  # issue 15
+        self._run("edit_goal")
 
     def action_amend(self) -> None:
         self._run("amend")
