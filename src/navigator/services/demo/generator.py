@@ -47,6 +47,7 @@ from navigator.domain.workdays import WorkingCalendar
 from navigator.services import audit
 from navigator.services.casework.bulk import (
     BulkWriter,
+    Chase,
     ClientSpec,
     Close,
     Contact,
@@ -917,6 +918,12 @@ class _Gen:
             first = wd(made, r.choices((2, 4, 6, 8, 12, 16), (15, 25, 25, 15, 12, 8))[0])
             what = self.pick((("started", 70), ("did_not_start", 12), ("declined", 8), ("silent", 10)))
             if what == "silent":
+                # issue 15: the navigator chases a partner who has not replied (no randomness drawn: the
+                # rest of the demo is as before)
+                for gap, how in ((10, "phone"), (20, "email")):
+                    chased = wd(made, gap)
+                    if chased < end:
+                        add(chased, 7, Chase(k, chased, how, "Asked whether they have been in touch."))
                 continue
             add(first, 7, PartnerReport(k, what, first))
             stopped = first if what != "started" else None
