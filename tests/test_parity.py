@@ -82,6 +82,7 @@ goal_update = st.tuples(
     DAY,
     st.sampled_from([None, "in_progress", "achieved"]),
     NOTES,
+    st.sampled_from([False, False, True]),  # clear the target date (issue 15)
 )
 onward = st.tuples(st.just("onward"), DAY, NOTES)
 partner = st.tuples(
@@ -154,7 +155,7 @@ def to_step(s: tuple, outcome_id: int, programme_id: int) -> S.Step:
     if kind == "goal":
         return S.Goal(outcome_id, s[1], None if s[2] is None else _day(s[2]))
     if kind == "goal_update":
-        return S.GoalUpdate(s[1], _day(s[2]), s[3], s[4])
+        return S.GoalUpdate(s[1], _day(s[2]), s[3], s[4], clear_target=s[5])
     if kind == "onward":
         return S.Onward(programme_id, _day(s[1]), s[2])
     if kind == "partner":
@@ -213,7 +214,7 @@ def through_services(ctx, ref, person, dob, received, referrer, consent, sequenc
             elif kind == "goal":
                 goals.append(J.add_goal(ctx, jid, outcome, s[1], None if s[2] is None else _day(s[2])))
             elif kind == "goal_update":
-                J.update_goal(ctx, goals[s[1]], status=s[3], note=s[4], on=_day(s[2]))
+                J.update_goal(ctx, goals[s[1]], status=s[3], note=s[4], on=_day(s[2]), clear_target=s[5])
             elif kind == "onward":
                 onwards.append(J.make_onward(ctx, jid, programme, _day(s[1]), s[2]))
             elif kind == "partner":
