@@ -172,7 +172,7 @@ def _close_one(s: Session, ctx: Ctx, journey_id: int) -> JourneyRef | None:
         client_id=client.id,
         journey_id=journey.id,
         before=b,
-        after=a | {"by": PROTOCOL, "run_by": ctx.username, "task_due": task.due_date},
+        after=a | {"by": PROTOCOL, "run_by": ctx.acting_as or ctx.username, "task_due": task.due_date},
     )
     return JourneyRef(row_id(journey.id), row_id(client.id), client.client_ref, journey.state)
 
