@@ -32,6 +32,16 @@ TRACKER = (
 )
 
 
+async def found_and_checked(pilot) -> None:
+    """Wait for the search (once typing pauses) and the check of the chosen pair (a loaded machine is slow)."""
+    for _ in range(40):
+        await settle(pilot, 0.1)
+        form = pilot.app.screen
+        if isinstance(form, MergeForm) and (form.plan is not None or form.refusal is not None):
+            break
+    await settle(pilot)
+
+
 async def test_a_team_lead_merges_an_imported_duplicate_from_the_journey_screen(tui_ctx):
     ctx = tui_ctx  # the store's admin: a team lead too
     report = import_bytes(ctx, TRACKER.encode())
@@ -53,8 +63,7 @@ async def test_a_team_lead_merges_an_imported_duplicate_from_the_journey_screen(
         assert isinstance(app.screen, MergeForm)
         for ch in "TRK001":
             await pilot.press(ch)
-        await settle(pilot, 0.5)  # searched once typing pauses
-        await settle(pilot)
+        await found_and_checked(pilot)  # searched once typing pauses, then checked
         text = screen_text(app)
         assert "TRK001 Ann Smith" in text  # found, chosen (the only one), and checked:
         assert "Moves: 1 journey" in text and f"Keep:  {ann_ref} Ann Smith" in text
@@ -122,8 +131,7 @@ def test_merge_form_snapshot(snap_compare, tui_ctx):
         await press(pilot, "D")
         for ch in "TRK001":
             await pilot.press(ch)
-        await settle(pilot, 0.5)
-        await settle(pilot)
+        await found_and_checked(pilot)
 
     assert snap_compare(make_app(tui_ctx), terminal_size=(80, 24), run_before=run_before)
 
@@ -138,8 +146,7 @@ async def test_a_refused_merge_says_why_and_saves_nothing(tui_ctx):
         await press(pilot, "D")
         for ch in "Gus Grey":
             await pilot.press(ch if ch != " " else "space")
-        await settle(pilot, 0.5)
-        await settle(pilot)
+        await found_and_checked(pilot)
         text = screen_text(app)
         assert "Refused: Both have an open journey" in text and "close one of them first" in text
         await press(pilot, "tab", "tab", "tab")

@@ -112,6 +112,7 @@ class MergeForm(FormScreen[MergePlan]):
         self.plan: MergePlan | None = None  # the preview of the current choice
         self.refusal: DomainError | None = None  # or why it is refused
         self._search_timer: Timer | None = None
+        self._checking: tuple[str, str] | None = None  # the pair last sent to be checked
         self._confirmed = False
 
     def compose_fields(self) -> ComposeResult:
@@ -208,10 +209,13 @@ class MergeForm(FormScreen[MergePlan]):
         return kept, merged
 
     def _choice_changed(self) -> None:
+        pair = self._pair()
+        if pair is not None and pair == self._checking:
+            return  # already checked (or being checked): a choice set in code also says it changed
+        self._checking = pair
         self.plan = None
         self.refusal = None
         self._confirmed = False
-        pair = self._pair()
         self.field("other").set_error(None)
         if pair is None:
             self.set_note("#merge-preview", None)
@@ -280,6 +284,8 @@ class MergeForm(FormScreen[MergePlan]):
 
     def after_failure(self, exc: BaseException, extra) -> None:
         self._confirmed = False
+        self._checking = None  # the records may have changed: check the pair again
+        self._choice_changed()
 
 
 __all__ = ["MergeConfirm", "MergeForm"]
