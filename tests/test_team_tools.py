@@ -89,6 +89,7 @@ def test_programme_referrals_put_the_ones_with_no_reply_first(ctx):
     listed = TT.programme_referrals(lead, row.partner, row.programme)
     assert [r.client_ref for r in listed.rows] == [ann.client_ref, bea.client_ref]
     assert listed.rows[0].no_reply and not listed.rows[1].no_reply and listed.no_reply == 1
+    assert listed.no_reply == row.no_reply  # the Partners figure it opens from
     assert listed.rows[0].working_days == 32  # 12 Oct to 25 Nov, in working days
     assert listed.rows[1].last_update_date == date(2026, 10, 27)
     assert TT.programme_referrals(lead1, row.partner, row.programme).rows == ()  # another lot's lead

@@ -216,7 +216,7 @@ def programme_referrals(
     out = []
     for oid, jid, ref, first, last, username, made, status, last_update, first_update in rows:
         made, last_update = as_day(made), as_date(last_update)
-        no_reply = last_update is None and as_date(first_update) is None
+        no_reply = as_date(first_update) is None  # the partner never updated it (as Partners counts it)
         since_ = made if last_update is None else last_update
         out.append(
             ProgrammeReferral(
