@@ -83,6 +83,9 @@ def test_programme_referrals_put_the_ones_with_no_reply_first(ctx):
         made.append((r, J.make_onward(ctx, r.journey_id, 1, on)))
     (ann, ann_onward), (bea, bea_onward) = made
     J.partner_update(ctx, bea_onward, "started", date(2026, 10, 27))
+    from navigator.services.casework import chasing
+
+    chasing.record_chase(ctx, ann_onward, date(2026, 10, 26), "phone", "no answer from the team")
     from navigator.services.casework import team
 
     row = next(r for r in team.partners(lead).rows if r.made)
@@ -90,6 +93,7 @@ def test_programme_referrals_put_the_ones_with_no_reply_first(ctx):
     assert [r.client_ref for r in listed.rows] == [ann.client_ref, bea.client_ref]
     assert listed.rows[0].no_reply and not listed.rows[1].no_reply and listed.no_reply == 1
     assert listed.no_reply == row.no_reply  # the Partners figure it opens from
+    assert [r.chases for r in listed.rows] == [1, 0]
     assert listed.rows[0].working_days == 32  # 12 Oct to 25 Nov, in working days
     assert listed.rows[1].last_update_date == date(2026, 10, 27)
     assert TT.programme_referrals(lead1, row.partner, row.programme).rows == ()  # another lot's lead

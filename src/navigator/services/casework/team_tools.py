@@ -33,6 +33,7 @@ from navigator.store.models import (
     Lot,
     OnwardReferral,
     Partner,
+    PartnerChase,
     Programme,
     Task,
     User,
@@ -156,6 +157,7 @@ class ProgrammeReferral:
     last_update_date: date | None
     no_reply: bool  # the partner never sent an update
     working_days: int  # since the referral (no reply) or since the last update
+    chases: int = 0  # how often the navigator chased the partner about it
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,15 @@ def programme_referrals(
             .join(User, col(User.id) == col(Journey.navigator_id))
             .where(*cond)
         ).all()
+        chased: dict[int, int] = {}
+        ids = [r[0] for r in rows]
+        for i in range(0, len(ids), 500):
+            for oid, n in s.execute(
+                select(col(PartnerChase.onward_id), func.count())
+                .where(col(PartnerChase.onward_id).in_(ids[i : i + 500]))
+                .group_by(col(PartnerChase.onward_id))
+            ).all():
+                chased[oid] = int(n)
     out = []
     for oid, jid, ref, first, last, username, made, status, last_update, first_update in rows:
         made, last_update = as_day(made), as_date(last_update)
@@ -231,6 +242,7 @@ def programme_referrals(
                 last_update,
                 no_reply,
                 cal.count(since_, on) if since_ <= on else 0,
+                chased.get(oid, 0),
             )
         )
     out.sort(key=lambda r: (not r.no_reply, (1 if r.no_reply else -1) * r.referral_date.toordinal(), r.onward_id))

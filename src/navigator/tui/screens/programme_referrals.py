@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Header, Static
 
 from navigator.services.casework import team_tools
 from navigator.services.casework.team_tools import ProgrammeReferrals
-from navigator.tui.screens.team import Col, cell, set_columns
+from navigator.tui.screens.team import Col, cell, count_text, set_columns
 from navigator.tui.widgets import DataScreen, NavFooter, RowTable, Title, alert, fmt_date, plural
 
 COLUMNS = (
@@ -27,6 +27,7 @@ COLUMNS = (
     Col("status", "Status", "Status", 9, 14, right=False),
     Col("reply", "Partner's reply", "Reply", 11, 16, right=False),
     Col("days", "Working days", "Days", 5, 13),
+    Col("chases", "Chases", "Chas", 4, 7),
 )
 
 
@@ -105,6 +106,7 @@ class ProgrammeReferralsScreen(DataScreen):
                 cell(r.status_label, right=False),
                 cell(reply, right=False),
                 cell(str(r.working_days), style=late if overdue else ""),
+                cell(count_text(r.chases)),
                 key=str(r.onward_id),
             )
         if table.row_count:
