@@ -55,20 +55,6 @@ PRIVATE_OF = ("textual", "sqlalchemy", "sqlmodel")
 DOCUMENTED = {"_asdict", "_fields", "_replace", "_make", "_field_defaults", "_mapping", "_tuple", "_t"}
 # Found by the name check but not Textual's or SQLAlchemy's (a name they happen to use too).
 NOT_THEIRS = {("cli/_output.py", "attribute _width"): "rich.console.Console._width: Rich's, beside Textual"}
-# Private Textual API still used outside tui/compat.py: each is to move there, with a test in
-# tests/tui/test_compat.py, and then leave this list (the test fails while an entry is out of date).
-NOT_YET_FENCED = {
-    ("tui/app.py", "attribute _stop_propagation"),
-    ("tui/forms/base.py", "attribute _message_queue"),
-    ("tui/forms/fields.py", "import textual.widgets._select"),
-    ("tui/forms/fields.py", "attribute _bindings"),
-    ("tui/forms/fields.py", "attribute _restart_blink"),
-    ("tui/forms/fields.py", "attribute _type_to_search"),
-    ("tui/forms/fields.py", "attribute _search_reset_timer"),
-    ("tui/forms/fields.py", "attribute _allow_blank"),
-    ("tui/forms/fields.py", "override FieldInput._on_key"),
-    ("tui/forms/fields.py", "override SearchOverlay._find_search_match"),
-}
 
 
 def _private_uses() -> set[tuple[str, str]]:
@@ -159,7 +145,6 @@ def test_private_textual_and_sqlalchemy_names_only_in_the_compat_modules():
     upgrade, instead of a screen or a bulk write misbehaving somewhere."""
     uses = _private_uses()
     outside = {use for use in uses if use[0] not in COMPAT_MODULES}
-    assert outside - NOT_YET_FENCED == set(), "fence these in tui/compat.py or store/compat.py"
-    assert NOT_YET_FENCED - outside == set(), "fenced or gone: take them off NOT_YET_FENCED"
+    assert outside == set(), "fence these in tui/compat.py or store/compat.py"
     assert any(rel == "store/compat.py" for rel, _ in uses)  # the check sees SQLAlchemy's private names
     assert any(rel == "tui/compat.py" for rel, _ in uses)  # and Textual's

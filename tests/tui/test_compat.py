@@ -11,10 +11,11 @@ from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.dom import DOMNode
+from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.reactive import Reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Select, Static
 
 from navigator.tui import compat
 from navigator.tui.app import NavigatorApp
@@ -121,3 +122,105 @@ async def test_the_tests_screen_reader_still_reads_the_compositor():
     async with Hello().run_test(size=(30, 3)) as pilot:
         await pilot.pause()
         assert "hello there" in screen_text(pilot.app)
+
+
+def test_a_stopped_message_says_so_in_stop_propagation():
+    assert "_stop_propagation" in events.Key.__slots__ or "_stop_propagation" in Message.__slots__
+    key = events.Key("a", "a")
+    assert compat.propagation_stopped(key) is False
+    key.stop()
+    assert compat.propagation_stopped(key) is True
+    key.stop(False)
+    assert compat.propagation_stopped(key) is False
+
+
+async def test_restart_blink_shows_the_cursor_and_restarts_its_timer():
+    assert not inspect.signature(Input._restart_blink).parameters.keys() - {"self"}
+
+    class Probe(App):
+        def compose(self):
+            yield Input("text")
+
+    async with Probe().run_test() as pilot:
+        inp = pilot.app.query_one(Input)
+        inp.focus()
+        await pilot.pause()
+        assert inp._blink_timer is not None, "Input no longer keeps its blink in _blink_timer"
+        inp._cursor_visible = False
+        compat.restart_blink(inp)
+        assert inp._cursor_visible is True
+
+
+def test_select_current_and_overlay_are_where_they_were():
+    from textual.widgets._select import SelectCurrent, SelectOverlay
+
+    assert compat.SelectCurrent is SelectCurrent and compat.SelectOverlay is SelectOverlay
+    assert list(inspect.signature(SelectCurrent.__init__).parameters) == ["self", "placeholder"]
+    assert list(inspect.signature(SelectOverlay.__init__).parameters) == ["self", "type_to_search"]
+    assert "_search_reset_delay" in inspect.getsource(SelectOverlay.on_mount), "the pause is no longer read on mount"
+    on_key = inspect.getsource(SelectOverlay._on_key)
+    for name in ("_type_to_search", "_search_reset_timer", "_search_query", "_find_search_match"):
+        assert name in on_key, f"SelectOverlay's type-to-search no longer uses {name}"
+
+
+class _Overlay(compat.TypeToSearchOverlay):
+    SEARCH_RESET_S = 0.3
+    queries: list[str] = []
+
+    def search_match(self, query: str) -> int | None:
+        type(self).queries.append(query)
+        return super().search_match(query)
+
+
+class _Select(compat.SelectWithOverlay):
+    OVERLAY = _Overlay
+
+
+def _select_app(**kwargs):
+    class Probe(App):
+        def compose(self):
+            yield Select([("Apple", 1), ("Banana", 2), ("Cherry", 3)], id="stock", **kwargs)
+            yield _Select([("Apple", 1), ("Banana", 2), ("Cherry", 3)], id="ours", **kwargs)
+
+    return Probe()
+
+
+async def test_select_with_overlay_composes_like_the_stock_select_with_our_list():
+    async with _select_app().run_test() as pilot:
+        stock, ours = pilot.app.query_one("#stock", Select), pilot.app.query_one("#ours", Select)
+        assert [type(c) for c in stock.children] == [compat.SelectCurrent, compat.SelectOverlay]
+        assert [type(c) for c in ours.children] == [compat.SelectCurrent, _Overlay]
+        overlay = ours.query_one(_Overlay)
+        assert overlay._search_reset_timer._interval == 0.3  # SEARCH_RESET_S reached the timer
+        stock.compact = ours.compact = True
+        await pilot.pause()
+        assert overlay.compact is True and stock.query_one(compat.SelectOverlay).compact is True
+
+
+@pytest.mark.parametrize("allow_blank", [True, False])
+async def test_select_with_overlay_reads_its_options_and_blank(allow_blank):
+    async with _select_app(allow_blank=allow_blank).run_test() as pilot:
+        ours = pilot.app.query_one("#ours", compat.SelectWithOverlay)
+        assert ours.allows_blank is allow_blank
+        values = [v for _p, v in ours.listed_options]
+        assert values == ([Select.NULL] if allow_blank else []) + [1, 2, 3]
+        overlay = ours.query_one(_Overlay)
+        assert overlay.option_count == len(values)  # the list's index is an index into listed_options
+
+
+async def test_type_to_search_goes_through_search_match_both_ways():
+    _Overlay.queries.clear()
+    async with _select_app(allow_blank=False).run_test() as pilot:
+        ours = pilot.app.query_one("#ours", compat.SelectWithOverlay)
+        ours.focus()
+        await pilot.press("enter")  # Select's own opening
+        await pilot.pause()
+        overlay = ours.query_one(_Overlay)
+        assert pilot.app.focused is overlay
+        await pilot.press("c")  # Textual's own type-to-search calls our match
+        await pilot.pause()
+        assert _Overlay.queries == ["c"] and overlay.highlighted == 2
+        overlay.search_now("h")  # and ours, from outside, goes on with the same query
+        assert _Overlay.queries == ["c", "ch"] and overlay.highlighted == 2
+        overlay.search_now("x")  # no match: the highlight stays
+        assert _Overlay.queries[-1] == "chx" and overlay.highlighted == 2

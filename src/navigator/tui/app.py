@@ -28,7 +28,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, OptionList, Select, TextArea
 
 from navigator.domain.errors import AccessDenied, DomainError, StoreError
-from navigator.tui.compat import QuietFatalErrors, own_bindings
+from navigator.tui.compat import QuietFatalErrors, own_bindings, propagation_stopped
 from navigator.tui.messages import DataChanged
 from navigator.tui.widgets import NeverRawControls, describe_error, shown
 
@@ -355,7 +355,7 @@ class NavigatorApp(QuietFatalErrors, App[int]):
         self.keys_in_flight = [
             (key, target)
             for key, target in self.keys_in_flight
-            if not key._stop_propagation and target.is_attached  # stopped on the way, or its screen gone
+            if not propagation_stopped(key) and target.is_attached  # stopped on the way, or its screen gone
         ]
         return bool(self.keys_in_flight)
 

@@ -529,7 +529,7 @@ class FormScreen(ModalScreen[T], Generic[T]):
             return False
         if not self.ready:
             return bool(self.held_keys)
-        if any(w.is_attached and w._message_queue.qsize() for w in self._key_targets):
+        if any(w.is_attached and w.message_queue_size for w in self._key_targets):
             return True
         return self.snapshot() != self._pristine
 

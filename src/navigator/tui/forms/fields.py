@@ -28,7 +28,6 @@ from textual.widgets import (
     Static,
     TextArea,
 )
-from textual.widgets._select import SelectCurrent, SelectOverlay
 
 from navigator.domain import swemwbs
 from navigator.domain.dates import age_on, parse_date
@@ -36,6 +35,7 @@ from navigator.domain.errors import DomainError
 from navigator.domain.text import text_problem
 from navigator.domain.workdays import DEFAULT_CALENDAR, WorkingCalendar
 from navigator.services.setup.admin import WORDING_HINT
+from navigator.tui.compat import SelectCurrent, SelectWithOverlay, TypeToSearchOverlay, own_bindings, restart_blink
 
 
 def nice_date(d: date) -> str:
@@ -217,14 +217,16 @@ class FieldInput(Input):
     ``to``, and ``+3``, left, home, ``x`` gave ``+3x``.
     """
 
-    async def _on_key(self, event: events.Key) -> None:
+    async def on_key(self, event: events.Key) -> None:
         if not event.is_printable:
-            for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            for key, binding in own_bindings(self):
+                if key != event.key:
+                    continue
                 _namespace, name, parameters = parse_action(binding.action)
                 if name in EDITING_ACTIONS and not binding.priority:
                     event.stop()
-                    event.prevent_default()  # neither Input's nor Widget's own handler
-                    self._restart_blink()
+                    event.prevent_default()  # neither Input's nor Widget's own handler (base classes')
+                    restart_blink(self)
                     getattr(self, f"action_{name}")(*parameters)
                     return
 
@@ -487,7 +489,7 @@ def literal_options(options: Iterable[tuple[Any, Any]]) -> list[tuple[Any, Any]]
     return [(Content(label) if isinstance(label, str) else label, value) for label, value in options]
 
 
-class SearchOverlay(SelectOverlay):
+class SearchOverlay(TypeToSearchOverlay):
     """A drop-down's list whose type-to-search never lands on the placeholder ("Choose…").
 
     The form sends it the letters typed while it is open (``search_now``) from the app's key
@@ -496,25 +498,12 @@ class SearchOverlay(SelectOverlay):
 
     SEARCH_RESET_S = 0.7  # a pause this long starts a new search
 
-    def __init__(self, type_to_search: bool = True) -> None:
-        super().__init__(type_to_search)
-        self._search_reset_delay = self.SEARCH_RESET_S
-
-    def search_now(self, character: str) -> None:
-        if not self._type_to_search:
-            return
-        self._search_reset_timer.reset()
-        self._search_query += character
-        index = self._find_search_match(self._search_query)
-        if index is not None:
-            self.select(index)
-
-    def _find_search_match(self, query: str) -> int | None:
+    def search_match(self, query: str) -> int | None:
         select = self.parent
-        blank = 0 if isinstance(select, Select) and select._allow_blank else None
+        blank = 0 if isinstance(select, SelectWithOverlay) and select.allows_blank else None
         query = query.lower()
         best: tuple[int, int] | None = None  # (where in the prompt, index)
-        for index, option in enumerate(self._options):
+        for index, option in enumerate(self.options):
             if index == blank:
                 continue
             prompt = option.prompt
@@ -527,12 +516,10 @@ class SearchOverlay(SelectOverlay):
         return None if best is None else best[1]
 
 
-class FormSelect(Select):
+class FormSelect(SelectWithOverlay):
     """A Select whose type-to-search skips the placeholder."""
 
-    def compose(self) -> ComposeResult:
-        yield SelectCurrent(self.prompt)
-        yield SearchOverlay(type_to_search=self._type_to_search).data_bind(compact=Select.compact)
+    OVERLAY = SearchOverlay
 
     # Enter opens the list and enter on the list chooses: done at once from the form's key dispatch,
     # with the focus moved now, so the keys typed straight after (the search, tab) go where they belong.
@@ -548,15 +535,16 @@ class FormSelect(Select):
             current.has_value = False
             overlay.action_first()
         else:
-            index = next((i for i, (_p, v) in enumerate(self._options) if v == self.value), None)
+            index = next((i for i, (_p, v) in enumerate(self.listed_options) if v == self.value), None)
             overlay.select(index)
             current.has_value = True
 
     def choose_now(self) -> None:
         overlay = self.query_one(SearchOverlay)
         index = overlay.highlighted
-        if index is not None and 0 <= index < len(self._options):
-            value = self._options[index][1]
+        options = self.listed_options
+        if index is not None and 0 <= index < len(options):
+            value = options[index][1]
             if value != self.value:
                 self.value = value
         self.set_reactive(Select.expanded, False)
