@@ -181,8 +181,9 @@ class TodayScreen(DataScreen):
         if action in ("letter", "referrer_told"):
             item = self.highlighted_item()
             return item is not None and item.kind == TaskKind.TELL_REFERRER.value
-        if action == "close_all_due":
-            return any(closes_automatically(i.task_key) for i in self._items.values())
+        if action == "close_all_due":  # offered on a no-response closure item (the protocol may close it)
+            item = self.highlighted_item()
+            return item is not None and closes_automatically(item.task_key)
         return True
 
     def highlighted_item(self) -> TodayItem | None:
