@@ -14,7 +14,7 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Static
 from textual.worker import get_current_worker
@@ -388,7 +388,13 @@ class ReferralForm(FormScreen[JourneyRef]):
             return  # stale: another person was chosen since
         self._show_open_journey(message.found)
         if message.found is not None:
-            self.field("open_journey").focus_control()
+            # the choice focused, with the warning above it in view (not scrolled to the choice alone)
+            self.set_focus(self.field("open_journey").control, scroll_visible=False)
+            self.call_after_refresh(self._show_warning)
+
+    def _show_warning(self) -> None:
+        body = self.query_one("#form-body", VerticalScroll)
+        body.scroll_to_widget(self.query_one("#existing"), top=True, animate=False)
 
     def _show_open_journey(self, found: OJ.OpenJourney | None) -> None:
         """The warning for a person whose journey is still open, and the choice it asks for."""

@@ -353,15 +353,9 @@ class JourneyScreen(DataScreen):
             since=fmt_date(d.state_since),
             nav=d.navigator_name or d.navigator,
         )
+        if d.risk_flag:  # issue 15: first on the line, in words (not colour alone); the signposting in the summary
+            line1 = Content.from_markup("[b reverse $error] $marker [/] ", marker=risk.MARKER) + line1
         lines = [line1, line2]
-        if d.risk_flag:  # issue 15: in words, not colour alone
-            lines.append(
-                Content.from_markup(
-                    "[b $error]$marker[/] [dim]signposted to[/] $where",
-                    marker=f"⚠ {risk.MARKER}:",
-                    where=" ".join((d.signposted_to or "not recorded").split()),
-                )
-            )
         if d.under_17:
             lines.append(Content.from_markup("[b $warning]Under 17 when the referral was received.[/]"))
         self.query_one("#journey-head", Static).update(Content("\n").join(lines))
