@@ -510,3 +510,43 @@ def test_a_journey_with_nothing_open_closes_as_before(ctx):
     closing.close_with_loose_ends(ctx, ref.journey_id, date(2026, 11, 20), "declined")
     with ctx.read() as s:
         assert s.get(Journey, ref.journey_id).state == "closed_without_start"
+
+
+# ---------------------------------------------------------------- the flag and the no-response protocol
+
+
+def _open_tasks(ctx, jid):
+    from navigator.store.models import Task
+
+    with ctx.read() as s:
+        return sorted(t.key for t in s.exec(select(Task).where(Task.journey_id == jid, Task.status == "open")).all())
+
+
+def _ladder_run_out(ctx):
+    ref = new_referral(ctx, first="Fay", last="Green", received=date(2026, 10, 1))
+    for on, method in ((date(2026, 10, 2), "phone"), (date(2026, 10, 6), "phone"), (date(2026, 10, 8), "letter")):
+        J.log_contact(ctx, ref.journey_id, on, method, "no_answer" if method == "phone" else "sent")
+    return ref
+
+
+def test_flagging_a_journey_later_hands_its_no_response_closure_to_the_team_lead(ctx):
+    from navigator.domain.followups import AT_RISK_KEY
+
+    ref = _ladder_run_out(ctx)
+    assert _open_tasks(ctx, ref.journey_id) == ["no_response_close"]
+    set_risk(ctx, ref.journey_id, True, "Crisis line")
+    assert _open_tasks(ctx, ref.journey_id) == [AT_RISK_KEY]
+    set_risk(ctx, ref.journey_id, False, "Crisis line")
+    assert _open_tasks(ctx, ref.journey_id) == ["no_response_close"]
+
+
+def test_a_further_referral_at_risk_flags_the_open_journey_and_its_follow_ups(ctx):
+    from navigator.domain.followups import AT_RISK_KEY
+
+    ref = _ladder_run_out(ctx)
+    attach_referral(
+        ctx,
+        ref.journey_id,
+        ReferralInput(date(2026, 11, 20), "gp", client_id=ref.client_id, risk_flag=True, signposted_to="A&E"),
+    )
+    assert _open_tasks(ctx, ref.journey_id) == [AT_RISK_KEY]

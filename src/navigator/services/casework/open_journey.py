@@ -19,7 +19,7 @@ from navigator.domain import steps as S
 from navigator.domain.errors import DomainError, NotFound, ValidationErrors
 from navigator.domain.text import check_text
 from navigator.services import access, audit
-from navigator.services.casework.records import check_version, code_id
+from navigator.services.casework.records import check_version, code_id, sync_tasks
 from navigator.services.context import Ctx
 from navigator.services.dto import JourneyRef
 from navigator.store.ids import row_id
@@ -179,6 +179,8 @@ def attach_referral(ctx: Ctx, journey_id: int, data: ReferralInput, expected_ver
         journey.updated_at = ctx.now()
         s.add(journey)
         s.flush()
+        if flagged:
+            sync_tasks(s, ctx, journey, client)  # a journey at risk is followed up differently (followups.py)
         after: dict[str, Any] = {
             "reason": journey.reason,
             "risk_flag": journey.risk_flag,
