@@ -365,7 +365,7 @@ REFERRAL_KEYS = (
     "enter",
     *"Sevenoaks",
     "enter",
-    *["tab"] * 7,  # postcode, phone, email, preferred contact, IMD decile, consent, received
+    *["tab"] * 8,  # postcode, phone, address, email, preferred contact, IMD decile, consent, received
     *"-1",
     "tab",  # source
     "enter",
