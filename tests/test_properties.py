@@ -371,12 +371,15 @@ def check_invariants(ctx) -> None:
                     assert o.referral_date <= j.end_date, where
                 dates = [d for d in (o.referral_date, o.start_date, o.end_date) if d]
                 assert dates == sorted(dates), where
-            # follow-ups: none once closed; while open, exactly what the protocol wants (by key)
+            # follow-ups: once closed, at most telling the referrer; while open, exactly what the protocol
+            # wants (by key)
             open_tasks = by_journey["tasks"].get(j.id, [])
             keys = [t.key for t in open_tasks]
             assert len(keys) == len(set(keys)), where
             if not state.is_open:
-                assert keys == [], where
+                assert set(keys) <= {"tell_referrer"}, where
+                if keys and j.referrer_told_date is not None:
+                    raise AssertionError(f"{where}: the referrer was told, yet a task to tell them is open")
             else:
                 ff = FollowUpFacts(
                     f,
