@@ -325,3 +325,20 @@ def test_reopen_is_refused_when_the_person_has_another_open_journey(ctx_on, any_
     with pytest.raises(DomainError) as e:
         C.reopen(admin, first.journey_id, "rejected in error")
     assert e.value.field == "state" and "another open journey" in e.value.message
+
+
+def test_a_reopened_journey_closed_again_asks_to_tell_the_referrer_again(ctx_on, any_day):
+    from navigator.services.casework import loops
+
+    admin = ctx_on(any_day)
+    jid, _ = _started(admin, any_day)
+    J.close(admin, jid, any_day - timedelta(days=1), "withdrew")
+    loops.tell_referrer(admin, jid, any_day - timedelta(days=1), "phone")
+    C.reopen(admin, jid, "Closed by mistake")
+    with admin.read() as s:
+        j = s.get(Journey, jid)
+        assert (j.referrer_told_date, j.referrer_told_how) == (None, None)  # told of an ending that no longer stands
+    J.close(admin, jid, any_day, "withdrew")
+    with admin.read() as s:
+        kinds = [t.kind for t in s.exec(select(Task).where(Task.journey_id == jid, Task.status == "open")).all()]
+    assert kinds == ["tell_referrer"]

@@ -532,6 +532,8 @@ def _reopen(f: L.JourneyFacts, st: Reopen, today: date) -> Changes:
         cols: dict[str, Any] = {"decision": None, "decision_date": None, "reject_reason": None}
     else:
         cols = {"end_date": None, "end_reason": None, "outcome_evidence": None}
+    # the referrer was told of an ending that no longer stands: the next ending is theirs to hear of again
+    cols |= {"referrer_told_date": None, "referrer_told_how": None}
     return _journey_step(f, cols)
 
 
