@@ -95,6 +95,35 @@ FIELD_HELP = {
 }
 
 _COMMON = ("today", "service_name", "service_phone", "service_email", "service_address", "navigator_name", "client_ref")
+# What every letter to the referrer may say: who the person is and the referral they sent.
+_ABOUT_REFERRAL = _COMMON + (
+    "client_first_name",
+    "client_last_name",
+    "client_name",
+    "client_date_of_birth",
+    "client_nhs_number",
+    "received_date",
+    "referrer",
+    "referral_source",
+)
+
+
+# The service's letterhead and sign-off, the same on every letter.
+_LETTERHEAD = """\
+{service_name}
+{service_address}
+Telephone: {service_phone}
+Email: {service_email}
+
+{today}
+
+"""
+_SIGNATURE = """\
+Yours sincerely,
+
+{navigator_name}
+Community Navigator, {service_name}
+"""
 
 
 @dataclass(frozen=True)
@@ -106,14 +135,9 @@ class TemplateKind:
     default: str
 
 
-OPT_IN_LETTER = """\
-{service_name}
-{service_address}
-Telephone: {service_phone}
-Email: {service_email}
-
-{today}
-
+OPT_IN_LETTER = (
+    _LETTERHEAD
+    + """\
 {client_name}
 {client_address}
 {client_postcode}
@@ -135,20 +159,13 @@ again at any time in the future.
 If you are in crisis or feel unsafe, please call NHS 111 and choose the option for mental health, \
 or call 999 in an emergency.
 
-Yours sincerely,
-
-{navigator_name}
-Community Navigator, {service_name}
 """
+    + _SIGNATURE
+)
 
-CLOSURE_NOTICE = """\
-{service_name}
-{service_address}
-Telephone: {service_phone}
-Email: {service_email}
-
-{today}
-
+CLOSURE_NOTICE = (
+    _LETTERHEAD
+    + """\
 Dear {referrer},
 
 Re: {client_name}, date of birth {client_date_of_birth}
@@ -162,20 +179,13 @@ Reason for closure: {closure_reason}
 If you have any questions, or if things change and you would like to refer again, please contact \
 us using the details above.
 
-Yours sincerely,
-
-{navigator_name}
-Community Navigator, {service_name}
 """
+    + _SIGNATURE
+)
 
-REJECTION_NOTICE = """\
-{service_name}
-{service_address}
-Telephone: {service_phone}
-Email: {service_email}
-
-{today}
-
+REJECTION_NOTICE = (
+    _LETTERHEAD
+    + """\
 Dear {referrer},
 
 Re: {client_name}, date of birth {client_date_of_birth}
@@ -190,20 +200,13 @@ If the person is in crisis or feels unsafe, they can call NHS 111 and choose the
 health, or call 999 in an emergency. If you have any questions, or if things change and you would \
 like to refer again, please contact us using the details above.
 
-Yours sincerely,
-
-{navigator_name}
-Community Navigator, {service_name}
 """
+    + _SIGNATURE
+)
 
-NO_RESPONSE_NOTICE = """\
-{service_name}
-{service_address}
-Telephone: {service_phone}
-Email: {service_email}
-
-{today}
-
+NO_RESPONSE_NOTICE = (
+    _LETTERHEAD
+    + """\
 Dear {referrer},
 
 Re: {client_name}, date of birth {client_date_of_birth}
@@ -216,11 +219,9 @@ service, but we did not hear back. We therefore closed the referral on {end_date
 {client_first_name} is welcome to contact us directly at any time, and you are welcome to refer \
 again if things change. If you have any questions, please contact us using the details above.
 
-Yours sincerely,
-
-{navigator_name}
-Community Navigator, {service_name}
 """
+    + _SIGNATURE
+)
 
 PARTNER_SUMMARY = """\
 Onward referral from {service_name}
@@ -275,16 +276,8 @@ KINDS: dict[str, TemplateKind] = {
             "closure_notice",
             "Closure notice to the referrer",
             "the referrer",
-            _COMMON
+            _ABOUT_REFERRAL
             + (
-                "client_first_name",
-                "client_last_name",
-                "client_name",
-                "client_date_of_birth",
-                "client_nhs_number",
-                "received_date",
-                "referrer",
-                "referral_source",
                 "end_date",
                 "closure_reason",
             ),
@@ -294,16 +287,8 @@ KINDS: dict[str, TemplateKind] = {
             "rejection_notice",
             "Rejection notice to the referrer",
             "the referrer",
-            _COMMON
+            _ABOUT_REFERRAL
             + (
-                "client_first_name",
-                "client_last_name",
-                "client_name",
-                "client_date_of_birth",
-                "client_nhs_number",
-                "received_date",
-                "referrer",
-                "referral_source",
                 "decision_date",
                 "rejection_reason",
             ),
@@ -313,16 +298,8 @@ KINDS: dict[str, TemplateKind] = {
             "no_response_notice",
             "No-response closure notice to the referrer",
             "the referrer",
-            _COMMON
+            _ABOUT_REFERRAL
             + (
-                "client_first_name",
-                "client_last_name",
-                "client_name",
-                "client_date_of_birth",
-                "client_nhs_number",
-                "received_date",
-                "referrer",
-                "referral_source",
                 "end_date",
                 "closure_reason",
             ),
