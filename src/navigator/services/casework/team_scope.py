@@ -6,7 +6,8 @@ admin sees everything (``scope_localities``, ``in_scope``). A journey belongs to
 ``journey.locality_id`` (the client's locality when referred), as in the monthly return.
 
 Also: the domain's state groups as plain values for SQL, the first and last day of a date's month
-(``month_span``) and the date n working days back (``cutoff``), used by ``team``, ``team_stuck``,
+(``month_span``), the date n working days back (``cutoff``) and the joins from a journey to its client
+and navigator (``with_people``), used by ``team``, ``team_stuck``,
 ``team_trends`` and ``team_partners``. (The month of a date and rounding are the domain's:
 ``dates.month_key``, ``rounding.round_half_away``.)
 """
@@ -23,7 +24,7 @@ from navigator.domain.dates import month_end, month_start
 from navigator.domain.workdays import WorkingCalendar
 from navigator.services import access
 from navigator.services.context import Actor, Ctx
-from navigator.store.models import Locality
+from navigator.store.models import Client, Journey, Locality, User
 
 # State groups from the domain (as plain values, for SQL).
 OPEN_STATES = tuple(sorted(s.value for s in L.OPEN_STATES))
@@ -58,6 +59,15 @@ def scope_localities(s: Session, actor: Actor) -> list[int] | None:
 def in_scope(column, localities: list[int] | None):
     """A condition on a locality column: in ``localities`` (None: any)."""
     return true() if localities is None else column.in_(localities or [-1])
+
+
+def with_people(q, via=None, *, locality: bool = False):
+    """``q`` joined to each journey's client and navigator (and with ``locality``, its locality); ``via``:
+    the journey-id column to join the journey on, when ``q`` is not over journeys."""
+    if via is not None:
+        q = q.join(Journey, col(Journey.id) == col(via))
+    q = q.join(Client, col(Client.id) == col(Journey.client_id)).join(User, col(User.id) == col(Journey.navigator_id))
+    return q.join(Locality, col(Locality.id) == col(Journey.locality_id)) if locality else q
 
 
 def cutoff(cal: WorkingCalendar, on: date, n: int) -> date:

@@ -22,6 +22,7 @@ from navigator.services.casework.team_scope import (
     in_scope,
     lead,
     scope_localities,
+    with_people,
 )
 from navigator.services.context import Ctx, as_date, as_day, get_setting, protocol
 from navigator.store.models import (
@@ -118,6 +119,25 @@ def stuck_partner_days(s: Session) -> int:
     return n if 1 <= n <= 250 else DEFAULT_STUCK_PARTNER_DAYS
 
 
+_NAME = (col(Client.first_name) + " " + col(Client.last_name)).label("client_name")
+
+
+def _journeys(s: Session, cond: list, order, limit: int, *extra) -> tuple[int, list]:
+    """How many journeys meet ``cond``, and the first ``limit`` of them by ``order``: each journey's id,
+    client's reference and name, navigator, locality and the ``extra`` columns."""
+    total = s.execute(select(func.count()).select_from(Journey).where(*cond)).scalar_one()
+    rows = s.execute(
+        with_people(
+            select(col(Journey.id), col(Client.client_ref), _NAME, col(User.username), col(Locality.name), *extra),
+            locality=True,
+        )
+        .where(*cond)
+        .order_by(order, col(Journey.id))
+        .limit(limit)
+    ).all()
+    return total, list(rows)
+
+
 def waiting_and_stuck(
     ctx: Ctx, on: date | None = None, partner_days: int | None = None, limit: int = STUCK_LIMIT
 ) -> StuckView:
@@ -135,28 +155,11 @@ def waiting_and_stuck(
         scope = scope_localities(s, actor)
         days = partner_days if partner_days is not None else stuck_partner_days(s)
         review_every = protocol(s).review_every
-        name = (col(Client.first_name) + " " + col(Client.last_name)).label("client_name")
         where = [in_scope(Journey.locality_id, scope)]
 
         # waiting to start
         cond = [Journey.state == ACCEPTED, *where]
-        waiting_total = s.execute(select(func.count()).select_from(Journey).where(*cond)).scalar_one()
-        wrows = s.execute(
-            select(
-                col(Journey.id),
-                col(Client.client_ref),
-                name,
-                col(User.username),
-                col(Locality.name),
-                col(Journey.decision_date),
-            )
-            .join(Client, col(Client.id) == col(Journey.client_id))
-            .join(User, col(User.id) == col(Journey.navigator_id))
-            .join(Locality, col(Locality.id) == col(Journey.locality_id))
-            .where(*cond)
-            .order_by(col(Journey.decision_date), col(Journey.id))
-            .limit(limit)
-        ).all()
+        waiting_total, wrows = _journeys(s, cond, col(Journey.decision_date), limit, col(Journey.decision_date))
 
         # onward referrals with no partner update
         last_activity = func.coalesce(OnwardReferral.last_update_date, OnwardReferral.referral_date)
@@ -173,21 +176,21 @@ def waiting_and_stuck(
             .where(*ocond)
         ).scalar_one()
         orows = s.execute(
-            select(
-                col(OnwardReferral.journey_id),
-                col(OnwardReferral.id),
-                col(Client.client_ref),
-                name,
-                col(User.username),
-                col(Partner.name),
-                col(Programme.name),
-                col(OnwardReferral.referral_date),
-                col(OnwardReferral.status),
-                col(OnwardReferral.last_update_date),
+            with_people(
+                select(
+                    col(OnwardReferral.journey_id),
+                    col(OnwardReferral.id),
+                    col(Client.client_ref),
+                    _NAME,
+                    col(User.username),
+                    col(Partner.name),
+                    col(Programme.name),
+                    col(OnwardReferral.referral_date),
+                    col(OnwardReferral.status),
+                    col(OnwardReferral.last_update_date),
+                ),
+                OnwardReferral.journey_id,
             )
-            .join(Journey, col(Journey.id) == col(OnwardReferral.journey_id))
-            .join(Client, col(Client.id) == col(Journey.client_id))
-            .join(User, col(User.id) == col(Journey.navigator_id))
             .join(Programme, col(Programme.id) == col(OnwardReferral.programme_id))
             .join(Partner, col(Partner.id) == col(Programme.partner_id))
             .where(*ocond)
@@ -211,24 +214,7 @@ def waiting_and_stuck(
             base <= cutoff(cal, on, review_every + 1),
             *where,
         ]
-        reviews_total = s.execute(select(func.count()).select_from(Journey).where(*rcond)).scalar_one()
-        rrows = s.execute(
-            select(
-                col(Journey.id),
-                col(Client.client_ref),
-                name,
-                col(User.username),
-                col(Locality.name),
-                col(Journey.start_date),
-                col(Journey.last_review_date),
-            )
-            .join(Client, col(Client.id) == col(Journey.client_id))
-            .join(User, col(User.id) == col(Journey.navigator_id))
-            .join(Locality, col(Locality.id) == col(Journey.locality_id))
-            .where(*rcond)
-            .order_by(base, col(Journey.id))
-            .limit(limit)
-        ).all()
+        reviews_total, rrows = _journeys(s, rcond, base, limit, col(Journey.start_date), col(Journey.last_review_date))
 
         # issue 15: chases of the quiet referrals since the partner's latest update; journeys at risk due for closure
         proto = protocol(s)
@@ -257,11 +243,12 @@ def waiting_and_stuck(
             select(func.count()).select_from(Task).join(Journey, col(Journey.id) == col(Task.journey_id)).where(*acond)
         ).scalar_one()
         arows = s.execute(
-            select(col(Journey.id), col(Client.client_ref), name, col(User.username), col(Task.due_date))
-            .select_from(Task)
-            .join(Journey, col(Journey.id) == col(Task.journey_id))
-            .join(Client, col(Client.id) == col(Journey.client_id))
-            .join(User, col(User.id) == col(Journey.navigator_id))
+            with_people(
+                select(
+                    col(Journey.id), col(Client.client_ref), _NAME, col(User.username), col(Task.due_date)
+                ).select_from(Task),
+                Task.journey_id,
+            )
             .where(*acond)
             .order_by(col(Task.due_date), col(Journey.id))
             .limit(limit)

@@ -23,7 +23,7 @@ from sqlmodel import col
 from navigator.domain import lifecycle as L
 from navigator.domain.errors import DomainError, NotFound
 from navigator.domain.followups import TODAY_ORDER, TaskKind, days_overdue
-from navigator.services.casework.team_scope import in_scope, lead, scope_localities
+from navigator.services.casework.team_scope import in_scope, lead, scope_localities, with_people
 from navigator.services.context import Ctx, as_date, as_day
 from navigator.services.dto import JourneyRef
 from navigator.store.models import (
@@ -83,7 +83,7 @@ def lot_today(ctx: Ctx, navigator: str | None = None, on: date | None = None) ->
             if scope is not None
             else ()
         )
-        q = (
+        q = with_people(
             select(
                 col(Task.id),
                 col(Task.journey_id),
@@ -95,16 +95,13 @@ def lot_today(ctx: Ctx, navigator: str | None = None, on: date | None = None) ->
                 col(Client.last_name),
                 col(User.username),
                 col(User.name),
-            )
-            .join(Journey, col(Journey.id) == col(Task.journey_id))
-            .join(Client, col(Client.id) == col(Journey.client_id))
-            .join(User, col(User.id) == col(Journey.navigator_id))
-            .where(
-                col(Task.status) == "open",
-                col(Task.due_date) <= on,
-                col(Journey.state).in_(sorted(s_.value for s_ in L.OPEN_STATES)),
-                in_scope(Journey.locality_id, scope),
-            )
+            ),
+            Task.journey_id,
+        ).where(
+            col(Task.status) == "open",
+            col(Task.due_date) <= on,
+            col(Journey.state).in_(sorted(s_.value for s_ in L.OPEN_STATES)),
+            in_scope(Journey.locality_id, scope),
         )
         rows = s.execute(q).all()
     everyone = sorted({(u, n) for *_, u, n in rows}, key=lambda x: (x[1].casefold(), x[0]))
@@ -198,22 +195,21 @@ def programme_referrals(
         if since is not None:
             cond.append(col(OnwardReferral.referral_date) >= since)
         rows = s.execute(
-            select(
-                col(OnwardReferral.id),
-                col(OnwardReferral.journey_id),
-                col(Client.client_ref),
-                col(Client.first_name),
-                col(Client.last_name),
-                col(User.username),
-                col(OnwardReferral.referral_date),
-                col(OnwardReferral.status),
-                col(OnwardReferral.last_update_date),
-                col(OnwardReferral.first_update_date),
-            )
-            .join(Journey, col(Journey.id) == col(OnwardReferral.journey_id))
-            .join(Client, col(Client.id) == col(Journey.client_id))
-            .join(User, col(User.id) == col(Journey.navigator_id))
-            .where(*cond)
+            with_people(
+                select(
+                    col(OnwardReferral.id),
+                    col(OnwardReferral.journey_id),
+                    col(Client.client_ref),
+                    col(Client.first_name),
+                    col(Client.last_name),
+                    col(User.username),
+                    col(OnwardReferral.referral_date),
+                    col(OnwardReferral.status),
+                    col(OnwardReferral.last_update_date),
+                    col(OnwardReferral.first_update_date),
+                ),
+                OnwardReferral.journey_id,
+            ).where(*cond)
         ).all()
         chased: dict[int, int] = {}
         ids = [r[0] for r in rows]
