@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, col, select
 
 from navigator.domain import lifecycle as L
-from navigator.domain import referral, risk
+from navigator.domain import referral
 from navigator.domain import steps as S
 from navigator.domain.errors import (
     DomainError,
@@ -38,6 +38,7 @@ from navigator.services.casework.records import (
     CLIENT_FIELDS,
     JOURNEY_FIELDS,
     active_user,
+    check_referral_details,
     check_version,
     code_id,
     facts,
@@ -54,7 +55,6 @@ from navigator.store.models import (
     JourneySupportArea,
     Locality,
     ReferralSource,
-    SupportArea,
 )
 
 # ---------------------------------------------------------------- clients
@@ -282,25 +282,8 @@ def _receive(s: Session, ctx: Ctx, data: ReferralInput) -> JourneyRef:
         navigator = active_user(s, data.navigator or actor.username)
     except DomainError as exc:
         errors["navigator"] = exc.message
-    try:
-        check_text(data.referrer, "referrer", max_len=S.REFERRER_MAX)
-    except DomainError as exc:
-        errors["referrer"] = exc.message
-    try:
-        check_text(data.reason, "reason", max_len=S.NOTE_MAX, multiline=True)
-    except DomainError as exc:
-        errors["reason"] = exc.message
-    flagged, signposted = False, None
-    try:
-        flagged, signposted = risk.check_risk(data.risk_flag, data.signposted_to)
-    except DomainError as exc:
-        errors[exc.field or "signposted_to"] = exc.message
-    area_ids = []
-    for code in data.support_areas:
-        try:
-            area_ids.append(code_id(s, SupportArea, code, "support area", "support_areas"))
-        except DomainError as exc:
-            errors["support_areas"] = exc.message
+    details = check_referral_details(s, data, errors)
+    flagged, signposted, area_ids = details.risk_flag, details.signposted_to, details.support_area_ids
     client: Client | None = None
     clean: dict | None = None
     if data.client_id is not None:

@@ -14,16 +14,15 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, select
 
 from navigator.domain import lifecycle as L
-from navigator.domain import risk
 from navigator.domain import steps as S
 from navigator.domain.errors import DomainError, NotFound, ValidationErrors
 from navigator.domain.text import check_text
 from navigator.services import access, audit
-from navigator.services.casework.records import check_version, code_id, sync_tasks
+from navigator.services.casework.records import check_referral_details, check_version, code_id, sync_tasks
 from navigator.services.context import Ctx
 from navigator.services.dto import JourneyRef
 from navigator.store.ids import row_id
-from navigator.store.models import Client, Journey, JourneySupportArea, ReferralSource, SupportArea, User
+from navigator.store.models import Client, Journey, JourneySupportArea, ReferralSource, User
 
 if TYPE_CHECKING:
     from navigator.services.casework.intake import ReferralInput
@@ -131,26 +130,14 @@ def attach_referral(ctx: Ctx, journey_id: int, data: ReferralInput, expected_ver
             source = s.get(ReferralSource, code_id(s, ReferralSource, data.source, "referral source", "source"))
         except DomainError as exc:
             errors["source"] = exc.message
-        referrer = reason = None
-        try:
-            referrer = check_text(data.referrer, "referrer", max_len=S.REFERRER_MAX)
-        except DomainError as exc:
-            errors["referrer"] = exc.message
-        try:
-            reason = check_text(data.reason, "reason", max_len=S.NOTE_MAX, multiline=True)
-        except DomainError as exc:
-            errors["reason"] = exc.message
-        flagged, signposted = False, None
-        try:
-            flagged, signposted = risk.check_risk(data.risk_flag, data.signposted_to)
-        except DomainError as exc:
-            errors[exc.field or "signposted_to"] = exc.message
-        area_ids = []
-        for code in data.support_areas:
-            try:
-                area_ids.append(code_id(s, SupportArea, code, "support area", "support_areas"))
-            except DomainError as exc:
-                errors["support_areas"] = exc.message
+        details = check_referral_details(s, data, errors)
+        referrer, reason, flagged, signposted = (
+            details.referrer,
+            details.reason,
+            details.risk_flag,
+            details.signposted_to,
+        )
+        area_ids = details.support_area_ids
         if errors:
             raise ValidationErrors(errors)
         assert data.received_date is not None and source is not None

@@ -3,19 +3,23 @@
 Loading a journey with its access check and version check, its facts for the domain's
 rules (``facts``; ``step_facts`` adds its latest activity, goals and onward referrals),
 writing a step's journey columns, keeping follow-ups in step with the protocol, and the
-look-ups of reference data by code or name. Shared by journeys.py and intake.py.
+look-ups of reference data by code or name, and the checks of a referral's details
+(``check_referral_details``: a new referral and a further one). Shared by journeys.py, intake.py
+and open_journey.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from navigator.domain import lifecycle as L
+from navigator.domain import risk
 from navigator.domain import steps as S
 from navigator.domain.errors import (
     ConflictError,
@@ -30,6 +34,7 @@ from navigator.domain.followups import (
     desired_tasks,
     has_referrer,
 )
+from navigator.domain.text import check_text
 from navigator.services import access
 from navigator.services.context import Ctx, as_date, protocol
 from navigator.store.ids import row_id
@@ -46,9 +51,13 @@ from navigator.store.models import (
     PlanReview,
     Programme,
     ReferralSource,
+    SupportArea,
     Task,
     User,
 )
+
+if TYPE_CHECKING:
+    from navigator.services.casework.intake import ReferralInput
 
 JOURNEY_FIELDS = (
     "received_date",
@@ -277,3 +286,41 @@ def locality_named(session: Session, value: int | str | None) -> Locality:
     if loc is None or not loc.active:
         raise DomainError(f"'{value}' is not a served locality.", field="locality")
     return loc
+
+
+@dataclass(frozen=True)
+class ReferralDetails:
+    """A referral's details, checked: the referrer and reason as cleaned, the risk flag and where the
+    person was signposted, and the support areas' ids."""
+
+    referrer: str | None
+    reason: str | None
+    risk_flag: bool
+    signposted_to: str | None
+    support_area_ids: list[int]
+
+
+def check_referral_details(session: Session, data: ReferralInput, errors: dict[str, str]) -> ReferralDetails:
+    """Check a referral's referrer, reason, risk flag and support areas, adding each refusal to
+    ``errors`` by field (what is refused is left empty)."""
+    referrer = reason = None
+    try:
+        referrer = check_text(data.referrer, "referrer", max_len=S.REFERRER_MAX)
+    except DomainError as exc:
+        errors["referrer"] = exc.message
+    try:
+        reason = check_text(data.reason, "reason", max_len=S.NOTE_MAX, multiline=True)
+    except DomainError as exc:
+        errors["reason"] = exc.message
+    flagged, signposted = False, None
+    try:
+        flagged, signposted = risk.check_risk(data.risk_flag, data.signposted_to)
+    except DomainError as exc:
+        errors[exc.field or "signposted_to"] = exc.message
+    area_ids = []
+    for code in data.support_areas:
+        try:
+            area_ids.append(code_id(session, SupportArea, code, "support area", "support_areas"))
+        except DomainError as exc:
+            errors["support_areas"] = exc.message
+    return ReferralDetails(referrer, reason, flagged, signposted, area_ids)
