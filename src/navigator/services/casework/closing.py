@@ -24,19 +24,19 @@ from navigator.domain.errors import DomainError, ValidationErrors
 from navigator.services import audit
 from navigator.services.casework.records import (
     JOURNEY_FIELDS,
+    add_partner_report,
     apply_changes,
     load_journey,
     snapshot,
     step_facts,
     sync_tasks,
+    with_measure,
 )
 from navigator.services.context import Ctx
 from navigator.services.dto import JourneyRef
 from navigator.store.ids import row_id
 from navigator.store.models import (
-    Measurement,
     OnwardReferral,
-    PartnerUpdateRow,
     PlanGoal,
 )
 
@@ -168,13 +168,7 @@ def close_with_loose_ends(
             f = ch.facts
             o = onward_rows[key]
             before = {"status": o.status, "end_date": o.end_date}
-            assert ch.record is not None  # a partner report is always recorded
-            s.add(PartnerUpdateRow(onward_id=row_id(o.id), user_id=actor.id, created_at=ctx.now(), **ch.record))
-            for k, v in (ch.onward or {}).items():
-                setattr(o, k, v)
-            o.version += 1
-            o.updated_at = ctx.now()
-            s.add(o)
+            add_partner_report(s, ctx, o, ch, actor.id)
             audit.record(
                 s,
                 ctx,
@@ -191,12 +185,7 @@ def close_with_loose_ends(
         before_j = snapshot(journey, JOURNEY_FIELDS)
         swemwbs = tuple(swemwbs_end) if swemwbs_end is not None else None
         ch = S.apply(f, S.Close(on, reason, evidence, swemwbs), today)
-        extra: dict[str, Any] = {}
-        if ch.measure is not None:
-            m = Measurement(journey_id=row_id(journey.id), user_id=actor.id, created_at=ctx.now(), **ch.measure)
-            s.add(m)
-            s.flush()
-            extra["measure"] = {"id": m.id, "point": m.point, "raw": m.raw}
+        extra = with_measure(s, ctx, journey, ch)
         apply_changes(ctx, journey, ch)
         s.add(journey)
         s.flush()

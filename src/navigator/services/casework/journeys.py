@@ -9,7 +9,7 @@ loading and writing a journey's rows in records.py; both are re-exported here, s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -36,6 +36,8 @@ from navigator.services.casework.records import (  # re-exported for callers of 
     CLIENT_FIELDS,
     JOURNEY_FIELDS,
     active_user,
+    add_measurement,
+    add_partner_report,
     apply_changes,
     check_version,
     code_id,
@@ -44,6 +46,8 @@ from navigator.services.casework.records import (  # re-exported for callers of 
     snapshot,
     step_facts,
     sync_tasks,
+    with_measure,
+    write_onward,
 )
 from navigator.services.context import Ctx
 from navigator.services.dto import JourneyRef
@@ -55,7 +59,6 @@ from navigator.store.models import (
     Journey,
     Measurement,
     OnwardReferral,
-    PartnerUpdateRow,
     PersonalOutcome,
     PlanGoal,
     PlanReview,
@@ -133,20 +136,6 @@ def _step(
         return JourneyRef(row_id(journey.id), row_id(client.id), client.client_ref, journey.state)
 
 
-def _measurement(s: Session, ctx: Ctx, journey_id: int, row: Mapping) -> Measurement:
-    m = Measurement(journey_id=journey_id, user_id=ctx.actor(s).id, created_at=ctx.now(), **row)
-    s.add(m)
-    s.flush()
-    return m
-
-
-def _with_measure(s: Session, ctx: Ctx, journey: Journey, ch: S.Changes) -> dict:
-    if ch.measure is None:
-        return {}
-    m = _measurement(s, ctx, row_id(journey.id), ch.measure)
-    return {"measure": {"id": m.id, "point": m.point, "raw": m.raw}}
-
-
 def log_contact(ctx: Ctx, journey_id: int, on: date, method: str, outcome: str, note: str | None = None) -> JourneyRef:
     def write(s, journey, ch):
         row = ContactAttempt(journey_id=journey.id, user_id=ctx.actor(s).id, created_at=ctx.now(), **ch.record)
@@ -181,9 +170,7 @@ def start(
 ) -> JourneyRef:
     """The person signs up: the journey starts, and the first SWEMWBS is taken (if given)."""
     step = S.Start(on, tuple(swemwbs_items) if swemwbs_items is not None else None)
-    return _step(
-        ctx, journey_id, "journey.start", step, lambda s, j, ch: _with_measure(s, ctx, j, ch), expected_version
-    )
+    return _step(ctx, journey_id, "journey.start", step, lambda s, j, ch: with_measure(s, ctx, j, ch), expected_version)
 
 
 def close(
@@ -197,9 +184,7 @@ def close(
 ) -> JourneyRef:
     """Close a journey: completed (with evidence, end SWEMWBS), closed without start, or ended early."""
     step = S.Close(on, reason, evidence, tuple(swemwbs_end) if swemwbs_end is not None else None)
-    return _step(
-        ctx, journey_id, "journey.close", step, lambda s, j, ch: _with_measure(s, ctx, j, ch), expected_version
-    )
+    return _step(ctx, journey_id, "journey.close", step, lambda s, j, ch: with_measure(s, ctx, j, ch), expected_version)
 
 
 def reassign(ctx: Ctx, journey_ids: Sequence[int], to_username: str) -> list[JourneyRef]:
@@ -332,7 +317,7 @@ def record_review(
     def write(s, journey, ch):
         s.add(PlanReview(journey_id=journey.id, user_id=ctx.actor(s).id, created_at=ctx.now(), **ch.record))
         extra = {"review": {"on": ch.record["on_date"], "note": ch.record["note"]}}
-        measure = _with_measure(s, ctx, journey, ch)
+        measure = with_measure(s, ctx, journey, ch)
         return extra | measure
 
     step = S.Review(on, note, tuple(swemwbs_items) if swemwbs_items is not None else None)
@@ -346,7 +331,7 @@ def record_measure(
         journey, client = load_journey(s, ctx, journey_id)
         step = S.Measure(point, on, tuple(items) if items is not None else None, kind=kind)
         ch = S.apply(step_facts(s, journey, client), step, ctx.today())
-        m = _measurement(s, ctx, row_id(journey.id), ch.measure or {})
+        m = add_measurement(s, ctx, row_id(journey.id), ch.measure or {})
         audit.record(
             s,
             ctx,
@@ -396,12 +381,8 @@ def _load_onward(s: Session, ctx: Ctx, onward_id: int) -> tuple[OnwardReferral, 
     return o, journey, client
 
 
-def _write_onward(s: Session, ctx: Ctx, o: OnwardReferral, journey: Journey, client: Client, ch: S.Changes) -> None:
-    for key, value in (ch.onward or {}).items():
-        setattr(o, key, value)
-    o.version += 1
-    o.updated_at = ctx.now()
-    s.add(o)
+def _onward_written(s: Session, ctx: Ctx, journey: Journey, client: Client, ch: S.Changes) -> None:
+    """After an onward referral's step is written: its journey's follow-ups (while the journey is open)."""
     s.flush()
     if ch.facts.state.is_open:
         sync_tasks(s, ctx, journey, client)
@@ -416,9 +397,8 @@ def partner_update(
         check_version(s, o, expected_version, "onward_referral")
         ch = S.apply(step_facts(s, journey, client), S.PartnerReport(row_id(o.id), kind, on, note), ctx.today())
         before = {"status": o.status, "start_date": o.start_date, "end_date": o.end_date}
-        assert ch.record is not None  # a partner report is always recorded
-        s.add(PartnerUpdateRow(onward_id=row_id(o.id), user_id=ctx.actor(s).id, created_at=ctx.now(), **ch.record))
-        _write_onward(s, ctx, o, journey, client, ch)
+        add_partner_report(s, ctx, o, ch, ctx.actor(s).id)
+        _onward_written(s, ctx, journey, client, ch)
         r = ch.record or {}
         audit.record(
             s,
@@ -446,7 +426,8 @@ def follow_up_feedback(ctx: Ctx, onward_id: int, note: str | None = None) -> Non
     with ctx.write() as s:
         o, journey, client = _load_onward(s, ctx, onward_id)
         ch = S.apply(step_facts(s, journey, client), S.FollowUp(row_id(o.id), ctx.today(), note), ctx.today())
-        _write_onward(s, ctx, o, journey, client, ch)
+        write_onward(s, ctx, o, ch)
+        _onward_written(s, ctx, journey, client, ch)
         audit.record(
             s,
             ctx,

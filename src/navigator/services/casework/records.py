@@ -2,15 +2,16 @@
 
 Loading a journey with its access check and version check, its facts for the domain's
 rules (``facts``; ``step_facts`` adds its latest activity, goals and onward referrals),
-writing a step's journey columns, keeping follow-ups in step with the protocol, and the
+writing a step's journey columns (and its measurement, ``with_measure``, and onward referral's,
+``write_onward``, ``add_partner_report``), keeping follow-ups in step with the protocol, the
 look-ups of reference data by code or name, and the checks of a referral's details
-(``check_referral_details``: a new referral and a further one). Shared by journeys.py, intake.py
-and open_journey.py.
+(``check_referral_details``: a new referral and a further one). Shared by journeys.py, closing.py,
+intake.py and open_journey.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
@@ -47,6 +48,7 @@ from navigator.store.models import (
     Measurement,
     OnwardReferral,
     PartnerChase,
+    PartnerUpdateRow,
     PlanGoal,
     PlanReview,
     Programme,
@@ -255,6 +257,38 @@ def sync_tasks(session: Session, ctx: Ctx, journey: Journey, client: Client) -> 
                 created_at=now,
             )
         )
+
+
+def add_measurement(session: Session, ctx: Ctx, journey_id: int, row: Mapping) -> Measurement:
+    """Add a step's measurement row (``Changes.measure``) to a journey, by the acting user."""
+    m = Measurement(journey_id=journey_id, user_id=ctx.actor(session).id, created_at=ctx.now(), **row)
+    session.add(m)
+    session.flush()
+    return m
+
+
+def with_measure(session: Session, ctx: Ctx, journey: Journey, changes: S.Changes) -> dict:
+    """Add the step's measurement, if it has one; what the journey's audit event says of it."""
+    if changes.measure is None:
+        return {}
+    m = add_measurement(session, ctx, row_id(journey.id), changes.measure)
+    return {"measure": {"id": m.id, "point": m.point, "raw": m.raw}}
+
+
+def write_onward(session: Session, ctx: Ctx, o: OnwardReferral, changes: S.Changes) -> None:
+    """Write a step's changes to an onward referral's columns (a new version)."""
+    for key, value in (changes.onward or {}).items():
+        setattr(o, key, value)
+    o.version += 1
+    o.updated_at = ctx.now()
+    session.add(o)
+
+
+def add_partner_report(session: Session, ctx: Ctx, o: OnwardReferral, changes: S.Changes, user_id: int) -> None:
+    """Record a partner's report (``steps.PartnerReport``) on an onward referral and write its changes."""
+    assert changes.record is not None  # a partner report is always recorded
+    session.add(PartnerUpdateRow(onward_id=row_id(o.id), user_id=user_id, created_at=ctx.now(), **changes.record))
+    write_onward(session, ctx, o, changes)
 
 
 def code_id(session: Session, model, code: str | None, what: str, field_: str) -> int:
