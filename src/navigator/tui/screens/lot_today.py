@@ -5,16 +5,15 @@ the journey. (services/casework/team_tools.py ``lot_today``)"""
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.events import Resize
 from textual.widgets import DataTable, Header, Static
 
 from navigator.services.casework import team_tools
 from navigator.services.casework.team_tools import LotToday
-from navigator.tui.screens.team import Col, cell, set_columns
+from navigator.tui.screens._lists import OpensJourneys, refill
+from navigator.tui.screens.team import Col, cell
 from navigator.tui.widgets import DataScreen, NavFooter, RowTable, Title, alert, fmt_date, plural
 
 COLUMNS = (
@@ -27,7 +26,7 @@ COLUMNS = (
 )
 
 
-class LotTodayScreen(DataScreen):
+class LotTodayScreen(OpensJourneys, DataScreen):
     """Every navigator's due and overdue follow-ups in the lead's lots; v filters by navigator."""
 
     SCREEN_NAME = "Due in my lots"
@@ -57,10 +56,6 @@ class LotTodayScreen(DataScreen):
     def reload(self) -> None:
         self._seq += 1
         self.call_service("lot", team_tools.lot_today, self.ctx, navigator=self.navigator, seq=self._seq)
-
-    def on_resize(self, event: Resize) -> None:
-        if self.view is not None:
-            self.call_after_refresh(self._draw)
 
     def loaded_lot(self, view: LotToday, seq: int) -> None:
         if seq != self._seq:
@@ -92,23 +87,28 @@ class LotTodayScreen(DataScreen):
         if view is None:
             return
         table = self.query_one("#lot-today-table", DataTable)
-        current = table.cursor_row
-        set_columns(table, COLUMNS)
         late = alert(self.app)
-        for i in view.items:
-            table.add_row(
-                cell(i.group, right=False),
-                cell(Text(i.client_name) + Text(f" {i.client_ref}", style="dim"), right=False),
-                cell(i.navigator_name, right=False),
-                cell(i.what, right=False),
-                cell(fmt_date(i.due_date), right=False),
-                cell(
-                    plural(i.overdue_days, "day") if i.overdue_days else "today", style=late if i.overdue_days else ""
-                ),
-                key=str(i.task_id),
-            )
-        if table.row_count:
-            table.move_cursor(row=min(max(current, 0), table.row_count - 1), animate=False)
+        refill(
+            table,
+            COLUMNS,
+            (
+                (
+                    (
+                        cell(i.group, right=False),
+                        cell(Text(i.client_name) + Text(f" {i.client_ref}", style="dim"), right=False),
+                        cell(i.navigator_name, right=False),
+                        cell(i.what, right=False),
+                        cell(fmt_date(i.due_date), right=False),
+                        cell(
+                            plural(i.overdue_days, "day") if i.overdue_days else "today",
+                            style=late if i.overdue_days else "",
+                        ),
+                    ),
+                    str(i.task_id),
+                )
+                for i in view.items
+            ),
+        )
 
     def _current(self) -> int | None:
         table = self.query_one("#lot-today-table", DataTable)
@@ -116,21 +116,6 @@ class LotTodayScreen(DataScreen):
             return None
         i = table.cursor_row
         return self.view.items[i].journey_id if 0 <= i < len(self.view.items) else None
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "open":
-            return self._current() is not None or None
-        return True
-
-    @on(DataTable.RowSelected)
-    def row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.action_open()
-
-    def action_open(self) -> None:
-        jid = self._current()
-        if jid is not None:
-            self.app.open_journey(jid)
 
     def action_next_navigator(self) -> None:
         """Everyone, then each navigator with something due (by name), then everyone again."""

@@ -7,16 +7,15 @@ from __future__ import annotations
 from datetime import date
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.events import Resize
 from textual.widgets import DataTable, Header, Static
 
 from navigator.services.casework import team_tools
 from navigator.services.casework.team_tools import ProgrammeReferrals
-from navigator.tui.screens.team import Col, cell, count_text, set_columns
+from navigator.tui.screens._lists import OpensJourneys, refill
+from navigator.tui.screens.team import Col, cell, count_text
 from navigator.tui.widgets import DataScreen, NavFooter, RowTable, Title, alert, fmt_date, plural
 
 COLUMNS = (
@@ -31,7 +30,7 @@ COLUMNS = (
 )
 
 
-class ProgrammeReferralsScreen(DataScreen):
+class ProgrammeReferralsScreen(OpensJourneys, DataScreen):
     SCREEN_NAME = "Programme referrals"
     BINDINGS = [Binding("enter", "open", "Open journey"), Binding("escape", "back", "Back")]
 
@@ -57,10 +56,6 @@ class ProgrammeReferralsScreen(DataScreen):
         self.call_service(
             "referrals", team_tools.programme_referrals, self.ctx, self.partner, self.programme, since=self.since
         )
-
-    def on_resize(self, event: Resize) -> None:
-        if self.view is not None:
-            self.call_after_refresh(self._draw)
 
     def loaded_referrals(self, view: ProgrammeReferrals, seq: int) -> None:
         self.view = view
@@ -88,9 +83,8 @@ class ProgrammeReferralsScreen(DataScreen):
         if view is None:
             return
         table = self.query_one("#programme-table", DataTable)
-        current = table.cursor_row
-        set_columns(table, COLUMNS)
         late = alert(self.app)
+        rows = []
         for r in view.rows:
             overdue = r.no_reply and r.working_days > view.expected_response_days
             reply = (
@@ -98,7 +92,7 @@ class ProgrammeReferralsScreen(DataScreen):
                 if r.no_reply
                 else Text(fmt_date(r.last_update_date))
             )
-            table.add_row(
+            cells = (
                 cell(r.client_name, right=False),
                 cell(r.client_ref, right=False),
                 cell(r.navigator, right=False),
@@ -107,10 +101,9 @@ class ProgrammeReferralsScreen(DataScreen):
                 cell(reply, right=False),
                 cell(str(r.working_days), style=late if overdue else ""),
                 cell(count_text(r.chases)),
-                key=str(r.onward_id),
             )
-        if table.row_count:
-            table.move_cursor(row=min(max(current, 0), table.row_count - 1), animate=False)
+            rows.append((cells, str(r.onward_id)))
+        refill(table, COLUMNS, rows)
 
     def _current(self) -> int | None:
         table = self.query_one("#programme-table", DataTable)
@@ -118,21 +111,6 @@ class ProgrammeReferralsScreen(DataScreen):
             return None
         i = table.cursor_row
         return self.view.rows[i].journey_id if 0 <= i < len(self.view.rows) else None
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "open":
-            return self._current() is not None or None
-        return True
-
-    @on(DataTable.RowSelected)
-    def row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.action_open()
-
-    def action_open(self) -> None:
-        jid = self._current()
-        if jid is not None:
-            self.app.open_journey(jid)
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -9,17 +9,16 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.events import Resize
 from textual.widgets import DataTable, Header, Static
 
 from navigator.services.casework import team
 from navigator.services.casework.team import StuckView
-from navigator.tui.screens.team import Col, PanedScreen, cell, set_columns
+from navigator.tui.screens._lists import OpensJourneys, refill
+from navigator.tui.screens.team import Col, PanedScreen, cell
 from navigator.tui.widgets import NavFooter, RowTable, Title, alert, fmt_date, heading, plural
 
 PANES = (
@@ -68,7 +67,7 @@ def days(n: int) -> str:
     return f"{n} d"
 
 
-class StuckScreen(PanedScreen):
+class StuckScreen(OpensJourneys, PanedScreen):
     """Three lists, longest first; + and - change how many working days without a partner update count."""
 
     SCREEN_NAME = "Waiting and stuck"
@@ -108,10 +107,6 @@ class StuckScreen(PanedScreen):
     def reload(self) -> None:
         self._seq += 1
         self.call_service("stuck", team.waiting_and_stuck, self.ctx, partner_days=self.partner_days, seq=self._seq)
-
-    def on_resize(self, event: Resize) -> None:
-        if self.view is not None:
-            self.call_after_refresh(self._draw)
 
     def pane_label(self, index: int) -> str:
         label = PANES[index][1]
@@ -218,13 +213,8 @@ class StuckScreen(PanedScreen):
         for pane_id, (rows, total, cells) in sections.items():
             table_id, columns = TABLES[pane_id]
             table = self.query_one(f"#{table_id}", DataTable)
-            current = table.cursor_row
-            set_columns(table, columns)
             self._rows[table_id] = [r.journey_id for r in rows]
-            for i, r in enumerate(rows):
-                table.add_row(*cells(r), key=str(i))
-            if table.row_count:
-                table.move_cursor(row=min(max(current, 0), table.row_count - 1), animate=False)
+            refill(table, columns, ((cells(r), str(i)) for i, r in enumerate(rows)))
             more = f", the first {len(rows):,} shown" if total > len(rows) else ""
             self.query_one(f"#{pane_id}-title", Static).update(
                 heading(titles[pane_id] + more, total)
@@ -241,21 +231,6 @@ class StuckScreen(PanedScreen):
         ids = self._rows.get(table.id or "", [])
         i = table.cursor_row
         return ids[i] if ids and 0 <= i < len(ids) else None
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "open":
-            return self._current() is not None or None
-        return True
-
-    @on(DataTable.RowSelected)
-    def row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.action_open()
-
-    def action_open(self) -> None:
-        jid = self._current()
-        if jid is not None:
-            self.app.open_journey(jid)
 
     def action_days(self, step: int) -> None:
         current = self.partner_days or team.DEFAULT_STUCK_PARTNER_DAYS
