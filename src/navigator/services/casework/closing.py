@@ -23,14 +23,11 @@ from navigator.domain import steps as S
 from navigator.domain.errors import DomainError, ValidationErrors
 from navigator.services import audit
 from navigator.services.casework.records import (
-    JOURNEY_FIELDS,
     add_partner_report,
-    apply_changes,
     load_journey,
-    snapshot,
     step_facts,
-    sync_tasks,
     with_measure,
+    write_step,
 )
 from navigator.services.context import Ctx
 from navigator.services.dto import JourneyRef
@@ -182,15 +179,10 @@ def close_with_loose_ends(
             )
         if errors:
             raise ValidationErrors(errors)
-        before_j = snapshot(journey, JOURNEY_FIELDS)
         swemwbs = tuple(swemwbs_end) if swemwbs_end is not None else None
         ch = S.apply(f, S.Close(on, reason, evidence, swemwbs), today)
         extra = with_measure(s, ctx, journey, ch)
-        apply_changes(ctx, journey, ch)
-        s.add(journey)
-        s.flush()
-        sync_tasks(s, ctx, journey, client)
-        b, a = audit.diff(before_j, snapshot(journey, JOURNEY_FIELDS))
+        b, a = write_step(s, ctx, journey, client, ch)
         answered = {f"goal_{k}": v for k, v in goals.items() if k in open_goals}
         answered |= {f"onward_{k}": v for k, v in onwards.items() if k in open_onwards}
         if answered:

@@ -36,11 +36,11 @@ from navigator.services import access, audit
 from navigator.services.casework.history import JOURNEY_KEYS, History, history, row_of
 from navigator.services.casework.records import (
     JOURNEY_FIELDS,
-    apply_changes,
     load_journey,
     snapshot,
     step_facts,
     sync_tasks,
+    write_step,
 )
 from navigator.services.context import Ctx
 from navigator.services.dto import JourneyRef
@@ -413,12 +413,7 @@ def reopen(ctx: Ctx, journey_id: int, reason: str, expected_version: int | None 
         ).first()
         step = S.Reopen(reason, open_elsewhere=other is not None)
         ch = S.apply(step_facts(s, journey, client), step, ctx.today())
-        before = snapshot(journey, (*JOURNEY_FIELDS, "state_since"))
-        apply_changes(ctx, journey, ch)
-        s.add(journey)
-        s.flush()
-        sync_tasks(s, ctx, journey, client)
-        b, after = audit.diff(before, snapshot(journey, (*JOURNEY_FIELDS, "state_since")))
+        b, after = write_step(s, ctx, journey, client, ch, (*JOURNEY_FIELDS, "state_since"))
         audit.record(
             s,
             ctx,

@@ -38,7 +38,6 @@ from navigator.services.casework.records import (  # re-exported for callers of 
     active_user,
     add_measurement,
     add_partner_report,
-    apply_changes,
     check_version,
     code_id,
     facts,
@@ -48,6 +47,7 @@ from navigator.services.casework.records import (  # re-exported for callers of 
     sync_tasks,
     with_measure,
     write_onward,
+    write_step,
 )
 from navigator.services.context import Ctx
 from navigator.services.dto import JourneyRef
@@ -114,14 +114,9 @@ def _step(
     """A journey step: load, ``steps.apply``, write its changes (``write`` adds its rows), follow-ups, audit."""
     with ctx.write() as s:
         journey, client = load_journey(s, ctx, journey_id, expected_version)
-        before = snapshot(journey, JOURNEY_FIELDS)
         ch = S.apply(step_facts(s, journey, client), step, ctx.today())
         extra = write(s, journey, ch) if write is not None else None
-        apply_changes(ctx, journey, ch)
-        s.add(journey)
-        s.flush()
-        sync_tasks(s, ctx, journey, client)
-        b, a = audit.diff(before, snapshot(journey, JOURNEY_FIELDS))
+        b, a = write_step(s, ctx, journey, client, ch)
         audit.record(
             s,
             ctx,

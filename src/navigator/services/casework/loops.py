@@ -27,12 +27,10 @@ from navigator.domain.errors import AccessDenied, DomainError
 from navigator.domain.followups import TaskKind, check_referrer_told, closes_automatically
 from navigator.services import access, audit
 from navigator.services.casework.records import (
-    JOURNEY_FIELDS,
-    apply_changes,
     load_journey,
-    snapshot,
     step_facts,
     sync_tasks,
+    write_step,
 )
 from navigator.services.context import Actor, Ctx, protocol
 from navigator.services.dto import JourneyRef
@@ -156,15 +154,10 @@ def _close_one(s: Session, ctx: Ctx, journey_id: int) -> JourneyRef | None:
     ).first()
     if task is None or not closes_automatically(task.key):
         return None
-    before = snapshot(journey, JOURNEY_FIELDS)
     # the day the opt-in period ended (a working day, never after today), not the day this runs
     ch = S.apply(step_facts(s, journey, client), S.Close(task.due_date, L.EndReason.NO_RESPONSE.value), ctx.today())
-    apply_changes(ctx, journey, ch)
-    s.add(journey)
-    s.flush()
-    sync_tasks(s, ctx, journey, client)  # the task is done; telling the referrer is due
+    b, a = write_step(s, ctx, journey, client, ch)  # the task is done; telling the referrer is due
     navigator = s.get(User, journey.navigator_id)
-    b, a = audit.diff(before, snapshot(journey, JOURNEY_FIELDS))
     audit.AuditWriter(s, navigator.username if navigator else ctx.username, PROTOCOL, ctx.now()).add(
         "journey.close",
         "journey",

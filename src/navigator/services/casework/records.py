@@ -2,7 +2,7 @@
 
 Loading a journey with its access check and version check, its facts for the domain's
 rules (``facts``; ``step_facts`` adds its latest activity, goals and onward referrals),
-writing a step's journey columns (and its measurement, ``with_measure``, and onward referral's,
+writing a step's journey columns (``write_step``; and its measurement, ``with_measure``, and onward referral's,
 ``write_onward``, ``add_partner_report``), keeping follow-ups in step with the protocol, the
 look-ups of reference data by code or name, and the checks of a referral's details
 (``check_referral_details``: a new referral and a further one). Shared by journeys.py, closing.py,
@@ -36,7 +36,7 @@ from navigator.domain.followups import (
     has_referrer,
 )
 from navigator.domain.text import check_text
-from navigator.services import access
+from navigator.services import access, audit
 from navigator.services.context import Ctx, as_date, protocol
 from navigator.store.ids import row_id
 from navigator.store.models import (
@@ -257,6 +257,25 @@ def sync_tasks(session: Session, ctx: Ctx, journey: Journey, client: Client) -> 
                 created_at=now,
             )
         )
+
+
+def write_step(
+    session: Session,
+    ctx: Ctx,
+    journey: Journey,
+    client: Client,
+    changes: S.Changes,
+    fields: Iterable[str] = JOURNEY_FIELDS,
+) -> tuple[dict, dict]:
+    """Write a step's journey columns and keep its follow-ups in step (in the caller's transaction);
+    returns what changed of ``fields`` (``audit.diff``: before, after) for the journey's audit event."""
+    fields = tuple(fields)
+    before = snapshot(journey, fields)
+    apply_changes(ctx, journey, changes)
+    session.add(journey)
+    session.flush()
+    sync_tasks(session, ctx, journey, client)
+    return audit.diff(before, snapshot(journey, fields))
 
 
 def add_measurement(session: Session, ctx: Ctx, journey_id: int, row: Mapping) -> Measurement:
