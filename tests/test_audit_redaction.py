@@ -18,7 +18,7 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from conftest import TODAY, make_user, new_referral
+from conftest import TODAY, make_user, new_referral, sound
 from helpers.tamper import tamper_engine, tamper_sqlite
 from navigator.cli import main
 from navigator.services import audit
@@ -183,7 +183,7 @@ def test_retention_leaves_nothing_of_the_person_anywhere(ctx, people, backend, d
     assert after["searches_redacted"] == 2 and after["audit_events_unredactable"] == 0
 
     report_doctor = examine(ctx.store.url, min_free_bytes=0)
-    assert report_doctor.healthy, report_doctor.problems
+    assert sound(report_doctor), report_doctor.problems
     chain = next(f for f in report_doctor.findings if f.check == "audit chain")
     assert f"{report.audit_redacted} with personal data removed by retention" in chain.detail
 
@@ -377,7 +377,7 @@ def test_a_store_at_0001_is_backed_up_rehashed_and_then_fully_redactable(ctx, pe
         }
         with Session(store.engine) as s:
             assert audit.verify_chain(s) == []
-        assert examine(store_url, min_free_bytes=0).healthy
+        assert sound(examine(store_url, min_free_bytes=0))
         report = retention.apply(ctx2)  # events written before the upgrade are redacted too
         assert report.anonymised == 1 and report.audit_unredactable == 0 and report.audit_redacted >= 14
         folded = _text_everywhere(store.engine)
@@ -461,6 +461,6 @@ def test_migrate_store_copies_redacted_events_verbatim(ctx, people, pg_url):
             src = [tuple(bool(v) if c == "redacted" else v for c, v in zip(cols, r)) for r in a.execute(q)]
             assert [tuple(r) for r in b.execute(q)] == src
         assert [s for s in SECRETS if s.casefold() in _text_everywhere(target.engine)] == []
-        assert examine(pg_url).healthy
+        assert sound(examine(pg_url))
     finally:
         target.dispose()
