@@ -44,6 +44,9 @@ BATCH_SECONDS = 0.3  # aim for write transactions this long (another user's save
 # A pause between batches, longer than SQLite's busy handler sleeps between tries (100 ms at most): without
 # it the import would take the lock again before a waiting save wakes up, batch after batch.
 PAUSE_SECONDS = 0.11
+# PostgreSQL: a batch excludes every other save while it runs (it picks row ids: Ctx.write(bulk=True)), so
+# batches there are short; and the server queues waiting saves fairly, so no pause is needed between them.
+PG_BATCH_SECONDS = 0.05
 FIRST_BATCH = 100  # journeys in the first batch; later batches are sized from the time the last one took
 MAX_BATCH = 5000
 
@@ -168,7 +171,9 @@ class Batches:
 
     def write(self, items: list, prepare: Callable[[object], tuple], progress: Callable[[int, int], None]) -> None:
         """``items``: what ``prepare(item)`` turns into (JourneySpec, Replayed or None)."""
-        size = FIRST_BATCH
+        sqlite = self.ctx.store.is_sqlite
+        aim, pause = (BATCH_SECONDS, PAUSE_SECONDS) if sqlite else (PG_BATCH_SECONDS, 0.0)
+        size = FIRST_BATCH if sqlite else FIRST_BATCH // 4
         done = 0
         total = len(items)
         progress(0, total)
@@ -177,12 +182,12 @@ class Batches:
             t0 = time.perf_counter()
             self._one(part, prepare)
             took = time.perf_counter() - t0
-            if done + len(part) < total:
-                time.sleep(PAUSE_SECONDS)
+            if pause and done + len(part) < total:
+                time.sleep(pause)
             self.longest = max(self.longest, took)
             done += len(part)
             progress(done, total)
-            size = max(20, min(MAX_BATCH, int(len(part) * BATCH_SECONDS / max(took, 1e-3))))
+            size = max(5 if not sqlite else 20, min(MAX_BATCH, int(len(part) * aim / max(took, 1e-3))))
 
     def _one(self, part: list, prepare: Callable[[object], tuple]) -> None:
         ctx = self.ctx
