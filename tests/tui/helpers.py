@@ -22,13 +22,13 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.keys import _character_to_key
 from textual.widgets import DataTable, Input, Select, SelectionList, Static, TextArea
-from textual.widgets._select import SelectOverlay
 from textual.worker import WorkerState
 
 from conftest import new_referral
 from navigator.services.casework import journeys as J
 from navigator.services.casework import queries
 from navigator.tui.app import NavigatorApp
+from navigator.tui.compat import SelectOverlay
 from navigator.tui.forms.base import hold_key
 from navigator.tui.forms.fields import FormField
 from navigator.tui.screens.journey import JourneyScreen

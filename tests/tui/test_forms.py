@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import date
 
 from textual.widgets import Button, Input, Select, Static, TextArea
-from textual.widgets._select import SelectOverlay
 
 from conftest import SWEMWBS_MID, make_user, new_referral
 from navigator.services.casework import journeys as J
 from navigator.services.casework import queries
 from navigator.services.dto import JourneyRef
 from navigator.services.setup.reference import reference
+from navigator.tui.compat import SelectOverlay
 from navigator.tui.forms import (
     ClientEditForm,
     CloseForm,

@@ -15,7 +15,6 @@ from datetime import date, timedelta
 
 from sqlmodel import select
 from textual.widgets import Input, Select
-from textual.widgets._select import SelectOverlay
 
 from conftest import SWEMWBS_MID, TODAY, new_referral
 from navigator.services.casework import journeys as J
@@ -24,6 +23,7 @@ from navigator.services.casework.records import load_journey, sync_tasks
 from navigator.services.setup import settings
 from navigator.services.setup.reference import reference
 from navigator.store.models import AuditEvent, Journey, PartnerChase, Task
+from navigator.tui.compat import SelectOverlay
 from navigator.tui.forms.chase import ChaseForm
 from navigator.tui.forms.referrer_told import ReferrerToldForm
 from navigator.tui.screens.journey import JourneyScreen

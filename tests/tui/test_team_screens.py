@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import date
 
 from textual.widgets import DataTable, Select
-from textual.widgets._select import SelectOverlay
 
 from conftest import make_user
 from navigator.services.casework import queries
 from navigator.services.context import Ctx
 from navigator.services.returns.export import export_month
 from navigator.services.setup import admin as admin_service
+from navigator.tui.compat import SelectOverlay
 from navigator.tui.screens.caseload import CaseloadScreen
 from navigator.tui.screens.journey import JourneyScreen
 from navigator.tui.screens.partners import PartnersScreen
