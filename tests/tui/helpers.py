@@ -72,8 +72,21 @@ def keys_then_settle(*keys: str):
     async def run_before(pilot) -> None:
         await settle(pilot)
         await press(pilot, *keys)
+        await until_painted(pilot)
 
     return run_before
+
+
+async def until_painted(pilot, tries: int = 40) -> None:
+    """Wait until two paints 50 ms apart show the same text: a table sizes its columns to new rows on a
+    later refresh, which a loaded machine may not have reached when the workers are done."""
+    before = screen_text(pilot.app)
+    for _ in range(tries):
+        await pilot.pause(0.05)
+        now = screen_text(pilot.app)
+        if now == before:
+            return
+        before = now
 
 
 def screen_text(app) -> str:
