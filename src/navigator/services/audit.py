@@ -24,6 +24,9 @@ Two hash versions (``hash_version``):
 - 1, events written before 0002 (migration 0002 rehashes them to version 2 when
   their chain checks; a log that failed its check keeps them as evidence): the
   hash covers the text itself, so they cannot be redacted.
+
+This module is ~540 lines: writing events and verifying the chain must use the very same hash
+versions and payloads, so both live here.
 """
 
 from __future__ import annotations

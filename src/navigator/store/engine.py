@@ -8,6 +8,9 @@ SQLAlchemy and Alembic are imported only when needed: opening a SQLite store who
 schema is current reads its version with the ``sqlite3`` module and finds the head
 revision from the migration files' text, so the app's first screen does not wait for
 them (see ``head_revision``). The engines are made on first use.
+
+This module is ~670 lines: opening, checking, migrating and guarding a store (SQLite file checks,
+half-migrated and read-only states, the fast start-up path) are one sequence of decisions.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ Return preview (TEAM_SCREENS).
 
 After a form saves, the app broadcasts ``DataChanged`` (``data_changed``) so every screen
 showing store data reloads at once.
+
+This module is ~600 lines: the app's key routing (type-ahead held and replayed in order) and its
+screens, palette and background work belong together; each piece needs the others' state.
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@
 
 Migrations take their own backup beside the store (``store.engine.migrate``).
 PostgreSQL stores are backed up with the server's tools (``pg_dump``), not here.
+
+This module is ~530 lines: taking, checking, listing, pruning and restoring backups share the
+whole-or-absent file protocol (temporary names, checks, renames, companions), kept in one place.
 """
 
 from __future__ import annotations

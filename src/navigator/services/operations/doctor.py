@@ -19,6 +19,9 @@ A store failing its integrity check is marked read-only until it checks again
 on to the log's head (files beside the store only, never the database).
 
 The store is opened read-only-minded: doctor never migrates, never writes to the database.
+
+This module is ~590 lines: one small check function per finding (file, schema, chain, backups,
+access), each independent; they share only the report types here.
 """
 
 from __future__ import annotations

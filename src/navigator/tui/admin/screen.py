@@ -8,6 +8,9 @@ Every change goes through the admin services, which refuse anyone but an admin a
 
 The screen needs ``app.ctx`` (a services Ctx). It reads everything in one worker call and fills
 plain DataTables; each change opens an ``EditDialog`` whose save runs the service in a thread.
+
+This module is ~930 lines: one tab per kind of configuration (users, reference data, partners,
+settings, letters, protocol), each a fill and its edit dialogs, over one loaded AdminData.
 """
 
 from __future__ import annotations

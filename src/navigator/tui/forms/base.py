@@ -26,6 +26,9 @@ No keystroke is lost or misplaced, however fast the person types:
 Work is never thrown away silently: escape on a form with changes, quitting the app, or
 going to another screen while a changed form is open asks first (``DiscardDialog``,
 ``confirm_discard``); a form with no changes closes at once.
+
+This module is ~660 lines: the form base (first frame ready, validation as you type, refused
+saves kept, unsaved-change prompts, key holding while opening) is one state machine.
 """
 
 from __future__ import annotations

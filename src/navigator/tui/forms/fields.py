@@ -4,6 +4,9 @@ Every field validates as you type (``check``) and again on save (``value``). ``v
 returns the parsed value or raises ``DomainError`` naming the field; the form collects
 those into one ``ValidationErrors``. Fields never touch the store: pickers are filled by
 the form from reference data its worker loaded.
+
+This module is ~940 lines: one class per kind of field (text, date, choice, tick-list, SWEMWBS
+answers, ...), each small, sharing the parse-and-explain protocol defined at the top.
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
 """Journey: the person, every journey they have had, and this journey's timeline, plan, wellbeing and
 onward referrals. Every action of the journey is a key; which are available comes from the services
-(``JourneyDetail.available_actions``), never from rules re-derived here."""
+(``JourneyDetail.available_actions``), never from rules re-derived here.
+
+This module is ~930 lines: the journey screen's tabs (summary, timeline, plan, wellbeing, onward) and
+its one table of actions (JOURNEY_ACTIONS: key, form, when offered) read one JourneyDetail together."""
 
 from __future__ import annotations
 
