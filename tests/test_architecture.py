@@ -148,3 +148,19 @@ def test_private_textual_and_sqlalchemy_names_only_in_the_compat_modules():
     assert outside == set(), "fence these in tui/compat.py or store/compat.py"
     assert any(rel == "store/compat.py" for rel, _ in uses)  # the check sees SQLAlchemy's private names
     assert any(rel == "tui/compat.py" for rel, _ in uses)  # and Textual's
+
+
+def test_snapshot_tests_live_only_in_snapshot_files():
+    """A snapshot belongs to one Textual release, so `.ci/run`'s lowest-versions stage leaves out
+    `*snapshots*` files. A `snap_compare` test anywhere else would run there (and a partly run
+    snapshot suite makes syrupy fail the session on the 'unused' SVGs)."""
+    import re
+
+    uses_fixture = re.compile(r"def test_\w+\([^)]*\bsnap_compare\b")
+    tests = Path(__file__).parent
+    strays = sorted(
+        str(p.relative_to(tests))
+        for p in tests.rglob("test_*.py")
+        if "snapshots" not in p.name and uses_fixture.search(p.read_text(encoding="utf-8"))
+    )
+    assert strays == []

@@ -120,22 +120,6 @@ async def test_a_navigator_has_no_merge(tui_ctx):
         assert not any(isinstance(s, MergeForm) for s in app.screen_stack)
 
 
-def test_merge_form_snapshot(snap_compare, tui_ctx):
-    """The form at 80x24 once the other record is found and checked: both people and what moves."""
-    import_bytes(tui_ctx, TRACKER.encode())
-
-    async def run_before(pilot) -> None:
-        await settle(pilot)
-        pilot.app.push_screen(JourneyScreen(tui_ctx.ids["ann"]))
-        await settle(pilot)
-        await press(pilot, "D")
-        for ch in "TRK001":
-            await pilot.press(ch)
-        await found_and_checked(pilot)
-
-    assert snap_compare(make_app(tui_ctx), terminal_size=(80, 24), run_before=run_before)
-
-
 async def test_a_refused_merge_says_why_and_saves_nothing(tui_ctx):
     """Ann and Gus both have an open journey: the check says so (close one first) and ctrl+s merges nothing."""
     app = make_app(tui_ctx)

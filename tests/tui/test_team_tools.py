@@ -118,33 +118,6 @@ async def test_reassign_warns_across_lots_and_says_what_moved(tui_ctx):
     assert queries.journey_detail(tui_ctx, tui_ctx.ids["ann"], audit_view=False).navigator == "nina"
 
 
-# ---------------------------------------------------------------- snapshots (80x24: the smallest terminal)
-# Update with `pytest tests/tui/test_team_tools.py --snapshot-update` and look at the SVGs first.
-
-
-def test_due_in_my_lots_snapshot(snap_compare, tui_ctx):
-    from .helpers import keys_then_settle
-
-    assert snap_compare(make_app(tui_ctx), terminal_size=(80, 24), run_before=keys_then_settle("L"))
-
-
-def test_programme_referrals_snapshot(snap_compare, tui_ctx):
-    from .helpers import keys_then_settle
-
-    ref = reference(tui_ctx)
-    debt = next(p for p in ref.programmes if p.name == "Debt advice")
-    J.make_onward(tui_ctx, tui_ctx.ids["dev"], debt.id, date(2026, 10, 26))
-
-    async def run_before(pilot) -> None:
-        await keys_then_settle("P")(pilot)
-        programmes = column(pilot.app, "#partners-table", "programme")
-        table = pilot.app.screen.query_one("#partners-table", DataTable)
-        table.move_cursor(row=programmes.index("Kent Money Advice: Debt advice"))
-        await press(pilot, "enter")
-
-    assert snap_compare(make_app(tui_ctx), terminal_size=(80, 24), run_before=run_before)
-
-
 async def test_a_click_on_a_team_column_header_sorts_by_it(tui_ctx):
     make_user(tui_ctx, "zed", "navigator", ("Lot 2",))
     app = make_app(tui_ctx)
