@@ -73,14 +73,16 @@ def test_the_file_has_every_table_and_meta(exported):
     assert "never suppressed" in meta["about"] and meta["suppress_under"] == "" and meta["round_to"] == ""
     assert meta["linkage"].startswith("none")
     assert meta["quasi_identifiers"] == (
-        "lot,locality,imd_group,received_month,first_contact_month,decision_month,start_month,end_month"
+        "lot,locality,imd_group,received_month,first_contact_month,decision_month,start_month,end_month,"
+        "referrer_told_month"
     )
     # an event's month is M itself or only before/after it: nothing in the file dates an event outside M
     months = {
         v
         for (row,) in sqlite3.connect(exported.path).execute(
             "SELECT received_month || ',' || coalesce(first_contact_month, '') || ',' || coalesce(decision_month, '')"
-            " || ',' || coalesce(start_month, '') || ',' || coalesce(end_month, '') FROM referrals"
+            " || ',' || coalesce(start_month, '') || ',' || coalesce(end_month, '')"
+            " || ',' || coalesce(referrer_told_month, '') FROM referrals"
         )
         for v in row.split(",")
         if v
@@ -669,7 +671,12 @@ def test_cli_export_writes_the_file_and_a_summary(cli_store, tmp_path, capsys):
     captured = capsys.readouterr().out
     assert rc == 0, captured
     assert out.exists() and (tmp_path / "ret.csv").exists()
-    assert "Wrote" in captured and "PUBLICATION" in captured and "323 figures" in captured and "blanked" in captured
+    assert (
+        "Wrote" in captured
+        and "PUBLICATION" in captured
+        and f"{len(MEASURES) * 19} figures" in captured
+        and "blanked" in captured
+    )
     assert "referrals_received" in captured
     rc = main(["--db", str(cli_store), "export", "--publication", "--month", MONTH, "--out", str(out)])
     err = " ".join(capsys.readouterr().err.split())

@@ -21,6 +21,7 @@ from sqlmodel import select
 
 from navigator.domain.errors import AccessDenied, DomainError
 from navigator.services.casework import journeys as J
+from navigator.services.casework import loops
 from navigator.services.casework.journeys import ClientInput, ReferralInput
 from navigator.services.returns import figures as R
 from navigator.services.setup.reference import open_ready
@@ -204,6 +205,11 @@ def build_may_caseload(ctx) -> Caseload:
     J.decide(ctx, j, "accepted", d(2026, 3, 3))
     J.start(ctx, j, d(2026, 3, 4))
     J.close(ctx, j, d(2026, 4, 30), "completed", evidence=note(cl, "Evidence J14"))
+
+    # ---- the referrers told (every referral above names its referrer)
+    for label, on in (("J1", 29), ("J4", 21), ("J10", 13), ("J12", 8), ("J14", 1)):
+        loops.tell_referrer(ctx, cl.j[label], d(2026, 5, on), "phone")
+    loops.tell_referrer(ctx, cl.j["J2"], d(2026, 6, 2), "letter")  # told in June: not by the end of May
     return cl
 
 
@@ -225,6 +231,7 @@ MEASURES = (
     "swemwbs_mean_change",
     "active_caseload_end",
     "starts_imd_q1_q2_pct",
+    "referrers_told_pct",
 )
 
 
@@ -246,6 +253,7 @@ def fig(
     change,
     active,
     imd_pct,
+    told_pct,
 ):
     values = (
         received,
@@ -265,6 +273,7 @@ def fig(
         change,
         active,
         imd_pct,
+        told_pct,
     )
     return {m: (None if v is None else Decimal(v)) for m, v in zip(MEASURES, values)}
 
@@ -288,16 +297,19 @@ def fig(
 # Service: response (2+0+2+2+2+0)/6 = 1.33 -> 1.3; wait (4+15+0+2)/4 = 5.25 -> 5.3 (half away from zero);
 #   paired J1 J2 J11: maintained 2/3 = 66.67 -> 66.7; change (578-505+0)/3 = 24.33 -> 0.24;
 #   IMD 3 of 4 = 75.0.
+# Referrers told by 31 May, of the journeys closed in May: Maidstone J1 (29 May) and J4 (rejected, told
+#   21 May) of J1 J2 (told 2 June: too late) J3 J4 J6 = 40.0; Sevenoaks J10 of J10 = 100.0; Dartford
+#   J12 of J11 J12 J13 = 33.3; Lot 2 3 of 6 = 50.0; the service 4 of 9 = 44.4 (J14 closed in April).
 EXPECTED = {
-    ("Lot 2", "Maidstone"): fig(4, 3, 1, 2, 1, 1, 2, 1, "1.3", "9.5", 1, 1, 2, "50.0", "0.37", 2, "50.0"),
-    ("Lot 2", "Sevenoaks"): fig(2, 1, 0, 1, 0, 0, 1, 0, "2.0", "0.0", 1, 0, 0, None, None, 1, "100.0"),
-    ("Lot 2", "Tonbridge & Malling"): fig(0, 0, 0, 0, 0, 0, 0, 0, None, None, 0, 0, 0, None, None, 0, None),
-    ("Lot 1", "Dartford"): fig(2, 1, 1, 1, 1, 0, 1, 0, "0.0", "2.0", 0, 0, 1, "100.0", "0.00", 0, "100.0"),
-    ("Lot 3", "Ashford"): fig(0, 0, 0, 0, 0, 0, 0, 0, None, None, 0, 0, 0, None, None, 0, None),
-    ("Lot 2", "ALL"): fig(6, 4, 1, 3, 1, 1, 3, 1, "1.6", "6.3", 2, 1, 2, "50.0", "0.37", 3, "66.7"),
-    ("Lot 1", "ALL"): fig(2, 1, 1, 1, 1, 0, 1, 0, "0.0", "2.0", 0, 0, 1, "100.0", "0.00", 0, "100.0"),
-    ("Lot 3", "ALL"): fig(0, 0, 0, 0, 0, 0, 0, 0, None, None, 0, 0, 0, None, None, 0, None),
-    ("ALL", "ALL"): fig(8, 5, 2, 4, 2, 1, 4, 1, "1.3", "5.3", 2, 1, 3, "66.7", "0.24", 3, "75.0"),
+    ("Lot 2", "Maidstone"): fig(4, 3, 1, 2, 1, 1, 2, 1, "1.3", "9.5", 1, 1, 2, "50.0", "0.37", 2, "50.0", "40.0"),
+    ("Lot 2", "Sevenoaks"): fig(2, 1, 0, 1, 0, 0, 1, 0, "2.0", "0.0", 1, 0, 0, None, None, 1, "100.0", "100.0"),
+    ("Lot 2", "Tonbridge & Malling"): fig(0, 0, 0, 0, 0, 0, 0, 0, None, None, 0, 0, 0, None, None, 0, None, None),
+    ("Lot 1", "Dartford"): fig(2, 1, 1, 1, 1, 0, 1, 0, "0.0", "2.0", 0, 0, 1, "100.0", "0.00", 0, "100.0", "33.3"),
+    ("Lot 3", "Ashford"): fig(0, 0, 0, 0, 0, 0, 0, 0, None, None, 0, 0, 0, None, None, 0, None, None),
+    ("Lot 2", "ALL"): fig(6, 4, 1, 3, 1, 1, 3, 1, "1.6", "6.3", 2, 1, 2, "50.0", "0.37", 3, "66.7", "50.0"),
+    ("Lot 1", "ALL"): fig(2, 1, 1, 1, 1, 0, 1, 0, "0.0", "2.0", 0, 0, 1, "100.0", "0.00", 0, "100.0", "33.3"),
+    ("Lot 3", "ALL"): fig(0, 0, 0, 0, 0, 0, 0, 0, None, None, 0, 0, 0, None, None, 0, None, None),
+    ("ALL", "ALL"): fig(8, 5, 2, 4, 2, 1, 4, 1, "1.3", "5.3", 2, 1, 3, "66.7", "0.24", 3, "75.0", "44.4"),
 }
 
 

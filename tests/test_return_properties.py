@@ -19,6 +19,7 @@ from sqlmodel import select
 
 from navigator.domain.errors import DomainError
 from navigator.services.casework import journeys as J
+from navigator.services.casework import loops
 from navigator.services.casework.journeys import ClientInput, ReferralInput
 from navigator.services.context import Ctx
 from navigator.services.returns import figures as R
@@ -32,6 +33,7 @@ from navigator.store.models import (
     OnwardReferral,
     Partner,
     Programme,
+    ReferralSource,
 )
 
 TODAY = date(2026, 7, 31)
@@ -92,6 +94,9 @@ journey_plan = st.fixed_dictionaries(
         ),
         "end_items": st.one_of(ITEMS, ITEMS, ITEMS, st.none()),
         "late_contact": st.one_of(st.none(), st.integers(0, 10)),
+        # the referrer is told this many days after the closure or rejection (never: None)
+        "told": st.one_of(st.none(), st.integers(0, 12)),
+        "self_referral": st.sampled_from([False, False, True]),
         "onward": st.one_of(
             st.none(),
             st.tuples(
@@ -124,7 +129,7 @@ def record(ctx: Ctx, n: int, plan: dict, programmes: list[int], first: date) -> 
         ctx,
         ReferralInput(
             received_date=received,
-            source="gp",
+            source="self" if plan["self_referral"] else "gp",
             client=ClientInput(
                 f"Prop{n}", "Person", dob, plan["locality"], imd_decile=plan["imd"], consent_to_share=True
             ),
@@ -168,6 +173,12 @@ def record(ctx: Ctx, n: int, plan: dict, programmes: list[int], first: date) -> 
             _try(J.close, ctx, j, end, "completed", evidence="Outcomes evidenced", swemwbs_end=plan["end_items"])
         else:
             _try(J.close, ctx, j, end, reason)
+    if plan["told"] is not None:
+        with ctx.read() as s:
+            jr = s.get(Journey, j)
+            closed_on = jr.end_date or (jr.decision_date if jr.decision == "rejected" else None)
+        if closed_on is not None:
+            _try(loops.tell_referrer, ctx, j, _after(closed_on, plan["told"]), "phone")
     if plan["late_contact"] is not None:  # a contact logged later (while still open), dated back
         _try(J.log_contact, ctx, j, _after(received, plan["late_contact"]), "visit", "spoke")
     if plan["moves"] is not None:
@@ -191,6 +202,7 @@ def python_return(ctx: Ctx, month: str) -> dict[tuple[str, str, str], Decimal | 
 
     with ctx.read() as s:
         lots = {lot.id: lot.code for lot in s.exec(select(Lot)).all()}
+        sources = {src.id: src.code for src in s.exec(select(ReferralSource)).all()}
         localities = {loc.id: loc for loc in s.exec(select(Locality)).all()}
         places = {loc.id: (lots[loc.lot_id], loc.name) for loc in localities.values()}
         journeys = s.exec(select(Journey)).all()
@@ -239,6 +251,12 @@ def python_return(ctx: Ctx, month: str) -> dict[tuple[str, str, str], Decimal | 
                 add("swemwbs_mean_change", j.id, b - a)
         if j.start_date is not None and j.end_reason != "completed" and in_m(j.end_date):
             add("ended_early", j.id)
+        # someone referred them (a named referrer, or a source other than self-referral): told by M's end?
+        someone = bool(j.referrer and j.referrer.strip()) or sources[j.source_id] != "self"
+        closed_in_m = in_m(j.end_date) or (j.decision == "rejected" and in_m(j.decision_date))
+        if someone and closed_in_m:
+            told = j.referrer_told_date is not None and j.referrer_told_date <= last
+            add("referrers_told_pct", j.id, 100 if told else 0)
         if in_m(j.first_contact_date):
             add("mean_response_working_days", j.id, cal.count(j.received_date, j.first_contact_date))
         if j.decision == "accepted" and j.decision_date <= last and (j.end_date is None or j.end_date > last):
@@ -323,6 +341,7 @@ def test_every_sql_measure_matches_its_definition(template, tmp_path, plans, mon
             "unable_to_start",
             "referrals_rejected",
             "active_caseload_end",
+            "referrers_told_pct",
         ):
             if want[("ALL", "ALL", measure)]:
                 event(f"some {measure}")  # shown by --hypothesis-show-statistics
@@ -349,9 +368,9 @@ def test_sql_rounding_is_half_away_from_zero(xs):
         start = 2000
         rows.append(
             (f"k{i}", f"p{i}", "Lot 1", "Dartford", "5-10", "2026-05", None, "accepted", "2026-05", "2026-05")
-            + ("2026-05", "completed", None, 1, start, start + x)
+            + ("2026-05", "completed", None, 1, start, start + x, 1, None)
         )
-    conn.executemany("INSERT INTO referrals VALUES (" + ",".join("?" * 16) + ")", rows)
+    conn.executemany("INSERT INTO referrals VALUES (" + ",".join("?" * 18) + ")", rows)
     conn.executemany("INSERT INTO calendar VALUES (?, ?)", [(f"2026-05-{d:02d}", 1) for d in range(1, 32)])
     R.install_measures(conn)
     got = R.compute(conn, "2026-05").result  # compute() itself checks SQL against the Decimal definition

@@ -45,7 +45,10 @@ CREATE TABLE referrals (
     response_working_days INTEGER,     -- received -> first successful contact (working days d, A < d <= B)
     wait_working_days INTEGER,         -- accepted decision -> start
     swemwbs_start_x100 INTEGER,        -- SWEMWBS metric score at start, in hundredths
-    swemwbs_end_x100 INTEGER           -- SWEMWBS metric score at the end, in hundredths
+    swemwbs_end_x100 INTEGER,          -- SWEMWBS metric score at the end, in hundredths
+    referrer_to_tell INTEGER NOT NULL, -- 1 when someone referred the person (a named referrer, or a
+                                       -- source other than self-referral), to be told of the end
+    referrer_told_month TEXT           -- when the referrer was recorded as told of the closure or rejection
 ) WITHOUT ROWID;
 
 -- One row per onward referral to a delivery partner that touches the month or

@@ -29,6 +29,7 @@ from sqlmodel import Session, col
 
 from navigator import __version__
 from navigator.domain.errors import StoreError
+from navigator.domain.followups import has_referrer
 from navigator.domain.referral import imd_group
 from navigator.services.context import Ctx, as_date, get_setting
 from navigator.services.returns.definitions import DEFINITIONS_VERSION, definitions, month_bounds
@@ -41,6 +42,7 @@ from navigator.store.models import (
     OnwardReferral,
     Partner,
     Programme,
+    ReferralSource,
 )
 
 # The quasi-identifiers of a record-level file: what someone who knows a person could match a row on.
@@ -56,6 +58,7 @@ QUASI_IDENTIFIERS = (
     "decision_month",
     "start_month",
     "end_month",
+    "referrer_told_month",
 )
 # A stricter reading, for reviewers: the working-day intervals known too.
 INTERVALS = ("response_working_days", "wait_working_days")
@@ -177,6 +180,12 @@ def _journey_rows(s: Session, first: date, last: date):
             col(Journey.end_reason),
             metric("start", False).label("sw_start"),
             metric("end", True).label("sw_end"),
+            col(Journey.referrer),  # read only to know whether there is someone to tell; never written out
+            select(col(ReferralSource.code))
+            .where(col(ReferralSource.id) == col(Journey.source_id))
+            .scalar_subquery()
+            .label("source_code"),
+            _raw(col(Journey.referrer_told_date)),
         )
         .where(
             # found through indexes, so the cost follows the month's journeys, not the store: every
@@ -310,6 +319,9 @@ def build_record_tables(
         end_reason,
         sw_start,
         sw_end,
+        referrer,
+        source_code,
+        told,
     ) in _journey_rows(s, first, last):
         key = pseudo("journey", jid)
         journey_ids[key] = jid
@@ -328,6 +340,8 @@ def build_record_tables(
             start = st = sw_start = None
         if (end_day := as_date(end)) is not None and end_day > last:
             end = end_reason = sw_end = None
+        if (told_day := as_date(told)) is not None and told_day > last:
+            told = None
         ref_rows.append(
             (
                 key,
@@ -346,9 +360,11 @@ def build_record_tables(
                 count(dd, st) if dd is not None and st is not None else None,
                 sw_start,
                 sw_end,
+                int(has_referrer(referrer, source_code)),
+                _when(told, month),
             )
         )
-    conn.executemany("INSERT INTO referrals VALUES (" + ",".join("?" * 16) + ")", ref_rows)
+    conn.executemany("INSERT INTO referrals VALUES (" + ",".join("?" * 18) + ")", ref_rows)
 
     step("Reading onward referrals", 1)
     onward_rows = []

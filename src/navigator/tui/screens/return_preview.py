@@ -53,6 +53,7 @@ LABELS = {
     "swemwbs_mean_change": "SWEMWBS mean change",
     "active_caseload_end": "Active caseload at month end",
     "starts_imd_q1_q2_pct": "Starts in IMD deciles 1-4 %",
+    "referrers_told_pct": "Referrers told of the end %",
 }
 SHORT_LABELS = {
     "mean_response_working_days": "Mean response (days)",
@@ -62,6 +63,7 @@ SHORT_LABELS = {
     "swemwbs_maintained_or_improved_pct": "SWEMWBS same/better %",
     "active_caseload_end": "Active caseload (end)",
     "starts_imd_q1_q2_pct": "Starts IMD 1-4 %",
+    "referrers_told_pct": "Referrers told %",
 }
 
 
