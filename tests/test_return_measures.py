@@ -437,3 +437,31 @@ def test_every_measure_has_a_definition_file():
     assert kinds["mean_response_working_days"] == ("mean", 1, 10)
     assert kinds["swemwbs_maintained_or_improved_pct"] == ("mean", 1, 1000)
     assert kinds["swemwbs_mean_change"] == ("mean", 2, 1)
+
+
+def test_referrers_told_counts_only_endings_the_app_asked_to_tell(tmp_path):
+    """History from a tracker does not say whether the referrer was told: it is left out rather than
+    counted as not told. A desk closure is counted; telling the referrer by the month's end counts it told."""
+    from navigator.services.tracker_import.importer import import_bytes
+
+    store, ctx = open_ready(f"sqlite:///{tmp_path / 's.sqlite3'}", username="admin", today_fn=lambda: TODAY)
+    try:
+        header = (
+            "client_ref,first_name,last_name,date_of_birth,postcode,nhs_number,imd_decile,locality,navigator,"
+            "referral_source,received_date,first_contact_date,contact_attempts,decision,decision_date,"
+            "reject_reason,start_date,swemwbs_start,onward_partner,onward_programme,onward_referral_date,"
+            "onward_start_date,onward_end_date,onward_outcome,end_date,end_reason,swemwbs_end\n"
+        )
+        row = "TRK001,Ann,Smith,1980-01-01,,,,Maidstone,admin,gp,2026-05-01,2026-05-02,,rejected,2026-05-04,"
+        import_bytes(ctx, (header + row + "out_of_area,,,,,,,,,,,\n").encode())
+        assert R.preview(ctx, MONTH).row("referrers_told_pct").cases == 0  # imported: not known
+        cl = Caseload(ctx)
+        j = person(cl, "D1", "Maidstone", date(2026, 5, 6))
+        J.decide(ctx, j, "rejected", date(2026, 5, 7), "out_of_area")
+        got = R.preview(ctx, MONTH).row("referrers_told_pct")
+        assert (got.cases, got.value) == (1, Decimal("0.0"))
+        loops.tell_referrer(ctx, j, date(2026, 5, 29), "email")
+        got = R.preview(ctx, MONTH).row("referrers_told_pct")
+        assert (got.cases, got.value) == (1, Decimal("100.0"))
+    finally:
+        store.dispose()

@@ -33,7 +33,7 @@ from navigator.store.models import (
     OnwardReferral,
     Partner,
     Programme,
-    ReferralSource,
+    Task,
 )
 
 TODAY = date(2026, 7, 31)
@@ -202,7 +202,7 @@ def python_return(ctx: Ctx, month: str) -> dict[tuple[str, str, str], Decimal | 
 
     with ctx.read() as s:
         lots = {lot.id: lot.code for lot in s.exec(select(Lot)).all()}
-        sources = {src.id: src.code for src in s.exec(select(ReferralSource)).all()}
+        asked = {t.journey_id for t in s.exec(select(Task).where(Task.kind == "tell_referrer")).all()}
         localities = {loc.id: loc for loc in s.exec(select(Locality)).all()}
         places = {loc.id: (lots[loc.lot_id], loc.name) for loc in localities.values()}
         journeys = s.exec(select(Journey)).all()
@@ -251,8 +251,8 @@ def python_return(ctx: Ctx, month: str) -> dict[tuple[str, str, str], Decimal | 
                 add("swemwbs_mean_change", j.id, b - a)
         if j.start_date is not None and j.end_reason != "completed" and in_m(j.end_date):
             add("ended_early", j.id)
-        # someone referred them (a named referrer, or a source other than self-referral): told by M's end?
-        someone = bool(j.referrer and j.referrer.strip()) or sources[j.source_id] != "self"
+        # the referrer was to be told (the desk asked for it, or it was done): told by M's end?
+        someone = j.id in asked or j.referrer_told_date is not None
         closed_in_m = in_m(j.end_date) or (j.decision == "rejected" and in_m(j.decision_date))
         if someone and closed_in_m:
             told = j.referrer_told_date is not None and j.referrer_told_date <= last

@@ -46,8 +46,8 @@ CREATE TABLE referrals (
     wait_working_days INTEGER,         -- accepted decision -> start
     swemwbs_start_x100 INTEGER,        -- SWEMWBS metric score at start, in hundredths
     swemwbs_end_x100 INTEGER,          -- SWEMWBS metric score at the end, in hundredths
-    referrer_to_tell INTEGER NOT NULL, -- 1 when someone referred the person (a named referrer, or a
-                                       -- source other than self-referral), to be told of the end
+    referrer_to_tell INTEGER NOT NULL, -- 1 when the referrer was to be told of the end: the app asked
+                                       -- for it (someone referred the person) or it was recorded
     referrer_told_month TEXT           -- when the referrer was recorded as told of the closure or rejection
 ) WITHOUT ROWID;
 

@@ -29,7 +29,7 @@ from sqlmodel import Session, col
 
 from navigator import __version__
 from navigator.domain.errors import StoreError
-from navigator.domain.followups import has_referrer
+from navigator.domain.followups import TaskKind
 from navigator.domain.referral import imd_group
 from navigator.services.context import Ctx, as_date, get_setting
 from navigator.services.returns.definitions import DEFINITIONS_VERSION, definitions, month_bounds
@@ -42,7 +42,7 @@ from navigator.store.models import (
     OnwardReferral,
     Partner,
     Programme,
-    ReferralSource,
+    Task,
 )
 
 # The quasi-identifiers of a record-level file: what someone who knows a person could match a row on.
@@ -180,11 +180,15 @@ def _journey_rows(s: Session, first: date, last: date):
             col(Journey.end_reason),
             metric("start", False).label("sw_start"),
             metric("end", True).label("sw_end"),
-            col(Journey.referrer),  # read only to know whether there is someone to tell; never written out
-            select(col(ReferralSource.code))
-            .where(col(ReferralSource.id) == col(Journey.source_id))
-            .scalar_subquery()
-            .label("source_code"),
+            # the referrer was to be told of the end: the desk set "tell the referrer" (there was someone
+            # to tell and the protocol tells referrers), or someone recorded telling them. History written
+            # by the import or the demo does not say, so it is not counted either way.
+            or_(
+                select(col(Task.id))
+                .where(col(Task.journey_id) == col(Journey.id), col(Task.kind) == TaskKind.TELL_REFERRER.value)
+                .exists(),
+                col(Journey.referrer_told_date).is_not(None),
+            ).label("to_tell"),
             _raw(col(Journey.referrer_told_date)),
         )
         .where(
@@ -319,8 +323,7 @@ def build_record_tables(
         end_reason,
         sw_start,
         sw_end,
-        referrer,
-        source_code,
+        to_tell,
         told,
     ) in _journey_rows(s, first, last):
         key = pseudo("journey", jid)
@@ -360,7 +363,7 @@ def build_record_tables(
                 count(dd, st) if dd is not None and st is not None else None,
                 sw_start,
                 sw_end,
-                int(has_referrer(referrer, source_code)),
+                int(bool(to_tell)),
                 _when(told, month),
             )
         )
