@@ -124,6 +124,29 @@ def test_reopen_rules(any_day):
     assert S.apply(cws.facts, S.Reopen("x"), any_day).state == L.State.ACCEPTED
 
 
+def test_a_corrected_start_or_closure_date_takes_the_measures_taken_that_day(any_day):
+    r = any_day - timedelta(days=40)
+    h = [
+        AM.Recorded("journey:receive", S.Receive(r, "Dr Who")),
+        AM.Recorded("journey:decide", S.Decide(r + timedelta(days=2), "accepted")),
+        AM.Recorded("journey:start", S.Start(r + timedelta(days=5))),
+        AM.Recorded("measure:1", S.Measure("start", r + timedelta(days=5), tuple(SWEMWBS_MID))),
+        AM.Recorded("measure:2", S.Measure("review", r + timedelta(days=5), tuple(SWEMWBS_MID))),
+        AM.Recorded("measure:3", S.Measure("end", r + timedelta(days=20), tuple(SWEMWBS_HIGH))),
+        AM.Recorded("measure:4", S.Measure("end", r + timedelta(days=18), tuple(SWEMWBS_HIGH))),
+        AM.Recorded("journey:close", S.Close(r + timedelta(days=20), "completed", "Goals met")),
+    ]
+    a = AM.amend(BASE, h, AM.Amend("journey:start", S.Start(r + timedelta(days=6)), "typo"), any_day)
+    assert a.moved == ("measure:1",)  # the review measure that day, and other points, stay
+    assert a.after.changes["measure:1"].measure["on_date"] == r + timedelta(days=6)
+    a = AM.amend(
+        BASE, h, AM.Amend("journey:close", S.Close(r + timedelta(days=22), "completed", "Goals met"), "x"), any_day
+    )
+    assert a.moved == ("measure:3",)  # the end measure of the 18th was another day's
+    a = AM.amend(BASE, h, AM.Amend("journey:close", S.Close(r + timedelta(days=20), "withdrew"), "x"), any_day)
+    assert a.moved == ()  # the date did not change
+
+
 # ---------------------------------------------------------------- services
 
 
@@ -166,6 +189,11 @@ def test_amend_the_start_date_rederives_the_journey_and_audits_before_and_after(
     assert after["reason"] == "Typed the wrong day"
     assert after["amended"] == {"item": "journey:start", "on": new.isoformat()}
     assert before["amended"] == {"item": "journey:start", "on": (r + timedelta(days=5)).isoformat()}
+    # the SWEMWBS taken at the start was taken that day too: it moves with the start
+    assert after["measures_moved_with_it"] == 1
+    with ctx.read() as s:
+        m = s.exec(select(Measurement).where(Measurement.journey_id == jid)).one()
+        assert (m.point, m.on_date) == ("start", new)
 
 
 def test_moving_the_start_after_the_review_is_refused_and_nothing_is_written(ctx_on, any_day):

@@ -100,6 +100,7 @@ class Amended:
     old: S.Step  # the values recorded before
     why: str
     changed: tuple[str, ...]  # the step's attributes that change
+    moved: tuple[str, ...] = ()  # the measures taken with a start or closure, moved with its date
 
 
 class Refused(DomainError):
@@ -264,6 +265,7 @@ def amend(base: L.JourneyFacts, history: Sequence[Recorded], amendment: Amend, t
             field="state",
         ) from None
     amended = [Recorded(r.key, new, r.ref) if r.key == old.key else r for r in history]
+    amended, moved = _move_measures_taken_with(amended, old.step, new)
     try:
         after = replay(base, amended, today)
     except Refused as exc:
@@ -273,7 +275,27 @@ def amend(base: L.JourneyFacts, history: Sequence[Recorded], amendment: Amend, t
         on = date_of(exc.step)
         at = f" of {on.isoformat()}" if on else ""
         raise DomainError(f"The {what}{at} would no longer fit: {exc.message}", field=changed[0]) from None
-    return Amended(before, after, old.key, new, old.step, why, changed)
+    return Amended(before, after, old.key, new, old.step, why, changed, moved)
+
+
+def _move_measures_taken_with(
+    history: list[Recorded], old: S.Step, new: S.Step
+) -> tuple[list[Recorded], tuple[str, ...]]:
+    """A start's or a closure's date corrected: the measures taken with it (SWEMWBS at the start, or at
+    the end, dated the day it was recorded for) were taken that day too, and move with it."""
+    if not isinstance(old, (S.Start, S.Close)) or not isinstance(new, (S.Start, S.Close)) or old.on == new.on:
+        return history, ()
+    point = "start" if isinstance(old, S.Start) else "end"
+    out: list[Recorded] = []
+    moved: list[str] = []
+    for r in history:
+        st = r.step
+        if isinstance(st, S.Measure) and st.point == point and st.on == old.on:
+            out.append(Recorded(r.key, replace(st, on=new.on), r.ref))
+            moved.append(r.key)
+        else:
+            out.append(r)
+    return out, tuple(moved)
 
 
 def journey_columns(f: L.JourneyFacts) -> dict[str, Any]:

@@ -234,6 +234,12 @@ def _write(s: Session, ctx: Ctx, journey: Journey, client: Client, a: AM.Amended
             row.version += 1
             row.updated_at = ctx.now()
         s.add(row)
+    for key in a.moved:  # the measures taken with a start or closure whose date moved
+        mrow = row_of(s, key)
+        assert mrow is not None  # in the history just read
+        for k, v in (a.after.changes[key].measure or {}).items():
+            setattr(mrow, k, v)
+        s.add(mrow)
     for ref, ocols in AM.onward_delta(a).items():
         o = s.get(OnwardReferral, ref)
         assert o is not None  # it is in the history just read
@@ -277,7 +283,9 @@ def amend(
             client_id=client.id,
             journey_id=journey.id,
             before=b | {"amended": {"item": key, **old}},
-            after=after | {"amended": {"item": key, **new}, "reason": a.why},
+            after=after
+            | {"amended": {"item": key, **new}, "reason": a.why}
+            | ({"measures_moved_with_it": len(a.moved)} if a.moved else {}),
         )
         ref = JourneyRef(row_id(journey.id), row_id(client.id), client.client_ref, journey.state)
         return Amendment(ref, a.changed)
