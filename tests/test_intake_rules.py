@@ -33,6 +33,7 @@ from navigator.store.models import (
     OnwardReferral,
     PartnerUpdateRow,
     PlanGoal,
+    Task,
 )
 
 # ---------------------------------------------------------------- postcodes
@@ -470,6 +471,32 @@ def test_closing_applies_the_answers_in_the_same_transaction(ctx_on, any_day):
             f"onward_{o1}": "declined",
             f"onward_{o2}": closing.UNKNOWN,
         }
+
+
+def test_an_onward_answered_as_stopped_at_closing_leaves_nothing_to_follow_up(ctx_on, any_day):
+    """A partner's "withdrew" answered while closing would ask for a follow-up on a started journey;
+    once the journey has ended there is no one to follow up: none is shown, and recording one is refused."""
+    ctx = ctx_on(any_day)
+    ref, done, g1, g2, o1, o2 = _with_loose_ends(ctx, any_day - timedelta(days=30))
+    closing.close_with_loose_ends(
+        ctx,
+        ref.journey_id,
+        any_day,
+        "withdrew",
+        goals={g1: "not_achieved", g2: "not_achieved"},
+        onwards={o1: "declined", o2: "withdrew"},
+    )
+    view = Q.journey_detail(ctx, ref.journey_id, audit_view=False)
+    assert [o.feedback_pending_since for o in view.onward] == [None, None]
+    with pytest.raises(DomainError) as info:
+        J.follow_up_feedback(ctx, o2, "Rang them")
+    assert info.value.field == "state" and "ended" in info.value.message
+    with ctx.read() as s:
+        assert not [
+            t
+            for t in s.exec(select(Task).where(Task.journey_id == ref.journey_id)).all()
+            if t.status == "open" and t.kind == "partner_feedback"
+        ]
 
 
 def test_a_refused_close_undoes_the_answers(ctx):

@@ -486,6 +486,8 @@ def _partner_report(f: L.JourneyFacts, st: PartnerReport, today: date) -> Change
 
 def _follow_up(f: L.JourneyFacts, st: FollowUp, today: date) -> Changes:
     o = _onward_of(f, st.onward)
+    if f.state in L.FINISHED_STATES:  # the follow-up belongs to the work with the person, which has ended
+        raise DomainError("This journey has ended: there is no partner feedback left to follow up.", field="state")
     if o.feedback_pending_since is None:
         raise DomainError("There is no partner feedback waiting to be followed up.", field="onward")
     L._not_future(st.on, today, "on", "follow-up")

@@ -207,7 +207,8 @@ def journey_detail(ctx: Ctx, journey_id: int, *, audit_view: bool = True) -> Jou
                     o.start_date,
                     o.end_date,
                     o.last_update_date,
-                    o.feedback_pending_since,
+                    # a follow-up of the partner's news is work with the person: none once the journey ended
+                    o.feedback_pending_since if L.State(j.state).is_open else None,
                     ups,
                     o.version,
                     chased,
