@@ -186,6 +186,15 @@ async def test_the_flag_is_edited_from_the_journey_and_shown_on_today(ctx):
         assert isinstance(app.screen, TodayScreen)
         today = await shown(pilot)
         assert "AT RISK" in today and "Rosa Vale" in today
+        await press(pilot, "l")  # the Caseload says it too, before the name (the short word at 80 columns)
+        assert "RISK Rosa" in await shown(pilot)
+        await press(pilot, "L")  # and a team lead's Due in my lots
+        assert "RISK Rosa" in await shown(pilot)
+        await pilot.resize_terminal(140, 30)
+        await settle(pilot)
+        assert "AT RISK Rosa Vale" in await shown(pilot)
+        await press(pilot, "l")
+        assert "RISK Rosa Vale" in await shown(pilot)  # the whole name once there is room, await shown(pilot)
     d = queries.journey_detail(ctx, ref.journey_id, audit_view=False)
     assert (d.risk_flag, d.signposted_to) == (True, "Crisis team same day")
     assert any(e.kind == "risk" and e.text == "Risk flag set" for e in d.timeline)

@@ -247,6 +247,7 @@ class CaseloadRow:
     next_due: date | None
     last_contact: date | None
     navigator: str
+    risk_flag: bool = False  # issue 15: the journey is flagged in crisis or at risk
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,7 @@ SORTS = {
 
 _CASELOAD_SQL = """
 SELECT j.id, c.id, c.client_ref, c.first_name || ' ' || c.last_name AS client_name, loc.name, j.state,
-       j.state_since, nt.kind, nt.due_date AS next_due, j.last_contact_date, u.username
+       j.state_since, nt.kind, nt.due_date AS next_due, j.last_contact_date, u.username, j.risk_flag
 FROM journey j
 JOIN client c ON c.id = j.client_id
 JOIN locality loc ON loc.id = j.locality_id
@@ -239,8 +239,9 @@ def caseload(
                 as_date(due),
                 as_date(last_contact),
                 username,
+                bool(flagged),
             )
-            for jid, cid, ref, name, loc, state, since, kind, due, last_contact, username in rows
+            for jid, cid, ref, name, loc, state, since, kind, due, last_contact, username, flagged in rows
         ),
     )
     return CaseloadPage(out, total, offset)

@@ -56,6 +56,7 @@ class LotTodayItem:
     what: str
     due_date: date
     overdue_days: int  # working days overdue (0: due today)
+    risk_flag: bool = False  # the journey is flagged in crisis or at risk
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ def lot_today(ctx: Ctx, navigator: str | None = None, on: date | None = None) ->
                 col(Client.last_name),
                 col(User.username),
                 col(User.name),
+                col(Journey.risk_flag),
             ),
             Task.journey_id,
         ).where(
@@ -104,10 +106,10 @@ def lot_today(ctx: Ctx, navigator: str | None = None, on: date | None = None) ->
             in_scope(Journey.locality_id, scope),
         )
         rows = s.execute(q).all()
-    everyone = sorted({(u, n) for *_, u, n in rows}, key=lambda x: (x[1].casefold(), x[0]))
+    everyone = sorted({(u, n) for *_, u, n, _flag in rows}, key=lambda x: (x[1].casefold(), x[0]))
     order = {k.value: i for i, k in enumerate(TODAY_ORDER)}
     items = []
-    for tid, jid, kind, due, detail, ref, first, last, username, name in rows:
+    for tid, jid, kind, due, detail, ref, first, last, username, name, flagged in rows:
         if navigator is not None and username != navigator:
             continue
         due = as_day(due)
@@ -129,6 +131,7 @@ def lot_today(ctx: Ctx, navigator: str | None = None, on: date | None = None) ->
                 detail or label,
                 due,
                 days_overdue(due, on, cal),
+                bool(flagged),
             )
         )
     items.sort(key=lambda i: (order.get(i.kind, 99), i.due_date, i.navigator_name.casefold(), i.client_name))

@@ -12,6 +12,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import DataTable, Header, Input, Select, Static
 
+from navigator.domain import risk
 from navigator.domain.followups import TaskKind
 from navigator.domain.lifecycle import State
 from navigator.services.casework import queries
@@ -94,6 +95,12 @@ def column_widths(total: int) -> tuple[dict[str, int], bool]:
         for c in COLUMNS:
             widths[c.key] += spare * c.grow // shares
     return widths, narrow
+
+
+def risk_marker(narrow: bool) -> Text:
+    """What goes before the name of a person whose journey is flagged in crisis or at risk: words, not
+    colour alone; in a narrow table the short word, so the name still shows."""
+    return Text(f"{'RISK' if narrow else risk.MARKER} ", style="bold reverse")
 
 
 def gap(cell: str | Text, right: bool = False) -> Text:
@@ -261,9 +268,15 @@ class CaseloadScreen(DataScreen):
         return False
 
     # ---------------------------------------------------------------- table
+    def _person(self, r: CaseloadRow) -> Text:
+        """The person's name: marked (●) for a bulk action; a journey at risk says so first, in words."""
+        text = Text("● " if r.journey_id in self.marked else "")
+        if r.risk_flag:  # issue 15: never colour alone
+            text.append_text(risk_marker(self._narrow))
+        return text + Text(r.client_name)
+
     def _cells(self, r: CaseloadRow) -> tuple[Text, ...]:
         today = self.ctx.today()
-        mark = "● " if r.journey_id in self.marked else ""
         next_action = r.next_action or ""
         if self._narrow:
             next_action = SHORT_NEXT.get(next_action, next_action)
@@ -273,7 +286,7 @@ class CaseloadScreen(DataScreen):
         if r.next_due is not None and r.next_due < today:
             due = Text(due_text + "!", style=alert(self.app))  # overdue: not by colour alone
         cells: tuple[str | Text, ...] = (
-            mark + r.client_name,
+            self._person(r),
             r.client_ref,
             r.locality,
             state,
@@ -410,8 +423,7 @@ class CaseloadScreen(DataScreen):
             return
         self.marked.symmetric_difference_update({row.journey_id})
         table = self.query_one("#caseload-table", DataTable)
-        mark = "● " if row.journey_id in self.marked else ""
-        table.update_cell(str(row.journey_id), "client", gap(mark + row.client_name))
+        table.update_cell(str(row.journey_id), "client", gap(self._person(row)))
         self._update_status()
 
     def action_reassign(self) -> None:

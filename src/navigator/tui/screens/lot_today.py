@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Header, Static
 from navigator.services.casework import team_tools
 from navigator.services.casework.team_tools import LotToday
 from navigator.tui.screens._lists import OpensJourneys, refill
+from navigator.tui.screens.caseload import risk_marker
 from navigator.tui.screens.team import Col, cell
 from navigator.tui.widgets import DataScreen, NavFooter, RowTable, Title, alert, fmt_date, plural
 
@@ -24,6 +25,12 @@ COLUMNS = (
     Col("due", "Due", "Due", 11, 11, right=False),
     Col("late", "Overdue", "Late", 8, 8),
 )
+
+
+def person_text(name: str, ref: str, at_risk: bool, narrow: bool) -> Text:
+    """The person and their reference; a journey flagged in crisis or at risk says so first, in words."""
+    text = Text(name) + Text(f" {ref}", style="dim")
+    return risk_marker(narrow) + text if at_risk else text
 
 
 class LotTodayScreen(OpensJourneys, DataScreen):
@@ -88,6 +95,7 @@ class LotTodayScreen(OpensJourneys, DataScreen):
             return
         table = self.query_one("#lot-today-table", DataTable)
         late = alert(self.app)
+        narrow = (table.size.width or self.app.size.width) < 100
         refill(
             table,
             COLUMNS,
@@ -95,7 +103,7 @@ class LotTodayScreen(OpensJourneys, DataScreen):
                 (
                     (
                         cell(i.group, right=False),
-                        cell(Text(i.client_name) + Text(f" {i.client_ref}", style="dim"), right=False),
+                        cell(person_text(i.client_name, i.client_ref, i.risk_flag, narrow), right=False),
                         cell(i.navigator_name, right=False),
                         cell(i.what, right=False),
                         cell(fmt_date(i.due_date), right=False),
