@@ -74,7 +74,7 @@ def test_the_file_has_every_table_and_meta(exported):
     assert meta["linkage"].startswith("none")
     assert meta["quasi_identifiers"] == (
         "lot,locality,imd_group,received_month,first_contact_month,decision_month,start_month,end_month,"
-        "referrer_told_month"
+        "referrer_to_tell,referrer_told_month"
     )
     # an event's month is M itself or only before/after it: nothing in the file dates an event outside M
     months = {

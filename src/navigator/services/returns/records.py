@@ -58,6 +58,7 @@ QUASI_IDENTIFIERS = (
     "decision_month",
     "start_month",
     "end_month",
+    "referrer_to_tell",  # partly says whether someone else referred them
     "referrer_told_month",
 )
 # A stricter reading, for reviewers: the working-day intervals known too.
