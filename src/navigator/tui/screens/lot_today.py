@@ -14,7 +14,7 @@ from navigator.services.casework import team_tools
 from navigator.services.casework.team_tools import LotToday
 from navigator.tui.screens._lists import OpensJourneys, refill
 from navigator.tui.screens.caseload import risk_marker
-from navigator.tui.screens.team import Col, cell
+from navigator.tui.screens.team import Col, cell, fit_columns
 from navigator.tui.widgets import DataScreen, NavFooter, RowTable, Title, alert, fmt_date, plural
 
 COLUMNS = (
@@ -95,7 +95,7 @@ class LotTodayScreen(OpensJourneys, DataScreen):
             return
         table = self.query_one("#lot-today-table", DataTable)
         late = alert(self.app)
-        narrow = (table.size.width or self.app.size.width) < 100
+        narrow = fit_columns(COLUMNS, table.size.width or self.app.size.width)[1]  # as refill lays it out
         refill(
             table,
             COLUMNS,
