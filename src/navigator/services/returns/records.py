@@ -31,7 +31,7 @@ from navigator import __version__
 from navigator.domain.errors import StoreError
 from navigator.domain.followups import TaskKind
 from navigator.domain.referral import imd_group
-from navigator.services.context import Ctx, as_date, get_setting
+from navigator.services.context import Ctx, as_day, get_setting
 from navigator.services.returns.definitions import DEFINITIONS_VERSION, definitions, month_bounds
 from navigator.services.returns.results import Progress
 from navigator.store.models import (
@@ -122,29 +122,52 @@ def _raw(column):
     return type_coerce(column, String)
 
 
-def _month(v) -> str | None:
+def _iso(v) -> str | None:
+    """A date from the store as its ISO day (``YYYY-MM-DD``): text on SQLite, a date on PostgreSQL."""
     if v is None:
         return None
-    if isinstance(v, str):
-        return v[:7]
-    return f"{v.year:04d}-{v.month:02d}"
+    if v.__class__ is str:
+        return v[:10]
+    return as_day(v).isoformat()
 
 
-def _when(v, month: str) -> str | None:
+def _day(v: str | None) -> date:
+    assert v is not None
+    return date.fromisoformat(v)
+
+
+class _When:
     """An event's month as the file gives it: M itself, or only "before" or "after" M.
 
     The measures of month M ask no more of any date (db/measures/*.sql compare with M alone), and a
-    month outside M would help single a person out.
+    month outside M would help single a person out. Takes an ISO day (``_iso``) or None.
     """
-    m = _month(v)
-    if m is None or m == month:
-        return m
-    return "before" if m < month else "after"
+
+    def __init__(self, month: str) -> None:
+        self.month = month
+
+    def __call__(self, day: str | None) -> str | None:
+        if day is None:
+            return None
+        m = day[:7]
+        if m == self.month:
+            return m
+        return "before" if m < self.month else "after"
 
 
-def _journey_rows(s: Session, first: date, last: date):
+def _journey_rows(s: Session, first: date, last: date, *, whole: bool = True):
+    """The month's journeys. ``whole``: every cell; else the SWEMWBS scores and whether the referrer was to
+    be told only where a measure of M reads them (a journey ended in M, or rejected in M): the costly
+    per-journey look-ups are then made for the month's endings, not for the whole open caseload."""
     rejected_on = case((col(Journey.decision) == "rejected", col(Journey.decision_date)), else_=None)
     closed_on = func.coalesce(Journey.end_date, rejected_on)
+    ended_in_m = col(Journey.end_date).between(first, last)
+    closed_in_m = or_(
+        ended_in_m, and_(col(Journey.decision) == "rejected", col(Journey.decision_date).between(first, last))
+    )
+
+    def only(cond, expr, otherwise=None):
+        return expr if whole else case((cond, expr), else_=otherwise)
 
     def metric(point: str, newest: bool):
         order = (
@@ -179,16 +202,20 @@ def _journey_rows(s: Session, first: date, last: date):
             _raw(col(Journey.start_date)),
             _raw(col(Journey.end_date)),
             col(Journey.end_reason),
-            metric("start", False).label("sw_start"),
-            metric("end", True).label("sw_end"),
+            only(ended_in_m, metric("start", False)).label("sw_start"),
+            only(ended_in_m, metric("end", True)).label("sw_end"),
             # the referrer was to be told of the end: the desk set "tell the referrer" (there was someone
             # to tell and the protocol tells referrers), or someone recorded telling them. History written
             # by the import or the demo does not say, so it is not counted either way.
-            or_(
-                select(col(Task.id))
-                .where(col(Task.journey_id) == col(Journey.id), col(Task.kind) == TaskKind.TELL_REFERRER.value)
-                .exists(),
-                col(Journey.referrer_told_date).is_not(None),
+            only(
+                closed_in_m,
+                or_(
+                    select(col(Task.id))
+                    .where(col(Task.journey_id) == col(Journey.id), col(Task.kind) == TaskKind.TELL_REFERRER.value)
+                    .exists(),
+                    col(Journey.referrer_told_date).is_not(None),
+                ),
+                False,
             ).label("to_tell"),
             _raw(col(Journey.referrer_told_date)),
         )
@@ -214,7 +241,7 @@ def _journey_rows(s: Session, first: date, last: date):
         )
         .order_by(col(Journey.id))
     )
-    return s.execute(q).all()
+    return s.connection().execute(q).all()  # Core rows: no ORM loading per row
 
 
 def _onward_rows(s: Session, first: date, last: date):
@@ -253,7 +280,7 @@ def _onward_rows(s: Session, first: date, last: date):
         )
         .order_by(col(OnwardReferral.id))
     )
-    return s.execute(q).all()
+    return s.connection().execute(q).all()
 
 
 def _reference(s: Session):
@@ -286,12 +313,22 @@ def build_record_tables(
     steps: int = 6,
     pseudonymise: bool = True,
     linkable: bool = False,
+    whole: bool | None = None,
 ) -> RecordSet:
     """Create the record-level tables, calendar, meta and the measure views in ``conn``.
 
     ``conn`` is a private SQLite database (in memory, or the new record-level export
     file): never the store.
+
+    ``whole`` (the default when pseudonymising, i.e. for the record-level file): every cell of every row.
+    Otherwise (the preview, the publication, corrections: only the figures are read) the same rows, but
+    the cells that no measure of M reads are left empty rather than looked up: the SWEMWBS scores of a
+    journey that did not end in M, whether the referrer was to be told of one not closed in M, the
+    response interval of one not first contacted in M and the wait of one not started in M. The
+    figures are the same either way (tests/test_return_properties.py).
     """
+    if whole is None:
+        whole = pseudonymise
     first, last = month_bounds(month)
     pseudo = Pseudonymiser(file_key(_secret(s), month, linkable=linkable)) if pseudonymise else _Plain()
 
@@ -306,8 +343,10 @@ def build_record_tables(
     lot_codes, locs, reported = _reference(s)
     cal = ctx.calendar(s)
     count = cal.count
+    last_day = last.isoformat()
     journey_ids: dict[str, int] = {}
     used: set[tuple[int, int]] = set()
+    when = _When(month)
     ref_rows = []
     for (
         jid,
@@ -326,26 +365,35 @@ def build_record_tables(
         sw_end,
         to_tell,
         told,
-    ) in _journey_rows(s, first, last):
+    ) in _journey_rows(s, first, last, whole=whole):
         key = pseudo("journey", jid)
         journey_ids[key] = jid
         if lot_id is None:  # never after migration 0003; a journey written around it takes its locality's lot
             lot_id = locs[loc_id][1]
         used.add((lot_id, loc_id))
-        rec, fc, dd, st = as_date(received), as_date(first_contact), as_date(decision_date), as_date(start)
+        # dates as ISO days (text on SQLite, dates on PostgreSQL), compared as text
+        rec, fc, dd, st = _iso(received), _iso(first_contact), _iso(decision_date), _iso(start)
+        end, told = _iso(end), _iso(told)
         assert rec is not None  # received_date is NOT NULL
         # The file is the journey as it stood at the end of M: what happened after M is left out
         # (no measure of M uses it, and it would help single a person out).
-        if fc is not None and fc > last:
-            first_contact = fc = None
-        if dd is not None and dd > last:
-            decision = decision_date = dd = None
-        if st is not None and st > last:
-            start = st = sw_start = None
-        if (end_day := as_date(end)) is not None and end_day > last:
+        if fc is not None and fc > last_day:
+            fc = None
+        if dd is not None and dd > last_day:
+            decision = dd = None
+        if st is not None and st > last_day:
+            st = sw_start = None
+        if end is not None and end > last_day:
             end = end_reason = sw_end = None
-        if (told_day := as_date(told)) is not None and told_day > last:
+        if told is not None and told > last_day:
             told = None
+        fc_month, start_month = when(fc), when(st)
+        # the working-day intervals: every one in the record-level file; else those a mean of M reads
+        # (response: first contact in M; wait: start in M)
+        response = count(_day(rec), _day(fc)) if fc is not None and (whole or fc_month == month) else None
+        wait = (
+            count(_day(dd), _day(st)) if dd is not None and st is not None and (whole or start_month == month) else None
+        )
         ref_rows.append(
             (
                 key,
@@ -353,19 +401,19 @@ def build_record_tables(
                 lot_codes[lot_id],
                 locs[loc_id][0],
                 imd_group(imd),
-                _when(received, month),
-                _when(first_contact, month),
+                when(rec),
+                fc_month,
                 decision,
-                _when(decision_date, month),
-                _when(start, month),
-                _when(end, month),
+                when(dd),
+                start_month,
+                when(end),
                 None if end_reason is None else (end_reason if end_reason in END_REASONS else "other"),
-                count(rec, fc) if fc is not None else None,
-                count(dd, st) if dd is not None and st is not None else None,
+                response,
+                wait,
                 sw_start,
                 sw_end,
                 int(bool(to_tell)),
-                _when(told, month),
+                when(told),
             )
         )
     conn.executemany("INSERT INTO referrals VALUES (" + ",".join("?" * 18) + ")", ref_rows)
@@ -387,10 +435,10 @@ def build_record_tables(
                 locs[loc_id][0],
                 partner,
                 programme,
-                _when(ref_date, month),
+                when(_iso(ref_date)),
                 status,
-                _when(start, month),
-                _when(end, month),
+                when(_iso(start)),
+                when(_iso(end)),
             )
         )
     conn.executemany("INSERT INTO onward_referrals VALUES (" + ",".join("?" * 11) + ")", onward_rows)
