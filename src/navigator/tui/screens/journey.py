@@ -157,7 +157,7 @@ def open_journey(app, journey_id: int) -> None:
         if getattr(app, "_journey_open_seq", 0) != seq:
             return
         if not shown:
-            shown.append(JourneyScreen(journey_id, preloaded=_PENDING if result is None else result))
+            shown.append(_screen_for(app, journey_id, result))
             app.push_screen(shown[0])
             release = getattr(app, "release_keys", None)
             if release is not None:
@@ -183,6 +183,31 @@ def open_journey(app, journey_id: int) -> None:
 
 
 _PENDING = object()  # JourneyScreen(preloaded=...): open_journey's read is still running
+_KEPT = "journey-kept"  # the name of the app's kept Journey screen (installed, so leaving it keeps it)
+
+
+def _screen_for(app, journey_id: int, result: JourneyDetail | BaseException | None) -> JourneyScreen:
+    """The screen to show a journey on. One Journey screen is kept mounted for the app and refilled with
+    each journey (composing and styling its widgets again is most of what an open costs); a new one is made
+    when that one is on the stack already (Journey, Find, another journey), or to show a read's error or
+    a read still running."""
+    kept = app.get_screen(_KEPT) if app.is_screen_installed(_KEPT) else None
+    if isinstance(kept, JourneyScreen) and isinstance(result, JourneyDetail):
+        if kept.is_mounted and kept not in app.screen_stack:
+            kept.refill(journey_id, result)
+            return kept
+        if not kept.is_mounted and kept not in app.screen_stack:  # installed but never shown: replace it
+            app.uninstall_screen(_KEPT)
+            kept = None
+    screen = JourneyScreen(journey_id, preloaded=_PENDING if result is None else result)
+    if kept is None and isinstance(result, JourneyDetail):
+        app.install_screen(screen, _KEPT)
+    return screen
+
+
+def _look(app) -> tuple:
+    """What every widget's styles depend on beyond the screen itself: the app's theme and colour mode."""
+    return (app.theme, getattr(app, "ansi_color", None), getattr(app, "no_color", None))
 
 
 def _open_onward(d: JourneyDetail, selected: OnwardView | None) -> OnwardView | None:
@@ -223,6 +248,7 @@ class JourneyScreen(DataScreen):
         self._viewed = isinstance(preloaded, JourneyDetail)  # its view was audited when it was read
         self._width_shown: int | None = None
         self._resumed = False
+        self._look: tuple | None = None  # the app's theme when the screen was last shown (see _first_resume)
         self._stale_tables: set[str] = set()  # tables not yet showing self.detail (hidden tabs)
         self.footer_hold = True  # the footer waits for the detail (which actions are available)
         # the header's title is set before the header mounts: a change while it is still composing its
@@ -279,11 +305,37 @@ class JourneyScreen(DataScreen):
 
     @on(ScreenResume)
     def _first_resume(self, event: ScreenResume) -> None:
-        # A handler of this class runs before Screen's own (handlers are called down the class hierarchy). Pushed just after mounting, every widget's styles are fresh:
-        # restyling all of them again would cost the first frame a few tens of milliseconds.
-        if not self._resumed:
-            self._resumed = True
+        # A handler of this class runs before Screen's own (handlers are called down the class hierarchy).
+        # Pushed just after mounting, every widget's styles are fresh; shown again (refilled with another
+        # journey), they are as they were unless the theme changed meanwhile: restyling all of them again
+        # would cost the frame a few tens of milliseconds.
+        look = _look(self.app)
+        if not self._resumed or self._look == look:
             event.refresh_styles = False
+        self._resumed = True
+        self._look = look
+
+    def on_screen_suspend(self) -> None:
+        self._look = _look(self.app)
+
+    def refill(self, journey_id: int, detail: JourneyDetail) -> None:
+        """Show another journey on this (kept, mounted) screen, as a new screen would show it: the summary
+        tab, scrolled to the top, the tables' cursors on their first rows."""
+        self.journey_id = journey_id
+        self._viewed = True  # open_journey's read audited the view
+        self._preloaded = None
+        self._seen_generation = getattr(self.app, "data_generation", 0)  # the detail is as fresh as that
+        self.detail = None
+        width = self.app.size.width
+        self._width_shown = width
+        self.set_class(width >= WIDE, "-wide")
+        for table_id in TABLE_COLUMNS:
+            self.query_one(f"#{table_id}", DataTable).clear()
+        for scroll_id in ("#journey-side", "#sum-scroll"):
+            self.query_one(scroll_id, VerticalScroll).scroll_home(animate=False, immediate=True)
+        self.query_one("#journey-tabs", TabbedContent).active = "tab-summary"
+        self.loaded_detail(detail, 0)
+        self.set_focus(self.query_one("#journey-tabs Tabs"), scroll_visible=False)
 
     def _apply_width(self, width: int) -> None:
         if self.has_class("-wide") == (width >= WIDE) and self._width_shown == width:
