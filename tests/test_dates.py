@@ -114,6 +114,28 @@ def test_age_on():
     assert age_on(date(2008, 2, 29), date(2008, 2, 29)) == 0
 
 
+def test_age_on_is_calendar_arithmetic_every_day_of_four_years():
+    """The whole-years shortcut (issue 16: it was a quarter of an import's rule checks) agrees with
+    calendar arithmetic (relativedelta, with the UK's 1 March birthday for 29 February) on every day."""
+    from calendar import isleap
+    from datetime import timedelta
+
+    from dateutil.relativedelta import relativedelta
+
+    def by_calendar(dob: date, on: date) -> int:
+        years = relativedelta(on, dob).years
+        if (dob.month, dob.day) == (2, 29) and (on.month, on.day) == (2, 28) and not isleap(on.year) and on > dob:
+            years -= 1
+        return years
+
+    for dob in (date(2008, 2, 29), date(2008, 2, 28), date(2008, 3, 1), date(1999, 12, 31), date(2000, 1, 1)):
+        for k in range(-400, 4 * 366 + 400):
+            on = dob + timedelta(days=17 * 365 + k)
+            assert age_on(dob, on) == by_calendar(dob, on), (dob, on)
+        for k in range(1, 800):  # before the birth: still calendar arithmetic
+            assert age_on(dob, dob - timedelta(days=k)) == by_calendar(dob, dob - timedelta(days=k))
+
+
 def test_plus_zero_is_today_even_on_a_weekend():
     sunday = date(2026, 12, 6)
     assert parse_date("+0", today=sunday) == sunday  # not Monday: a typed date is never pushed into the future

@@ -152,11 +152,11 @@ def test_a_failure_half_way_takes_back_every_batch(ctx, tmp_path, monkeypatch):
     real = writing.Batches._one
     calls = []
 
-    def flaky(self, part, prepare):
-        calls.append(len(part))
+    def flaky(self, built, prepare):
+        calls.append(len(built.part))
         if len(calls) == 4:
             raise RuntimeError("disk on fire")
-        return real(self, part, prepare)
+        return real(self, built, prepare)
 
     monkeypatch.setattr(writing.Batches, "_one", flaky)
     with pytest.raises(RuntimeError):
@@ -349,3 +349,109 @@ def test_what_someone_added_to_an_imported_journey_meanwhile_goes_with_it(ctx, t
     with pytest.raises(RuntimeError):
         importer.import_file(ctx, path)
     assert dump(ctx, skip=("audit_event",)) == before
+
+
+# ---------------------------------------------------------------- checked before the write lock (issue 16)
+
+
+def _hold_write_lock(db: Path) -> sqlite3.Connection:
+    """Another user's write transaction, open (the store's write lock taken) until it commits."""
+    con = sqlite3.connect(db, isolation_level=None, timeout=0)
+    con.execute("BEGIN IMMEDIATE")
+    return con
+
+
+def test_a_file_whose_last_row_is_bad_is_checked_without_the_write_lock(ctx, db_path, tmp_path, monkeypatch):
+    """Someone else holds the write lock for the whole import: every row is still checked and the last
+    one's fault reported, and the import never asks for the lock (it would wait, then fail)."""
+    rows = tracker_rows(300)
+    rows[-1]["start_date"] = "2026-13-40"
+    path = tmp_path / "bad_last.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=FULL_HEADER)
+        w.writeheader()
+        w.writerows(rows)
+    before = dump(ctx)
+    writes = []
+    real_write = type(ctx).write
+
+    def spy(self, **kw):
+        writes.append(kw)
+        return real_write(self, **kw)
+
+    monkeypatch.setattr(type(ctx), "write", spy)
+    other = _hold_write_lock(db_path)
+    try:
+        report = importer.import_file(ctx, path)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert not report.ok
+    assert [(line, column) for line, column, _ in report.errors] == [(301, "start_date")]
+    assert writes == []  # not one write transaction: nothing was even begun
+    assert dump(ctx) == before
+
+
+def test_a_good_file_is_checked_while_another_user_holds_the_write_lock(ctx, db_path, tmp_path):
+    """Every check (parsing, the rules, matching people, building what to write) runs while another
+    user's write transaction stays open; the import needs the lock only once it writes."""
+    path = _tracker(tmp_path, 400)
+    other = _hold_write_lock(db_path)
+    phases_while_held: list[str] = []
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if other.in_transaction:
+            if phase == "Writing":
+                other.execute("COMMIT")  # the other user's save is done: the import writes now
+            else:
+                phases_while_held.append(phase)
+
+    try:
+        report = importer.import_file(ctx, path, progress=progress)
+    finally:
+        if other.in_transaction:
+            other.execute("ROLLBACK")
+        other.close()
+    assert report.ok and report.journeys_created == 400
+    assert {"Checking", "Checking rules"} <= set(phases_while_held)
+
+
+def test_a_save_while_a_batch_is_built_keeps_its_ids_and_the_batch_is_built_again(ctx, tmp_path, monkeypatch):
+    """A batch is built (ids and all) before its write transaction; a desk save in between takes those
+    ids, so the batch is built again inside its transaction: both are kept, the chain holds, and the
+    import's own id ranges (what an undo would remove) never include the desk's records."""
+    path = _tracker(tmp_path, 120)
+    monkeypatch.setattr(writing, "FIRST_BATCH", 20)
+    monkeypatch.setattr(writing, "BATCH_SECONDS", 0.0)
+    real_build, real_one = writing.Batches._build, writing.Batches._one
+    desk: list[int] = []
+    rebuilt: list[int] = []
+
+    def build_then_desk_save(self, part, *args):
+        built = real_build(self, part, *args)
+        if self.count == 1:  # after the first batch was written, before the second is
+            desk.append(new_referral(ctx, first="Desk", last="Save", received=date(2026, 11, 20)).journey_id)
+        return built
+
+    def one(self, built, prepare):
+        out = real_one(self, built, prepare)
+        rebuilt.append(self.rebuilt)
+        return out
+
+    monkeypatch.setattr(writing.Batches, "_build", build_then_desk_save)
+    monkeypatch.setattr(writing.Batches, "_one", one)
+    report = importer.import_file(ctx, path)
+    assert report.ok and report.journeys_created == 120
+    assert rebuilt[0] == 0 and rebuilt[1] == 1 and rebuilt[-1] == 1  # only the batch built across the save
+    with ctx.read() as s:
+        assert audit.verify_chain(s) == []
+        journeys = s.exec(select(Journey)).all()
+        assert len(journeys) == 121
+        desk_journey = s.get(Journey, desk[0])
+        assert s.get(Client, desk_journey.client_id).first_name == "Desk"
+        imported_refs = {c.client_ref for c in s.exec(select(Client)).all()} - {
+            s.get(Client, desk_journey.client_id).client_ref
+        }
+        assert imported_refs == {f"T{i:04d}" for i in range(120)}
+        events = s.exec(select(AuditEvent).where(AuditEvent.action == "journey.receive")).all()
+        assert sorted(e.entity_id for e in events) == sorted(j.id for j in journeys)

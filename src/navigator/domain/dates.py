@@ -63,6 +63,8 @@ def parse_date(
 def age_on(dob: date, on: date) -> int:
     """Age in whole years on a date. Someone born on 29 February is a year older on 1 March in a
     common year (the UK rule), not on 28 February as plain year arithmetic would have it."""
+    if on >= dob:  # whole years: 29 February's birthday is 1 March in a common year (so (2, 28) < (2, 29))
+        return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
     years = relativedelta(on, dob).years
     if (dob.month, dob.day) == (2, 29) and (on.month, on.day) == (2, 28) and not isleap(on.year) and on > dob:
         years -= 1  # relativedelta moves the birthday back to 28 February in a common year

@@ -200,6 +200,20 @@ def last_hash(session: Session) -> str:
     return h or GENESIS
 
 
+_KEY_EVENT = ("audit.key", "audit_event", None, None, None, None, {"signed_from": "here"})
+
+
+def encode_events(events: Iterable[tuple]) -> list[tuple]:
+    """Events (action, entity, entity_id, client_id, journey_id, before, after) with their before/after as
+    stored text and its hashes: (..., before_text, after_text, before_hash, after_hash). Nothing here
+    depends on the chain, so a bulk writer can do it before it takes the write lock."""
+    out = []
+    for action, entity, entity_id, client_id, journey_id, before, after in events:
+        b, a = to_json(before), to_json(after)
+        out.append((action, entity, entity_id, client_id, journey_id, b, a, content_hash(b), content_hash(a)))
+    return out
+
+
 @dataclass
 class AuditWriter:
     """Appends events in one transaction, keeping the chain (used for bulk writes too)."""
@@ -225,8 +239,13 @@ class AuditWriter:
         self.add_many([(action, entity, entity_id, client_id, journey_id, before, after)])
 
     def add_many(self, events: Iterable[tuple]) -> None:
+        self.add_encoded(encode_events(events))
+
+    def add_encoded(self, events: Iterable[tuple]) -> None:
+        """Append events already encoded by ``encode_events`` (the bulk import encodes them before it takes
+        the write lock: only the chain, which needs the last event, is computed here)."""
         if pg_setup.installed(self.session.get_bind()):  # PostgreSQL after pg-setup: the database chains
-            pg_rows = [(ac, en, eid, cid, jid, to_json(b), to_json(a)) for ac, en, eid, cid, jid, b, a in events]
+            pg_rows = [(ac, en, eid, cid, jid, b, a) for ac, en, eid, cid, jid, b, a, _, _ in events]
             self.prev = pg_setup.append_events(self.session, self.username, self.acting_as, pg_rows) or self.prev
             return
         if self.prev is None:
@@ -237,12 +256,10 @@ class AuditWriter:
             self.key = signing_key(self.session) or b""
             if self.key and not existed and self.prev != GENESIS:
                 # An older store's first signed event: it anchors every unsigned event before it.
-                events = [("audit.key", "audit_event", None, None, None, None, {"signed_from": "here"}), *events]
+                events = [*encode_events([_KEY_EVENT]), *events]
         at_text = _at_text(self.at)
         rows = []
-        for action, entity, entity_id, client_id, journey_id, before, after in events:
-            b, a = to_json(before), to_json(after)
-            bh, ah = content_hash(b), content_hash(a)
+        for action, entity, entity_id, client_id, journey_id, b, a, bh, ah in events:
             sign = (lambda *f: event_hash_v3(self.key, *f)) if self.key else event_hash_v2
             h = sign(
                 self.prev,

@@ -196,6 +196,17 @@ def _fast_insert(conn, table, rows: list[dict]) -> None:
     execute_sqlite(conn, table.name, cols, data)
 
 
+def prepare_tables(rows: dict[str, list[dict]]) -> dict[str, tuple[list[str], list[tuple]]]:
+    """SQLite: each table's rows (as RowBuilder.take() gives them, journeys' lots filled) as the driver
+    takes them (``prepare_sqlite``), for ``BulkWriter.write_rows(prepared=...)``."""
+    out = {}
+    for model in _TABLES:
+        table = table_of(model)
+        if rows[table.name]:
+            out[table.name] = prepare_sqlite(table, rows[table.name])
+    return out
+
+
 BULK_CACHE_KIB = 65536
 
 _TABLES = (
@@ -560,22 +571,30 @@ class RowBuilder:
         return mid
 
 
+def next_ids_in(session: Session) -> dict[str, int]:
+    """The next free id of each table the bulk writer gives ids in (one past the highest)."""
+    next_ids = {}
+    for model in _WITH_IDS:
+        table = table_of(model)
+        top = session.execute(select(func.max(table.c.id))).scalar()
+        next_ids[table.name] = (top or 0) + 1
+    return next_ids
+
+
 class BulkWriter(RowBuilder):
     """Buffers rows and audit events for one write transaction; ``flush()`` inserts them."""
 
-    def __init__(self, session: Session, ctx: Ctx, *, chunk: int = 5000) -> None:
+    def __init__(self, session: Session, ctx: Ctx, *, chunk: int = 5000, now: datetime | None = None) -> None:
+        """``now``: the time on its rows and events (default: now); the import gives the time it built a
+        batch's rows at, before it took the write lock."""
         self.session = session
         self.ctx = ctx
         self.chunk = chunk
         # PostgreSQL: ids are picked below from MAX(id), so no ordinary save may run beside this
         # transaction (a no-op when the caller opened it with ctx.write(bulk=True), as it should).
         pg_setup.lock(session, pg_setup.BULK_LOCK)
-        now = ctx.now()
-        next_ids = {}
-        for model in _WITH_IDS:
-            table = table_of(model)
-            top = session.execute(select(func.max(table.c.id))).scalar()
-            next_ids[table.name] = (top or 0) + 1
+        now = now or ctx.now()
+        next_ids = next_ids_in(session)
         super().__init__(
             today=ctx.today(),
             now=now,
@@ -613,23 +632,35 @@ class BulkWriter(RowBuilder):
         """Insert everything buffered (parents first), then the audit events, in this transaction."""
         self.write_rows(*self.take())
 
-    def write_rows(self, rows: dict[str, list[dict]], events: list[tuple], *, built_elsewhere: bool = False) -> None:
+    def write_rows(
+        self,
+        rows: dict[str, list[dict]],
+        events: list[tuple],
+        *,
+        built_elsewhere: bool = False,
+        encoded: bool = False,
+        prepared: dict[str, tuple[list[str], list[tuple]]] | None = None,
+    ) -> None:
         """Insert rows by table (as RowBuilder.take() gives them; parents first), then the audit events.
 
-        ``built_elsewhere``: the rows came from another RowBuilder (a worker process, with ids from this
-        writer's ``next_ids``): they count in ``created`` here too.
+        ``built_elsewhere``: the rows came from another RowBuilder (a worker process, or built before
+        the write lock was taken, with ids from this writer's ``next_ids``): they count in ``created``
+        here too. ``encoded``: the events are ``audit.encode_events``'s. ``prepared`` (SQLite): the tables'
+        rows already as ``prepare_sqlite`` tuples (their journeys' lots filled), inserted as they are.
         """
         if built_elsewhere:
             for name, batch in rows.items():
                 self.created[name] += len(batch)
         conn = self.session.connection()
-        if rows["journey"]:
+        if rows["journey"] and prepared is None:
             self._fill_lots(rows["journey"])
         for model in _TABLES:
             table = table_of(model)
             batch = rows[table.name]
             if batch:
-                if conn.dialect.name == "sqlite":
+                if prepared is not None and table.name in prepared and conn.dialect.name == "sqlite":
+                    execute_sqlite(conn, table.name, *prepared[table.name])
+                elif conn.dialect.name == "sqlite":
                     _fast_insert(conn, table, batch)
                 else:
                     conn.execute(insert(table), batch)
@@ -640,7 +671,10 @@ class BulkWriter(RowBuilder):
                             f"(SELECT MAX(id) FROM {table.name}))"
                         )
         if events:
-            self.audit.add_many(events)
+            if encoded:
+                self.audit.add_encoded(events)
+            else:
+                self.audit.add_many(events)
 
     def _fill_lots(self, journeys: list[dict]) -> None:
         """Each journey's lot_id: the lot of its locality now, as it is received (localities read once)."""

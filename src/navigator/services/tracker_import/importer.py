@@ -279,6 +279,7 @@ def _write(ctx: Ctx, plan: _Plan, name: str, tell: Progress, started: float) -> 
         and p.spec.consent_to_share
         and not p.existing.consent_to_share
     ]
+    tell("Writing", 0, len(plan.journeys))  # everything is checked: from here on, short write transactions
     marker, user_ids, programme_ids = writing.begin(
         ctx, name, plan.new_users, plan.new_partners, plan.new_programmes, consent
     )

@@ -25,6 +25,8 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -33,11 +35,11 @@ from sqlmodel import Session, col, select
 from navigator.domain.errors import DomainError
 from navigator.services import audit
 from navigator.services.casework import bulk
-from navigator.services.context import Ctx, get_setting, put_setting
+from navigator.services.context import Ctx, get_setting, protocol, put_setting
 from navigator.services.setup import partners as partner_admin
 from navigator.services.setup import users as user_admin
 from navigator.store.ids import row_id
-from navigator.store.models import Client, Lot, Partner, Programme, Setting, User
+from navigator.store.models import Client, Locality, Lot, Partner, Programme, Setting, User
 
 PENDING = "tracker_import.pending"
 BATCH_SECONDS = 0.3  # aim for write transactions this long (another user's save waits at most one)
@@ -160,44 +162,115 @@ def recover(ctx: Ctx) -> dict | None:
         return undo_in(s, ctx, marker)
 
 
+@dataclass
+class _Built:
+    """One batch's rows and audit events, built before the write lock was taken, with the ids that were
+    next when it was built (``first``) and after it (``last``)."""
+
+    part: list
+    first: dict[str, int]
+    last: dict[str, int]
+    now: datetime
+    rows: dict[str, list[dict]]
+    prepared: dict[str, tuple[list[str], list[tuple]]] | None  # SQLite: the rows as the driver takes them
+    events: list[tuple]  # audit.encode_events
+    new_clients: list[bulk.ClientSpec]  # people given their id in this batch (their id goes if it is built again)
+
+
 class Batches:
-    """Writes prepared journeys in short transactions, keeping the pending-import marker up to date."""
+    """Writes prepared journeys in short transactions, keeping the pending-import marker up to date.
+
+    Each batch is built (replayed, turned into rows with ids, its audit events encoded) *before* its
+    write transaction, with the ids that come next in the store; the transaction only checks that those
+    are still the next ids and inserts. If another user's save took one of them meanwhile, the batch is
+    built again inside the transaction (as it was before, correct but longer). The time spent building
+    the next batch is when a waiting save gets the lock."""
 
     def __init__(self, ctx: Ctx, marker: dict) -> None:
         self.ctx = ctx
         self.marker = marker
         self.count = 0
         self.longest = 0.0
+        self.rebuilt = 0  # batches built again inside their transaction (someone saved while they were built)
 
     def write(self, items: list, prepare: Callable[[object], tuple], progress: Callable[[int, int], None]) -> None:
         """``items``: what ``prepare(item)`` turns into (JourneySpec, Replayed or None)."""
-        sqlite = self.ctx.store.is_sqlite
+        ctx = self.ctx
+        sqlite = ctx.store.is_sqlite
         aim, pause = (BATCH_SECONDS, PAUSE_SECONDS) if sqlite else (PG_BATCH_SECONDS, 0.0)
         size = FIRST_BATCH if sqlite else FIRST_BATCH // 4
+        with ctx.read() as s:  # what every batch's rows need (read once; checked again as each is written)
+            base = dict(
+                actor_id=row_id(ctx.actor(s).id),
+                protocol=protocol(s),
+                calendar=ctx.calendar(s),
+                expected_days=dict(s.execute(select(col(Programme.id), col(Programme.expected_response_days))).all()),
+            )
+            lot_of = dict(s.execute(select(col(Locality.id), col(Locality.lot_id))).all())
+            next_ids = bulk.next_ids_in(s)
         done = 0
         total = len(items)
         progress(0, total)
+        released = 0.0
         while done < total:
             part = items[done : done + size]
+            built = self._build(part, prepare, base, lot_of, next_ids, sqlite)
+            if pause and done:  # a save waiting on the last batch gets in first (see PAUSE_SECONDS)
+                time.sleep(max(0.0, pause - (time.perf_counter() - released)))
             t0 = time.perf_counter()
-            self._one(part, prepare)
-            took = time.perf_counter() - t0
-            if pause and done + len(part) < total:
-                time.sleep(pause)
+            next_ids = self._one(built, prepare)
+            released = time.perf_counter()
+            took = released - t0
             self.longest = max(self.longest, took)
             done += len(part)
             progress(done, total)
             size = max(5 if not sqlite else 20, min(MAX_BATCH, int(len(part) * aim / max(took, 1e-3))))
 
-    def _one(self, part: list, prepare: Callable[[object], tuple]) -> None:
+    def _build(
+        self,
+        part: list,
+        prepare: Callable[[object], tuple],
+        base: dict,
+        lot_of: dict[int, int],
+        next_ids: dict[str, int],
+        sqlite: bool,
+    ) -> _Built:
+        """The batch's rows and events, outside any transaction."""
+        now = self.ctx.now()
+        b = bulk.RowBuilder(today=self.ctx.today(), now=now, next_ids=next_ids, **base)
+        new_clients = []
+        for item in part:
+            spec, replayed = prepare(item)
+            if spec.client.id is None:
+                new_clients.append(spec.client)
+            b.add_journey(spec, replayed)
+        rows, events = b.take()
+        prepared = None
+        if sqlite:
+            for j in rows["journey"]:
+                if j.get("lot_id") is None:
+                    j["lot_id"] = lot_of.get(j["locality_id"])
+            if all(j["lot_id"] is not None for j in rows["journey"]):
+                prepared = bulk.prepare_tables(rows)
+        return _Built(part, next_ids, b.next_ids, now, rows, prepared, audit.encode_events(events), new_clients)
+
+    def _one(self, built: _Built, prepare: Callable[[object], tuple]) -> dict[str, int]:
+        """Write one batch (its own transaction); the next ids after it."""
         ctx = self.ctx
         with ctx.write(bulk=True) as s:  # it picks row ids: no other save runs beside this batch
-            w = bulk.BulkWriter(s, ctx, chunk=10**9)
+            w = bulk.BulkWriter(s, ctx, chunk=10**9, now=built.now)
             first = w.next_ids
-            for item in part:
-                spec, replayed = prepare(item)
-                w.add_journey(spec, replayed)
-            w.flush()
+            if first == built.first:
+                w.skip_ids(built.last)
+                w.write_rows(built.rows, built.events, built_elsewhere=True, encoded=True, prepared=built.prepared)
+            else:  # someone saved while it was built: its ids are taken; built again here
+                self.rebuilt += 1
+                for client in built.new_clients:
+                    client.id = None
+                for item in built.part:
+                    spec, replayed = prepare(item)
+                    w.add_journey(spec, replayed)
+                w.flush()
             last = w.next_ids
             for table, key in (("client", "clients"), ("journey", "journeys")):
                 if last[table] > first[table]:
@@ -208,6 +281,7 @@ class Batches:
                         ranges.append([first[table], last[table]])
             put_setting(s, PENDING, self.marker, ctx.now())
         self.count += 1
+        return last
 
 
 def begin(
