@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -31,6 +32,7 @@ from navigator import __version__
 from navigator.domain.errors import StoreError
 from navigator.domain.followups import TaskKind
 from navigator.domain.referral import imd_group
+from navigator.domain.workdays import WorkingCalendar
 from navigator.services.context import Ctx, as_day, get_setting
 from navigator.services.returns.definitions import DEFINITIONS_VERSION, definitions, month_bounds
 from navigator.services.returns.results import Progress
@@ -302,46 +304,21 @@ def _reference(s: Session):
     return {k: v[0] for k, v in lots.items()}, locs, reported
 
 
-def build_record_tables(
+def _fill_rows(
     conn: sqlite3.Connection,
     s: Session,
-    ctx: Ctx,
     month: str,
-    *,
-    meta: dict[str, str] | None = None,
-    progress: Progress | None = None,
-    steps: int = 6,
-    pseudonymise: bool = True,
-    linkable: bool = False,
-    whole: bool | None = None,
-) -> RecordSet:
-    """Create the record-level tables, calendar, meta and the measure views in ``conn``.
-
-    ``conn`` is a private SQLite database (in memory, or the new record-level export
-    file): never the store.
-
-    ``whole`` (the default when pseudonymising, i.e. for the record-level file): every cell of every row.
-    Otherwise (the preview, the publication, corrections: only the figures are read) the same rows, but
-    the cells that no measure of M reads are left empty rather than looked up: the SWEMWBS scores of a
-    journey that did not end in M, whether the referrer was to be told of one not closed in M, the
-    response interval of one not first contacted in M and the wait of one not started in M. The
-    figures are the same either way (tests/test_return_properties.py).
-    """
-    if whole is None:
-        whole = pseudonymise
-    first, last = month_bounds(month)
-    pseudo = Pseudonymiser(file_key(_secret(s), month, linkable=linkable)) if pseudonymise else _Plain()
-
-    def step(what: str, n: int) -> None:
-        if progress:
-            progress(what, n, steps)
-
-    create_schema(conn, month, meta)
+    first: date,
+    last: date,
+    cal: WorkingCalendar,
+    reference: tuple[dict[int, str], dict[int, tuple[str, int]]],
+    pseudo: Pseudonymiser | _Plain,
+    whole: bool,
+    step: Callable[[str, int], None],
+) -> tuple[dict[str, int], set[tuple[int, int]], int, int]:
+    """The generic path (PostgreSQL, the record-level file): the month's rows read, then inserted from Python."""
+    lot_codes, locs = reference
     conn.execute("BEGIN")
-
-    step("Reading journeys", 0)
-    lot_codes, locs, reported = _reference(s)
-    cal = ctx.calendar(s)
     count = cal.count
     last_day = last.isoformat()
     journey_ids: dict[str, int] = {}
@@ -443,6 +420,61 @@ def build_record_tables(
         )
     conn.executemany("INSERT INTO onward_referrals VALUES (" + ",".join("?" * 11) + ")", onward_rows)
 
+    return journey_ids, used, len(ref_rows), len(onward_rows)
+
+
+def build_record_tables(
+    conn: sqlite3.Connection,
+    s: Session,
+    ctx: Ctx,
+    month: str,
+    *,
+    meta: dict[str, str] | None = None,
+    progress: Progress | None = None,
+    steps: int = 6,
+    pseudonymise: bool = True,
+    linkable: bool = False,
+    whole: bool | None = None,
+) -> RecordSet:
+    """Create the record-level tables, calendar, meta and the measure views in ``conn``.
+
+    ``conn`` is a private SQLite database (in memory, or the new record-level export
+    file): never the store.
+
+    ``whole`` (the default when pseudonymising, i.e. for the record-level file): every cell of every row.
+    Otherwise (the preview, the publication, corrections: only the figures are read) the same rows, but
+    the cells that no measure of M reads are left empty rather than looked up: the SWEMWBS scores of a
+    journey that did not end in M, whether the referrer was to be told of one not closed in M, the
+    response interval of one not first contacted in M and the wait of one not started in M. The
+    figures are the same either way (tests/test_return_properties.py).
+    """
+    if whole is None:
+        whole = pseudonymise
+    first, last = month_bounds(month)
+    pseudo = Pseudonymiser(file_key(_secret(s), month, linkable=linkable)) if pseudonymise else _Plain()
+
+    def step(what: str, n: int) -> None:
+        if progress:
+            progress(what, n, steps)
+
+    create_schema(conn, month, meta)
+    step("Reading journeys", 0)
+    lot_codes, locs, reported = _reference(s)
+    cal = ctx.calendar(s)
+    uri = None
+    if not (whole or pseudonymise):
+        from navigator.services.returns import fill
+
+        uri = fill.store_file(ctx.store.path)
+    if uri is not None:  # a SQLite store: the rows copied in SQL, none through Python
+        used, ids, n_ref, n_onward = fill.fill(conn, uri, month, first, last, cal)
+        step("Reading onward referrals", 1)
+        journey_ids = {f"j{i}": i for i in ids}
+        conn.execute("BEGIN")
+    else:
+        journey_ids, used, n_ref, n_onward = _fill_rows(
+            conn, s, month, first, last, cal, (lot_codes, locs), pseudo, whole, step
+        )
     # every reported locality under its lot, and any (lot, locality) a journey of the month was referred in
     pairs = sorted(set(reported) | used, key=lambda p: (p[0], p[1]))
     lot_order: dict[int, int] = {}
@@ -459,7 +491,7 @@ def build_record_tables(
     conn.executemany("INSERT INTO calendar VALUES (?, ?)", cal_rows)
     conn.execute("COMMIT")
     install_measures(conn)
-    return RecordSet(journey_ids, places, len(ref_rows), len(onward_rows), len(cal_rows))
+    return RecordSet(journey_ids, places, n_ref, n_onward, len(cal_rows))
 
 
 def create_schema(conn: sqlite3.Connection, month: str, meta: dict[str, str] | None = None) -> None:
