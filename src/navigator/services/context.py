@@ -221,6 +221,10 @@ class Ctx:
             )
         return self._calendar
 
+    def known_calendar(self) -> WorkingCalendar | None:
+        """The working calendar if it has been read already (no reading here), else None."""
+        return self._calendar
+
     def forget_calendar(self) -> None:
         self._calendar = None
 

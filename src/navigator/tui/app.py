@@ -226,6 +226,10 @@ class NavigatorApp(QuietFatalErrors, App[int]):
         # run in the background once the first screen shows its data (the daily backup); returns a warning
         self.after_start = after_start
         self.background_started = False
+        # what forms read and the app keeps (read after the first frame, and by each form's load), so a
+        # form starts filled on its first frame: the reference data and the measure settings
+        self.kept_reference: Any = None
+        self.kept_measures: Any = None
         # a process running only this app (run_app): once warmed up, what is loaded stays out of the cyclic
         # collector's sight (gc.freeze), so full collections stop pausing screens (tests leave it off)
         self.freeze_gc = freeze_gc
@@ -285,11 +289,29 @@ class NavigatorApp(QuietFatalErrors, App[int]):
         from navigator.tui.widgets import warm_up
 
         warm_up(self.ctx, freeze_gc=self.freeze_gc)
+        self._keep_form_data()
         result = self.after_start() if self.after_start is not None else None
         if isinstance(result, str):
             self.call_from_thread(self.notify, result, title="Backup", severity="warning", timeout=15)
         elif result is not None:  # work going on in another process (the daily backup): watch it, never wait
             self.call_from_thread(self._watch, result)
+
+    def _keep_form_data(self) -> None:
+        """In the background thread: read what forms preload (best effort: a form loads it anyway)."""
+        from navigator.services.setup import admin, reference
+
+        try:
+            ref = reference.reference(self.ctx)
+            measures = admin.measure_settings(self.ctx)
+            self.ctx.calendar()
+        except Exception:
+            return
+
+        def keep() -> None:
+            self.kept_reference = self.kept_reference or ref
+            self.kept_measures = self.kept_measures or measures
+
+        self.call_from_thread(keep)
 
     def _watch(self, job: BackgroundJob) -> None:
         """Poll a background process each second; show its warning when it ends. Quitting never waits."""

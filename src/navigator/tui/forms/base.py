@@ -382,7 +382,23 @@ class FormScreen(ModalScreen[T], Generic[T]):
     def on_mount(self) -> None:
         if self.FORM_HEIGHT:
             self.query_one("#form-box").styles.max_height = self.FORM_HEIGHT
-        self.set_message("Loading…", info=True)
+        if getattr(self, "_load_started", False):
+            return  # a subclass's on_mount called this one (Textual then calls it again itself)
+        self._load_started = True
+        calendar = self.ctx.known_calendar()
+        try:
+            kept = self.preload() if calendar is not None else None
+        except Exception:
+            kept = None
+        self._kept_data = kept
+        if kept is not None and calendar is not None:
+            # what it needs is on hand: the form is filled and ready on its first frame (no re-layout
+            # after it), once every on_mount has set the form up; the load below still runs, and only a
+            # different answer is applied
+            self.clock.calendar = calendar
+            self.call_later(self._apply_kept, kept)
+        else:
+            self.set_message("Loading…", info=True)
         self._load_worker()
         # the cursor is in the first field on the first frame; keys typed meanwhile are held until
         # the form is loaded (what it loads may fill fields), then replayed there
@@ -407,16 +423,49 @@ class FormScreen(ModalScreen[T], Generic[T]):
         """Runs in a worker thread: read what the form needs through the services."""
         return None
 
+    def preload(self) -> Any:
+        """On the UI thread, as the form mounts: what ``load`` would return, if the app holds it already
+        (the journey on the screen beneath, the reference data it keeps); ``None`` if it does not."""
+        return None
+
+    def same_data(self, kept: Any, loaded: Any) -> bool:
+        """Whether what ``load`` returned is what ``preload`` gave (then nothing is applied again)."""
+        return kept == loaded
+
+    def remember(self, data: Any) -> None:
+        """On the UI thread, after each load: keep what later forms may preload (``keep``)."""
+
+    def keep(self, **data: Any) -> None:
+        """Hand the app what later forms may preload: ``reference=``, ``measures=`` (the app's
+        ``kept_reference``, ``kept_measures``)."""
+        for name, value in data.items():
+            if value is not None:
+                setattr(self.app, f"kept_{name}", value)
+
     def apply(self, data: Any) -> None:
         """On the UI thread: fill pickers, show the context."""
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
         message.stop()
+        kept, self._kept_data = getattr(self, "_kept_data", None), None
+        try:
+            self.remember(message.data)
+        except Exception:
+            pass
+        if kept is not None and self.ready and self.same_data(kept, message.data):
+            return  # the form already shows this
+        self._apply_loaded(message.data)
+
+    def _apply_kept(self, kept: Any) -> None:
+        if self._kept_data is kept and not self.ready:  # the load's answer has not come first
+            self._apply_loaded(kept)
+
+    def _apply_loaded(self, data: Any) -> None:
         self.set_message(None)
         self.load_error = None
         try:
-            self.apply(message.data)
+            self.apply(data)
         except DomainError as exc:
             self.load_error = exc
             self.set_message(describe_failure(exc).replace("Not saved: ", ""))

@@ -13,8 +13,10 @@ from navigator.services.setup import admin
 from navigator.services.setup.admin import MeasureSettings
 from navigator.tui.forms.base import FormScreen
 from navigator.tui.forms.fields import SwemwbsField, nice_date
+from navigator.tui.widgets import displayable
 
 T = TypeVar("T")
+_NOT_KEPT = object()  # JourneyForm.preload_extra: the app does not hold it
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,12 @@ class JourneyData:
     detail: JourneyDetail
     extra: Any = None
     measures: MeasureSettings | None = None  # SWEMWBS wording, ONS4 switch (forms that take measures)
+
+
+def kept_reference(app) -> Any:
+    """The reference data the app keeps, for ``preload_extra`` (``_NOT_KEPT`` if it keeps none yet)."""
+    ref = getattr(app, "kept_reference", None)
+    return _NOT_KEPT if ref is None else ref
 
 
 def journey_context(detail: JourneyDetail) -> str:
@@ -63,6 +71,48 @@ class JourneyForm(FormScreen[T]):
     def load_extra(self, detail: JourneyDetail) -> Any:
         """Runs in the worker thread: anything else the form needs."""
         return None
+
+    # ---- ready on the first frame: the journey as the screen beneath shows it (issue 16)
+    PRELOAD = True  # False: a form that fills its text from the journey (it waits for the stored text)
+
+    def preload(self) -> JourneyData | None:
+        """The journey as a screen beneath already shows it (and what else the form needs, if the app
+        keeps it). The load still runs: a journey changed meanwhile is applied as a reload."""
+        if not self.PRELOAD:
+            return None
+        detail = next(
+            (
+                d
+                for screen in reversed(self.app.screen_stack)
+                if isinstance(d := getattr(screen, "detail", None), JourneyDetail) and self.shows(d)
+            ),
+            None,
+        )
+        if detail is None:
+            return None
+        measures = getattr(self.app, "kept_measures", None) if self.WANTS_MEASURES else None
+        if self.WANTS_MEASURES and measures is None:
+            return None
+        extra = self.preload_extra(detail)
+        if extra is _NOT_KEPT:
+            return None
+        return JourneyData(detail, extra, measures)
+
+    def shows(self, detail: JourneyDetail) -> bool:
+        """Whether ``detail`` is the journey this form is about."""
+        return detail.id == self.journey_id
+
+    def preload_extra(self, detail: JourneyDetail) -> Any:
+        """What ``load_extra`` would return, if the app keeps it (``_NOT_KEPT`` if not)."""
+        return None if type(self).load_extra is JourneyForm.load_extra else _NOT_KEPT
+
+    def same_data(self, kept: Any, loaded: Any) -> bool:
+        # the screen's journey is as displayed (control characters made visible): compare it so
+        return isinstance(loaded, JourneyData) and kept == displayable(loaded)
+
+    def remember(self, data: Any) -> None:
+        if isinstance(data, JourneyData) and data.measures is not None:
+            self.keep(measures=data.measures)
 
     def apply(self, data: JourneyData) -> None:
         self.detail = data.detail

@@ -18,7 +18,7 @@ from navigator.services.dto import JourneyDetail, OnwardView
 from navigator.services.setup import reference as setup
 from navigator.tui.forms.base import shown
 from navigator.tui.forms.fields import DateField, NoteField, SelectField, nice_date
-from navigator.tui.forms.journey_base import JourneyForm
+from navigator.tui.forms.journey_base import JourneyForm, kept_reference
 
 UPDATE_OPTIONS = [(label, k.value) for k, label in L.PARTNER_UPDATE_LABELS.items()]
 
@@ -60,6 +60,13 @@ class OnwardForm(JourneyForm[int]):
 
     def load_extra(self, detail: JourneyDetail) -> Any:
         return setup.reference(self.ctx)
+
+    def preload_extra(self, detail: JourneyDetail) -> Any:
+        return kept_reference(self.app)
+
+    def remember(self, data: Any) -> None:
+        super().remember(data)
+        self.keep(reference=data.extra)
 
     @property
     def consented(self) -> bool:
@@ -138,6 +145,9 @@ class _OnwardItemForm(JourneyForm[Any]):
 
     def journey_id_to_load(self) -> int:
         return queries.journey_id_for(self.ctx, onward_id=self.onward_id)
+
+    def shows(self, detail: JourneyDetail) -> bool:
+        return any(o.id == self.onward_id for o in detail.onward)
 
     def refresh_detail(self, detail: JourneyDetail, extra: Any) -> None:
         self.onward = next((o for o in detail.onward if o.id == self.onward_id), None)

@@ -24,7 +24,7 @@ from navigator.tui.forms.fields import (
     TextField,
     nice_date,
 )
-from navigator.tui.forms.journey_base import JourneyForm, journey_context
+from navigator.tui.forms.journey_base import JourneyData, JourneyForm, journey_context, kept_reference
 
 STATUS_OPTIONS = [(label, s.value) for s, label in L.GOAL_LABELS.items()]
 
@@ -69,6 +69,17 @@ class GoalForm(JourneyForm[int]):
 
     def load_extra(self, detail: JourneyDetail) -> Any:
         return setup.reference(self.ctx)
+
+    def preload(self) -> JourneyData | None:
+        # a goal being edited fills its wording from the stored text: it waits for it
+        return None if self.goal_id is not None else super().preload()
+
+    def preload_extra(self, detail: JourneyDetail) -> Any:
+        return kept_reference(self.app)
+
+    def remember(self, data: Any) -> None:
+        super().remember(data)
+        self.keep(reference=data.extra)
 
     def apply_detail(self, detail: JourneyDetail, ref: Any) -> None:
         outcome = self.field("outcome")

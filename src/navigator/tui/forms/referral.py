@@ -229,20 +229,30 @@ class ReferralForm(FormScreen[JourneyRef]):
     def load(self) -> ReferenceData:
         return setup.reference(self.ctx)
 
+    def preload(self) -> ReferenceData | None:
+        return getattr(self.app, "kept_reference", None)
+
+    def remember(self, data: ReferenceData) -> None:
+        self.keep(reference=data)
+
     def apply(self, ref: ReferenceData) -> None:
+        """Fill the pickers; applied again (the reference data changed since the app kept it), what was
+        already chosen stays chosen where it still can be."""
         self.ref = ref
         locality = self.field("locality")
         assert isinstance(locality, SelectField)
-        locality.set_options([(f"{loc.name} ({loc.lot_code})", loc.id) for loc in ref.localities])
+        locality.set_options(
+            [(f"{loc.name} ({loc.lot_code})", loc.id) for loc in ref.localities], value=locality.selected
+        )
         source = self.field("source")
         assert isinstance(source, SelectField)
-        source.set_options([(s.name, s.code) for s in ref.sources])
+        source.set_options([(s.name, s.code) for s in ref.sources], value=source.selected)
         areas = self.field("support_areas")
         assert isinstance(areas, MultiField)
-        areas.set_options([(a.name, a.code) for a in ref.support_areas])
+        areas.set_options([(a.name, a.code) for a in ref.support_areas], selected=areas.value())
         nav = self.field("navigator")
         assert isinstance(nav, SelectField)
-        nav.set_options(navigator_options(ref), value=self.ctx.username)
+        nav.set_options(navigator_options(ref), value=nav.selected or self.ctx.username)
 
     # ------------------------------------------------------------ age
     def _received(self) -> date | None:

@@ -31,6 +31,8 @@ class RiskForm(JourneyForm[JourneyRef]):
         yield CheckField("risk_flag", "Risk", f"In crisis or at risk (marked {risk.MARKER})")
         yield NoteField("signposted_to", "Signposted to", hint=SIGNPOSTED_HINT)
 
+    PRELOAD = False  # the signposting is filled from the stored text
+
     def apply_detail(self, detail: JourneyDetail, extra: Any) -> None:
         self.field("risk_flag").control.value = detail.risk_flag  # type: ignore[attr-defined]
         self.field("signposted_to").control.text = detail.signposted_to or ""  # type: ignore[attr-defined]
