@@ -10,7 +10,7 @@ from navigator.domain.rounding import round_half_away
 from navigator.services import access
 from navigator.services.context import Ctx
 from navigator.services.returns.definitions import MeasureDef, definitions, parse_month
-from navigator.services.returns.records import build_record_tables
+from navigator.services.returns.records import build_record_tables, onward_count, partner_rows
 from navigator.services.returns.results import (
     ALL,
     Computed,
@@ -67,25 +67,19 @@ def compute(
         exact_rows.append(
             ReturnRow(mon, lot, locality, measure, exact, False, exact, n_cases, m.kind, m.decimals, place)
         )
-    partners = [
-        PartnerRow(*r)
-        for r in conn.execute(
-            "SELECT month, partner, programme, made, started, completed, withdrew FROM onward_by_partner_derived "
-            "ORDER BY partner, programme"
-        ).fetchall()
-    ]
-    published, partner_rows = apply_suppression(exact_rows, partners, options)
+    partners = [PartnerRow(*r) for r in partner_rows(conn)]
+    published, published_partners = apply_suppression(exact_rows, partners, options)
 
     lots: dict[str, list[str]] = {}
     for lot, locality in conn.execute("SELECT lot, locality FROM locality ORDER BY lot_order, locality_order"):
         lots.setdefault(lot, []).append(locality)
     n_ref = conn.execute("SELECT COUNT(*) FROM referrals").fetchone()[0]
-    n_onward = conn.execute("SELECT COUNT(*) FROM onward_referrals").fetchone()[0]
+    n_onward = onward_count(conn)
     result = MonthlyReturn(
         month,
         options,
         tuple(published),
-        tuple(partner_rows),
+        tuple(published_partners),
         defs.names,
         tuple((lot, tuple(locs)) for lot, locs in lots.items()),
         n_ref,
@@ -119,7 +113,7 @@ def compute_for(
     try:
         with ctx.read() as s:
             access.require_team_lead(ctx.actor(s))
-            rs = build_record_tables(conn, s, ctx, month, progress=progress, steps=2, pseudonymise=False)
+            rs = build_record_tables(conn, s, ctx, month, progress=progress, steps=2, pseudonymise=False, in_sql=True)
         return compute(conn, month, options, journey_ids=rs.journey_ids if with_cases else None, places=rs.places)
     finally:
         conn.close()

@@ -49,6 +49,8 @@ from navigator.services.returns.definitions import DEFINITIONS_VERSION, parse_mo
 from navigator.services.returns.records import (
     RecordSet,
     build_record_tables,
+    keep_lots,
+    onward_count,
     privacy_stats,
     write_definitions,
 )
@@ -221,11 +223,7 @@ def _keep_lots(conn: sqlite3.Connection, rs: RecordSet, lots: tuple[str, ...] | 
     computed from them; the record set to match. None: everything (an admin's export)."""
     if lots is None:
         return rs
-    marks = ",".join("?" * len(lots))
-    conn.execute("BEGIN")
-    for table in ("referrals", "onward_referrals", "locality"):
-        conn.execute(f"DELETE FROM {table} WHERE lot NOT IN ({marks})", lots)
-    conn.execute("COMMIT")
+    keep_lots(conn, lots)
     kept = {
         k for (k,) in conn.execute("SELECT journey_key FROM referrals UNION SELECT journey_key FROM onward_referrals")
     }
@@ -234,7 +232,7 @@ def _keep_lots(conn: sqlite3.Connection, rs: RecordSet, lots: tuple[str, ...] | 
         journey_ids={k: v for k, v in rs.journey_ids.items() if k in kept},
         places={k: v for k, v in rs.places.items() if k[0] in lots},
         referrals=conn.execute("SELECT count(*) FROM referrals").fetchone()[0],
-        onward=conn.execute("SELECT count(*) FROM onward_referrals").fetchone()[0],
+        onward=onward_count(conn),
     )
 
 
@@ -245,7 +243,9 @@ def _write_publication(
     work = sqlite3.connect(":memory:")
     try:
         with ctx.read() as s:
-            rs = build_record_tables(work, s, ctx, month, progress=progress, steps=STEPS, pseudonymise=False)
+            rs = build_record_tables(
+                work, s, ctx, month, progress=progress, steps=STEPS, pseudonymise=False, in_sql=True
+            )
         rs = _keep_lots(work, rs, lots)
         if progress:
             progress("Computing the measures", 3, STEPS)

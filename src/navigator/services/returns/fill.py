@@ -1,15 +1,15 @@
 """The preview's and publication's record-level tables filled in SQL from a SQLite store (issue 16).
 
 The figures of month M only (``build_record_tables(..., whole=False)``, keys as internal ids): the
-store is attached read-only to the private database and its month's rows are copied with
-``INSERT … SELECT``, with no Python per row. The rows and every cell a measure reads are those of
-the generic path in records.py (which PostgreSQL uses, and the record-level file), to the letter:
-tests/test_return_properties.py compares the two. The store is never written: it is attached with
-``mode=ro``, inside one read transaction (a consistent snapshot), and detached at the end.
+store is attached read-only to the private database and its month's rows are copied with one
+``INSERT … SELECT`` a table, with no Python per row. The rows and every cell a measure reads are
+those of the generic path in records.py (which PostgreSQL uses, and the record-level file), to the
+letter: tests/test_return_properties.py compares the two. The store is never written: it is
+attached with ``mode=ro``, read in one transaction (a consistent snapshot) and detached at the end.
 
-The month's journeys and onward referrals are first staged (``temp.mj``, ``temp.mo``: raw ids and
-days, the journey as it stood at the end of M) so that the working-day intervals can be counted
-over the days they need, and the (lot, locality) pairs read, without a second pass over the store.
+As in the generic path, ``onward_referrals`` holds only the onward referrals with an event in M
+(referred, started or ended in it); those that are only open in M change no figure, and are
+counted by lot, locality and programme instead (records.UNLISTED_ONWARD).
 """
 
 from __future__ import annotations
@@ -21,61 +21,22 @@ from urllib.parse import quote
 
 from navigator.domain.followups import TaskKind
 from navigator.domain.workdays import WorkingCalendar
-from navigator.services.returns.records import END_REASONS
 
-# An event's month as the file gives it (records._When): M itself, or only 'before' or 'after' M.
-_WHEN = (
-    "CASE WHEN {d} IS NULL THEN NULL WHEN substr({d}, 1, 7) = :month THEN :month "
-    "WHEN substr({d}, 1, 7) < :month THEN 'before' ELSE 'after' END"
-)
+END_REASONS = ("completed", "no_response")  # what the measures tell apart; any other reason is 'other'
+SPAN_YEARS = 12  # the running count of working days covers this far back from M; older days are counted one by one
 
 
 def _when(day: str) -> str:
-    return _WHEN.format(d=day)
+    """An event's month as the file gives it (records._When): M itself, or only 'before' or 'after' M."""
+    return (
+        f"CASE WHEN {day} IS NULL THEN NULL WHEN substr({day}, 1, 7) = :month THEN :month "
+        f"WHEN substr({day}, 1, 7) < :month THEN 'before' ELSE 'after' END"
+    )
 
 
-# The month's journeys, as records._journey_rows selects them (found through the date indexes), as
-# they stood at the end of M (an event after M is NULL; records.build_record_tables).
-_STAGE_JOURNEYS = """
-INSERT INTO temp.mj
-SELECT j.id, j.client_id, COALESCE(j.lot_id, loc.lot_id), j.locality_id, j.imd_decile,
-       substr(j.received_date, 1, 10),
-       CASE WHEN substr(j.first_contact_date, 1, 10) > :last THEN NULL ELSE substr(j.first_contact_date, 1, 10) END,
-       CASE WHEN substr(j.decision_date, 1, 10) > :last THEN NULL ELSE j.decision END,
-       CASE WHEN substr(j.decision_date, 1, 10) > :last THEN NULL ELSE substr(j.decision_date, 1, 10) END,
-       CASE WHEN substr(j.start_date, 1, 10) > :last THEN NULL ELSE substr(j.start_date, 1, 10) END,
-       COALESCE(substr(j.start_date, 1, 10) > :last, 0),
-       CASE WHEN substr(j.end_date, 1, 10) > :last THEN NULL ELSE substr(j.end_date, 1, 10) END,
-       CASE WHEN substr(j.end_date, 1, 10) > :last THEN NULL ELSE j.end_reason END,
-       COALESCE(j.end_date BETWEEN :first AND :last, 0),
-       COALESCE(j.end_date BETWEEN :first AND :last
-                OR (j.decision = 'rejected' AND j.decision_date BETWEEN :first AND :last), 0),
-       j.referrer_told_date IS NOT NULL,
-       CASE WHEN substr(j.referrer_told_date, 1, 10) > :last THEN NULL ELSE substr(j.referrer_told_date, 1, 10) END
-FROM store.journey j
-JOIN store.locality loc ON loc.id = j.locality_id
-WHERE j.id IN (
-        SELECT id FROM store.journey WHERE end_date >= :first
-        UNION ALL SELECT id FROM store.journey WHERE end_date IS NULL
-        UNION ALL SELECT id FROM store.journey WHERE first_contact_date BETWEEN :first AND :last
-        UNION ALL SELECT id FROM store.journey WHERE decision_date BETWEEN :first AND :last
-        UNION ALL SELECT id FROM store.journey WHERE start_date BETWEEN :first AND :last)
-  AND ((j.received_date <= :last
-        AND (COALESCE(j.end_date, CASE WHEN j.decision = 'rejected' THEN j.decision_date END) IS NULL
-             OR COALESCE(j.end_date, CASE WHEN j.decision = 'rejected' THEN j.decision_date END) >= :first))
-       OR j.first_contact_date BETWEEN :first AND :last
-       OR j.decision_date BETWEEN :first AND :last
-       OR j.start_date BETWEEN :first AND :last
-       OR j.end_date BETWEEN :first AND :last)
-"""
-
-_MJ = """
-CREATE TEMP TABLE mj (
-    id INTEGER PRIMARY KEY, client_id INTEGER, lot_id INTEGER, loc_id INTEGER, imd INTEGER,
-    rec TEXT, fc TEXT, decision TEXT, dd TEXT, st TEXT, st_late INTEGER, ended TEXT, end_reason TEXT,
-    ended_in_m INTEGER, closed_in_m INTEGER, told_any INTEGER, told TEXT
-)
-"""
+def _upto(day: str) -> str:
+    """A day (ISO) as it stood at the end of M: NULL when after it."""
+    return f"CASE WHEN substr({day}, 1, 10) > :last THEN NULL ELSE substr({day}, 1, 10) END"
 
 
 def _metric(point: str, newest: bool) -> str:
@@ -87,15 +48,20 @@ def _metric(point: str, newest: bool) -> str:
 
 
 def _span(a: str, b: str) -> str:
-    """Working days d with a < d <= b, from the staged days' running count (temp.wd)."""
-    return f"((SELECT n FROM temp.wd WHERE day = {b}) - (SELECT n FROM temp.wd WHERE day = {a}))"
+    """Working days d with a < d <= b: from the running count (temp.wd), else counted by the calendar."""
+    return (
+        f"COALESCE((SELECT n FROM temp.wd WHERE day = {b}) - (SELECT n FROM temp.wd WHERE day = {a}), "
+        f"navigator_working_days({a}, {b}))"
+    )
 
 
 _REASONS = ", ".join(f"'{r}'" for r in END_REASONS)
 
-# The preview's cells (records.build_record_tables with whole=False): SWEMWBS only for endings in M,
-# 'tell the referrer' only for closures in M, intervals only where a mean of M reads them.
-_FILL_REFERRALS = f"""
+# The month's journeys, as records._journey_rows selects them (found through the date indexes), each as
+# it stood at the end of M (an event after M is NULL), with the preview's cells (whole=False): SWEMWBS
+# only for endings in M, 'tell the referrer' only for closures in M, an interval only where a mean of
+# M reads it (response: first contact in M; wait: start in M).
+_REFERRALS = f"""
 INSERT INTO referrals
 SELECT 'j' || m.id, 'c' || m.client_id, l.code, loc.name,
        CASE WHEN m.imd IS NULL THEN 'unknown' WHEN m.imd BETWEEN 1 AND 4 THEN '1-4' ELSE '5-10' END,
@@ -110,28 +76,50 @@ SELECT 'j' || m.id, 'c' || m.client_id, l.code, loc.name,
            SELECT 1 FROM store.task t WHERE t.journey_id = m.id AND t.kind = '{TaskKind.TELL_REFERRER.value}'))
             ELSE 0 END,
        {_when("m.told")}
-FROM temp.mj m
-JOIN store.lot l ON l.id = m.lot_id
-JOIN store.locality loc ON loc.id = m.loc_id
+FROM (
+    SELECT j.id AS id, j.client_id AS client_id, COALESCE(j.lot_id, (SELECT jl.lot_id FROM temp.place jl WHERE jl.id = j.locality_id)) AS lot_id, j.locality_id AS loc_id,
+           j.imd_decile AS imd, substr(j.received_date, 1, 10) AS rec,
+           {_upto("j.first_contact_date")} AS fc,
+           CASE WHEN substr(j.decision_date, 1, 10) > :last THEN NULL ELSE j.decision END AS decision,
+           {_upto("j.decision_date")} AS dd,
+           {_upto("j.start_date")} AS st,
+           COALESCE(substr(j.start_date, 1, 10) > :last, 0) AS st_late,
+           {_upto("j.end_date")} AS ended,
+           CASE WHEN substr(j.end_date, 1, 10) > :last THEN NULL ELSE j.end_reason END AS end_reason,
+           COALESCE(j.end_date BETWEEN :first AND :last, 0) AS ended_in_m,
+           COALESCE(j.end_date BETWEEN :first AND :last
+                    OR (j.decision = 'rejected' AND j.decision_date BETWEEN :first AND :last), 0) AS closed_in_m,
+           j.referrer_told_date IS NOT NULL AS told_any,
+           {_upto("j.referrer_told_date")} AS told
+    FROM store.journey j
+    WHERE j.id IN (
+            SELECT id FROM store.journey WHERE end_date >= :first
+            UNION ALL SELECT id FROM store.journey WHERE end_date IS NULL
+            UNION ALL SELECT id FROM store.journey WHERE first_contact_date BETWEEN :first AND :last
+            UNION ALL SELECT id FROM store.journey WHERE decision_date BETWEEN :first AND :last
+            UNION ALL SELECT id FROM store.journey WHERE start_date BETWEEN :first AND :last)
+      AND ((j.received_date <= :last
+            AND (COALESCE(j.end_date, CASE WHEN j.decision = 'rejected' THEN j.decision_date END) IS NULL
+                 OR COALESCE(j.end_date, CASE WHEN j.decision = 'rejected' THEN j.decision_date END) >= :first))
+           OR j.first_contact_date BETWEEN :first AND :last
+           OR j.decision_date BETWEEN :first AND :last
+           OR j.start_date BETWEEN :first AND :last
+           OR j.end_date BETWEEN :first AND :last)
+    LIMIT -1  -- each journey's values worked out once (the subquery is not flattened into the join)
+) m
+JOIN temp.lot_code l ON l.id = m.lot_id
+JOIN temp.place loc ON loc.id = m.loc_id
 """
 
-_MO = """
-CREATE TEMP TABLE mo (
-    id INTEGER PRIMARY KEY, journey_id INTEGER, client_id INTEGER, lot_id INTEGER, loc_id INTEGER,
-    partner TEXT, programme TEXT, ref TEXT, status TEXT, st TEXT, ended TEXT
-)
-"""
-
-# The month's onward referrals, as records._onward_rows selects them.
+# The month's onward referrals, as records._onward_rows selects them, staged once (temp.mo).
 _STAGE_ONWARD = """
 INSERT INTO temp.mo
-SELECT o.id, o.journey_id, j.client_id, COALESCE(j.lot_id, loc.lot_id), j.locality_id, pa.name, pr.name,
-       substr(o.referral_date, 1, 10), o.status, substr(o.start_date, 1, 10), substr(o.end_date, 1, 10)
+SELECT o.id, o.journey_id, j.client_id, COALESCE(j.lot_id, (SELECT jl.lot_id FROM temp.place jl WHERE jl.id = j.locality_id)), j.locality_id, o.programme_id,
+       substr(o.referral_date, 1, 10), o.status, substr(o.start_date, 1, 10), substr(o.end_date, 1, 10),
+       COALESCE(substr(o.referral_date, 1, 7) = :month, 0) OR COALESCE(substr(o.start_date, 1, 7) = :month, 0)
+       OR COALESCE(substr(o.end_date, 1, 7) = :month, 0)
 FROM store.onward_referral o
 JOIN store.journey j ON j.id = o.journey_id
-JOIN store.locality loc ON loc.id = j.locality_id
-JOIN store.programme pr ON pr.id = o.programme_id
-JOIN store.partner pa ON pa.id = pr.partner_id
 WHERE o.id IN (
         SELECT id FROM store.onward_referral WHERE end_date >= :first
         UNION ALL SELECT id FROM store.onward_referral WHERE end_date IS NULL)
@@ -139,15 +127,36 @@ WHERE o.id IN (
        OR o.start_date BETWEEN :first AND :last
        OR o.end_date BETWEEN :first AND :last)
 """
-
-_FILL_ONWARD = f"""
+_MO = """
+CREATE TEMP TABLE mo (
+    id INTEGER PRIMARY KEY, journey_id INTEGER, client_id INTEGER, lot_id INTEGER, loc_id INTEGER,
+    programme_id INTEGER, ref TEXT, status TEXT, st TEXT, ended TEXT, event INTEGER
+)
+"""
+# those with an event in M: referred, started or ended in it (no figure counts any other)
+_ONWARD = f"""
 INSERT INTO onward_referrals
-SELECT 'o' || m.id, 'j' || m.journey_id, 'c' || m.client_id, l.code, loc.name, m.partner, m.programme,
+SELECT 'o' || m.id, 'j' || m.journey_id, 'c' || m.client_id, l.code, loc.name, pr.partner, pr.name,
        {_when("m.ref")}, m.status, {_when("m.st")}, {_when("m.ended")}
 FROM temp.mo m
-JOIN store.lot l ON l.id = m.lot_id
-JOIN store.locality loc ON loc.id = m.loc_id
+JOIN temp.lot_code l ON l.id = m.lot_id
+JOIN temp.place loc ON loc.id = m.loc_id
+JOIN temp.programme_name pr ON pr.id = m.programme_id
+WHERE m.event
 """
+# the others, only open in M: counted
+_OPEN_ONLY = """
+SELECT u.lot_id, u.loc_id, pr.partner, pr.name, u.n
+FROM (SELECT lot_id, loc_id, programme_id, COUNT(*) AS n FROM temp.mo WHERE NOT event GROUP BY 1, 2, 3) u
+JOIN temp.programme_name pr ON pr.id = u.programme_id
+"""
+# the few names the rows carry, copied once rather than looked up in the store row by row
+_NAMES = (
+    "CREATE TEMP TABLE lot_code AS SELECT id + 0 AS id, code FROM store.lot",
+    "CREATE TEMP TABLE place AS SELECT id + 0 AS id, name, lot_id FROM store.locality",
+    "CREATE TEMP TABLE programme_name AS SELECT pr.id + 0 AS id, pa.name AS partner, pr.name AS name "
+    "FROM store.programme pr JOIN store.partner pa ON pa.id = pr.partner_id",
+)
 
 
 def store_file(path: Path | None) -> str | None:
@@ -157,23 +166,24 @@ def store_file(path: Path | None) -> str | None:
     return "file:" + quote(str(Path(path).absolute())) + "?mode=ro"
 
 
-def _day_counts(conn: sqlite3.Connection, cal: WorkingCalendar, month: str) -> None:
-    """temp.wd: a running count of working days over every day an interval of M needs."""
-    lo, hi = conn.execute(
-        "SELECT min(d), max(d) FROM ("
-        "SELECT rec AS d FROM temp.mj WHERE substr(fc, 1, 7) = :month UNION ALL "
-        "SELECT fc FROM temp.mj WHERE substr(fc, 1, 7) = :month UNION ALL "
-        "SELECT dd FROM temp.mj WHERE dd IS NOT NULL AND substr(st, 1, 7) = :month UNION ALL "
-        "SELECT st FROM temp.mj WHERE dd IS NOT NULL AND substr(st, 1, 7) = :month)",
-        {"month": month},
-    ).fetchone()
+def _day_counts(conn: sqlite3.Connection, cal: WorkingCalendar, first: date, last: date) -> None:
+    """temp.wd: a running count of working days from the store's earliest referral or decision (at most
+    SPAN_YEARS before M) to the end of M; an interval with a day outside it is counted by the calendar."""
+    lo = conn.execute(
+        "SELECT min(d) FROM (SELECT min(received_date) AS d FROM store.journey "
+        "UNION ALL SELECT min(decision_date) FROM store.journey)"
+    ).fetchone()[0]
+    start = date(first.year - SPAN_YEARS, 1, 1)
+    try:
+        start = max(start, date.fromisoformat(str(lo)[:10])) if lo is not None else first
+    except ValueError:
+        pass
+    start = min(start, first)
     conn.execute("CREATE TEMP TABLE wd (day TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID")
-    if lo is None:
-        return
     n = 0
     rows: list[tuple[str, int]] = []
-    for d, working in cal.days(date.fromisoformat(lo), date.fromisoformat(hi)):
-        if working and rows:  # the first day's count is 0: a span counts the days after its start
+    for d, working in cal.days(start, last):
+        if working and rows:  # the first day counts 0: a span counts the days after its start
             n += 1
         rows.append((d.isoformat(), n))
     conn.executemany("INSERT INTO temp.wd VALUES (?, ?)", rows)
@@ -181,38 +191,40 @@ def _day_counts(conn: sqlite3.Connection, cal: WorkingCalendar, month: str) -> N
 
 def fill(
     conn: sqlite3.Connection, uri: str, month: str, first: date, last: date, cal: WorkingCalendar
-) -> tuple[set[tuple[int, int]], set[int], int, int]:
+) -> list[tuple[int, int, str, str, int]]:
     """Fill ``referrals`` and ``onward_referrals`` of ``conn`` from the store at ``uri`` (attached read-only).
 
-    Returns the (lot id, locality id) pairs the rows were referred in, the journey ids they name, and
-    how many rows of each table. ``conn`` is in autocommit mode, its tables created and empty."""
+    Returns the onward referrals open in M with no event in it, counted by (lot id, locality id,
+    partner, programme). ``conn`` is in autocommit mode, its tables created and empty."""
     params = {"month": month, "first": first.isoformat(), "last": last.isoformat()}
+
+    def working_days(a: str, b: str) -> int:
+        return cal.count(date.fromisoformat(a), date.fromisoformat(b))
+
+    conn.create_function("navigator_working_days", 2, working_days, deterministic=True)
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("ATTACH DATABASE ? AS store", (uri,))
     try:
         conn.execute("BEGIN")
         try:
-            conn.execute(_MJ)
+            _day_counts(conn, cal, first, last)
+            for sql in _NAMES:
+                conn.execute(sql)
+            for table in ("lot_code", "place", "programme_name"):
+                conn.execute(f"CREATE UNIQUE INDEX temp.{table}_id ON {table}(id)")
+            conn.execute(_REFERRALS, params)
             conn.execute(_MO)
-            conn.execute(_STAGE_JOURNEYS, params)
             conn.execute(_STAGE_ONWARD, params)
-            _day_counts(conn, cal, month)
-            n_ref = conn.execute(_FILL_REFERRALS, params).rowcount
-            n_onward = conn.execute(_FILL_ONWARD, params).rowcount
-            used = {
-                (lot, loc)
-                for lot, loc in conn.execute(
-                    "SELECT lot_id, loc_id FROM temp.mj UNION SELECT lot_id, loc_id FROM temp.mo"
-                )
-            }
-            ids = {i for (i,) in conn.execute("SELECT id FROM temp.mj UNION SELECT journey_id FROM temp.mo")}
-            conn.execute("DROP TABLE temp.mj")
-            conn.execute("DROP TABLE temp.mo")
+            conn.execute(_ONWARD, params)
+            open_only: list[tuple[int, int, str, str, int]] = conn.execute(_OPEN_ONLY, params).fetchall()
             conn.execute("DROP TABLE temp.wd")
+            for table in ("mo", "lot_code", "place", "programme_name"):
+                conn.execute(f"DROP TABLE temp.{table}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
     finally:
         conn.execute("DETACH DATABASE store")
-    return used, ids, n_ref, n_onward
+        conn.create_function("navigator_working_days", 2, None)
+    return open_only

@@ -34,7 +34,9 @@ from navigator.domain.followups import TaskKind
 from navigator.domain.referral import imd_group
 from navigator.domain.workdays import WorkingCalendar
 from navigator.services.context import Ctx, as_day, get_setting
+from navigator.services.returns import fill
 from navigator.services.returns.definitions import DEFINITIONS_VERSION, definitions, month_bounds
+from navigator.services.returns.fill import END_REASONS
 from navigator.services.returns.results import Progress
 from navigator.store.models import (
     Journey,
@@ -65,7 +67,7 @@ QUASI_IDENTIFIERS = (
 )
 # A stricter reading, for reviewers: the working-day intervals known too.
 INTERVALS = ("response_working_days", "wait_working_days")
-END_REASONS = ("completed", "no_response")  # what the measures tell apart; any other reason is 'other'
+OPEN_ONLY = "onward_open_only"  # temp table: onward referrals only open in M, counted (build_record_tables)
 
 
 def pseudonym(secret: str, kind: str, ident: int) -> str:
@@ -315,7 +317,7 @@ def _fill_rows(
     pseudo: Pseudonymiser | _Plain,
     whole: bool,
     step: Callable[[str, int], None],
-) -> tuple[dict[str, int], set[tuple[int, int]], int, int]:
+) -> tuple[dict[str, int], set[tuple[int, int]], list[tuple[int, int, str, str, int]]]:
     """The generic path (PostgreSQL, the record-level file): the month's rows read, then inserted from Python."""
     lot_codes, locs = reference
     conn.execute("BEGIN")
@@ -397,11 +399,18 @@ def _fill_rows(
 
     step("Reading onward referrals", 1)
     onward_rows = []
+    open_only: dict[tuple[int, int, str, str], int] = {}
     for oid, jid, cid, lot_id, loc_id, partner, programme, ref_date, status, start, end in _onward_rows(s, first, last):
-        jkey = pseudo("journey", jid)
-        journey_ids.setdefault(jkey, jid)
         if lot_id is None:
             lot_id = locs[loc_id][1]
+        ref_date, start, end = _iso(ref_date), _iso(start), _iso(end)
+        if not whole and month not in ((ref_date or "")[:7], (start or "")[:7], (end or "")[:7]):
+            # open in M, no event in it: no figure reads the row, only the count and the partner's row
+            place = (lot_id, loc_id, partner, programme)
+            open_only[place] = open_only.get(place, 0) + 1
+            continue
+        jkey = pseudo("journey", jid)
+        journey_ids.setdefault(jkey, jid)
         used.add((lot_id, loc_id))
         onward_rows.append(
             (
@@ -412,15 +421,15 @@ def _fill_rows(
                 locs[loc_id][0],
                 partner,
                 programme,
-                when(_iso(ref_date)),
+                when(ref_date),
                 status,
-                when(_iso(start)),
-                when(_iso(end)),
+                when(start),
+                when(end),
             )
         )
     conn.executemany("INSERT INTO onward_referrals VALUES (" + ",".join("?" * 11) + ")", onward_rows)
 
-    return journey_ids, used, len(ref_rows), len(onward_rows)
+    return journey_ids, used, [(*k, n) for k, n in open_only.items()]
 
 
 def build_record_tables(
@@ -435,6 +444,7 @@ def build_record_tables(
     pseudonymise: bool = True,
     linkable: bool = False,
     whole: bool | None = None,
+    in_sql: bool = False,
 ) -> RecordSet:
     """Create the record-level tables, calendar, meta and the measure views in ``conn``.
 
@@ -446,7 +456,13 @@ def build_record_tables(
     the cells that no measure of M reads are left empty rather than looked up: the SWEMWBS scores of a
     journey that did not end in M, whether the referrer was to be told of one not closed in M, the
     response interval of one not first contacted in M and the wait of one not started in M. The
-    figures are the same either way (tests/test_return_properties.py).
+    figures are the same either way (tests/test_return_properties.py). Nor does ``onward_referrals``
+    then hold the onward referrals only open in M (no event in it): no measure reads them; they are
+    counted by place and programme in ``temp.onward_open_only`` (``onward_count``, ``partner_rows``).
+
+    ``in_sql``: on a SQLite store, without ``whole``, copy the rows in SQL (fill.py) rather than read them
+    into Python. Only for a session that has written nothing: the copy reads the store's committed state,
+    not ``s`` (an amendment's preview reads its own uncommitted change through ``s``).
     """
     if whole is None:
         whole = pseudonymise
@@ -461,20 +477,40 @@ def build_record_tables(
     step("Reading journeys", 0)
     lot_codes, locs, reported = _reference(s)
     cal = ctx.calendar(s)
-    uri = None
-    if not (whole or pseudonymise):
-        from navigator.services.returns import fill
-
-        uri = fill.store_file(ctx.store.path)
+    uri = fill.store_file(ctx.store.path) if in_sql and not (whole or pseudonymise) else None
     if uri is not None:  # a SQLite store: the rows copied in SQL, none through Python
-        used, ids, n_ref, n_onward = fill.fill(conn, uri, month, first, last, cal)
+        open_only = fill.fill(conn, uri, month, first, last, cal)
         step("Reading onward referrals", 1)
-        journey_ids = {f"j{i}": i for i in ids}
         conn.execute("BEGIN")
+        journey_ids = {
+            k: int(k[1:])
+            for (k,) in conn.execute("SELECT journey_key FROM referrals UNION SELECT journey_key FROM onward_referrals")
+        }
+        lot_ids = {code: lot_id for lot_id, code in lot_codes.items()}
+        loc_ids = {name: loc_id for loc_id, (name, _lot) in locs.items()}
+        used = {
+            (lot_ids[lot], loc_ids[loc])
+            for lot, loc in conn.execute(
+                "SELECT DISTINCT lot, locality FROM referrals UNION SELECT DISTINCT lot, locality FROM onward_referrals"
+            )
+        }
     else:
-        journey_ids, used, n_ref, n_onward = _fill_rows(
+        journey_ids, used, open_only = _fill_rows(
             conn, s, month, first, last, cal, (lot_codes, locs), pseudo, whole, step
         )
+    if not whole:
+        used |= {(lot_id, loc_id) for lot_id, loc_id, *_ in open_only}
+        conn.execute(
+            f"CREATE TEMP TABLE {OPEN_ONLY} (lot TEXT, locality TEXT, partner TEXT, programme TEXT, n INTEGER)"
+        )
+        conn.executemany(
+            f"INSERT INTO {OPEN_ONLY} VALUES (?, ?, ?, ?, ?)",
+            [
+                (lot_codes[lot_id], locs[loc_id][0], partner, programme, n)
+                for lot_id, loc_id, partner, programme, n in open_only
+            ],
+        )
+    n_ref = conn.execute("SELECT COUNT(*) FROM referrals").fetchone()[0]
     # every reported locality under its lot, and any (lot, locality) a journey of the month was referred in
     pairs = sorted(set(reported) | used, key=lambda p: (p[0], p[1]))
     lot_order: dict[int, int] = {}
@@ -491,7 +527,7 @@ def build_record_tables(
     conn.executemany("INSERT INTO calendar VALUES (?, ?)", cal_rows)
     conn.execute("COMMIT")
     install_measures(conn)
-    return RecordSet(journey_ids, places, n_ref, n_onward, len(cal_rows))
+    return RecordSet(journey_ids, places, n_ref, onward_count(conn), len(cal_rows))
 
 
 def create_schema(conn: sqlite3.Connection, month: str, meta: dict[str, str] | None = None) -> None:
@@ -529,6 +565,43 @@ def write_definitions(conn: sqlite3.Connection) -> None:
             for m in defs.measures
         ],
     )
+    conn.execute("COMMIT")
+
+
+def _has_open_only(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_temp_master WHERE name = ?", (OPEN_ONLY,)).fetchone() is not None
+
+
+def onward_count(conn: sqlite3.Connection) -> int:
+    """The onward referrals behind the return: the rows of ``onward_referrals`` and those only open in M."""
+    n = conn.execute("SELECT COUNT(*) FROM onward_referrals").fetchone()[0]
+    if _has_open_only(conn):
+        n += conn.execute(f"SELECT COALESCE(SUM(n), 0) FROM {OPEN_ONLY}").fetchone()[0]
+    return int(n)
+
+
+def partner_rows(conn: sqlite3.Connection) -> list[tuple]:
+    """onward_by_partner_derived, with a row of noughts for a programme whose onward referrals were only
+    open in M (a row the view gives when they are in ``onward_referrals``)."""
+    view = "SELECT month, partner, programme, made, started, completed, withdrew FROM onward_by_partner_derived"
+    if not _has_open_only(conn):
+        return conn.execute(view + " ORDER BY partner, programme").fetchall()
+    return conn.execute(
+        f"{view} UNION ALL SELECT p.month, u.partner, u.programme, 0, 0, 0, 0 "
+        f"FROM (SELECT DISTINCT partner, programme FROM {OPEN_ONLY}) u, period p "
+        "WHERE NOT EXISTS (SELECT 1 FROM onward_referrals o WHERE o.partner = u.partner AND o.programme = u.programme) "
+        "ORDER BY partner, programme"
+    ).fetchall()
+
+
+def keep_lots(conn: sqlite3.Connection, lots: tuple[str, ...]) -> None:
+    """Delete every row of the record-level tables (and of the open-only counts) outside ``lots``."""
+    marks = ",".join("?" * len(lots))
+    conn.execute("BEGIN")
+    for table in ("referrals", "onward_referrals", "locality") + (
+        (f"temp.{OPEN_ONLY}",) if _has_open_only(conn) else ()
+    ):
+        conn.execute(f"DELETE FROM {table} WHERE lot NOT IN ({marks})", lots)
     conn.execute("COMMIT")
 
 
