@@ -1,4 +1,4 @@
-"""The benchmark (benchmarks/run.py) runs end to end at a tiny N and writes every figure issue 7 names.
+"""The benchmark (benchmarks/run.py) runs end to end at a tiny N and writes every figure issues 7 and 16 name.
 
 No timing assertions: the targets live in the benchmark itself. Its stores go to a temporary cache
 folder (--cache-dir), never to benchmarks/.cache.
@@ -28,6 +28,29 @@ FIGURES = (
     "export_month_s",
     "import_rows_per_s",
     "peak_rss_mb",
+    # issue 16: the floors measured beside them, forms, quitting, and the same figures from a pseudo-terminal
+    "open_journey_p95_s",
+    "open_floor_s",
+    "open_floor_p95_s",
+    "open_journey_ratio",
+    "filter_floor_p95_s",
+    "filter_floor_median_s",
+    "filter_keystroke_ratio",
+    "form_ready_s",
+    "form_ready_max_s",
+    "form_relayouts",
+    "quit_s",
+    "quit_first_of_day_s",
+    "import_max_writer_wait_s",
+    "pty_startup_s",
+    "pty_startup_bare_s",
+    "pty_startup_ratio",
+    "pty_open_journey_s",
+    "pty_open_journey_p95_s",
+    "pty_open_floor_s",
+    "pty_filter_keystroke_p95_s",
+    "pty_filter_floor_p95_s",
+    "pty_form_ready_s",
 )
 
 
@@ -65,6 +88,9 @@ def test_benchmark_runs_at_a_tiny_n(tmp_path):
     assert result["events"] > 0 and result["journeys"] >= 40
     assert result["import_errors"] == 0 and result["import_rows"] > 0
     assert result["filter_keystrokes"] > 0  # the pilot typed into the Caseload filter
+    assert result["errors"] == {}  # every probe ran (a failure would be recorded here, not raised)
+    assert isinstance(result["form_ready_by_form"], dict) and "referral" in result["form_ready_by_form"]
+    assert "verdicts" in result
     machine = result["machine"]
     assert machine["cpus"] and machine["platform"]
     versions = result["versions"]
