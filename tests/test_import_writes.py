@@ -165,7 +165,7 @@ def test_a_failure_half_way_takes_back_every_batch(ctx, tmp_path, monkeypatch):
     assert dump(ctx, skip=("audit_event",)) == before
     with ctx.read() as s:
         undo = s.exec(select(AuditEvent).where(AuditEvent.action == "import.undo")).one()
-        assert json.loads(undo.after)["journeys"] == 50
+        assert json.loads(undo.after)["journeys"] == sum(calls[:3])  # the three batches written
         assert s.get(Setting, writing.PENDING) is None
         assert audit.verify_chain(s) == []
     monkeypatch.setattr(writing.Batches, "_one", real)
@@ -361,9 +361,9 @@ def _hold_write_lock(db: Path) -> sqlite3.Connection:
     return con
 
 
-def test_a_file_whose_last_row_is_bad_is_checked_without_the_write_lock(ctx, db_path, tmp_path, monkeypatch):
-    """Someone else holds the write lock for the whole import: every row is still checked and the last
-    one's fault reported, and the import never asks for the lock (it would wait, then fail)."""
+def test_a_file_whose_last_row_is_bad_is_checked_without_the_write_lock(ctx, db_path, tmp_path, monkeypatch, backend):
+    """Someone else holds the write lock for the whole import (SQLite): every row is still checked and the
+    last one's fault reported, and the import never begins a write transaction (it would wait, then fail)."""
     rows = tracker_rows(300)
     rows[-1]["start_date"] = "2026-13-40"
     path = tmp_path / "bad_last.csv"
@@ -380,21 +380,24 @@ def test_a_file_whose_last_row_is_bad_is_checked_without_the_write_lock(ctx, db_
         return real_write(self, **kw)
 
     monkeypatch.setattr(type(ctx), "write", spy)
-    other = _hold_write_lock(db_path)
+    other = _hold_write_lock(db_path) if backend == "sqlite" else None
     try:
         report = importer.import_file(ctx, path)
     finally:
-        other.execute("ROLLBACK")
-        other.close()
+        if other is not None:
+            other.execute("ROLLBACK")
+            other.close()
     assert not report.ok
     assert [(line, column) for line, column, _ in report.errors] == [(301, "start_date")]
     assert writes == []  # not one write transaction: nothing was even begun
     assert dump(ctx) == before
 
 
-def test_a_good_file_is_checked_while_another_user_holds_the_write_lock(ctx, db_path, tmp_path):
-    """Every check (parsing, the rules, matching people, building what to write) runs while another
-    user's write transaction stays open; the import needs the lock only once it writes."""
+def test_a_good_file_is_checked_while_another_user_holds_the_write_lock(ctx, db_path, tmp_path, backend):
+    """Every check (parsing, the rules, matching people, the duplicates) runs while another user's write
+    transaction stays open; the import needs the lock only once it writes."""
+    if backend != "sqlite":
+        pytest.skip("SQLite's write lock, taken from another connection")
     path = _tracker(tmp_path, 400)
     other = _hold_write_lock(db_path)
     phases_while_held: list[str] = []
@@ -418,40 +421,71 @@ def test_a_good_file_is_checked_while_another_user_holds_the_write_lock(ctx, db_
 
 def test_a_save_while_a_batch_is_built_keeps_its_ids_and_the_batch_is_built_again(ctx, tmp_path, monkeypatch):
     """A batch is built (ids and all) before its write transaction; a desk save in between takes those
-    ids, so the batch is built again inside its transaction: both are kept, the chain holds, and the
-    import's own id ranges (what an undo would remove) never include the desk's records."""
+    ids, so nothing of it is written as built: it is built again and written inside one transaction (and
+    so is the batch built after it on the same ids). Both are kept, the chain holds, and the import's own
+    id ranges (what an undo removes) never include the desk's records."""
     path = _tracker(tmp_path, 120)
     monkeypatch.setattr(writing, "FIRST_BATCH", 20)
     monkeypatch.setattr(writing, "BATCH_SECONDS", 0.0)
-    real_build, real_one = writing.Batches._build, writing.Batches._one
+    real_one = writing.Batches._one
     desk: list[int] = []
-    rebuilt: list[int] = []
+    calls: list[bool] = []
 
-    def build_then_desk_save(self, part, *args):
-        built = real_build(self, part, *args)
-        if self.count == 1:  # after the first batch was written, before the second is
+    def desk_save_before_the_second(self, built, prepare):
+        calls.append(prepare is not None)  # True: built again, in the transaction
+        if len(calls) == 2:
             desk.append(new_referral(ctx, first="Desk", last="Save", received=date(2026, 11, 20)).journey_id)
-        return built
+        return real_one(self, built, prepare)
 
-    def one(self, built, prepare):
-        out = real_one(self, built, prepare)
-        rebuilt.append(self.rebuilt)
-        return out
-
-    monkeypatch.setattr(writing.Batches, "_build", build_then_desk_save)
-    monkeypatch.setattr(writing.Batches, "_one", one)
+    monkeypatch.setattr(writing.Batches, "_one", desk_save_before_the_second)
+    markers = []
+    real_put = writing.put_setting
+    monkeypatch.setattr(
+        writing,
+        "put_setting",
+        lambda s, key, value, now: (markers.append(json.dumps(value)), real_put(s, key, value, now)),
+    )
     report = importer.import_file(ctx, path)
     assert report.ok and report.journeys_created == 120
-    assert rebuilt[0] == 0 and rebuilt[1] == 1 and rebuilt[-1] == 1  # only the batch built across the save
+    assert calls[:3] == [False, False, True]  # the second batch: its ids taken, written only when built again
     with ctx.read() as s:
         assert audit.verify_chain(s) == []
         journeys = s.exec(select(Journey)).all()
         assert len(journeys) == 121
         desk_journey = s.get(Journey, desk[0])
-        assert s.get(Client, desk_journey.client_id).first_name == "Desk"
-        imported_refs = {c.client_ref for c in s.exec(select(Client)).all()} - {
-            s.get(Client, desk_journey.client_id).client_ref
+        desk_client = s.get(Client, desk_journey.client_id)
+        assert desk_client.first_name == "Desk"
+        assert {c.client_ref for c in s.exec(select(Client)).all()} - {desk_client.client_ref} == {
+            f"T{i:04d}" for i in range(120)
         }
-        assert imported_refs == {f"T{i:04d}" for i in range(120)}
         events = s.exec(select(AuditEvent).where(AuditEvent.action == "journey.receive")).all()
         assert sorted(e.entity_id for e in events) == sorted(j.id for j in journeys)
+    last = json.loads(markers[-1])
+    for key, record in (("journeys", desk_journey.id), ("clients", desk_client.id)):
+        assert not any(lo <= record < hi for lo, hi in last[key])  # an undo would never take the desk's
+
+
+def test_an_event_logged_between_batches_is_chained_in_order(ctx, tmp_path, monkeypatch):
+    """Each batch's audit events are chained and signed before its write transaction, on the head the
+    batch before leaves; an event someone logs in between (a view, a search: no new rows) moves the head,
+    so the batch's events are chained again on it, and the chain verifies."""
+    path = _tracker(tmp_path, 100)
+    monkeypatch.setattr(writing, "FIRST_BATCH", 20)
+    monkeypatch.setattr(writing, "BATCH_SECONDS", 0.0)
+    real_one = writing.Batches._one
+    calls: list[int] = []
+
+    def view_before_some(self, built, prepare):
+        calls.append(1)
+        if len(calls) in (2, 4):
+            with ctx.write() as s:
+                audit.record(s, ctx, "search", "client", None, after={"query": "between batches"})
+        return real_one(self, built, prepare)
+
+    monkeypatch.setattr(writing.Batches, "_one", view_before_some)
+    report = importer.import_file(ctx, path)
+    assert report.ok and report.journeys_created == 100
+    with ctx.read() as s:
+        assert audit.verify_chain(s) == []
+        assert len(s.exec(select(AuditEvent).where(AuditEvent.action == "search")).all()) == 2
+        assert len(s.exec(select(AuditEvent).where(AuditEvent.action == "journey.receive")).all()) == 100

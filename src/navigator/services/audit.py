@@ -214,6 +214,40 @@ def encode_events(events: Iterable[tuple]) -> list[tuple]:
     return out
 
 
+def sign_events(
+    events: Iterable[tuple], prev: str, key: bytes | None, at: datetime, username: str, acting_as: str | None
+) -> list[dict]:
+    """Encoded events (``encode_events``) as audit rows chained after ``prev``, signed with ``key``
+    (version 3; version 2 without one)."""
+    at_text = _at_text(at)
+    sign = (lambda *f: event_hash_v3(key, *f)) if key else event_hash_v2
+    rows = []
+    for action, entity, entity_id, client_id, journey_id, b, a, bh, ah in events:
+        h = sign(prev, at_text, username, acting_as, action, entity, entity_id, client_id, journey_id, bh, ah)
+        rows.append(
+            dict(
+                at=at,
+                username=username,
+                acting_as=acting_as,
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                client_id=client_id,
+                journey_id=journey_id,
+                before=b,
+                after=a,
+                prev_hash=prev,
+                hash=h,
+                before_hash=bh,
+                after_hash=ah,
+                redacted=False,
+                hash_version=3 if key else 2,
+            )
+        )
+        prev = h
+    return rows
+
+
 @dataclass
 class AuditWriter:
     """Appends events in one transaction, keeping the chain (used for bulk writes too)."""
@@ -257,46 +291,25 @@ class AuditWriter:
             if self.key and not existed and self.prev != GENESIS:
                 # An older store's first signed event: it anchors every unsigned event before it.
                 events = [*encode_events([_KEY_EVENT]), *events]
-        at_text = _at_text(self.at)
-        rows = []
-        for action, entity, entity_id, client_id, journey_id, b, a, bh, ah in events:
-            sign = (lambda *f: event_hash_v3(self.key, *f)) if self.key else event_hash_v2
-            h = sign(
-                self.prev,
-                at_text,
-                self.username,
-                self.acting_as,
-                action,
-                entity,
-                entity_id,
-                client_id,
-                journey_id,
-                bh,
-                ah,
-            )
-            rows.append(
-                dict(
-                    at=self.at,
-                    username=self.username,
-                    acting_as=self.acting_as,
-                    action=action,
-                    entity=entity,
-                    entity_id=entity_id,
-                    client_id=client_id,
-                    journey_id=journey_id,
-                    before=b,
-                    after=a,
-                    prev_hash=self.prev,
-                    hash=h,
-                    before_hash=bh,
-                    after_hash=ah,
-                    redacted=False,
-                    hash_version=3 if self.key else 2,
-                )
-            )
-            self.prev = h
+        rows = sign_events(events, self.prev, self.key, self.at, self.username, self.acting_as)
         if rows:
+            self.prev = rows[-1]["hash"]
             self._insert(rows)
+
+    def head_is(self, head: str, key: bytes | None) -> bool:
+        """Would events signed beforehand (``sign_events``) on ``head`` with ``key`` continue the chain
+        here? (Not on PostgreSQL after pg-setup, where the database chains; not when another event, or
+        the first signed event of an older store, came in between.)"""
+        if pg_setup.installed(self.session.get_bind()):
+            return False
+        if self.prev is None:
+            pg_setup.lock(self.session, pg_setup.CHAIN_LOCK)
+            self.prev = last_hash(self.session)
+        if self.key is None:
+            if anchor.load_key(anchor.key_path_for(self.session.get_bind())) is None:
+                return False  # its first signed event would anchor the unsigned ones: add_encoded does that
+            self.key = signing_key(self.session) or b""
+        return self.prev == head and self.key == (key or b"")
 
     def _insert(self, rows: list[dict]) -> None:
         # Core executemany on the table (the ORM bulk path splits rows by which values are None).

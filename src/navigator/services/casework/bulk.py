@@ -32,6 +32,7 @@ import gc
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from operator import itemgetter
 from typing import Any
@@ -194,6 +195,28 @@ def execute_sqlite(conn, table_name: str, cols: list[str], data: list[tuple]) ->
 def _fast_insert(conn, table, rows: list[dict]) -> None:
     cols, data = prepare_sqlite(table, rows, conn.dialect)
     execute_sqlite(conn, table.name, cols, data)
+
+
+@dataclass
+class Signed:
+    """A batch's audit events chained on ``head`` and signed with ``key`` before the write transaction
+    (``audit.sign_events``), and (SQLite) as the driver takes them."""
+
+    head: str
+    key: bytes | None
+    rows: list[dict]
+    prepared: tuple[list[str], list[tuple]] | None = None
+
+    @property
+    def last(self) -> str:
+        return self.rows[-1]["hash"] if self.rows else self.head
+
+    @classmethod
+    def sign(
+        cls, events: list[tuple], head: str, key: bytes | None, at: datetime, username: str, acting_as: str | None
+    ) -> Signed:
+        rows = audit.sign_events(events, head, key, at, username, acting_as)
+        return cls(head, key, rows, prepare_sqlite(table_of(AuditEvent), rows) if rows else None)
 
 
 def prepare_tables(rows: dict[str, list[dict]]) -> dict[str, tuple[list[str], list[tuple]]]:
@@ -640,6 +663,7 @@ class BulkWriter(RowBuilder):
         built_elsewhere: bool = False,
         encoded: bool = False,
         prepared: dict[str, tuple[list[str], list[tuple]]] | None = None,
+        signed: Signed | None = None,
     ) -> None:
         """Insert rows by table (as RowBuilder.take() gives them; parents first), then the audit events.
 
@@ -647,6 +671,8 @@ class BulkWriter(RowBuilder):
         the write lock was taken, with ids from this writer's ``next_ids``): they count in ``created``
         here too. ``encoded``: the events are ``audit.encode_events``'s. ``prepared`` (SQLite): the tables'
         rows already as ``prepare_sqlite`` tuples (their journeys' lots filled), inserted as they are.
+        ``signed``: the same events already chained and signed (``audit.sign_events``), used if the chain's
+        head is still the one they were chained on (else they are chained again here).
         """
         if built_elsewhere:
             for name, batch in rows.items():
@@ -670,7 +696,13 @@ class BulkWriter(RowBuilder):
                             f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                             f"(SELECT MAX(id) FROM {table.name}))"
                         )
-        if events:
+        if signed is not None and events and self.audit.head_is(signed.head, signed.key):
+            if signed.prepared is not None and conn.dialect.name == "sqlite":
+                execute_sqlite(conn, table_of(AuditEvent).name, *signed.prepared)
+            else:
+                self.audit._insert(signed.rows)
+            self.audit.prev = signed.last
+        elif events:
             if encoded:
                 self.audit.add_encoded(events)
             else:

@@ -25,6 +25,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -174,6 +175,7 @@ class _Built:
     rows: dict[str, list[dict]]
     prepared: dict[str, tuple[list[str], list[tuple]]] | None  # SQLite: the rows as the driver takes them
     events: list[tuple]  # audit.encode_events
+    signed: bulk.Signed | None  # SQLite: the events chained on the head they will follow, if nobody writes between
     new_clients: list[bulk.ClientSpec]  # people given their id in this batch (their id goes if it is built again)
 
 
@@ -181,10 +183,12 @@ class Batches:
     """Writes prepared journeys in short transactions, keeping the pending-import marker up to date.
 
     Each batch is built (replayed, turned into rows with ids, its audit events encoded) *before* its
-    write transaction, with the ids that come next in the store; the transaction only checks that those
-    are still the next ids and inserts. If another user's save took one of them meanwhile, the batch is
-    built again inside the transaction (as it was before, correct but longer). The time spent building
-    the next batch is when a waiting save gets the lock."""
+    write transaction, with the ids that will come next in the store; the transaction only checks that
+    those are still the next ids and inserts. The transactions run in one writer thread while this one
+    builds the next batch (inserting and committing leave Python's lock, so the two overlap). If another
+    user's save took some of a batch's ids meanwhile, the writer writes nothing of it and the batch is
+    built again here and written inside one transaction (correct, only longer), and so is the batch
+    already built after it on the old ids."""
 
     def __init__(self, ctx: Ctx, marker: dict) -> None:
         self.ctx = ctx
@@ -192,6 +196,7 @@ class Batches:
         self.count = 0
         self.longest = 0.0
         self.rebuilt = 0  # batches built again inside their transaction (someone saved while they were built)
+        self.head = audit.GENESIS  # the audit chain's head after the last batch
 
     def write(self, items: list, prepare: Callable[[object], tuple], progress: Callable[[int, int], None]) -> None:
         """``items``: what ``prepare(item)`` turns into (JourneySpec, Replayed or None)."""
@@ -208,23 +213,69 @@ class Batches:
             )
             lot_of = dict(s.execute(select(col(Locality.id), col(Locality.lot_id))).all())
             next_ids = bulk.next_ids_in(s)
-        done = 0
+            key = audit.signing_key(s, create=False) if sqlite else None
+            self.head = audit.last_hash(s)  # the audit chain's head: after each batch, the head it left
+
+        def sign(built: _Built, head: str) -> None:
+            if key:
+                built.signed = bulk.Signed.sign(built.events, head, key, built.now, ctx.username, ctx.acting_as)
+
+        def build(part: list, ids: dict[str, int], head: str) -> _Built:
+            built = self._build(part, prepare, base, lot_of, ids, sqlite)
+            sign(built, head)
+            return built
+
         total = len(items)
         progress(0, total)
-        released = 0.0
-        while done < total:
-            part = items[done : done + size]
-            built = self._build(part, prepare, base, lot_of, next_ids, sqlite)
-            if pause and done:  # a save waiting on the last batch gets in first (see PAUSE_SECONDS)
-                time.sleep(max(0.0, pause - (time.perf_counter() - released)))
-            t0 = time.perf_counter()
-            next_ids = self._one(built, prepare)
-            released = time.perf_counter()
-            took = released - t0
-            self.longest = max(self.longest, took)
-            done += len(part)
-            progress(done, total)
-            size = max(5 if not sqlite else 20, min(MAX_BATCH, int(len(part) * aim / max(took, 1e-3))))
+        queued = done = 0
+        next_head = self.head
+        released = 0.0  # when the last write transaction ended
+        per_row = 0.0  # seconds a journey takes to write (smoothed)
+        pending: tuple[Future, _Built] | None = None  # the batch being written, by the writer thread
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer:
+            while queued < total or pending is not None:
+                built = None
+                if queued < total:  # built while the writer writes the batch before it
+                    built = build(items[queued : queued + size], next_ids, next_head)
+                    queued += len(built.part)
+                    next_ids = built.last
+                if pending is not None:
+                    future, last_built = pending
+                    pending = None
+                    written, took, released = future.result()
+                    if written is None:  # someone saved while it was built: built again, written inside
+                        t0 = time.perf_counter()
+                        written = self._one(last_built, prepare)
+                        assert written is not None  # built again inside: always written
+                        released = time.perf_counter()
+                        took = released - t0
+                        if built is not None:  # built on the ids that were taken too: again, on the next ones
+                            for client in built.new_clients:
+                                client.id = None
+                            built = build(built.part, written, self.head)
+                            next_ids = built.last
+                    self.longest = max(self.longest, took)
+                    done += len(last_built.part)
+                    progress(done, total)
+                    # sized from the time a journey took in the last two batches (one alone swings: a batch
+                    # written while a big one is built takes longer)
+                    per_row = (per_row + took / len(last_built.part)) / 2 if per_row else took / len(last_built.part)
+                    size = max(5 if not sqlite else 20, min(MAX_BATCH, int(aim / max(per_row, 1e-6))))
+                if built is not None:
+                    if built.signed is not None and built.signed.head != self.head:
+                        sign(built, self.head)  # an event came in between: chained again on the head now
+                    next_head = built.signed.last if built.signed is not None else self.head
+                    if pause and released:  # a save waiting on the last batch gets in first (see PAUSE_SECONDS)
+                        time.sleep(max(0.0, pause - (time.perf_counter() - released)))
+                    pending = (writer.submit(self._timed, built), built)
+
+    def _timed(self, built: _Built) -> tuple[dict[str, int] | None, float, float]:
+        """In the writer thread: write a batch as it was built (nothing, if its ids were taken meanwhile);
+        (the next ids after it or None, how long the transaction took, when it ended)."""
+        t0 = time.perf_counter()
+        last = self._one(built, None)
+        ended = time.perf_counter()
+        return last, ended - t0, ended
 
     def _build(
         self,
@@ -252,17 +303,27 @@ class Batches:
                     j["lot_id"] = lot_of.get(j["locality_id"])
             if all(j["lot_id"] is not None for j in rows["journey"]):
                 prepared = bulk.prepare_tables(rows)
-        return _Built(part, next_ids, b.next_ids, now, rows, prepared, audit.encode_events(events), new_clients)
+        return _Built(part, next_ids, b.next_ids, now, rows, prepared, audit.encode_events(events), None, new_clients)
 
-    def _one(self, built: _Built, prepare: Callable[[object], tuple]) -> dict[str, int]:
-        """Write one batch (its own transaction); the next ids after it."""
+    def _one(self, built: _Built, prepare: Callable[[object], tuple] | None) -> dict[str, int] | None:
+        """Write one batch (its own transaction); the next ids after it. If its ids were taken meanwhile:
+        without ``prepare`` nothing is written (None); with it, the batch is built again here."""
         ctx = self.ctx
         with ctx.write(bulk=True) as s:  # it picks row ids: no other save runs beside this batch
             w = bulk.BulkWriter(s, ctx, chunk=10**9, now=built.now)
             first = w.next_ids
             if first == built.first:
                 w.skip_ids(built.last)
-                w.write_rows(built.rows, built.events, built_elsewhere=True, encoded=True, prepared=built.prepared)
+                w.write_rows(
+                    built.rows,
+                    built.events,
+                    built_elsewhere=True,
+                    encoded=True,
+                    prepared=built.prepared,
+                    signed=built.signed,
+                )
+            elif prepare is None:
+                return None
             else:  # someone saved while it was built: its ids are taken; built again here
                 self.rebuilt += 1
                 for client in built.new_clients:
@@ -280,6 +341,7 @@ class Batches:
                     else:
                         ranges.append([first[table], last[table]])
             put_setting(s, PENDING, self.marker, ctx.now())
+            self.head = w.audit.prev or self.head
         self.count += 1
         return last
 
