@@ -30,11 +30,12 @@ Figures (JSON keys; seconds; medians unless named p95 or max):
   (as a fast typist would) -> the referral form is up and that character is on screen at the
   first field's place (found by the calibration pass, which opens the form, waits, and types).
 - ``quit_s`` (``--probe quit``): ``q`` on Today -> the app's process has exited (``waitpid``),
-  pressed half a second after Today showed its data, on a store whose daily backup was already
-  taken today. ``quit_first_of_day_s``: the same on a copy of the store in a fresh folder, so
-  that today's backup is due and the app starts it (in a detached process, see
-  services/operations/daily_backup.py) just before the quit; the probe waits for that backup to
-  finish before it removes the copy.
+  pressed half a second after Today showed its data (the app may still be warming up in its
+  background thread then: quitting waits for that thread), on a store whose daily backup was
+  already taken today. ``quit_first_of_day_s``: on a copy of the store in a fresh folder (no
+  backups/ beside it), so that today's backup is due: ``q`` once the app has started it (in a
+  detached process, services/operations/daily_backup.py, seen by its lock file appearing) and
+  while it runs; the probe waits for that backup to finish before it removes the copy.
 """
 
 from __future__ import annotations
@@ -586,10 +587,11 @@ def close_form(term: Term, before: list[str]) -> None:
 
 
 def copy_store(db: Path, folder: Path) -> Path:
-    """The store and its companions (the audit log's key and checkpoint), with no backups beside it."""
+    """The store and its companions (its write-ahead log, which an app left open may still hold its latest
+    writes; the audit log's key and checkpoint), with no backups beside it."""
     dest = folder / db.name
     shutil.copy2(db, dest)
-    for suffix in (".audit-key", ".audit-checkpoint"):
+    for suffix in ("-wal", ".audit-key", ".audit-checkpoint"):
         companion = Path(str(db) + suffix)
         if companion.exists():
             shutil.copy2(companion, str(dest) + suffix)
@@ -626,10 +628,14 @@ class AppCrashed(Exception):
     pass
 
 
-def one_quit(db: str, user: str) -> float:
+def one_quit(db: str, user: str, backup_lock: Path | None = None) -> float:
+    """``backup_lock``: q once the app has started today's backup (its process holds that lock), not before."""
     with Term(app_argv(db, user)) as term:
         term.wait_text(TODAY_DATA)
         time.sleep(QUIT_AFTER)
+        if backup_lock is not None:
+            term.wait_for(lambda s: backup_lock.exists(), 60, "the daily backup to start")
+            time.sleep(0.05)
         term.pump(0)
         t0 = term.send(b"q")
         seconds = term.wait_exit(30) - t0
@@ -651,16 +657,16 @@ def quits(db: str, user: str, reps: int) -> dict:
     ordinary: list[float] = []
     crashes: list[str] = []
 
-    def attempt(into: list[float], db: str) -> None:
+    def attempt(into: list[float], db: str, lock: Path | None = None) -> None:
         try:
-            into.append(one_quit(db, user))
+            into.append(one_quit(db, user, lock))
         except AppCrashed as exc:
             crashes.append(str(exc))
 
     for _ in range(max(1, reps // 3)):
         with tempfile.TemporaryDirectory(prefix="navigator-quit-") as tmp:
             copy = copy_store(Path(db), Path(tmp))
-            attempt(first, str(copy))
+            attempt(first, str(copy), copy.with_name(copy.name + ".daily-backup.lock"))
             backups = Path(tmp) / "backups"
             done = daily_backup_done(copy)
             out["quit_first_of_day_backup_taken"] = done and any(backups.glob("*daily*"))
