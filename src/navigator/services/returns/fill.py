@@ -34,9 +34,13 @@ def _when(day: str) -> str:
     )
 
 
-def _upto(day: str) -> str:
-    """A day (ISO) as it stood at the end of M: NULL when after it."""
-    return f"CASE WHEN substr({day}, 1, 10) > :last THEN NULL ELSE substr({day}, 1, 10) END"
+def _month_upto(day: str) -> str:
+    """The month of a day as it stood at the end of M: NULL when after M (records: ``when`` of the day
+    left out after M), else M or 'before' (a day up to M's last is in a month up to M)."""
+    return (
+        f"CASE WHEN {day} IS NULL OR substr({day}, 1, 10) > :last THEN NULL "
+        f"WHEN substr({day}, 1, 7) = :month THEN :month ELSE 'before' END"
+    )
 
 
 def _metric(point: str, newest: bool) -> str:
@@ -60,37 +64,38 @@ _REASONS = ", ".join(f"'{r}'" for r in END_REASONS)
 # The month's journeys, as records._journey_rows selects them (found through the date indexes), each as
 # it stood at the end of M (an event after M is NULL), with the preview's cells (whole=False): SWEMWBS
 # only for endings in M, 'tell the referrer' only for closures in M, an interval only where a mean of
-# M reads it (response: first contact in M; wait: start in M).
+# M reads it (response: first contact in M; wait: start in M). Each month worked out once, in ``m``.
 _REFERRALS = f"""
 INSERT INTO referrals
 SELECT 'j' || m.id, 'c' || m.client_id, l.code, loc.name,
        CASE WHEN m.imd IS NULL THEN 'unknown' WHEN m.imd BETWEEN 1 AND 4 THEN '1-4' ELSE '5-10' END,
-       {_when("m.rec")}, {_when("m.fc")}, m.decision, {_when("m.dd")}, {_when("m.st")}, {_when("m.ended")},
+       m.rec_m, m.fc_m, m.decision, m.dd_m, m.st_m, m.end_m,
        CASE WHEN m.end_reason IS NULL THEN NULL WHEN m.end_reason IN ({_REASONS}) THEN m.end_reason
             ELSE 'other' END,
-       CASE WHEN substr(m.fc, 1, 7) = :month THEN {_span("m.rec", "m.fc")} END,
-       CASE WHEN m.dd IS NOT NULL AND substr(m.st, 1, 7) = :month THEN {_span("m.dd", "m.st")} END,
+       CASE WHEN m.fc_m = :month THEN {_span("m.rec", "m.fc")} END,
+       CASE WHEN m.dd_m IS NOT NULL AND m.st_m = :month THEN {_span("m.dd", "m.st")} END,
        CASE WHEN m.ended_in_m AND NOT m.st_late THEN {_metric("start", False)} END,
        CASE WHEN m.ended_in_m THEN {_metric("end", True)} END,
        CASE WHEN m.closed_in_m THEN (m.told_any OR EXISTS (
            SELECT 1 FROM store.task t WHERE t.journey_id = m.id AND t.kind = '{TaskKind.TELL_REFERRER.value}'))
             ELSE 0 END,
-       {_when("m.told")}
+       m.told_m
 FROM (
-    SELECT j.id AS id, j.client_id AS client_id, COALESCE(j.lot_id, (SELECT jl.lot_id FROM temp.place jl WHERE jl.id = j.locality_id)) AS lot_id, j.locality_id AS loc_id,
-           j.imd_decile AS imd, substr(j.received_date, 1, 10) AS rec,
-           {_upto("j.first_contact_date")} AS fc,
+    SELECT j.id AS id, j.client_id AS client_id, j.locality_id AS loc_id, j.imd_decile AS imd,
+           COALESCE(j.lot_id, (SELECT jl.lot_id FROM temp.place jl WHERE jl.id = j.locality_id)) AS lot_id,
+           substr(j.received_date, 1, 10) AS rec, {_when("j.received_date")} AS rec_m,
+           substr(j.first_contact_date, 1, 10) AS fc, {_month_upto("j.first_contact_date")} AS fc_m,
            CASE WHEN substr(j.decision_date, 1, 10) > :last THEN NULL ELSE j.decision END AS decision,
-           {_upto("j.decision_date")} AS dd,
-           {_upto("j.start_date")} AS st,
+           substr(j.decision_date, 1, 10) AS dd, {_month_upto("j.decision_date")} AS dd_m,
+           substr(j.start_date, 1, 10) AS st, {_month_upto("j.start_date")} AS st_m,
            COALESCE(substr(j.start_date, 1, 10) > :last, 0) AS st_late,
-           {_upto("j.end_date")} AS ended,
+           {_month_upto("j.end_date")} AS end_m,
            CASE WHEN substr(j.end_date, 1, 10) > :last THEN NULL ELSE j.end_reason END AS end_reason,
            COALESCE(j.end_date BETWEEN :first AND :last, 0) AS ended_in_m,
            COALESCE(j.end_date BETWEEN :first AND :last
                     OR (j.decision = 'rejected' AND j.decision_date BETWEEN :first AND :last), 0) AS closed_in_m,
            j.referrer_told_date IS NOT NULL AS told_any,
-           {_upto("j.referrer_told_date")} AS told
+           {_month_upto("j.referrer_told_date")} AS told_m
     FROM store.journey j
     WHERE j.id IN (
             SELECT id FROM store.journey WHERE end_date >= :first
@@ -114,7 +119,9 @@ JOIN temp.place loc ON loc.id = m.loc_id
 # The month's onward referrals, as records._onward_rows selects them, staged once (temp.mo).
 _STAGE_ONWARD = """
 INSERT INTO temp.mo
-SELECT o.id, o.journey_id, j.client_id, COALESCE(j.lot_id, (SELECT jl.lot_id FROM temp.place jl WHERE jl.id = j.locality_id)), j.locality_id, o.programme_id,
+SELECT o.id, o.journey_id, j.client_id,
+       COALESCE(j.lot_id, (SELECT jl.lot_id FROM temp.place jl WHERE jl.id = j.locality_id)), j.locality_id,
+       o.programme_id,
        substr(o.referral_date, 1, 10), o.status, substr(o.start_date, 1, 10), substr(o.end_date, 1, 10),
        COALESCE(substr(o.referral_date, 1, 7) = :month, 0) OR COALESCE(substr(o.start_date, 1, 7) = :month, 0)
        OR COALESCE(substr(o.end_date, 1, 7) = :month, 0)
