@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, ClassVar, Protocol
@@ -91,9 +92,18 @@ def _return_preview_screen() -> type[Screen]:
     return ReturnPreviewScreen
 
 
+def loaded_forms() -> Any:
+    """The form framework's module once it has been imported in full; None before (no form was opened
+    yet). The background warm-up may be importing it in another thread at this moment: a module half
+    imported is in sys.modules already, without the names defined below the line being run, so it
+    counts only once its last line has run."""
+    forms = sys.modules.get("navigator.tui.forms.base")
+    return forms if getattr(forms, "IMPORTED", False) else None
+
+
 def confirm_discard(app: App, then: Callable[[], Any], *, leaving: str = "quit") -> bool:
     """True (and asks, running ``then`` on discard) when a form with changes would be left behind."""
-    forms = sys.modules.get("navigator.tui.forms.base")  # None until a form was first opened
+    forms = loaded_forms()
     return forms is not None and forms.confirm_discard(app, then, leaving=leaving)
 
 
@@ -283,18 +293,34 @@ class NavigatorApp(QuietFatalErrors, App[int]):
         if self.background_started or self.ctx is None:
             return
         self.background_started = True
-        self.run_worker(self._background, thread=True, group="background", exit_on_error=False, name="background")
+        # a daemon thread, not a worker: quitting never waits for the warm-up (the interpreter joins a
+        # worker's thread at exit); nothing it does is a write of the store's
+        threading.Thread(target=self._background, name="navigator-background", daemon=True).start()
 
     def _background(self) -> None:
         from navigator.tui.widgets import warm_up
 
+        # first what must happen even if the person quits at once (it starts the daily backup's own
+        # process and returns), then the warm-up
+        try:
+            result = self.after_start() if self.after_start is not None else None
+        except Exception as exc:  # after_start says what went wrong itself; this is the last guard
+            result = f"today's backup was not started ({type(exc).__name__})."
+        if isinstance(result, str):
+            self._from_thread(self.notify, result, title="Backup", severity="warning", timeout=15)
+        elif result is not None:  # work going on in another process (the daily backup): watch it, never wait
+            self._from_thread(self._watch, result)
         warm_up(self.ctx, freeze_gc=self.freeze_gc)
         self._keep_form_data()
-        result = self.after_start() if self.after_start is not None else None
-        if isinstance(result, str):
-            self.call_from_thread(self.notify, result, title="Backup", severity="warning", timeout=15)
-        elif result is not None:  # work going on in another process (the daily backup): watch it, never wait
-            self.call_from_thread(self._watch, result)
+
+    def _from_thread(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """``call_from_thread``, unless the app has stopped meanwhile (then there is no one to tell)."""
+        if not self.is_running:
+            return
+        try:
+            self.call_from_thread(callback, *args, **kwargs)
+        except RuntimeError:  # it stopped just now
+            pass
 
     def _keep_form_data(self) -> None:
         """In the background thread: read what forms preload (best effort: a form loads it anyway)."""
@@ -311,7 +337,7 @@ class NavigatorApp(QuietFatalErrors, App[int]):
             self.kept_reference = self.kept_reference or ref
             self.kept_measures = self.kept_measures or measures
 
-        self.call_from_thread(keep)
+        self._from_thread(keep)
 
     def _watch(self, job: BackgroundJob) -> None:
         """Poll a background process each second; show its warning when it ends. Quitting never waits."""
@@ -338,7 +364,7 @@ class NavigatorApp(QuietFatalErrors, App[int]):
             self.held_keys.append(event)
             return
         # keys typed while a form is opening are held, then replayed in order (forms.base.hold_key)
-        forms = sys.modules.get("navigator.tui.forms.base")  # None until a form was first opened
+        forms = loaded_forms()  # None until a form was first opened
         if forms is not None and forms.hold_key(self, event):
             return
         if not (forms is not None and isinstance(self.screen, forms.FormScreen)) and await self.run_binding_now(event):

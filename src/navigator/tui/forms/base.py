@@ -711,3 +711,6 @@ class FormScreen(ModalScreen[T], Generic[T]):
         body = self.query_one("#form-body")
         chain = [w for w in self.focus_chain if body in w.ancestors]
         return bool(chain) and chain[-1] is widget
+
+
+IMPORTED = True  # the last line: the app uses this module only once it is whole (app.loaded_forms)
