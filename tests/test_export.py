@@ -717,3 +717,25 @@ def test_cli_export_refuses_a_navigator(cli_store, tmp_path, capsys):
     assert rc == EXIT_REFUSED
     assert "team lead" in capsys.readouterr().err
     assert not (tmp_path / "n.sqlite").exists()
+
+
+def test_the_preview_copies_the_store_in_sql_and_falls_back_when_it_cannot(may, monkeypatch):
+    """On a SQLite store the preview's rows are copied in SQL (the store attached read-only, issue 16);
+    a store that cannot be opened read-only takes the generic path. The same figures either way."""
+    from navigator.services.returns import fill
+
+    calls = []
+    real = fill.fill
+
+    def spy(*args, **kwargs):
+        calls.append(real(*args, **kwargs))
+        return calls[-1]
+
+    monkeypatch.setattr(fill, "fill", spy)
+    in_sql = R.preview(may.ctx, MONTH)
+    assert calls and calls[-1] is not None  # copied in SQL
+    monkeypatch.setattr(fill, "store_file", lambda path: "file:/nonexistent/navigator/store.sqlite3?mode=ro")
+    generic = R.preview(may.ctx, MONTH)
+    assert calls[-1] is None  # could not attach: read through Python
+    assert in_sql == generic and in_sql.rows == generic.rows and in_sql.onward_by_partner == generic.onward_by_partner
+    assert (in_sql.referrals, in_sql.onward_referrals) == (generic.referrals, generic.onward_referrals) == (13, 2)

@@ -198,19 +198,28 @@ def _day_counts(conn: sqlite3.Connection, cal: WorkingCalendar, first: date, las
 
 def fill(
     conn: sqlite3.Connection, uri: str, month: str, first: date, last: date, cal: WorkingCalendar
-) -> list[tuple[int, int, str, str, int]]:
+) -> list[tuple[int, int, str, str, int]] | None:
     """Fill ``referrals`` and ``onward_referrals`` of ``conn`` from the store at ``uri`` (attached read-only).
 
     Returns the onward referrals open in M with no event in it, counted by (lot id, locality id,
-    partner, programme). ``conn`` is in autocommit mode, its tables created and empty."""
+    partner, programme); None, with nothing filled, when the store cannot be opened read-only (the
+    caller then takes the generic path). ``conn`` is in autocommit mode, its tables created and empty."""
     params = {"month": month, "first": first.isoformat(), "last": last.isoformat()}
 
     def working_days(a: str, b: str) -> int:
         return cal.count(date.fromisoformat(a), date.fromisoformat(b))
 
-    conn.create_function("navigator_working_days", 2, working_days, deterministic=True)
     conn.execute("PRAGMA temp_store = MEMORY")
-    conn.execute("ATTACH DATABASE ? AS store", (uri,))
+    try:
+        conn.execute("ATTACH DATABASE ? AS store", (uri,))
+    except sqlite3.Error:
+        return None
+    try:
+        conn.execute("SELECT COUNT(*) FROM store.sqlite_master").fetchone()  # opened and readable
+    except sqlite3.Error:
+        conn.execute("DETACH DATABASE store")
+        return None
+    conn.create_function("navigator_working_days", 2, working_days, deterministic=True)
     try:
         conn.execute("BEGIN")
         try:

@@ -478,8 +478,9 @@ def build_record_tables(
     lot_codes, locs, reported = _reference(s)
     cal = ctx.calendar(s)
     uri = fill.store_file(ctx.store.path) if in_sql and not (whole or pseudonymise) else None
-    if uri is not None:  # a SQLite store: the rows copied in SQL, none through Python
-        open_only = fill.fill(conn, uri, month, first, last, cal)
+    copied = None if uri is None else fill.fill(conn, uri, month, first, last, cal)
+    if copied is not None:  # a SQLite store: the rows copied in SQL, none through Python
+        open_only = copied
         step("Reading onward referrals", 1)
         conn.execute("BEGIN")
         journey_ids = {
