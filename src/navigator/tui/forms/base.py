@@ -393,10 +393,11 @@ class FormScreen(ModalScreen[T], Generic[T]):
         self._kept_data = kept
         if kept is not None and calendar is not None:
             # what it needs is on hand: the form is filled and ready on its first frame (no re-layout
-            # after it), once every on_mount has set the form up; the load below still runs, and only a
-            # different answer is applied
+            # after it), once every on_mount has set the form up (_fill_from_kept); the load below still
+            # runs, and only a different answer is applied
             self.clock.calendar = calendar
-            self.call_later(self._apply_kept, kept)
+            if getattr(self, "_mount_handled", False):  # a subclass's on_mount did not call this one
+                self._apply_kept(kept)
         else:
             self.set_message("Loading…", info=True)
         self._load_worker()
@@ -456,6 +457,16 @@ class FormScreen(ModalScreen[T], Generic[T]):
         if kept is not None and self.ready and self.same_data(kept, message.data):
             return  # the form already shows this
         self._apply_loaded(message.data)
+
+    @on(events.Mount)
+    def _fill_from_kept(self, event: events.Mount) -> None:
+        # Textual calls Mount handlers class by class down the hierarchy, a class's decorated ones before
+        # its on_mount: this runs after every subclass's on_mount (and the super().on_mount() they
+        # call), before the form is first painted
+        self._mount_handled = True
+        kept = getattr(self, "_kept_data", None)
+        if kept is not None:
+            self._apply_kept(kept)
 
     def _apply_kept(self, kept: Any) -> None:
         if self._kept_data is kept and not self.ready:  # the load's answer has not come first
