@@ -421,21 +421,21 @@ def test_a_good_file_is_checked_while_another_user_holds_the_write_lock(ctx, db_
 
 def test_a_save_while_a_batch_is_built_keeps_its_ids_and_the_batch_is_built_again(ctx, tmp_path, monkeypatch):
     """A batch is built (ids and all) before its write transaction; a desk save in between takes those
-    ids, so nothing of it is written as built: it is built again and written inside one transaction (and
-    so is the batch built after it on the same ids). Both are kept, the chain holds, and the import's own
+    ids, so it is built again inside its transaction. Both are kept, the chain holds, and the import's own
     id ranges (what an undo removes) never include the desk's records."""
     path = _tracker(tmp_path, 120)
     monkeypatch.setattr(writing, "FIRST_BATCH", 20)
     monkeypatch.setattr(writing, "BATCH_SECONDS", 0.0)
     real_one = writing.Batches._one
     desk: list[int] = []
-    calls: list[bool] = []
+    rebuilt: list[int] = []
 
     def desk_save_before_the_second(self, built, prepare):
-        calls.append(prepare is not None)  # True: built again, in the transaction
-        if len(calls) == 2:
+        if len(rebuilt) == 1:
             desk.append(new_referral(ctx, first="Desk", last="Save", received=date(2026, 11, 20)).journey_id)
-        return real_one(self, built, prepare)
+        out = real_one(self, built, prepare)
+        rebuilt.append(self.rebuilt)
+        return out
 
     monkeypatch.setattr(writing.Batches, "_one", desk_save_before_the_second)
     markers = []
@@ -447,7 +447,7 @@ def test_a_save_while_a_batch_is_built_keeps_its_ids_and_the_batch_is_built_agai
     )
     report = importer.import_file(ctx, path)
     assert report.ok and report.journeys_created == 120
-    assert calls[:3] == [False, False, True]  # the second batch: its ids taken, written only when built again
+    assert rebuilt[:3] == [0, 1, 1]  # the second batch, its ids taken, was built again; the third on the next ids
     with ctx.read() as s:
         assert audit.verify_chain(s) == []
         journeys = s.exec(select(Journey)).all()

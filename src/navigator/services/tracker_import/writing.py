@@ -6,8 +6,10 @@ Everything was checked before (read-only). Then:
    admin services, so with their usual audit events) and leaves a *pending import* marker (a setting
    row) saying which process writes which import;
 2. the journeys go in batches, each its own short write transaction (about ``BATCH_SECONDS``; another
-   user's save waits at most one batch; a short pause after each lets a waiting save in), each recording in the marker, in the same transaction, the
-   id ranges of the people and journeys it wrote;
+   user's save waits at most one batch), each recording in the marker, in the same transaction, the
+   id ranges of the people and journeys it wrote. A batch is built before its transaction (replayed,
+   its rows given ids, its audit events encoded and chained: see ``Batches``), so the transaction only
+   inserts; at least ``PAUSE_SECONDS`` pass between two of them, so a waiting save gets in;
 3. one last short transaction writes the ``import`` event and removes the marker.
 
 If anything fails on the way, or the process is killed, the marker says exactly what to take back:
@@ -25,7 +27,6 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,8 +45,9 @@ from navigator.store.models import Client, Locality, Lot, Partner, Programme, Se
 
 PENDING = "tracker_import.pending"
 BATCH_SECONDS = 0.3  # aim for write transactions this long (another user's save waits at most one)
-# A pause between batches, longer than SQLite's busy handler sleeps between tries (100 ms at most): without
-# it the import would take the lock again before a waiting save wakes up, batch after batch.
+# At least this long between batches (building the next one usually takes longer), longer than SQLite's busy
+# handler sleeps between tries (100 ms at most): else the import could take the lock again before a waiting
+# save wakes up, batch after batch.
 PAUSE_SECONDS = 0.11
 # PostgreSQL: a batch excludes every other save while it runs (it picks row ids: Ctx.write(bulk=True)), so
 # batches there are short; and the server queues waiting saves fairly, so no pause is needed between them.
@@ -182,13 +184,12 @@ class _Built:
 class Batches:
     """Writes prepared journeys in short transactions, keeping the pending-import marker up to date.
 
-    Each batch is built (replayed, turned into rows with ids, its audit events encoded) *before* its
-    write transaction, with the ids that will come next in the store; the transaction only checks that
-    those are still the next ids and inserts. The transactions run in one writer thread while this one
-    builds the next batch (inserting and committing leave Python's lock, so the two overlap). If another
-    user's save took some of a batch's ids meanwhile, the writer writes nothing of it and the batch is
-    built again here and written inside one transaction (correct, only longer), and so is the batch
-    already built after it on the old ids."""
+    Each batch is built (replayed, turned into rows with ids, its audit events encoded, chained and
+    signed) *before* its write transaction, with the ids and the audit chain's head that will come next
+    in the store; the transaction only checks that those are still the next ids and inserts. If another
+    user's save took some of the ids meanwhile, the batch is built again inside its transaction (correct,
+    only longer); if someone only logged an event, its events are chained again there. Building the next
+    batch is when a waiting save gets the lock."""
 
     def __init__(self, ctx: Ctx, marker: dict) -> None:
         self.ctx = ctx
@@ -216,66 +217,27 @@ class Batches:
             key = audit.signing_key(s, create=False) if sqlite else None
             self.head = audit.last_hash(s)  # the audit chain's head: after each batch, the head it left
 
-        def sign(built: _Built, head: str) -> None:
-            if key:
-                built.signed = bulk.Signed.sign(built.events, head, key, built.now, ctx.username, ctx.acting_as)
-
-        def build(part: list, ids: dict[str, int], head: str) -> _Built:
-            built = self._build(part, prepare, base, lot_of, ids, sqlite)
-            sign(built, head)
-            return built
-
         total = len(items)
         progress(0, total)
-        queued = done = 0
-        next_head = self.head
+        done = 0
         released = 0.0  # when the last write transaction ended
         per_row = 0.0  # seconds a journey takes to write (smoothed)
-        pending: tuple[Future, _Built] | None = None  # the batch being written, by the writer thread
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer:
-            while queued < total or pending is not None:
-                built = None
-                if queued < total:  # built while the writer writes the batch before it
-                    built = build(items[queued : queued + size], next_ids, next_head)
-                    queued += len(built.part)
-                    next_ids = built.last
-                if pending is not None:
-                    future, last_built = pending
-                    pending = None
-                    written, took, released = future.result()
-                    if written is None:  # someone saved while it was built: built again, written inside
-                        t0 = time.perf_counter()
-                        written = self._one(last_built, prepare)
-                        assert written is not None  # built again inside: always written
-                        released = time.perf_counter()
-                        took = released - t0
-                        if built is not None:  # built on the ids that were taken too: again, on the next ones
-                            for client in built.new_clients:
-                                client.id = None
-                            built = build(built.part, written, self.head)
-                            next_ids = built.last
-                    self.longest = max(self.longest, took)
-                    done += len(last_built.part)
-                    progress(done, total)
-                    # sized from the time a journey took in the last two batches (one alone swings: a batch
-                    # written while a big one is built takes longer)
-                    per_row = (per_row + took / len(last_built.part)) / 2 if per_row else took / len(last_built.part)
-                    size = max(5 if not sqlite else 20, min(MAX_BATCH, int(aim / max(per_row, 1e-6))))
-                if built is not None:
-                    if built.signed is not None and built.signed.head != self.head:
-                        sign(built, self.head)  # an event came in between: chained again on the head now
-                    next_head = built.signed.last if built.signed is not None else self.head
-                    if pause and released:  # a save waiting on the last batch gets in first (see PAUSE_SECONDS)
-                        time.sleep(max(0.0, pause - (time.perf_counter() - released)))
-                    pending = (writer.submit(self._timed, built), built)
-
-    def _timed(self, built: _Built) -> tuple[dict[str, int] | None, float, float]:
-        """In the writer thread: write a batch as it was built (nothing, if its ids were taken meanwhile);
-        (the next ids after it or None, how long the transaction took, when it ended)."""
-        t0 = time.perf_counter()
-        last = self._one(built, None)
-        ended = time.perf_counter()
-        return last, ended - t0, ended
+        while done < total:
+            built = self._build(items[done : done + size], prepare, base, lot_of, next_ids, sqlite)
+            if key:
+                built.signed = bulk.Signed.sign(built.events, self.head, key, built.now, ctx.username, ctx.acting_as)
+            if pause and released:  # a save waiting on the last batch gets in first (see PAUSE_SECONDS)
+                time.sleep(max(0.0, pause - (time.perf_counter() - released)))
+            t0 = time.perf_counter()
+            next_ids = self._one(built, prepare)
+            released = time.perf_counter()
+            took = released - t0
+            self.longest = max(self.longest, took)
+            done += len(built.part)
+            progress(done, total)
+            # sized from the time a journey took to write in the last two batches (one alone swings)
+            per_row = (per_row + took / len(built.part)) / 2 if per_row else took / len(built.part)
+            size = max(5 if not sqlite else 20, min(MAX_BATCH, int(aim / max(per_row, 1e-6))))
 
     def _build(
         self,
@@ -305,9 +267,9 @@ class Batches:
                 prepared = bulk.prepare_tables(rows)
         return _Built(part, next_ids, b.next_ids, now, rows, prepared, audit.encode_events(events), None, new_clients)
 
-    def _one(self, built: _Built, prepare: Callable[[object], tuple] | None) -> dict[str, int] | None:
-        """Write one batch (its own transaction); the next ids after it. If its ids were taken meanwhile:
-        without ``prepare`` nothing is written (None); with it, the batch is built again here."""
+    def _one(self, built: _Built, prepare: Callable[[object], tuple]) -> dict[str, int]:
+        """Write one batch (its own transaction); the next ids after it. If its ids were taken meanwhile,
+        the batch is built again here."""
         ctx = self.ctx
         with ctx.write(bulk=True) as s:  # it picks row ids: no other save runs beside this batch
             w = bulk.BulkWriter(s, ctx, chunk=10**9, now=built.now)
@@ -322,8 +284,6 @@ class Batches:
                     prepared=built.prepared,
                     signed=built.signed,
                 )
-            elif prepare is None:
-                return None
             else:  # someone saved while it was built: its ids are taken; built again here
                 self.rebuilt += 1
                 for client in built.new_clients:
