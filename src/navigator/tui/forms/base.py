@@ -276,6 +276,12 @@ class FormScreen(ModalScreen[T], Generic[T]):
 
     # ------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
+        # the width's class (HORIZONTAL_BREAKPOINTS) before the fields mount: set by the first resize, it
+        # would lay the form out a second time after its first frame (the referral form's two columns)
+        width = self.app.size.width
+        fitting = [name for at, name in sorted(self.HORIZONTAL_BREAKPOINTS or []) if width >= at]
+        for _, name in self.HORIZONTAL_BREAKPOINTS or []:
+            self.set_class(bool(fitting) and name == fitting[-1], name, update=False)
         with Vertical(id="form-box"):
             yield Static(self.TITLE, id="form-title", markup=False)
             yield Static("", id="form-context", markup=False)
@@ -386,11 +392,7 @@ class FormScreen(ModalScreen[T], Generic[T]):
             return  # a subclass's on_mount called this one (Textual then calls it again itself)
         self._load_started = True
         calendar = self.ctx.known_calendar()
-        try:
-            kept = self.preload() if calendar is not None else None
-        except Exception:
-            kept = None
-        self._kept_data = kept
+        kept = self.kept_data()
         if kept is not None and calendar is not None:
             # what it needs is on hand: the form is filled and ready on its first frame (no re-layout
             # after it), once every on_mount has set the form up (_fill_from_kept); the load below still
@@ -457,6 +459,15 @@ class FormScreen(ModalScreen[T], Generic[T]):
         if kept is not None and self.ready and self.same_data(kept, message.data):
             return  # the form already shows this
         self._apply_loaded(message.data)
+
+    def kept_data(self) -> Any:
+        """What ``preload`` gave, asked once (from compose on: a form may compose what it shows)."""
+        if not hasattr(self, "_kept_data"):
+            try:
+                self._kept_data = self.preload() if self.ctx.known_calendar() is not None else None
+            except Exception:
+                self._kept_data = None
+        return self._kept_data
 
     @on(events.Mount)
     def _fill_from_kept(self, event: events.Mount) -> None:

@@ -23,7 +23,7 @@ from navigator.tui.forms.fields import (
     SwemwbsField,
     nice_date,
 )
-from navigator.tui.forms.journey_base import JourneyForm
+from navigator.tui.forms.journey_base import JourneyData, JourneyForm
 from navigator.tui.forms.referral import METHOD_OPTIONS
 
 OUTCOME_OPTIONS = [(label, o.value) for o, label in L.OUTCOME_LABELS.items()]
@@ -190,6 +190,10 @@ class CloseForm(JourneyForm[JourneyRef]):
             yield SwemwbsField("swemwbs", "End SWEMWBS", mode="skippable", skip_text="Not taken at the end")
         with Vertical(id="loose-box"):
             yield Static("", id="loose-text", classes="notice", markup=False)
+            kept = self.kept_data()  # the journey is on hand: its questions are laid out with the form
+            if isinstance(kept, JourneyData):
+                self._composed_loose = closing.loose_ends(kept.detail.goals, kept.detail.onward)
+                yield from self._loose_fields(self._composed_loose)
         yield Static("", id="close-note", classes="notice", markup=False)
 
     def on_mount(self) -> None:
@@ -199,13 +203,8 @@ class CloseForm(JourneyForm[JourneyRef]):
         self.query_one("#loose-box").display = False
         self.set_note("#close-note", None)
 
-    async def _ask_about(self, ends: tuple[closing.LooseEnd, ...]) -> None:
-        """One required choice per open goal and onward referral (mounted once the journey is loaded)."""
-        box = self.query_one("#loose-box", Vertical)
-        n = len(ends)
-        self.query_one("#loose-text", Static).update(
-            f"Still open: {n} item{'s' if n != 1 else ''}. Say what happened to each; it is saved with the close."
-        )
+    @staticmethod
+    def _loose_fields(ends: tuple[closing.LooseEnd, ...]) -> list[SelectField]:
         goals = onwards = 0
         fields = []
         for e in ends:
@@ -216,8 +215,24 @@ class CloseForm(JourneyForm[JourneyRef]):
                 onwards += 1
                 label, hint = f"Onward {onwards}", f"{e.label} (now {e.status_label})"
             fields.append(SelectField(e.field, label, e.choices, required=True, prompt="What happened…", hint=hint))
-        await box.mount_all(fields)
-        box.display = True
+        return fields
+
+    async def _ask_about(self, ends: tuple[closing.LooseEnd, ...]) -> None:
+        """One required choice per open goal and onward referral: laid out with the form when the journey
+        was on hand (compose_fields), else mounted once it is loaded."""
+        box = self.query_one("#loose-box", Vertical)
+        if ends != getattr(self, "_composed_loose", None):
+            await box.query(SelectField).remove()  # laid out for another answer (the journey changed)
+            self._composed_loose = ends
+            await box.mount_all(self._loose_fields(ends))
+        self._show_loose(ends)
+
+    def _show_loose(self, ends: tuple[closing.LooseEnd, ...]) -> None:
+        n = len(ends)
+        self.query_one("#loose-text", Static).update(
+            f"Still open: {n} item{'s' if n != 1 else ''}. Say what happened to each; it is saved with the close."
+        )
+        self.query_one("#loose-box", Vertical).display = True
 
     def snapshot(self) -> Any:
         # the questions about open items appear after loading: unanswered, they are not a change
@@ -238,7 +253,9 @@ class CloseForm(JourneyForm[JourneyRef]):
         else:
             self.set_note("#close-note", "A journey that never started closes without start.")
         self.loose = closing.loose_ends(detail.goals, detail.onward)
-        if self.loose:
+        if self.loose and self.loose == getattr(self, "_composed_loose", None):
+            self._show_loose(self.loose)  # laid out with the form: shown in its first frame
+        elif self.loose:
             self.call_later(self._ask_about, self.loose)
 
     @on(Select.Changed, "#f-end_reason")
