@@ -437,6 +437,13 @@ async def forms(db: str, user: str, today: date, reps: int) -> None:
             track["first_frame"] = time.perf_counter()
         elif layout != track["last"]:
             track["changes"] += 1
+            if os.environ.get("PROBE_DEBUG"):
+                names = {id(w): f"{type(w).__name__}#{w.id}" for w in screen._compositor.visible_widgets}
+                moved = sorted({names.get(i, "?") for i, _ in layout ^ track["last"]})
+                print("relayout:", moved[:12], file=sys.stderr)
+                old = dict(track["last"])
+                for i, region in sorted(layout - track["last"])[:4]:
+                    print("   ", names.get(i, "?"), old.get(i), "->", region, file=sys.stderr)
         track["last"] = layout
 
     def first_control(screen):
