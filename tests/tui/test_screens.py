@@ -100,6 +100,34 @@ async def test_caseload_lists_open_journeys_and_the_filter_narrows_them(tui_ctx)
         assert isinstance(app.screen, TodayScreen)
 
 
+async def test_a_filter_keystroke_that_leaves_the_same_rows_repaints_none(tui_ctx, monkeypatch):
+    """Issue 16: one more letter of the one name shown leaves the table as it is; a sort that leaves the
+    same order still turns the header's arrow."""
+    renders: list[int] = []
+    real = CaseloadScreen._render_table
+
+    def counted(self, keep_cursor: bool = False) -> None:
+        renders.append(1)
+        real(self, keep_cursor)
+
+    monkeypatch.setattr(CaseloadScreen, "_render_table", counted)
+    app = make_app(tui_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "l")
+        await press(pilot, "slash", "f", "a")
+        assert table_column(app, "#caseload-table", "client") == ["Fay Green"]
+        before = len(renders)
+        await press(pilot, "y")
+        assert table_column(app, "#caseload-table", "client") == ["Fay Green"] and len(renders) == before
+        await press(pilot, "backspace", "backspace", "backspace")
+        assert len(table_column(app, "#caseload-table", "client")) == 6 and len(renders) == before + 1
+        await press(pilot, "f", "a", "y", "escape", "S")  # reversed: one row, the same order
+        assert len(renders) == before + 3
+        labels = [str(c.label) for c in app.screen.query_one("#caseload-table", DataTable).columns.values()]
+        assert any("▼" in label for label in labels)
+
+
 async def test_caseload_state_filter(tui_ctx):
     app = make_app(tui_ctx)
     async with app.run_test(size=SIZE) as pilot:

@@ -249,9 +249,17 @@ class CaseloadScreen(DataScreen):
         if seq != self._seq:
             return  # an older filter's answer
         if page.offset == 0:
-            self.rows = list(page.rows)
+            rows = list(page.rows)
+            same = (
+                rows == self.rows
+                and page.total == self.total
+                and self.query_one("#caseload-table", DataTable).row_count
+                and getattr(self, "_rendered_sort", None) == (self.sort_key, self.descending)
+            )
+            self.rows = rows
             self.total = page.total
-            self._render_table(keep_cursor=True)
+            if not same:  # a filter keystroke that leaves the same rows (one more letter of one name) repaints none
+                self._render_table(keep_cursor=True)
         else:
             self._loading_more = False
             if page.offset != len(self.rows):
@@ -299,6 +307,7 @@ class CaseloadScreen(DataScreen):
 
     def _render_table(self, keep_cursor: bool = False) -> None:
         table = self.query_one("#caseload-table", DataTable)
+        self._rendered_sort = (self.sort_key, self.descending)
         current = self.current_row() if keep_cursor else None
         width = table.size.width or self.app.size.width
         self._layout_width = table.size.width
