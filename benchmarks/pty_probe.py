@@ -383,13 +383,10 @@ def launch_bare(kind: str) -> int:
 
 # ------------------------------------------------------------------------------------------ measurements
 def p95(values: list[float]) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    k = 0.95 * (len(ordered) - 1)
-    lo = int(k)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+    """tui_probe's (imported here, not at the top: the launcher in the pseudo-terminal stays light)."""
+    from tui_probe import p95 as shared
+
+    return shared(values)
 
 
 def median(values: list[float]) -> float | None:

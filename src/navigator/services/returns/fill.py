@@ -20,9 +20,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 from navigator.domain.followups import TaskKind
+from navigator.domain.lifecycle import EndReason
 from navigator.domain.workdays import WorkingCalendar
 
-END_REASONS = ("completed", "no_response")  # what the measures tell apart; any other reason is 'other'
+# what the measures tell apart; any other reason is 'other'
+END_REASONS = (EndReason.COMPLETED.value, EndReason.NO_RESPONSE.value)
 SPAN_YEARS = 12  # the running count of working days covers this far back from M; older days are counted one by one
 
 
