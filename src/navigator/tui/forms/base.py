@@ -44,7 +44,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from navigator.domain.errors import (
@@ -57,7 +57,6 @@ from navigator.domain.errors import (
 )
 from navigator.services.context import Ctx
 from navigator.tui.forms.fields import Clock, FormField, FormSelect, ItemInput, SearchOverlay, SwemwbsField
-from navigator.tui.widgets import NavFooter
 
 T = TypeVar("T")
 
@@ -293,7 +292,7 @@ class FormScreen(ModalScreen[T], Generic[T]):
                 yield Button(self.SAVE_LABEL, id="form-save", variant="primary", compact=True)
                 yield Button("Cancel", id="form-cancel", compact=True)
                 yield Static("tab next · ctrl+s save · esc cancel", id="form-keys")
-        yield NavFooter()  # built once (the stock footer restyles each key twice on mounting)
+        yield Footer()
 
     def compose_fields(self) -> ComposeResult:  # pragma: no cover - abstract
         yield from ()
@@ -469,15 +468,6 @@ class FormScreen(ModalScreen[T], Generic[T]):
             except Exception:
                 self._kept_data = None
         return self._kept_data
-
-    @on(events.ScreenResume)
-    def _first_resume(self, event: events.ScreenResume) -> None:
-        # Pushed just after mounting, every widget's styles are fresh: restyling them all again would cost
-        # the form's first frame tens of milliseconds (later resumes, after a dialog, restyle as usual).
-        # A handler of this class runs before Screen's own (handlers are called down the class hierarchy).
-        if not getattr(self, "_resumed", False):
-            self._resumed = True
-            event.refresh_styles = False
 
     @on(events.Mount)
     def _fill_from_kept(self, event: events.Mount) -> None:
